@@ -1,0 +1,73 @@
+//! The one error type every API handler returns. `http::problem` maps it to an
+//! RFC 9457 problem+json response, so status codes are decided in one place.
+
+use serde::Serialize;
+
+/// One invalid input, named by its JSON path (`event_payload.operation`) or header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or fails validation.
+    #[error("{detail}")]
+    Invalid {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// 401: no usable credentials reached the handler.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the credentials are not valid for the tenant named in the request.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: unknown id, also for an id that belongs to another tenant.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists but not with this method.
+    #[error("method {method} is not allowed here; allowed: {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<&'static str>,
+    },
+    /// 409: the same id was sent before with different content.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is larger than the API accepts.
+    #[error("the request body is {actual} bytes; the limit is {limit} bytes")]
+    PayloadTooLarge { actual: usize, limit: usize },
+    /// 415: the body is not declared as JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500: a dependency failed. The detail is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for a single field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// A 400 listing every invalid field found.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self::Invalid { detail, errors }
+    }
+}

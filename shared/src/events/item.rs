@@ -1,0 +1,59 @@
+//! How an event is laid out in the events table.
+//!
+//! `pk` = `T#<tenant>#E#<id>`: the tenant leads (isolation by construction) and the
+//! id spreads a busy tenant over partitions. The `by_entity` index has
+//! `gsi1pk` = `T#<tenant>#N#<entity_name>#I#<entity_id>` and `gsi1sk` =
+//! `<created_at>#<id>`, so one Query returns an entity's events in time order.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Event, rfc3339_millis};
+use crate::tenant::TenantId;
+
+pub const BY_ENTITY_INDEX: &str = crate::storage::schema::EVENTS.indexes[0].name;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventItem {
+    pub pk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub tenant: String,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl EventItem {
+    pub fn new(tenant: &TenantId, event: Event, retention: Duration) -> Self {
+        Self {
+            pk: event_key(tenant, &event.id),
+            gsi1pk: entity_key(tenant, &event.entity_name, &event.entity_id),
+            gsi1sk: entity_sort_key(&event.created_at, &event.id),
+            tenant: tenant.to_string(),
+            expires_at: (event.created_at + retention).timestamp(),
+            event,
+        }
+    }
+}
+
+pub fn event_key(tenant: &TenantId, id: &str) -> String {
+    format!("T#{tenant}#E#{id}")
+}
+
+pub fn entity_key(tenant: &TenantId, entity_name: &str, entity_id: &str) -> String {
+    format!("T#{tenant}#N#{entity_name}#I#{entity_id}")
+}
+
+pub fn entity_sort_key(created_at: &DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", rfc3339_millis::format(created_at))
+}
+
+/// The event id inside a sort key (timestamps contain no `#`).
+pub fn id_from_sort_key(sort_key: &str) -> Option<&str> {
+    sort_key
+        .split_once('#')
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty())
+}

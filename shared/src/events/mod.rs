@@ -1,0 +1,15 @@
+//! Events: the wire model, request validation and the store.
+
+mod dynamo;
+mod item;
+mod memory;
+mod model;
+mod request;
+mod store;
+
+pub use dynamo::DynamoEventStore;
+pub use memory::InMemoryEventStore;
+pub use model::{Event, EventPayload, EventSource, EventType, Operation};
+pub use request::{EventRequest, decode_json};
+pub(crate) use request::{entity_id, entity_name};
+pub use store::{EventPage, EventStore, PutOutcome, StoreError};

@@ -1,0 +1,105 @@
+//! The event as stored and returned, with the seed's field names.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    Read,
+    BulkCreate,
+    BulkUpdate,
+    BulkDelete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventSource {
+    Application,
+    System,
+    Connector,
+    Serverless,
+}
+
+/// Stored in the `_EVENT` form; the bare forms are accepted on input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventType {
+    #[serde(alias = "ENTITY")]
+    EntityEvent,
+    #[serde(alias = "SYSTEM")]
+    SystemEvent,
+    #[serde(alias = "FAULT")]
+    FaultEvent,
+    #[serde(alias = "WARNING")]
+    WarningEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPayload {
+    pub operation: Operation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub key_attributes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64_encoded_payload_json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64_encoded_fault_json: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub entity_id: String,
+    /// Upper case: `ORDER`, `PRODUCT`, or a retailer's own name.
+    pub entity_name: String,
+    pub event_source: EventSource,
+    pub event_type: EventType,
+    pub event_payload: EventPayload,
+    /// Set by the server on first acceptance, millisecond precision, UTC.
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// True when `other` carries what the client sent for this event; the server-set
+    /// `created_at` is not part of it. Decides replay (200) versus conflict (409).
+    pub fn same_content(&self, other: &Event) -> bool {
+        self.id == other.id
+            && self.entity_id == other.entity_id
+            && self.entity_name == other.entity_name
+            && self.event_source == other.event_source
+            && self.event_type == other.event_type
+            && self.event_payload == other.event_payload
+    }
+}
+
+/// `2026-11-26T06:30:05.123Z`: always three fraction digits, so the text sorts in
+/// time order (the by-entity index relies on that).
+pub mod rfc3339_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn format(at: &DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,56 @@
+//! The storage port for events. DynamoDB in Lambda, memory in unit tests.
+
+use std::future::Future;
+
+use super::model::Event;
+use crate::tenant::TenantId;
+
+/// What a create did. Decided by one conditional write, never read-then-write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The event is new and now stored.
+    Created(Event),
+    /// The same id with the same content was stored before: here is that event.
+    Replayed(Event),
+    /// The id exists with different content.
+    Conflict,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventPage {
+    pub items: Vec<Event>,
+    /// Opaque position after the last item; `None` on the last page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the pagination cursor is not one this API issued")]
+    InvalidCursor,
+    #[error("event store: {0}")]
+    Backend(String),
+}
+
+pub trait EventStore: Send + Sync {
+    fn put_new(
+        &self,
+        tenant: &TenantId,
+        event: Event,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    fn get(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
+
+    /// An entity's events, newest first.
+    fn list_by_entity(
+        &self,
+        tenant: &TenantId,
+        entity_name: &str,
+        entity_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
+}

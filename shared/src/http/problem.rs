@@ -1,0 +1,94 @@
+//! `ApiError` → `application/problem+json` (RFC 9457). The only place that
+//! decides an error's status code.
+
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+use crate::error::ApiError;
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
+    let status = err.status();
+    // Internal details stay in the logs; the caller gets the id to quote.
+    let detail = match err {
+        ApiError::Internal(_) => format!("An internal error occurred. Request id: {request_id}"),
+        other => other.to_string(),
+    };
+    let mut body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "request_id": request_id,
+    });
+    if let ApiError::Invalid { errors, .. } = err {
+        body["errors"] = json!(errors);
+    }
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/problem+json");
+    if let ApiError::MethodNotAllowed { allowed, .. } = err {
+        builder = builder.header(header::ALLOW, allowed.join(", "));
+    }
+    builder
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_json(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json body")
+    }
+
+    #[test]
+    fn validation_errors_name_their_fields() {
+        let response =
+            problem_response(&ApiError::invalid_field("entity_id", "is required"), "r-1");
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = body_json(&response);
+        assert_eq!(body["errors"][0]["field"], "entity_id");
+        assert_eq!(body["detail"], "entity_id: is required");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = problem_response(&ApiError::Internal("table arn:aws:secret".into()), "r-2");
+        assert_eq!(response.status(), 500);
+        assert!(!body_json(&response).to_string().contains("arn:aws"));
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allowed_methods() {
+        let err = ApiError::MethodNotAllowed {
+            method: "DELETE".into(),
+            allowed: vec!["GET", "POST"],
+        };
+        assert_eq!(
+            problem_response(&err, "r").headers()[header::ALLOW],
+            "GET, POST"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! Everything the Lambdas share: domain types, validation, errors, stores and the
+//! HTTP plumbing that turns an API Gateway request into a handler call.
+//!
+//! Function crates under `functions/` only build clients and call into here, so the
+//! local runner and the tests exercise exactly the code that runs in Lambda.
+
+pub mod api;
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ids;
+pub mod lambda;
+pub mod pagination;
+pub mod routes;
+pub mod storage;
+pub mod tenant;

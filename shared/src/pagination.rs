@@ -1,0 +1,94 @@
+//! `limit` and the opaque `next_token` of list endpoints.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    /// The store's cursor, decoded from `next_token`.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub fn from_query(query: &QueryMap) -> Result<Self, ApiError> {
+        let limit = match query.first("limit") {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
+        };
+        let cursor = query.first("next_token").map(decode_token).transpose()?;
+        Ok(Self { limit, cursor })
+    }
+}
+
+pub fn encode_token(cursor: &str) -> String {
+    URL_SAFE_NO_PAD.encode(cursor)
+}
+
+fn decode_token(token: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(invalid_token)
+}
+
+pub fn invalid_token() -> ApiError {
+    ApiError::invalid_field("next_token", "is not a token this API issued")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> QueryMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<HashMap<_, _>>()
+            .into()
+    }
+
+    #[test]
+    fn defaults_and_round_trips_the_token() {
+        let token = encode_token("2026-01-01T00:00:00.000Z#evt_1");
+        let page = PageRequest::from_query(&query(&[("next_token", &token)])).expect("valid");
+        assert_eq!(page.limit, DEFAULT_LIMIT);
+        assert_eq!(
+            page.cursor.as_deref(),
+            Some("2026-01-01T00:00:00.000Z#evt_1")
+        );
+    }
+
+    #[test]
+    fn rejects_out_of_range_limits_and_garbage_tokens() {
+        for bad in [
+            ("limit", "0"),
+            ("limit", "501"),
+            ("limit", "ten"),
+            ("next_token", "%%%"),
+        ] {
+            assert!(
+                PageRequest::from_query(&query(&[bad])).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+}

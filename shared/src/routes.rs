@@ -1,0 +1,123 @@
+//! Every HTTP route, with the Lambda function that serves it. template.yaml,
+//! openapi.yaml and the local runner are checked against this table by tests.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway syntax: `{name}` matches one path segment.
+    pub path: &'static str,
+    /// The crate under `functions/` that serves it.
+    pub function: &'static str,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+pub const CREATE_EVENT: Route = Route {
+    method: "POST",
+    path: "/api/v1/events",
+    function: "create-event",
+};
+pub const GET_EVENT: Route = Route {
+    method: "GET",
+    path: "/api/v1/events/{eventId}",
+    function: "get-event",
+};
+pub const LIST_EVENTS: Route = Route {
+    method: "GET",
+    path: "/api/v1/events",
+    function: "list-events",
+};
+
+pub const ROUTES: &[Route] = &[CREATE_EVENT, GET_EVENT, LIST_EVENTS];
+
+/// The function behind API Gateway's `$default` route (unknown paths/methods).
+pub const FALLBACK_FUNCTION: &str = "route-not-found";
+
+/// Which route a request's method and path select.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Found {
+        route: &'static Route,
+        path_parameters: Vec<(String, String)>,
+    },
+    /// The path exists, with other methods.
+    MethodNotAllowed(Vec<&'static str>),
+    NotFound,
+}
+
+pub fn resolve(method: &str, path: &str) -> Resolution {
+    let mut allowed = Vec::new();
+    for route in ROUTES {
+        if let Some(path_parameters) = match_path(route.path, path) {
+            if route.method == method {
+                return Resolution::Found {
+                    route,
+                    path_parameters,
+                };
+            }
+            allowed.push(route.method);
+        }
+    }
+    if allowed.is_empty() {
+        Resolution::NotFound
+    } else {
+        Resolution::MethodNotAllowed(allowed)
+    }
+}
+
+fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut template_segments = template.split('/');
+    let mut path_segments = path.split('/');
+    let mut parameters = Vec::new();
+    loop {
+        match (template_segments.next(), path_segments.next()) {
+            (None, None) => return Some(parameters),
+            (Some(t), Some(p)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(name) if !p.is_empty() => parameters.push((name.to_owned(), p.to_owned())),
+                None if t == p => {}
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_literal_and_parameterised_paths() {
+        assert_eq!(
+            resolve("POST", "/api/v1/events"),
+            Resolution::Found {
+                route: &ROUTES[0],
+                path_parameters: vec![]
+            }
+        );
+        assert_eq!(
+            resolve("GET", "/api/v1/events/evt_1"),
+            Resolution::Found {
+                route: &ROUTES[1],
+                path_parameters: vec![("eventId".into(), "evt_1".into())]
+            }
+        );
+    }
+
+    #[test]
+    fn tells_wrong_method_from_unknown_path() {
+        assert_eq!(
+            resolve("DELETE", "/api/v1/events"),
+            Resolution::MethodNotAllowed(vec!["POST", "GET"])
+        );
+        assert_eq!(resolve("GET", "/api/v1/events/"), Resolution::NotFound);
+        assert_eq!(resolve("GET", "/api/v1/events/a/b"), Resolution::NotFound);
+        assert_eq!(resolve("GET", "/nope"), Resolution::NotFound);
+    }
+}

@@ -1,0 +1,3 @@
+//! Table layouts, shared by the local provisioning and the template checks.
+
+pub mod schema;

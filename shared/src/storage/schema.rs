@@ -1,0 +1,44 @@
+//! The DynamoDB tables the stack declares in template.yaml. All key attributes
+//! are strings; every table is on-demand. A test keeps this and the template equal.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamView {
+    NewImage,
+    NewAndOldImages,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec {
+    /// Resource name in template.yaml.
+    pub logical_id: &'static str,
+    /// Environment variable that carries the table name to the functions.
+    pub env_var: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    pub indexes: &'static [IndexSpec],
+    pub stream: Option<StreamView>,
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const EVENTS: TableSpec = TableSpec {
+    logical_id: "EventsTable",
+    env_var: "EVENTS_TABLE",
+    partition_key: "pk",
+    sort_key: None,
+    indexes: &[IndexSpec {
+        name: "by_entity",
+        partition_key: "gsi1pk",
+        sort_key: Some("gsi1sk"),
+    }],
+    stream: Some(StreamView::NewImage),
+    ttl_attribute: Some("expires_at"),
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS];
