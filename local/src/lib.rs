@@ -1,1 +1,7 @@
+//! The stack on one machine: tables created in moto as template.yaml declares
+//! them, and an API Gateway stand-in that turns HTTP requests into the same
+//! payload-v2 events Lambda receives and calls the same handler code.
 
+pub mod functions;
+pub mod gateway;
+pub mod provision;

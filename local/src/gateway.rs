@@ -1,0 +1,194 @@
+//! A local stand-in for API Gateway (HTTP API, payload format 2.0): routes a
+//! request as template.yaml does, builds the event API Gateway would send to the
+//! function, and calls the function's handler in-process.
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::http::request::Parts;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Map, Value, json};
+use shared::events::EventStore;
+use shared::routes::{self, FALLBACK_FUNCTION, Resolution};
+use tokio::net::TcpListener;
+
+use crate::functions::ApiFunctions;
+
+/// API Gateway's own payload limit for HTTP APIs.
+const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+type HttpResponse = hyper::Response<Full<Bytes>>;
+
+/// Accepts connections until the listener fails; each request is one invocation.
+pub async fn serve<S>(listener: TcpListener, functions: Arc<ApiFunctions<S>>) -> io::Result<()>
+where
+    S: EventStore + 'static,
+{
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let functions = functions.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let functions = functions.clone();
+                async move { Ok::<_, Infallible>(handle(&functions, req).await) }
+            });
+            if let Err(err) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+}
+
+async fn handle<S: EventStore>(
+    functions: &ApiFunctions<S>,
+    req: hyper::Request<Incoming>,
+) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = Limited::new(body, GATEWAY_MAX_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+    else {
+        return gateway_error(413, "Request Entity Too Large");
+    };
+    let (function, route_key, path_parameters) =
+        match routes::resolve(parts.method.as_str(), parts.uri.path()) {
+            Resolution::Found {
+                route,
+                path_parameters,
+            } => (route.function, route.to_string(), path_parameters),
+            _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
+        };
+    let event = payload_v2(&parts, &body, &route_key, &path_parameters);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(request) => request,
+        Err(err) => {
+            tracing::error!(error = %err, "could not build the Lambda request");
+            return gateway_error(500, "Internal Server Error");
+        }
+    };
+    match functions.invoke(function, request).await {
+        Some(response) => into_http(response),
+        None => {
+            tracing::error!(
+                function,
+                "route names a function the local runner does not have"
+            );
+            gateway_error(500, "Internal Server Error")
+        }
+    }
+}
+
+/// The JSON API Gateway sends to a Lambda integration (payload format 2.0).
+fn payload_v2(
+    parts: &Parts,
+    body: &Bytes,
+    route_key: &str,
+    path_parameters: &[(String, String)],
+) -> Value {
+    let mut headers = Map::new();
+    for name in parts.headers.keys() {
+        let joined = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        headers.insert(name.as_str().to_owned(), Value::String(joined));
+    }
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let mut query = Map::new();
+    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        // API Gateway joins repeated parameters with commas.
+        match query.get_mut(key.as_ref()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                query.insert(key.into_owned(), Value::String(value.into_owned()));
+            }
+        }
+    }
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_owned(), false),
+        Err(_) => (STANDARD.encode(body), true),
+    };
+    let now = Utc::now();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default(),
+            },
+            "requestId": uuid::Uuid::now_v7().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !body.is_empty() {
+        event["body"] = Value::String(body);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query);
+    }
+    if !path_parameters.is_empty() {
+        event["pathParameters"] = path_parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+    }
+    event
+}
+
+fn into_http(response: lambda_http::Response<lambda_http::Body>) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// An error API Gateway itself would answer, before any function runs.
+fn gateway_error(status: u16, message: &str) -> HttpResponse {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(
+        json!({ "message": message }).to_string(),
+    )));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

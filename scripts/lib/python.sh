@@ -1,0 +1,49 @@
+# Sourced by scripts/*: a virtualenv with scripts/requirements.txt, made on first
+# use and reused while the requirements stay the same.
+# shellcheck shell=bash
+
+venv_ready() {
+  local root=$1
+  local hash
+  hash=$(sha256sum "$root/scripts/requirements.txt" | cut -c1-12)
+  VENV=${EVENT_COLLECTOR_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/event-collector/venv-$hash}
+  if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ]; then
+    echo "==> installing Python tools into $VENV (first run only)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements.txt"
+  fi
+  export PATH="$VENV/bin:$PATH"
+}
+
+# Starts moto's server on 127.0.0.1:$1 and waits until it answers.
+# Sets MOTO_PID; the caller's trap stops it.
+moto_start() {
+  local port=$1 log=$2
+  moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+      echo "moto_server exited at start; its log ($log):" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "moto_server did not answer on 127.0.0.1:$port within 10 s" >&2
+  return 1
+}
+
+# Environment that points the AWS SDK (ours and moto's clients) at moto.
+moto_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  # Keep the SDK from probing the EC2 metadata endpoint.
+  export AWS_EC2_METADATA_DISABLED=true
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
