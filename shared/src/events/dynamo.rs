@@ -57,13 +57,13 @@ impl EventStore for DynamoEventStore {
         let existing = match result {
             Ok(_) => return Ok(PutOutcome::Created(event)),
             Err(err) => match err.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(failed) => match failed.item {
-                    Some(item) => decode(item)?,
-                    // Emulators that do not return the item: read it (still one write).
-                    None => self.get(tenant, &event.id).await?.ok_or_else(|| {
-                        StoreError::Backend("conditional check failed on a missing item".into())
-                    })?,
-                },
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    decode(failed.item.ok_or_else(|| {
+                        StoreError::Backend(
+                            "conditional check failure without the stored item".into(),
+                        )
+                    })?)?
+                }
                 other => return Err(backend(other)),
             },
         };

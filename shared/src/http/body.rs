@@ -11,6 +11,7 @@ use crate::error::ApiError;
 /// (decoded payload + fault + metadata) stays under SNS/EventBridge's 256 KiB.
 pub const MAX_BODY_BYTES: usize = 192 * 1024;
 
+/// Parses the request's JSON object body into `T`.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
         let media_type = content_type
@@ -34,14 +35,20 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             limit: MAX_BODY_BYTES,
         });
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid_field("body", "a JSON object is required"));
+    // Every body of this API is an object; serde would also take a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::invalid_field(field, err.into_inner().to_string())
+        let inner = err.into_inner();
+        // Syntax errors are about the text, not a field; the path is then partial.
+        let field = match inner.classify() {
+            serde_json::error::Category::Data if path != "." => path,
+            _ => "body".to_owned(),
+        };
+        ApiError::invalid_field(field, inner.to_string())
     })?;
     deserializer.end().map_err(|e| {
         ApiError::invalid_field(

@@ -1,0 +1,226 @@
+//! Test support: a fresh set of tables in moto per test, requests shaped as API
+//! Gateway sends them, and a counter of DynamoDB calls.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::Duration;
+use lambda_http::{Body, Request, Response};
+use local::provision::{self, TableNames};
+use serde_json::{Value, json};
+use shared::api::events::EventsApi;
+use shared::events::DynamoEventStore;
+use shared::http::Authentication;
+use shared::storage::schema::EVENTS;
+
+pub const TENANT_CLAIM: &str = "tenant";
+
+/// Records the operation of every HTTP request the DynamoDB client sends.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("call log"))
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // DynamoDB's JSON protocol names the operation in X-Amz-Target.
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        self.0.lock().expect("call log").push(operation);
+        Ok(())
+    }
+}
+
+static STACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Tables of one test, in moto, reached through `AWS_ENDPOINT_URL` exactly as the
+/// functions reach AWS.
+pub struct TestStack {
+    pub client: Client,
+    pub tables: TableNames,
+    pub calls: CallLog,
+}
+
+impl TestStack {
+    pub async fn new() -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:"),
+            "AWS_ENDPOINT_URL must point at moto on 127.0.0.1 (got {endpoint:?}). \
+             Run the tests with scripts/test, which starts moto and sets it."
+        );
+        let calls = CallLog::default();
+        let sdk = shared::aws::sdk_config().await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build();
+        let client = Client::from_conf(config);
+        let prefix = format!(
+            "test-{}-{}-{}",
+            std::process::id(),
+            STACKS.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::now_v7().simple()
+        );
+        let tables = provision::create_tables(&client, &prefix)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create tables in moto at {endpoint}: {e}"));
+        calls.take();
+        Self {
+            client,
+            tables,
+            calls,
+        }
+    }
+
+    /// The events API as deployed: JWT claims required.
+    pub fn events_api(&self) -> EventsApi<DynamoEventStore> {
+        self.events_api_with(Authentication::JwtClaims {
+            tenant_claim: TENANT_CLAIM.into(),
+        })
+    }
+
+    pub fn events_api_with(&self, auth: Authentication) -> EventsApi<DynamoEventStore> {
+        EventsApi {
+            store: DynamoEventStore::new(
+                self.client.clone(),
+                self.tables.of(&EVENTS),
+                Duration::days(30),
+            ),
+            auth,
+        }
+    }
+}
+
+/// Builds an API Gateway HTTP API (payload 2.0) request, as Lambda receives it.
+pub struct ApiRequest {
+    event: Value,
+}
+
+impl ApiRequest {
+    pub fn new(method: &str, path: &str) -> Self {
+        Self {
+            event: json!({
+                "version": "2.0",
+                "routeKey": format!("{method} {path}"),
+                "rawPath": path,
+                "rawQueryString": "",
+                "headers": {"content-type": "application/json"},
+                "requestContext": {
+                    "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+                    "requestId": "test-request",
+                    "stage": "$default",
+                    "timeEpoch": 0
+                },
+                "isBase64Encoded": false
+            }),
+        }
+    }
+
+    /// A caller of `tenant` whose token names the same tenant.
+    pub fn as_tenant(self, tenant: &str) -> Self {
+        self.header("x-twc-tenant", tenant)
+            .claims(json!({ TENANT_CLAIM: tenant, "sub": "client-1" }))
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name] = json!(value);
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(headers) = self.event["headers"].as_object_mut() {
+            headers.remove(name);
+        }
+        self
+    }
+
+    pub fn claims(mut self, claims: Value) -> Self {
+        self.event["requestContext"]["authorizer"] =
+            json!({ "jwt": { "claims": claims, "scopes": null } });
+        self
+    }
+
+    pub fn path_param(mut self, name: &str, value: &str) -> Self {
+        self.event["pathParameters"][name] = json!(value);
+        self
+    }
+
+    /// Lambda's adapter reads the raw query string, as API Gateway sends both.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.event["queryStringParameters"][name] = json!(value);
+        let raw = self.event["rawQueryString"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut query = form_urlencoded::Serializer::new(raw);
+        query.append_pair(name, value);
+        self.event["rawQueryString"] = json!(query.finish());
+        self
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.body(&body.to_string())
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.event["body"] = json!(body);
+        self
+    }
+
+    pub fn build(self) -> Request {
+        lambda_http::request::from_str(&self.event.to_string()).expect("valid API Gateway event")
+    }
+}
+
+/// Status and JSON body of a handler's response.
+pub fn parts(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.body().as_ref();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).expect("JSON body")
+    };
+    (status, json)
+}
+
+/// A valid event in the seed's shape.
+pub fn order_event(id: &str, entity_id: &str) -> Value {
+    json!({
+        "id": id,
+        "entity_id": entity_id,
+        "entity_name": "ORDER",
+        "event_source": "APPLICATION",
+        "event_type": "ENTITY_EVENT",
+        "event_payload": {
+            "operation": "CREATE",
+            "entity_id": entity_id,
+            "key_attributes": {"correlation_id": "corr-1", "reference_id": "ref-1"},
+            "base64_encoded_payload_json": "eyJ0b3RhbCI6IDQyLjUsICJjdXJyZW5jeSI6ICJFVVIifQ=="
+        }
+    })
+}

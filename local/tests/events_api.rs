@@ -1,0 +1,355 @@
+//! The events API through its handlers and the real DynamoDB SDK, against moto.
+
+mod common;
+
+use common::{ApiRequest, TestStack, order_event, parts};
+use serde_json::{Value, json};
+use shared::api::events::{create_event, get_event, list_events};
+use shared::http::MAX_BODY_BYTES;
+
+fn post(tenant: &str, body: &Value) -> lambda_http::Request {
+    ApiRequest::new("POST", "/api/v1/events")
+        .as_tenant(tenant)
+        .json(body)
+        .build()
+}
+
+fn get(tenant: &str, id: &str) -> lambda_http::Request {
+    ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
+        .as_tenant(tenant)
+        .path_param("eventId", id)
+        .build()
+}
+
+fn list(tenant: &str, query: &[(&str, &str)]) -> lambda_http::Request {
+    query
+        .iter()
+        .fold(
+            ApiRequest::new("GET", "/api/v1/events").as_tenant(tenant),
+            |r, (k, v)| r.query(k, v),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn created_event_reads_back_with_server_fields() {
+    // GIVEN a fresh stack
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+
+    // WHEN an event without an id is posted
+    let mut body = order_event("unused", "ORD-1");
+    body.as_object_mut().expect("object").remove("id");
+    let (status, created) = parts(create_event(&api, post("acme", &body)).await);
+
+    // THEN it is stored with a generated id and a creation time, and reads back equal
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id");
+    assert!(id.starts_with("evt_"));
+    assert!(
+        created["created_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let (status, read) = parts(get_event(&api, get("acme", id)).await);
+    assert_eq!((status, &read), (200, &created));
+}
+
+#[tokio::test]
+async fn an_accepted_event_costs_exactly_one_dynamodb_write() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+
+    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+    assert_eq!(status, 201);
+    assert_eq!(stack.calls.take(), ["PutItem"]);
+
+    // A replay is decided by the same single conditional write.
+    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+    assert_eq!(status, 200);
+    assert_eq!(stack.calls.take(), ["PutItem"]);
+}
+
+#[tokio::test]
+async fn resend_with_same_content_replays_and_with_other_content_conflicts() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    let event = order_event("e-1", "ORD-1");
+    let (_, first) = parts(create_event(&api, post("acme", &event)).await);
+
+    let replay = create_event(&api, post("acme", &event)).await;
+    assert_eq!(replay.headers()["Idempotent-Replayed"], "true");
+    let (status, replayed) = parts(replay);
+    assert_eq!(
+        (status, &replayed),
+        (200, &first),
+        "the stored event, created_at included"
+    );
+
+    // Re-sending the stored event as returned (with created_at) is the same content.
+    let (status, _) = parts(create_event(&api, post("acme", &first)).await);
+    assert_eq!(status, 200);
+
+    let mut changed = event.clone();
+    changed["event_payload"]["operation"] = json!("UPDATE");
+    let (status, problem) = parts(create_event(&api, post("acme", &changed)).await);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["status"], 409);
+}
+
+#[tokio::test]
+async fn tenants_never_see_each_other() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+
+    let (status, _) = parts(get_event(&api, get("globex", "e-1")).await);
+    assert_eq!(status, 404);
+    let (status, page) = parts(
+        list_events(
+            &api,
+            list(
+                "globex",
+                &[("entity_name", "ORDER"), ("entity_id", "ORD-1")],
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, page["items"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+
+    // The same id is free for another tenant.
+    let (status, _) = parts(create_event(&api, post("globex", &order_event("e-1", "ORD-1"))).await);
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn lists_an_entitys_events_newest_first_across_pages() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    for i in 0..5 {
+        let (status, _) =
+            parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
+        assert_eq!(status, 201);
+        // created_at has millisecond precision: keep the order unambiguous.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    parts(create_event(&api, post("acme", &order_event("other", "ORD-2"))).await);
+
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut query = vec![
+            ("entity_name", "order"),
+            ("entity_id", "ORD-1"),
+            ("limit", "2"),
+        ];
+        if let Some(t) = &token {
+            query.push(("next_token", t));
+        }
+        let (status, page) = parts(list_events(&api, list("acme", &query)).await);
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|e| e["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next_token"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["e-4", "e-3", "e-2", "e-1", "e-0"]);
+}
+
+#[tokio::test]
+async fn authentication_fails_closed() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    let body = order_event("e-1", "ORD-1");
+    let base = || ApiRequest::new("POST", "/api/v1/events").json(&body);
+
+    let cases = [
+        (
+            "no authorizer claims",
+            base().header("x-twc-tenant", "acme").build(),
+            401,
+        ),
+        (
+            "token of another tenant",
+            base()
+                .header("x-twc-tenant", "acme")
+                .claims(json!({"tenant": "globex"}))
+                .build(),
+            403,
+        ),
+        (
+            "token without the tenant claim",
+            base()
+                .header("x-twc-tenant", "acme")
+                .claims(json!({"sub": "x"}))
+                .build(),
+            403,
+        ),
+        (
+            "missing tenant header",
+            base().claims(json!({"tenant": "acme"})).build(),
+            400,
+        ),
+        (
+            "malformed tenant header",
+            base()
+                .header("x-twc-tenant", "ac#me")
+                .claims(json!({"tenant": "ac#me"}))
+                .build(),
+            400,
+        ),
+    ];
+    for (case, request, expected) in cases {
+        let (status, problem) = parts(create_event(&api, request).await);
+        assert_eq!(status, expected, "{case}: {problem}");
+        assert_eq!(problem["status"], expected, "{case}: problem+json body");
+    }
+    assert!(
+        stack.calls.take().is_empty(),
+        "refused requests never reach DynamoDB"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_naming_the_problem() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    // The body of a valid event with one field set (JSON pointer syntax).
+    let with = |pointer: &str, value: Value| {
+        let mut body = order_event("e-1", "ORD-1");
+        let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+        body.pointer_mut(parent).expect("parent exists")[key] = value;
+        body.to_string()
+    };
+    let huge = format!(r#"{{"entity_id":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("not JSON", "{nope".into(), 400, "body"),
+        ("JSON array", "[1,2]".into(), 400, "body"),
+        (
+            "wrong type",
+            with("/entity_id", json!(42)),
+            400,
+            "entity_id",
+        ),
+        (
+            "unknown operation",
+            with("/event_payload/operation", json!("UPSERT")),
+            400,
+            "event_payload.operation",
+        ),
+        (
+            "unknown event type",
+            with("/event_type", json!("GOSSIP")),
+            400,
+            "event_type",
+        ),
+        (
+            "unknown event source",
+            with("/event_source", json!("PIGEON")),
+            400,
+            "event_source",
+        ),
+        (
+            "unknown field",
+            with("/event_payload/entity_id", json!("x"))
+                .replace(r#""entity_id":"x""#, r#""entityId":"x""#),
+            400,
+            "event_payload",
+        ),
+        (
+            "bad base64",
+            with("/event_payload/base64_encoded_payload_json", json!("%%%")),
+            400,
+            "event_payload.base64_encoded_payload_json",
+        ),
+        (
+            "base64 of non-JSON",
+            with(
+                "/event_payload/base64_encoded_fault_json",
+                json!("aGVsbG8="),
+            ),
+            400,
+            "event_payload.base64_encoded_fault_json",
+        ),
+        (
+            "bad entity name",
+            with("/entity_name", json!("order-line")),
+            400,
+            "entity_name",
+        ),
+        ("id with a slash", with("/id", json!("a/b")), 400, "id"),
+        ("body over the limit", huge, 413, ""),
+    ];
+    for (case, body, expected, field) in cases {
+        let request = ApiRequest::new("POST", "/api/v1/events")
+            .as_tenant("acme")
+            .body(&body)
+            .build();
+        let (status, problem) = parts(create_event(&api, request).await);
+        assert_eq!(status, expected, "{case}: {problem}");
+        if !field.is_empty() {
+            assert!(
+                problem["errors"]
+                    .as_array()
+                    .expect("errors")
+                    .iter()
+                    .any(|e| e["field"].as_str().is_some_and(|f| f.starts_with(field))),
+                "{case}: {problem} should name {field}"
+            );
+        }
+    }
+
+    let request = ApiRequest::new("POST", "/api/v1/events")
+        .as_tenant("acme")
+        .header("content-type", "text/plain")
+        .json(&order_event("e-1", "ORD-1"))
+        .build();
+    assert_eq!(parts(create_event(&api, request).await).0, 415);
+    assert!(
+        stack.calls.take().is_empty(),
+        "invalid events are never written"
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_and_ids_get_a_4xx() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    let entity = [("entity_name", "ORDER"), ("entity_id", "ORD-1")];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("entity_id", "ORD-1")], "entity_name"),
+        (vec![("entity_name", "ORDER")], "entity_id"),
+        (vec![entity[0], entity[1], ("limit", "0")], "limit"),
+        (vec![entity[0], entity[1], ("limit", "many")], "limit"),
+        (
+            vec![entity[0], entity[1], ("next_token", "!!")],
+            "next_token",
+        ),
+        // Valid base64, but not a cursor this API issued.
+        (
+            vec![entity[0], entity[1], ("next_token", "bm9wZQ")],
+            "next_token",
+        ),
+    ];
+    for (query, field) in cases {
+        let (status, problem) = parts(list_events(&api, list("acme", &query)).await);
+        assert_eq!(status, 400, "{query:?}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{query:?}");
+    }
+
+    let long_id = "x".repeat(3000);
+    for id in ["nope", long_id.as_str(), "a b"] {
+        let (status, _) = parts(get_event(&api, get("acme", id)).await);
+        assert_eq!(status, 404, "{id}");
+    }
+}
