@@ -9,14 +9,14 @@ use shared::http::MAX_BODY_BYTES;
 
 fn post(tenant: &str, body: &Value) -> lambda_http::Request {
     ApiRequest::new("POST", "/api/v1/events")
-        .as_tenant(tenant)
+        .for_tenant(tenant)
         .json(body)
         .build()
 }
 
 fn get(tenant: &str, id: &str) -> lambda_http::Request {
     ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
-        .as_tenant(tenant)
+        .for_tenant(tenant)
         .path_param("eventId", id)
         .build()
 }
@@ -25,7 +25,7 @@ fn list(tenant: &str, query: &[(&str, &str)]) -> lambda_http::Request {
     query
         .iter()
         .fold(
-            ApiRequest::new("GET", "/api/v1/events").as_tenant(tenant),
+            ApiRequest::new("GET", "/api/v1/events").for_tenant(tenant),
             |r, (k, v)| r.query(k, v),
         )
         .build()
@@ -292,7 +292,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
     ];
     for (case, body, expected, field) in cases {
         let request = ApiRequest::new("POST", "/api/v1/events")
-            .as_tenant("acme")
+            .for_tenant("acme")
             .body(&body)
             .build();
         let (status, problem) = parts(create_event(&api, request).await);
@@ -310,7 +310,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
     }
 
     let request = ApiRequest::new("POST", "/api/v1/events")
-        .as_tenant("acme")
+        .for_tenant("acme")
         .header("content-type", "text/plain")
         .json(&order_event("e-1", "ORD-1"))
         .build();

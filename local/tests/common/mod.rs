@@ -141,7 +141,7 @@ impl ApiRequest {
     }
 
     /// A caller of `tenant` whose token names the same tenant.
-    pub fn as_tenant(self, tenant: &str) -> Self {
+    pub fn for_tenant(self, tenant: &str) -> Self {
         self.header("x-twc-tenant", tenant)
             .claims(json!({ TENANT_CLAIM: tenant, "sub": "client-1" }))
     }

@@ -1,0 +1,198 @@
+//! template.yaml, openapi.yaml, functions/ and the code agree: the same routes,
+//! the same functions, the same tables.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_norway::Value;
+use shared::routes::{FALLBACK_FUNCTION, ROUTES};
+use shared::storage::schema::{StreamView, TABLES};
+
+fn repo_file(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .map(|(name, resource)| (name.as_str().expect("logical id"), resource))
+        .collect()
+}
+
+/// (method, path, binary) of every HTTP API event; `$default` for the catch-all.
+fn template_routes(template: &Value) -> BTreeSet<(String, String, String)> {
+    let mut routes = BTreeSet::new();
+    for (name, function) in resources_of_type(template, "AWS::Serverless::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no BuildProperties.Binary"));
+        for (_, event) in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            let method = properties["Method"].as_str().unwrap_or("ANY");
+            let path = properties["Path"].as_str().unwrap_or("$default");
+            routes.insert((method.to_owned(), path.to_owned(), binary.to_owned()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn template_routes_are_the_code_routes() {
+    let mut expected: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect();
+    expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
+    assert_eq!(template_routes(&repo_file("template.yaml")), expected);
+}
+
+#[test]
+fn every_function_crate_is_deployed_and_every_deployed_function_has_a_crate() {
+    let template = repo_file("template.yaml");
+    let deployed: BTreeSet<String> = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(_, f)| {
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let crates: BTreeSet<String> =
+        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+            .expect("functions/")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+    assert_eq!(deployed, crates);
+}
+
+#[test]
+fn read_only_functions_cannot_write() {
+    let template = repo_file("template.yaml");
+    let get_functions: BTreeSet<&str> = ROUTES
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.function)
+        .collect();
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        if !get_functions.contains(binary) {
+            continue;
+        }
+        let policies =
+            serde_norway::to_string(&function["Properties"]["Policies"]).expect("policies");
+        for write in [
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "dynamodb:*",
+            "CrudPolicy",
+        ] {
+            assert!(!policies.contains(write), "{name} (a GET) may {write}");
+        }
+    }
+}
+
+#[test]
+fn template_tables_match_the_code_schema() {
+    let template = repo_file("template.yaml");
+    for spec in TABLES {
+        let table = &template["Resources"][spec.logical_id]["Properties"];
+        let key_schema = |schema: &Value| -> Vec<(String, String)> {
+            schema
+                .as_sequence()
+                .expect("KeySchema")
+                .iter()
+                .map(|k| {
+                    (
+                        k["AttributeName"].as_str().unwrap_or_default().to_owned(),
+                        k["KeyType"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let expected = |pk: &str, sk: Option<&str>| -> Vec<(String, String)> {
+            [Some((pk, "HASH")), sk.map(|s| (s, "RANGE"))]
+                .into_iter()
+                .flatten()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            key_schema(&table["KeySchema"]),
+            expected(spec.partition_key, spec.sort_key),
+            "{}",
+            spec.logical_id
+        );
+        let indexes = table["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(indexes.len(), spec.indexes.len(), "{}", spec.logical_id);
+        for index in spec.indexes {
+            let declared = indexes
+                .iter()
+                .find(|i| i["IndexName"].as_str() == Some(index.name))
+                .unwrap_or_else(|| panic!("{} lacks index {}", spec.logical_id, index.name));
+            assert_eq!(
+                key_schema(&declared["KeySchema"]),
+                expected(index.partition_key, index.sort_key)
+            );
+        }
+        let stream = table["StreamSpecification"]["StreamViewType"].as_str();
+        let expected_stream = spec.stream.map(|view| match view {
+            StreamView::NewImage => "NEW_IMAGE",
+            StreamView::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        });
+        assert_eq!(stream, expected_stream, "{}", spec.logical_id);
+        assert_eq!(
+            table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+            spec.ttl_attribute
+        );
+    }
+}
+
+#[test]
+fn openapi_documents_exactly_the_code_routes() {
+    let openapi = repo_file("openapi.yaml");
+    let mut documented = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_mapping().expect("paths") {
+        for (method, _) in item.as_mapping().expect("path item") {
+            let method = method.as_str().unwrap_or_default();
+            if ["get", "put", "post", "delete", "patch"].contains(&method) {
+                documented.insert((
+                    method.to_uppercase(),
+                    path.as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    let routes: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(documented, routes);
+}
