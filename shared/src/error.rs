@@ -19,6 +19,30 @@ impl FieldError {
     }
 }
 
+/// Collects every invalid field of a request, so one 400 names them all.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// The value if valid; otherwise records the error.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// The value if present; otherwise records `field` as required.
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        self.check(value.ok_or_else(|| FieldError::new(field, "is required")))
+    }
+
+    /// `value` when nothing was recorded, else a 400 listing what was.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::invalid(self.0)),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or fails validation.
@@ -54,6 +78,12 @@ pub enum ApiError {
     /// 500: a dependency failed. The detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        Self::invalid(vec![error])
+    }
 }
 
 impl ApiError {

@@ -1,12 +1,12 @@
 //! Identifier rules shared by every resource.
 
-use crate::error::ApiError;
+use crate::error::FieldError;
 
 const MAX_ID_LEN: usize = 128;
 
 /// A client-chosen id must fit in a URL path segment and a DynamoDB key unchanged:
 /// 1–128 of `A-Z a-z 0-9 - _ . : @`.
-pub fn validate_client_id(field: &str, id: &str) -> Result<(), ApiError> {
+pub fn validate_client_id(field: &str, id: &str) -> Result<(), FieldError> {
     let valid = !id.is_empty()
         && id.len() <= MAX_ID_LEN
         && id
@@ -15,7 +15,7 @@ pub fn validate_client_id(field: &str, id: &str) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(ApiError::invalid_field(
+        Err(FieldError::new(
             field,
             "must be 1-128 characters of A-Z, a-z, 0-9, '-', '_', '.', ':' or '@'",
         ))

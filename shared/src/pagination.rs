@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 
-use crate::error::ApiError;
+use crate::error::FieldError;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
@@ -17,7 +17,7 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn from_query(query: &QueryMap) -> Result<Self, ApiError> {
+    pub fn from_query(query: &QueryMap) -> Result<Self, FieldError> {
         let limit = match query.first("limit") {
             None => DEFAULT_LIMIT,
             Some(raw) => raw
@@ -25,10 +25,7 @@ impl PageRequest {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid_field(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIMIT}"),
-                    )
+                    FieldError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
                 })?,
         };
         let cursor = query.first("next_token").map(decode_token).transpose()?;
@@ -40,7 +37,7 @@ pub fn encode_token(cursor: &str) -> String {
     URL_SAFE_NO_PAD.encode(cursor)
 }
 
-fn decode_token(token: &str) -> Result<String, ApiError> {
+fn decode_token(token: &str) -> Result<String, FieldError> {
     URL_SAFE_NO_PAD
         .decode(token)
         .ok()
@@ -48,8 +45,8 @@ fn decode_token(token: &str) -> Result<String, ApiError> {
         .ok_or_else(invalid_token)
 }
 
-pub fn invalid_token() -> ApiError {
-    ApiError::invalid_field("next_token", "is not a token this API issued")
+pub fn invalid_token() -> FieldError {
+    FieldError::new("next_token", "is not a token this API issued")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::config::{self, ConfigError};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use crate::events::{
     self, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError,
 };
@@ -45,7 +45,7 @@ impl EventsApi<DynamoEventStore> {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::InvalidCursor => pagination::invalid_token(),
+            StoreError::InvalidCursor => pagination::invalid_token().into(),
             StoreError::Backend(detail) => ApiError::Internal(detail),
         }
     }
@@ -124,27 +124,23 @@ pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Res
         req,
         |caller: Caller, req| async move {
             let query = req.query_string_parameters();
-            let page = PageRequest::from_query(&query);
-            let entity_name = query
-                .first("entity_name")
-                .ok_or_else(|| crate::error::FieldError::new("entity_name", "is required"))
-                .and_then(|raw| events::entity_name("entity_name", raw));
-            let entity_id = query
-                .first("entity_id")
-                .ok_or_else(|| crate::error::FieldError::new("entity_id", "is required"))
-                .and_then(|raw| events::entity_id("entity_id", raw).map(|()| raw));
-            let (page, entity_name, entity_id) = match (page, entity_name, entity_id) {
-                (Ok(page), Ok(name), Ok(id)) => (page, name, id),
-                (page, name, id) => {
-                    let mut errors = Vec::new();
-                    if let Err(ApiError::Invalid { errors: found, .. }) = page {
-                        errors.extend(found);
-                    }
-                    errors.extend(name.err());
-                    errors.extend(id.err());
-                    return Err(ApiError::invalid(errors));
-                }
-            };
+            let mut errors = FieldErrors::default();
+            let page = errors.check(PageRequest::from_query(&query));
+            let entity_name = errors
+                .required("entity_name", query.first("entity_name"))
+                .and_then(|raw| errors.check(events::entity_name("entity_name", raw)));
+            let entity_id = errors
+                .required("entity_id", query.first("entity_id"))
+                .and_then(|raw| {
+                    errors
+                        .check(events::entity_id("entity_id", raw))
+                        .map(|()| raw)
+                });
+            let (page, entity_name, entity_id) = errors.finish(
+                page.zip(entity_name)
+                    .zip(entity_id)
+                    .map(|((p, n), i)| (p, n, i)),
+            )?;
             let found = api
                 .store
                 .list_by_entity(

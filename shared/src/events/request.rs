@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::model::{Event, EventPayload, EventSource, EventType, Operation};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ids;
 
 const MAX_ENTITY_ID_LEN: usize = 256;
@@ -55,61 +55,53 @@ struct PayloadRequest {
 impl EventRequest {
     /// Validates the request into the event to store, stamped `now`.
     pub fn into_event(self, now: DateTime<Utc>) -> Result<Event, ApiError> {
-        let mut errors = Vec::new();
+        let mut errors = FieldErrors::default();
         let id = match self.id {
             Some(id) => {
-                note(&mut errors, ids::validate_client_id("id", &id));
+                errors.check(ids::validate_client_id("id", &id));
                 id
             }
             None => ids::generate("evt"),
         };
-        let entity_id = required(&mut errors, "entity_id", self.entity_id)
-            .map(|v| check_entity_id(&mut errors, "entity_id", v));
-        let entity_name = required(&mut errors, "entity_name", self.entity_name).and_then(|v| {
-            entity_name("entity_name", &v)
-                .map_err(|e| errors.push(e))
-                .ok()
-        });
-        let event_source = required(&mut errors, "event_source", self.event_source);
-        let event_type = required(&mut errors, "event_type", self.event_type);
-        let event_payload = required(&mut errors, "event_payload", self.event_payload)
+        let entity_id = errors
+            .required("entity_id", self.entity_id)
+            .and_then(|v| errors.check(entity_id("entity_id", &v)).map(|()| v));
+        let entity_name = errors
+            .required("entity_name", self.entity_name)
+            .and_then(|v| errors.check(entity_name("entity_name", &v)));
+        let event_source = errors.required("event_source", self.event_source);
+        let event_type = errors.required("event_type", self.event_type);
+        let event_payload = errors
+            .required("event_payload", self.event_payload)
             .and_then(|p| p.validate(&mut errors));
-
-        match (
-            entity_id,
-            entity_name,
-            event_source,
-            event_type,
-            event_payload,
-        ) {
-            (
-                Some(entity_id),
-                Some(entity_name),
-                Some(event_source),
-                Some(event_type),
-                Some(event_payload),
-            ) if errors.is_empty() => Ok(Event {
+        let event = (|| {
+            Some(Event {
                 id,
-                entity_id,
-                entity_name,
-                event_source,
-                event_type,
-                event_payload,
+                entity_id: entity_id?,
+                entity_name: entity_name?,
+                event_source: event_source?,
+                event_type: event_type?,
+                event_payload: event_payload?,
                 created_at: now.trunc_subsecs(3),
-            }),
-            _ => Err(ApiError::invalid(errors)),
-        }
+            })
+        })();
+        errors.finish(event)
     }
 }
 
 impl PayloadRequest {
-    fn validate(self, errors: &mut Vec<FieldError>) -> Option<EventPayload> {
-        let operation = required(errors, "event_payload.operation", self.operation);
-        let entity_id = self
-            .entity_id
-            .map(|v| check_entity_id(errors, "event_payload.entity_id", v));
+    fn validate(self, errors: &mut FieldErrors) -> Option<EventPayload> {
+        let operation = errors.required("event_payload.operation", self.operation);
+        let entity_id = match self.entity_id {
+            Some(v) => Some(
+                errors
+                    .check(entity_id("event_payload.entity_id", &v))
+                    .map(|()| v)?,
+            ),
+            None => None,
+        };
         let key_attributes = self.key_attributes.unwrap_or_default();
-        check_key_attributes(errors, &key_attributes);
+        errors.check(check_key_attributes(&key_attributes));
         for (field, value) in [
             (
                 "event_payload.base64_encoded_payload_json",
@@ -121,12 +113,7 @@ impl PayloadRequest {
             ),
         ] {
             if let Some(encoded) = value {
-                note(
-                    errors,
-                    decode_json(encoded)
-                        .map(drop)
-                        .map_err(|m| ApiError::invalid_field(field, m)),
-                );
+                errors.check(decode_json(encoded).map_err(|m| FieldError::new(field, m)));
             }
         }
         Some(EventPayload {
@@ -147,26 +134,6 @@ pub fn decode_json(encoded: &str) -> Result<serde_json::Value, String> {
         .or_else(|_| URL_SAFE.decode(encoded))
         .map_err(|e| format!("is not valid base64 ({e})"))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("does not decode to JSON ({e})"))
-}
-
-fn required<T>(errors: &mut Vec<FieldError>, field: &str, value: Option<T>) -> Option<T> {
-    if value.is_none() {
-        errors.push(FieldError::new(field, "is required"));
-    }
-    value
-}
-
-fn note(errors: &mut Vec<FieldError>, result: Result<(), ApiError>) {
-    if let Err(ApiError::Invalid { errors: found, .. }) = result {
-        errors.extend(found);
-    }
-}
-
-fn check_entity_id(errors: &mut Vec<FieldError>, field: &str, value: String) -> String {
-    if let Err(e) = entity_id(field, &value) {
-        errors.push(e);
-    }
-    value
 }
 
 pub(crate) fn entity_id(field: &str, value: &str) -> Result<(), FieldError> {
@@ -200,25 +167,25 @@ pub(crate) fn entity_name(field: &str, raw: &str) -> Result<String, FieldError> 
     }
 }
 
-fn check_key_attributes(errors: &mut Vec<FieldError>, attributes: &BTreeMap<String, String>) {
+fn check_key_attributes(attributes: &BTreeMap<String, String>) -> Result<(), FieldError> {
     if attributes.len() > MAX_KEY_ATTRIBUTES {
-        errors.push(FieldError::new(
+        return Err(FieldError::new(
             "event_payload.key_attributes",
             format!("at most {MAX_KEY_ATTRIBUTES} attributes"),
         ));
     }
-    for (key, value) in attributes {
-        if key.is_empty()
-            || key.len() > MAX_KEY_ATTRIBUTE_LEN
-            || value.len() > MAX_KEY_ATTRIBUTE_LEN
-        {
-            errors.push(FieldError::new(
-                format!("event_payload.key_attributes.{key}"),
-                format!(
-                    "keys must be non-empty; keys and values at most {MAX_KEY_ATTRIBUTE_LEN} bytes"
-                ),
-            ));
-        }
+    let too_long = |text: &String| text.len() > MAX_KEY_ATTRIBUTE_LEN;
+    match attributes
+        .iter()
+        .find(|(k, v)| k.is_empty() || too_long(k) || too_long(v))
+    {
+        Some((key, _)) => Err(FieldError::new(
+            format!("event_payload.key_attributes.{key}"),
+            format!(
+                "keys must be non-empty; keys and values at most {MAX_KEY_ATTRIBUTE_LEN} bytes"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
