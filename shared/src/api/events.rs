@@ -162,3 +162,103 @@ pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Res
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::events::InMemoryEventStore;
+
+    fn api() -> EventsApi<InMemoryEventStore> {
+        EventsApi {
+            store: InMemoryEventStore::default(),
+            auth: Authentication::DisabledForLocalRun,
+        }
+    }
+
+    fn request(method: &str, uri: &str, body: Option<Value>) -> Request {
+        let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-twc-tenant", "acme")
+            .body(body)
+            .expect("request");
+        if let Some(id) = uri.strip_prefix("/api/v1/events/") {
+            request = request.with_path_parameters(std::collections::HashMap::from([("eventId".to_owned(), id.to_owned())]));
+        }
+        if let Some((_, query)) = uri.split_once('?') {
+            request = request.with_query_string_parameters(
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            );
+        }
+        request
+    }
+
+    fn event(id: &str) -> Value {
+        json!({
+            "id": id, "entity_id": "P-1", "entity_name": "product", "event_source": "SYSTEM",
+            "event_type": "WARNING", "event_payload": {"operation": "UPDATE"}
+        })
+    }
+
+    fn json_of(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json")
+    }
+
+    #[tokio::test]
+    async fn create_answers_201_with_location_then_replays() {
+        // GIVEN an empty store
+        let api = api();
+        // WHEN an event is created twice with the same content
+        let first = create_event(&api, request("POST", "/api/v1/events", Some(event("e1")))).await;
+        let second = create_event(&api, request("POST", "/api/v1/events", Some(event("e1")))).await;
+        // THEN the first is 201 with its location, the second a marked replay of it
+        assert_eq!(first.status(), 201);
+        assert_eq!(first.headers()[header::LOCATION], "/api/v1/events/e1");
+        assert_eq!(second.status(), 200);
+        assert_eq!(second.headers()[IDEMPOTENT_REPLAYED], "true");
+        assert_eq!(json_of(&first), json_of(&second));
+        assert_eq!(json_of(&first)["event_type"], "WARNING_EVENT");
+    }
+
+    #[tokio::test]
+    async fn conflicting_resend_is_409_and_keeps_the_original() {
+        let api = api();
+        create_event(&api, request("POST", "/api/v1/events", Some(event("e1")))).await;
+        let mut changed = event("e1");
+        changed["entity_id"] = json!("P-2");
+        let conflict = create_event(&api, request("POST", "/api/v1/events", Some(changed))).await;
+        assert_eq!(conflict.status(), 409);
+        let stored = get_event(&api, request("GET", "/api/v1/events/e1", None)).await;
+        assert_eq!(json_of(&stored)["entity_id"], "P-1");
+    }
+
+    #[tokio::test]
+    async fn list_pages_through_an_entity() {
+        let api = api();
+        for id in ["a", "b", "c"] {
+            create_event(&api, request("POST", "/api/v1/events", Some(event(id)))).await;
+        }
+        let first = json_of(&list_events(&api, request("GET", "/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2", None)).await);
+        assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
+        let token = first["next_token"].as_str().expect("a second page");
+        let uri = format!("/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2&next_token={token}");
+        let second = json_of(&list_events(&api, request("GET", &uri, None)).await);
+        assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(second["next_token"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn wrong_method_is_405() {
+        let response = get_event(&api(), request("DELETE", "/api/v1/events/e1", None)).await;
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()[header::ALLOW], "GET");
+    }
+}
