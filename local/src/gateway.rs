@@ -20,25 +20,41 @@ use shared::events::EventStore;
 use shared::routes::{self, FALLBACK_FUNCTION, Resolution};
 use tokio::net::TcpListener;
 
+use crate::dev_token;
 use crate::functions::ApiFunctions;
 
 /// API Gateway's own payload limit for HTTP APIs.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 type HttpResponse = hyper::Response<Full<Bytes>>;
+type Claims = std::collections::HashMap<String, String>;
+
+/// What stands in for API Gateway's JWT authorizer.
+#[derive(Debug, Clone)]
+pub enum LocalAuth {
+    /// No authorizer: requests reach the functions without claims.
+    Off,
+    /// Bearer tokens must be HS256 JWTs signed with this secret (see `dev_token`).
+    DevTokens { secret: String },
+}
+
+pub struct Gateway<S> {
+    pub functions: ApiFunctions<S>,
+    pub auth: LocalAuth,
+}
 
 /// Accepts connections until the listener fails; each request is one invocation.
-pub async fn serve<S>(listener: TcpListener, functions: Arc<ApiFunctions<S>>) -> io::Result<()>
+pub async fn serve<S>(listener: TcpListener, gateway: Arc<Gateway<S>>) -> io::Result<()>
 where
     S: EventStore + 'static,
 {
     loop {
         let (stream, _) = listener.accept().await?;
-        let functions = functions.clone();
+        let gateway = gateway.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let functions = functions.clone();
-                async move { Ok::<_, Infallible>(handle(&functions, req).await) }
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(gateway.handle(req).await) }
             });
             if let Err(err) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -50,43 +66,65 @@ where
     }
 }
 
-async fn handle<S: EventStore>(
-    functions: &ApiFunctions<S>,
-    req: hyper::Request<Incoming>,
-) -> HttpResponse {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, GATEWAY_MAX_BODY)
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-    else {
-        return gateway_error(413, "Request Entity Too Large");
-    };
-    let (function, route_key, path_parameters) =
-        match routes::resolve(parts.method.as_str(), parts.uri.path()) {
-            Resolution::Found {
-                route,
-                path_parameters,
-            } => (route.function, route.to_string(), path_parameters),
-            _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
+impl<S: EventStore> Gateway<S> {
+    async fn handle(&self, req: hyper::Request<Incoming>) -> HttpResponse {
+        let (parts, body) = req.into_parts();
+        let claims = match self.authorize(&parts) {
+            Ok(claims) => claims,
+            Err(reason) => {
+                tracing::info!(%reason, "bearer token refused");
+                return gateway_error(401, "Unauthorized");
+            }
         };
-    let event = payload_v2(&parts, &body, &route_key, &path_parameters);
-    let request = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => request,
-        Err(err) => {
-            tracing::error!(error = %err, "could not build the Lambda request");
-            return gateway_error(500, "Internal Server Error");
+        let Ok(body) = Limited::new(body, GATEWAY_MAX_BODY)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+        else {
+            return gateway_error(413, "Request Entity Too Large");
+        };
+        let (function, route_key, path_parameters) =
+            match routes::resolve(parts.method.as_str(), parts.uri.path()) {
+                Resolution::Found {
+                    route,
+                    path_parameters,
+                } => (route.function, route.to_string(), path_parameters),
+                _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
+            };
+        let event = payload_v2(&parts, &body, &route_key, &path_parameters, claims.as_ref());
+        let request = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::error!(error = %err, "could not build the Lambda request");
+                return gateway_error(500, "Internal Server Error");
+            }
+        };
+        match self.functions.invoke(function, request).await {
+            Some(response) => into_http(response),
+            None => {
+                tracing::error!(
+                    function,
+                    "route names a function the local runner does not have"
+                );
+                gateway_error(500, "Internal Server Error")
+            }
         }
-    };
-    match functions.invoke(function, request).await {
-        Some(response) => into_http(response),
-        None => {
-            tracing::error!(
-                function,
-                "route names a function the local runner does not have"
-            );
-            gateway_error(500, "Internal Server Error")
-        }
+    }
+
+    /// The authorizer's claims, as API Gateway's JWT authorizer would pass them.
+    fn authorize(&self, parts: &Parts) -> Result<Option<Claims>, String> {
+        let LocalAuth::DevTokens { secret } = &self.auth else {
+            return Ok(None);
+        };
+        let token = parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or("no bearer token")?;
+        dev_token::verify(secret, token.trim(), Utc::now().timestamp())
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -96,6 +134,7 @@ fn payload_v2(
     body: &Bytes,
     route_key: &str,
     path_parameters: &[(String, String)],
+    claims: Option<&Claims>,
 ) -> Value {
     let mut headers = Map::new();
     for name in parts.headers.keys() {
@@ -158,6 +197,10 @@ fn payload_v2(
     }
     if !query.is_empty() {
         event["queryStringParameters"] = Value::Object(query);
+    }
+    if let Some(claims) = claims {
+        event["requestContext"]["authorizer"] =
+            json!({ "jwt": { "claims": claims, "scopes": null } });
     }
     if !path_parameters.is_empty() {
         event["pathParameters"] = path_parameters

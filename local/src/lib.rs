@@ -2,6 +2,7 @@
 //! them, and an API Gateway stand-in that turns HTTP requests into the same
 //! payload-v2 events Lambda receives and calls the same handler code.
 
+pub mod dev_token;
 pub mod functions;
 pub mod gateway;
 pub mod provision;

@@ -9,8 +9,9 @@ use common::{TestStack, order_event};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use local::dev_token;
 use local::functions::ApiFunctions;
-use local::gateway;
+use local::gateway::{self, Gateway, LocalAuth};
 use serde_json::{Value, json};
 use shared::http::Authentication;
 use tokio::net::{TcpListener, TcpStream};
@@ -21,26 +22,47 @@ struct Local {
 }
 
 impl Local {
-    async fn start() -> Self {
+    /// The local run as `scripts/dev` starts it with `AUTH=off` or `AUTH=jwt`.
+    async fn start(auth: LocalAuth) -> Self {
         let stack = TestStack::new().await;
-        let functions = Arc::new(ApiFunctions {
-            events: stack.events_api_with(Authentication::DisabledForLocalRun),
+        let handler_auth = match auth {
+            LocalAuth::Off => Authentication::DisabledForLocalRun,
+            LocalAuth::DevTokens { .. } => Authentication::JwtClaims {
+                tenant_claim: common::TENANT_CLAIM.into(),
+            },
+        };
+        let gateway = Arc::new(Gateway {
+            functions: ApiFunctions {
+                events: stack.events_api_with(handler_auth),
+            },
+            auth,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        tokio::spawn(gateway::serve(listener, functions));
+        tokio::spawn(gateway::serve(listener, gateway));
         Self {
             address,
             _stack: stack,
         }
     }
 
-    /// One HTTP/1.1 request on its own connection: (status, headers, JSON body).
     async fn call(
         &self,
         method: &str,
         path: &str,
         tenant: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, hyper::HeaderMap, Value) {
+        self.call_with(method, path, tenant, None, body).await
+    }
+
+    /// One HTTP/1.1 request on its own connection: (status, headers, JSON body).
+    async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        tenant: Option<&str>,
+        bearer: Option<&str>,
         body: Option<&Value>,
     ) -> (u16, hyper::HeaderMap, Value) {
         let stream = TcpStream::connect(self.address).await.expect("connect");
@@ -57,6 +79,9 @@ impl Local {
         }
         if body.is_some() {
             request = request.header("content-type", "application/json");
+        }
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
         }
         let body = body.map(Value::to_string).unwrap_or_default();
         let response = sender
@@ -82,7 +107,7 @@ impl Local {
 
 #[tokio::test]
 async fn serves_the_events_api_over_http() {
-    let local = Local::start().await;
+    let local = Local::start(LocalAuth::Off).await;
     let event = order_event("evt-http-1", "ORD 1/2");
 
     let (status, headers, created) = local
@@ -112,7 +137,7 @@ async fn serves_the_events_api_over_http() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_problem_json() {
-    let local = Local::start().await;
+    let local = Local::start(LocalAuth::Off).await;
 
     let (status, headers, problem) = local
         .call("GET", "/api/v2/nothing", Some("acme"), None)
@@ -131,4 +156,33 @@ async fn unknown_routes_and_methods_get_problem_json() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(problem["errors"][0]["field"], "X-TWC-Tenant");
+}
+
+#[tokio::test]
+async fn opt_in_dev_tokens_are_checked_like_the_deployed_authorizer() {
+    let secret = "test-secret";
+    let local = Local::start(LocalAuth::DevTokens {
+        secret: secret.into(),
+    })
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let acme = dev_token::mint(secret, common::TENANT_CLAIM, "acme", now, 60);
+    let forged = dev_token::mint("guess", common::TENANT_CLAIM, "acme", now, 60);
+    let event = order_event("evt-jwt-1", "ORD-1");
+    let post =
+        |bearer| local.call_with("POST", "/api/v1/events", Some("acme"), bearer, Some(&event));
+
+    assert_eq!(post(None).await.0, 401, "no token");
+    assert_eq!(post(Some(&forged)).await.0, 401, "bad signature");
+    let (status, _, problem) = local
+        .call_with(
+            "POST",
+            "/api/v1/events",
+            Some("globex"),
+            Some(&acme),
+            Some(&event),
+        )
+        .await;
+    assert_eq!(status, 403, "token of another tenant: {problem}");
+    assert_eq!(post(Some(&acme)).await.0, 201);
 }

@@ -1,39 +1,94 @@
 //! `scripts/dev` runs this: creates the stack's tables in the emulator at
 //! `AWS_ENDPOINT_URL` and serves the API on http://127.0.0.1:$PORT (default 3000).
+//!
+//! `AUTH=jwt` turns on bearer-token checks with HS256 tokens signed by
+//! `DEV_JWT_SECRET`; `dev-server token <tenant>` prints such a token.
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use chrono::Duration;
+use chrono::{Duration, Utc};
 use shared::api::events::EventsApi;
+use shared::config::{self, ConfigError};
 use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 use shared::storage::schema::EVENTS;
 use tokio::net::TcpListener;
 
 use local::functions::ApiFunctions;
-use local::{gateway, provision};
+use local::gateway::{self, Gateway, LocalAuth};
+use local::{dev_token, provision};
+
+const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
+
+fn local_auth() -> Result<LocalAuth, ConfigError> {
+    match config::string_or("AUTH", "off").as_str() {
+        "off" => Ok(LocalAuth::Off),
+        "jwt" => Ok(LocalAuth::DevTokens {
+            secret: config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret"),
+        }),
+        other => Err(ConfigError::Invalid {
+            name: "AUTH",
+            reason: format!("{other:?} is neither \"off\" nor \"jwt\""),
+        }),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let auth = local_auth()?;
+    let tenant_claim = config::string_or("TENANT_CLAIM", "tenant");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, tenant] = args.as_slice()
+        && command == "token"
+    {
+        let secret = config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret");
+        let token = dev_token::mint(
+            &secret,
+            &tenant_claim,
+            tenant,
+            Utc::now().timestamp(),
+            TOKEN_TTL_SECONDS,
+        );
+        std::io::Write::write_all(&mut std::io::stdout(), format!("{token}\n").as_bytes())?;
+        return Ok(());
+    }
+
     shared::lambda::init_logging();
-    let port: u16 = shared::config::parsed_or("PORT", 3000)?;
-    let prefix = shared::config::string_or("STACK_NAME", "event-collector-local");
-    let sdk = shared::aws::sdk_config().await;
-    let client = Client::new(&sdk);
-    let tables = provision::create_tables(&client, &prefix).await?;
+    let port: u16 = config::parsed_or("PORT", 3000)?;
+    let client = Client::new(&shared::aws::sdk_config().await);
+    let tables = provision::create_tables(
+        &client,
+        &config::string_or("STACK_NAME", "event-collector-local"),
+    )
+    .await?;
+    let handler_auth = match &auth {
+        LocalAuth::Off => {
+            tracing::warn!(
+                "authentication is OFF: the local run trusts the X-TWC-Tenant header (never so when deployed)"
+            );
+            Authentication::DisabledForLocalRun
+        }
+        LocalAuth::DevTokens { .. } => {
+            tracing::info!(
+                tenant_claim,
+                "bearer tokens required: mint one with `scripts/dev token <tenant>`"
+            );
+            Authentication::JwtClaims { tenant_claim }
+        }
+    };
     let events = EventsApi {
         store: DynamoEventStore::new(client, tables.of(&EVENTS), Duration::days(365)),
-        auth: Authentication::DisabledForLocalRun,
+        auth: handler_auth,
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::warn!(
-        "authentication is OFF: the local run trusts the X-TWC-Tenant header (never so when deployed)"
-    );
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), table = tables.of(&EVENTS), "event collector API listening");
-    let functions = Arc::new(ApiFunctions { events });
+    let gateway = Arc::new(Gateway {
+        functions: ApiFunctions { events },
+        auth,
+    });
     tokio::select! {
-        served = gateway::serve(listener, functions) => served?,
+        served = gateway::serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     Ok(())

@@ -187,7 +187,10 @@ mod tests {
             .body(body)
             .expect("request");
         if let Some(id) = uri.strip_prefix("/api/v1/events/") {
-            request = request.with_path_parameters(std::collections::HashMap::from([("eventId".to_owned(), id.to_owned())]));
+            request = request.with_path_parameters(std::collections::HashMap::from([(
+                "eventId".to_owned(),
+                id.to_owned(),
+            )]));
         }
         if let Some((_, query)) = uri.split_once('?') {
             request = request.with_query_string_parameters(
@@ -246,10 +249,21 @@ mod tests {
         for id in ["a", "b", "c"] {
             create_event(&api, request("POST", "/api/v1/events", Some(event(id)))).await;
         }
-        let first = json_of(&list_events(&api, request("GET", "/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2", None)).await);
+        let first = json_of(
+            &list_events(
+                &api,
+                request(
+                    "GET",
+                    "/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2",
+                    None,
+                ),
+            )
+            .await,
+        );
         assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
         let token = first["next_token"].as_str().expect("a second page");
-        let uri = format!("/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2&next_token={token}");
+        let uri =
+            format!("/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2&next_token={token}");
         let second = json_of(&list_events(&api, request("GET", &uri, None)).await);
         assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
         assert_eq!(second["next_token"], Value::Null);
