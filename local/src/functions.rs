@@ -4,20 +4,31 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
-use shared::events::EventStore;
+use shared::api::subscriptions::{
+    DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription,
+    list_subscriptions, update_subscription,
+};
+use shared::events::DynamoEventStore;
 use shared::routes::FALLBACK_FUNCTION;
 
-pub struct ApiFunctions<S> {
-    pub events: EventsApi<S>,
+/// Every API function's state, built as each Lambda's `main` builds it.
+pub struct ApiFunctions {
+    pub events: EventsApi<DynamoEventStore>,
+    pub subscriptions: DynamoSubscriptionsApi,
 }
 
-impl<S: EventStore> ApiFunctions<S> {
+impl ApiFunctions {
     /// Runs the named function's handler; `None` for a name no function has.
     pub async fn invoke(&self, function: &str, req: Request) -> Option<Response<Body>> {
         Some(match function {
             "create-event" => create_event(&self.events, req).await,
             "get-event" => get_event(&self.events, req).await,
             "list-events" => list_events(&self.events, req).await,
+            "create-subscription" => create_subscription(&self.subscriptions, req).await,
+            "update-subscription" => update_subscription(&self.subscriptions, req).await,
+            "list-subscriptions" => list_subscriptions(&self.subscriptions, req).await,
+            "get-subscription" => get_subscription(&self.subscriptions, req).await,
+            "deactivate-subscription" => deactivate_subscription(&self.subscriptions, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
             _ => return None,
         })

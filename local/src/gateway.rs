@@ -16,7 +16,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
-use shared::events::EventStore;
 use shared::routes::{self, FALLBACK_FUNCTION, Resolution};
 use tokio::net::TcpListener;
 
@@ -38,16 +37,13 @@ pub enum LocalAuth {
     DevTokens { secret: String },
 }
 
-pub struct Gateway<S> {
-    pub functions: ApiFunctions<S>,
+pub struct Gateway {
+    pub functions: ApiFunctions,
     pub auth: LocalAuth,
 }
 
 /// Accepts connections until the listener fails; each request is one invocation.
-pub async fn serve<S>(listener: TcpListener, gateway: Arc<Gateway<S>>) -> io::Result<()>
-where
-    S: EventStore + 'static,
-{
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let gateway = gateway.clone();
@@ -66,7 +62,7 @@ where
     }
 }
 
-impl<S: EventStore> Gateway<S> {
+impl Gateway {
     async fn handle(&self, req: hyper::Request<Incoming>) -> HttpResponse {
         let (parts, body) = req.into_parts();
         let claims = match self.authorize(&parts) {

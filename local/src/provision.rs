@@ -1,8 +1,9 @@
-//! Creates the stack's DynamoDB tables (as `shared::storage::schema` and
-//! template.yaml declare them) in an emulator.
+//! Creates the stack's resources in an emulator as template.yaml declares them:
+//! the DynamoDB tables of `shared::storage::schema` and the secrets KMS key.
 
 use std::collections::HashMap;
 
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
@@ -10,10 +11,20 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use shared::storage::schema::{StreamView, TABLES, TableSpec};
+use chrono::Duration;
+use shared::api::events::EventsApi;
+use shared::api::subscriptions::SubscriptionsApi;
+use shared::events::DynamoEventStore;
+use shared::http::Authentication;
+use shared::secrets::KmsSealer;
+use shared::storage::DynamoRecords;
+use shared::storage::schema::{EVENTS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec};
+use shared::subscriptions::DestinationRules;
+
+use crate::functions::ApiFunctions;
 
 #[derive(Debug, thiserror::Error)]
-#[error("creating table {table}: {detail}")]
+#[error("creating {table}: {detail}")]
 pub struct ProvisionError {
     table: String,
     detail: String,
@@ -30,6 +41,97 @@ impl TableNames {
             .map(String::as_str)
             .unwrap_or_default()
     }
+}
+
+/// The stack's resources in the emulator.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    pub tables: TableNames,
+    /// The KMS key that seals subscriber secrets.
+    pub secrets_key: String,
+}
+
+/// Creates (or finds, when they exist) every resource under `prefix`.
+pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, ProvisionError> {
+    let tables = create_tables(&aws_sdk_dynamodb::Client::new(sdk), prefix).await?;
+    let secrets_key = secrets_key(&aws_sdk_kms::Client::new(sdk), prefix)
+        .await
+        .map_err(|detail| ProvisionError {
+            table: "KMS key".into(),
+            detail,
+        })?;
+    Ok(LocalStack {
+        tables,
+        secrets_key,
+    })
+}
+
+impl LocalStack {
+    /// Every API function, wired to this stack as the Lambdas' `main`s wire them
+    /// from the environment.
+    pub fn functions(
+        &self,
+        dynamodb: &Client,
+        kms: &aws_sdk_kms::Client,
+        auth: Authentication,
+        event_retention: Duration,
+    ) -> ApiFunctions {
+        ApiFunctions {
+            events: EventsApi {
+                store: DynamoEventStore::new(
+                    dynamodb.clone(),
+                    self.tables.of(&EVENTS),
+                    event_retention,
+                ),
+                auth: auth.clone(),
+            },
+            subscriptions: SubscriptionsApi {
+                records: DynamoRecords::new(
+                    dynamodb.clone(),
+                    self.tables.of(&SUBSCRIPTIONS),
+                    "SUB",
+                ),
+                sealer: KmsSealer::new(kms.clone(), &self.secrets_key),
+                auth,
+                rules: DestinationRules::from_env(),
+            },
+        }
+    }
+}
+
+/// The key behind alias `alias/<prefix>-secrets`, created on first use.
+async fn secrets_key(kms: &aws_sdk_kms::Client, prefix: &str) -> Result<String, String> {
+    let alias = format!("alias/{prefix}-secrets");
+    let aliases = kms
+        .list_aliases()
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    if let Some(key) = aliases
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some(alias.as_str()))
+        .and_then(|a| a.target_key_id())
+    {
+        return Ok(key.to_owned());
+    }
+    let created = kms
+        .create_key()
+        .description("subscriber secrets (local run)")
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    let key = created
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .ok_or("KMS returned no key")?;
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(&key)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    Ok(key)
 }
 
 /// Creates every table under `prefix`, leaving tables that already exist alone.

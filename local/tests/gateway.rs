@@ -10,7 +10,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use local::dev_token;
-use local::functions::ApiFunctions;
 use local::gateway::{self, Gateway, LocalAuth};
 use serde_json::{Value, json};
 use shared::http::Authentication;
@@ -32,9 +31,7 @@ impl Local {
             },
         };
         let gateway = Arc::new(Gateway {
-            functions: ApiFunctions {
-                events: stack.events_api_with(handler_auth),
-            },
+            functions: stack.functions_with(handler_auth),
             auth,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

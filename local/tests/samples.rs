@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::{TestStack, parts};
-use local::functions::ApiFunctions;
 
 /// In run order (reads come after the create they read). File names are
 /// `<function>[.<case>].json`.
@@ -49,9 +48,7 @@ async fn every_sample_event_gets_its_expected_status() {
     );
 
     let stack = TestStack::new().await;
-    let functions = ApiFunctions {
-        events: stack.events_api(),
-    };
+    let functions = stack.functions();
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();
         let text = std::fs::read_to_string(events_dir().join(file)).expect("readable sample");

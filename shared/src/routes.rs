@@ -34,7 +34,49 @@ pub const LIST_EVENTS: Route = Route {
     function: "list-events",
 };
 
-pub const ROUTES: &[Route] = &[CREATE_EVENT, GET_EVENT, LIST_EVENTS];
+pub const CREATE_SUBSCRIPTION: Route = Route {
+    method: "POST",
+    path: "/api/v1/event-subscription",
+    function: "create-subscription",
+};
+/// The seed's form: the id is in the body.
+pub const UPDATE_SUBSCRIPTION: Route = Route {
+    method: "PUT",
+    path: "/api/v1/event-subscription",
+    function: "update-subscription",
+};
+pub const UPDATE_SUBSCRIPTION_BY_ID: Route = Route {
+    method: "PUT",
+    path: "/api/v1/event-subscription/{id}",
+    function: "update-subscription",
+};
+pub const LIST_SUBSCRIPTIONS: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-subscription",
+    function: "list-subscriptions",
+};
+pub const GET_SUBSCRIPTION: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-subscription/{id}",
+    function: "get-subscription",
+};
+pub const DEACTIVATE_SUBSCRIPTION: Route = Route {
+    method: "PUT",
+    path: "/api/v1/event-subscription/{id}/deactivate",
+    function: "deactivate-subscription",
+};
+
+pub const ROUTES: &[Route] = &[
+    CREATE_EVENT,
+    GET_EVENT,
+    LIST_EVENTS,
+    CREATE_SUBSCRIPTION,
+    UPDATE_SUBSCRIPTION,
+    UPDATE_SUBSCRIPTION_BY_ID,
+    LIST_SUBSCRIPTIONS,
+    GET_SUBSCRIPTION,
+    DEACTIVATE_SUBSCRIPTION,
+];
 
 /// The function behind API Gateway's `$default` route (unknown paths/methods).
 pub const FALLBACK_FUNCTION: &str = "route-not-found";

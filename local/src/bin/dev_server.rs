@@ -6,16 +6,11 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::Client;
 use chrono::{Duration, Utc};
-use shared::api::events::EventsApi;
 use shared::config::{self, ConfigError};
-use shared::events::DynamoEventStore;
 use shared::http::Authentication;
-use shared::storage::schema::EVENTS;
 use tokio::net::TcpListener;
 
-use local::functions::ApiFunctions;
 use local::gateway::{self, Gateway, LocalAuth};
 use local::{dev_token, provision};
 
@@ -56,9 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     shared::lambda::init_logging();
     let port: u16 = config::parsed_or("PORT", 3000)?;
-    let client = Client::new(&shared::aws::sdk_config().await);
-    let tables = provision::create_tables(
-        &client,
+    let sdk = shared::aws::sdk_config().await;
+    let stack = provision::create_stack(
+        &sdk,
         &config::string_or("STACK_NAME", "event-collector-local"),
     )
     .await?;
@@ -77,16 +72,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Authentication::JwtClaims { tenant_claim }
         }
     };
-    let events = EventsApi {
-        store: DynamoEventStore::new(client, tables.of(&EVENTS), Duration::days(365)),
-        auth: handler_auth,
-    };
+    let retention = Duration::try_days(config::parsed_or("EVENT_RETENTION_DAYS", 365)?)
+        .unwrap_or(Duration::MAX);
+    let functions = stack.functions(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &aws_sdk_kms::Client::new(&sdk),
+        handler_auth,
+        retention,
+    );
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!(url = %format!("http://127.0.0.1:{port}"), table = tables.of(&EVENTS), "event collector API listening");
-    let gateway = Arc::new(Gateway {
-        functions: ApiFunctions { events },
-        auth,
-    });
+    tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
+    let gateway = Arc::new(Gateway { functions, auth });
     tokio::select! {
         served = gateway::serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),

@@ -13,12 +13,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Duration;
 use lambda_http::{Body, Request, Response};
-use local::provision::{self, TableNames};
+use local::functions::ApiFunctions;
+use local::provision::{self, LocalStack};
 use serde_json::{Value, json};
 use shared::api::events::EventsApi;
 use shared::events::DynamoEventStore;
 use shared::http::Authentication;
-use shared::storage::schema::EVENTS;
 
 pub const TENANT_CLAIM: &str = "tenant";
 
@@ -57,11 +57,12 @@ impl Intercept for CallLog {
 
 static STACKS: AtomicUsize = AtomicUsize::new(0);
 
-/// Tables of one test, in moto, reached through `AWS_ENDPOINT_URL` exactly as the
-/// functions reach AWS.
+/// The resources of one test, in moto, reached through `AWS_ENDPOINT_URL` exactly
+/// as the functions reach AWS.
 pub struct TestStack {
     pub client: Client,
-    pub tables: TableNames,
+    pub kms: aws_sdk_kms::Client,
+    pub stack: LocalStack,
     pub calls: CallLog,
 }
 
@@ -85,33 +86,32 @@ impl TestStack {
             STACKS.fetch_add(1, Ordering::Relaxed),
             uuid::Uuid::now_v7().simple()
         );
-        let tables = provision::create_tables(&client, &prefix)
+        let stack = provision::create_stack(&sdk, &prefix)
             .await
-            .unwrap_or_else(|e| panic!("cannot create tables in moto at {endpoint}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot create the stack in moto at {endpoint}: {e}"));
         calls.take();
         Self {
             client,
-            tables,
+            kms: aws_sdk_kms::Client::new(&sdk),
+            stack,
             calls,
         }
     }
 
-    /// The events API as deployed: JWT claims required.
-    pub fn events_api(&self) -> EventsApi<DynamoEventStore> {
-        self.events_api_with(Authentication::JwtClaims {
+    /// Every API function as deployed: JWT claims required.
+    pub fn functions(&self) -> ApiFunctions {
+        self.functions_with(Authentication::JwtClaims {
             tenant_claim: TENANT_CLAIM.into(),
         })
     }
 
-    pub fn events_api_with(&self, auth: Authentication) -> EventsApi<DynamoEventStore> {
-        EventsApi {
-            store: DynamoEventStore::new(
-                self.client.clone(),
-                self.tables.of(&EVENTS),
-                Duration::days(30),
-            ),
-            auth,
-        }
+    pub fn functions_with(&self, auth: Authentication) -> ApiFunctions {
+        self.stack
+            .functions(&self.client, &self.kms, auth, Duration::days(30))
+    }
+
+    pub fn events_api(&self) -> EventsApi<DynamoEventStore> {
+        self.functions().events
     }
 }
 

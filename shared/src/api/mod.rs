@@ -3,3 +3,5 @@
 
 pub mod events;
 pub mod fallback;
+mod records;
+pub mod subscriptions;

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Event, rfc3339_millis};
+use super::model::Event;
+use crate::rfc3339_millis;
 use crate::tenant::TenantId;
 
 pub const BY_ENTITY_INDEX: &str = crate::storage::schema::EVENTS.indexes[0].name;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::rfc3339_millis;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Operation {
@@ -77,29 +79,5 @@ impl Event {
             && self.event_source == other.event_source
             && self.event_type == other.event_type
             && self.event_payload == other.event_payload
-    }
-}
-
-/// `2026-11-26T06:30:05.123Z`: always three fraction digits, so the text sorts in
-/// time order (the by-entity index relies on that).
-pub mod rfc3339_millis {
-    use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn format(at: &DateTime<Utc>) -> String {
-        at.to_rfc3339_opts(SecondsFormat::Millis, true)
-    }
-
-    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format(at))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<DateTime<Utc>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
     }
 }

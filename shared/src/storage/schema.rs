@@ -41,4 +41,15 @@ pub const EVENTS: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS];
+/// Subscriptions (`sk = SUB#<id>`) and, later, other per-tenant records.
+pub const SUBSCRIPTIONS: TableSpec = TableSpec {
+    logical_id: "SubscriptionsTable",
+    env_var: "SUBSCRIPTIONS_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    stream: None,
+    ttl_attribute: None,
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS];

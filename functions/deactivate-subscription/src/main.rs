@@ -1,0 +1,11 @@
+//! Lambda behind `PUT /api/v1/event-subscription/{id}/deactivate`: sets active=false.
+
+use shared::api::subscriptions::{DynamoSubscriptionsApi, deactivate_subscription};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = DynamoSubscriptionsApi::from_env().await?;
+    lambda::serve_api(&api, deactivate_subscription).await
+}

@@ -1,0 +1,11 @@
+//! Lambda behind `PUT /api/v1/event-subscription[/{id}]`: replaces a subscription.
+
+use shared::api::subscriptions::{DynamoSubscriptionsApi, update_subscription};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = DynamoSubscriptionsApi::from_env().await?;
+    lambda::serve_api(&api, update_subscription).await
+}

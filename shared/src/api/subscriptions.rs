@@ -1,0 +1,324 @@
+//! `/api/v1/event-subscription`: create, update, list, read, deactivate.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::records::record_error;
+use crate::config::{self, ConfigError};
+use crate::error::ApiError;
+use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
+use crate::storage::{DynamoRecords, Records, Versioned};
+use crate::subscriptions::{
+    Destination, DestinationRules, SecretInput, Subscription, SubscriptionDraft,
+    SubscriptionRequest,
+};
+use crate::tenant::TenantId;
+use crate::{aws, ids, routes};
+
+const KIND: &str = "subscription";
+/// Page size when reading a tenant's subscriptions for a list response.
+const LIST_PAGE: usize = 500;
+
+/// What the subscription handlers need; built once per container.
+pub struct SubscriptionsApi<R, K> {
+    pub records: R,
+    pub sealer: K,
+    pub auth: Authentication,
+    pub rules: DestinationRules,
+}
+
+pub type DynamoSubscriptionsApi = SubscriptionsApi<DynamoRecords<Subscription>, KmsSealer>;
+
+impl DynamoSubscriptionsApi {
+    /// `SUBSCRIPTIONS_TABLE`, `SECRETS_KMS_KEY_ID`, `TENANT_CLAIM`.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = aws::sdk_config().await;
+        Ok(Self {
+            records: DynamoRecords::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config::required("SUBSCRIPTIONS_TABLE")?,
+                "SUB",
+            ),
+            sealer: KmsSealer::new(
+                aws_sdk_kms::Client::new(&sdk),
+                config::required("SECRETS_KMS_KEY_ID")?,
+            ),
+            auth: Authentication::from_env(),
+            rules: DestinationRules::from_env(),
+        })
+    }
+}
+
+/// The subscription as responses show it: with its version, the secret masked.
+fn respond(
+    status: StatusCode,
+    stored: &Versioned<Subscription>,
+) -> Result<Response<Body>, ApiError> {
+    json_response(
+        status,
+        &Versioned {
+            version: stored.version,
+            value: stored.value.masked(),
+        },
+    )
+}
+
+/// The `{id}` path parameter; an id that could never exist is simply unknown.
+fn path_id(req: &Request) -> Result<String, ApiError> {
+    let id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .unwrap_or_default();
+    ids::validate_client_id("id", id)
+        .map(|()| id.to_owned())
+        .map_err(|_| ApiError::NotFound(format!("no {KIND} with id {id:?}")))
+}
+
+impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
+    async fn load(&self, tenant: &TenantId, id: &str) -> Result<Versioned<Subscription>, ApiError> {
+        self.records
+            .get(tenant, id)
+            .await
+            .map_err(record_error(KIND, id))?
+            .ok_or_else(|| ApiError::NotFound(format!("no {KIND} with id {id:?}")))
+    }
+
+    /// Turns a draft into the subscription to store: seals a new secret, or keeps
+    /// the stored one for the same access key.
+    async fn resolve(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        draft: SubscriptionDraft,
+        created_at: DateTime<Utc>,
+        stored: Option<&Destination>,
+    ) -> Result<Subscription, ApiError> {
+        let secret: Option<SealedSecret> = match draft.destination.credentials() {
+            None => None,
+            Some((_, SecretInput::Plain(plaintext))) => Some(
+                self.sealer
+                    .seal(tenant, id, plaintext)
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            ),
+            Some((key, SecretInput::Keep)) => match stored.and_then(Destination::credentials) {
+                Some((stored_key, sealed)) if stored_key == key => Some(sealed.clone()),
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        format!("destination.{}.accessSecret", draft.destination.block()),
+                        "is required: no secret is stored for this accessKey",
+                    ));
+                }
+            },
+        };
+        Ok(Subscription {
+            id: id.to_owned(),
+            active: draft.active,
+            entity_type: draft.entity_type,
+            subscribe_create: draft.subscribe_create,
+            subscribe_change: draft.subscribe_change,
+            subscribe_delete: draft.subscribe_delete,
+            destination: draft.destination.with_secret(secret),
+            created_at,
+            updated_at: Utc::now(),
+        })
+    }
+
+    /// Replaces the subscription `id` (from the path, or else the body).
+    async fn update(
+        &self,
+        caller: Caller,
+        path_id: Option<String>,
+        req: Request,
+    ) -> Result<Response<Body>, ApiError> {
+        let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&self.rules)?;
+        let id = match (path_id, draft.id.as_deref()) {
+            (Some(path), Some(body)) if path != body => {
+                return Err(ApiError::invalid_field(
+                    "id",
+                    "differs from the id in the path; ids never change",
+                ));
+            }
+            (Some(path), _) => path,
+            (None, Some(body)) => body.to_owned(),
+            (None, None) => {
+                return Err(ApiError::invalid_field(
+                    "id",
+                    "is required (in the body or the path)",
+                ));
+            }
+        };
+        let current = self.load(&caller.tenant, &id).await?;
+        if let Some(version) = draft.version.filter(|v| *v != current.version) {
+            return Err(ApiError::Conflict(format!(
+                "version {version} is not current (version {} is); read it again and retry",
+                current.version
+            )));
+        }
+        let subscription = self
+            .resolve(
+                &caller.tenant,
+                &id,
+                draft,
+                current.value.created_at,
+                Some(&current.value.destination),
+            )
+            .await?;
+        let stored = self
+            .records
+            .replace(&caller.tenant, &id, subscription, current.version)
+            .await
+            .map_err(record_error(KIND, &id))?;
+        respond(StatusCode::OK, &stored)
+    }
+}
+
+/// `POST /api/v1/event-subscription`: 201; 409 if the id exists.
+pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
+    api: &SubscriptionsApi<R, K>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::CREATE_SUBSCRIPTION,
+        req,
+        |caller: Caller, req| async move {
+            let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&api.rules)?;
+            let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
+            let subscription = api
+                .resolve(&caller.tenant, &id, draft, Utc::now(), None)
+                .await?;
+            let stored = api
+                .records
+                .create(&caller.tenant, &id, subscription)
+                .await
+                .map_err(record_error(KIND, &id))?;
+            respond(StatusCode::CREATED, &stored)
+        },
+    )
+    .await
+}
+
+/// `PUT /api/v1/event-subscription` (id in the body, as the seed) and
+/// `PUT /api/v1/event-subscription/{id}`: full replacement, 200.
+pub async fn update_subscription<R: Records<Subscription>, K: SecretSealer>(
+    api: &SubscriptionsApi<R, K>,
+    req: Request,
+) -> Response<Body> {
+    let by_path = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .is_some();
+    let route = if by_path {
+        &routes::UPDATE_SUBSCRIPTION_BY_ID
+    } else {
+        &routes::UPDATE_SUBSCRIPTION
+    };
+    serve(&api.auth, route, req, |caller: Caller, req| async move {
+        let id = if by_path { Some(path_id(&req)?) } else { None };
+        api.update(caller, id, req).await
+    })
+    .await
+}
+
+/// `GET /api/v1/event-subscription[?include_inactive=true]`: a JSON array.
+pub async fn list_subscriptions<R: Records<Subscription>, K: SecretSealer>(
+    api: &SubscriptionsApi<R, K>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::LIST_SUBSCRIPTIONS,
+        req,
+        |caller: Caller, req| async move {
+            let include_inactive = match req
+                .query_string_parameters_ref()
+                .and_then(|q| q.first("include_inactive"))
+            {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => {
+                    return Err(ApiError::invalid_field(
+                        "include_inactive",
+                        "must be true or false",
+                    ));
+                }
+            };
+            let mut found = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = api
+                    .records
+                    .list(&caller.tenant, LIST_PAGE, cursor.as_deref())
+                    .await
+                    .map_err(record_error(KIND, "*"))?;
+                found.extend(
+                    page.items
+                        .into_iter()
+                        .filter(|s| include_inactive || s.value.active)
+                        .map(|s| Versioned {
+                            version: s.version,
+                            value: s.value.masked(),
+                        }),
+                );
+                match page.cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            json_response(StatusCode::OK, &found)
+        },
+    )
+    .await
+}
+
+/// `GET /api/v1/event-subscription/{id}`.
+pub async fn get_subscription<R: Records<Subscription>, K: SecretSealer>(
+    api: &SubscriptionsApi<R, K>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::GET_SUBSCRIPTION,
+        req,
+        |caller: Caller, req| async move {
+            let stored = api.load(&caller.tenant, &path_id(&req)?).await?;
+            respond(StatusCode::OK, &stored)
+        },
+    )
+    .await
+}
+
+/// `PUT /api/v1/event-subscription/{id}/deactivate`: active=false, 200 with the
+/// subscription. Deactivating an inactive subscription changes nothing.
+pub async fn deactivate_subscription<R: Records<Subscription>, K: SecretSealer>(
+    api: &SubscriptionsApi<R, K>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::DEACTIVATE_SUBSCRIPTION,
+        req,
+        |caller: Caller, req| async move {
+            let id = path_id(&req)?;
+            let current = api.load(&caller.tenant, &id).await?;
+            if !current.value.active {
+                return respond(StatusCode::OK, &current);
+            }
+            let deactivated = Subscription {
+                active: false,
+                updated_at: Utc::now(),
+                ..current.value
+            };
+            let stored = api
+                .records
+                .replace(&caller.tenant, &id, deactivated, current.version)
+                .await
+                .map_err(record_error(KIND, &id))?;
+            respond(StatusCode::OK, &stored)
+        },
+    )
+    .await
+}

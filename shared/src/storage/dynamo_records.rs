@@ -1,0 +1,211 @@
+//! `Records` in a DynamoDB table keyed `pk = T#<tenant>`, `sk = <KIND>#<id>`: one
+//! partition per tenant, so listing a tenant's records is a single Query.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::records::{RecordError, RecordPage, Records, Versioned};
+use crate::tenant::TenantId;
+
+pub struct DynamoRecords<T> {
+    client: Client,
+    table: String,
+    /// Sort-key prefix naming the kind of record: `SUB`, `JOB`.
+    kind: &'static str,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> DynamoRecords<T> {
+    pub fn new(client: Client, table: impl Into<String>, kind: &'static str) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            kind,
+            _value: PhantomData,
+        }
+    }
+
+    fn key(&self, tenant: &TenantId, id: &str) -> (String, String) {
+        (partition(tenant), format!("{}#{id}", self.kind))
+    }
+}
+
+fn partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}")
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Item<T> {
+    pk: String,
+    sk: String,
+    tenant: String,
+    #[serde(flatten)]
+    record: Versioned<T>,
+}
+
+fn backend(err: impl std::error::Error) -> RecordError {
+    RecordError::Backend(DisplayErrorContext(err).to_string())
+}
+
+fn decode<T: DeserializeOwned>(
+    item: HashMap<String, AttributeValue>,
+) -> Result<Versioned<T>, RecordError> {
+    serde_dynamo::from_item::<_, Item<T>>(item)
+        .map(|item| item.record)
+        .map_err(|e| RecordError::Backend(format!("undecodable record: {e}")))
+}
+
+impl<T> DynamoRecords<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    /// One conditional PutItem. On a failed condition the stored item (if any)
+    /// tells a missing record from a newer version.
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        record: Versioned<T>,
+        condition: Condition,
+    ) -> Result<Versioned<T>, RecordError> {
+        let (pk, sk) = self.key(tenant, id);
+        let item = Item {
+            pk,
+            sk,
+            tenant: tenant.to_string(),
+            record,
+        };
+        let encoded = serde_dynamo::to_item(&item)
+            .map_err(|e| RecordError::Backend(format!("unencodable record: {e}")))?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encoded))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match condition {
+            Condition::New => request.condition_expression("attribute_not_exists(pk)"),
+            Condition::Version(expected) => request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(item.record),
+            Err(SdkError::ServiceError(failure)) => match failure.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    Err(match (condition, failed.item) {
+                        (Condition::New, _) => RecordError::AlreadyExists,
+                        (Condition::Version(_), None) => RecordError::NotFound,
+                        (Condition::Version(_), Some(current)) => RecordError::VersionConflict {
+                            current: decode::<T>(current)?.version,
+                        },
+                    })
+                }
+                other => Err(backend(other)),
+            },
+            Err(other) => Err(backend(other)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Condition {
+    New,
+    Version(u64),
+}
+
+impl<T> Records<T> for DynamoRecords<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+    ) -> Result<Versioned<T>, RecordError> {
+        self.put(tenant, id, Versioned { version: 1, value }, Condition::New)
+            .await
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Versioned<T>>, RecordError> {
+        let (pk, sk) = self.key(tenant, id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item.map(decode).transpose()
+    }
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        let record = Versioned {
+            version: expected + 1,
+            value,
+        };
+        self.put(tenant, id, record, Condition::Version(expected))
+            .await
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage<T>, RecordError> {
+        let prefix = format!("{}#", self.kind);
+        // The cursor is a sort key of this kind; the partition always comes from
+        // the caller's tenant, so a cursor cannot reach another tenant.
+        let start = cursor
+            .map(|sk| {
+                if !sk.starts_with(&prefix) {
+                    return Err(RecordError::InvalidCursor);
+                }
+                Ok(HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(partition(tenant))),
+                    ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+                ]))
+            })
+            .transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :kind)")
+            .expression_attribute_values(":pk", AttributeValue::S(partition(tenant)))
+            .expression_attribute_values(":kind", AttributeValue::S(prefix))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor = output
+            .last_evaluated_key
+            .and_then(|mut key| key.remove("sk"))
+            .and_then(|value| value.as_s().ok().cloned());
+        Ok(RecordPage { items, cursor })
+    }
+}

@@ -1,0 +1,99 @@
+//! `Records` in memory, for unit tests.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::records::{RecordError, RecordPage, Records, Versioned};
+use crate::tenant::TenantId;
+
+pub struct InMemoryRecords<T> {
+    records: Mutex<BTreeMap<(String, String), Versioned<T>>>,
+}
+
+impl<T> Default for InMemoryRecords<T> {
+    fn default() -> Self {
+        Self {
+            records: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<T> InMemoryRecords<T> {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Versioned<T>>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn key(tenant: &TenantId, id: &str) -> (String, String) {
+    (tenant.to_string(), id.to_owned())
+}
+
+impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+    ) -> Result<Versioned<T>, RecordError> {
+        let mut records = self.lock();
+        if records.contains_key(&key(tenant, id)) {
+            return Err(RecordError::AlreadyExists);
+        }
+        let record = Versioned { version: 1, value };
+        records.insert(key(tenant, id), record.clone());
+        Ok(record)
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Versioned<T>>, RecordError> {
+        Ok(self.lock().get(&key(tenant, id)).cloned())
+    }
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        let mut records = self.lock();
+        let current = records
+            .get_mut(&key(tenant, id))
+            .ok_or(RecordError::NotFound)?;
+        if current.version != expected {
+            return Err(RecordError::VersionConflict {
+                current: current.version,
+            });
+        }
+        *current = Versioned {
+            version: expected + 1,
+            value,
+        };
+        Ok(current.clone())
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage<T>, RecordError> {
+        let records = self.lock();
+        let mut page: Vec<(String, Versioned<T>)> = records
+            .iter()
+            .filter(|((t, id), _)| t == tenant.as_str() && cursor.is_none_or(|c| id.as_str() > c))
+            .map(|((_, id), record)| (id.clone(), record.clone()))
+            .take(limit + 1)
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let cursor = more
+            .then(|| page.last().map(|(id, _)| id.clone()))
+            .flatten();
+        Ok(RecordPage {
+            items: page.into_iter().map(|(_, record)| record).collect(),
+            cursor,
+        })
+    }
+}

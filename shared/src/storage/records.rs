@@ -1,0 +1,70 @@
+//! A tenant's records of one kind (subscriptions, jobs), with optimistic
+//! concurrency: every write states the version it replaces.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::tenant::TenantId;
+
+/// A stored value and its version (1 on create, +1 on each replace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    pub version: u64,
+    #[serde(flatten)]
+    pub value: T,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordPage<T> {
+    pub items: Vec<Versioned<T>>,
+    /// Opaque position after the last item; `None` on the last page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("a record with this id exists")]
+    AlreadyExists,
+    #[error("no record with this id")]
+    NotFound,
+    #[error("the record was changed by someone else (version {current} is current)")]
+    VersionConflict { current: u64 },
+    #[error("the pagination cursor is not one this API issued")]
+    InvalidCursor,
+    #[error("record store: {0}")]
+    Backend(String),
+}
+
+pub trait Records<T>: Send + Sync {
+    /// Stores a new record at version 1; `AlreadyExists` if the id is taken.
+    fn create(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send;
+
+    fn get(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Versioned<T>>, RecordError>> + Send;
+
+    /// Replaces version `expected` with `value` at `expected + 1`.
+    fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send;
+
+    /// The tenant's records in id order.
+    fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<RecordPage<T>, RecordError>> + Send;
+}

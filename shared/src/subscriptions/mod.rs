@@ -1,0 +1,9 @@
+//! Event subscriptions: where a tenant's events of one entity type are delivered.
+
+mod destination;
+mod model;
+mod request;
+
+pub use destination::DestinationRules;
+pub use model::{BusTarget, Destination, QueueTarget, SecretInput, Subscription, TopicTarget};
+pub use request::{SubscriptionDraft, SubscriptionRequest};

@@ -1,0 +1,134 @@
+//! A subscription as stored and returned, with the seed's camelCase field names.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::rfc3339_millis;
+use crate::secrets::SealedSecret;
+
+/// How a request gives a subscriber secret: a new plaintext, or "keep the stored
+/// one" (left out, or sent back masked as a response showed it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretInput {
+    Plain(String),
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueTarget<S = SealedSecret> {
+    pub queue_url: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_secret: Option<S>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicTarget<S = SealedSecret> {
+    pub topic_arn: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_secret: Option<S>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusTarget {
+    pub event_bus_arn: String,
+    pub region: String,
+}
+
+/// `{"type": "SQS", "sqs": {...}}`: the type names which block carries the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Destination<S = SealedSecret> {
+    #[serde(rename = "SQS")]
+    Sqs { sqs: QueueTarget<S> },
+    #[serde(rename = "SNS")]
+    Sns { sns: TopicTarget<S> },
+    #[serde(rename = "EVENTBRIDGE")]
+    EventBridge {
+        #[serde(rename = "eventBridge")]
+        event_bridge: BusTarget,
+    },
+}
+
+impl<S> Destination<S> {
+    /// The subscriber's own access key and secret, when it has them.
+    pub fn credentials(&self) -> Option<(&str, &S)> {
+        let (key, secret) = match self {
+            Self::Sqs { sqs } => (&sqs.access_key, &sqs.access_secret),
+            Self::Sns { sns } => (&sns.access_key, &sns.access_secret),
+            Self::EventBridge { .. } => return None,
+        };
+        key.as_deref().zip(secret.as_ref())
+    }
+
+    /// The name of the block that carries the target: `sqs`, `sns`, `eventBridge`.
+    pub fn block(&self) -> &'static str {
+        match self {
+            Self::Sqs { .. } => "sqs",
+            Self::Sns { .. } => "sns",
+            Self::EventBridge { .. } => "eventBridge",
+        }
+    }
+
+    /// The same target with its secret replaced.
+    pub fn with_secret<T>(self, secret: Option<T>) -> Destination<T> {
+        match self {
+            Self::Sqs { sqs } => Destination::Sqs {
+                sqs: QueueTarget {
+                    queue_url: sqs.queue_url,
+                    region: sqs.region,
+                    access_key: sqs.access_key,
+                    access_secret: secret,
+                },
+            },
+            Self::Sns { sns } => Destination::Sns {
+                sns: TopicTarget {
+                    topic_arn: sns.topic_arn,
+                    region: sns.region,
+                    access_key: sns.access_key,
+                    access_secret: secret,
+                },
+            },
+            Self::EventBridge { event_bridge } => Destination::EventBridge { event_bridge },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub id: String,
+    pub active: bool,
+    /// The `entity_name` of the events it follows, upper case.
+    pub entity_type: String,
+    pub subscribe_create: bool,
+    pub subscribe_change: bool,
+    pub subscribe_delete: bool,
+    pub destination: Destination,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// The subscription as responses show it: the secret masked, never the ciphertext.
+    pub fn masked(&self) -> Self {
+        let secret = self
+            .destination
+            .credentials()
+            .map(|_| SealedSecret::masked());
+        Self {
+            destination: self.destination.clone().with_secret(secret),
+            ..self.clone()
+        }
+    }
+}
