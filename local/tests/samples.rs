@@ -19,6 +19,14 @@ const EXPECTED: &[(&str, u16)] = &[
     ("list-events.json", 200),
     ("list-events.missing-entity-id.json", 400),
     ("route-not-found.json", 405),
+    ("create-subscription.json", 201),
+    ("create-subscription.seed-sns-with-sqs-block.json", 400),
+    ("update-subscription.json", 200),
+    ("update-subscription.by-id.json", 200),
+    ("list-subscriptions.json", 200),
+    ("get-subscription.json", 200),
+    ("get-subscription.unknown-id.json", 404),
+    ("deactivate-subscription.json", 200),
 ];
 
 fn events_dir() -> PathBuf {
