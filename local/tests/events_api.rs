@@ -353,3 +353,50 @@ async fn bad_queries_and_ids_get_a_4xx() {
         assert_eq!(status, 404, "{id}");
     }
 }
+
+#[tokio::test]
+async fn page_tokens_only_work_for_the_listing_that_issued_them() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    for i in 0..3 {
+        parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
+    }
+    let first = [
+        ("entity_name", "ORDER"),
+        ("entity_id", "ORD-1"),
+        ("limit", "1"),
+    ];
+    let (_, page) = parts(list_events(&api, list("acme", &first)).await);
+    let token = page["next_token"].as_str().expect("more pages").to_owned();
+
+    let elsewhere = [
+        ("entity_name", "ORDER"),
+        ("entity_id", "ORD-2"),
+        ("next_token", token.as_str()),
+    ];
+    let (status, problem) = parts(list_events(&api, list("acme", &elsewhere)).await);
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("next_token")),
+        "{problem}"
+    );
+
+    // A token with the right scope but a cursor this API never wrote.
+    use base64::Engine as _;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("ORDER/ORD-1\n{}#x", "9".repeat(20)));
+    let tampered = [
+        ("entity_name", "ORDER"),
+        ("entity_id", "ORD-1"),
+        ("next_token", forged.as_str()),
+    ];
+    stack.calls.take();
+    assert_eq!(
+        parts(list_events(&api, list("acme", &tampered)).await).0,
+        400
+    );
+    assert!(
+        stack.calls.take().is_empty(),
+        "a forged cursor never reaches DynamoDB"
+    );
+}

@@ -16,24 +16,36 @@ venv_ready() {
 }
 
 # Starts moto's server on 127.0.0.1:$1 and waits until it answers.
-# Sets MOTO_PID; the caller's trap stops it.
+# Sets MOTO_PID; the caller's trap stops it (moto_stop).
 moto_start() {
   local port=$1 log=$2
   moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
-      return 0
-    fi
+    # Our process must be alive too: another server may already hold the port.
     if ! kill -0 "$MOTO_PID" 2>/dev/null; then
-      echo "moto_server exited at start; its log ($log):" >&2
+      echo "moto_server exited at start (is port $port taken?); its log ($log):" >&2
       cat "$log" >&2
       return 1
+    fi
+    if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+        "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+      return 0
     fi
     sleep 0.1
   done
   echo "moto_server did not answer on 127.0.0.1:$port within 10 s" >&2
   return 1
+}
+
+moto_stop() {
+  if [ -n "${MOTO_PID:-}" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
+}
+
+# The cargo target directory (honours CARGO_TARGET_DIR and config).
+target_dir() {
+  cargo metadata --format-version 1 --no-deps --manifest-path "$1/Cargo.toml" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }
 
 # Environment that points the AWS SDK (ours and moto's clients) at moto.

@@ -1,4 +1,8 @@
 //! `limit` and the opaque `next_token` of list endpoints.
+//!
+//! A token carries the store's cursor and the scope of the listing it came from
+//! (e.g. the entity), so a token replayed against another listing is refused
+//! rather than silently skipping items.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,8 +20,12 @@ pub struct PageRequest {
     pub cursor: Option<String>,
 }
 
+/// Tokens longer than this were not issued here (cursors are short keys).
+const MAX_TOKEN_LEN: usize = 2048;
+
 impl PageRequest {
-    pub fn from_query(query: &QueryMap) -> Result<Self, FieldError> {
+    /// Reads `limit` and `next_token` for a listing of `scope`.
+    pub fn from_query(query: &QueryMap, scope: &str) -> Result<Self, FieldError> {
         let limit = match query.first("limit") {
             None => DEFAULT_LIMIT,
             Some(raw) => raw
@@ -28,21 +36,34 @@ impl PageRequest {
                     FieldError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
                 })?,
         };
-        let cursor = query.first("next_token").map(decode_token).transpose()?;
+        let cursor = query
+            .first("next_token")
+            .map(|token| decode_token(scope, token))
+            .transpose()?;
         Ok(Self { limit, cursor })
     }
 }
 
-pub fn encode_token(cursor: &str) -> String {
-    URL_SAFE_NO_PAD.encode(cursor)
+pub fn encode_token(scope: &str, cursor: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{scope}\n{cursor}"))
 }
 
-fn decode_token(token: &str) -> Result<String, FieldError> {
-    URL_SAFE_NO_PAD
+fn decode_token(scope: &str, token: &str) -> Result<String, FieldError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(invalid_token());
+    }
+    let text = URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(invalid_token)
+        .ok_or_else(invalid_token)?;
+    match text.split_once('\n') {
+        Some((issued_for, cursor)) if issued_for == scope => Ok(cursor.to_owned()),
+        _ => Err(FieldError::new(
+            "next_token",
+            "was issued for another listing",
+        )),
+    }
 }
 
 pub fn invalid_token() -> FieldError {
@@ -65,13 +86,20 @@ mod tests {
 
     #[test]
     fn defaults_and_round_trips_the_token() {
-        let token = encode_token("2026-01-01T00:00:00.000Z#evt_1");
-        let page = PageRequest::from_query(&query(&[("next_token", &token)])).expect("valid");
+        let token = encode_token("ORDER/1", "2026-01-01T00:00:00.000Z#evt_1");
+        let page =
+            PageRequest::from_query(&query(&[("next_token", &token)]), "ORDER/1").expect("valid");
         assert_eq!(page.limit, DEFAULT_LIMIT);
         assert_eq!(
             page.cursor.as_deref(),
             Some("2026-01-01T00:00:00.000Z#evt_1")
         );
+    }
+
+    #[test]
+    fn refuses_a_token_of_another_listing() {
+        let token = encode_token("ORDER/1", "2026-01-01T00:00:00.000Z#evt_1");
+        assert!(PageRequest::from_query(&query(&[("next_token", &token)]), "ORDER/2").is_err());
     }
 
     #[test]
@@ -83,7 +111,7 @@ mod tests {
             ("next_token", "%%%"),
         ] {
             assert!(
-                PageRequest::from_query(&query(&[bad])).is_err(),
+                PageRequest::from_query(&query(&[bad]), "ORDER/1").is_err(),
                 "{bad:?} accepted"
             );
         }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use shared::config::{self, ConfigError};
 use shared::http::Authentication;
 use tokio::net::TcpListener;
@@ -16,11 +16,16 @@ use local::{dev_token, provision};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
+/// `DEV_JWT_SECRET`, with a fixed default: these tokens only ever open the local run.
+fn dev_secret() -> String {
+    config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret")
+}
+
 fn local_auth() -> Result<LocalAuth, ConfigError> {
     match config::string_or("AUTH", "off").as_str() {
         "off" => Ok(LocalAuth::Off),
         "jwt" => Ok(LocalAuth::DevTokens {
-            secret: config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret"),
+            secret: dev_secret(),
         }),
         other => Err(ConfigError::Invalid {
             name: "AUTH",
@@ -72,8 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Authentication::JwtClaims { tenant_claim }
         }
     };
-    let retention = Duration::try_days(config::parsed_or("EVENT_RETENTION_DAYS", 365)?)
-        .unwrap_or(Duration::MAX);
+    let retention = shared::api::events::retention_from_env()?;
     let functions = stack.functions(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &aws_sdk_kms::Client::new(&sdk),

@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 use chrono::{Duration, Utc};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -29,17 +30,28 @@ impl EventsApi<DynamoEventStore> {
     /// `EVENTS_TABLE`, `EVENT_RETENTION_DAYS` (default 365), `TENANT_CLAIM`.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
-        let retention_days: i64 = config::parsed_or("EVENT_RETENTION_DAYS", 365)?;
         let store = DynamoEventStore::new(
             Client::new(&sdk),
             config::required("EVENTS_TABLE")?,
-            Duration::days(retention_days),
+            retention_from_env()?,
         );
         Ok(Self {
             store,
             auth: Authentication::from_env(),
         })
     }
+}
+
+/// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
+pub fn retention_from_env() -> Result<Duration, ConfigError> {
+    let days: i64 = config::parsed_or("EVENT_RETENTION_DAYS", 365)?;
+    (1..=36_500)
+        .contains(&days)
+        .then(|| Duration::days(days))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "EVENT_RETENTION_DAYS",
+            reason: format!("{days} is not between 1 and 36500"),
+        })
 }
 
 impl From<StoreError> for ApiError {
@@ -116,6 +128,47 @@ struct EventList {
     next_token: Option<String>,
 }
 
+/// The query of a list request: which entity, and which page.
+struct EntityQuery {
+    entity_name: String,
+    entity_id: String,
+    /// Names the listing in its page tokens.
+    scope: String,
+    page: PageRequest,
+}
+
+impl EntityQuery {
+    fn parse(query: &QueryMap) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::default();
+        let entity_name = errors
+            .required("entity_name", query.first("entity_name"))
+            .and_then(|raw| errors.check(events::entity_name("entity_name", raw)));
+        let entity_id = errors
+            .required("entity_id", query.first("entity_id"))
+            .and_then(|raw| {
+                errors
+                    .check(events::entity_id("entity_id", raw))
+                    .map(|()| raw.to_owned())
+            });
+        let scope = format!(
+            "{}/{}",
+            entity_name.as_deref().unwrap_or_default(),
+            entity_id.as_deref().unwrap_or_default()
+        );
+        let page = errors.check(PageRequest::from_query(query, &scope));
+        let parsed = match (entity_name, entity_id, page) {
+            (Some(entity_name), Some(entity_id), Some(page)) => Some(Self {
+                entity_name,
+                entity_id,
+                scope,
+                page,
+            }),
+            _ => None,
+        };
+        errors.finish(parsed)
+    }
+}
+
 /// `GET /api/v1/events?entity_name=&entity_id=`: newest first, paginated.
 pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
     serve(
@@ -123,39 +176,24 @@ pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Res
         &routes::LIST_EVENTS,
         req,
         |caller: Caller, req| async move {
-            let query = req.query_string_parameters();
-            let mut errors = FieldErrors::default();
-            let page = errors.check(PageRequest::from_query(&query));
-            let entity_name = errors
-                .required("entity_name", query.first("entity_name"))
-                .and_then(|raw| errors.check(events::entity_name("entity_name", raw)));
-            let entity_id = errors
-                .required("entity_id", query.first("entity_id"))
-                .and_then(|raw| {
-                    errors
-                        .check(events::entity_id("entity_id", raw))
-                        .map(|()| raw)
-                });
-            let (page, entity_name, entity_id) = errors.finish(
-                page.zip(entity_name)
-                    .zip(entity_id)
-                    .map(|((p, n), i)| (p, n, i)),
-            )?;
+            let query = EntityQuery::parse(&req.query_string_parameters())?;
             let found = api
                 .store
                 .list_by_entity(
                     &caller.tenant,
-                    &entity_name,
-                    entity_id,
-                    page.limit,
-                    page.cursor.as_deref(),
+                    &query.entity_name,
+                    &query.entity_id,
+                    query.page.limit,
+                    query.page.cursor.as_deref(),
                 )
                 .await?;
             json_response(
                 StatusCode::OK,
                 &EventList {
                     items: found.items,
-                    next_token: found.cursor.as_deref().map(pagination::encode_token),
+                    next_token: found
+                        .cursor
+                        .map(|cursor| pagination::encode_token(&query.scope, &cursor)),
                 },
             )
         },

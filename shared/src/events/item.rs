@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::model::Event;
+use crate::ids;
 use crate::rfc3339_millis;
 use crate::tenant::TenantId;
 
@@ -51,10 +52,12 @@ pub fn entity_sort_key(created_at: &DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", rfc3339_millis::format(created_at))
 }
 
-/// The event id inside a sort key (timestamps contain no `#`).
+/// The event id inside a sort key this API wrote: an exact `rfc3339_millis`
+/// timestamp, `#`, a valid id. Anything else never reaches DynamoDB, which would
+/// refuse a start key it did not issue.
 pub fn id_from_sort_key(sort_key: &str) -> Option<&str> {
-    sort_key
-        .split_once('#')
-        .map(|(_, id)| id)
-        .filter(|id| !id.is_empty())
+    let (at, id) = sort_key.split_once('#')?;
+    let timestamp = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    let canonical = rfc3339_millis::format(&timestamp.with_timezone(&Utc)) == at;
+    (canonical && ids::validate_client_id("id", id).is_ok()).then_some(id)
 }

@@ -48,7 +48,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             serde_json::error::Category::Data if path != "." => path,
             _ => "body".to_owned(),
         };
-        ApiError::invalid_field(field, inner.to_string())
+        ApiError::invalid_field(field, clip(&inner.to_string()))
     })?;
     deserializer.end().map_err(|e| {
         ApiError::invalid_field(
@@ -57,6 +57,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Serde quotes the offending value; keep a client's data out of answers and logs.
+fn clip(message: &str) -> String {
+    const MAX: usize = 200;
+    match message.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +119,15 @@ mod tests {
         assert_eq!(error_of(None, r#"{"name":"a"} trailing"#).status(), 400);
         let huge = format!(r#"{{"name":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert_eq!(error_of(None, &huge).status(), 413);
+    }
+
+    #[test]
+    fn error_messages_do_not_echo_large_values() {
+        let body = format!(r#"{{"name": {{"huge": "{}"}}}}"#, "x".repeat(5000));
+        match error_of(None, &body) {
+            ApiError::Invalid { errors, .. } => assert!(errors[0].message.chars().count() <= 201),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::records::{RecordError, RecordPage, Records, Versioned};
+use crate::ids;
 use crate::tenant::TenantId;
 
 pub struct DynamoRecords<T> {
@@ -175,9 +176,8 @@ where
         // the caller's tenant, so a cursor cannot reach another tenant.
         let start = cursor
             .map(|sk| {
-                if !sk.starts_with(&prefix) {
-                    return Err(RecordError::InvalidCursor);
-                }
+                let id = sk.strip_prefix(&prefix).ok_or(RecordError::InvalidCursor)?;
+                ids::validate_client_id("id", id).map_err(|_| RecordError::InvalidCursor)?;
                 Ok(HashMap::from([
                     ("pk".to_owned(), AttributeValue::S(partition(tenant))),
                     ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
