@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod pagination;
 pub mod rfc3339_millis;
 pub mod routes;
+pub mod schedule;
 pub mod secrets;
 pub mod storage;
 pub mod subscriptions;
