@@ -4,6 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
+use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription,
     list_subscriptions, update_subscription,
@@ -15,6 +16,7 @@ use shared::routes::FALLBACK_FUNCTION;
 pub struct ApiFunctions {
     pub events: EventsApi<DynamoEventStore>,
     pub subscriptions: DynamoSubscriptionsApi,
+    pub jobs: DynamoJobsApi,
 }
 
 impl ApiFunctions {
@@ -29,6 +31,11 @@ impl ApiFunctions {
             "list-subscriptions" => list_subscriptions(&self.subscriptions, req).await,
             "get-subscription" => get_subscription(&self.subscriptions, req).await,
             "deactivate-subscription" => deactivate_subscription(&self.subscriptions, req).await,
+            "create-job" => create_job(&self.jobs, req).await,
+            "list-jobs" => list_jobs(&self.jobs, req).await,
+            "get-job" => get_job(&self.jobs, req).await,
+            "update-job" => update_job(&self.jobs, req).await,
+            "delete-job" => delete_job(&self.jobs, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
             _ => return None,
         })

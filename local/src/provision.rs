@@ -13,12 +13,13 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::Duration;
 use shared::api::events::EventsApi;
+use shared::api::jobs::JobsApi;
 use shared::api::subscriptions::SubscriptionsApi;
 use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 use shared::secrets::KmsSealer;
 use shared::storage::DynamoRecords;
-use shared::storage::schema::{EVENTS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec};
+use shared::storage::schema::{EVENTS, JOBS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec};
 use shared::subscriptions::DestinationRules;
 
 use crate::functions::ApiFunctions;
@@ -92,8 +93,12 @@ impl LocalStack {
                     "SUB",
                 ),
                 sealer: KmsSealer::new(kms.clone(), &self.secrets_key),
-                auth,
+                auth: auth.clone(),
                 rules: DestinationRules::from_env(),
+            },
+            jobs: JobsApi {
+                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), "JOB"),
+                auth,
             },
         }
     }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod lambda;
 pub mod pagination;
 pub mod rfc3339_millis;

@@ -66,6 +66,32 @@ pub const DEACTIVATE_SUBSCRIPTION: Route = Route {
     function: "deactivate-subscription",
 };
 
+pub const CREATE_JOB: Route = Route {
+    method: "POST",
+    path: "/api/v1/jobs",
+    function: "create-job",
+};
+pub const LIST_JOBS: Route = Route {
+    method: "GET",
+    path: "/api/v1/jobs",
+    function: "list-jobs",
+};
+pub const GET_JOB: Route = Route {
+    method: "GET",
+    path: "/api/v1/jobs/{jobId}",
+    function: "get-job",
+};
+pub const UPDATE_JOB: Route = Route {
+    method: "PUT",
+    path: "/api/v1/jobs/{jobId}",
+    function: "update-job",
+};
+pub const DELETE_JOB: Route = Route {
+    method: "DELETE",
+    path: "/api/v1/jobs/{jobId}",
+    function: "delete-job",
+};
+
 pub const ROUTES: &[Route] = &[
     CREATE_EVENT,
     GET_EVENT,
@@ -76,6 +102,11 @@ pub const ROUTES: &[Route] = &[
     LIST_SUBSCRIPTIONS,
     GET_SUBSCRIPTION,
     DEACTIVATE_SUBSCRIPTION,
+    CREATE_JOB,
+    LIST_JOBS,
+    GET_JOB,
+    UPDATE_JOB,
+    DELETE_JOB,
 ];
 
 /// The function behind API Gateway's `$default` route (unknown paths/methods).

@@ -3,5 +3,6 @@
 
 pub mod events;
 pub mod fallback;
+pub mod jobs;
 mod records;
 pub mod subscriptions;

@@ -1,8 +1,16 @@
-//! How record-store outcomes read to an API caller, for any kind of record.
+//! What every per-tenant record API (subscriptions, jobs) does alike: read the id
+//! from the path, map store errors, check the client's version, list all.
+
+use lambda_http::{Request, RequestExt};
 
 use crate::error::ApiError;
+use crate::ids;
 use crate::pagination;
-use crate::storage::RecordError;
+use crate::storage::{RecordError, Records, Versioned};
+use crate::tenant::TenantId;
+
+/// Page size when reading a tenant's records for a list response.
+const LIST_PAGE: usize = 500;
 
 /// Maps a store error for record `id` of `kind` ("subscription", "job").
 pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) -> ApiError {
@@ -11,11 +19,84 @@ pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) ->
         RecordError::AlreadyExists => {
             ApiError::Conflict(format!("a {kind} with id {id:?} already exists"))
         }
-        RecordError::NotFound => ApiError::NotFound(format!("no {kind} with id {id:?}")),
+        RecordError::NotFound => not_found(kind, &id),
         RecordError::VersionConflict { current } => ApiError::Conflict(format!(
             "the {kind} was changed meanwhile (version {current} is current); read it again and retry"
         )),
         RecordError::InvalidCursor => pagination::invalid_token().into(),
         RecordError::Backend(detail) => ApiError::Internal(detail),
+    }
+}
+
+pub fn not_found(kind: &str, id: &str) -> ApiError {
+    ApiError::NotFound(format!("no {kind} with id {id:?}"))
+}
+
+/// The id in path parameter `name`; an id that could never exist is unknown.
+pub fn path_id(req: &Request, name: &str, kind: &str) -> Result<String, ApiError> {
+    let id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .unwrap_or_default();
+    ids::validate_client_id(name, id)
+        .map(|()| id.to_owned())
+        .map_err(|_| not_found(kind, id))
+}
+
+/// An update may name the version it read; any other stored version is a 409.
+pub fn check_version(kind: &str, requested: Option<u64>, current: u64) -> Result<(), ApiError> {
+    match requested {
+        Some(version) if version != current => Err(ApiError::Conflict(format!(
+            "version {version} of the {kind} is not current (version {current} is); read it again and retry"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a record or answers 404.
+pub async fn load<T>(
+    records: &impl Records<T>,
+    kind: &'static str,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Versioned<T>, ApiError> {
+    records
+        .get(tenant, id)
+        .await
+        .map_err(record_error(kind, id))?
+        .ok_or_else(|| not_found(kind, id))
+}
+
+/// Every record of the tenant that `keep` accepts, in id order.
+pub async fn list_all<T>(
+    records: &impl Records<T>,
+    kind: &'static str,
+    tenant: &TenantId,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<Versioned<T>>, ApiError> {
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = records
+            .list(tenant, LIST_PAGE, cursor.as_deref())
+            .await
+            .map_err(record_error(kind, "*"))?;
+        found.extend(page.items.into_iter().filter(|r| keep(&r.value)));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// `?name=true|false`, default false.
+pub fn flag(req: &Request, name: &str) -> Result<bool, ApiError> {
+    match req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+    {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid_field(name, "must be true or false")),
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use super::records::record_error;
+use super::records::{check_version, flag, list_all, load, path_id, record_error};
 use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
@@ -18,8 +18,6 @@ use crate::tenant::TenantId;
 use crate::{aws, ids, routes};
 
 const KIND: &str = "subscription";
-/// Page size when reading a tenant's subscriptions for a list response.
-const LIST_PAGE: usize = 500;
 
 /// What the subscription handlers need; built once per container.
 pub struct SubscriptionsApi<R, K> {
@@ -65,26 +63,7 @@ fn respond(
     )
 }
 
-/// The `{id}` path parameter; an id that could never exist is simply unknown.
-fn path_id(req: &Request) -> Result<String, ApiError> {
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .unwrap_or_default();
-    ids::validate_client_id("id", id)
-        .map(|()| id.to_owned())
-        .map_err(|_| ApiError::NotFound(format!("no {KIND} with id {id:?}")))
-}
-
 impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
-    async fn load(&self, tenant: &TenantId, id: &str) -> Result<Versioned<Subscription>, ApiError> {
-        self.records
-            .get(tenant, id)
-            .await
-            .map_err(record_error(KIND, id))?
-            .ok_or_else(|| ApiError::NotFound(format!("no {KIND} with id {id:?}")))
-    }
-
     /// Turns a draft into the subscription to store: seals a new secret, or keeps
     /// the stored one for the same access key.
     async fn resolve(
@@ -150,13 +129,8 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
                 ));
             }
         };
-        let current = self.load(&caller.tenant, &id).await?;
-        if let Some(version) = draft.version.filter(|v| *v != current.version) {
-            return Err(ApiError::Conflict(format!(
-                "version {version} is not current (version {} is); read it again and retry",
-                current.version
-            )));
-        }
+        let current = load(&self.records, KIND, &caller.tenant, &id).await?;
+        check_version(KIND, draft.version, current.version)?;
         let subscription = self
             .resolve(
                 &caller.tenant,
@@ -217,7 +191,11 @@ pub async fn update_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::UPDATE_SUBSCRIPTION
     };
     serve(&api.auth, route, req, |caller: Caller, req| async move {
-        let id = if by_path { Some(path_id(&req)?) } else { None };
+        let id = if by_path {
+            Some(path_id(&req, "id", KIND)?)
+        } else {
+            None
+        };
         api.update(caller, id, req).await
     })
     .await
@@ -233,41 +211,17 @@ pub async fn list_subscriptions<R: Records<Subscription>, K: SecretSealer>(
         &routes::LIST_SUBSCRIPTIONS,
         req,
         |caller: Caller, req| async move {
-            let include_inactive = match req
-                .query_string_parameters_ref()
-                .and_then(|q| q.first("include_inactive"))
-            {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(_) => {
-                    return Err(ApiError::invalid_field(
-                        "include_inactive",
-                        "must be true or false",
-                    ));
-                }
-            };
-            let mut found = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = api
-                    .records
-                    .list(&caller.tenant, LIST_PAGE, cursor.as_deref())
-                    .await
-                    .map_err(record_error(KIND, "*"))?;
-                found.extend(
-                    page.items
-                        .into_iter()
-                        .filter(|s| include_inactive || s.value.active)
-                        .map(|s| Versioned {
-                            version: s.version,
-                            value: s.value.masked(),
-                        }),
-                );
-                match page.cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let include_inactive = flag(&req, "include_inactive")?;
+            let found: Vec<_> = list_all(&api.records, KIND, &caller.tenant, |s| {
+                include_inactive || s.active
+            })
+            .await?
+            .into_iter()
+            .map(|s| Versioned {
+                version: s.version,
+                value: s.value.masked(),
+            })
+            .collect();
             json_response(StatusCode::OK, &found)
         },
     )
@@ -284,7 +238,13 @@ pub async fn get_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::GET_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let stored = api.load(&caller.tenant, &path_id(&req)?).await?;
+            let stored = load(
+                &api.records,
+                KIND,
+                &caller.tenant,
+                &path_id(&req, "id", KIND)?,
+            )
+            .await?;
             respond(StatusCode::OK, &stored)
         },
     )
@@ -302,8 +262,8 @@ pub async fn deactivate_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::DEACTIVATE_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let id = path_id(&req)?;
-            let current = api.load(&caller.tenant, &id).await?;
+            let id = path_id(&req, "id", KIND)?;
+            let current = load(&api.records, KIND, &caller.tenant, &id).await?;
             if !current.value.active {
                 return respond(StatusCode::OK, &current);
             }

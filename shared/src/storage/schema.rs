@@ -41,7 +41,7 @@ pub const EVENTS: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
-/// Subscriptions (`sk = SUB#<id>`) and, later, other per-tenant records.
+/// Event subscriptions (`sk = SUB#<id>`).
 pub const SUBSCRIPTIONS: TableSpec = TableSpec {
     logical_id: "SubscriptionsTable",
     env_var: "SUBSCRIPTIONS_TABLE",
@@ -52,4 +52,15 @@ pub const SUBSCRIPTIONS: TableSpec = TableSpec {
     ttl_attribute: None,
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS];
+/// Notification jobs (`sk = JOB#<id>`); schedule-sync follows the stream.
+pub const JOBS: TableSpec = TableSpec {
+    logical_id: "JobsTable",
+    env_var: "JOBS_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    stream: Some(StreamView::NewAndOldImages),
+    ttl_attribute: None,
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS];

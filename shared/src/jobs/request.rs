@@ -1,0 +1,225 @@
+//! Create/update request bodies, validated into a `JobDraft` naming every
+//! invalid field.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::model::{JobParameters, Notification};
+use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::ids;
+use crate::schedule::{self, ScheduleExpression};
+
+const MAX_ITEMS_IN_EMAIL: i64 = 1000;
+const MAX_PARAMETERS: usize = 50;
+const MAX_TEMPLATE_ID_LEN: usize = 128;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRequest {
+    id: Option<String>,
+    notification: Option<Notification>,
+    template_id: Option<String>,
+    number_of_items_in_email: Option<i64>,
+    job_parameters: Option<JobParameters>,
+    schedule: Option<String>,
+    #[serde(rename = "scheduleExpression")]
+    schedule_expression: Option<String>,
+    #[serde(rename = "scheduleTimezone")]
+    schedule_timezone: Option<String>,
+    is_active: Option<bool>,
+    is_scheduled: Option<bool>,
+    deleted: Option<bool>,
+    /// Optional on update: the version the client read.
+    version: Option<u64>,
+    // Server-set; accepted and ignored so a response can be sent back as is.
+    #[serde(default, rename = "schedule_status")]
+    _schedule_status: Option<IgnoredAny>,
+    #[serde(default, rename = "schedule_error")]
+    _schedule_error: Option<IgnoredAny>,
+    #[serde(default, rename = "next_run_at")]
+    _next_run_at: Option<IgnoredAny>,
+    #[serde(default, rename = "last_run_at")]
+    _last_run_at: Option<IgnoredAny>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<IgnoredAny>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<IgnoredAny>,
+}
+
+/// A valid job request, before ids, times and server fields are added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobDraft {
+    pub id: Option<String>,
+    pub notification: Notification,
+    pub template_id: String,
+    pub number_of_items_in_email: i32,
+    pub job_parameters: JobParameters,
+    pub expression: Option<ScheduleExpression>,
+    pub timezone: Option<Tz>,
+    pub is_active: bool,
+    pub is_scheduled: bool,
+    /// As sent; only `DELETE` deletes a job.
+    pub deleted: Option<bool>,
+    pub version: Option<u64>,
+}
+
+impl JobDraft {
+    /// When Scheduler would next fire it, if it should run at all.
+    pub fn next_run_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let timezone = self.timezone.unwrap_or(chrono_tz::UTC);
+        self.expression
+            .as_ref()
+            .filter(|_| self.is_active && self.is_scheduled)
+            .and_then(|e| e.next_after(now, timezone))
+    }
+}
+
+impl JobRequest {
+    pub fn into_draft(self, now: DateTime<Utc>) -> Result<JobDraft, ApiError> {
+        let mut errors = FieldErrors::default();
+        if let Some(id) = &self.id {
+            errors.check(ids::validate_client_id("id", id));
+        }
+        let notification = errors.required("notification", self.notification);
+        let template_id = errors
+            .required("template_id", self.template_id)
+            .and_then(|t| errors.check(template_id(t)));
+        let items = errors.check(items_in_email(self.number_of_items_in_email.unwrap_or(-1)));
+        let job_parameters = self.job_parameters.unwrap_or_default();
+        errors.check(check_parameters(&job_parameters));
+        let timezone = match &self.schedule_timezone {
+            Some(name) => errors.check(
+                schedule::parse_timezone(name).map_err(|m| FieldError::new("scheduleTimezone", m)),
+            ),
+            None => None,
+        };
+        let expression = expression(
+            &mut errors,
+            self.schedule.as_deref(),
+            self.schedule_expression.as_deref(),
+        );
+        let is_scheduled = self.is_scheduled.unwrap_or(expression.is_some());
+        let is_active = self.is_active.unwrap_or(true);
+        match &expression {
+            None if is_scheduled => {
+                errors.check::<()>(Err(FieldError::new(
+                    "scheduleExpression",
+                    "is required when is_scheduled is true (or send schedule)",
+                )));
+            }
+            Some(e)
+                if is_scheduled
+                    && e.next_after(now, timezone.unwrap_or(chrono_tz::UTC))
+                        .is_none() =>
+            {
+                errors.check::<()>(Err(FieldError::new(
+                    "scheduleExpression",
+                    "never fires after now",
+                )));
+            }
+            _ => {}
+        }
+        let draft = match (notification, template_id, items) {
+            (Some(notification), Some(template_id), Some(number_of_items_in_email)) => {
+                Some(JobDraft {
+                    id: self.id,
+                    notification,
+                    template_id,
+                    number_of_items_in_email,
+                    job_parameters,
+                    expression,
+                    timezone,
+                    is_active,
+                    is_scheduled,
+                    deleted: self.deleted,
+                    version: self.version,
+                })
+            }
+            _ => None,
+        };
+        errors.finish(draft)
+    }
+}
+
+/// `schedule` and `scheduleExpression` may both be sent; they must then agree.
+fn expression(
+    errors: &mut FieldErrors,
+    schedule: Option<&str>,
+    expression: Option<&str>,
+) -> Option<ScheduleExpression> {
+    let mut parse = |field: &str, raw: Option<&str>| {
+        raw.and_then(|raw| {
+            errors.check(ScheduleExpression::parse(raw).map_err(|m| FieldError::new(field, m)))
+        })
+    };
+    let from_schedule = parse("schedule", schedule);
+    let from_expression = parse("scheduleExpression", expression);
+    match (from_schedule, from_expression) {
+        (Some(a), Some(b)) if a != b => {
+            errors.check::<()>(Err(FieldError::new(
+                "scheduleExpression",
+                format!("{b} differs from schedule {a}; send one, or the same in both"),
+            )));
+            None
+        }
+        (a, b) => b.or(a),
+    }
+}
+
+fn template_id(id: String) -> Result<String, FieldError> {
+    if id.is_empty()
+        || id.len() > MAX_TEMPLATE_ID_LEN
+        || id.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(FieldError::new(
+            "template_id",
+            format!(
+                "must be a SendGrid template id: 1-{MAX_TEMPLATE_ID_LEN} characters without spaces"
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+fn items_in_email(count: i64) -> Result<i32, FieldError> {
+    if count == -1 || (1..=MAX_ITEMS_IN_EMAIL).contains(&count) {
+        // In range, so the cast is exact.
+        Ok(count as i32)
+    } else {
+        Err(FieldError::new(
+            "number_of_items_in_email",
+            format!("must be -1 (all items) or 1 to {MAX_ITEMS_IN_EMAIL}"),
+        ))
+    }
+}
+
+fn check_parameters(parameters: &JobParameters) -> Result<(), FieldError> {
+    if parameters.len() > MAX_PARAMETERS {
+        return Err(FieldError::new(
+            "job_parameters",
+            format!("at most {MAX_PARAMETERS} parameters"),
+        ));
+    }
+    for (name, value) in parameters {
+        let field = format!("job_parameters.{name}");
+        let valid = match name.as_str() {
+            "campaign_id" | "utm_medium" => value
+                .as_str()
+                .is_some_and(|s| !s.is_empty() && s.len() <= 256),
+            "low_stock_threshold" => value.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)),
+            _ => matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)),
+        };
+        if !valid {
+            let expected = match name.as_str() {
+                "campaign_id" | "utm_medium" => "a string of 1-256 characters",
+                "low_stock_threshold" => "a whole number from 0 to 1000000",
+                _ => "a string, number or boolean",
+            };
+            return Err(FieldError::new(field, format!("must be {expected}")));
+        }
+    }
+    Ok(())
+}
