@@ -27,6 +27,13 @@ const EXPECTED: &[(&str, u16)] = &[
     ("get-subscription.json", 200),
     ("get-subscription.unknown-id.json", 404),
     ("deactivate-subscription.json", 200),
+    ("create-job.json", 201),
+    ("create-job.invalid-cron.json", 400),
+    ("list-jobs.json", 200),
+    ("get-job.json", 200),
+    ("update-job.json", 200),
+    ("delete-job.json", 204),
+    ("delete-job.unknown-id.json", 404),
 ];
 
 fn events_dir() -> PathBuf {
