@@ -35,8 +35,7 @@ fn mac(secret: &str, signing_input: &str) -> HmacSha256 {
 /// A token for `tenant` (claim `claim`), valid for `ttl_seconds` from `now`.
 pub fn mint(secret: &str, claim: &str, tenant: &str, now: i64, ttl_seconds: i64) -> String {
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
-    let claims =
-        json!({ claim: tenant, "sub": "local-developer", "iat": now, "exp": now + ttl_seconds });
+    let claims = json!({ claim: tenant, "sub": "local-developer", "iat": now, "exp": now + ttl_seconds });
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = URL_SAFE_NO_PAD.encode(mac(secret, &signing_input).finalize().into_bytes());
     format!("{signing_input}.{signature}")
@@ -46,34 +45,25 @@ pub fn mint(secret: &str, claim: &str, tenant: &str, now: i64, ttl_seconds: i64)
 /// a string.
 pub fn verify(secret: &str, token: &str, now: i64) -> Result<HashMap<String, String>, TokenError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(claims), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenError::Malformed);
     };
     let decode = |part: &str| -> Result<Value, TokenError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| TokenError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed)?;
         serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
     };
     if decode(header)?["alg"] != "HS256" {
         return Err(TokenError::Algorithm);
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| TokenError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
     mac(secret, &format!("{header}.{claims}"))
         .verify_slice(&signature)
         .map_err(|_| TokenError::Signature)?;
     let Value::Object(claims) = decode(claims)? else {
         return Err(TokenError::Malformed);
     };
-    if claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|exp| exp <= now)
-    {
+    if claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now) {
         return Err(TokenError::Expired);
     }
     Ok(claims

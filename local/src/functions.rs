@@ -6,8 +6,8 @@ use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::subscriptions::{
-    DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription,
-    list_subscriptions, update_subscription,
+    DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
+    update_subscription,
 };
 use shared::events::DynamoEventStore;
 use shared::routes::FALLBACK_FUNCTION;

@@ -79,14 +79,10 @@ impl Gateway {
         else {
             return gateway_error(413, "Request Entity Too Large");
         };
-        let (function, route_key, path_parameters) =
-            match routes::resolve(parts.method.as_str(), parts.uri.path()) {
-                Resolution::Found {
-                    route,
-                    path_parameters,
-                } => (route.function, route.to_string(), path_parameters),
-                _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
-            };
+        let (function, route_key, path_parameters) = match routes::resolve(parts.method.as_str(), parts.uri.path()) {
+            Resolution::Found { route, path_parameters } => (route.function, route.to_string(), path_parameters),
+            _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
+        };
         let event = payload_v2(&parts, &body, &route_key, &path_parameters, claims.as_ref());
         let request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(request) => request,
@@ -98,10 +94,7 @@ impl Gateway {
         match self.functions.invoke(function, request).await {
             Some(response) => into_http(response),
             None => {
-                tracing::error!(
-                    function,
-                    "route names a function the local runner does not have"
-                );
+                tracing::error!(function, "route names a function the local runner does not have");
                 gateway_error(500, "Internal Server Error")
             }
         }
@@ -195,14 +188,10 @@ fn payload_v2(
         event["queryStringParameters"] = Value::Object(query);
     }
     if let Some(claims) = claims {
-        event["requestContext"]["authorizer"] =
-            json!({ "jwt": { "claims": claims, "scopes": null } });
+        event["requestContext"]["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
     }
     if !path_parameters.is_empty() {
-        event["pathParameters"] = path_parameters
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        event["pathParameters"] = path_parameters.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     }
     event
 }
@@ -220,11 +209,8 @@ fn into_http(response: lambda_http::Response<lambda_http::Body>) -> HttpResponse
 
 /// An error API Gateway itself would answer, before any function runs.
 fn gateway_error(status: u16, message: &str) -> HttpResponse {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(
-        json!({ "message": message }).to_string(),
-    )));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = hyper::Response::new(Full::new(Bytes::from(json!({ "message": message }).to_string())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),

@@ -7,9 +7,8 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use chrono::Duration;
 use shared::api::events::EventsApi;
@@ -37,10 +36,7 @@ pub struct TableNames(HashMap<&'static str, String>);
 
 impl TableNames {
     pub fn of(&self, table: &TableSpec) -> &str {
-        self.0
-            .get(table.logical_id)
-            .map(String::as_str)
-            .unwrap_or_default()
+        self.0.get(table.logical_id).map(String::as_str).unwrap_or_default()
     }
 }
 
@@ -61,10 +57,7 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
             table: "KMS key".into(),
             detail,
         })?;
-    Ok(LocalStack {
-        tables,
-        secrets_key,
-    })
+    Ok(LocalStack { tables, secrets_key })
 }
 
 impl LocalStack {
@@ -79,19 +72,11 @@ impl LocalStack {
     ) -> ApiFunctions {
         ApiFunctions {
             events: EventsApi {
-                store: DynamoEventStore::new(
-                    dynamodb.clone(),
-                    self.tables.of(&EVENTS),
-                    event_retention,
-                ),
+                store: DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention),
                 auth: auth.clone(),
             },
             subscriptions: SubscriptionsApi {
-                records: DynamoRecords::new(
-                    dynamodb.clone(),
-                    self.tables.of(&SUBSCRIPTIONS),
-                    "SUB",
-                ),
+                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&SUBSCRIPTIONS), "SUB"),
                 sealer: KmsSealer::new(kms.clone(), &self.secrets_key),
                 auth: auth.clone(),
                 rules: DestinationRules::from_env(),
@@ -188,20 +173,12 @@ async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Result<(
         .collect();
     let mut indexes = Vec::new();
     for index in spec.indexes {
-        attributes.extend(
-            [Some(index.partition_key), index.sort_key]
-                .into_iter()
-                .flatten(),
-        );
+        attributes.extend([Some(index.partition_key), index.sort_key].into_iter().flatten());
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .map_err(|e| e.to_string())?,
         );

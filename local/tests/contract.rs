@@ -9,9 +9,7 @@ use shared::routes::{FALLBACK_FUNCTION, ROUTES};
 use shared::storage::schema::{StreamView, TABLES};
 
 fn repo_file(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -33,11 +31,7 @@ fn template_routes(template: &Value) -> BTreeSet<(String, String, String)> {
         let binary = function["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} has no BuildProperties.Binary"));
-        for (_, event) in function["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
+        for (_, event) in function["Properties"]["Events"].as_mapping().into_iter().flatten() {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
             }
@@ -54,13 +48,7 @@ fn template_routes(template: &Value) -> BTreeSet<(String, String, String)> {
 fn template_routes_are_the_code_routes() {
     let mut expected: BTreeSet<_> = ROUTES
         .iter()
-        .map(|r| {
-            (
-                r.method.to_owned(),
-                r.path.to_owned(),
-                r.function.to_owned(),
-            )
-        })
+        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned()))
         .collect();
     expected.insert(("ANY".into(), "$default".into(), FALLBACK_FUNCTION.into()));
     assert_eq!(template_routes(&repo_file("template.yaml")), expected);
@@ -78,11 +66,10 @@ fn every_function_crate_is_deployed_and_every_deployed_function_has_a_crate() {
                 .to_owned()
         })
         .collect();
-    let crates: BTreeSet<String> =
-        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions"))
-            .expect("functions/")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+        .expect("functions/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(deployed, crates);
 }
 
@@ -101,8 +88,7 @@ fn read_only_functions_cannot_write() {
         if !get_functions.contains(binary) {
             continue;
         }
-        let policies =
-            serde_norway::to_string(&function["Properties"]["Policies"]).expect("policies");
+        let policies = serde_norway::to_string(&function["Properties"]["Policies"]).expect("policies");
         for write in [
             "PutItem",
             "UpdateItem",
@@ -183,10 +169,7 @@ fn openapi_documents_exactly_the_code_routes() {
         for (method, _) in item.as_mapping().expect("path item") {
             let method = method.as_str().unwrap_or_default();
             if ["get", "put", "post", "delete", "patch"].contains(&method) {
-                documented.insert((
-                    method.to_uppercase(),
-                    path.as_str().unwrap_or_default().to_owned(),
-                ));
+                documented.insert((method.to_uppercase(), path.as_str().unwrap_or_default().to_owned()));
             }
         }
     }

@@ -46,11 +46,7 @@ async fn created_event_reads_back_with_server_fields() {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("id");
     assert!(id.starts_with("evt_"));
-    assert!(
-        created["created_at"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z'))
-    );
+    assert!(created["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
     let (status, read) = parts(get_event(&api, get("acme", id)).await);
     assert_eq!((status, &read), (200, &created));
 }
@@ -108,17 +104,11 @@ async fn tenants_never_see_each_other() {
     let (status, page) = parts(
         list_events(
             &api,
-            list(
-                "globex",
-                &[("entity_name", "ORDER"), ("entity_id", "ORD-1")],
-            ),
+            list("globex", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")]),
         )
         .await,
     );
-    assert_eq!(
-        (status, page["items"].as_array().map(Vec::len)),
-        (200, Some(0))
-    );
+    assert_eq!((status, page["items"].as_array().map(Vec::len)), (200, Some(0)));
 
     // The same id is free for another tenant.
     let (status, _) = parts(create_event(&api, post("globex", &order_event("e-1", "ORD-1"))).await);
@@ -130,8 +120,7 @@ async fn lists_an_entitys_events_newest_first_across_pages() {
     let stack = TestStack::new().await;
     let api = stack.events_api();
     for i in 0..5 {
-        let (status, _) =
-            parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
+        let (status, _) = parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
         assert_eq!(status, 201);
         // created_at has millisecond precision: keep the order unambiguous.
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
@@ -141,11 +130,7 @@ async fn lists_an_entitys_events_newest_first_across_pages() {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut query = vec![
-            ("entity_name", "order"),
-            ("entity_id", "ORD-1"),
-            ("limit", "2"),
-        ];
+        let mut query = vec![("entity_name", "order"), ("entity_id", "ORD-1"), ("limit", "2")];
         if let Some(t) = &token {
             query.push(("next_token", t));
         }
@@ -214,10 +199,7 @@ async fn authentication_fails_closed() {
         assert_eq!(status, expected, "{case}: {problem}");
         assert_eq!(problem["status"], expected, "{case}: problem+json body");
     }
-    assert!(
-        stack.calls.take().is_empty(),
-        "refused requests never reach DynamoDB"
-    );
+    assert!(stack.calls.take().is_empty(), "refused requests never reach DynamoDB");
 }
 
 #[tokio::test]
@@ -235,12 +217,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("not JSON", "{nope".into(), 400, "body"),
         ("JSON array", "[1,2]".into(), 400, "body"),
-        (
-            "wrong type",
-            with("/entity_id", json!(42)),
-            400,
-            "entity_id",
-        ),
+        ("wrong type", with("/entity_id", json!(42)), 400, "entity_id"),
         (
             "unknown operation",
             with("/event_payload/operation", json!("UPSERT")),
@@ -261,8 +238,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         ),
         (
             "unknown field",
-            with("/event_payload/entity_id", json!("x"))
-                .replace(r#""entity_id":"x""#, r#""entityId":"x""#),
+            with("/event_payload/entity_id", json!("x")).replace(r#""entity_id":"x""#, r#""entityId":"x""#),
             400,
             "event_payload",
         ),
@@ -274,10 +250,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         ),
         (
             "base64 of non-JSON",
-            with(
-                "/event_payload/base64_encoded_fault_json",
-                json!("aGVsbG8="),
-            ),
+            with("/event_payload/base64_encoded_fault_json", json!("aGVsbG8=")),
             400,
             "event_payload.base64_encoded_fault_json",
         ),
@@ -315,10 +288,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         .json(&order_event("e-1", "ORD-1"))
         .build();
     assert_eq!(parts(create_event(&api, request).await).0, 415);
-    assert!(
-        stack.calls.take().is_empty(),
-        "invalid events are never written"
-    );
+    assert!(stack.calls.take().is_empty(), "invalid events are never written");
 }
 
 #[tokio::test]
@@ -331,15 +301,9 @@ async fn bad_queries_and_ids_get_a_4xx() {
         (vec![("entity_name", "ORDER")], "entity_id"),
         (vec![entity[0], entity[1], ("limit", "0")], "limit"),
         (vec![entity[0], entity[1], ("limit", "many")], "limit"),
-        (
-            vec![entity[0], entity[1], ("next_token", "!!")],
-            "next_token",
-        ),
+        (vec![entity[0], entity[1], ("next_token", "!!")], "next_token"),
         // Valid base64, but not a cursor this API issued.
-        (
-            vec![entity[0], entity[1], ("next_token", "bm9wZQ")],
-            "next_token",
-        ),
+        (vec![entity[0], entity[1], ("next_token", "bm9wZQ")], "next_token"),
     ];
     for (query, field) in cases {
         let (status, problem) = parts(list_events(&api, list("acme", &query)).await);
@@ -361,11 +325,7 @@ async fn page_tokens_only_work_for_the_listing_that_issued_them() {
     for i in 0..3 {
         parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
     }
-    let first = [
-        ("entity_name", "ORDER"),
-        ("entity_id", "ORD-1"),
-        ("limit", "1"),
-    ];
+    let first = [("entity_name", "ORDER"), ("entity_id", "ORD-1"), ("limit", "1")];
     let (_, page) = parts(list_events(&api, list("acme", &first)).await);
     let token = page["next_token"].as_str().expect("more pages").to_owned();
 
@@ -383,20 +343,13 @@ async fn page_tokens_only_work_for_the_listing_that_issued_them() {
 
     // A token with the right scope but a cursor this API never wrote.
     use base64::Engine as _;
-    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("ORDER/ORD-1\n{}#x", "9".repeat(20)));
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("ORDER/ORD-1\n{}#x", "9".repeat(20)));
     let tampered = [
         ("entity_name", "ORDER"),
         ("entity_id", "ORD-1"),
         ("next_token", forged.as_str()),
     ];
     stack.calls.take();
-    assert_eq!(
-        parts(list_events(&api, list("acme", &tampered)).await).0,
-        400
-    );
-    assert!(
-        stack.calls.take().is_empty(),
-        "a forged cursor never reaches DynamoDB"
-    );
+    assert_eq!(parts(list_events(&api, list("acme", &tampered)).await).0, 400);
+    assert!(stack.calls.take().is_empty(), "a forged cursor never reaches DynamoDB");
 }

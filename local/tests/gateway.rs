@@ -37,10 +37,7 @@ impl Local {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(gateway::serve(listener, gateway));
-        Self {
-            address,
-            _stack: stack,
-        }
+        Self { address, _stack: stack }
     }
 
     async fn call(
@@ -87,12 +84,7 @@ impl Local {
             .expect("response");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let json = if bytes.is_empty() {
             Value::Null
         } else {
@@ -107,15 +99,11 @@ async fn serves_the_events_api_over_http() {
     let local = Local::start(LocalAuth::Off).await;
     let event = order_event("evt-http-1", "ORD 1/2");
 
-    let (status, headers, created) = local
-        .call("POST", "/api/v1/events", Some("acme"), Some(&event))
-        .await;
+    let (status, headers, created) = local.call("POST", "/api/v1/events", Some("acme"), Some(&event)).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(headers["location"], "/api/v1/events/evt-http-1");
 
-    let (status, _, read) = local
-        .call("GET", "/api/v1/events/evt-http-1", Some("acme"), None)
-        .await;
+    let (status, _, read) = local.call("GET", "/api/v1/events/evt-http-1", Some("acme"), None).await;
     assert_eq!((status, &read), (200, &created));
 
     // Query values arrive percent-decoded, as API Gateway delivers them.
@@ -136,15 +124,11 @@ async fn serves_the_events_api_over_http() {
 async fn unknown_routes_and_methods_get_problem_json() {
     let local = Local::start(LocalAuth::Off).await;
 
-    let (status, headers, problem) = local
-        .call("GET", "/api/v2/nothing", Some("acme"), None)
-        .await;
+    let (status, headers, problem) = local.call("GET", "/api/v2/nothing", Some("acme"), None).await;
     assert_eq!((status, problem["status"].as_u64()), (404, Some(404)));
     assert_eq!(headers["content-type"], "application/problem+json");
 
-    let (status, headers, _) = local
-        .call("DELETE", "/api/v1/events/evt-1", Some("acme"), None)
-        .await;
+    let (status, headers, _) = local.call("DELETE", "/api/v1/events/evt-1", Some("acme"), None).await;
     assert_eq!(status, 405);
     assert_eq!(headers["allow"], "GET");
 
@@ -158,27 +142,17 @@ async fn unknown_routes_and_methods_get_problem_json() {
 #[tokio::test]
 async fn opt_in_dev_tokens_are_checked_like_the_deployed_authorizer() {
     let secret = "test-secret";
-    let local = Local::start(LocalAuth::DevTokens {
-        secret: secret.into(),
-    })
-    .await;
+    let local = Local::start(LocalAuth::DevTokens { secret: secret.into() }).await;
     let now = chrono::Utc::now().timestamp();
     let acme = dev_token::mint(secret, common::TENANT_CLAIM, "acme", now, 60);
     let forged = dev_token::mint("guess", common::TENANT_CLAIM, "acme", now, 60);
     let event = order_event("evt-jwt-1", "ORD-1");
-    let post =
-        |bearer| local.call_with("POST", "/api/v1/events", Some("acme"), bearer, Some(&event));
+    let post = |bearer| local.call_with("POST", "/api/v1/events", Some("acme"), bearer, Some(&event));
 
     assert_eq!(post(None).await.0, 401, "no token");
     assert_eq!(post(Some(&forged)).await.0, 401, "bad signature");
     let (status, _, problem) = local
-        .call_with(
-            "POST",
-            "/api/v1/events",
-            Some("globex"),
-            Some(&acme),
-            Some(&event),
-        )
+        .call_with("POST", "/api/v1/events", Some("globex"), Some(&acme), Some(&event))
         .await;
     assert_eq!(status, 403, "token of another tenant: {problem}");
     assert_eq!(post(Some(&acme)).await.0, 201);

@@ -58,11 +58,7 @@ async fn a_created_job_shows_its_normalised_schedule_and_next_run() {
 
     let (status, created) = parts(create_job(&api, post("acme", &body)).await);
     assert_eq!(status, 201, "{created}");
-    assert!(
-        created["id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("job_"))
-    );
+    assert!(created["id"].as_str().is_some_and(|id| id.starts_with("job_")));
     assert_eq!(created["scheduleExpression"], "cron(0 9 ? * MON-FRI *)");
     assert_eq!(created["schedule"], "cron(0 9 ? * MON-FRI *)");
     assert_eq!(created["scheduleTimezone"], "Europe/Berlin");
@@ -93,14 +89,10 @@ async fn updates_replace_the_job_but_never_its_id() {
     change["scheduleExpression"] = json!("rate(1 hours)");
     change.as_object_mut().expect("object").remove("schedule");
     change["notification"] = json!("PRICE_DROP");
-    let (status, updated) =
-        parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&change))).await);
+    let (status, updated) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&change))).await);
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
-        (
-            updated["scheduleExpression"].as_str(),
-            updated["notification"].as_str()
-        ),
+        (updated["scheduleExpression"].as_str(), updated["notification"].as_str()),
         (Some("rate(1 hour)"), Some("PRICE_DROP"))
     );
     assert_eq!(
@@ -109,12 +101,8 @@ async fn updates_replace_the_job_but_never_its_id() {
     );
 
     // The seed's update body carries no id; a different one is refused.
-    let (status, problem) =
-        parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&job("job-2")))).await);
-    assert_eq!(
-        (status, problem["errors"][0]["field"].as_str()),
-        (400, Some("id"))
-    );
+    let (status, problem) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&job("job-2")))).await);
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("id")));
 
     // A writer that read version 1 loses.
     let mut stale = job("job-1");
@@ -154,10 +142,7 @@ async fn deleting_is_soft_and_idempotent() {
             .map(|j| j["id"].as_str().expect("id").to_owned())
             .collect()
     };
-    assert_eq!(
-        ids(parts(list_jobs(&api, list("acme", false)).await).1),
-        ["job-2"]
-    );
+    assert_eq!(ids(parts(list_jobs(&api, list("acme", false)).await).1), ["job-2"]);
     assert_eq!(
         ids(parts(list_jobs(&api, list("acme", true)).await).1),
         ["job-1", "job-2"]
@@ -187,10 +172,7 @@ async fn another_tenants_job_is_unknown() {
             .status(),
         404
     );
-    assert_eq!(
-        parts(list_jobs(&api, list("globex", true)).await).1,
-        json!([])
-    );
+    assert_eq!(parts(list_jobs(&api, list("globex", true)).await).1, json!([]));
     assert_eq!(
         parts(get_job(&api, with_id("GET", "acme", "job-1", None)).await).1["deleted"],
         false
@@ -222,16 +204,8 @@ async fn bad_jobs_get_a_400_naming_the_field() {
             with("schedule", json!("cron(0 9 * * MON *)")),
             "schedule",
         ),
-        (
-            "cron out of range",
-            with("schedule", json!("61 9 * * *")),
-            "schedule",
-        ),
-        (
-            "invalid rate",
-            with("schedule", json!("rate(0 minutes)")),
-            "schedule",
-        ),
+        ("cron out of range", with("schedule", json!("61 9 * * *")), "schedule"),
+        ("invalid rate", with("schedule", json!("rate(0 minutes)")), "schedule"),
         (
             "invalid at",
             with("schedule", json!("at(2030-02-30T00:00:00)")),
@@ -299,8 +273,5 @@ async fn bad_jobs_get_a_400_naming_the_field() {
             "{case}: {problem} should name {field}"
         );
     }
-    assert!(
-        stack.calls.take().is_empty(),
-        "invalid jobs are never written"
-    );
+    assert!(stack.calls.take().is_empty(), "invalid jobs are never written");
 }

@@ -53,10 +53,7 @@ async fn every_sample_event_gets_its_expected_status() {
         })
         .filter(|name| name.ends_with(".json"))
         .collect();
-    let listed: BTreeSet<String> = EXPECTED
-        .iter()
-        .map(|(name, _)| (*name).to_owned())
-        .collect();
+    let listed: BTreeSet<String> = EXPECTED.iter().map(|(name, _)| (*name).to_owned()).collect();
     assert_eq!(
         on_disk, listed,
         "each file in events/ needs an expected status in this test"
@@ -67,8 +64,8 @@ async fn every_sample_event_gets_its_expected_status() {
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();
         let text = std::fs::read_to_string(events_dir().join(file)).expect("readable sample");
-        let request = lambda_http::request::from_str(&text)
-            .unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"));
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"));
         let response = functions
             .invoke(function, request)
             .await

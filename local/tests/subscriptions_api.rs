@@ -7,8 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::{ApiRequest, TestStack, parts};
 use serde_json::{Value, json};
 use shared::api::subscriptions::{
-    create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
-    update_subscription,
+    create_subscription, deactivate_subscription, get_subscription, list_subscriptions, update_subscription,
 };
 use shared::secrets::{KmsSealer, SecretSealer};
 use shared::storage::schema::SUBSCRIPTIONS;
@@ -41,9 +40,7 @@ fn post(tenant: &str, body: &Value) -> lambda_http::Request {
 
 fn put(tenant: &str, id: Option<&str>, body: &Value) -> lambda_http::Request {
     match id {
-        Some(id) => {
-            ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}")).path_param("id", id)
-        }
+        Some(id) => ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}")).path_param("id", id),
         None => ApiRequest::new("PUT", "/api/v1/event-subscription"),
     }
     .for_tenant(tenant)
@@ -59,13 +56,10 @@ fn get(tenant: &str, id: &str) -> lambda_http::Request {
 }
 
 fn deactivate(tenant: &str, id: &str) -> lambda_http::Request {
-    ApiRequest::new(
-        "PUT",
-        &format!("/api/v1/event-subscription/{id}/deactivate"),
-    )
-    .for_tenant(tenant)
-    .path_param("id", id)
-    .build()
+    ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}/deactivate"))
+        .for_tenant(tenant)
+        .path_param("id", id)
+        .build()
 }
 
 fn list(tenant: &str, include_inactive: Option<&str>) -> lambda_http::Request {
@@ -100,14 +94,10 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
     let stack = TestStack::new().await;
     let api = stack.functions().subscriptions;
 
-    let (status, created) =
-        parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    let (status, created) = parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["destination"]["sqs"]["accessSecret"], "****");
-    assert_eq!(
-        created["destination"]["sqs"]["accessKey"],
-        "AKIAIOSFODNN7EXAMPLE"
-    );
+    assert_eq!(created["destination"]["sqs"]["accessKey"], "AKIAIOSFODNN7EXAMPLE");
     assert_eq!(
         (created["version"].as_u64(), created["entityType"].as_str()),
         (Some(1), Some("ORDER"))
@@ -117,13 +107,9 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
     let sealed = stored_secret(&stack, "acme", "sub-1").await;
     assert!(!sealed.contains(SECRET));
     let sealer = KmsSealer::new(stack.kms.clone(), &stack.stack.secrets_key);
-    let sealed: shared::secrets::SealedSecret =
-        serde_json::from_value(json!(sealed)).expect("sealed");
+    let sealed: shared::secrets::SealedSecret = serde_json::from_value(json!(sealed)).expect("sealed");
     let acme = TenantId::parse("acme").expect("tenant");
-    assert_eq!(
-        sealer.open(&acme, "sub-1", &sealed).await.expect("opens"),
-        SECRET
-    );
+    assert_eq!(sealer.open(&acme, "sub-1", &sealed).await.expect("opens"), SECRET);
     assert!(
         sealer.open(&acme, "sub-2", &sealed).await.is_err(),
         "bound to its subscription"
@@ -133,10 +119,7 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
     assert_eq!(read, created);
     let (_, all) = parts(list_subscriptions(&api, list("acme", None)).await);
     for text in [created.to_string(), all.to_string()] {
-        assert!(
-            !text.contains(SECRET)
-                && !text.contains(&serde_json::to_string(&sealed).expect("json")[1..20])
-        );
+        assert!(!text.contains(SECRET) && !text.contains(&serde_json::to_string(&sealed).expect("json")[1..20]));
     }
 }
 
@@ -157,28 +140,18 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
     let (status, updated) = parts(update_subscription(&api, put("acme", None, &body)).await);
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
-        (
-            updated["version"].as_u64(),
-            updated["subscribeDelete"].as_bool()
-        ),
+        (updated["version"].as_u64(), updated["subscribeDelete"].as_bool()),
         (Some(2), Some(true))
     );
     assert_eq!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
     // A response sent back as is (masked secret, version, timestamps) keeps it too.
-    let (status, again) =
-        parts(update_subscription(&api, put("acme", Some("sub-1"), &updated)).await);
-    assert_eq!(
-        (status, again["version"].as_u64()),
-        (200, Some(3)),
-        "{again}"
-    );
+    let (status, again) = parts(update_subscription(&api, put("acme", Some("sub-1"), &updated)).await);
+    assert_eq!((status, again["version"].as_u64()), (200, Some(3)), "{again}");
     assert_eq!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
     // A new secret is sealed anew.
-    let (status, _) = parts(
-        update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-1"))).await,
-    );
+    let (status, _) = parts(update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-1"))).await);
     assert_eq!(status, 200);
     assert_ne!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
@@ -189,13 +162,9 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
         .as_object_mut()
         .expect("sqs")
         .remove("accessSecret");
-    let (status, problem) =
-        parts(update_subscription(&api, put("acme", Some("sub-1"), &new_key)).await);
+    let (status, problem) = parts(update_subscription(&api, put("acme", Some("sub-1"), &new_key)).await);
     assert_eq!(status, 400);
-    assert_eq!(
-        problem["errors"][0]["field"],
-        "destination.sqs.accessSecret"
-    );
+    assert_eq!(problem["errors"][0]["field"], "destination.sqs.accessSecret");
 }
 
 #[tokio::test]
@@ -205,10 +174,7 @@ async fn versions_guard_against_lost_updates() {
     parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
     let mut stale = sqs_subscription("sub-1");
     stale["version"] = json!(1);
-    assert_eq!(
-        parts(update_subscription(&api, put("acme", None, &stale)).await).0,
-        200
-    );
+    assert_eq!(parts(update_subscription(&api, put("acme", None, &stale)).await).0, 200);
     // A second writer that read version 1 too.
     let (status, problem) = parts(update_subscription(&api, put("acme", None, &stale)).await);
     assert_eq!(status, 409, "{problem}");
@@ -226,14 +192,9 @@ async fn deactivated_subscriptions_leave_the_default_list() {
     for id in ["sub-a", "sub-b"] {
         parts(create_subscription(&api, post("acme", &sqs_subscription(id))).await);
     }
-    let (status, deactivated) =
-        parts(deactivate_subscription(&api, deactivate("acme", "sub-a")).await);
+    let (status, deactivated) = parts(deactivate_subscription(&api, deactivate("acme", "sub-a")).await);
     assert_eq!(
-        (
-            status,
-            deactivated["active"].as_bool(),
-            deactivated["version"].as_u64()
-        ),
+        (status, deactivated["active"].as_bool(), deactivated["version"].as_u64()),
         (200, Some(false), Some(2))
     );
     // Idempotent.
@@ -255,10 +216,7 @@ async fn deactivated_subscriptions_leave_the_default_list() {
         ids(parts(list_subscriptions(&api, list("acme", Some("true"))).await).1),
         ["sub-a", "sub-b"]
     );
-    assert_eq!(
-        parts(list_subscriptions(&api, list("acme", Some("yes"))).await).0,
-        400
-    );
+    assert_eq!(parts(list_subscriptions(&api, list("acme", Some("yes"))).await).0, 400);
 }
 
 #[tokio::test]
@@ -267,10 +225,7 @@ async fn another_tenants_subscription_is_unknown() {
     let api = stack.functions().subscriptions;
     parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
 
-    assert_eq!(
-        parts(get_subscription(&api, get("globex", "sub-1")).await).0,
-        404
-    );
+    assert_eq!(parts(get_subscription(&api, get("globex", "sub-1")).await).0, 404);
     assert_eq!(
         parts(update_subscription(&api, put("globex", None, &sqs_subscription("sub-1"))).await).0,
         404
@@ -295,19 +250,12 @@ async fn ids_in_path_and_body_must_agree() {
     let stack = TestStack::new().await;
     let api = stack.functions().subscriptions;
     parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
-    let (status, problem) = parts(
-        update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-2"))).await,
-    );
-    assert_eq!(
-        (status, problem["errors"][0]["field"].as_str()),
-        (400, Some("id"))
-    );
+    let (status, problem) =
+        parts(update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-2"))).await);
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("id")));
     let mut no_id = sqs_subscription("x");
     no_id.as_object_mut().expect("object").remove("id");
-    assert_eq!(
-        parts(update_subscription(&api, put("acme", None, &no_id)).await).0,
-        400
-    );
+    assert_eq!(parts(update_subscription(&api, put("acme", None, &no_id)).await).0, 400);
 }
 
 #[tokio::test]
@@ -353,9 +301,7 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
         ),
         (
             "not a queue URL",
-            with_destination(
-                json!({"type": "SQS", "sqs": sqs("https://example.com/q", "eu-west-1")}),
-            ),
+            with_destination(json!({"type": "SQS", "sqs": sqs("https://example.com/q", "eu-west-1")})),
             &["destination.sqs.queueUrl"],
         ),
         (
@@ -395,9 +341,7 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
         ),
         (
             "unknown field",
-            with_destination(
-                json!({"type": "SQS", "sqs": {"queueURL": QUEUE, "region": "eu-west-1"}}),
-            ),
+            with_destination(json!({"type": "SQS", "sqs": {"queueURL": QUEUE, "region": "eu-west-1"}})),
             &["destination.sqs"],
         ),
         (
@@ -426,18 +370,9 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
     let mut no_flags = sqs_subscription("sub-x");
     no_flags["subscribeCreate"] = json!(false);
     no_flags["subscribeChange"] = json!(false);
-    assert_eq!(
-        parts(create_subscription(&api, post("acme", &no_flags)).await).0,
-        400
-    );
+    assert_eq!(parts(create_subscription(&api, post("acme", &no_flags)).await).0, 400);
     let mut bad_entity = sqs_subscription("sub-x");
     bad_entity["entityType"] = json!("order line");
-    assert_eq!(
-        parts(create_subscription(&api, post("acme", &bad_entity)).await).0,
-        400
-    );
-    assert!(
-        stack.calls.take().is_empty(),
-        "invalid subscriptions are never written"
-    );
+    assert_eq!(parts(create_subscription(&api, post("acme", &bad_entity)).await).0, 400);
+    assert!(stack.calls.take().is_empty(), "invalid subscriptions are never written");
 }

@@ -47,10 +47,7 @@ impl FieldErrors {
 pub enum ApiError {
     /// 400: the request is malformed or fails validation.
     #[error("{detail}")]
-    Invalid {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Invalid { detail: String, errors: Vec<FieldError> },
     /// 401: no usable credentials reached the handler.
     #[error("{0}")]
     Unauthorized(String),
@@ -62,10 +59,7 @@ pub enum ApiError {
     NotFound(String),
     /// 405: the path exists but not with this method.
     #[error("method {method} is not allowed here; allowed: {}", allowed.join(", "))]
-    MethodNotAllowed {
-        method: String,
-        allowed: Vec<&'static str>,
-    },
+    MethodNotAllowed { method: String, allowed: Vec<&'static str> },
     /// 409: the same id was sent before with different content.
     #[error("{0}")]
     Conflict(String),

@@ -32,9 +32,7 @@ impl PageRequest {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    FieldError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
-                })?,
+                .ok_or_else(|| FieldError::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))?,
         };
         let cursor = query
             .first("next_token")
@@ -59,10 +57,7 @@ fn decode_token(scope: &str, token: &str) -> Result<String, FieldError> {
         .ok_or_else(invalid_token)?;
     match text.split_once('\n') {
         Some((issued_for, cursor)) if issued_for == scope => Ok(cursor.to_owned()),
-        _ => Err(FieldError::new(
-            "next_token",
-            "was issued for another listing",
-        )),
+        _ => Err(FieldError::new("next_token", "was issued for another listing")),
     }
 }
 
@@ -87,13 +82,9 @@ mod tests {
     #[test]
     fn defaults_and_round_trips_the_token() {
         let token = encode_token("ORDER/1", "2026-01-01T00:00:00.000Z#evt_1");
-        let page =
-            PageRequest::from_query(&query(&[("next_token", &token)]), "ORDER/1").expect("valid");
+        let page = PageRequest::from_query(&query(&[("next_token", &token)]), "ORDER/1").expect("valid");
         assert_eq!(page.limit, DEFAULT_LIMIT);
-        assert_eq!(
-            page.cursor.as_deref(),
-            Some("2026-01-01T00:00:00.000Z#evt_1")
-        );
+        assert_eq!(page.cursor.as_deref(), Some("2026-01-01T00:00:00.000Z#evt_1"));
     }
 
     #[test]

@@ -129,10 +129,7 @@ pub fn resolve(method: &str, path: &str) -> Resolution {
     for route in ROUTES {
         if let Some(path_parameters) = match_path(route.path, path) {
             if route.method == method {
-                return Resolution::Found {
-                    route,
-                    path_parameters,
-                };
+                return Resolution::Found { route, path_parameters };
             }
             allowed.push(route.method);
         }

@@ -63,12 +63,7 @@ impl KmsSealer {
 }
 
 impl SecretSealer for KmsSealer {
-    async fn seal(
-        &self,
-        tenant: &TenantId,
-        subscription_id: &str,
-        plaintext: &str,
-    ) -> Result<SealedSecret, SealError> {
+    async fn seal(&self, tenant: &TenantId, subscription_id: &str, plaintext: &str) -> Result<SealedSecret, SealError> {
         let output = self
             .client
             .encrypt()
@@ -85,12 +80,7 @@ impl SecretSealer for KmsSealer {
         Ok(SealedSecret(STANDARD.encode(blob.as_ref())))
     }
 
-    async fn open(
-        &self,
-        tenant: &TenantId,
-        subscription_id: &str,
-        sealed: &SealedSecret,
-    ) -> Result<String, SealError> {
+    async fn open(&self, tenant: &TenantId, subscription_id: &str, sealed: &SealedSecret) -> Result<String, SealError> {
         let ciphertext = STANDARD
             .decode(&sealed.0)
             .map_err(|e| SealError(format!("stored ciphertext: {e}")))?;
@@ -106,8 +96,7 @@ impl SecretSealer for KmsSealer {
         let plaintext = output
             .plaintext
             .ok_or_else(|| SealError("KMS returned no plaintext".into()))?;
-        String::from_utf8(plaintext.into_inner())
-            .map_err(|_| SealError("plaintext is not UTF-8".into()))
+        String::from_utf8(plaintext.into_inner()).map_err(|_| SealError("plaintext is not UTF-8".into()))
     }
 }
 
@@ -116,23 +105,13 @@ impl SecretSealer for KmsSealer {
 pub struct FakeSealer;
 
 impl SecretSealer for FakeSealer {
-    async fn seal(
-        &self,
-        tenant: &TenantId,
-        subscription_id: &str,
-        plaintext: &str,
-    ) -> Result<SealedSecret, SealError> {
+    async fn seal(&self, tenant: &TenantId, subscription_id: &str, plaintext: &str) -> Result<SealedSecret, SealError> {
         Ok(SealedSecret(
             STANDARD.encode(format!("{tenant}/{subscription_id}/{plaintext}")),
         ))
     }
 
-    async fn open(
-        &self,
-        tenant: &TenantId,
-        subscription_id: &str,
-        sealed: &SealedSecret,
-    ) -> Result<String, SealError> {
+    async fn open(&self, tenant: &TenantId, subscription_id: &str, sealed: &SealedSecret) -> Result<String, SealError> {
         let text = STANDARD
             .decode(&sealed.0)
             .ok()

@@ -18,10 +18,7 @@ pub struct TenantId(String);
 impl TenantId {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let valid = raw.len() <= MAX_LEN
-            && raw
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && raw
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));

@@ -24,9 +24,7 @@ fn dev_secret() -> String {
 fn local_auth() -> Result<LocalAuth, ConfigError> {
     match config::string_or("AUTH", "off").as_str() {
         "off" => Ok(LocalAuth::Off),
-        "jwt" => Ok(LocalAuth::DevTokens {
-            secret: dev_secret(),
-        }),
+        "jwt" => Ok(LocalAuth::DevTokens { secret: dev_secret() }),
         other => Err(ConfigError::Invalid {
             name: "AUTH",
             reason: format!("{other:?} is neither \"off\" nor \"jwt\""),
@@ -57,11 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared::lambda::init_logging();
     let port: u16 = config::parsed_or("PORT", 3000)?;
     let sdk = shared::aws::sdk_config().await;
-    let stack = provision::create_stack(
-        &sdk,
-        &config::string_or("STACK_NAME", "event-collector-local"),
-    )
-    .await?;
+    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local")).await?;
     let handler_auth = match &auth {
         LocalAuth::Off => {
             tracing::warn!(

@@ -44,11 +44,7 @@ impl Intercept for CallLog {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // DynamoDB's JSON protocol names the operation in X-Amz-Target.
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or_default();
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
         let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         self.0.lock().expect("call log").push(operation);
         Ok(())
@@ -106,8 +102,7 @@ impl TestStack {
     }
 
     pub fn functions_with(&self, auth: Authentication) -> ApiFunctions {
-        self.stack
-            .functions(&self.client, &self.kms, auth, Duration::days(30))
+        self.stack.functions(&self.client, &self.kms, auth, Duration::days(30))
     }
 
     pub fn events_api(&self) -> EventsApi<DynamoEventStore> {
@@ -159,8 +154,7 @@ impl ApiRequest {
     }
 
     pub fn claims(mut self, claims: Value) -> Self {
-        self.event["requestContext"]["authorizer"] =
-            json!({ "jwt": { "claims": claims, "scopes": null } });
+        self.event["requestContext"]["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
         self
     }
 
@@ -172,10 +166,7 @@ impl ApiRequest {
     /// Lambda's adapter reads the raw query string, as API Gateway sends both.
     pub fn query(mut self, name: &str, value: &str) -> Self {
         self.event["queryStringParameters"][name] = json!(value);
-        let raw = self.event["rawQueryString"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let raw = self.event["rawQueryString"].as_str().unwrap_or_default().to_owned();
         let mut query = form_urlencoded::Serializer::new(raw);
         query.append_pair(name, value);
         self.event["rawQueryString"] = json!(query.finish());

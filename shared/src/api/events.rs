@@ -9,9 +9,7 @@ use serde::Serialize;
 
 use crate::config::{self, ConfigError};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{
-    self, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError,
-};
+use crate::events::{self, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::pagination::{self, PageRequest};
 use crate::routes;
@@ -99,26 +97,17 @@ pub async fn create_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Re
 
 /// `GET /api/v1/events/{eventId}`: another tenant's id is as unknown as a missing one.
 pub async fn get_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::GET_EVENT,
-        req,
-        |caller: Caller, req| async move {
-            let id = req
-                .path_parameters_ref()
-                .and_then(|p| p.first("eventId"))
-                .unwrap_or_default();
-            let not_found = || ApiError::NotFound(format!("no event with id {id:?}"));
-            // An id that could never have been stored is unknown, not malformed.
-            ids::validate_client_id("eventId", id).map_err(|_| not_found())?;
-            let event = api
-                .store
-                .get(&caller.tenant, id)
-                .await?
-                .ok_or_else(not_found)?;
-            json_response(StatusCode::OK, &event)
-        },
-    )
+    serve(&api.auth, &routes::GET_EVENT, req, |caller: Caller, req| async move {
+        let id = req
+            .path_parameters_ref()
+            .and_then(|p| p.first("eventId"))
+            .unwrap_or_default();
+        let not_found = || ApiError::NotFound(format!("no event with id {id:?}"));
+        // An id that could never have been stored is unknown, not malformed.
+        ids::validate_client_id("eventId", id).map_err(|_| not_found())?;
+        let event = api.store.get(&caller.tenant, id).await?.ok_or_else(not_found)?;
+        json_response(StatusCode::OK, &event)
+    })
     .await
 }
 
@@ -143,13 +132,11 @@ impl EntityQuery {
         let entity_name = errors
             .required("entity_name", query.first("entity_name"))
             .and_then(|raw| errors.check(events::entity_name("entity_name", raw)));
-        let entity_id = errors
-            .required("entity_id", query.first("entity_id"))
-            .and_then(|raw| {
-                errors
-                    .check(events::entity_id("entity_id", raw))
-                    .map(|()| raw.to_owned())
-            });
+        let entity_id = errors.required("entity_id", query.first("entity_id")).and_then(|raw| {
+            errors
+                .check(events::entity_id("entity_id", raw))
+                .map(|()| raw.to_owned())
+        });
         let scope = format!(
             "{}/{}",
             entity_name.as_deref().unwrap_or_default(),
@@ -171,33 +158,28 @@ impl EntityQuery {
 
 /// `GET /api/v1/events?entity_name=&entity_id=`: newest first, paginated.
 pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::LIST_EVENTS,
-        req,
-        |caller: Caller, req| async move {
-            let query = EntityQuery::parse(&req.query_string_parameters())?;
-            let found = api
-                .store
-                .list_by_entity(
-                    &caller.tenant,
-                    &query.entity_name,
-                    &query.entity_id,
-                    query.page.limit,
-                    query.page.cursor.as_deref(),
-                )
-                .await?;
-            json_response(
-                StatusCode::OK,
-                &EventList {
-                    items: found.items,
-                    next_token: found
-                        .cursor
-                        .map(|cursor| pagination::encode_token(&query.scope, &cursor)),
-                },
+    serve(&api.auth, &routes::LIST_EVENTS, req, |caller: Caller, req| async move {
+        let query = EntityQuery::parse(&req.query_string_parameters())?;
+        let found = api
+            .store
+            .list_by_entity(
+                &caller.tenant,
+                &query.entity_name,
+                &query.entity_id,
+                query.page.limit,
+                query.page.cursor.as_deref(),
             )
-        },
-    )
+            .await?;
+        json_response(
+            StatusCode::OK,
+            &EventList {
+                items: found.items,
+                next_token: found
+                    .cursor
+                    .map(|cursor| pagination::encode_token(&query.scope, &cursor)),
+            },
+        )
+    })
     .await
 }
 
@@ -225,10 +207,8 @@ mod tests {
             .body(body)
             .expect("request");
         if let Some(id) = uri.strip_prefix("/api/v1/events/") {
-            request = request.with_path_parameters(std::collections::HashMap::from([(
-                "eventId".to_owned(),
-                id.to_owned(),
-            )]));
+            request =
+                request.with_path_parameters(std::collections::HashMap::from([("eventId".to_owned(), id.to_owned())]));
         }
         if let Some((_, query)) = uri.split_once('?') {
             request = request.with_query_string_parameters(
@@ -290,18 +270,13 @@ mod tests {
         let first = json_of(
             &list_events(
                 &api,
-                request(
-                    "GET",
-                    "/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2",
-                    None,
-                ),
+                request("GET", "/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2", None),
             )
             .await,
         );
         assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
         let token = first["next_token"].as_str().expect("a second page");
-        let uri =
-            format!("/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2&next_token={token}");
+        let uri = format!("/api/v1/events?entity_name=PRODUCT&entity_id=P-1&limit=2&next_token={token}");
         let second = json_of(&list_events(&api, request("GET", &uri, None)).await);
         assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
         assert_eq!(second["next_token"], Value::Null);

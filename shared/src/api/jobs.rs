@@ -74,123 +74,95 @@ fn refuse_deleted_flag(draft: &JobDraft) -> Result<(), ApiError> {
 
 /// `POST /api/v1/jobs`: 201; 409 if the id exists.
 pub async fn create_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::CREATE_JOB,
-        req,
-        |caller: Caller, req| async move {
-            let now = Utc::now();
-            let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
-            refuse_deleted_flag(&draft)?;
-            let id = draft.id.clone().unwrap_or_else(|| ids::generate("job"));
-            let job = build(id.clone(), draft, now, None);
-            let stored = api
-                .records
-                .create(&caller.tenant, &id, job)
-                .await
-                .map_err(record_error(KIND, &id))?;
-            json_response(StatusCode::CREATED, &stored)
-        },
-    )
+    serve(&api.auth, &routes::CREATE_JOB, req, |caller: Caller, req| async move {
+        let now = Utc::now();
+        let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
+        refuse_deleted_flag(&draft)?;
+        let id = draft.id.clone().unwrap_or_else(|| ids::generate("job"));
+        let job = build(id.clone(), draft, now, None);
+        let stored = api
+            .records
+            .create(&caller.tenant, &id, job)
+            .await
+            .map_err(record_error(KIND, &id))?;
+        json_response(StatusCode::CREATED, &stored)
+    })
     .await
 }
 
 /// `GET /api/v1/jobs[?include_deleted=true]`: a JSON array in id order.
 pub async fn list_jobs<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::LIST_JOBS,
-        req,
-        |caller: Caller, req| async move {
-            let include_deleted = flag(&req, "include_deleted")?;
-            let jobs = list_all(&api.records, KIND, &caller.tenant, |job| {
-                include_deleted || !job.deleted
-            })
-            .await?;
-            json_response(StatusCode::OK, &jobs)
-        },
-    )
+    serve(&api.auth, &routes::LIST_JOBS, req, |caller: Caller, req| async move {
+        let include_deleted = flag(&req, "include_deleted")?;
+        let jobs = list_all(&api.records, KIND, &caller.tenant, |job| {
+            include_deleted || !job.deleted
+        })
+        .await?;
+        json_response(StatusCode::OK, &jobs)
+    })
     .await
 }
 
 /// `GET /api/v1/jobs/{jobId}`: deleted jobs are still readable (`deleted: true`).
 pub async fn get_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::GET_JOB,
-        req,
-        |caller: Caller, req| async move {
-            let id = path_id(&req, "jobId", KIND)?;
-            json_response(
-                StatusCode::OK,
-                &load(&api.records, KIND, &caller.tenant, &id).await?,
-            )
-        },
-    )
+    serve(&api.auth, &routes::GET_JOB, req, |caller: Caller, req| async move {
+        let id = path_id(&req, "jobId", KIND)?;
+        json_response(StatusCode::OK, &load(&api.records, KIND, &caller.tenant, &id).await?)
+    })
     .await
 }
 
 /// `PUT /api/v1/jobs/{jobId}`: full replacement; the id never changes.
 pub async fn update_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::UPDATE_JOB,
-        req,
-        |caller: Caller, req| async move {
-            let id = path_id(&req, "jobId", KIND)?;
-            let now = Utc::now();
-            let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
-            if draft.id.as_ref().is_some_and(|body_id| *body_id != id) {
-                return Err(ApiError::invalid_field(
-                    "id",
-                    "differs from the job id in the path; a job's id never changes",
-                ));
-            }
-            refuse_deleted_flag(&draft)?;
-            let current = load(&api.records, KIND, &caller.tenant, &id).await?;
-            if current.value.deleted {
-                return Err(ApiError::Conflict(format!("job {id:?} is deleted")));
-            }
-            check_version(KIND, draft.version, current.version)?;
-            let job = build(id.clone(), draft, now, Some(&current.value));
-            let stored = api
-                .records
-                .replace(&caller.tenant, &id, job, current.version)
-                .await
-                .map_err(record_error(KIND, &id))?;
-            json_response(StatusCode::OK, &stored)
-        },
-    )
+    serve(&api.auth, &routes::UPDATE_JOB, req, |caller: Caller, req| async move {
+        let id = path_id(&req, "jobId", KIND)?;
+        let now = Utc::now();
+        let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
+        if draft.id.as_ref().is_some_and(|body_id| *body_id != id) {
+            return Err(ApiError::invalid_field(
+                "id",
+                "differs from the job id in the path; a job's id never changes",
+            ));
+        }
+        refuse_deleted_flag(&draft)?;
+        let current = load(&api.records, KIND, &caller.tenant, &id).await?;
+        if current.value.deleted {
+            return Err(ApiError::Conflict(format!("job {id:?} is deleted")));
+        }
+        check_version(KIND, draft.version, current.version)?;
+        let job = build(id.clone(), draft, now, Some(&current.value));
+        let stored = api
+            .records
+            .replace(&caller.tenant, &id, job, current.version)
+            .await
+            .map_err(record_error(KIND, &id))?;
+        json_response(StatusCode::OK, &stored)
+    })
     .await
 }
 
 /// `DELETE /api/v1/jobs/{jobId}`: soft delete (`deleted: true`, its schedule goes), 204.
 pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(
-        &api.auth,
-        &routes::DELETE_JOB,
-        req,
-        |caller: Caller, req| async move {
-            let id = path_id(&req, "jobId", KIND)?;
-            let current: Versioned<Job> = load(&api.records, KIND, &caller.tenant, &id).await?;
-            if !current.value.deleted {
-                let deleted = Job {
-                    deleted: true,
-                    schedule_status: ScheduleStatus::Pending,
-                    next_run_at: None,
-                    updated_at: Utc::now(),
-                    ..current.value
-                };
-                api.records
-                    .replace(&caller.tenant, &id, deleted, current.version)
-                    .await
-                    .map_err(record_error(KIND, &id))?;
-            }
-            Response::builder()
-                .status(StatusCode::NO_CONTENT)
-                .body(Body::Empty)
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        },
-    )
+    serve(&api.auth, &routes::DELETE_JOB, req, |caller: Caller, req| async move {
+        let id = path_id(&req, "jobId", KIND)?;
+        let current: Versioned<Job> = load(&api.records, KIND, &caller.tenant, &id).await?;
+        if !current.value.deleted {
+            let deleted = Job {
+                deleted: true,
+                schedule_status: ScheduleStatus::Pending,
+                next_run_at: None,
+                updated_at: Utc::now(),
+                ..current.value
+            };
+            api.records
+                .replace(&caller.tenant, &id, deleted, current.version)
+                .await
+                .map_err(record_error(KIND, &id))?;
+        }
+        Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::Empty)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
     .await
 }

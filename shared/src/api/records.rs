@@ -16,9 +16,7 @@ const LIST_PAGE: usize = 500;
 pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) -> ApiError {
     let id = id.to_owned();
     move |err| match err {
-        RecordError::AlreadyExists => {
-            ApiError::Conflict(format!("a {kind} with id {id:?} already exists"))
-        }
+        RecordError::AlreadyExists => ApiError::Conflict(format!("a {kind} with id {id:?} already exists")),
         RecordError::NotFound => not_found(kind, &id),
         RecordError::VersionConflict { current } => ApiError::Conflict(format!(
             "the {kind} was changed meanwhile (version {current} is current); read it again and retry"
@@ -91,10 +89,7 @@ pub async fn list_all<T>(
 
 /// `?name=true|false`, default false.
 pub fn flag(req: &Request, name: &str) -> Result<bool, ApiError> {
-    match req
-        .query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-    {
+    match req.query_string_parameters_ref().and_then(|q| q.first(name)) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(_) => Err(ApiError::invalid_field(name, "must be true or false")),

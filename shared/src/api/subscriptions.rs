@@ -11,8 +11,7 @@ use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::{DynamoRecords, Records, Versioned};
 use crate::subscriptions::{
-    Destination, DestinationRules, SecretInput, Subscription, SubscriptionDraft,
-    SubscriptionRequest,
+    Destination, DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
 };
 use crate::tenant::TenantId;
 use crate::{aws, ids, routes};
@@ -39,10 +38,7 @@ impl DynamoSubscriptionsApi {
                 config::required("SUBSCRIPTIONS_TABLE")?,
                 "SUB",
             ),
-            sealer: KmsSealer::new(
-                aws_sdk_kms::Client::new(&sdk),
-                config::required("SECRETS_KMS_KEY_ID")?,
-            ),
+            sealer: KmsSealer::new(aws_sdk_kms::Client::new(&sdk), config::required("SECRETS_KMS_KEY_ID")?),
             auth: Authentication::from_env(),
             rules: DestinationRules::from_env(),
         })
@@ -50,10 +46,7 @@ impl DynamoSubscriptionsApi {
 }
 
 /// The subscription as responses show it: with its version, the secret masked.
-fn respond(
-    status: StatusCode,
-    stored: &Versioned<Subscription>,
-) -> Result<Response<Body>, ApiError> {
+fn respond(status: StatusCode, stored: &Versioned<Subscription>) -> Result<Response<Body>, ApiError> {
     json_response(
         status,
         &Versioned {
@@ -72,6 +65,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         id: &str,
         draft: SubscriptionDraft,
         created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
         stored: Option<&Destination>,
     ) -> Result<Subscription, ApiError> {
         let secret: Option<SealedSecret> = match draft.destination.credentials() {
@@ -101,17 +95,12 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             subscribe_delete: draft.subscribe_delete,
             destination: draft.destination.with_secret(secret),
             created_at,
-            updated_at: Utc::now(),
+            updated_at: now,
         })
     }
 
     /// Replaces the subscription `id` (from the path, or else the body).
-    async fn update(
-        &self,
-        caller: Caller,
-        path_id: Option<String>,
-        req: Request,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn update(&self, caller: Caller, path_id: Option<String>, req: Request) -> Result<Response<Body>, ApiError> {
         let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&self.rules)?;
         let id = match (path_id, draft.id.as_deref()) {
             (Some(path), Some(body)) if path != body => {
@@ -123,10 +112,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             (Some(path), _) => path,
             (None, Some(body)) => body.to_owned(),
             (None, None) => {
-                return Err(ApiError::invalid_field(
-                    "id",
-                    "is required (in the body or the path)",
-                ));
+                return Err(ApiError::invalid_field("id", "is required (in the body or the path)"));
             }
         };
         let current = load(&self.records, KIND, &caller.tenant, &id).await?;
@@ -137,6 +123,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
                 &id,
                 draft,
                 current.value.created_at,
+                Utc::now(),
                 Some(&current.value.destination),
             )
             .await?;
@@ -161,9 +148,8 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         |caller: Caller, req| async move {
             let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&api.rules)?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
-            let subscription = api
-                .resolve(&caller.tenant, &id, draft, Utc::now(), None)
-                .await?;
+            let now = Utc::now();
+            let subscription = api.resolve(&caller.tenant, &id, draft, now, now, None).await?;
             let stored = api
                 .records
                 .create(&caller.tenant, &id, subscription)
@@ -181,10 +167,7 @@ pub async fn update_subscription<R: Records<Subscription>, K: SecretSealer>(
     api: &SubscriptionsApi<R, K>,
     req: Request,
 ) -> Response<Body> {
-    let by_path = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .is_some();
+    let by_path = req.path_parameters_ref().and_then(|p| p.first("id")).is_some();
     let route = if by_path {
         &routes::UPDATE_SUBSCRIPTION_BY_ID
     } else {
@@ -212,16 +195,14 @@ pub async fn list_subscriptions<R: Records<Subscription>, K: SecretSealer>(
         req,
         |caller: Caller, req| async move {
             let include_inactive = flag(&req, "include_inactive")?;
-            let found: Vec<_> = list_all(&api.records, KIND, &caller.tenant, |s| {
-                include_inactive || s.active
-            })
-            .await?
-            .into_iter()
-            .map(|s| Versioned {
-                version: s.version,
-                value: s.value.masked(),
-            })
-            .collect();
+            let found: Vec<_> = list_all(&api.records, KIND, &caller.tenant, |s| include_inactive || s.active)
+                .await?
+                .into_iter()
+                .map(|s| Versioned {
+                    version: s.version,
+                    value: s.value.masked(),
+                })
+                .collect();
             json_response(StatusCode::OK, &found)
         },
     )
@@ -238,13 +219,7 @@ pub async fn get_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::GET_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let stored = load(
-                &api.records,
-                KIND,
-                &caller.tenant,
-                &path_id(&req, "id", KIND)?,
-            )
-            .await?;
+            let stored = load(&api.records, KIND, &caller.tenant, &path_id(&req, "id", KIND)?).await?;
             respond(StatusCode::OK, &stored)
         },
     )

@@ -54,19 +54,16 @@ impl EventStore for DynamoEventStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let existing = match result {
-            Ok(_) => return Ok(PutOutcome::Created(event)),
-            Err(err) => match err.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(failed) => {
-                    decode(failed.item.ok_or_else(|| {
-                        StoreError::Backend(
-                            "conditional check failure without the stored item".into(),
-                        )
-                    })?)?
-                }
-                other => return Err(backend(other)),
-            },
-        };
+        let existing =
+            match result {
+                Ok(_) => return Ok(PutOutcome::Created(event)),
+                Err(err) => match err.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(failed) => decode(failed.item.ok_or_else(|| {
+                        StoreError::Backend("conditional check failure without the stored item".into())
+                    })?)?,
+                    other => return Err(backend(other)),
+                },
+            };
         Ok(if existing.same_content(&event) {
             PutOutcome::Replayed(existing)
         } else {
@@ -101,10 +98,7 @@ impl EventStore for DynamoEventStore {
             .map(|sort_key| {
                 let id = item::id_from_sort_key(sort_key).ok_or(StoreError::InvalidCursor)?;
                 Ok::<_, StoreError>(HashMap::from([
-                    (
-                        "pk".to_owned(),
-                        AttributeValue::S(item::event_key(tenant, id)),
-                    ),
+                    ("pk".to_owned(), AttributeValue::S(item::event_key(tenant, id))),
                     ("gsi1pk".to_owned(), AttributeValue::S(partition.clone())),
                     ("gsi1sk".to_owned(), AttributeValue::S(sort_key.to_owned())),
                 ]))

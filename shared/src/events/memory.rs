@@ -16,9 +16,7 @@ pub struct InMemoryEventStore {
 impl InMemoryEventStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Event>> {
         // A panic while holding the lock cannot leave a half-written map here.
-        self.events
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -27,9 +25,7 @@ impl EventStore for InMemoryEventStore {
         let mut events = self.lock();
         let key = (tenant.clone(), event.id.clone());
         Ok(match events.get(&key) {
-            Some(existing) if existing.same_content(&event) => {
-                PutOutcome::Replayed(existing.clone())
-            }
+            Some(existing) if existing.same_content(&event) => PutOutcome::Replayed(existing.clone()),
             Some(_) => PutOutcome::Conflict,
             None => {
                 events.insert(key, event.clone());
@@ -56,18 +52,14 @@ impl EventStore for InMemoryEventStore {
         let mut matching: Vec<(String, Event)> = self
             .lock()
             .iter()
-            .filter(|((t, _), e)| {
-                t == tenant && e.entity_name == entity_name && e.entity_id == entity_id
-            })
+            .filter(|((t, _), e)| t == tenant && e.entity_name == entity_name && e.entity_id == entity_id)
             .map(|(_, e)| (item::entity_sort_key(&e.created_at, &e.id), e.clone()))
             .filter(|(sort_key, _)| cursor.is_none_or(|c| sort_key.as_str() < c))
             .collect();
         matching.sort_by(|a, b| b.0.cmp(&a.0));
         let more = matching.len() > limit;
         matching.truncate(limit);
-        let cursor = more
-            .then(|| matching.last().map(|(k, _)| k.clone()))
-            .flatten();
+        let cursor = more.then(|| matching.last().map(|(k, _)| k.clone())).flatten();
         Ok(EventPage {
             items: matching.into_iter().map(|(_, e)| e).collect(),
             cursor,

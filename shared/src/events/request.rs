@@ -93,11 +93,7 @@ impl PayloadRequest {
     fn validate(self, errors: &mut FieldErrors) -> Option<EventPayload> {
         let operation = errors.required("event_payload.operation", self.operation);
         let entity_id = match self.entity_id {
-            Some(v) => Some(
-                errors
-                    .check(entity_id("event_payload.entity_id", &v))
-                    .map(|()| v)?,
-            ),
+            Some(v) => Some(errors.check(entity_id("event_payload.entity_id", &v)).map(|()| v)?),
             None => None,
         };
         let key_attributes = self.key_attributes.unwrap_or_default();
@@ -137,10 +133,7 @@ pub fn decode_json(encoded: &str) -> Result<serde_json::Value, String> {
 }
 
 pub(crate) fn entity_id(field: &str, value: &str) -> Result<(), FieldError> {
-    if value.trim().is_empty()
-        || value.len() > MAX_ENTITY_ID_LEN
-        || value.chars().any(char::is_control)
-    {
+    if value.trim().is_empty() || value.len() > MAX_ENTITY_ID_LEN || value.chars().any(char::is_control) {
         return Err(FieldError::new(
             field,
             format!("must be 1-{MAX_ENTITY_ID_LEN} characters without control characters"),
@@ -181,9 +174,7 @@ fn check_key_attributes(attributes: &BTreeMap<String, String>) -> Result<(), Fie
     {
         Some((key, _)) => Err(FieldError::new(
             format!("event_payload.key_attributes.{key}"),
-            format!(
-                "keys must be non-empty; keys and values at most {MAX_KEY_ATTRIBUTE_LEN} bytes"
-            ),
+            format!("keys must be non-empty; keys and values at most {MAX_KEY_ATTRIBUTE_LEN} bytes"),
         )),
         None => Ok(()),
     }
@@ -269,10 +260,7 @@ mod tests {
         let mut body = valid_body();
         body["entity_name"] = json!("9lives");
         body["id"] = json!("a/b");
-        assert_eq!(
-            fields(parse(body).expect_err("invalid")),
-            ["id", "entity_name"]
-        );
+        assert_eq!(fields(parse(body).expect_err("invalid")), ["id", "entity_name"]);
     }
 
     #[test]

@@ -32,17 +32,9 @@ pub enum StoreError {
 }
 
 pub trait EventStore: Send + Sync {
-    fn put_new(
-        &self,
-        tenant: &TenantId,
-        event: Event,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+    fn put_new(&self, tenant: &TenantId, event: Event) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 
-    fn get(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
+    fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
 
     /// An entity's events, newest first.
     fn list_by_entity(

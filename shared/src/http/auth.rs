@@ -24,9 +24,10 @@ impl Authentication {
             Self::JwtClaims { tenant_claim } => Some((jwt_claims(req)?, tenant_claim)),
             Self::DisabledForLocalRun => None,
         };
-        let header = req.headers().get(TENANT_HEADER).ok_or_else(|| {
-            ApiError::invalid_field(TENANT_HEADER, "the tenant header is required")
-        })?;
+        let header = req
+            .headers()
+            .get(TENANT_HEADER)
+            .ok_or_else(|| ApiError::invalid_field(TENANT_HEADER, "the tenant header is required"))?;
         let tenant = TenantId::parse(header.to_str().unwrap_or("\u{fffd}"))?;
         if let Some((claims, tenant_claim)) = claims {
             match claims.get(tenant_claim.as_str()) {

@@ -50,12 +50,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         };
         ApiError::invalid_field(field, clip(&inner.to_string()))
     })?;
-    deserializer.end().map_err(|e| {
-        ApiError::invalid_field(
-            "body",
-            format!("unexpected data after the JSON value ({e})"),
-        )
-    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::invalid_field("body", format!("unexpected data after the JSON value ({e})")))?;
     Ok(value)
 }
 
@@ -102,10 +99,7 @@ mod tests {
 
     #[test]
     fn names_the_path_of_a_wrong_type() {
-        match error_of(
-            Some("application/json"),
-            r#"{"name":"a","inner":{"count":"x"}}"#,
-        ) {
+        match error_of(Some("application/json"), r#"{"name":"a","inner":{"count":"x"}}"#) {
             ApiError::Invalid { errors, .. } => assert_eq!(errors[0].field, "inner.count"),
             other => panic!("{other:?}"),
         }
@@ -132,13 +126,7 @@ mod tests {
 
     #[test]
     fn accepts_json_with_charset_and_without_content_type() {
-        assert!(
-            json_body::<Shape>(&request(
-                Some("application/json; charset=utf-8"),
-                r#"{"name":"a"}"#
-            ))
-            .is_ok()
-        );
+        assert!(json_body::<Shape>(&request(Some("application/json; charset=utf-8"), r#"{"name":"a"}"#)).is_ok());
         assert!(json_body::<Shape>(&request(None, r#"{"name":"a"}"#)).is_ok());
     }
 }

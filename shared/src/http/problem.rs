@@ -61,13 +61,9 @@ mod tests {
 
     #[test]
     fn validation_errors_name_their_fields() {
-        let response =
-            problem_response(&ApiError::invalid_field("entity_id", "is required"), "r-1");
+        let response = problem_response(&ApiError::invalid_field("entity_id", "is required"), "r-1");
         assert_eq!(response.status(), 400);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
         let body = body_json(&response);
         assert_eq!(body["errors"][0]["field"], "entity_id");
         assert_eq!(body["detail"], "entity_id: is required");
@@ -86,9 +82,6 @@ mod tests {
             method: "DELETE".into(),
             allowed: vec!["GET", "POST"],
         };
-        assert_eq!(
-            problem_response(&err, "r").headers()[header::ALLOW],
-            "GET, POST"
-        );
+        assert_eq!(problem_response(&err, "r").headers()[header::ALLOW], "GET, POST");
     }
 }

@@ -4,12 +4,8 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
-pub fn json_response(
-    status: StatusCode,
-    value: &impl Serialize,
-) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_string(value)
-        .map_err(|e| ApiError::Internal(format!("response encoding: {e}")))?;
+pub fn json_response(status: StatusCode, value: &impl Serialize) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("response encoding: {e}")))?;
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")

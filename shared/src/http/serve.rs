@@ -19,12 +19,7 @@ pub struct Caller {
     pub tenant: TenantId,
 }
 
-pub async fn serve<F, Fut>(
-    auth: &Authentication,
-    route: &Route,
-    req: Request,
-    handler: F,
-) -> Response<Body>
+pub async fn serve<F, Fut>(auth: &Authentication, route: &Route, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Caller, Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,

@@ -91,9 +91,9 @@ impl JobRequest {
         let job_parameters = self.job_parameters.unwrap_or_default();
         errors.check(check_parameters(&job_parameters));
         let timezone = match &self.schedule_timezone {
-            Some(name) => errors.check(
-                schedule::parse_timezone(name).map_err(|m| FieldError::new("scheduleTimezone", m)),
-            ),
+            Some(name) => {
+                errors.check(schedule::parse_timezone(name).map_err(|m| FieldError::new("scheduleTimezone", m)))
+            }
             None => None,
         };
         let expression = expression(
@@ -110,34 +110,25 @@ impl JobRequest {
                     "is required when is_scheduled is true (or send schedule)",
                 )));
             }
-            Some(e)
-                if is_scheduled
-                    && e.next_after(now, timezone.unwrap_or(chrono_tz::UTC))
-                        .is_none() =>
-            {
-                errors.check::<()>(Err(FieldError::new(
-                    "scheduleExpression",
-                    "never fires after now",
-                )));
+            Some(e) if is_scheduled && e.next_after(now, timezone.unwrap_or(chrono_tz::UTC)).is_none() => {
+                errors.check::<()>(Err(FieldError::new("scheduleExpression", "never fires after now")));
             }
             _ => {}
         }
         let draft = match (notification, template_id, items) {
-            (Some(notification), Some(template_id), Some(number_of_items_in_email)) => {
-                Some(JobDraft {
-                    id: self.id,
-                    notification,
-                    template_id,
-                    number_of_items_in_email,
-                    job_parameters,
-                    expression,
-                    timezone,
-                    is_active,
-                    is_scheduled,
-                    deleted: self.deleted,
-                    version: self.version,
-                })
-            }
+            (Some(notification), Some(template_id), Some(number_of_items_in_email)) => Some(JobDraft {
+                id: self.id,
+                notification,
+                template_id,
+                number_of_items_in_email,
+                job_parameters,
+                expression,
+                timezone,
+                is_active,
+                is_scheduled,
+                deleted: self.deleted,
+                version: self.version,
+            }),
             _ => None,
         };
         errors.finish(draft)
@@ -151,9 +142,7 @@ fn expression(
     expression: Option<&str>,
 ) -> Option<ScheduleExpression> {
     let mut parse = |field: &str, raw: Option<&str>| {
-        raw.and_then(|raw| {
-            errors.check(ScheduleExpression::parse(raw).map_err(|m| FieldError::new(field, m)))
-        })
+        raw.and_then(|raw| errors.check(ScheduleExpression::parse(raw).map_err(|m| FieldError::new(field, m))))
     };
     let from_schedule = parse("schedule", schedule);
     let from_expression = parse("scheduleExpression", expression);
@@ -170,15 +159,10 @@ fn expression(
 }
 
 fn template_id(id: String) -> Result<String, FieldError> {
-    if id.is_empty()
-        || id.len() > MAX_TEMPLATE_ID_LEN
-        || id.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if id.is_empty() || id.len() > MAX_TEMPLATE_ID_LEN || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(FieldError::new(
             "template_id",
-            format!(
-                "must be a SendGrid template id: 1-{MAX_TEMPLATE_ID_LEN} characters without spaces"
-            ),
+            format!("must be a SendGrid template id: 1-{MAX_TEMPLATE_ID_LEN} characters without spaces"),
         ));
     }
     Ok(id)
@@ -206,9 +190,7 @@ fn check_parameters(parameters: &JobParameters) -> Result<(), FieldError> {
     for (name, value) in parameters {
         let field = format!("job_parameters.{name}");
         let valid = match name.as_str() {
-            "campaign_id" | "utm_medium" => value
-                .as_str()
-                .is_some_and(|s| !s.is_empty() && s.len() <= 256),
+            "campaign_id" | "utm_medium" => value.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 256),
             "low_stock_threshold" => value.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)),
             _ => matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)),
         };

@@ -40,10 +40,7 @@ pub fn aws_fields(raw: &str) -> Result<String, String> {
         return Err("exactly one of day-of-month and day-of-week must be '?'".to_owned());
     }
     if *year != "*" {
-        let years: Vec<i32> = year
-            .split([',', '-', '/'])
-            .filter_map(|n| n.parse().ok())
-            .collect();
+        let years: Vec<i32> = year.split([',', '-', '/']).filter_map(|n| n.parse().ok()).collect();
         if years.iter().any(|y| !AWS_YEARS.contains(y)) {
             return Err(format!(
                 "years must be within {}-{}",
@@ -67,25 +64,15 @@ pub fn from_unix(raw: &str) -> Result<String, String> {
         (dom, "*" | "?") => (dom.to_owned(), "?".to_owned()),
         ("*" | "?", dow) => ("?".to_owned(), unix_weekdays(dow)),
         _ => {
-            return Err(
-                "AWS cron cannot restrict both day-of-month and day-of-week; use '*' in one"
-                    .to_owned(),
-            );
+            return Err("AWS cron cannot restrict both day-of-month and day-of-week; use '*' in one".to_owned());
         }
     };
-    aws_fields(&format!(
-        "{minutes} {hours} {day_of_month} {month} {day_of_week} *"
-    ))
+    aws_fields(&format!("{minutes} {hours} {day_of_month} {month} {day_of_week} *"))
 }
 
 /// Unix weekday numbers (0 or 7 = Sunday) as names, which both dialects share.
 fn unix_weekdays(field: &str) -> String {
-    let name = |n: &str| {
-        n.parse::<usize>()
-            .ok()
-            .and_then(|n| WEEKDAYS.get(n % 7))
-            .copied()
-    };
+    let name = |n: &str| n.parse::<usize>().ok().and_then(|n| WEEKDAYS.get(n % 7)).copied();
     field
         .split(',')
         .map(|item| match item.split_once('-') {

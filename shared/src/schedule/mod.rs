@@ -50,7 +50,10 @@ impl ScheduleExpression {
         match raw.split_whitespace().count() {
             6 => cron::aws_fields(raw).map(Self::Cron),
             5 => cron::from_unix(raw).map(Self::Cron),
-            _ => Err("expected cron(m h dom mon dow yr), rate(n unit), at(yyyy-mm-ddThh:mm:ss), or a 5- or 6-field cron".to_owned()),
+            _ => Err(
+                "expected cron(m h dom mon dow yr), rate(n unit), at(yyyy-mm-ddThh:mm:ss), or a 5- or 6-field cron"
+                    .to_owned(),
+            ),
         }
     }
 
@@ -87,11 +90,7 @@ impl fmt::Display for ScheduleExpression {
                     RateUnit::Hours => "hour",
                     RateUnit::Days => "day",
                 };
-                write!(
-                    f,
-                    "rate({value} {name}{})",
-                    if *value == 1 { "" } else { "s" }
-                )
+                write!(f, "rate({value} {name}{})", if *value == 1 { "" } else { "s" })
             }
             Self::At(at) => write!(f, "at({})", at.format(AT_FORMAT)),
         }
@@ -104,9 +103,8 @@ fn wrapped<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
 
 /// `rate(5 minutes)`; the unit's number is forgiven (`1 minutes`, `5 minute`).
 fn parse_rate(inner: &str) -> Result<ScheduleExpression, String> {
-    let invalid = || {
-        "rate(…) needs a positive whole number and minute(s), hour(s) or day(s), e.g. rate(5 minutes)".to_owned()
-    };
+    let invalid =
+        || "rate(…) needs a positive whole number and minute(s), hour(s) or day(s), e.g. rate(5 minutes)".to_owned();
     let mut parts = inner.split_whitespace();
     let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
@@ -132,9 +130,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .expect("time")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).expect("time").with_timezone(&Utc)
     }
 
     #[test]
@@ -146,10 +142,7 @@ mod tests {
             ("30 6 1 * *", "cron(30 6 1 * ? *)"),
             ("*/15 * * * *", "cron(*/15 * * * ? *)"),
             ("0 0 * * 0,6", "cron(0 0 ? * SUN,SAT *)"),
-            (
-                "cron(0/15 8-17 ? * 2#1 2030)",
-                "cron(0/15 8-17 ? * 2#1 2030)",
-            ),
+            ("cron(0/15 8-17 ? * 2#1 2030)", "cron(0/15 8-17 ? * 2#1 2030)"),
             ("cron(0 12 L * ? *)", "cron(0 12 L * ? *)"),
             ("cron(0 12 15W * ? *)", "cron(0 12 15W * ? *)"),
             ("rate(1 minutes)", "rate(1 minute)"),
@@ -194,15 +187,8 @@ mod tests {
         let now = at("2026-11-26T06:30:00Z"); // a Thursday
         let utc = chrono_tz::UTC;
         let berlin: Tz = parse_timezone("Europe/Berlin").expect("tz");
-        let next = |raw: &str, tz| {
-            ScheduleExpression::parse(raw)
-                .expect(raw)
-                .next_after(now, tz)
-        };
-        assert_eq!(
-            next("cron(0 9 ? * MON-FRI *)", utc),
-            Some(at("2026-11-26T09:00:00Z"))
-        );
+        let next = |raw: &str, tz| ScheduleExpression::parse(raw).expect(raw).next_after(now, tz);
+        assert_eq!(next("cron(0 9 ? * MON-FRI *)", utc), Some(at("2026-11-26T09:00:00Z")));
         assert_eq!(
             next("cron(0 9 ? * MON-FRI *)", berlin),
             Some(at("2026-11-26T08:00:00Z"))
@@ -217,10 +203,7 @@ mod tests {
             Some(at("2026-11-28T09:00:00Z")),
             "AWS 7 = Saturday"
         );
-        assert_eq!(
-            next("cron(0 12 L * ? *)", utc),
-            Some(at("2026-11-30T12:00:00Z"))
-        );
+        assert_eq!(next("cron(0 12 L * ? *)", utc), Some(at("2026-11-30T12:00:00Z")));
         assert_eq!(
             next("cron(0 10 ? * 2#1 *)", utc),
             Some(at("2026-12-07T10:00:00Z")),
@@ -232,11 +215,7 @@ mod tests {
             Some(at("2026-12-01T09:00:00Z"))
         );
         assert_eq!(next("at(2026-01-01T10:00:00)", utc), None, "in the past");
-        assert_eq!(
-            next("cron(0 9 ? * MON 2025)", utc),
-            None,
-            "only in a past year"
-        );
+        assert_eq!(next("cron(0 9 ? * MON 2025)", utc), None, "only in a past year");
     }
 
     #[test]

@@ -55,9 +55,7 @@ fn backend(err: impl std::error::Error) -> RecordError {
     RecordError::Backend(DisplayErrorContext(err).to_string())
 }
 
-fn decode<T: DeserializeOwned>(
-    item: HashMap<String, AttributeValue>,
-) -> Result<Versioned<T>, RecordError> {
+fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<Versioned<T>, RecordError> {
     serde_dynamo::from_item::<_, Item<T>>(item)
         .map(|item| item.record)
         .map_err(|e| RecordError::Backend(format!("undecodable record: {e}")))
@@ -83,8 +81,8 @@ where
             tenant: tenant.to_string(),
             record,
         };
-        let encoded = serde_dynamo::to_item(&item)
-            .map_err(|e| RecordError::Backend(format!("unencodable record: {e}")))?;
+        let encoded =
+            serde_dynamo::to_item(&item).map_err(|e| RecordError::Backend(format!("unencodable record: {e}")))?;
         let request = self
             .client
             .put_item()
@@ -100,15 +98,13 @@ where
         match request.send().await {
             Ok(_) => Ok(item.record),
             Err(SdkError::ServiceError(failure)) => match failure.into_err() {
-                PutItemError::ConditionalCheckFailedException(failed) => {
-                    Err(match (condition, failed.item) {
-                        (Condition::New, _) => RecordError::AlreadyExists,
-                        (Condition::Version(_), None) => RecordError::NotFound,
-                        (Condition::Version(_), Some(current)) => RecordError::VersionConflict {
-                            current: decode::<T>(current)?.version,
-                        },
-                    })
-                }
+                PutItemError::ConditionalCheckFailedException(failed) => Err(match (condition, failed.item) {
+                    (Condition::New, _) => RecordError::AlreadyExists,
+                    (Condition::Version(_), None) => RecordError::NotFound,
+                    (Condition::Version(_), Some(current)) => RecordError::VersionConflict {
+                        current: decode::<T>(current)?.version,
+                    },
+                }),
                 other => Err(backend(other)),
             },
             Err(other) => Err(backend(other)),
@@ -126,12 +122,7 @@ impl<T> Records<T> for DynamoRecords<T>
 where
     T: Serialize + DeserializeOwned + Send + Sync,
 {
-    async fn create(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-    ) -> Result<Versioned<T>, RecordError> {
+    async fn create(&self, tenant: &TenantId, id: &str, value: T) -> Result<Versioned<T>, RecordError> {
         self.put(tenant, id, Versioned { version: 1, value }, Condition::New)
             .await
     }
@@ -150,27 +141,15 @@ where
         output.item.map(decode).transpose()
     }
 
-    async fn replace(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-        expected: u64,
-    ) -> Result<Versioned<T>, RecordError> {
+    async fn replace(&self, tenant: &TenantId, id: &str, value: T, expected: u64) -> Result<Versioned<T>, RecordError> {
         let record = Versioned {
             version: expected + 1,
             value,
         };
-        self.put(tenant, id, record, Condition::Version(expected))
-            .await
+        self.put(tenant, id, record, Condition::Version(expected)).await
     }
 
-    async fn list(
-        &self,
-        tenant: &TenantId,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<RecordPage<T>, RecordError> {
+    async fn list(&self, tenant: &TenantId, limit: usize, cursor: Option<&str>) -> Result<RecordPage<T>, RecordError> {
         let prefix = format!("{}#", self.kind);
         // The cursor is a sort key of this kind; the partition always comes from
         // the caller's tenant, so a cursor cannot reach another tenant.

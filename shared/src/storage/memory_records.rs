@@ -20,9 +20,7 @@ impl<T> Default for InMemoryRecords<T> {
 
 impl<T> InMemoryRecords<T> {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Versioned<T>>> {
-        self.records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -31,12 +29,7 @@ fn key(tenant: &TenantId, id: &str) -> (String, String) {
 }
 
 impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
-    async fn create(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-    ) -> Result<Versioned<T>, RecordError> {
+    async fn create(&self, tenant: &TenantId, id: &str, value: T) -> Result<Versioned<T>, RecordError> {
         let mut records = self.lock();
         if records.contains_key(&key(tenant, id)) {
             return Err(RecordError::AlreadyExists);
@@ -50,17 +43,9 @@ impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
         Ok(self.lock().get(&key(tenant, id)).cloned())
     }
 
-    async fn replace(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-        expected: u64,
-    ) -> Result<Versioned<T>, RecordError> {
+    async fn replace(&self, tenant: &TenantId, id: &str, value: T, expected: u64) -> Result<Versioned<T>, RecordError> {
         let mut records = self.lock();
-        let current = records
-            .get_mut(&key(tenant, id))
-            .ok_or(RecordError::NotFound)?;
+        let current = records.get_mut(&key(tenant, id)).ok_or(RecordError::NotFound)?;
         if current.version != expected {
             return Err(RecordError::VersionConflict {
                 current: current.version,
@@ -73,12 +58,7 @@ impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
         Ok(current.clone())
     }
 
-    async fn list(
-        &self,
-        tenant: &TenantId,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<RecordPage<T>, RecordError> {
+    async fn list(&self, tenant: &TenantId, limit: usize, cursor: Option<&str>) -> Result<RecordPage<T>, RecordError> {
         let records = self.lock();
         let mut page: Vec<(String, Versioned<T>)> = records
             .iter()
@@ -88,9 +68,7 @@ impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
             .collect();
         let more = page.len() > limit;
         page.truncate(limit);
-        let cursor = more
-            .then(|| page.last().map(|(id, _)| id.clone()))
-            .flatten();
+        let cursor = more.then(|| page.last().map(|(id, _)| id.clone())).flatten();
         Ok(RecordPage {
             items: page.into_iter().map(|(_, record)| record).collect(),
             cursor,

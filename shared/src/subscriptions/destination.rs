@@ -26,9 +26,7 @@ impl DestinationRules {
         let invalid = |why: &str| {
             FieldError::new(
                 field,
-                format!(
-                    "{why}; expected https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>"
-                ),
+                format!("{why}; expected https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>"),
             )
         };
         let url = Url::parse(raw).map_err(|_| invalid("is not a URL"))?;
@@ -55,10 +53,7 @@ impl DestinationRules {
                 ));
             }
         }
-        let segments: Vec<&str> = url
-            .path_segments()
-            .map(Iterator::collect)
-            .unwrap_or_default();
+        let segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
         match segments.as_slice() {
             [account, name] if is_account(account) && is_resource_name(name, 80) => Ok(()),
             _ => Err(invalid("has no /<account>/<queue name> path")),
@@ -70,13 +65,7 @@ impl DestinationRules {
     }
 
     pub fn check_topic_arn(&self, field: &str, raw: &str, region: &str) -> Result<(), FieldError> {
-        let resource = arn_resource(
-            field,
-            raw,
-            "sns",
-            region,
-            "arn:aws:sns:<region>:<account>:<topic name>",
-        )?;
+        let resource = arn_resource(field, raw, "sns", region, "arn:aws:sns:<region>:<account>:<topic name>")?;
         if is_resource_name(resource, 256) {
             Ok(())
         } else {
@@ -84,12 +73,7 @@ impl DestinationRules {
         }
     }
 
-    pub fn check_event_bus_arn(
-        &self,
-        field: &str,
-        raw: &str,
-        region: &str,
-    ) -> Result<(), FieldError> {
+    pub fn check_event_bus_arn(&self, field: &str, raw: &str, region: &str) -> Result<(), FieldError> {
         let format = "arn:aws:events:<region>:<account>:event-bus/<bus name>";
         let resource = arn_resource(field, raw, "events", region, format)?;
         let valid = resource.strip_prefix("event-bus/").is_some_and(|name| {
@@ -117,16 +101,13 @@ pub fn check_region(field: &str, region: &str) -> Result<(), FieldError> {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts.last().is_some_and(|n| {
-            !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
-        });
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
     if valid {
         Ok(())
     } else {
-        Err(FieldError::new(
-            field,
-            "is not an AWS region name like eu-west-1",
-        ))
+        Err(FieldError::new(field, "is not an AWS region name like eu-west-1"))
     }
 }
 
@@ -214,28 +195,16 @@ mod tests {
     #[test]
     fn topic_and_bus_arns() {
         assert!(
-            AWS.check_topic_arn(
-                "t",
-                "arn:aws:sns:eu-west-1:123456789012:orders",
-                "eu-west-1"
-            )
-            .is_ok()
+            AWS.check_topic_arn("t", "arn:aws:sns:eu-west-1:123456789012:orders", "eu-west-1")
+                .is_ok()
         );
         assert!(
-            AWS.check_topic_arn(
-                "t",
-                "arn:aws:sns:eu-west-1:123456789012:orders",
-                "us-east-1"
-            )
-            .is_err()
+            AWS.check_topic_arn("t", "arn:aws:sns:eu-west-1:123456789012:orders", "us-east-1")
+                .is_err()
         );
         assert!(
-            AWS.check_topic_arn(
-                "t",
-                "arn:aws:sqs:eu-west-1:123456789012:orders",
-                "eu-west-1"
-            )
-            .is_err()
+            AWS.check_topic_arn("t", "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
+                .is_err()
         );
         assert!(
             AWS.check_topic_arn("t", "arn:aws:sns:eu-west-1:123456789012:", "eu-west-1")
@@ -244,12 +213,8 @@ mod tests {
         let bus = "arn:aws:events:eu-west-1:123456789012:event-bus/retail";
         assert!(AWS.check_event_bus_arn("b", bus, "eu-west-1").is_ok());
         assert!(
-            AWS.check_event_bus_arn(
-                "b",
-                "arn:aws:events:eu-west-1:123456789012:rule/x",
-                "eu-west-1"
-            )
-            .is_err()
+            AWS.check_event_bus_arn("b", "arn:aws:events:eu-west-1:123456789012:rule/x", "eu-west-1")
+                .is_err()
         );
     }
 

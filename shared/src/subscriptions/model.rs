@@ -122,10 +122,7 @@ pub struct Subscription {
 impl Subscription {
     /// The subscription as responses show it: the secret masked, never the ciphertext.
     pub fn masked(&self) -> Self {
-        let secret = self
-            .destination
-            .credentials()
-            .map(|_| SealedSecret::masked());
+        let secret = self.destination.credentials().map(|_| SealedSecret::masked());
         Self {
             destination: self.destination.clone().with_secret(secret),
             ..self.clone()

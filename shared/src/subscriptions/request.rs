@@ -109,12 +109,7 @@ impl SubscriptionRequest {
         let entity_type = errors
             .required("entityType", self.entity_type)
             .and_then(|raw| errors.check(entity_name("entityType", &raw)));
-        let flags = [
-            self.subscribe_create,
-            self.subscribe_change,
-            self.subscribe_delete,
-        ]
-        .map(|f| f.unwrap_or(false));
+        let flags = [self.subscribe_create, self.subscribe_change, self.subscribe_delete].map(|f| f.unwrap_or(false));
         if !flags.contains(&true) {
             errors.check::<()>(Err(FieldError::new(
                 "subscribeCreate",
@@ -141,11 +136,7 @@ impl SubscriptionRequest {
 }
 
 impl DestinationRequest {
-    fn validate(
-        self,
-        rules: &DestinationRules,
-        errors: &mut FieldErrors,
-    ) -> Option<Destination<SecretInput>> {
+    fn validate(self, rules: &DestinationRules, errors: &mut FieldErrors) -> Option<Destination<SecretInput>> {
         let raw_kind = errors.required("destination.type", self.kind)?;
         let kind = errors.check(
             Kind::ALL
@@ -178,10 +169,7 @@ impl DestinationRequest {
                 )));
             }
         }
-        let block = blocks
-            .iter_mut()
-            .find(|(k, _)| *k == kind)
-            .and_then(|(_, b)| b.take());
+        let block = blocks.iter_mut().find(|(k, _)| *k == kind).and_then(|(_, b)| b.take());
         let field = format!("destination.{}", kind.block());
         let Some(target) = block else {
             errors.check::<()>(Err(FieldError::new(
@@ -206,14 +194,8 @@ impl TargetRequest {
         let foreign = [
             ("queueUrl", self.queue_url.is_some() && kind != Kind::Sqs),
             ("topicArn", self.topic_arn.is_some() && kind != Kind::Sns),
-            (
-                "eventBusArn",
-                self.event_bus_arn.is_some() && kind != Kind::EventBridge,
-            ),
-            (
-                "accessKey",
-                self.access_key.is_some() && kind == Kind::EventBridge,
-            ),
+            ("eventBusArn", self.event_bus_arn.is_some() && kind != Kind::EventBridge),
+            ("accessKey", self.access_key.is_some() && kind == Kind::EventBridge),
             (
                 "accessSecret",
                 self.access_secret.is_some() && kind == Kind::EventBridge,
@@ -222,18 +204,13 @@ impl TargetRequest {
         for (name, _) in foreign.iter().filter(|(_, present)| *present) {
             errors.check::<()>(Err(FieldError::new(
                 field(name),
-                format!(
-                    "is not a field of a type {} destination {}",
-                    kind.name(),
-                    kind.fields()
-                ),
+                format!("is not a field of a type {} destination {}", kind.name(), kind.fields()),
             )));
         }
         let region = errors
             .required(&field("region"), self.region)
             .and_then(|r| errors.check(check_region(&field("region"), &r)).map(|()| r));
-        let (access_key, access_secret) =
-            credentials(&field, self.access_key, self.access_secret, errors);
+        let (access_key, access_secret) = credentials(&field, self.access_key, self.access_secret, errors);
         let destination = match kind {
             Kind::Sqs => {
                 let url = errors.required(&field("queueUrl"), self.queue_url)?;
@@ -302,11 +279,7 @@ fn credentials(
     }
     match key {
         Some(key) => {
-            if !(16..=128).contains(&key.len())
-                || !key
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            {
+            if !(16..=128).contains(&key.len()) || !key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
                 errors.check::<()>(Err(FieldError::new(
                     field("accessKey"),
                     "must be an AWS access key id (16-128 of A-Z, 0-9)",
