@@ -49,7 +49,7 @@ fn build(id: String, draft: JobDraft, now: DateTime<Utc>, previous: Option<&Job>
         job_parameters: draft.job_parameters,
         schedule: expression.clone(),
         schedule_expression: expression,
-        schedule_timezone: draft.timezone.map(|tz| tz.name().to_owned()),
+        schedule_timezone: draft.timezone.map(|(_, name)| name),
         is_active: draft.is_active,
         is_scheduled: draft.is_scheduled,
         deleted: false,

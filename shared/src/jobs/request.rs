@@ -2,7 +2,7 @@
 //! invalid field.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -58,7 +58,8 @@ pub struct JobDraft {
     pub number_of_items_in_email: i32,
     pub job_parameters: JobParameters,
     pub expression: Option<ScheduleExpression>,
-    pub timezone: Option<Tz>,
+    /// The zone and its canonical IANA name.
+    pub timezone: Option<(TimeZone, String)>,
     pub is_active: bool,
     pub is_scheduled: bool,
     /// As sent; only `DELETE` deletes a job.
@@ -69,11 +70,11 @@ pub struct JobDraft {
 impl JobDraft {
     /// When Scheduler would next fire it, if it should run at all.
     pub fn next_run_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let timezone = self.timezone.unwrap_or(chrono_tz::UTC);
+        let timezone = self.timezone.as_ref().map_or(TimeZone::UTC, |(zone, _)| zone.clone());
         self.expression
             .as_ref()
             .filter(|_| self.is_active && self.is_scheduled)
-            .and_then(|e| e.next_after(now, timezone))
+            .and_then(|e| e.next_after(now, &timezone))
     }
 }
 
@@ -110,7 +111,11 @@ impl JobRequest {
                     "is required when is_scheduled is true (or send schedule)",
                 )));
             }
-            Some(e) if is_scheduled && e.next_after(now, timezone.unwrap_or(chrono_tz::UTC)).is_none() => {
+            Some(e)
+                if is_scheduled
+                    && e.next_after(now, timezone.as_ref().map_or(&TimeZone::UTC, |(zone, _)| zone))
+                        .is_none() =>
+            {
                 errors.check::<()>(Err(FieldError::new("scheduleExpression", "never fires after now")));
             }
             _ => {}

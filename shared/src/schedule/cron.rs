@@ -2,7 +2,7 @@
 //! one of day-of-month / day-of-week set to `?`. croner parses and evaluates it in
 //! its Quartz mode; the AWS-only rules are checked here.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
@@ -86,11 +86,8 @@ fn unix_weekdays(field: &str) -> String {
         .join(",")
 }
 
-/// The next time the fields match, strictly after `now`.
-pub fn next_after<Tz: TimeZone>(fields: &str, now: &DateTime<Tz>) -> Option<DateTime<Utc>> {
-    compile(fields)
-        .ok()?
-        .find_next_occurrence(now, false)
-        .ok()
-        .map(|next| next.with_timezone(&Utc))
+/// The next time the fields match, strictly after `now` (in `now`'s timezone).
+pub fn next_after(fields: &str, now: &jiff::Zoned) -> Option<DateTime<Utc>> {
+    let next = compile(fields).ok()?.find_next_occurrence(now, false).ok()?;
+    super::to_chrono(next.timestamp())
 }

@@ -6,8 +6,8 @@ mod cron;
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use jiff::tz::TimeZone;
 
 /// `at(…)`'s timestamp format.
 const AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
@@ -58,9 +58,12 @@ impl ScheduleExpression {
     }
 
     /// The first time it fires after `now`, in `timezone`; `None` if never again.
-    pub fn next_after(&self, now: DateTime<Utc>, timezone: Tz) -> Option<DateTime<Utc>> {
+    pub fn next_after(&self, now: DateTime<Utc>, timezone: &TimeZone) -> Option<DateTime<Utc>> {
         match self {
-            Self::Cron(fields) => cron::next_after(fields, &now.with_timezone(&timezone)),
+            Self::Cron(fields) => {
+                let now = jiff::Timestamp::from_millisecond(now.timestamp_millis()).ok()?;
+                cron::next_after(fields, &now.to_zoned(timezone.clone()))
+            }
             Self::Rate { value, unit } => {
                 let minutes = i64::from(*value)
                     * match unit {
@@ -70,11 +73,11 @@ impl ScheduleExpression {
                     };
                 Some(now + chrono::Duration::minutes(minutes))
             }
-            Self::At(local) => timezone
-                .from_local_datetime(local)
-                .earliest()
-                .map(|at| at.with_timezone(&Utc))
-                .filter(|at| *at > now),
+            Self::At(local) => {
+                let civil: jiff::civil::DateTime = local.format(AT_FORMAT).to_string().parse().ok()?;
+                let at = timezone.to_ambiguous_zoned(civil).compatible().ok()?;
+                to_chrono(at.timestamp()).filter(|at| *at > now)
+            }
         }
     }
 }
@@ -95,6 +98,10 @@ impl fmt::Display for ScheduleExpression {
             Self::At(at) => write!(f, "at({})", at.format(AT_FORMAT)),
         }
     }
+}
+
+pub(crate) fn to_chrono(at: jiff::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(at.as_millisecond())
 }
 
 fn wrapped<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
@@ -119,10 +126,12 @@ fn parse_rate(inner: &str) -> Result<ScheduleExpression, String> {
     Ok(ScheduleExpression::Rate { value, unit })
 }
 
-/// An IANA timezone name such as `Europe/Berlin`.
-pub fn parse_timezone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA timezone name (e.g. Europe/Berlin)"))
+/// An IANA timezone such as `Europe/Berlin`, and its canonical name.
+pub fn parse_timezone(name: &str) -> Result<(TimeZone, String), String> {
+    let zone =
+        TimeZone::get(name).map_err(|_| format!("{name:?} is not an IANA timezone name (e.g. Europe/Berlin)"))?;
+    let canonical = zone.iana_name().unwrap_or(name).to_owned();
+    Ok((zone, canonical))
 }
 
 #[cfg(test)]
@@ -185,43 +194,50 @@ mod tests {
     #[test]
     fn computes_next_fire_times_in_the_schedule_timezone() {
         let now = at("2026-11-26T06:30:00Z"); // a Thursday
-        let utc = chrono_tz::UTC;
-        let berlin: Tz = parse_timezone("Europe/Berlin").expect("tz");
-        let next = |raw: &str, tz| ScheduleExpression::parse(raw).expect(raw).next_after(now, tz);
-        assert_eq!(next("cron(0 9 ? * MON-FRI *)", utc), Some(at("2026-11-26T09:00:00Z")));
+        let utc = TimeZone::UTC;
+        let (berlin, _) = parse_timezone("Europe/Berlin").expect("tz");
+        let next = |raw: &str, tz: &TimeZone| ScheduleExpression::parse(raw).expect(raw).next_after(now, tz);
+        assert_eq!(next("cron(0 9 ? * MON-FRI *)", &utc), Some(at("2026-11-26T09:00:00Z")));
         assert_eq!(
-            next("cron(0 9 ? * MON-FRI *)", berlin),
+            next("cron(0 9 ? * MON-FRI *)", &berlin),
             Some(at("2026-11-26T08:00:00Z"))
         );
         assert_eq!(
-            next("0 9 * * 6", utc),
+            next("0 9 * * 6", &utc),
             Some(at("2026-11-28T09:00:00Z")),
             "Unix 6 = Saturday"
         );
         assert_eq!(
-            next("cron(0 9 ? * 7 *)", utc),
+            next("cron(0 9 ? * 7 *)", &utc),
             Some(at("2026-11-28T09:00:00Z")),
             "AWS 7 = Saturday"
         );
-        assert_eq!(next("cron(0 12 L * ? *)", utc), Some(at("2026-11-30T12:00:00Z")));
+        assert_eq!(next("cron(0 12 L * ? *)", &utc), Some(at("2026-11-30T12:00:00Z")));
         assert_eq!(
-            next("cron(0 10 ? * 2#1 *)", utc),
+            next("cron(0 10 ? * 2#1 *)", &utc),
             Some(at("2026-12-07T10:00:00Z")),
             "first Monday"
         );
-        assert_eq!(next("rate(2 hours)", utc), Some(at("2026-11-26T08:30:00Z")));
+        assert_eq!(next("rate(2 hours)", &utc), Some(at("2026-11-26T08:30:00Z")));
         assert_eq!(
-            next("at(2026-12-01T10:00:00)", berlin),
+            next("at(2026-12-01T10:00:00)", &berlin),
             Some(at("2026-12-01T09:00:00Z"))
         );
-        assert_eq!(next("at(2026-01-01T10:00:00)", utc), None, "in the past");
-        assert_eq!(next("cron(0 9 ? * MON 2025)", utc), None, "only in a past year");
+        assert_eq!(next("at(2026-01-01T10:00:00)", &utc), None, "in the past");
+        assert_eq!(next("cron(0 9 ? * MON 2025)", &utc), None, "only in a past year");
     }
 
     #[test]
     fn timezones_are_iana_names() {
-        assert!(parse_timezone("America/New_York").is_ok());
+        assert_eq!(
+            parse_timezone("America/New_York").map(|(_, name)| name),
+            Ok("America/New_York".to_owned())
+        );
         assert!(parse_timezone("Mars/Olympus").is_err());
+        assert!(
+            parse_timezone("EST5EDT,M3.2.0,M11.1.0").is_err(),
+            "POSIX TZ strings are not names"
+        );
         assert!(parse_timezone("").is_err());
     }
 }
