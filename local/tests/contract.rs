@@ -179,3 +179,19 @@ fn openapi_documents_exactly_the_code_routes() {
         .collect();
     assert_eq!(documented, routes);
 }
+
+#[test]
+fn every_function_has_a_log_group_with_retention() {
+    let template = repo_file("template.yaml");
+    let groups: BTreeSet<String> = resources_of_type(&template, "AWS::Logs::LogGroup")
+        .into_iter()
+        .filter(|(_, group)| !group["Properties"]["RetentionInDays"].is_null())
+        .map(|(_, group)| serde_norway::to_string(&group["Properties"]["LogGroupName"]).expect("name"))
+        .collect();
+    for (name, _) in resources_of_type(&template, "AWS::Serverless::Function") {
+        assert!(
+            groups.iter().any(|g| g.contains(&format!("/aws/lambda/${{{name}}}"))),
+            "{name} has no log group with a retention"
+        );
+    }
+}
