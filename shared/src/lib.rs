@@ -9,6 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod http;
 pub mod ids;
 pub mod jobs;

@@ -1,0 +1,178 @@
+//! The message every destination receives for an event (after seed 002): one
+//! shape for SQS, SNS and EventBridge, carrying the event id for consumer dedupe.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::events::{Event, EventSource, EventType, Operation, decode_json};
+
+/// EventBridge `Source` of every entry.
+pub const EVENT_SOURCE: &str = "event-collector";
+
+/// What SNS and EventBridge accept per message/entry (SQS takes more).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<'a> {
+    /// `<entity_name>.<operation>`, e.g. `ORDER.CREATE`.
+    pub event_name: String,
+    pub event_id: &'a str,
+    pub tenant: &'a str,
+    pub entity_name: &'a str,
+    pub entity_id: &'a str,
+    pub operation: Operation,
+    pub event_source: EventSource,
+    pub event_type: EventType,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub key_attributes: &'a BTreeMap<String, String>,
+    /// The decoded `base64_encoded_payload_json`, or null.
+    pub data: Value,
+    /// The decoded `base64_encoded_fault_json`, or null.
+    pub fault: Value,
+    /// The subscription it was delivered for; null on the EventBridge bus entry.
+    pub subscription_id: Option<&'a str>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The envelope of a stored event. Its base64 fields were validated at
+    /// ingest; one that no longer decodes is delivered as null, not dropped.
+    pub fn new(tenant: &'a str, event: &'a Event, subscription_id: Option<&'a str>) -> Self {
+        let decode = |field: &Option<String>| {
+            field
+                .as_deref()
+                .and_then(|b| decode_json(b).ok())
+                .unwrap_or(Value::Null)
+        };
+        let operation = event.event_payload.operation;
+        Self {
+            event_name: format!("{}.{}", event.entity_name, operation_name(operation)),
+            event_id: &event.id,
+            tenant,
+            entity_name: &event.entity_name,
+            entity_id: &event.entity_id,
+            operation,
+            event_source: event.event_source,
+            event_type: event.event_type,
+            created_at: event.created_at.timestamp_millis(),
+            key_attributes: &event.event_payload.key_attributes,
+            data: decode(&event.event_payload.base64_encoded_payload_json),
+            fault: decode(&event.event_payload.base64_encoded_fault_json),
+            subscription_id,
+        }
+    }
+
+    /// EventBridge `DetailType`: `<entity_name>/<operation>` in lower case.
+    pub fn detail_type(&self) -> String {
+        format!("{}/{}", self.entity_name, operation_name(self.operation)).to_ascii_lowercase()
+    }
+
+    /// SQS/SNS message attributes, so SNS filter policies can select messages.
+    pub fn attributes(&self) -> [(&'static str, String); 4] {
+        [
+            ("eventName", self.event_name.clone()),
+            ("entityName", self.entity_name.to_owned()),
+            ("operation", operation_name(self.operation).to_owned()),
+            ("tenant", self.tenant.to_owned()),
+        ]
+    }
+}
+
+fn operation_name(operation: Operation) -> &'static str {
+    match operation {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Read => "READ",
+        Operation::BulkCreate => "BULK_CREATE",
+        Operation::BulkUpdate => "BULK_UPDATE",
+        Operation::BulkDelete => "BULK_DELETE",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::{EventPayload, EventRequest};
+    use crate::http::MAX_BODY_BYTES;
+
+    fn event(payload: Option<String>, fault: Option<String>) -> Event {
+        Event {
+            id: "evt-1".into(),
+            entity_id: "ORD-1".into(),
+            entity_name: "ORDER_ENTRY".into(),
+            event_source: EventSource::Application,
+            event_type: EventType::FaultEvent,
+            event_payload: EventPayload {
+                operation: Operation::BulkUpdate,
+                entity_id: None,
+                key_attributes: BTreeMap::from([("correlation_id".into(), "c-1".into())]),
+                base64_encoded_payload_json: payload,
+                base64_encoded_fault_json: fault,
+            },
+            created_at: DateTime::parse_from_rfc3339("2026-11-26T06:30:05.123Z")
+                .expect("time")
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn carries_the_seed_002_fields() {
+        let e = event(Some(STANDARD.encode(r#"{"total": 42}"#)), None);
+        let envelope = Envelope::new("acme", &e, Some("sub-1"));
+        assert_eq!(
+            serde_json::to_value(&envelope).expect("json"),
+            json!({
+                "eventName": "ORDER_ENTRY.BULK_UPDATE",
+                "eventId": "evt-1",
+                "tenant": "acme",
+                "entityName": "ORDER_ENTRY",
+                "entityId": "ORD-1",
+                "operation": "BULK_UPDATE",
+                "eventSource": "APPLICATION",
+                "eventType": "FAULT_EVENT",
+                "createdAt": 1_795_674_605_123_i64,
+                "keyAttributes": {"correlation_id": "c-1"},
+                "data": {"total": 42},
+                "fault": null,
+                "subscriptionId": "sub-1"
+            })
+        );
+        assert_eq!(envelope.detail_type(), "order_entry/bulk_update");
+        assert_eq!(
+            envelope.attributes()[0],
+            ("eventName", "ORDER_ENTRY.BULK_UPDATE".to_owned())
+        );
+    }
+
+    #[test]
+    fn any_event_the_api_accepts_fits_one_message() {
+        // The largest body: payload and fault sharing the limit, as base64 of JSON strings.
+        let half = (MAX_BODY_BYTES / 2 - 512) / 4 * 3;
+        let blob = STANDARD.encode(format!("\"{}\"", "x".repeat(half - 2)));
+        let body = json!({
+            "id": "evt-max", "entity_id": "E", "entity_name": "ORDER", "event_source": "SYSTEM",
+            "event_type": "FAULT", "event_payload": {
+                "operation": "CREATE",
+                "base64_encoded_payload_json": blob,
+                "base64_encoded_fault_json": blob,
+            }
+        });
+        assert!(
+            body.to_string().len() <= MAX_BODY_BYTES,
+            "the test event is itself acceptable"
+        );
+        let request: EventRequest = serde_json::from_value(body).expect("request");
+        let accepted = request.into_event(Utc::now()).expect("valid");
+        let message = serde_json::to_vec(&Envelope::new("a-long-tenant-name", &accepted, Some("sub-1"))).expect("json");
+        assert!(message.len() < MAX_MESSAGE_BYTES, "{} bytes", message.len());
+    }
+}
