@@ -11,6 +11,10 @@ use jiff::tz::TimeZone;
 
 /// `at(…)`'s timestamp format.
 const AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+/// Largest `rate()` value accepted: ten years in days, far more in minutes.
+const MAX_RATE: u32 = 1_000_000;
+/// Scheduler's last year; a time after it is "never".
+const LAST_YEAR: i32 = 2199;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateUnit {
@@ -43,9 +47,7 @@ impl ScheduleExpression {
             return parse_rate(inner);
         }
         if let Some(inner) = wrapped(raw, "at") {
-            return NaiveDateTime::parse_from_str(inner.trim(), AT_FORMAT)
-                .map(Self::At)
-                .map_err(|_| "at(…) needs a time as yyyy-mm-ddThh:mm:ss".to_owned());
+            return parse_at(inner);
         }
         match raw.split_whitespace().count() {
             6 => cron::aws_fields(raw).map(Self::Cron),
@@ -59,7 +61,7 @@ impl ScheduleExpression {
 
     /// The first time it fires after `now`, in `timezone`; `None` if never again.
     pub fn next_after(&self, now: DateTime<Utc>, timezone: &TimeZone) -> Option<DateTime<Utc>> {
-        match self {
+        let next = match self {
             Self::Cron(fields) => {
                 let now = jiff::Timestamp::from_millisecond(now.timestamp_millis()).ok()?;
                 cron::next_after(fields, &now.to_zoned(timezone.clone()))
@@ -71,14 +73,15 @@ impl ScheduleExpression {
                         RateUnit::Hours => 60,
                         RateUnit::Days => 24 * 60,
                     };
-                Some(now + chrono::Duration::minutes(minutes))
+                now.checked_add_signed(chrono::Duration::minutes(minutes))
             }
             Self::At(local) => {
                 let civil: jiff::civil::DateTime = local.format(AT_FORMAT).to_string().parse().ok()?;
                 let at = timezone.to_ambiguous_zoned(civil).compatible().ok()?;
                 to_chrono(at.timestamp()).filter(|at| *at > now)
             }
-        }
+        };
+        next.filter(|at| chrono::Datelike::year(at) <= LAST_YEAR)
     }
 }
 
@@ -116,7 +119,11 @@ fn parse_rate(inner: &str) -> Result<ScheduleExpression, String> {
     let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
     };
-    let value: u32 = value.parse().ok().filter(|v| *v >= 1).ok_or_else(invalid)?;
+    let value: u32 = value
+        .parse()
+        .ok()
+        .filter(|v| (1..=MAX_RATE).contains(v))
+        .ok_or_else(invalid)?;
     let unit = match unit {
         "minute" | "minutes" => RateUnit::Minutes,
         "hour" | "hours" => RateUnit::Hours,
@@ -124,6 +131,19 @@ fn parse_rate(inner: &str) -> Result<ScheduleExpression, String> {
         _ => return Err(invalid()),
     };
     Ok(ScheduleExpression::Rate { value, unit })
+}
+
+/// `at(yyyy-mm-ddThh:mm:ss)`, exactly, in Scheduler's years.
+fn parse_at(inner: &str) -> Result<ScheduleExpression, String> {
+    let invalid = || format!("at(…) needs a time as yyyy-mm-ddThh:mm:ss between 1970 and {LAST_YEAR}");
+    let at = NaiveDateTime::parse_from_str(inner, AT_FORMAT).map_err(|_| invalid())?;
+    // chrono is lenient (signs, wide years, leap seconds): insist on the canonical text.
+    let year = chrono::Datelike::year(&at);
+    let leap_second = chrono::Timelike::nanosecond(&at) >= 1_000_000_000;
+    if at.format(AT_FORMAT).to_string() != inner || !(1970..=LAST_YEAR).contains(&year) || leap_second {
+        return Err(invalid());
+    }
+    Ok(ScheduleExpression::At(at))
 }
 
 /// An IANA timezone such as `Europe/Berlin`, and its canonical name.
@@ -147,7 +167,16 @@ mod tests {
         let cases = [
             ("cron(0 9 ? * MON-FRI *)", "cron(0 9 ? * MON-FRI *)"),
             ("0 9 ? * MON-FRI *", "cron(0 9 ? * MON-FRI *)"),
-            ("0 9 * * 1-5", "cron(0 9 ? * MON-FRI *)"),
+            ("0 9 * * 1-5", "cron(0 9 ? * MON,TUE,WED,THU,FRI *)"),
+            ("0 9 * * 0-7", "cron(0 9 ? * SUN,MON,TUE,WED,THU,FRI,SAT *)"),
+            ("0 9 * * 5-7", "cron(0 9 ? * FRI,SAT,SUN *)"),
+            ("0 9 * * 1-5/2", "cron(0 9 ? * MON,WED,FRI *)"),
+            ("0 9 * * 5L", "cron(0 9 ? * 6L *)"),
+            ("0 9 * * 1#2", "cron(0 9 ? * 2#2 *)"),
+            ("0 9 * * mon-fri", "cron(0 9 ? * MON-FRI *)"),
+            ("cron(0 12 1 1 ? 2026/2)", "cron(0 12 1 1 ? 2026/2)"),
+            ("cron(0 12 1 jan ? *)", "cron(0 12 1 JAN ? *)"),
+            ("cron(0 9 ? * L *)", "cron(0 9 ? * L *)"),
             ("30 6 1 * *", "cron(30 6 1 * ? *)"),
             ("*/15 * * * *", "cron(*/15 * * * ? *)"),
             ("0 0 * * 0,6", "cron(0 0 ? * SUN,SAT *)"),
@@ -179,8 +208,17 @@ mod tests {
             "cron(0 9 ? * 8 *)",       // weekday out of range
             "cron(0 9 ? * MON 1969)",  // before Scheduler's years
             "cron(@daily)",
-            "0 9 1 * 1", // Unix cron with both day fields
+            "cron(0 9 ? MON * *)",       // weekday name in the month field
+            "cron(SUN 9 ? * 2 *)",       // weekday name in the minutes field
+            "cron(0 9 ? * JAN *)",       // month name in the day-of-week field
+            "cron(0 9 ? * \u{17f}UN *)", // a non-ASCII look-alike of SUN
+            "0 9 * * 5-1",               // reversed Unix range
+            "0 9 1 * 1",                 // Unix cron with both day fields
             "rate(0 minutes)",
+            "rate(4294967295 hours)",
+            "at(+12345-01-01T00:00:00)",
+            "at(2030-01-01T00:00:60)",
+            "at( 2030-01-01T00:00:00)",
             "rate(5 weeks)",
             "rate(five minutes)",
             "at(2030-02-30T09:00:00)",
@@ -225,6 +263,10 @@ mod tests {
         );
         assert_eq!(next("at(2026-01-01T10:00:00)", &utc), None, "in the past");
         assert_eq!(next("cron(0 9 ? * MON 2025)", &utc), None, "only in a past year");
+        assert!(
+            next("rate(1000000 days)", &utc).is_none(),
+            "after Scheduler's last year"
+        );
     }
 
     #[test]
