@@ -214,7 +214,7 @@ async fn bad_jobs_get_a_400_naming_the_field() {
         (
             "at in the past",
             with("schedule", json!("at(2020-01-01T00:00:00)")),
-            "scheduleExpression",
+            "schedule",
         ),
         (
             "unknown timezone",
@@ -274,4 +274,20 @@ async fn bad_jobs_get_a_400_naming_the_field() {
         );
     }
     assert!(stack.calls.take().is_empty(), "invalid jobs are never written");
+}
+
+#[tokio::test]
+async fn an_update_that_leaves_out_is_active_keeps_it() {
+    let stack = TestStack::new().await;
+    let api = stack.functions().jobs;
+    let mut paused = job("job-1");
+    paused["is_active"] = json!(false);
+    parts(create_job(&api, post("acme", &paused)).await);
+    let mut body = job("job-1");
+    body.as_object_mut().expect("object").remove("is_active");
+    let (status, updated) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&body))).await);
+    assert_eq!(
+        (status, updated["is_active"].as_bool(), updated["next_run_at"].clone()),
+        (200, Some(false), Value::Null)
+    );
 }

@@ -376,3 +376,15 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
     assert_eq!(parts(create_subscription(&api, post("acme", &bad_entity)).await).0, 400);
     assert!(stack.calls.take().is_empty(), "invalid subscriptions are never written");
 }
+
+#[tokio::test]
+async fn an_update_that_leaves_out_active_keeps_it() {
+    let stack = TestStack::new().await;
+    let api = stack.functions().subscriptions;
+    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    parts(deactivate_subscription(&api, deactivate("acme", "sub-1")).await);
+    let mut body = sqs_subscription("sub-1");
+    body.as_object_mut().expect("object").remove("active");
+    let (status, updated) = parts(update_subscription(&api, put("acme", None, &body)).await);
+    assert_eq!((status, updated["active"].as_bool()), (200, Some(false)), "{updated}");
+}

@@ -29,6 +29,11 @@ impl FieldErrors {
         result.map_err(|e| self.0.push(e)).ok()
     }
 
+    /// Records an invalid field.
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
     /// The value if present; otherwise records `field` as required.
     pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
         self.check(value.ok_or_else(|| FieldError::new(field, "is required")))

@@ -39,7 +39,8 @@ impl DynamoJobsApi {
 
 /// The job to store for `draft`, keeping what the server owns from `previous`.
 fn build(id: String, draft: JobDraft, now: DateTime<Utc>, previous: Option<&Job>) -> Job {
-    let next_run_at = draft.next_run_after(now);
+    let is_active = draft.is_active.unwrap_or(previous.is_none_or(|p| p.is_active));
+    let next_run_at = draft.next_run_after(now, is_active);
     let expression = draft.expression.as_ref().map(ToString::to_string);
     Job {
         id,
@@ -50,7 +51,7 @@ fn build(id: String, draft: JobDraft, now: DateTime<Utc>, previous: Option<&Job>
         schedule: expression.clone(),
         schedule_expression: expression,
         schedule_timezone: draft.timezone.map(|(_, name)| name),
-        is_active: draft.is_active,
+        is_active,
         is_scheduled: draft.is_scheduled,
         deleted: false,
         schedule_status: ScheduleStatus::Pending,

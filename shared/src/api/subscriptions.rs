@@ -10,9 +10,7 @@ use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::{DynamoRecords, Records, Versioned};
-use crate::subscriptions::{
-    Destination, DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
-};
+use crate::subscriptions::{DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest};
 use crate::tenant::TenantId;
 use crate::{aws, ids, routes};
 
@@ -58,15 +56,14 @@ fn respond(status: StatusCode, stored: &Versioned<Subscription>) -> Result<Respo
 
 impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
     /// Turns a draft into the subscription to store: seals a new secret, or keeps
-    /// the stored one for the same access key.
+    /// the stored one for the same access key; `active` left out keeps its value.
     async fn resolve(
         &self,
         tenant: &TenantId,
         id: &str,
         draft: SubscriptionDraft,
-        created_at: DateTime<Utc>,
         now: DateTime<Utc>,
-        stored: Option<&Destination>,
+        previous: Option<&Subscription>,
     ) -> Result<Subscription, ApiError> {
         let secret: Option<SealedSecret> = match draft.destination.credentials() {
             None => None,
@@ -76,7 +73,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
                     .await
                     .map_err(|e| ApiError::Internal(e.to_string()))?,
             ),
-            Some((key, SecretInput::Keep)) => match stored.and_then(Destination::credentials) {
+            Some((key, SecretInput::Keep)) => match previous.and_then(|p| p.destination.credentials()) {
                 Some((stored_key, sealed)) if stored_key == key => Some(sealed.clone()),
                 _ => {
                     return Err(ApiError::invalid_field(
@@ -88,13 +85,13 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         };
         Ok(Subscription {
             id: id.to_owned(),
-            active: draft.active,
+            active: draft.active.unwrap_or(previous.is_none_or(|p| p.active)),
             entity_type: draft.entity_type,
             subscribe_create: draft.subscribe_create,
             subscribe_change: draft.subscribe_change,
             subscribe_delete: draft.subscribe_delete,
             destination: draft.destination.with_secret(secret),
-            created_at,
+            created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,
         })
     }
@@ -118,14 +115,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         let current = load(&self.records, KIND, &caller.tenant, &id).await?;
         check_version(KIND, draft.version, current.version)?;
         let subscription = self
-            .resolve(
-                &caller.tenant,
-                &id,
-                draft,
-                current.value.created_at,
-                Utc::now(),
-                Some(&current.value.destination),
-            )
+            .resolve(&caller.tenant, &id, draft, Utc::now(), Some(&current.value))
             .await?;
         let stored = self
             .records
@@ -148,8 +138,7 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         |caller: Caller, req| async move {
             let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&api.rules)?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
-            let now = Utc::now();
-            let subscription = api.resolve(&caller.tenant, &id, draft, now, now, None).await?;
+            let subscription = api.resolve(&caller.tenant, &id, draft, Utc::now(), None).await?;
             let stored = api
                 .records
                 .create(&caller.tenant, &id, subscription)

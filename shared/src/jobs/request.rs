@@ -15,6 +15,7 @@ use crate::schedule::{self, ScheduleExpression};
 const MAX_ITEMS_IN_EMAIL: i64 = 1000;
 const MAX_PARAMETERS: usize = 50;
 const MAX_TEMPLATE_ID_LEN: usize = 128;
+const MAX_PARAMETER_LEN: usize = 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +61,8 @@ pub struct JobDraft {
     pub expression: Option<ScheduleExpression>,
     /// The zone and its canonical IANA name.
     pub timezone: Option<(TimeZone, String)>,
-    pub is_active: bool,
+    /// As sent; an update that leaves it out keeps the stored value.
+    pub is_active: Option<bool>,
     pub is_scheduled: bool,
     /// As sent; only `DELETE` deletes a job.
     pub deleted: Option<bool>,
@@ -69,11 +71,11 @@ pub struct JobDraft {
 
 impl JobDraft {
     /// When Scheduler would next fire it, if it should run at all.
-    pub fn next_run_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub fn next_run_after(&self, now: DateTime<Utc>, is_active: bool) -> Option<DateTime<Utc>> {
         let timezone = self.timezone.as_ref().map_or(TimeZone::UTC, |(zone, _)| zone.clone());
         self.expression
             .as_ref()
-            .filter(|_| self.is_active && self.is_scheduled)
+            .filter(|_| is_active && self.is_scheduled)
             .and_then(|e| e.next_after(now, &timezone))
     }
 }
@@ -97,26 +99,30 @@ impl JobRequest {
             }
             None => None,
         };
+        let sent = if self.schedule_expression.is_some() {
+            "scheduleExpression"
+        } else {
+            "schedule"
+        };
         let expression = expression(
             &mut errors,
             self.schedule.as_deref(),
             self.schedule_expression.as_deref(),
         );
         let is_scheduled = self.is_scheduled.unwrap_or(expression.is_some());
-        let is_active = self.is_active.unwrap_or(true);
         match &expression {
             None if is_scheduled => {
-                errors.check::<()>(Err(FieldError::new(
+                errors.push(
                     "scheduleExpression",
                     "is required when is_scheduled is true (or send schedule)",
-                )));
+                );
             }
             Some(e)
                 if is_scheduled
                     && e.next_after(now, timezone.as_ref().map_or(&TimeZone::UTC, |(zone, _)| zone))
                         .is_none() =>
             {
-                errors.check::<()>(Err(FieldError::new("scheduleExpression", "never fires after now")));
+                errors.push(sent, "never fires after now");
             }
             _ => {}
         }
@@ -129,7 +135,7 @@ impl JobRequest {
                 job_parameters,
                 expression,
                 timezone,
-                is_active,
+                is_active: self.is_active,
                 is_scheduled,
                 deleted: self.deleted,
                 version: self.version,
@@ -153,10 +159,10 @@ fn expression(
     let from_expression = parse("scheduleExpression", expression);
     match (from_schedule, from_expression) {
         (Some(a), Some(b)) if a != b => {
-            errors.check::<()>(Err(FieldError::new(
+            errors.push(
                 "scheduleExpression",
                 format!("{b} differs from schedule {a}; send one, or the same in both"),
-            )));
+            );
             None
         }
         (a, b) => b.or(a),
@@ -185,6 +191,15 @@ fn items_in_email(count: i64) -> Result<i32, FieldError> {
     }
 }
 
+/// DynamoDB numbers: integers, or magnitudes within 1e-130..1e126.
+fn storable(number: &serde_json::Number) -> bool {
+    number.is_i64()
+        || number.is_u64()
+        || number
+            .as_f64()
+            .is_some_and(|x| x == 0.0 || (1e-128..=1e125).contains(&x.abs()))
+}
+
 fn check_parameters(parameters: &JobParameters) -> Result<(), FieldError> {
     if parameters.len() > MAX_PARAMETERS {
         return Err(FieldError::new(
@@ -197,13 +212,18 @@ fn check_parameters(parameters: &JobParameters) -> Result<(), FieldError> {
         let valid = match name.as_str() {
             "campaign_id" | "utm_medium" => value.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 256),
             "low_stock_threshold" => value.as_i64().is_some_and(|n| (0..=1_000_000).contains(&n)),
-            _ => matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)),
+            _ => match value {
+                Value::String(text) => text.len() <= MAX_PARAMETER_LEN,
+                Value::Number(number) => storable(number),
+                Value::Bool(_) => true,
+                _ => false,
+            },
         };
         if !valid {
             let expected = match name.as_str() {
                 "campaign_id" | "utm_medium" => "a string of 1-256 characters",
                 "low_stock_threshold" => "a whole number from 0 to 1000000",
-                _ => "a string, number or boolean",
+                _ => "a string (at most 1024 bytes), a number DynamoDB can store, or a boolean",
             };
             return Err(FieldError::new(field, format!("must be {expected}")));
         }

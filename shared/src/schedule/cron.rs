@@ -160,6 +160,10 @@ fn unix_weekdays(field: &str) -> Result<String, String> {
                 },
             },
         };
+        if step == 1 && from < to && to <= 6 {
+            days.push(format!("{}-{}", WEEKDAYS[from], WEEKDAYS[to]));
+            continue;
+        }
         for d in (from..=to).step_by(step) {
             let name = WEEKDAYS[d % 7].to_owned();
             if !days.contains(&name) {

@@ -167,7 +167,7 @@ mod tests {
         let cases = [
             ("cron(0 9 ? * MON-FRI *)", "cron(0 9 ? * MON-FRI *)"),
             ("0 9 ? * MON-FRI *", "cron(0 9 ? * MON-FRI *)"),
-            ("0 9 * * 1-5", "cron(0 9 ? * MON,TUE,WED,THU,FRI *)"),
+            ("0 9 * * 1-5", "cron(0 9 ? * MON-FRI *)"),
             ("0 9 * * 0-7", "cron(0 9 ? * SUN,MON,TUE,WED,THU,FRI,SAT *)"),
             ("0 9 * * 5-7", "cron(0 9 ? * FRI,SAT,SUN *)"),
             ("0 9 * * 1-5/2", "cron(0 9 ? * MON,WED,FRI *)"),

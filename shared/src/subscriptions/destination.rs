@@ -30,6 +30,9 @@ impl DestinationRules {
             )
         };
         let url = Url::parse(raw).map_err(|_| invalid("is not a URL"))?;
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err(invalid("must not carry credentials or a #fragment"));
+        }
         let host = url.host_str().unwrap_or_default();
         let from_emulator = self
             .emulator
@@ -173,6 +176,8 @@ mod tests {
             "https://sqs.eu-west-1.amazonaws.com/123456789012/",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/a/b",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/bad name",
+            "https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/orders",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders#x",
             "not a url",
         ] {
             assert!(AWS.check_queue_url("q", bad, "eu-west-1").is_err(), "{bad}");

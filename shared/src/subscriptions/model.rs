@@ -8,10 +8,20 @@ use crate::secrets::SealedSecret;
 
 /// How a request gives a subscriber secret: a new plaintext, or "keep the stored
 /// one" (left out, or sent back masked as a response showed it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretInput {
     Plain(String),
     Keep,
+}
+
+/// Never prints the plaintext, whatever logs a draft.
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "Plain(****)",
+            Self::Keep => "Keep",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

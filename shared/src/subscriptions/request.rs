@@ -11,7 +11,7 @@ use crate::events::entity_name;
 use crate::ids;
 use crate::secrets::MASK;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubscriptionRequest {
     id: Option<String>,
@@ -30,7 +30,7 @@ pub struct SubscriptionRequest {
     _updated_at: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DestinationRequest {
     #[serde(rename = "type")]
@@ -41,7 +41,8 @@ struct DestinationRequest {
 }
 
 /// The fields of any target block; which ones belong depends on the block.
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds the plaintext secret.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TargetRequest {
     queue_url: Option<String>,
@@ -56,7 +57,8 @@ struct TargetRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionDraft {
     pub id: Option<String>,
-    pub active: bool,
+    /// As sent; an update that leaves it out keeps the stored value.
+    pub active: Option<bool>,
     pub entity_type: String,
     pub subscribe_create: bool,
     pub subscribe_change: bool,
@@ -111,10 +113,10 @@ impl SubscriptionRequest {
             .and_then(|raw| errors.check(entity_name("entityType", &raw)));
         let flags = [self.subscribe_create, self.subscribe_change, self.subscribe_delete].map(|f| f.unwrap_or(false));
         if !flags.contains(&true) {
-            errors.check::<()>(Err(FieldError::new(
+            errors.push(
                 "subscribeCreate",
                 "at least one of subscribeCreate, subscribeChange, subscribeDelete must be true",
-            )));
+            );
         }
         let destination = errors
             .required("destination", self.destination)
@@ -123,7 +125,7 @@ impl SubscriptionRequest {
             .zip(entity_type)
             .map(|(destination, entity_type)| SubscriptionDraft {
                 id: self.id,
-                active: self.active.unwrap_or(true),
+                active: self.active,
                 entity_type,
                 subscribe_create: flags[0],
                 subscribe_change: flags[1],
@@ -156,7 +158,7 @@ impl DestinationRequest {
         ];
         for (other, block) in &blocks {
             if *other != kind && block.is_some() {
-                errors.check::<()>(Err(FieldError::new(
+                errors.push(
                     format!("destination.{}", other.block()),
                     format!(
                         "does not belong to type {}: it is the block of type {}; type {} needs destination.{} {}",
@@ -166,16 +168,16 @@ impl DestinationRequest {
                         kind.block(),
                         kind.fields()
                     ),
-                )));
+                );
             }
         }
         let block = blocks.iter_mut().find(|(k, _)| *k == kind).and_then(|(_, b)| b.take());
         let field = format!("destination.{}", kind.block());
         let Some(target) = block else {
-            errors.check::<()>(Err(FieldError::new(
+            errors.push(
                 &field,
                 format!("is required for type {}: {}", kind.name(), kind.fields()),
-            )));
+            );
             return None;
         };
         target.validate(kind, &field, rules, errors)
@@ -202,10 +204,10 @@ impl TargetRequest {
             ),
         ];
         for (name, _) in foreign.iter().filter(|(_, present)| *present) {
-            errors.check::<()>(Err(FieldError::new(
+            errors.push(
                 field(name),
                 format!("is not a field of a type {} destination {}", kind.name(), kind.fields()),
-            )));
+            );
         }
         let region = errors
             .required(&field("region"), self.region)
@@ -272,27 +274,18 @@ fn credentials(
     if let Some(SecretInput::Plain(s)) = &secret
         && (s.is_empty() || s.len() > 128 || s.chars().any(char::is_whitespace))
     {
-        errors.check::<()>(Err(FieldError::new(
-            field("accessSecret"),
-            "must be 1-128 characters without spaces",
-        )));
+        errors.push(field("accessSecret"), "must be 1-128 characters without spaces");
     }
     match key {
         Some(key) => {
             if !(16..=128).contains(&key.len()) || !key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-                errors.check::<()>(Err(FieldError::new(
-                    field("accessKey"),
-                    "must be an AWS access key id (16-128 of A-Z, 0-9)",
-                )));
+                errors.push(field("accessKey"), "must be an AWS access key id (16-128 of A-Z, 0-9)");
             }
             (Some(key), Some(secret.unwrap_or(SecretInput::Keep)))
         }
         None => {
             if secret.is_some() {
-                errors.check::<()>(Err(FieldError::new(
-                    field("accessKey"),
-                    "is required with accessSecret",
-                )));
+                errors.push(field("accessKey"), "is required with accessSecret");
             }
             (None, None)
         }
