@@ -353,3 +353,35 @@ async fn page_tokens_only_work_for_the_listing_that_issued_them() {
     assert_eq!(parts(list_events(&api, list("acme", &tampered)).await).0, 400);
     assert!(stack.calls.take().is_empty(), "a forged cursor never reaches DynamoDB");
 }
+
+#[tokio::test]
+async fn expired_events_are_gone_before_ttl_deletes_them() {
+    let stack = TestStack::new().await;
+    let api = stack.events_api();
+    parts(create_event(&api, post("acme", &order_event("e-old", "ORD-1"))).await);
+    parts(create_event(&api, post("acme", &order_event("e-new", "ORD-1"))).await);
+    // Age one item past its retention, as TTL would see it.
+    stack
+        .client
+        .update_item()
+        .table_name(stack.stack.tables.of(&shared::storage::schema::EVENTS))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("T#acme#E#e-old".into()),
+        )
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("age the item");
+
+    assert_eq!(parts(get_event(&api, get("acme", "e-old")).await).0, 404);
+    let (_, page) = parts(list_events(&api, list("acme", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")])).await);
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["e-new"]);
+}

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use chrono::Duration;
+use chrono::{Duration, Utc};
 
 use super::item::{self, BY_ENTITY_INDEX, EventItem};
 use super::model::Event;
@@ -80,7 +80,14 @@ impl EventStore for DynamoEventStore {
             .send()
             .await
             .map_err(backend)?;
-        output.item.map(decode).transpose()
+        // TTL deletion lags expiry by up to days: an expired event is already gone.
+        let expired = output.item.as_ref().is_some_and(|item| {
+            item.get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|expires_at| expires_at <= Utc::now().timestamp())
+        });
+        output.item.filter(|_| !expired).map(decode).transpose()
     }
 
     async fn list_by_entity(
@@ -111,6 +118,9 @@ impl EventStore for DynamoEventStore {
             .index_name(BY_ENTITY_INDEX)
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(partition))
+            // Expired but not yet deleted by TTL; pages may then hold fewer items.
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", AttributeValue::N(Utc::now().timestamp().to_string()))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
