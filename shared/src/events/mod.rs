@@ -8,6 +8,7 @@ mod request;
 mod store;
 
 pub use dynamo::DynamoEventStore;
+pub use item::EventItem;
 pub use memory::InMemoryEventStore;
 pub use model::{Event, EventPayload, EventSource, EventType, Operation};
 pub use request::{EventRequest, decode_json};
