@@ -11,6 +11,7 @@ use chrono::{Duration, Utc};
 use super::item::{self, BY_ENTITY_INDEX, EventItem};
 use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
+use crate::storage::query_page;
 use crate::tenant::TenantId;
 
 pub struct DynamoEventStore {
@@ -127,16 +128,7 @@ impl EventStore for DynamoEventStore {
             .send()
             .await
             .map_err(backend)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let cursor = output
-            .last_evaluated_key
-            .and_then(|mut key| key.remove("gsi1sk"))
-            .and_then(|value| value.as_s().ok().cloned());
+        let (items, cursor) = query_page(output, "gsi1sk", decode)?;
         Ok(EventPage { items, cursor })
     }
 }

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::query_page;
 use super::records::{RecordError, RecordPage, Records, Versioned};
 use crate::ids;
 use crate::tenant::TenantId;
@@ -175,16 +176,7 @@ where
             .send()
             .await
             .map_err(backend)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let cursor = output
-            .last_evaluated_key
-            .and_then(|mut key| key.remove("sk"))
-            .and_then(|value| value.as_s().ok().cloned());
+        let (items, cursor) = query_page(output, "sk", decode)?;
         Ok(RecordPage { items, cursor })
     }
 }

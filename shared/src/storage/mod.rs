@@ -3,9 +3,11 @@
 
 mod dynamo_records;
 mod memory_records;
+mod query_page;
 mod records;
 pub mod schema;
 
 pub use dynamo_records::DynamoRecords;
 pub use memory_records::InMemoryRecords;
+pub(crate) use query_page::query_page;
 pub use records::{RecordError, RecordPage, Records, Versioned};
