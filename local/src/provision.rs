@@ -18,7 +18,9 @@ use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 use shared::secrets::KmsSealer;
 use shared::storage::DynamoRecords;
-use shared::storage::schema::{EVENTS, JOBS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec};
+use shared::storage::schema::{
+    EVENTS, JOB_RECORDS, JOBS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
+};
 use shared::subscriptions::DestinationRules;
 
 use crate::functions::ApiFunctions;
@@ -76,13 +78,13 @@ impl LocalStack {
                 auth: auth.clone(),
             },
             subscriptions: SubscriptionsApi {
-                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&SUBSCRIPTIONS), "SUB"),
+                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&SUBSCRIPTIONS), SUBSCRIPTION_RECORDS),
                 sealer: KmsSealer::new(kms.clone(), &self.secrets_key),
                 auth: auth.clone(),
                 rules: DestinationRules::from_env(),
             },
             jobs: JobsApi {
-                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), "JOB"),
+                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
                 auth,
             },
         }

@@ -9,6 +9,7 @@ use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::jobs::{Job, JobDraft, JobRequest, ScheduleStatus};
+use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
 use crate::{aws, ids, routes};
 
@@ -30,7 +31,7 @@ impl DynamoJobsApi {
             records: DynamoRecords::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
                 config::required("JOBS_TABLE")?,
-                "JOB",
+                JOB_RECORDS,
             ),
             auth: Authentication::from_env(),
         })
@@ -166,4 +167,70 @@ pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
             .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::RequestExt;
+    use lambda_http::http;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::storage::InMemoryRecords;
+
+    fn request(method: &str, id: Option<&str>, body: Option<Value>) -> Request {
+        let request = http::Request::builder()
+            .method(method)
+            .uri("/api/v1/jobs")
+            .header("x-twc-tenant", "acme")
+            .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
+            .expect("request");
+        match id {
+            Some(id) => {
+                request.with_path_parameters(std::collections::HashMap::from([("jobId".to_owned(), id.to_owned())]))
+            }
+            None => request,
+        }
+    }
+
+    fn job() -> Value {
+        json!({"id": "job-1", "notification": "WISHLIST_REMINDER", "template_id": "d-1", "schedule": "rate(1 day)"})
+    }
+
+    fn json_of(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json")
+    }
+
+    #[tokio::test]
+    async fn update_keeps_server_fields_and_delete_is_soft() {
+        // GIVEN a job
+        let api = JobsApi {
+            records: InMemoryRecords::default(),
+            auth: Authentication::DisabledForLocalRun,
+        };
+        let created = json_of(&create_job(&api, request("POST", None, Some(job()))).await);
+        // WHEN it is updated, then deleted twice
+        let mut change = job();
+        change["number_of_items_in_email"] = json!(10);
+        let updated = json_of(&update_job(&api, request("PUT", Some("job-1"), Some(change))).await);
+        let first = delete_job(&api, request("DELETE", Some("job-1"), None)).await;
+        let second = delete_job(&api, request("DELETE", Some("job-1"), None)).await;
+        // THEN the update kept its creation time and the job stays readable as deleted
+        assert_eq!(
+            (
+                updated["created_at"].clone(),
+                updated["number_of_items_in_email"].as_i64()
+            ),
+            (created["created_at"].clone(), Some(10))
+        );
+        assert_eq!(
+            (first.status(), second.status()),
+            (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT)
+        );
+        let read = json_of(&get_job(&api, request("GET", Some("job-1"), None)).await);
+        assert_eq!(
+            (read["deleted"].as_bool(), read["version"].as_u64()),
+            (Some(true), Some(3))
+        );
+    }
 }

@@ -9,6 +9,7 @@ use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
+use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
 use crate::subscriptions::{DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest};
 use crate::tenant::TenantId;
@@ -34,7 +35,7 @@ impl DynamoSubscriptionsApi {
             records: DynamoRecords::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
                 config::required("SUBSCRIPTIONS_TABLE")?,
-                "SUB",
+                SUBSCRIPTION_RECORDS,
             ),
             sealer: KmsSealer::new(aws_sdk_kms::Client::new(&sdk), config::required("SECRETS_KMS_KEY_ID")?),
             auth: Authentication::from_env(),
@@ -245,4 +246,62 @@ pub async fn deactivate_subscription<R: Records<Subscription>, K: SecretSealer>(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::secrets::FakeSealer;
+    use crate::storage::InMemoryRecords;
+
+    fn api() -> SubscriptionsApi<InMemoryRecords<Subscription>, FakeSealer> {
+        SubscriptionsApi {
+            records: InMemoryRecords::default(),
+            sealer: FakeSealer,
+            auth: Authentication::DisabledForLocalRun,
+            rules: DestinationRules::default(),
+        }
+    }
+
+    fn request(method: &str, body: Value) -> Request {
+        http::Request::builder()
+            .method(method)
+            .uri("/api/v1/event-subscription")
+            .header("x-twc-tenant", "acme")
+            .body(Body::Text(body.to_string()))
+            .expect("request")
+    }
+
+    fn body(secret: Option<&str>) -> Value {
+        let mut sns = json!({"topicArn": "arn:aws:sns:eu-west-1:123456789012:orders", "region": "eu-west-1",
+                             "accessKey": "AKIAIOSFODNN7EXAMPLE"});
+        if let Some(secret) = secret {
+            sns["accessSecret"] = json!(secret);
+        }
+        json!({"id": "sub-1", "entityType": "ORDER", "subscribeDelete": true, "destination": {"type": "SNS", "sns": sns}})
+    }
+
+    #[tokio::test]
+    async fn secrets_are_sealed_masked_and_kept_across_updates() {
+        // GIVEN a subscription created with a secret
+        let api = api();
+        let created = create_subscription(&api, request("POST", body(Some("s3cret")))).await;
+        assert_eq!(created.status(), 201);
+        assert!(!String::from_utf8_lossy(created.body().as_ref()).contains("s3cret"));
+        // WHEN it is updated without the secret
+        let updated = update_subscription(&api, request("PUT", body(None))).await;
+        assert_eq!(updated.status(), 200);
+        // THEN the stored secret is still the one sealed for it
+        let tenant = TenantId::parse("acme").expect("tenant");
+        let stored = api.records.get(&tenant, "sub-1").await.expect("get").expect("stored");
+        let (_, sealed) = stored.value.destination.credentials().expect("credentials");
+        assert_eq!(
+            api.sealer.open(&tenant, "sub-1", sealed).await.expect("opens"),
+            "s3cret"
+        );
+        assert_eq!(stored.version, 2);
+    }
 }

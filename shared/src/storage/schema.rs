@@ -41,6 +41,11 @@ pub const EVENTS: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
+/// Sort-key prefix of subscriptions in their table.
+pub const SUBSCRIPTION_RECORDS: &str = "SUB";
+/// Sort-key prefix of jobs in their table.
+pub const JOB_RECORDS: &str = "JOB";
+
 /// Event subscriptions (`sk = SUB#<id>`).
 pub const SUBSCRIPTIONS: TableSpec = TableSpec {
     logical_id: "SubscriptionsTable",
