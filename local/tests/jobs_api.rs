@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ApiRequest, TestStack, parts};
+use common::{ApiRequest, TestStack, ids_of, parts};
 use serde_json::{Value, json};
 use shared::api::jobs::{create_job, delete_job, get_job, list_jobs, update_job};
 
@@ -135,16 +135,9 @@ async fn deleting_is_soft_and_idempotent() {
         (deleted["deleted"].as_bool(), deleted["next_run_at"].clone()),
         (Some(true), Value::Null)
     );
-    let ids = |list: Value| -> Vec<String> {
-        list.as_array()
-            .expect("array")
-            .iter()
-            .map(|j| j["id"].as_str().expect("id").to_owned())
-            .collect()
-    };
-    assert_eq!(ids(parts(list_jobs(&api, list("acme", false)).await).1), ["job-2"]);
+    assert_eq!(ids_of(&parts(list_jobs(&api, list("acme", false)).await).1), ["job-2"]);
     assert_eq!(
-        ids(parts(list_jobs(&api, list("acme", true)).await).1),
+        ids_of(&parts(list_jobs(&api, list("acme", true)).await).1),
         ["job-1", "job-2"]
     );
     assert_eq!(

@@ -4,7 +4,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{ApiRequest, TestStack, parts};
+use common::{ApiRequest, TestStack, ids_of, parts};
 use serde_json::{Value, json};
 use shared::api::subscriptions::{
     create_subscription, deactivate_subscription, get_subscription, list_subscriptions, update_subscription,
@@ -201,19 +201,12 @@ async fn deactivated_subscriptions_leave_the_default_list() {
     let (status, again) = parts(deactivate_subscription(&api, deactivate("acme", "sub-a")).await);
     assert_eq!((status, again["version"].as_u64()), (200, Some(2)));
 
-    let ids = |list: Value| -> Vec<String> {
-        list.as_array()
-            .expect("array")
-            .iter()
-            .map(|s| s["id"].as_str().expect("id").to_owned())
-            .collect()
-    };
     assert_eq!(
-        ids(parts(list_subscriptions(&api, list("acme", None)).await).1),
+        ids_of(&parts(list_subscriptions(&api, list("acme", None)).await).1),
         ["sub-b"]
     );
     assert_eq!(
-        ids(parts(list_subscriptions(&api, list("acme", Some("true"))).await).1),
+        ids_of(&parts(list_subscriptions(&api, list("acme", Some("true"))).await).1),
         ["sub-a", "sub-b"]
     );
     assert_eq!(parts(list_subscriptions(&api, list("acme", Some("yes"))).await).0, 400);

@@ -215,3 +215,12 @@ pub fn order_event(id: &str, entity_id: &str) -> Value {
         }
     })
 }
+
+/// The `id`s of a JSON array response, in order.
+pub fn ids_of(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("array")
+        .iter()
+        .map(|item| item["id"].as_str().expect("id").to_owned())
+        .collect()
+}
