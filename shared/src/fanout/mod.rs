@@ -2,9 +2,13 @@
 //! every destination receives (DESIGN §5).
 
 mod envelope;
+mod message;
 mod routing;
+mod sqs;
 mod stream;
 
 pub use envelope::{EVENT_SOURCE, Envelope, MAX_MESSAGE_BYTES};
+pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use routing::{matching, wants};
+pub use sqs::SqsSender;
 pub use stream::{StreamError, StreamedEvent, inserted_event};

@@ -1,0 +1,110 @@
+//! Fan-out delivery to SQS through the real SDK against moto.
+
+mod common;
+
+use aws_sdk_sqs::Client;
+use common::CallLog;
+use shared::fanout::{OutgoingMessage, SqsSender};
+
+async fn sqs() -> (Client, CallLog) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "run with scripts/test (moto)"
+    );
+    let calls = CallLog::default();
+    let sdk = shared::aws::sdk_config().await;
+    let config = aws_sdk_sqs::config::Builder::from(&sdk)
+        .interceptor(calls.clone())
+        .build();
+    (Client::from_conf(config), calls)
+}
+
+fn message(i: usize) -> OutgoingMessage {
+    OutgoingMessage {
+        body: format!(r#"{{"eventId":"evt-{i}"}}"#),
+        attributes: vec![("eventName", "ORDER.CREATE".into()), ("tenant", "acme".into())],
+        group_id: None,
+        dedup_id: None,
+    }
+}
+
+async fn queue(client: &Client, name: &str, fifo: bool) -> String {
+    let mut request = client
+        .create_queue()
+        .queue_name(format!("{name}-{}", uuid::Uuid::now_v7().simple()));
+    if fifo {
+        request = client
+            .create_queue()
+            .queue_name(format!("{name}-{}.fifo", uuid::Uuid::now_v7().simple()))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    request.send().await.expect("queue").queue_url.expect("url")
+}
+
+async fn drain(client: &Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut received = Vec::new();
+    loop {
+        let output = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        match output.messages {
+            Some(messages) if !messages.is_empty() => received.extend(messages),
+            _ => return received,
+        }
+    }
+}
+
+#[tokio::test]
+async fn twenty_five_messages_take_three_batch_calls_and_all_arrive() {
+    let (client, calls) = sqs().await;
+    let queue_url = queue(&client, "orders", false).await;
+    calls.take();
+
+    let undelivered = SqsSender::new(client.clone(), 3)
+        .send(&queue_url, (0..25).map(message).collect())
+        .await;
+
+    assert!(undelivered.is_empty(), "{undelivered:?}");
+    assert_eq!(calls.take(), ["SendMessageBatch"; 3], "⌈25/10⌉ calls, not 25");
+    let received = drain(&client, &queue_url).await;
+    assert_eq!(received.len(), 25);
+    let attributes = received[0].message_attributes.as_ref().expect("attributes");
+    assert_eq!(attributes["eventName"].string_value(), Some("ORDER.CREATE"));
+}
+
+#[tokio::test]
+async fn fifo_queues_get_group_and_deduplication_ids() {
+    let (client, _) = sqs().await;
+    let queue_url = queue(&client, "orders", true).await;
+    let messages = (0..3)
+        .map(|i| OutgoingMessage {
+            group_id: Some("ORD-1".into()),
+            dedup_id: Some(format!("evt-{i}:sub-1")),
+            ..message(i)
+        })
+        .collect();
+    assert!(
+        SqsSender::new(client.clone(), 3)
+            .send(&queue_url, messages)
+            .await
+            .is_empty()
+    );
+    assert_eq!(drain(&client, &queue_url).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_missing_queue_returns_every_message_as_undelivered() {
+    let (client, _) = sqs().await;
+    let missing = "http://127.0.0.1:1/123456789012/no-such-queue";
+    let undelivered = SqsSender::new(client, 2)
+        .send(missing, (0..12).map(message).collect())
+        .await;
+    assert_eq!(undelivered.len(), 12);
+    assert!(undelivered.iter().all(|u| !u.reason.is_empty()));
+}

@@ -1,0 +1,67 @@
+//! A message for one destination, before it is handed to SQS, SNS or EventBridge.
+
+/// One delivery: the envelope's JSON and what the destination needs around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    /// String attributes (SQS message attributes, SNS message attributes).
+    pub attributes: Vec<(&'static str, String)>,
+    /// FIFO destinations: the message group (entity id) and deduplication id.
+    pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
+}
+
+/// A message every attempt failed to deliver, with the last reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undelivered {
+    pub message: OutgoingMessage,
+    pub reason: String,
+}
+
+/// Entries per batch call, for SendMessageBatch, PublishBatch and PutEvents alike.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+
+/// Splits messages into calls of at most ten entries and `max_bytes` of bodies.
+pub fn batches(messages: Vec<OutgoingMessage>, max_bytes: usize) -> Vec<Vec<OutgoingMessage>> {
+    let mut batches: Vec<Vec<OutgoingMessage>> = Vec::new();
+    let mut bytes = 0;
+    for message in messages {
+        let size = message.body.len();
+        match batches.last_mut() {
+            Some(batch) if batch.len() < MAX_BATCH_ENTRIES && bytes + size <= max_bytes => {
+                bytes += size;
+                batch.push(message);
+            }
+            _ => {
+                bytes = size;
+                batches.push(vec![message]);
+            }
+        }
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(size: usize) -> OutgoingMessage {
+        OutgoingMessage {
+            body: "x".repeat(size),
+            attributes: Vec::new(),
+            group_id: None,
+            dedup_id: None,
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_entries_and_the_byte_limit() {
+        let sizes = |batches: &[Vec<OutgoingMessage>]| batches.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(
+            sizes(&batches((0..25).map(|_| message(1)).collect(), 1000)),
+            [10, 10, 5]
+        );
+        assert_eq!(sizes(&batches((0..4).map(|_| message(400)).collect(), 1000)), [2, 2]);
+        assert!(batches(Vec::new(), 1000).is_empty());
+    }
+}
