@@ -22,7 +22,7 @@ use shared::http::Authentication;
 
 pub const TENANT_CLAIM: &str = "tenant";
 
-/// Records the operation of every HTTP request the DynamoDB client sends.
+/// Records the operation of every HTTP request an AWS client sends.
 #[derive(Debug, Clone, Default)]
 pub struct CallLog(Arc<Mutex<Vec<String>>>);
 
@@ -43,9 +43,19 @@ impl Intercept for CallLog {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // DynamoDB's JSON protocol names the operation in X-Amz-Target.
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        // JSON protocols (DynamoDB, SQS) name the operation in X-Amz-Target; the
+        // query protocol (SNS) in the body's `Action=`.
+        let request = context.request();
+        let operation = match request.headers().get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().unwrap_or_default().to_owned(),
+            None => {
+                let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
+                form_urlencoded::parse(body.as_bytes())
+                    .find(|(key, _)| key == "Action")
+                    .map(|(_, action)| action.into_owned())
+                    .unwrap_or_default()
+            }
+        };
         self.0.lock().expect("call log").push(operation);
         Ok(())
     }

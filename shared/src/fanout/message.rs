@@ -9,6 +9,8 @@ pub struct OutgoingMessage {
     /// FIFO destinations: the message group (entity id) and deduplication id.
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
+    /// EventBridge only: the entry's DetailType.
+    pub detail_type: Option<String>,
 }
 
 /// A message every attempt failed to deliver, with the last reason.
@@ -51,6 +53,7 @@ mod tests {
             attributes: Vec::new(),
             group_id: None,
             dedup_id: None,
+            detail_type: None,
         }
     }
 

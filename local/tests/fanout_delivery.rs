@@ -1,10 +1,11 @@
-//! Fan-out delivery to SQS through the real SDK against moto.
+//! Fan-out delivery to SQS, SNS and EventBridge through the real SDKs against
+//! moto; what SNS and EventBridge deliver is read from SQS queues behind them.
 
 mod common;
 
 use aws_sdk_sqs::Client;
 use common::CallLog;
-use shared::fanout::{OutgoingMessage, SqsSender};
+use shared::fanout::{EventBridgeSender, OutgoingMessage, SnsSender, SqsSender};
 
 async fn sqs() -> (Client, CallLog) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
@@ -26,6 +27,7 @@ fn message(i: usize) -> OutgoingMessage {
         attributes: vec![("eventName", "ORDER.CREATE".into()), ("tenant", "acme".into())],
         group_id: None,
         dedup_id: None,
+        detail_type: None,
     }
 }
 
@@ -107,4 +109,109 @@ async fn a_missing_queue_returns_every_message_as_undelivered() {
         .await;
     assert_eq!(undelivered.len(), 12);
     assert!(undelivered.iter().all(|u| !u.reason.is_empty()));
+}
+
+async fn queue_arn(client: &Client, queue_url: &str) -> String {
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .expect("attributes");
+    attributes[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
+}
+
+#[tokio::test]
+async fn sns_publishes_in_batches_to_its_subscribers() {
+    let (sqs, _) = sqs().await;
+    let sdk = shared::aws::sdk_config().await;
+    let calls = CallLog::default();
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let topic = sns
+        .create_topic()
+        .name(format!("orders-{}", uuid::Uuid::now_v7().simple()))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let queue_url = queue(&sqs, "sns-sink", false).await;
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(&sqs, &queue_url).await)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("subscribe");
+    calls.take();
+
+    let undelivered = SnsSender::new(sns, 3)
+        .send(&topic, (0..12).map(message).collect())
+        .await;
+
+    assert!(undelivered.is_empty(), "{undelivered:?}");
+    let publishes = calls
+        .take()
+        .into_iter()
+        .filter(|op| op == "PublishBatch" || op.is_empty())
+        .count();
+    assert_eq!(publishes, 2, "⌈12/10⌉ calls");
+    assert_eq!(drain(&sqs, &queue_url).await.len(), 12);
+}
+
+#[tokio::test]
+async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
+    let (sqs, _) = sqs().await;
+    let sdk = shared::aws::sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let bus = format!("retail-{}", uuid::Uuid::now_v7().simple());
+    events.create_event_bus().name(&bus).send().await.expect("bus");
+    let queue_url = queue(&sqs, "bus-sink", false).await;
+    events
+        .put_rule()
+        .name("order-created")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["event-collector"],"detail-type":["order/create"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("sink")
+        .arn(queue_arn(&sqs, &queue_url).await)
+        .build()
+        .expect("target");
+    events
+        .put_targets()
+        .rule("order-created")
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("targets");
+
+    let with_type = |i, detail_type: &str| OutgoingMessage {
+        detail_type: Some(detail_type.to_owned()),
+        ..message(i)
+    };
+    let messages = vec![
+        with_type(0, "order/create"),
+        with_type(1, "order/delete"),
+        with_type(2, "order/create"),
+    ];
+    let undelivered = EventBridgeSender::new(events, 3).send(&bus, messages).await;
+
+    assert!(undelivered.is_empty(), "{undelivered:?}");
+    assert_eq!(
+        drain(&sqs, &queue_url).await.len(),
+        2,
+        "only order/create matches the rule"
+    );
 }

@@ -1,0 +1,138 @@
+//! The delivery loop every destination shares: batches of ten, and the entries a
+//! batch call reports as failed are retried with backoff; permanent failures and
+//! the last attempt's leftovers come back as `Undelivered`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::message::{OutgoingMessage, Undelivered, batches};
+
+/// One entry a batch call refused, by its index in the batch.
+pub(super) struct EntryFailure {
+    pub index: usize,
+    pub reason: String,
+    /// The entry itself is wrong (sender fault): sending it again cannot help.
+    pub permanent: bool,
+}
+
+/// Sends `messages` through `call` (one batch per call), up to `attempts` tries each.
+pub(super) async fn deliver<F, Fut>(
+    messages: Vec<OutgoingMessage>,
+    max_batch_bytes: usize,
+    attempts: u32,
+    call: F,
+) -> Vec<Undelivered>
+where
+    F: Fn(&[OutgoingMessage]) -> Fut,
+    Fut: Future<Output = Result<Vec<EntryFailure>, String>>,
+{
+    let mut undelivered = Vec::new();
+    for mut pending in batches(messages, max_batch_bytes) {
+        let mut reasons = vec![String::new(); pending.len()];
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                // 50 ms, 100 ms, 200 ms, …: enough for throttling to pass within one invocation.
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+            }
+            let failures = match call(&pending).await {
+                Ok(failures) => failures,
+                Err(reason) => {
+                    reasons = vec![reason; pending.len()];
+                    continue;
+                }
+            };
+            let (mut retry, mut retry_reasons) = (Vec::new(), Vec::new());
+            for failure in failures {
+                let Some(message) = pending.get(failure.index) else {
+                    continue;
+                };
+                if failure.permanent {
+                    undelivered.push(Undelivered {
+                        message: message.clone(),
+                        reason: failure.reason,
+                    });
+                } else {
+                    retry.push(message.clone());
+                    retry_reasons.push(failure.reason);
+                }
+            }
+            (pending, reasons) = (retry, retry_reasons);
+            if pending.is_empty() {
+                break;
+            }
+        }
+        undelivered.extend(
+            pending
+                .into_iter()
+                .zip(reasons)
+                .map(|(message, reason)| Undelivered { message, reason }),
+        );
+    }
+    undelivered
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn messages(n: usize) -> Vec<OutgoingMessage> {
+        (0..n)
+            .map(|i| OutgoingMessage {
+                body: format!("m{i}"),
+                attributes: Vec::new(),
+                group_id: None,
+                dedup_id: None,
+                detail_type: None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn retries_transient_failures_and_gives_up_on_permanent_ones() {
+        // GIVEN a destination that refuses entry 0 for good and entry 1 once
+        let calls = Mutex::new(Vec::new());
+        let undelivered = deliver(messages(3), 1000, 3, |batch: &[OutgoingMessage]| {
+            let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
+            calls.lock().expect("calls").push(bodies.clone());
+            let first_call = calls.lock().expect("calls").len() == 1;
+            async move {
+                Ok(if first_call {
+                    vec![
+                        EntryFailure {
+                            index: 0,
+                            reason: "bad".into(),
+                            permanent: true,
+                        },
+                        EntryFailure {
+                            index: 1,
+                            reason: "throttled".into(),
+                            permanent: false,
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                })
+            }
+        })
+        .await;
+        // THEN only the transient one is sent again, and only the permanent one is lost
+        assert_eq!(*calls.lock().expect("calls"), [vec!["m0", "m1", "m2"], vec!["m1"]]);
+        assert_eq!(undelivered.len(), 1);
+        assert_eq!(
+            (undelivered[0].message.body.as_str(), undelivered[0].reason.as_str()),
+            ("m0", "bad")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_call_is_retried_then_reported_for_every_entry() {
+        let undelivered = deliver(messages(12), 1000, 2, |_: &[OutgoingMessage]| async {
+            Err("down".to_owned())
+        })
+        .await;
+        assert_eq!(undelivered.len(), 12);
+        assert!(undelivered.iter().all(|u| u.reason == "down"));
+    }
+}

@@ -1,0 +1,61 @@
+//! Delivery to an EventBridge bus with PutEvents.
+
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::error::DisplayErrorContext;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+use super::delivery::{EntryFailure, deliver};
+use super::envelope::EVENT_SOURCE;
+use super::message::{OutgoingMessage, Undelivered};
+
+/// PutEvents' limit on a whole request.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+pub struct EventBridgeSender {
+    client: Client,
+    /// Tries per entry, the first included.
+    attempts: u32,
+}
+
+impl EventBridgeSender {
+    pub fn new(client: Client, attempts: u32) -> Self {
+        Self { client, attempts }
+    }
+
+    /// Puts every message on `bus` (name or ARN); returns those that could not be delivered.
+    pub async fn send(&self, bus: &str, messages: Vec<OutgoingMessage>) -> Vec<Undelivered> {
+        deliver(messages, MAX_BATCH_BYTES, self.attempts, |batch| {
+            let entries: Vec<PutEventsRequestEntry> = batch
+                .iter()
+                .map(|m| {
+                    PutEventsRequestEntry::builder()
+                        .source(EVENT_SOURCE)
+                        .set_detail_type(m.detail_type.clone())
+                        .detail(&m.body)
+                        .event_bus_name(bus)
+                        .build()
+                })
+                .collect();
+            let request = self.client.put_events().set_entries(Some(entries));
+            async move {
+                let output = request.send().await.map_err(|e| DisplayErrorContext(e).to_string())?;
+                // Results line up with the request's entries; failed ones carry an error code.
+                Ok(output
+                    .entries()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, result)| {
+                        let code = result.error_code()?;
+                        Some(EntryFailure {
+                            index,
+                            reason: format!("{code}: {}", result.error_message().unwrap_or_default()),
+                            // Only throttling and internal errors are worth another try.
+                            permanent: !matches!(code, "ThrottlingException" | "InternalFailure" | "InternalException"),
+                        })
+                    })
+                    .collect())
+            }
+        })
+        .await
+    }
+}
