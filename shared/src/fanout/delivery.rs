@@ -15,6 +15,17 @@ pub(super) struct EntryFailure {
     pub permanent: bool,
 }
 
+impl EntryFailure {
+    /// From an SQS or SNS batch error entry, whose id is the entry's index.
+    pub(super) fn from_batch_error(id: &str, code: &str, message: Option<&str>, sender_fault: bool) -> Option<Self> {
+        Some(Self {
+            index: id.parse().ok()?,
+            reason: format!("{code}: {}", message.unwrap_or_default()),
+            permanent: sender_fault,
+        })
+    }
+}
+
 /// Sends `messages` through `call` (one batch per call), up to `attempts` tries each.
 pub(super) async fn deliver<F, Fut>(
     messages: Vec<OutgoingMessage>,

@@ -39,13 +39,7 @@ impl SqsSender {
                 Ok(output
                     .failed()
                     .iter()
-                    .filter_map(|f| {
-                        Some(EntryFailure {
-                            index: f.id().parse().ok()?,
-                            reason: format!("{}: {}", f.code(), f.message().unwrap_or_default()),
-                            permanent: f.sender_fault(),
-                        })
-                    })
+                    .filter_map(|f| EntryFailure::from_batch_error(f.id(), f.code(), f.message(), f.sender_fault()))
                     .collect())
             }
         })
