@@ -24,10 +24,11 @@ async fn sqs() -> (Client, CallLog) {
 fn message(i: usize) -> OutgoingMessage {
     OutgoingMessage {
         body: format!(r#"{{"eventId":"evt-{i}"}}"#),
-        attributes: vec![("eventName", "ORDER.CREATE".into()), ("tenant", "acme".into())],
-        group_id: None,
-        dedup_id: None,
-        detail_type: None,
+        attributes: vec![
+            ("eventName".into(), "ORDER.CREATE".into()),
+            ("tenant".into(), "acme".into()),
+        ],
+        ..OutgoingMessage::default()
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::future::Future;
 
+use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Body, Request, Response, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Logs as JSON when Lambda's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`), at
 /// `AWS_LAMBDA_LOG_LEVEL` (default INFO).
@@ -21,6 +24,48 @@ where
     lambda_http::run(service_fn(move |req| {
         let response = handler(app, req);
         async move { Ok::<_, lambda_http::Error>(response.await) }
+    }))
+    .await
+}
+
+/// A partial batch response (`ReportBatchItemFailures`): the same shape for
+/// DynamoDB stream records (sequence numbers) and SQS messages (message ids).
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    pub item_identifier: String,
+}
+
+impl FromIterator<String> for BatchResponse {
+    fn from_iter<I: IntoIterator<Item = String>>(failed: I) -> Self {
+        Self {
+            batch_item_failures: failed
+                .into_iter()
+                .map(|item_identifier| ItemFailure { item_identifier })
+                .collect(),
+        }
+    }
+}
+
+/// Serves batch events (a stream or a queue) with `handler`, which returns the
+/// ids of the items to report as failed; `app` is built once per container.
+pub async fn serve_batch<'a, A, E, F, Fut>(app: &'a A, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    A: Sync,
+    E: DeserializeOwned + Send + 'a,
+    F: Fn(&'a A, E) -> Fut,
+    Fut: Future<Output = Vec<String>> + Send + 'a,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
+        // Boxed, which keeps the runtime's future type shallow enough for rustc.
+        let failed = Box::pin(handler(app, event.payload));
+        async move { Ok::<_, lambda_runtime::Error>(failed.await.into_iter().collect::<BatchResponse>()) }
     }))
     .await
 }

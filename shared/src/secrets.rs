@@ -17,7 +17,7 @@ use crate::tenant::TenantId;
 pub const MASK: &str = "****";
 
 /// A KMS ciphertext (base64). Never the plaintext.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SealedSecret(String);
 
@@ -87,6 +87,8 @@ impl SecretSealer for KmsSealer {
         let output = self
             .client
             .decrypt()
+            // Naming the key makes KMS refuse a ciphertext made under any other key.
+            .key_id(&self.key_id)
             .ciphertext_blob(Blob::new(ciphertext))
             .encryption_context("tenant", tenant.as_str())
             .encryption_context("subscriptionId", subscription_id)

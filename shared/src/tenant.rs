@@ -12,8 +12,23 @@ const MAX_LEN: usize = 64;
 
 /// A validated tenant name: 1–64 of `A-Z a-z 0-9 . _ -`, starting alphanumeric.
 /// The charset keeps the `#` key separator out, so keys cannot be forged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TenantId(String);
+
+impl TryFrom<String> for TenantId {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw).map_err(|_| "not a valid tenant name")
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(tenant: TenantId) -> Self {
+        tenant.0
+    }
+}
 
 impl TenantId {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {

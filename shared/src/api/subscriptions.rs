@@ -11,7 +11,9 @@ use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
-use crate::subscriptions::{DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest};
+use crate::subscriptions::{
+    DeliveryHealth, DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
+};
 use crate::tenant::TenantId;
 use crate::{aws, ids, routes};
 
@@ -94,6 +96,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             destination: draft.destination.with_secret(secret),
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,
+            delivery: DeliveryHealth::default(),
         })
     }
 

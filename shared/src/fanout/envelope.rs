@@ -71,12 +71,12 @@ impl<'a> Envelope<'a> {
     }
 
     /// SQS/SNS message attributes, so SNS filter policies can select messages.
-    pub fn attributes(&self) -> [(&'static str, String); 4] {
-        [
-            ("eventName", self.event_name.clone()),
-            ("entityName", self.entity_name.to_owned()),
-            ("operation", operation_name(self.operation).to_owned()),
-            ("tenant", self.tenant.to_owned()),
+    pub fn attributes(&self) -> Vec<(String, String)> {
+        vec![
+            ("eventName".into(), self.event_name.clone()),
+            ("entityName".into(), self.entity_name.to_owned()),
+            ("operation".into(), operation_name(self.operation).to_owned()),
+            ("tenant".into(), self.tenant.to_owned()),
         ]
     }
 }
@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(envelope.detail_type(), "order_entry/bulk_update");
         assert_eq!(
             envelope.attributes()[0],
-            ("eventName", "ORDER_ENTRY.BULK_UPDATE".to_owned())
+            ("eventName".to_owned(), "ORDER_ENTRY.BULK_UPDATE".to_owned())
         );
     }
 

@@ -1,21 +1,25 @@
 //! A message for one destination, before it is handed to SQS, SNS or EventBridge.
 
 /// One delivery: the envelope's JSON and what the destination needs around it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutgoingMessage {
     pub body: String,
     /// String attributes (SQS message attributes, SNS message attributes).
-    pub attributes: Vec<(&'static str, String)>,
+    pub attributes: Vec<(String, String)>,
     /// FIFO destinations: the message group (entity id) and deduplication id.
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
     /// EventBridge only: the entry's DetailType.
     pub detail_type: Option<String>,
+    /// SQS only: how long the queue hides the message (the retry queue's backoff).
+    pub delay_seconds: Option<i32>,
 }
 
 /// A message every attempt failed to deliver, with the last reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undelivered {
+    /// Its position in the messages given to the sender.
+    pub index: usize,
     pub message: OutgoingMessage,
     pub reason: String,
 }
@@ -23,20 +27,21 @@ pub struct Undelivered {
 /// Entries per batch call, for SendMessageBatch, PublishBatch and PutEvents alike.
 pub const MAX_BATCH_ENTRIES: usize = 10;
 
-/// Splits messages into calls of at most ten entries and `max_bytes` of bodies.
-pub fn batches(messages: Vec<OutgoingMessage>, max_bytes: usize) -> Vec<Vec<OutgoingMessage>> {
-    let mut batches: Vec<Vec<OutgoingMessage>> = Vec::new();
+/// Splits messages into calls of at most ten entries and `max_bytes` of bodies;
+/// each message keeps its position in `messages`.
+pub fn batches(messages: Vec<OutgoingMessage>, max_bytes: usize) -> Vec<Vec<(usize, OutgoingMessage)>> {
+    let mut batches: Vec<Vec<(usize, OutgoingMessage)>> = Vec::new();
     let mut bytes = 0;
-    for message in messages {
+    for (index, message) in messages.into_iter().enumerate() {
         let size = message.body.len();
         match batches.last_mut() {
             Some(batch) if batch.len() < MAX_BATCH_ENTRIES && bytes + size <= max_bytes => {
                 bytes += size;
-                batch.push(message);
+                batch.push((index, message));
             }
             _ => {
                 bytes = size;
-                batches.push(vec![message]);
+                batches.push(vec![(index, message)]);
             }
         }
     }
@@ -50,16 +55,13 @@ mod tests {
     fn message(size: usize) -> OutgoingMessage {
         OutgoingMessage {
             body: "x".repeat(size),
-            attributes: Vec::new(),
-            group_id: None,
-            dedup_id: None,
-            detail_type: None,
+            ..OutgoingMessage::default()
         }
     }
 
     #[test]
     fn batches_hold_at_most_ten_entries_and_the_byte_limit() {
-        let sizes = |batches: &[Vec<OutgoingMessage>]| batches.iter().map(Vec::len).collect::<Vec<_>>();
+        let sizes = |batches: &[Vec<(usize, OutgoingMessage)>]| batches.iter().map(Vec::len).collect::<Vec<_>>();
         assert_eq!(
             sizes(&batches((0..25).map(|_| message(1)).collect(), 1000)),
             [10, 10, 5]

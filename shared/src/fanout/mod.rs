@@ -1,20 +1,30 @@
-//! Fan-out: which subscriptions an event goes to, and the one message envelope
-//! every destination receives (DESIGN §5).
+//! Fan-out (DESIGN §5): which subscriptions an event goes to, the one envelope
+//! every destination receives, batched delivery, and retries with backoff.
 
+mod app;
 mod delivery;
+mod dispatch;
 mod envelope;
 mod eventbridge;
+mod health;
+mod lookup;
 mod message;
+mod on_retry;
+mod on_stream;
 mod plan;
+mod retry;
 mod routing;
 mod sns;
 mod sqs;
 mod stream;
 
+pub use app::{Fanout, FanoutConfig};
+pub use dispatch::{Dispatcher, Failed};
 pub use envelope::{EVENT_SOURCE, Envelope, MAX_MESSAGE_BYTES};
 pub use eventbridge::EventBridgeSender;
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
-pub use plan::{DeliveryPlan, Origin, Target, plan};
+pub use plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
+pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RetryPolicy};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;

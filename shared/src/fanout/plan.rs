@@ -3,6 +3,9 @@
 //! target gets batch calls.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use super::envelope::Envelope;
 use super::message::OutgoingMessage;
@@ -13,24 +16,78 @@ use crate::tenant::TenantId;
 
 /// Where a group of messages goes. Subscriptions with their own credentials are
 /// separate targets, so each group is sent with one client.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Target {
     Queue {
         url: String,
         region: String,
-        access_key: Option<String>,
+        credentials: Option<SubscriptionRef>,
     },
     Topic {
         arn: String,
         region: String,
-        access_key: Option<String>,
+        credentials: Option<SubscriptionRef>,
     },
-    /// An EventBridge bus, by name or ARN.
+    /// An EventBridge bus, by name or ARN; the stack's own bus has no region.
     Bus { bus: String, region: Option<String> },
 }
 
+/// The subscription whose own access key a target is reached with. Naming the
+/// subscription (not the key) keeps one tenant's stored secret from ever
+/// carrying another tenant's messages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionRef {
+    pub tenant: TenantId,
+    pub subscription_id: String,
+}
+
+impl Target {
+    /// Where `subscription` (of `tenant`) is delivered.
+    pub fn of(tenant: &TenantId, subscription: &Subscription) -> Self {
+        let credentials = subscription.destination.credentials().map(|_| SubscriptionRef {
+            tenant: tenant.clone(),
+            subscription_id: subscription.id.clone(),
+        });
+        match &subscription.destination {
+            Destination::Sqs { sqs } => Self::Queue {
+                url: sqs.queue_url.clone(),
+                region: sqs.region.clone(),
+                credentials,
+            },
+            Destination::Sns { sns } => Self::Topic {
+                arn: sns.topic_arn.clone(),
+                region: sns.region.clone(),
+                credentials,
+            },
+            Destination::EventBridge { event_bridge } => Self::Bus {
+                bus: event_bridge.event_bus_arn.clone(),
+                region: Some(event_bridge.region.clone()),
+            },
+        }
+    }
+
+    /// The stack's own bus, which gets every event.
+    pub fn own_bus(bus: &str) -> Self {
+        Self::Bus {
+            bus: bus.to_owned(),
+            region: None,
+        }
+    }
+
+    /// FIFO queues and topics need a message group and deduplication id.
+    fn is_fifo(&self) -> bool {
+        match self {
+            Self::Queue { url: name, .. } | Self::Topic { arn: name, .. } => name.ends_with(".fifo"),
+            Self::Bus { .. } => false,
+        }
+    }
+}
+
 /// Which event and subscription a message carries, to account for failures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Origin {
     pub tenant: TenantId,
     pub event_id: String,
@@ -38,11 +95,33 @@ pub struct Origin {
     pub subscription_id: Option<String>,
 }
 
-pub type DeliveryPlan = BTreeMap<Target, Vec<(OutgoingMessage, Origin)>>;
+impl Origin {
+    /// The subscription it was delivered for; `None` for the stack's own bus.
+    pub fn subscription(&self) -> Option<SubscriptionRef> {
+        self.subscription_id.as_ref().map(|id| SubscriptionRef {
+            tenant: self.tenant.clone(),
+            subscription_id: id.clone(),
+        })
+    }
+}
+
+/// One message on its way, and how many times it was already tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message: OutgoingMessage,
+    pub origin: Origin,
+    /// Failed attempts before this one (0 on the first fan-out of an event).
+    pub failures: u32,
+}
+
+pub type DeliveryPlan = BTreeMap<Target, Vec<Delivery>>;
+
+/// Each tenant's subscriptions, active or not (routing decides).
+pub type SubscriptionsByTenant = HashMap<TenantId, Arc<[Subscription]>>;
 
 /// Every delivery for `events`, given each tenant's subscriptions (active or not;
 /// routing decides) and the stack's bus.
-pub fn plan(events: &[StreamedEvent], subscriptions: &HashMap<TenantId, Vec<Subscription>>, bus: &str) -> DeliveryPlan {
+pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus: &str) -> DeliveryPlan {
     let mut plan = DeliveryPlan::new();
     for streamed in events {
         let (tenant, event) = (&streamed.tenant, &streamed.event);
@@ -52,45 +131,32 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &HashMap<TenantId, Vec<Subs
             subscription_id: subscription_id.map(str::to_owned),
         };
         let own = Envelope::new(tenant.as_str(), event, None);
-        plan.entry(Target::Bus {
-            bus: bus.to_owned(),
-            region: None,
-        })
-        .or_default()
-        .push((bus_entry(&own), origin(None)));
-        for subscription in matching(event, subscriptions.get(tenant).map(Vec::as_slice).unwrap_or_default()) {
+        plan.entry(Target::own_bus(bus))
+            .or_default()
+            .push(Delivery::new(bus_entry(&own), origin(None)));
+        for subscription in matching(event, subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default()) {
             let envelope = Envelope::new(tenant.as_str(), event, Some(&subscription.id));
-            let (target, message) = match &subscription.destination {
-                Destination::Sqs { sqs } => (
-                    Target::Queue {
-                        url: sqs.queue_url.clone(),
-                        region: sqs.region.clone(),
-                        access_key: sqs.access_key.clone(),
-                    },
-                    message(&envelope, sqs.queue_url.ends_with(".fifo")),
-                ),
-                Destination::Sns { sns } => (
-                    Target::Topic {
-                        arn: sns.topic_arn.clone(),
-                        region: sns.region.clone(),
-                        access_key: sns.access_key.clone(),
-                    },
-                    message(&envelope, sns.topic_arn.ends_with(".fifo")),
-                ),
-                Destination::EventBridge { event_bridge } => (
-                    Target::Bus {
-                        bus: event_bridge.event_bus_arn.clone(),
-                        region: Some(event_bridge.region.clone()),
-                    },
-                    bus_entry(&envelope),
-                ),
+            let target = Target::of(tenant, subscription);
+            let message = match target {
+                Target::Bus { .. } => bus_entry(&envelope),
+                Target::Queue { .. } | Target::Topic { .. } => message(&envelope, target.is_fifo()),
             };
             plan.entry(target)
                 .or_default()
-                .push((message, origin(Some(&subscription.id))));
+                .push(Delivery::new(message, origin(Some(&subscription.id))));
         }
     }
     plan
+}
+
+impl Delivery {
+    fn new(message: OutgoingMessage, origin: Origin) -> Self {
+        Self {
+            message,
+            origin,
+            failures: 0,
+        }
+    }
 }
 
 fn body(envelope: &Envelope<'_>) -> String {
@@ -107,21 +173,19 @@ fn message(envelope: &Envelope<'_>, fifo: bool) -> OutgoingMessage {
     );
     OutgoingMessage {
         body: body(envelope),
-        attributes: envelope.attributes().to_vec(),
+        attributes: envelope.attributes(),
         group_id: fifo.then(|| envelope.entity_id.to_owned()),
         // A name-based UUID: 36 characters, within SQS/SNS's 128, whatever the ids' lengths.
         dedup_id: fifo.then(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, dedup_key.as_bytes()).to_string()),
-        detail_type: None,
+        ..OutgoingMessage::default()
     }
 }
 
 fn bus_entry(envelope: &Envelope<'_>) -> OutgoingMessage {
     OutgoingMessage {
         body: body(envelope),
-        attributes: Vec::new(),
-        group_id: None,
-        dedup_id: None,
         detail_type: Some(envelope.detail_type()),
+        ..OutgoingMessage::default()
     }
 }
 
@@ -157,6 +221,7 @@ mod tests {
             destination,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            delivery: Default::default(),
         }
     }
 
@@ -184,11 +249,11 @@ mod tests {
         };
         let subscriptions = HashMap::from([(
             TenantId::parse("acme").expect("tenant"),
-            vec![
+            Arc::from([
                 subscription("s-fifo", queue(fifo)),
                 subscription("s-plain", queue(plain)),
                 subscription("s-bus", bus),
-            ],
+            ]),
         )]);
         let events = [
             streamed("acme", "e1", "ORDER", "CREATE"),
@@ -200,16 +265,13 @@ mod tests {
         let plan = plan(&events, &subscriptions, "event-collector-bus");
         // THEN each target has its messages, and the own bus one entry per event
         let count = |target: &Target| plan.get(target).map_or(0, Vec::len);
-        let own_bus = Target::Bus {
-            bus: "event-collector-bus".into(),
-            region: None,
-        };
+        let own_bus = Target::own_bus("event-collector-bus");
         assert_eq!(count(&own_bus), 4);
         assert_eq!(
             count(&Target::Queue {
                 url: fifo.into(),
                 region: "eu-west-1".into(),
-                access_key: None
+                credentials: None
             }),
             2
         );
@@ -217,22 +279,24 @@ mod tests {
             count(&Target::Queue {
                 url: plain.into(),
                 region: "eu-west-1".into(),
-                access_key: None
+                credentials: None
             }),
             2
         );
         assert_eq!(plan.len(), 4);
-        let (first, origin) = &plan[&Target::Queue {
+        let Delivery {
+            message: first, origin, ..
+        } = &plan[&Target::Queue {
             url: fifo.into(),
             region: "eu-west-1".into(),
-            access_key: None,
+            credentials: None,
         }][0];
         assert_eq!(
             (first.group_id.as_deref(), first.dedup_id.as_ref().map(String::len)),
             (Some("E-1"), Some(36))
         );
         assert_eq!(origin.subscription_id.as_deref(), Some("s-fifo"));
-        let (entry, _) = &plan[&own_bus][1];
+        let entry = &plan[&own_bus][1].message;
         assert_eq!(entry.detail_type.as_deref(), Some("order/update"));
         assert!(entry.body.contains(r#""subscriptionId":null"#));
     }

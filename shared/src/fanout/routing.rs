@@ -48,6 +48,7 @@ mod tests {
             },
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            delivery: Default::default(),
         }
     }
 

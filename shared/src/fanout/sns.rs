@@ -59,7 +59,7 @@ fn entry(index: usize, message: &OutgoingMessage) -> Result<PublishBatchRequestE
             .string_value(value)
             .build()
             .map_err(|e| e.to_string())?;
-        entry = entry.message_attributes(*name, value);
+        entry = entry.message_attributes(name, value);
     }
     entry.build().map_err(|e| e.to_string())
 }

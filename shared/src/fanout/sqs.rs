@@ -53,14 +53,15 @@ fn entry(index: usize, message: &OutgoingMessage) -> Result<SendMessageBatchRequ
         .id(index.to_string())
         .message_body(&message.body)
         .set_message_group_id(message.group_id.clone())
-        .set_message_deduplication_id(message.dedup_id.clone());
+        .set_message_deduplication_id(message.dedup_id.clone())
+        .set_delay_seconds(message.delay_seconds);
     for (name, value) in &message.attributes {
         let value = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(value)
             .build()
             .map_err(|e| e.to_string())?;
-        entry = entry.message_attributes(*name, value);
+        entry = entry.message_attributes(name, value);
     }
     entry.build().map_err(|e| e.to_string())
 }

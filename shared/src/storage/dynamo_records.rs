@@ -7,6 +7,8 @@ use std::marker::PhantomData;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,6 +108,34 @@ where
                         current: decode::<T>(current)?.version,
                     },
                 }),
+                other => Err(backend(other)),
+            },
+            Err(other) => Err(backend(other)),
+        }
+    }
+}
+
+impl<T> DynamoRecords<T> {
+    /// Updates server-maintained attributes of a record in place, leaving its
+    /// version alone: clients' optimistic concurrency is about what they wrote.
+    /// `update` adds the expressions; false when its condition did not hold.
+    pub async fn patch(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        update: impl FnOnce(UpdateItemFluentBuilder) -> UpdateItemFluentBuilder,
+    ) -> Result<bool, RecordError> {
+        let (pk, sk) = self.key(tenant, id);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk));
+        match update(request).send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(failure)) => match failure.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
                 other => Err(backend(other)),
             },
             Err(other) => Err(backend(other)),

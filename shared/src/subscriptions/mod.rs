@@ -5,5 +5,5 @@ mod model;
 mod request;
 
 pub use destination::DestinationRules;
-pub use model::{BusTarget, Destination, QueueTarget, SecretInput, Subscription, TopicTarget};
+pub use model::{BusTarget, DeliveryHealth, Destination, QueueTarget, SecretInput, Subscription, TopicTarget};
 pub use request::{SubscriptionDraft, SubscriptionRequest};

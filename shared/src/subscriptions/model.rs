@@ -127,6 +127,21 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]
     pub updated_at: DateTime<Utc>,
+    /// Server-set: how delivery to the destination is going. Every create and
+    /// update starts it afresh; fan-out updates it in place.
+    #[serde(default)]
+    pub delivery: DeliveryHealth,
+}
+
+/// Deliveries that failed in a row (each one went to the retry queue or the
+/// dead-letter queue), and the last failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryHealth {
+    pub consecutive_failures: u64,
+    pub last_error: Option<String>,
+    #[serde(default, with = "rfc3339_millis::option")]
+    pub last_failure_at: Option<DateTime<Utc>>,
 }
 
 impl Subscription {

@@ -28,6 +28,8 @@ pub struct SubscriptionRequest {
     _created_at: Option<IgnoredAny>,
     #[serde(default, rename = "updatedAt")]
     _updated_at: Option<IgnoredAny>,
+    #[serde(default, rename = "delivery")]
+    _delivery: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,16 @@
+//! Lambda on the fan-out retry queue: sends failed deliveries again, with
+//! backoff, until they succeed or go to the dead-letter queue.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use shared::fanout::Fanout;
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let fanout = Fanout::from_env().await?;
+    lambda::serve_batch(&fanout, |fanout, batch: SqsEvent| async move {
+        fanout.retry_batch(&batch.records).await
+    })
+    .await
+}

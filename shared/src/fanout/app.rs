@@ -1,0 +1,95 @@
+//! The fan-out function and its retry consumer: clients and configuration built
+//! once per container, and the step both share (send, record health, park
+//! what failed).
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::dispatch::{Dispatcher, Failed};
+use super::health::{HealthRecorder, HealthReport};
+use super::lookup::SubscriptionCache;
+use super::plan::{DeliveryPlan, SubscriptionsByTenant};
+use super::retry::{RetryPolicy, RetryQueues};
+use crate::config::{self, ConfigError};
+use crate::secrets::KmsSealer;
+use crate::storage::DynamoRecords;
+use crate::storage::schema::SUBSCRIPTION_RECORDS;
+use crate::subscriptions::Subscription;
+
+/// Settings with their defaults; every one can be set in the environment.
+#[derive(Debug, Clone)]
+pub struct FanoutConfig {
+    pub subscriptions_table: String,
+    pub secrets_key_id: String,
+    /// The stack's own EventBridge bus, which gets every event.
+    pub event_bus: String,
+    pub retry_queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub retry: RetryPolicy,
+    /// Tries per message within one invocation (the first included).
+    pub attempts: u32,
+    pub subscription_cache_ttl: Duration,
+}
+
+impl FanoutConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            subscriptions_table: config::required("SUBSCRIPTIONS_TABLE")?,
+            secrets_key_id: config::required("SECRETS_KMS_KEY_ID")?,
+            event_bus: config::required("EVENT_BUS_NAME")?,
+            retry_queue_url: config::required("RETRY_QUEUE_URL")?,
+            dead_letter_queue_url: config::required("DEAD_LETTER_QUEUE_URL")?,
+            retry: RetryPolicy {
+                max_failures: config::parsed_or("RETRY_MAX_FAILURES", 8)?,
+                base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", 30)?,
+            },
+            attempts: config::parsed_or("DELIVERY_ATTEMPTS", 3)?,
+            subscription_cache_ttl: Duration::from_secs(config::parsed_or("SUBSCRIPTION_CACHE_SECONDS", 10)?),
+        })
+    }
+}
+
+pub struct Fanout {
+    pub(super) subscriptions: SubscriptionCache<DynamoRecords<Subscription>>,
+    dispatcher: Dispatcher<KmsSealer>,
+    health: HealthRecorder,
+    pub(super) queues: RetryQueues,
+    pub(super) event_bus: String,
+}
+
+impl Fanout {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = crate::aws::sdk_config().await;
+        Ok(Self::new(&sdk, FanoutConfig::from_env()?))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, config: FanoutConfig) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let records = || DynamoRecords::new(dynamodb.clone(), &config.subscriptions_table, SUBSCRIPTION_RECORDS);
+        let sealer = KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id);
+        Self {
+            subscriptions: SubscriptionCache::new(records(), config.subscription_cache_ttl),
+            dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts),
+            health: HealthRecorder::new(records()),
+            queues: RetryQueues::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.retry_queue_url,
+                config.dead_letter_queue_url,
+                config.retry,
+            ),
+            event_bus: config.event_bus,
+        }
+    }
+
+    /// Sends `plan`, records each subscription's health and parks what failed.
+    /// Returns the deliveries that could be neither delivered nor parked: the
+    /// caller reports their source as failed, so Lambda hands it over again.
+    pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
+        let health = HealthReport::new(&plan);
+        let failed = self.dispatcher.send(plan, subscriptions).await;
+        let health = health.with_failures(&failed).changes(subscriptions);
+        self.health.apply(health, Utc::now()).await;
+        self.queues.park(failed).await
+    }
+}

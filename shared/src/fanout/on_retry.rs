@@ -1,0 +1,66 @@
+//! The retry queue's consumer: each parked delivery is sent again to where its
+//! subscription points now (a deactivated subscription's retries are dropped),
+//! and parked once more, or dead-lettered, if it fails again.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_lambda_events::event::sqs::SqsMessage;
+
+use super::app::Fanout;
+use super::plan::{DeliveryPlan, Origin, Target};
+use super::retry::unpark;
+
+impl Fanout {
+    /// Retries a batch of parked deliveries; returns the message ids to report
+    /// as batch item failures (SQS then hands them over again).
+    pub async fn retry_batch(&self, messages: &[SqsMessage]) -> Vec<String> {
+        let mut failed = BTreeSet::new();
+        let mut deliveries = Vec::new();
+        for message in messages {
+            let id = message.message_id.clone().unwrap_or_default();
+            match unpark(message) {
+                Ok(delivery) => deliveries.push((id, delivery)),
+                Err(err) => {
+                    tracing::error!(message_id = %id, error = %err, "not a parked delivery; dead-lettered");
+                    let body = message.body.clone().unwrap_or_default();
+                    if !self.queues.dead_letter(body, &err.to_string()).await {
+                        failed.insert(id);
+                    }
+                }
+            }
+        }
+        let tenants = deliveries
+            .iter()
+            .filter(|(_, d)| d.origin.subscription_id.is_some())
+            .map(|(_, d)| d.origin.tenant.clone())
+            .collect();
+        let (subscriptions, _unreadable) = self.subscriptions.for_tenants(tenants).await;
+        let mut plan = DeliveryPlan::new();
+        let mut sources: HashMap<Origin, Vec<String>> = HashMap::new();
+        for (id, delivery) in deliveries {
+            let origin = &delivery.origin;
+            let target = match &origin.subscription_id {
+                None => Target::own_bus(&self.event_bus),
+                Some(subscription_id) => {
+                    let Some(all) = subscriptions.get(&origin.tenant) else {
+                        failed.insert(id);
+                        continue;
+                    };
+                    match all.iter().find(|s| &s.id == subscription_id && s.active) {
+                        Some(subscription) => Target::of(&origin.tenant, subscription),
+                        None => {
+                            tracing::info!(tenant = %origin.tenant, %subscription_id, event_id = %origin.event_id, "subscription no longer active; retry dropped");
+                            continue;
+                        }
+                    }
+                }
+            };
+            sources.entry(origin.clone()).or_default().push(id);
+            plan.entry(target).or_default().push(delivery);
+        }
+        for lost in self.deliver(plan, &subscriptions).await {
+            failed.extend(sources.get(&lost.delivery.origin).into_iter().flatten().cloned());
+        }
+        failed.into_iter().collect()
+    }
+}

@@ -1,0 +1,250 @@
+//! Deliveries that failed within an invocation wait on the retry queue, hidden
+//! for an exponentially growing, jittered delay; after the last attempt they go to
+//! the dead-letter queue. Either way the message body is the envelope itself and
+//! a message attribute says whose delivery it is, so an operator can read (and
+//! redrive) the dead-letter queue as is.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use serde::{Deserialize, Serialize};
+
+use super::dispatch::Failed;
+use super::message::OutgoingMessage;
+use super::plan::{Delivery, Origin};
+use super::sqs::SqsSender;
+
+/// The message attribute that carries a parked delivery's [`Parked`] metadata.
+pub const DELIVERY_ATTRIBUTE: &str = "delivery";
+/// The message attribute on a dead letter that is not a delivery (an undecodable record).
+pub const REASON_ATTRIBUTE: &str = "reason";
+
+/// SQS's longest message delay.
+const MAX_DELAY_SECONDS: u32 = 900;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Failures after which a delivery goes to the dead-letter queue.
+    pub max_failures: u32,
+    /// Delay after the first failure; it doubles with each further one.
+    pub base_delay_seconds: u32,
+}
+
+impl RetryPolicy {
+    /// Seconds to hide a delivery after its `failures`-th failure: exponential,
+    /// capped at SQS's 15 minutes, with "equal jitter" (half fixed, half random)
+    /// so a burst of failures does not come back as one burst. `random` is in [0, 1).
+    pub fn delay_seconds(&self, failures: u32, random: f64) -> i32 {
+        let exponential = self
+            .base_delay_seconds
+            .saturating_mul(1 << failures.saturating_sub(1).min(16))
+            .min(MAX_DELAY_SECONDS);
+        let half = f64::from(exponential) / 2.0;
+        // At most 900, so the cast cannot truncate.
+        (half + half * random.clamp(0.0, 1.0)).round() as i32
+    }
+}
+
+/// What a parked message carries besides the envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Parked {
+    origin: Origin,
+    failures: u32,
+    last_error: String,
+    attributes: Vec<(String, String)>,
+    group_id: Option<String>,
+    dedup_id: Option<String>,
+    detail_type: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not a parked delivery: {0}")]
+pub struct UnparkError(String);
+
+pub struct RetryQueues {
+    sender: SqsSender,
+    retry_url: String,
+    dead_letter_url: String,
+    policy: RetryPolicy,
+}
+
+impl RetryQueues {
+    pub fn new(client: aws_sdk_sqs::Client, retry_url: String, dead_letter_url: String, policy: RetryPolicy) -> Self {
+        Self {
+            sender: SqsSender::new(client, 3),
+            retry_url,
+            dead_letter_url,
+            policy,
+        }
+    }
+
+    /// Parks each failed delivery: on the retry queue with backoff, or on the
+    /// dead-letter queue once it has failed `max_failures` times. Returns those
+    /// that could not be parked either (the caller must not acknowledge them).
+    pub async fn park(&self, failed: Vec<Failed>) -> Vec<Failed> {
+        let (dead, retry): (Vec<Failed>, Vec<Failed>) = failed
+            .into_iter()
+            .partition(|f| f.delivery.failures + 1 >= self.policy.max_failures);
+        let mut unparked = self.send(&self.retry_url, retry, true).await;
+        unparked.extend(self.send(&self.dead_letter_url, dead, false).await);
+        unparked
+    }
+
+    async fn send(&self, queue_url: &str, failed: Vec<Failed>, delayed: bool) -> Vec<Failed> {
+        if failed.is_empty() {
+            return failed;
+        }
+        let messages = failed
+            .iter()
+            .map(|f| {
+                let failures = f.delivery.failures + 1;
+                tracing::warn!(
+                    tenant = %f.delivery.origin.tenant,
+                    event_id = %f.delivery.origin.event_id,
+                    subscription_id = f.delivery.origin.subscription_id.as_deref(),
+                    failures,
+                    reason = %f.reason,
+                    queue = if delayed { "retry" } else { "dead-letter" },
+                    "delivery failed; parked"
+                );
+                parked_message(f, delayed.then(|| self.policy.delay_seconds(failures, fastrand::f64())))
+            })
+            .collect();
+        let undelivered = self.sender.send(queue_url, messages).await;
+        let mut failed: Vec<Option<Failed>> = failed.into_iter().map(Some).collect();
+        undelivered
+            .into_iter()
+            .filter_map(|u| {
+                tracing::error!(reason = %u.reason, "could not park a failed delivery");
+                failed.get_mut(u.index)?.take()
+            })
+            .collect()
+    }
+
+    /// Puts something that is not a delivery on the dead-letter queue (a stream
+    /// record that cannot be decoded), with the reason. False if that failed too.
+    pub async fn dead_letter(&self, body: String, reason: &str) -> bool {
+        let message = OutgoingMessage {
+            body,
+            attributes: vec![(REASON_ATTRIBUTE.to_owned(), reason.to_owned())],
+            ..OutgoingMessage::default()
+        };
+        self.sender.send(&self.dead_letter_url, vec![message]).await.is_empty()
+    }
+}
+
+fn parked_message(failed: &Failed, delay_seconds: Option<i32>) -> OutgoingMessage {
+    let message = &failed.delivery.message;
+    let parked = Parked {
+        origin: failed.delivery.origin.clone(),
+        failures: failed.delivery.failures + 1,
+        last_error: failed.reason.chars().take(1000).collect(),
+        attributes: message.attributes.clone(),
+        group_id: message.group_id.clone(),
+        dedup_id: message.dedup_id.clone(),
+        detail_type: message.detail_type.clone(),
+    };
+    OutgoingMessage {
+        body: message.body.clone(),
+        // Serialising plain data into a String cannot fail.
+        attributes: vec![(
+            DELIVERY_ATTRIBUTE.to_owned(),
+            serde_json::to_string(&parked).unwrap_or_default(),
+        )],
+        delay_seconds,
+        ..OutgoingMessage::default()
+    }
+}
+
+/// The delivery a retry-queue message carries.
+pub fn unpark(message: &SqsMessage) -> Result<Delivery, UnparkError> {
+    let metadata = message
+        .message_attributes
+        .get(DELIVERY_ATTRIBUTE)
+        .and_then(|a| a.string_value.as_deref())
+        .ok_or_else(|| UnparkError(format!("no `{DELIVERY_ATTRIBUTE}` attribute")))?;
+    let parked: Parked = serde_json::from_str(metadata).map_err(|e| UnparkError(e.to_string()))?;
+    let body = message.body.clone().ok_or_else(|| UnparkError("no body".to_owned()))?;
+    Ok(Delivery {
+        message: OutgoingMessage {
+            body,
+            attributes: parked.attributes,
+            group_id: parked.group_id,
+            dedup_id: parked.dedup_id,
+            detail_type: parked.detail_type,
+            delay_seconds: None,
+        },
+        origin: parked.origin,
+        failures: parked.failures,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_lambda_events::event::sqs::SqsMessageAttribute;
+
+    use super::*;
+    use crate::fanout::plan::Target;
+    use crate::tenant::TenantId;
+
+    #[test]
+    fn delays_double_up_to_fifteen_minutes_with_half_of_each_random() {
+        let policy = RetryPolicy {
+            max_failures: 8,
+            base_delay_seconds: 30,
+        };
+        let (low, high) = (|n| policy.delay_seconds(n, 0.0), |n| policy.delay_seconds(n, 0.999_999));
+        assert_eq!((low(1), high(1)), (15, 30));
+        assert_eq!((low(2), high(2)), (30, 60));
+        assert_eq!((low(4), high(4)), (120, 240));
+        assert_eq!((low(6), high(6)), (450, 900), "capped at SQS's maximum");
+        assert_eq!(high(40), 900, "no overflow for absurd counts");
+        let immediate = RetryPolicy {
+            max_failures: 3,
+            base_delay_seconds: 0,
+        };
+        assert_eq!(immediate.delay_seconds(2, 0.5), 0);
+    }
+
+    #[test]
+    fn a_parked_delivery_comes_back_as_it_left_with_one_more_failure() {
+        let delivery = Delivery {
+            message: OutgoingMessage {
+                body: r#"{"eventId":"evt-1"}"#.into(),
+                attributes: vec![("eventName".into(), "ORDER.CREATE".into())],
+                group_id: Some("ORD-1".into()),
+                dedup_id: Some("d-1".into()),
+                detail_type: None,
+                delay_seconds: None,
+            },
+            origin: Origin {
+                tenant: TenantId::parse("acme").expect("tenant"),
+                event_id: "evt-1".into(),
+                subscription_id: Some("sub-1".into()),
+            },
+            failures: 2,
+        };
+        let failed = Failed {
+            target: Target::own_bus("bus"),
+            delivery: delivery.clone(),
+            reason: "AWS.SimpleQueueService.NonExistentQueue".into(),
+        };
+        let parked = parked_message(&failed, Some(60));
+        assert_eq!(parked.delay_seconds, Some(60));
+        // WHEN SQS hands it back to the retry consumer
+        let mut attribute = SqsMessageAttribute::default();
+        attribute.string_value = Some(parked.attributes[0].1.clone());
+        let mut received = SqsMessage::default();
+        received.body = Some(parked.body.clone());
+        received.message_attributes = HashMap::from([(DELIVERY_ATTRIBUTE.to_owned(), attribute)]);
+        assert_eq!(
+            unpark(&received).expect("parked"),
+            Delivery {
+                failures: 3,
+                ..delivery
+            }
+        );
+        assert!(unpark(&SqsMessage::default()).is_err());
+    }
+}
