@@ -1,5 +1,6 @@
 //! Creates the stack's resources in an emulator as template.yaml declares them:
-//! the DynamoDB tables of `shared::storage::schema` and the secrets KMS key.
+//! the DynamoDB tables of `shared::storage::schema`, the secrets KMS key, the
+//! event bus and the fan-out retry and dead-letter queues.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use shared::api::events::EventsApi;
 use shared::api::jobs::JobsApi;
 use shared::api::subscriptions::SubscriptionsApi;
 use shared::events::DynamoEventStore;
+use shared::fanout::FanoutConfig;
 use shared::http::Authentication;
 use shared::secrets::KmsSealer;
 use shared::storage::DynamoRecords;
@@ -48,21 +50,81 @@ pub struct LocalStack {
     pub tables: TableNames,
     /// The KMS key that seals subscriber secrets.
     pub secrets_key: String,
+    /// The stack's own EventBridge bus, which gets every event.
+    pub event_bus: String,
+    pub retry_queue_url: String,
+    pub dead_letter_queue_url: String,
 }
 
 /// Creates (or finds, when they exist) every resource under `prefix`.
 pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, ProvisionError> {
     let tables = create_tables(&aws_sdk_dynamodb::Client::new(sdk), prefix).await?;
+    let failed = |resource: &str| {
+        let resource = resource.to_owned();
+        move |detail| ProvisionError {
+            table: resource,
+            detail,
+        }
+    };
     let secrets_key = secrets_key(&aws_sdk_kms::Client::new(sdk), prefix)
         .await
-        .map_err(|detail| ProvisionError {
-            table: "KMS key".into(),
-            detail,
-        })?;
-    Ok(LocalStack { tables, secrets_key })
+        .map_err(failed("KMS key"))?;
+    let event_bus = format!("{prefix}-bus");
+    event_bus_named(&aws_sdk_eventbridge::Client::new(sdk), &event_bus)
+        .await
+        .map_err(failed("event bus"))?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retry_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-retry"))
+        .await
+        .map_err(failed("retry queue"))?;
+    let dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-dead-letter"))
+        .await
+        .map_err(failed("dead-letter queue"))?;
+    Ok(LocalStack {
+        tables,
+        secrets_key,
+        event_bus,
+        retry_queue_url,
+        dead_letter_queue_url,
+    })
+}
+
+/// CreateQueue returns the existing queue's URL when the attributes match.
+async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+    let created = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
+}
+
+async fn event_bus_named(events: &aws_sdk_eventbridge::Client, name: &str) -> Result<(), String> {
+    if events.describe_event_bus().name(name).send().await.is_ok() {
+        return Ok(());
+    }
+    events
+        .create_event_bus()
+        .name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DisplayErrorContext(e).to_string())
 }
 
 impl LocalStack {
+    /// The fan-out functions' settings for this stack, as template.yaml sets them.
+    pub fn fanout_config(&self) -> FanoutConfig {
+        FanoutConfig::new(
+            self.tables.of(&SUBSCRIPTIONS).to_owned(),
+            self.secrets_key.clone(),
+            self.event_bus.clone(),
+            self.retry_queue_url.clone(),
+            self.dead_letter_queue_url.clone(),
+        )
+    }
+
     /// Every API function, wired to this stack as the Lambdas' `main`s wire them
     /// from the environment.
     pub fn functions(

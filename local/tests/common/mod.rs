@@ -20,6 +20,10 @@ use shared::api::events::EventsApi;
 use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 
+mod counting_proxy;
+#[allow(unused_imports)] // only the fan-out tests count calls on the wire
+pub use counting_proxy::CountingProxy;
+
 pub const TENANT_CLAIM: &str = "tenant";
 
 /// Records the operation of every HTTP request an AWS client sends.
@@ -29,6 +33,22 @@ pub struct CallLog(Arc<Mutex<Vec<String>>>);
 impl CallLog {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("call log"))
+    }
+
+    pub fn record(&self, operation: String) {
+        self.0.lock().expect("call log").push(operation);
+    }
+
+    /// JSON protocols (DynamoDB, SQS, EventBridge, KMS) name the operation in
+    /// X-Amz-Target; the query protocol (SNS) in the body's `Action=`.
+    pub fn operation(headers: &hyper::HeaderMap, body: &[u8]) -> String {
+        match headers.get("x-amz-target").and_then(|t| t.to_str().ok()) {
+            Some(target) => target.rsplit('.').next().unwrap_or_default().to_owned(),
+            None => form_urlencoded::parse(body)
+                .find(|(key, _)| key == "Action")
+                .map(|(_, action)| action.into_owned())
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -43,20 +63,15 @@ impl Intercept for CallLog {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // JSON protocols (DynamoDB, SQS) name the operation in X-Amz-Target; the
-        // query protocol (SNS) in the body's `Action=`.
         let request = context.request();
-        let operation = match request.headers().get("x-amz-target") {
-            Some(target) => target.rsplit('.').next().unwrap_or_default().to_owned(),
-            None => {
-                let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
-                form_urlencoded::parse(body.as_bytes())
-                    .find(|(key, _)| key == "Action")
-                    .map(|(_, action)| action.into_owned())
-                    .unwrap_or_default()
-            }
-        };
-        self.0.lock().expect("call log").push(operation);
+        let body = request.body().bytes().unwrap_or_default();
+        let mut headers = hyper::HeaderMap::new();
+        if let Some(target) = request.headers().get("x-amz-target")
+            && let Ok(value) = hyper::header::HeaderValue::from_str(target)
+        {
+            headers.insert("x-amz-target", value);
+        }
+        self.record(Self::operation(&headers, body));
         Ok(())
     }
 }

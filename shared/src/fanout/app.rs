@@ -33,19 +33,47 @@ pub struct FanoutConfig {
 }
 
 impl FanoutConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            subscriptions_table: config::required("SUBSCRIPTIONS_TABLE")?,
-            secrets_key_id: config::required("SECRETS_KMS_KEY_ID")?,
-            event_bus: config::required("EVENT_BUS_NAME")?,
-            retry_queue_url: config::required("RETRY_QUEUE_URL")?,
-            dead_letter_queue_url: config::required("DEAD_LETTER_QUEUE_URL")?,
+    /// The stack's resources, with the default retry and cache settings.
+    pub fn new(
+        subscriptions_table: String,
+        secrets_key_id: String,
+        event_bus: String,
+        retry_queue_url: String,
+        dead_letter_queue_url: String,
+    ) -> Self {
+        Self {
+            subscriptions_table,
+            secrets_key_id,
+            event_bus,
+            retry_queue_url,
+            dead_letter_queue_url,
+            // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
             retry: RetryPolicy {
-                max_failures: config::parsed_or("RETRY_MAX_FAILURES", 8)?,
-                base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", 30)?,
+                max_failures: 8,
+                base_delay_seconds: 30,
             },
-            attempts: config::parsed_or("DELIVERY_ATTEMPTS", 3)?,
-            subscription_cache_ttl: Duration::from_secs(config::parsed_or("SUBSCRIPTION_CACHE_SECONDS", 10)?),
+            attempts: 3,
+            subscription_cache_ttl: Duration::from_secs(10),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Self::new(
+            config::required("SUBSCRIPTIONS_TABLE")?,
+            config::required("SECRETS_KMS_KEY_ID")?,
+            config::required("EVENT_BUS_NAME")?,
+            config::required("RETRY_QUEUE_URL")?,
+            config::required("DEAD_LETTER_QUEUE_URL")?,
+        );
+        let cache_seconds = config::parsed_or("SUBSCRIPTION_CACHE_SECONDS", defaults.subscription_cache_ttl.as_secs())?;
+        Ok(Self {
+            retry: RetryPolicy {
+                max_failures: config::parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
+                base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
+            },
+            attempts: config::parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
+            subscription_cache_ttl: Duration::from_secs(cache_seconds),
+            ..defaults
         })
     }
 }

@@ -24,6 +24,9 @@ pub struct HealthReport {
 struct Tally {
     failures: u64,
     last_error: Option<String>,
+    /// Some delivery was a retry, so the subscription had failed before, whatever
+    /// the (cached) record says.
+    retried: bool,
 }
 
 /// A change to one subscription's health.
@@ -36,12 +39,12 @@ pub enum HealthChange {
 impl HealthReport {
     /// Every subscription `plan` delivers for, none failed yet.
     pub fn new(plan: &DeliveryPlan) -> Self {
-        let tallies = plan
-            .values()
-            .flatten()
-            .filter_map(|d| d.origin.subscription())
-            .map(|s| (s, Tally::default()))
-            .collect();
+        let mut tallies: BTreeMap<SubscriptionRef, Tally> = BTreeMap::new();
+        for delivery in plan.values().flatten() {
+            if let Some(subscription) = delivery.origin.subscription() {
+                tallies.entry(subscription).or_default().retried |= delivery.failures > 0;
+            }
+        }
         Self { tallies }
     }
 
@@ -58,7 +61,8 @@ impl HealthReport {
     }
 
     /// The writes it calls for, given what the subscriptions looked like: failures
-    /// are added; a clean run resets a subscription that had failed before.
+    /// are added; a clean run resets a subscription that had failed before (as its
+    /// record or a retried delivery shows).
     pub fn changes(self, subscriptions: &SubscriptionsByTenant) -> Vec<(SubscriptionRef, HealthChange)> {
         let had_failed = |s: &SubscriptionRef| {
             subscriptions
@@ -76,7 +80,7 @@ impl HealthReport {
                         last_error,
                     },
                 )),
-                None => had_failed(&subscription).then_some((subscription, HealthChange::Recovered)),
+                None => (tally.retried || had_failed(&subscription)).then_some((subscription, HealthChange::Recovered)),
             })
             .collect()
     }

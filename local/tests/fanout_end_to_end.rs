@@ -1,0 +1,493 @@
+//! Fan-out end to end against moto: events POSTed through the API handler, the
+//! events table's stream read as Lambda's event source mapping reads it, the
+//! fan-out and retry handlers, and what arrives in real SQS queues (behind SNS
+//! topics and EventBridge rules too). AWS calls are counted on the wire.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use common::{ApiRequest, CountingProxy, TestStack, parts};
+use local::queue_poller::QueuePoller;
+use local::stream_poller::StreamPoller;
+use serde_json::{Value, json};
+use shared::api::events::create_event;
+use shared::api::subscriptions::{create_subscription, deactivate_subscription, get_subscription};
+use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RetryPolicy};
+use shared::storage::schema::EVENTS;
+
+const TENANT: &str = "acme";
+/// Lambda's batch size for the events stream in template.yaml.
+const STREAM_BATCH: usize = 100;
+
+struct Harness {
+    stack: TestStack,
+    sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
+    events: aws_sdk_eventbridge::Client,
+    stream: StreamPoller,
+    fanout: Fanout,
+    /// Every AWS call the fan-out makes.
+    proxy: CountingProxy,
+}
+
+impl Harness {
+    /// The stack, with the fan-out retrying at once (no backoff) after `max_failures`.
+    async fn new(max_failures: u32) -> Self {
+        let stack = TestStack::new().await;
+        let sdk = shared::aws::sdk_config().await;
+        let moto = std::env::var("AWS_ENDPOINT_URL").expect("moto endpoint");
+        let proxy = CountingProxy::start(moto.trim_start_matches("http://").to_owned()).await;
+        // Set on the loader: an endpoint set on a built SdkConfig loses to AWS_ENDPOINT_URL.
+        let counted = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&proxy.url)
+            .load()
+            .await;
+        let config = FanoutConfig {
+            retry: RetryPolicy {
+                max_failures,
+                base_delay_seconds: 0,
+            },
+            attempts: 2,
+            ..stack.stack.fanout_config()
+        };
+        let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+            .await
+            .expect("events stream");
+        Self {
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
+            fanout: Fanout::new(&counted, config),
+            stream,
+            proxy,
+            stack,
+        }
+    }
+
+    async fn queue(&self, name: &str) -> String {
+        let created = self
+            .sqs
+            .create_queue()
+            .queue_name(format!("{name}-{}", uuid::Uuid::now_v7().simple()))
+            .send()
+            .await
+            .expect("queue");
+        created.queue_url.expect("queue url")
+    }
+
+    async fn queue_length(&self, url: &str) -> usize {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("queue attributes");
+        attributes.attributes.expect("attributes")[&QueueAttributeName::ApproximateNumberOfMessages]
+            .parse()
+            .expect("a count")
+    }
+
+    async fn queue_arn(&self, url: &str) -> String {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        attributes.attributes.expect("attributes")[&QueueAttributeName::QueueArn].clone()
+    }
+
+    /// An SNS topic whose messages land (raw) in a new queue: (topic ARN, queue URL).
+    async fn topic_into_queue(&self, name: &str) -> (String, String) {
+        let topic = self
+            .sns
+            .create_topic()
+            .name(format!("{name}-{}", uuid::Uuid::now_v7().simple()))
+            .send()
+            .await
+            .expect("topic")
+            .topic_arn
+            .expect("topic arn");
+        let queue = self.queue(name).await;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(self.queue_arn(&queue).await)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .expect("subscribe");
+        (topic, queue)
+    }
+
+    /// A rule on `bus` sending entries of `detail_type` to a new queue.
+    async fn rule_into_queue(&self, bus: &str, detail_type: &str) -> String {
+        let queue = self.queue("rule").await;
+        let rule = format!("rule-{}", uuid::Uuid::now_v7().simple());
+        self.events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(bus)
+            .event_pattern(json!({"source": ["event-collector"], "detail-type": [detail_type]}).to_string())
+            .send()
+            .await
+            .expect("rule");
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(self.queue_arn(&queue).await)
+            .build()
+            .expect("target");
+        self.events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(bus)
+            .targets(target)
+            .send()
+            .await
+            .expect("targets");
+        queue
+    }
+
+    /// Creates a subscription through the API; returns its id.
+    async fn subscribe(&self, entity: &str, destination: Value) -> String {
+        let body = json!({
+            "entityType": entity, "subscribeCreate": true, "subscribeChange": false,
+            "subscribeDelete": false, "destination": destination
+        });
+        let request = ApiRequest::new("POST", "/api/v1/event-subscription")
+            .for_tenant(TENANT)
+            .json(&body)
+            .build();
+        let (status, created) = parts(create_subscription(&self.stack.functions().subscriptions, request).await);
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn subscription(&self, id: &str) -> Value {
+        let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}"))
+            .for_tenant(TENANT)
+            .path_param("id", id)
+            .build();
+        parts(get_subscription(&self.stack.functions().subscriptions, request).await).1
+    }
+
+    async fn deactivate(&self, id: &str) {
+        let request = ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}/deactivate"))
+            .for_tenant(TENANT)
+            .path_param("id", id)
+            .build();
+        let (status, _) = parts(deactivate_subscription(&self.stack.functions().subscriptions, request).await);
+        assert_eq!(status, 200);
+    }
+
+    async fn post_event(&self, id: &str, entity: &str, operation: &str) {
+        let body = json!({
+            "id": id, "entity_id": format!("{entity}-1"), "entity_name": entity,
+            "event_source": "APPLICATION", "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": operation, "base64_encoded_payload_json": "eyJ0b3RhbCI6IDQyfQ=="}
+        });
+        let request = ApiRequest::new("POST", "/api/v1/events")
+            .for_tenant(TENANT)
+            .json(&body)
+            .build();
+        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
+        assert!(status == 201 || status == 200, "{status} {answer}");
+    }
+
+    /// What the stream has for Lambda now.
+    async fn stream_records(&mut self) -> Vec<EventRecord> {
+        self.stream.poll().await.expect("stream records")
+    }
+
+    /// Hands the stream's new records to the fan-out in Lambda-sized batches;
+    /// returns the batch item failures.
+    async fn fan_out(&mut self) -> Vec<String> {
+        let records = self.stream_records().await;
+        let mut failures = Vec::new();
+        for batch in records.chunks(STREAM_BATCH) {
+            failures.extend(self.fanout.stream_batch(batch).await);
+        }
+        failures
+    }
+
+    /// Runs the retry consumer until its queue is empty.
+    async fn drain_retries(&self) {
+        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.retry_queue_url);
+        while poller
+            .poll_into(|messages| async move { self.fanout.retry_batch(&messages).await })
+            .await
+            .expect("retry queue")
+            > 0
+        {}
+    }
+
+    async fn drain(&self, queue_url: &str) -> Vec<Message> {
+        let mut received = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("receive");
+            match output.messages {
+                Some(messages) if !messages.is_empty() => received.extend(messages),
+                _ => return received,
+            }
+        }
+    }
+
+    /// The JSON bodies of everything in `queue_url` (EventBridge's `detail` unwrapped).
+    async fn envelopes(&self, queue_url: &str) -> Vec<Value> {
+        self.drain(queue_url)
+            .await
+            .iter()
+            .map(|m| {
+                let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("JSON message");
+                match body.get("detail") {
+                    Some(detail) => detail.clone(),
+                    None => body,
+                }
+            })
+            .collect()
+    }
+}
+
+fn sqs_destination(queue_url: &str) -> Value {
+    json!({"type": "SQS", "sqs": {"queueUrl": queue_url, "region": "us-east-1"}})
+}
+
+fn counts(calls: Vec<String>) -> BTreeMap<String, usize> {
+    calls.into_iter().fold(BTreeMap::new(), |mut counts, call| {
+        *counts.entry(call).or_default() += 1;
+        counts
+    })
+}
+
+#[tokio::test]
+async fn an_event_reaches_every_matching_destination_and_nothing_else() {
+    // GIVEN subscriptions to ORDER creates on a queue, an SNS topic and a partner
+    // bus, one for CUSTOMER events, one deactivated; and a rule on the stack's own bus
+    let mut h = Harness::new(8).await;
+    let orders = h.queue("orders").await;
+    let (topic, behind_topic) = h.topic_into_queue("topic").await;
+    let partner_bus = format!("partner-{}", uuid::Uuid::now_v7().simple());
+    h.events
+        .create_event_bus()
+        .name(&partner_bus)
+        .send()
+        .await
+        .expect("bus");
+    let partner_arn = format!("arn:aws:events:us-east-1:123456789012:event-bus/{partner_bus}");
+    let behind_partner = h.rule_into_queue(&partner_bus, "order/create").await;
+    let behind_own_bus = h.rule_into_queue(&h.stack.stack.event_bus, "order/create").await;
+    let customers = h.queue("customers").await;
+    let stopped = h.queue("stopped").await;
+    let to_queue = h.subscribe("ORDER", sqs_destination(&orders)).await;
+    h.subscribe(
+        "ORDER",
+        json!({"type": "SNS", "sns": {"topicArn": topic, "region": "us-east-1"}}),
+    )
+    .await;
+    h.subscribe(
+        "ORDER",
+        json!({"type": "EVENTBRIDGE", "eventBridge": {"eventBusArn": partner_arn, "region": "us-east-1"}}),
+    )
+    .await;
+    h.subscribe("CUSTOMER", sqs_destination(&customers)).await;
+    let deactivated = h.subscribe("ORDER", sqs_destination(&stopped)).await;
+    h.deactivate(&deactivated).await;
+
+    // WHEN an ORDER CREATE and an ORDER UPDATE are posted and the stream fanned out
+    h.post_event("evt-create", "ORDER", "CREATE").await;
+    h.post_event("evt-update", "ORDER", "UPDATE").await;
+    let failures = h.fan_out().await;
+
+    // THEN every matching destination has the create, once, in the one envelope
+    assert!(failures.is_empty(), "{failures:?}");
+    let at_queue = h.envelopes(&orders).await;
+    assert_eq!(at_queue.len(), 1, "{at_queue:?}");
+    assert_eq!(at_queue[0]["eventId"], "evt-create");
+    assert_eq!(at_queue[0]["eventName"], "ORDER.CREATE");
+    assert_eq!(at_queue[0]["subscriptionId"], json!(to_queue));
+    assert_eq!(at_queue[0]["data"], json!({"total": 42}));
+    for (queue, name) in [(&behind_topic, "SNS"), (&behind_partner, "partner bus")] {
+        let received = h.envelopes(queue).await;
+        assert_eq!(received.len(), 1, "{name}: {received:?}");
+        assert_eq!(received[0]["eventId"], "evt-create", "{name}");
+    }
+    // … the stack's own bus got both events, without a subscription id
+    let own = h.envelopes(&behind_own_bus).await;
+    assert_eq!(own.len(), 1, "the rule matches order/create only: {own:?}");
+    assert_eq!(own[0]["subscriptionId"], Value::Null);
+    // … and the CUSTOMER and deactivated subscriptions got nothing
+    assert!(h.drain(&customers).await.is_empty());
+    assert!(h.drain(&stopped).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_thousand_events_to_three_subscribers_take_a_tenth_of_the_calls() {
+    // GIVEN three queue subscriptions
+    let mut h = Harness::new(8).await;
+    let mut queues = Vec::new();
+    for name in ["a", "b", "c"] {
+        let queue = h.queue(name).await;
+        h.subscribe("ORDER", sqs_destination(&queue)).await;
+        queues.push(queue);
+    }
+    // WHEN 1,000 events are posted and fanned out in Lambda's batches of 100
+    for i in 0..1000 {
+        h.post_event(&format!("evt-{i:04}"), "ORDER", "CREATE").await;
+    }
+    let records = h.stream_records().await;
+    assert_eq!(records.len(), 1000);
+    h.proxy.calls.take();
+    let (mut failures, mut calls, mut arrived) = (Vec::new(), Vec::new(), vec![0; queues.len()]);
+    for batch in records.chunks(STREAM_BATCH) {
+        failures.extend(h.fanout.stream_batch(batch).await);
+        calls.extend(h.proxy.calls.take());
+        // Counted and purged per batch, not drained: moto's SQS is quadratic in a queue's length.
+        for (queue, arrived) in queues.iter().zip(&mut arrived) {
+            *arrived += h.queue_length(queue).await;
+            h.sqs.purge_queue().queue_url(queue).send().await.expect("purge");
+        }
+    }
+    // THEN every delivery arrives, in ⌈1000/10⌉ calls per destination, not 1000
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(arrived, [1000; 3]);
+    let calls = counts(calls);
+    assert_eq!(calls.get("SendMessageBatch"), Some(&300), "{calls:?}");
+    assert_eq!(calls.get("PutEvents"), Some(&100), "own bus: {calls:?}");
+    // one subscription Query per tenant per batch at most (the cache may save some)
+    assert!(calls.get("Query").copied().unwrap_or_default() <= 10, "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_broken_subscriber_goes_to_retry_then_dead_letter_without_holding_up_others() {
+    // GIVEN a healthy subscription and one whose queue does not exist
+    let mut h = Harness::new(3).await;
+    let healthy = h.queue("healthy").await;
+    let missing = h.queue("gone").await;
+    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
+    h.subscribe("ORDER", sqs_destination(&healthy)).await;
+    let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
+
+    // WHEN two events are fanned out
+    h.post_event("evt-1", "ORDER", "CREATE").await;
+    h.post_event("evt-2", "ORDER", "CREATE").await;
+    let failures = h.fan_out().await;
+
+    // THEN the records count as handled, the healthy queue has both events, and
+    // the broken subscriber's deliveries wait on the retry queue
+    assert!(failures.is_empty(), "parked deliveries are handled: {failures:?}");
+    assert_eq!(h.envelopes(&healthy).await.len(), 2);
+    let health = &h.subscription(&broken).await["delivery"];
+    assert_eq!(health["consecutiveFailures"], 2, "{health}");
+    assert!(health["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{health}");
+
+    // WHEN the retry consumer runs until its queue is empty (no backoff in this test)
+    h.drain_retries().await;
+
+    // THEN after the last attempt both deliveries are dead letters, with the envelope as body
+    let dead = h.drain(&h.stack.stack.dead_letter_queue_url).await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let parked: Value = serde_json::from_str(
+        dead[0].message_attributes.as_ref().expect("attributes")[DELIVERY_ATTRIBUTE]
+            .string_value()
+            .expect("metadata"),
+    )
+    .expect("JSON");
+    assert_eq!(parked["failures"], 3);
+    assert_eq!(parked["origin"]["subscriptionId"], json!(broken));
+    let body: Value = serde_json::from_str(dead[0].body().expect("body")).expect("envelope");
+    assert_eq!(body["subscriptionId"], json!(broken));
+    assert_eq!(h.subscription(&broken).await["delivery"]["consecutiveFailures"], 6);
+    assert!(
+        h.envelopes(&healthy).await.is_empty(),
+        "retries never resend to healthy subscribers"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_delivery_that_succeeds_resets_the_failure_count() {
+    // GIVEN a subscription whose queue is missing when the event is fanned out
+    let mut h = Harness::new(5).await;
+    let queue = h.queue("late").await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.post_event("evt-1", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 1);
+
+    // WHEN the queue comes back (same name, same URL) and the retry runs
+    let name = queue.rsplit('/').next().expect("queue name");
+    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.drain_retries().await;
+
+    // THEN the event arrives and the subscription is healthy again
+    let received = h.envelopes(&queue).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["eventId"], "evt-1");
+    assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 0);
+    assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
+}
+
+#[tokio::test]
+async fn replaying_a_stream_batch_duplicates_but_never_loses() {
+    // GIVEN a subscription and a fanned-out batch of three events
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("replayed").await;
+    h.subscribe("ORDER", sqs_destination(&queue)).await;
+    for i in 0..3 {
+        h.post_event(&format!("evt-{i}"), "ORDER", "CREATE").await;
+    }
+    let records = h.stream_records().await;
+    // WHEN Lambda hands the same batch over twice (a retried invocation)
+    assert!(h.fanout.stream_batch(&records).await.is_empty());
+    assert!(h.fanout.stream_batch(&records).await.is_empty());
+    // THEN each event arrives twice, each copy carrying its eventId for dedupe
+    let mut ids: Vec<String> = h
+        .envelopes(&queue)
+        .await
+        .iter()
+        .map(|e| e["eventId"].as_str().expect("eventId").to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["evt-0", "evt-0", "evt-1", "evt-1", "evt-2", "evt-2"]);
+}
+
+#[tokio::test]
+async fn an_undecodable_record_is_dead_lettered_and_does_not_fail_the_batch() {
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("poison").await;
+    h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.post_event("evt-good", "ORDER", "CREATE").await;
+    let mut records = h.stream_records().await;
+    // GIVEN a batch with a record whose image is not an event item
+    let mut poison = records[0].clone();
+    poison.change.new_image = serde_dynamo::Item::from(std::collections::HashMap::from([(
+        "pk".to_owned(),
+        serde_dynamo::AttributeValue::S("garbage".into()),
+    )]));
+    poison.change.sequence_number = Some("0".into());
+    records.insert(0, poison);
+    // WHEN it is fanned out
+    let failures = h.fanout.stream_batch(&records).await;
+    // THEN the good event is delivered, the poison record parked with its reason
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(h.envelopes(&queue).await.len(), 1);
+    let dead = h.drain(&h.stack.stack.dead_letter_queue_url).await;
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].body().is_some_and(|b| b.contains("garbage")));
+}
