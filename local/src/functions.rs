@@ -1,5 +1,5 @@
-//! The API functions of the stack, callable by name as API Gateway would invoke
-//! them. Names are the crates under `functions/` (and `routes.rs`).
+//! The stack's functions, callable by name as API Gateway (or a stream or queue
+//! event source) would invoke them. Names are the crates under `functions/`.
 
 use lambda_http::{Body, Request, Response};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
@@ -10,6 +10,7 @@ use shared::api::subscriptions::{
     update_subscription,
 };
 use shared::events::DynamoEventStore;
+use shared::fanout::Fanout;
 use shared::routes::FALLBACK_FUNCTION;
 
 /// Every API function's state, built as each Lambda's `main` builds it.
@@ -37,6 +38,30 @@ impl ApiFunctions {
             "update-job" => update_job(&self.jobs, req).await,
             "delete-job" => delete_job(&self.jobs, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
+            _ => return None,
+        })
+    }
+}
+
+/// The functions Lambda invokes from streams and queues, by name.
+pub struct BatchFunctions {
+    pub fanout: Fanout,
+}
+
+impl BatchFunctions {
+    /// Runs the named function on `payload` (the event JSON Lambda would pass);
+    /// returns the batch item failures it reports. `None` for a name no
+    /// function has, `Some(Err)` for a payload it cannot take.
+    pub async fn invoke(&self, function: &str, payload: &str) -> Option<Result<Vec<String>, serde_json::Error>> {
+        Some(match function {
+            "fanout" => match serde_json::from_str::<aws_lambda_events::event::dynamodb::Event>(payload) {
+                Ok(batch) => Ok(self.fanout.stream_batch(&batch.records).await),
+                Err(err) => Err(err),
+            },
+            "fanout-retry" => match serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(payload) {
+                Ok(batch) => Ok(self.fanout.retry_batch(&batch.records).await),
+                Err(err) => Err(err),
+            },
             _ => return None,
         })
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use serde_norway::Value;
+use shared::fanout::FanoutConfig;
 use shared::routes::{FALLBACK_FUNCTION, ROUTES};
 use shared::storage::schema::{StreamView, TABLES};
 
@@ -193,5 +194,43 @@ fn every_function_has_a_log_group_with_retention() {
             groups.iter().any(|g| g.contains(&format!("/aws/lambda/${{{name}}}"))),
             "{name} has no log group with a retention"
         );
+    }
+}
+
+#[test]
+fn the_events_stream_mapping_never_stalls_a_shard_on_a_poison_record() {
+    let template = repo_file("template.yaml");
+    let function = &template["Resources"]["FanoutFunction"]["Properties"];
+    let stream = &function["Events"]["EventsStream"]["Properties"];
+    assert_eq!(
+        stream["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+    assert_eq!(stream["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert!(
+        stream["MaximumRetryAttempts"]
+            .as_u64()
+            .is_some_and(|n| (1..=100).contains(&n)),
+        "bounded retries"
+    );
+    assert!(!stream["DestinationConfig"]["OnFailure"]["Destination"].is_null());
+    let retries = &template["Resources"]["FanoutRetryFunction"]["Properties"]["Events"]["RetryQueue"]["Properties"];
+    assert_eq!(
+        retries["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+}
+
+#[test]
+fn both_fan_out_functions_get_every_setting_the_code_reads() {
+    let template = repo_file("template.yaml");
+    for name in ["FanoutFunction", "FanoutRetryFunction"] {
+        let set: BTreeSet<&str> = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{name} has no environment"))
+            .keys()
+            .filter_map(|key| key.as_str())
+            .collect();
+        assert_eq!(set, BTreeSet::from(FanoutConfig::VARIABLES), "{name}");
     }
 }

@@ -1,5 +1,5 @@
 //! Every file in events/ (the `sam local invoke -e` samples) goes through its
-//! function's handler and gets the status listed here, so the samples never rot.
+//! function's handler and gets the outcome listed here, so the samples never rot.
 
 mod common;
 
@@ -7,33 +7,49 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::{TestStack, parts};
+use local::functions::BatchFunctions;
+use shared::fanout::Fanout;
+
+/// What a sample must produce: an HTTP status (API functions) or a number of
+/// batch item failures (stream and queue functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Status(u16),
+    BatchFailures(usize),
+}
+use Outcome::{BatchFailures, Status};
 
 /// In run order (reads come after the create they read). File names are
 /// `<function>[.<case>].json`.
-const EXPECTED: &[(&str, u16)] = &[
-    ("create-event.json", 201),
-    ("create-event.invalid-payload.json", 400),
-    ("create-event.wrong-tenant.json", 403),
-    ("get-event.json", 200),
-    ("get-event.unknown-id.json", 404),
-    ("list-events.json", 200),
-    ("list-events.missing-entity-id.json", 400),
-    ("route-not-found.json", 405),
-    ("create-subscription.json", 201),
-    ("create-subscription.seed-sns-with-sqs-block.json", 400),
-    ("update-subscription.json", 200),
-    ("update-subscription.by-id.json", 200),
-    ("list-subscriptions.json", 200),
-    ("get-subscription.json", 200),
-    ("get-subscription.unknown-id.json", 404),
-    ("deactivate-subscription.json", 200),
-    ("create-job.json", 201),
-    ("create-job.invalid-cron.json", 400),
-    ("list-jobs.json", 200),
-    ("get-job.json", 200),
-    ("update-job.json", 200),
-    ("delete-job.json", 204),
-    ("delete-job.unknown-id.json", 404),
+const EXPECTED: &[(&str, Outcome)] = &[
+    ("create-event.json", Status(201)),
+    ("create-event.invalid-payload.json", Status(400)),
+    ("create-event.wrong-tenant.json", Status(403)),
+    ("get-event.json", Status(200)),
+    ("get-event.unknown-id.json", Status(404)),
+    ("list-events.json", Status(200)),
+    ("list-events.missing-entity-id.json", Status(400)),
+    ("route-not-found.json", Status(405)),
+    ("create-subscription.json", Status(201)),
+    ("create-subscription.seed-sns-with-sqs-block.json", Status(400)),
+    ("update-subscription.json", Status(200)),
+    ("update-subscription.by-id.json", Status(200)),
+    ("list-subscriptions.json", Status(200)),
+    ("get-subscription.json", Status(200)),
+    ("get-subscription.unknown-id.json", Status(404)),
+    ("deactivate-subscription.json", Status(200)),
+    ("create-job.json", Status(201)),
+    ("create-job.invalid-cron.json", Status(400)),
+    ("list-jobs.json", Status(200)),
+    ("get-job.json", Status(200)),
+    ("update-job.json", Status(200)),
+    ("delete-job.json", Status(204)),
+    ("delete-job.unknown-id.json", Status(404)),
+    // Parked deliveries and dead-lettered records count as handled.
+    ("fanout.json", BatchFailures(0)),
+    ("fanout.batch.json", BatchFailures(0)),
+    ("fanout.poison-record.json", BatchFailures(0)),
+    ("fanout-retry.json", BatchFailures(0)),
 ];
 
 fn events_dir() -> PathBuf {
@@ -41,7 +57,7 @@ fn events_dir() -> PathBuf {
 }
 
 #[tokio::test]
-async fn every_sample_event_gets_its_expected_status() {
+async fn every_sample_event_gets_its_expected_outcome() {
     let on_disk: BTreeSet<String> = std::fs::read_dir(events_dir())
         .expect("events/ exists")
         .map(|entry| {
@@ -56,21 +72,32 @@ async fn every_sample_event_gets_its_expected_status() {
     let listed: BTreeSet<String> = EXPECTED.iter().map(|(name, _)| (*name).to_owned()).collect();
     assert_eq!(
         on_disk, listed,
-        "each file in events/ needs an expected status in this test"
+        "each file in events/ needs an expected outcome in this test"
     );
 
     let stack = TestStack::new().await;
     let functions = stack.functions();
+    let sdk = shared::aws::sdk_config().await;
+    let batch_functions = BatchFunctions {
+        fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
+    };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();
         let text = std::fs::read_to_string(events_dir().join(file)).expect("readable sample");
-        let request =
-            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"));
-        let response = functions
-            .invoke(function, request)
-            .await
-            .unwrap_or_else(|| panic!("{file}: no function named {function}"));
-        let (status, body) = parts(response);
-        assert_eq!(status, *expected, "{file}: {body}");
+        let outcome = match batch_functions.invoke(function, &text).await {
+            Some(failures) => BatchFailures(failures.unwrap_or_else(|e| panic!("{file}: {e}")).len()),
+            None => {
+                let request = lambda_http::request::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"));
+                let response = functions
+                    .invoke(function, request)
+                    .await
+                    .unwrap_or_else(|| panic!("{file}: no function named {function}"));
+                let (status, body) = parts(response);
+                assert_eq!(Status(status), *expected, "{file}: {body}");
+                Status(status)
+            }
+        };
+        assert_eq!(outcome, *expected, "{file}");
     }
 }

@@ -33,6 +33,18 @@ pub struct FanoutConfig {
 }
 
 impl FanoutConfig {
+    /// Every environment variable `from_env` reads (template.yaml sets them all).
+    pub const VARIABLES: [&str; 8] = [
+        "SUBSCRIPTIONS_TABLE",
+        "SECRETS_KMS_KEY_ID",
+        "EVENT_BUS_NAME",
+        "RETRY_QUEUE_URL",
+        "DEAD_LETTER_QUEUE_URL",
+        "RETRY_MAX_FAILURES",
+        "RETRY_BASE_DELAY_SECONDS",
+        "SUBSCRIPTION_CACHE_SECONDS",
+    ];
+
     /// The stack's resources, with the default retry and cache settings.
     pub fn new(
         subscriptions_table: String,
