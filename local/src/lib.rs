@@ -4,6 +4,7 @@
 //! queue pollers stand in for Lambda's event source mappings.
 
 pub mod dev_token;
+pub mod event_sources;
 pub mod functions;
 pub mod gateway;
 pub mod provision;

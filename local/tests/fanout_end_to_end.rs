@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use common::{ApiRequest, CountingProxy, TestStack, parts};
+use local::event_sources::STREAM_BATCH_SIZE;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
@@ -19,8 +20,6 @@ use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RetryPolicy};
 use shared::storage::schema::EVENTS;
 
 const TENANT: &str = "acme";
-/// Lambda's batch size for the events stream in template.yaml.
-const STREAM_BATCH: usize = 100;
 
 struct Harness {
     stack: TestStack,
@@ -212,7 +211,7 @@ impl Harness {
     async fn fan_out(&mut self) -> Vec<String> {
         let records = self.stream_records().await;
         let mut failures = Vec::new();
-        for batch in records.chunks(STREAM_BATCH) {
+        for batch in records.chunks(STREAM_BATCH_SIZE) {
             failures.extend(self.fanout.stream_batch(batch).await);
         }
         failures
@@ -354,7 +353,7 @@ async fn a_thousand_events_to_three_subscribers_take_a_tenth_of_the_calls() {
     assert_eq!(records.len(), 1000);
     h.proxy.calls.take();
     let (mut failures, mut calls, mut arrived) = (Vec::new(), Vec::new(), vec![0; queues.len()]);
-    for batch in records.chunks(STREAM_BATCH) {
+    for batch in records.chunks(STREAM_BATCH_SIZE) {
         failures.extend(h.fanout.stream_batch(batch).await);
         calls.extend(h.proxy.calls.take());
         // Counted and purged per batch, not drained: moto's SQS is quadratic in a queue's length.

@@ -1,5 +1,6 @@
-//! `scripts/dev` runs this: creates the stack's tables in the emulator at
-//! `AWS_ENDPOINT_URL` and serves the API on http://127.0.0.1:$PORT (default 3000).
+//! `scripts/dev` runs this: creates the stack's resources in the emulator at
+//! `AWS_ENDPOINT_URL`, serves the API on http://127.0.0.1:$PORT (default 3000)
+//! and runs the fan-out on the events stream, as Lambda would.
 //!
 //! `AUTH=jwt` turns on bearer-token checks with HS256 tokens signed by
 //! `DEV_JWT_SECRET`; `dev-server token <tenant>` prints such a token.
@@ -12,7 +13,11 @@ use shared::http::Authentication;
 use tokio::net::TcpListener;
 
 use local::gateway::{self, Gateway, LocalAuth};
-use local::{dev_token, provision};
+use local::queue_poller::QueuePoller;
+use local::stream_poller::StreamPoller;
+use local::{dev_token, event_sources, provision};
+use shared::fanout::Fanout;
+use shared::storage::schema::EVENTS;
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
@@ -78,6 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         handler_auth,
         retention,
     );
+    start_fanout(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
     let gateway = Arc::new(Gateway { functions, auth });
@@ -85,5 +91,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         served = gateway::serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
+    Ok(())
+}
+
+/// Runs the fan-out and its retry consumer on the emulator's stream and queue,
+/// as the stack's event source mappings do.
+async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
+    let fanout = Arc::new(Fanout::new(sdk, stack.fanout_config()));
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
+    tokio::spawn(event_sources::events_stream_into_fanout(stream, fanout.clone()));
+    tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
+    tracing::info!(
+        event_bus = %stack.event_bus,
+        dead_letter_queue = %stack.dead_letter_queue_url,
+        "fan-out polling the events stream and the retry queue"
+    );
     Ok(())
 }
