@@ -13,6 +13,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|t| format!("{}={}", t.env_var, stack.tables.of(t)))
         .collect();
     lines.push(format!("SECRETS_KMS_KEY_ID={}", stack.secrets_key));
+    lines.push(format!("EVENT_BUS_NAME={}", stack.event_bus));
+    lines.push(format!("RETRY_QUEUE_URL={}", stack.retry_queue_url));
+    lines.push(format!("DEAD_LETTER_QUEUE_URL={}", stack.dead_letter_queue_url));
     std::io::Write::write_all(&mut std::io::stdout(), (lines.join("\n") + "\n").as_bytes())?;
     Ok(())
 }
