@@ -373,6 +373,41 @@ async fn a_thousand_events_to_three_subscribers_take_a_tenth_of_the_calls() {
 }
 
 #[tokio::test]
+async fn a_subscription_with_its_own_key_is_sent_with_it_and_its_secret_decrypted_once() {
+    // GIVEN a queue subscription with the subscriber's own access key
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("own-key").await;
+    h.subscribe(
+        "ORDER",
+        json!({"type": "SQS", "sqs": {"queueUrl": queue, "region": "us-east-1",
+               "accessKey": "AKIASUBSCRIBER000001", "accessSecret": "subscriber/secret/key/0000000000000000000"}}),
+    )
+    .await;
+    h.proxy.signers.take();
+    // WHEN two stream batches are fanned out
+    for i in 0..2 {
+        h.post_event(&format!("evt-{i}"), "ORDER", "CREATE").await;
+        assert!(h.fan_out().await.is_empty());
+    }
+    // THEN the queue's calls are signed with that key, and KMS opened the secret once
+    let signers = h.proxy.signers.take();
+    let sends: Vec<&String> = signers.iter().filter(|s| s.starts_with("SendMessageBatch")).collect();
+    assert_eq!(sends, ["SendMessageBatch by AKIASUBSCRIBER000001"; 2], "{signers:?}");
+    assert_eq!(
+        signers.iter().filter(|s| s.starts_with("Decrypt")).count(),
+        1,
+        "{signers:?}"
+    );
+    assert!(
+        signers
+            .iter()
+            .any(|s| s.starts_with("PutEvents by ") && !s.contains("AKIASUBSCRIBER")),
+        "the stack's bus is reached with the function's own credentials: {signers:?}"
+    );
+    assert_eq!(h.envelopes(&queue).await.len(), 2);
+}
+
+#[tokio::test]
 async fn a_broken_subscriber_goes_to_retry_then_dead_letter_without_holding_up_others() {
     // GIVEN a healthy subscription and one whose queue does not exist
     let mut h = Harness::new(3).await;

@@ -56,6 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::io::Write::write_all(&mut std::io::stdout(), format!("{token}\n").as_bytes())?;
         return Ok(());
     }
+    if let [command, queue] = args.as_slice()
+        && (command == "queue" || command == "receive")
+    {
+        return demo_queue(command, queue).await;
+    }
 
     shared::lambda::init_logging();
     let port: u16 = config::parsed_or("PORT", 3000)?;
@@ -91,6 +96,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         served = gateway::serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
+    Ok(())
+}
+
+/// `queue <name>` creates an SQS queue in the running emulator and prints its URL
+/// (to subscribe it); `receive <name>` prints (and deletes) what it holds.
+async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+    let mut out = url.clone() + "\n";
+    if command == "receive" {
+        out.clear();
+        let poller = QueuePoller::new(sqs, url);
+        poller
+            .poll_into(|messages| {
+                for message in messages {
+                    out.push_str(message.body.as_deref().unwrap_or_default());
+                    out.push('\n');
+                }
+                async { Vec::new() }
+            })
+            .await?;
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     Ok(())
 }
 

@@ -193,7 +193,11 @@ async fn one_call_per_message(sdk: &aws_config::SdkConfig, deliveries: DeliveryP
                 let message = delivery.message;
                 match &target {
                     Target::Queue { url, .. } => {
-                        sqs.send_message().queue_url(url).message_body(message.body).send().await?;
+                        sqs.send_message()
+                            .queue_url(url)
+                            .message_body(message.body)
+                            .send()
+                            .await?;
                     }
                     Target::Bus { bus, .. } => {
                         let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()

@@ -15,6 +15,8 @@ use super::CallLog;
 pub struct CountingProxy {
     pub url: String,
     pub calls: CallLog,
+    /// `<operation> by <access key id>` for every call, from its SigV4 signature.
+    pub signers: CallLog,
 }
 
 impl CountingProxy {
@@ -22,27 +24,40 @@ impl CountingProxy {
     pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let calls = CallLog::default();
-        let log = calls.clone();
+        let (calls, signers) = (CallLog::default(), CallLog::default());
+        let logs = (calls.clone(), signers.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (upstream, log) = (upstream.clone(), log.clone());
+                let (upstream, logs) = (upstream.clone(), logs.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| forward(request, upstream.clone(), log.clone()));
+                    let service = service_fn(move |request| forward(request, upstream.clone(), logs.clone()));
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        Self { url, calls }
+        Self { url, calls, signers }
     }
 }
 
-async fn forward(request: Request<Incoming>, upstream: String, log: CallLog) -> Result<Response<Full<Bytes>>, String> {
+async fn forward(
+    request: Request<Incoming>,
+    upstream: String,
+    (calls, signers): (CallLog, CallLog),
+) -> Result<Response<Full<Bytes>>, String> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    log.record(CallLog::operation(&parts.headers, &body));
+    let operation = CallLog::operation(&parts.headers, &body);
+    let signer = parts
+        .headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').next())
+        .unwrap_or_default();
+    signers.record(format!("{operation} by {signer}"));
+    calls.record(operation);
     let stream = TcpStream::connect(&upstream).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

@@ -44,7 +44,7 @@ where
         for attempt in 0..attempts.max(1) {
             if attempt > 0 {
                 // 50 ms, 100 ms, 200 ms, …: enough for throttling to pass within one invocation.
-                tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                tokio::time::sleep(Duration::from_millis(50 << (attempt - 1).min(6))).await;
             }
             let failures = match call(&pending).await {
                 Ok(failures) => failures,

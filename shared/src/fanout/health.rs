@@ -224,4 +224,18 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_retry_that_gets_through_resets_even_when_the_cached_record_shows_no_failures() {
+        let retried = Delivery {
+            failures: 2,
+            ..delivery("flaky")
+        };
+        let plan = DeliveryPlan::from([(Target::own_bus("b"), vec![retried])]);
+        let acme = TenantId::parse("acme").expect("tenant");
+        let stale = SubscriptionsByTenant::from([(acme.clone(), Arc::from([subscription("flaky", 0)]))]);
+        let changes = HealthReport::new(&plan).with_failures(&[]).changes(&stale);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].1, HealthChange::Recovered);
+    }
 }

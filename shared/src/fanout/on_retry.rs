@@ -34,7 +34,10 @@ impl Fanout {
             .filter(|(_, d)| d.origin.subscription_id.is_some())
             .map(|(_, d)| d.origin.tenant.clone())
             .collect();
-        let (subscriptions, _unreadable) = self.subscriptions.for_tenants(tenants).await;
+        let (subscriptions, unreadable) = self.subscriptions.for_tenants(tenants).await;
+        for (tenant, err) in &unreadable {
+            tracing::error!(%tenant, error = %err, "could not read subscriptions; the tenant's retries stay queued");
+        }
         let mut plan = DeliveryPlan::new();
         let mut sources: HashMap<Origin, Vec<String>> = HashMap::new();
         for (id, delivery) in deliveries {
