@@ -4,7 +4,7 @@
 mod common;
 
 use aws_sdk_sqs::Client;
-use common::CallLog;
+use common::{CallLog, drain};
 use shared::fanout::{EventBridgeSender, OutgoingMessage, SnsSender, SqsSender};
 
 async fn sqs() -> (Client, CallLog) {
@@ -43,24 +43,6 @@ async fn queue(client: &Client, name: &str, fifo: bool) -> String {
             .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
     }
     request.send().await.expect("queue").queue_url.expect("url")
-}
-
-async fn drain(client: &Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut received = Vec::new();
-    loop {
-        let output = client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive");
-        match output.messages {
-            Some(messages) if !messages.is_empty() => received.extend(messages),
-            _ => return received,
-        }
-    }
 }
 
 #[tokio::test]

@@ -229,22 +229,7 @@ impl Harness {
     }
 
     async fn drain(&self, queue_url: &str) -> Vec<Message> {
-        let mut received = Vec::new();
-        loop {
-            let output = self
-                .sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .expect("receive");
-            match output.messages {
-                Some(messages) if !messages.is_empty() => received.extend(messages),
-                _ => return received,
-            }
-        }
+        common::drain(&self.sqs, queue_url).await
     }
 
     /// The JSON bodies of everything in `queue_url` (EventBridge's `detail` unwrapped).

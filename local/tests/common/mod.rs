@@ -249,3 +249,22 @@ pub fn ids_of(list: &Value) -> Vec<String> {
         .map(|item| item["id"].as_str().expect("id").to_owned())
         .collect()
 }
+
+/// Everything in an SQS queue now, received (and left invisible) ten at a time.
+pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut received = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        match output.messages {
+            Some(messages) if !messages.is_empty() => received.extend(messages),
+            _ => return received,
+        }
+    }
+}

@@ -130,12 +130,10 @@ impl HealthRecorder {
 mod tests {
     use std::sync::Arc;
 
-    use chrono::DateTime;
-
     use super::*;
     use crate::fanout::message::OutgoingMessage;
     use crate::fanout::plan::{Delivery, Origin, Target};
-    use crate::subscriptions::{BusTarget, DeliveryHealth, Destination};
+    use crate::subscriptions::{DeliveryHealth, fixtures};
     use crate::tenant::TenantId;
 
     fn delivery(subscription: &str) -> Delivery {
@@ -152,24 +150,11 @@ mod tests {
 
     fn subscription(id: &str, consecutive_failures: u64) -> Subscription {
         Subscription {
-            id: id.into(),
-            active: true,
-            entity_type: "ORDER".into(),
-            subscribe_create: true,
-            subscribe_change: false,
-            subscribe_delete: false,
-            destination: Destination::EventBridge {
-                event_bridge: BusTarget {
-                    event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),
-                    region: "eu-west-1".into(),
-                },
-            },
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
             delivery: DeliveryHealth {
                 consecutive_failures,
                 ..DeliveryHealth::default()
             },
+            ..fixtures::subscription(id)
         }
     }
 

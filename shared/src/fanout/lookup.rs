@@ -89,31 +89,9 @@ impl<R: Records<Subscription>> SubscriptionCache<R> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
-
     use super::*;
     use crate::storage::InMemoryRecords;
-    use crate::subscriptions::{BusTarget, Destination};
-
-    fn subscription(id: &str) -> Subscription {
-        Subscription {
-            id: id.into(),
-            active: true,
-            entity_type: "ORDER".into(),
-            subscribe_create: true,
-            subscribe_change: false,
-            subscribe_delete: false,
-            destination: Destination::EventBridge {
-                event_bridge: BusTarget {
-                    event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),
-                    region: "eu-west-1".into(),
-                },
-            },
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-            delivery: Default::default(),
-        }
-    }
+    use crate::subscriptions::fixtures::subscription;
 
     #[tokio::test]
     async fn reads_each_tenant_once_within_the_time_to_live() {

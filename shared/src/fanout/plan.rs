@@ -191,12 +191,12 @@ fn bus_entry(envelope: &Envelope<'_>) -> OutgoingMessage {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
+    use chrono::Utc;
     use serde_json::json;
 
     use super::*;
     use crate::events::EventRequest;
-    use crate::subscriptions::{BusTarget, QueueTarget};
+    use crate::subscriptions::{BusTarget, QueueTarget, fixtures};
 
     fn streamed(tenant: &str, id: &str, entity: &str, operation: &str) -> StreamedEvent {
         let request: EventRequest = serde_json::from_value(json!({
@@ -212,16 +212,8 @@ mod tests {
 
     fn subscription(id: &str, destination: Destination) -> Subscription {
         Subscription {
-            id: id.into(),
-            active: true,
-            entity_type: "ORDER".into(),
-            subscribe_create: true,
-            subscribe_change: false,
-            subscribe_delete: false,
             destination,
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-            delivery: Default::default(),
+            ..fixtures::subscription(id)
         }
     }
 

@@ -27,28 +27,17 @@ pub fn matching<'a>(event: &Event, subscriptions: &'a [Subscription]) -> Vec<&'a
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
-
     use super::*;
-    use crate::subscriptions::{BusTarget, Destination};
+    use crate::subscriptions::fixtures;
 
     fn subscription(entity: &str, create: bool, change: bool, delete: bool, active: bool) -> Subscription {
         Subscription {
-            id: format!("sub-{entity}-{create}-{change}-{delete}-{active}"),
             active,
             entity_type: entity.to_owned(),
             subscribe_create: create,
             subscribe_change: change,
             subscribe_delete: delete,
-            destination: Destination::EventBridge {
-                event_bridge: BusTarget {
-                    event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),
-                    region: "eu-west-1".into(),
-                },
-            },
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-            delivery: Default::default(),
+            ..fixtures::subscription("sub-1")
         }
     }
 

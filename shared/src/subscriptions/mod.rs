@@ -1,6 +1,8 @@
 //! Event subscriptions: where a tenant's events of one entity type are delivered.
 
 mod destination;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod model;
 mod request;
 
