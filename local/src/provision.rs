@@ -1,6 +1,6 @@
 //! Creates the stack's resources in an emulator as template.yaml declares them:
 //! the DynamoDB tables of `shared::storage::schema`, the secrets KMS key, the
-//! event bus and the fan-out retry and dead-letter queues.
+//! event bus, the fan-out retry and dead-letter queues and the schedule group.
 
 use std::collections::HashMap;
 
@@ -54,6 +54,8 @@ pub struct LocalStack {
     pub event_bus: String,
     pub retry_queue_url: String,
     pub dead_letter_queue_url: String,
+    /// The Scheduler group that holds one schedule per job.
+    pub schedule_group: String,
 }
 
 /// Creates (or finds, when they exist) every resource under `prefix`.
@@ -80,13 +82,31 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-dead-letter"))
         .await
         .map_err(failed("dead-letter queue"))?;
+    let schedule_group = format!("{prefix}-schedules");
+    schedule_group_named(&aws_sdk_scheduler::Client::new(sdk), &schedule_group)
+        .await
+        .map_err(failed("schedule group"))?;
     Ok(LocalStack {
         tables,
         secrets_key,
         event_bus,
         retry_queue_url,
         dead_letter_queue_url,
+        schedule_group,
     })
+}
+
+async fn schedule_group_named(scheduler: &aws_sdk_scheduler::Client, name: &str) -> Result<(), String> {
+    if scheduler.get_schedule_group().name(name).send().await.is_ok() {
+        return Ok(());
+    }
+    scheduler
+        .create_schedule_group()
+        .name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DisplayErrorContext(e).to_string())
 }
 
 /// CreateQueue returns the existing queue's URL when the attributes match.

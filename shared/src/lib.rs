@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod rfc3339_millis;
 pub mod routes;
 pub mod schedule;
+pub mod schedule_sync;
 pub mod secrets;
 pub mod storage;
 pub mod subscriptions;

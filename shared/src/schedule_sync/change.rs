@@ -1,0 +1,147 @@
+//! Reading the jobs table's stream: which records call for a schedule change.
+//! schedule-sync's own status write-back changes nothing Scheduler holds, so the
+//! record it causes is skipped: no write loop.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use serde::Deserialize;
+
+use super::desired::Desired;
+use crate::jobs::{Job, ScheduleStatus};
+use crate::storage::Versioned;
+use crate::tenant::TenantId;
+
+/// A job as the stream shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobChange {
+    pub tenant: TenantId,
+    pub id: String,
+    /// The new state; `None` when the item itself was removed.
+    pub job: Option<Versioned<Job>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the stream image is not a job item: {0}")]
+pub struct ChangeError(String);
+
+#[derive(Deserialize)]
+struct StoredJob {
+    tenant: String,
+    #[serde(flatten)]
+    record: Versioned<Job>,
+}
+
+fn decode(image: &serde_dynamo::Item) -> Result<Option<(TenantId, Versioned<Job>)>, ChangeError> {
+    if image.is_empty() {
+        return Ok(None);
+    }
+    let stored: StoredJob = serde_dynamo::from_item(image.clone()).map_err(|e| ChangeError(e.to_string()))?;
+    let tenant = TenantId::parse(&stored.tenant).map_err(|_| ChangeError("invalid tenant".into()))?;
+    Ok(Some((tenant, stored.record)))
+}
+
+/// The change `record` calls for, or `None` when Scheduler already holds what
+/// the job wants (the API marks every change of its own `PENDING`).
+pub fn job_change(record: &EventRecord) -> Result<Option<JobChange>, ChangeError> {
+    let old = decode(&record.change.old_image)?;
+    let new = decode(&record.change.new_image)?;
+    match (new, old) {
+        (Some((tenant, new)), old) => {
+            let unchanged = old.is_some_and(|(_, old)| Desired::of(&old.value) == Desired::of(&new.value));
+            let awaited = new.value.schedule_status == ScheduleStatus::Pending;
+            Ok((awaited || !unchanged).then(|| JobChange {
+                tenant,
+                id: new.value.id.clone(),
+                job: Some(new),
+            }))
+        }
+        (None, Some((tenant, old))) => Ok(Some(JobChange {
+            tenant,
+            id: old.value.id,
+            job: None,
+        })),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::jobs::Notification;
+
+    fn job(status: ScheduleStatus, active: bool) -> Versioned<Job> {
+        Versioned {
+            version: 2,
+            value: Job {
+                id: "job-1".into(),
+                notification: Notification::BackInStock,
+                template_id: "d-1".into(),
+                number_of_items_in_email: 3,
+                job_parameters: Default::default(),
+                schedule: Some("cron(0 9 * * ? *)".into()),
+                schedule_expression: Some("cron(0 9 * * ? *)".into()),
+                schedule_timezone: None,
+                is_active: active,
+                is_scheduled: true,
+                deleted: false,
+                schedule_status: status,
+                schedule_error: None,
+                next_run_at: None,
+                last_run_at: None,
+                created_at: DateTime::UNIX_EPOCH,
+                updated_at: DateTime::UNIX_EPOCH,
+            },
+        }
+    }
+
+    fn image(job: Option<&Versioned<Job>>) -> Value {
+        let Some(job) = job else { return json!({}) };
+        let mut item =
+            serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(job).expect("item")).expect("json");
+        item["tenant"] = json!({"S": "acme"});
+        item
+    }
+
+    fn record(old: Option<&Versioned<Job>>, new: Option<&Versioned<Job>>) -> EventRecord {
+        let name = match (old, new) {
+            (None, _) => "INSERT",
+            (Some(_), Some(_)) => "MODIFY",
+            (Some(_), None) => "REMOVE",
+        };
+        serde_json::from_value(json!({
+            "eventID": "1", "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": {"ApproximateCreationDateTime": 0, "Keys": {}, "NewImage": image(new), "OldImage": image(old),
+                         "SequenceNumber": "1", "SizeBytes": 1, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        }))
+        .expect("record")
+    }
+
+    #[test]
+    fn only_records_that_change_what_scheduler_holds_or_await_it_are_synced() {
+        use ScheduleStatus::{Enabled, Pending};
+        let syncs = |old: Option<&Versioned<Job>>, new: Option<&Versioned<Job>>| {
+            job_change(&record(old, new)).expect("decodes").is_some()
+        };
+        let (pending, enabled) = (job(Pending, true), job(Enabled, true));
+        assert!(syncs(None, Some(&pending)), "a new job");
+        assert!(
+            !syncs(Some(&pending), Some(&enabled)),
+            "schedule-sync's own status write"
+        );
+        assert!(
+            syncs(Some(&enabled), Some(&pending)),
+            "an API update, even of other fields"
+        );
+        assert!(
+            syncs(Some(&enabled), Some(&job(Enabled, false))),
+            "a paused job, whatever its status"
+        );
+        let removed = job_change(&record(Some(&enabled), None))
+            .expect("decodes")
+            .expect("a change");
+        assert_eq!((removed.id.as_str(), removed.job), ("job-1", None));
+    }
+}

@@ -1,0 +1,124 @@
+//! schedule-sync: the jobs table's stream into Scheduler, and each job's
+//! schedule status back onto the job.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::change::{JobChange, job_change};
+use super::desired::Desired;
+use super::name::schedule_name;
+use super::scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};
+use crate::config::{self, ConfigError};
+use crate::jobs::{Job, ScheduleStatus};
+use crate::storage::DynamoRecords;
+use crate::storage::schema::JOB_RECORDS;
+
+pub struct ScheduleSync {
+    schedules: Schedules,
+    jobs: DynamoRecords<Job>,
+}
+
+impl ScheduleSync {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = crate::aws::sdk_config().await;
+        let target = ScheduleTarget {
+            function_arn: config::required("NOTIFICATION_JOB_ARN")?,
+            role_arn: config::required("SCHEDULER_ROLE_ARN")?,
+            dead_letter_arn: config::required("SCHEDULER_DEAD_LETTER_ARN")?,
+        };
+        Ok(Self::new(
+            &sdk,
+            config::required("JOBS_TABLE")?,
+            config::required("SCHEDULE_GROUP")?,
+            target,
+        ))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, jobs_table: String, group: String, target: ScheduleTarget) -> Self {
+        Self {
+            schedules: Schedules::new(aws_sdk_scheduler::Client::new(sdk), group, target),
+            jobs: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), jobs_table, JOB_RECORDS),
+        }
+    }
+
+    /// Syncs a stream batch in order; returns the sequence number to report as
+    /// failed (Lambda retries from there) when Scheduler was unavailable.
+    pub async fn stream_batch(&self, records: &[EventRecord]) -> Vec<String> {
+        for record in records {
+            let change = match job_change(record) {
+                Ok(Some(change)) => change,
+                Ok(None) => continue,
+                // A job the API wrote always decodes; nothing can be synced from one that does not.
+                Err(err) => {
+                    tracing::error!(event_id = %record.event_id, error = %err, "undecodable jobs stream record; skipped");
+                    continue;
+                }
+            };
+            if let Err(err) = self.sync(&change).await {
+                tracing::warn!(tenant = %change.tenant, job_id = %change.id, error = %err, "schedule not synced; will be retried");
+                return record.change.sequence_number.clone().into_iter().collect();
+            }
+        }
+        Vec::new()
+    }
+
+    async fn sync(&self, change: &JobChange) -> Result<(), SchedulerError> {
+        let name = schedule_name(&change.tenant, &change.id);
+        let Some(job) = &change.job else {
+            return self.schedules.remove(&name).await;
+        };
+        let desired = Desired::of(&job.value);
+        let applied = match &desired {
+            Desired::Absent => self.schedules.remove(&name).await,
+            Desired::Present {
+                expression,
+                timezone,
+                enabled,
+            } => {
+                let spec = ScheduleSpec {
+                    name: &name,
+                    tenant: &change.tenant,
+                    job_id: &change.id,
+                    expression,
+                    timezone,
+                    enabled: *enabled,
+                };
+                self.schedules.put(&spec).await
+            }
+        };
+        let (status, error) = match applied {
+            Ok(()) => (desired.status(&job.value), None),
+            Err(SchedulerError::Refused(reason)) => (ScheduleStatus::Failed, Some(reason)),
+            Err(unavailable) => return Err(unavailable),
+        };
+        tracing::info!(tenant = %change.tenant, job_id = %change.id, schedule = %name, ?status, "schedule synced");
+        self.record_status(change, job.version, status, error).await;
+        Ok(())
+    }
+
+    /// Writes the status onto the job version it was synced from; a newer version
+    /// is left alone (its own stream record brings its own sync).
+    async fn record_status(&self, change: &JobChange, version: u64, status: ScheduleStatus, error: Option<String>) {
+        let status = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let error = error.map_or(AttributeValue::Null(true), AttributeValue::S);
+        let written = self
+            .jobs
+            .patch(&change.tenant, &change.id, |update| {
+                update
+                    .update_expression("SET schedule_status = :status, schedule_error = :error")
+                    .condition_expression("version = :version")
+                    .expression_attribute_values(":status", AttributeValue::S(status))
+                    .expression_attribute_values(":error", error)
+                    .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            })
+            .await;
+        match written {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(job_id = %change.id, version, "job changed since; its own record syncs it"),
+            Err(err) => tracing::warn!(job_id = %change.id, error = %err, "could not record the schedule status"),
+        }
+    }
+}

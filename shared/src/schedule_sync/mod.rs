@@ -1,0 +1,14 @@
+//! schedule-sync (DESIGN §6): one EventBridge Scheduler schedule per job, kept in
+//! step with the jobs table, and the outcome written back onto the job.
+
+mod change;
+mod desired;
+mod handler;
+mod name;
+mod scheduler;
+
+pub use change::{JobChange, job_change};
+pub use desired::Desired;
+pub use handler::ScheduleSync;
+pub use name::schedule_name;
+pub use scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};
