@@ -1,11 +1,13 @@
 //! template.yaml's event source mappings, in the local run: the events table's
-//! stream into the fan-out in batches of 100, and the retry queue into the retry
-//! consumer. Unlike Lambda, a batch item failure here is logged, not retried.
+//! stream into the fan-out in batches of 100, the retry queue into the retry
+//! consumer, and the jobs table's stream into schedule-sync. Unlike Lambda, a
+//! batch item failure here is logged, not retried.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::fanout::Fanout;
+use shared::schedule_sync::ScheduleSync;
 
 use crate::queue_poller::QueuePoller;
 use crate::stream_poller::StreamPoller;
@@ -51,5 +53,22 @@ pub async fn retry_queue_into_fanout(queue: QueuePoller, fanout: Arc<Fanout>) {
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
         }
+    }
+}
+
+/// Polls the jobs stream forever, handing new records to schedule-sync.
+pub async fn jobs_stream_into_schedule_sync(mut stream: StreamPoller, sync: ScheduleSync) {
+    loop {
+        match stream.poll().await {
+            Ok(records) if !records.is_empty() => {
+                let failed = sync.stream_batch(&records).await;
+                if !failed.is_empty() {
+                    tracing::warn!(?failed, "schedule-sync reported a failed record (Lambda would retry it)");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not read the jobs stream"),
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }

@@ -17,7 +17,8 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources, provision};
 use shared::fanout::Fanout;
-use shared::storage::schema::EVENTS;
+use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
+use shared::storage::schema::{EVENTS, JOBS};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
@@ -89,6 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         retention,
     );
     start_fanout(&sdk, &stack).await?;
+    start_schedule_sync(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
     let gateway = Arc::new(Gateway { functions, auth });
@@ -141,5 +143,25 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
         dead_letter_queue = %stack.dead_letter_queue_url,
         "fan-out polling the events stream and the retry queue"
     );
+    Ok(())
+}
+
+/// Runs schedule-sync on the emulator's jobs stream, so jobs show their schedule
+/// status. moto stores the schedules but never fires them.
+async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
+    let target = ScheduleTarget {
+        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:notification-job".into(),
+        role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),
+        dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters".into(),
+    };
+    let sync = ScheduleSync::new(
+        sdk,
+        stack.tables.of(&JOBS).to_owned(),
+        stack.schedule_group.clone(),
+        target,
+    );
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
+    tokio::spawn(event_sources::jobs_stream_into_schedule_sync(stream, sync));
+    tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
     Ok(())
 }
