@@ -63,7 +63,10 @@ pub async fn jobs_stream_into_schedule_sync(mut stream: StreamPoller, sync: Sche
             Ok(records) if !records.is_empty() => {
                 let failed = sync.stream_batch(&records).await;
                 if !failed.is_empty() {
-                    tracing::warn!(?failed, "schedule-sync reported a failed record (Lambda would retry it)");
+                    tracing::warn!(
+                        ?failed,
+                        "schedule-sync reported a failed record (Lambda would retry it)"
+                    );
                 }
             }
             Ok(_) => {}

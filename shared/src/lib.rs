@@ -20,6 +20,7 @@ pub mod routes;
 pub mod schedule;
 pub mod schedule_sync;
 pub mod secrets;
+pub mod sendgrid;
 pub mod storage;
 pub mod subscriptions;
 pub mod tenant;

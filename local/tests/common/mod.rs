@@ -21,8 +21,11 @@ use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 
 mod counting_proxy;
-#[allow(unused_imports)] // only the fan-out tests count calls on the wire
+mod sendgrid_stub;
+#[allow(unused_imports)] // each test binary uses its own subset
 pub use counting_proxy::CountingProxy;
+#[allow(unused_imports)]
+pub use sendgrid_stub::SendGridStub;
 
 pub const TENANT_CLAIM: &str = "tenant";
 
