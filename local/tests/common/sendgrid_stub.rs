@@ -21,9 +21,12 @@ pub struct Received {
     pub body: Value,
 }
 
+/// A status and the headers to answer it with.
+type Answer = (u16, Vec<(&'static str, String)>);
+
 #[derive(Clone, Default)]
 struct State {
-    script: Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
