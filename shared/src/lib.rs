@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod lambda;
 pub mod pagination;
+pub mod projections;
 pub mod rfc3339_millis;
 pub mod routes;
 pub mod schedule;

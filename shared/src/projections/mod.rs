@@ -1,0 +1,16 @@
+//! The per-tenant state notification jobs read (DESIGN §6): shoppers' wishlists
+//! and products' stock and price over time, fed by WISHLIST, WISHLIST_ITEM,
+//! INVENTORY_LEVEL, PRODUCT, VARIANT_PRODUCT and PRICE events. Event time, not
+//! arrival order, decides which change wins.
+
+mod history;
+mod payload;
+mod product;
+mod wishlist;
+
+pub use history::History;
+pub use payload::{
+    PayloadError, ProductDetails, ProductKey, ProjectionEvent, Shopper, Timed, WishlistItem, projection_event,
+};
+pub use product::{DEFAULT_LOW_STOCK_THRESHOLD, Price, ProductState};
+pub use wishlist::{Stamped, Wishlist};

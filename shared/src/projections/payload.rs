@@ -1,0 +1,337 @@
+//! The payloads (decoded `base64_encoded_payload_json`) of the entity events the
+//! notification projections follow. Documented in the README; unknown fields are
+//! ignored so retailers can send their full objects.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::{Event, Operation, decode_json};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shopper {
+    pub id: String,
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The shopper opted out of notification e-mails.
+    #[serde(default)]
+    pub notifications_disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WishlistItem {
+    pub product_id: String,
+    #[serde(default)]
+    pub variant_id: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub purchased: bool,
+}
+
+impl WishlistItem {
+    pub fn product(&self) -> ProductKey {
+        ProductKey::new(&self.product_id, self.variant_id.as_deref())
+    }
+}
+
+/// A product, or one variant of it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ProductKey {
+    pub product_id: String,
+    pub variant_id: Option<String>,
+}
+
+impl ProductKey {
+    pub fn new(product_id: &str, variant_id: Option<&str>) -> Self {
+        Self {
+            product_id: product_id.to_owned(),
+            variant_id: variant_id.filter(|v| !v.is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// `<product>` or `<product>#<variant>`, for keys.
+    pub fn encoded(&self) -> String {
+        match &self.variant_id {
+            Some(variant) => format!("{}#{variant}", self.product_id),
+            None => self.product_id.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WishlistPayload {
+    shopper: Shopper,
+    #[serde(default)]
+    items: Vec<WishlistItem>,
+    #[serde(default)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct WishlistItemPayload {
+    shopper: Shopper,
+    item: WishlistItem,
+    #[serde(default)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct ProductPayload {
+    product_id: String,
+    #[serde(default)]
+    variant_id: Option<String>,
+    #[serde(default)]
+    sku: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    price: Option<f64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    quantity: Option<i64>,
+    #[serde(default)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+/// Catalogue details of a product.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetails {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub image: Option<String>,
+}
+
+/// What one event says, for the projections.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProjectionEvent {
+    /// The shopper's whole wishlist (empty for a DELETE).
+    Wishlist { shopper: Shopper, items: Vec<WishlistItem> },
+    /// One item added or changed (`removed: false`) or taken off (`removed: true`).
+    WishlistItem {
+        shopper: Shopper,
+        item: WishlistItem,
+        removed: bool,
+    },
+    /// A product's state; each part only when the event carries it.
+    Product {
+        product: ProductKey,
+        details: Option<ProductDetails>,
+        quantity: Option<i64>,
+        price: Option<(f64, Option<String>)>,
+    },
+}
+
+/// A projection event and when it happened (the payload's `occurred_at`, else
+/// when the API accepted it): later events win, whatever order they arrive in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed {
+    pub at: DateTime<Utc>,
+    pub event: ProjectionEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{entity} payload: {reason}")]
+pub struct PayloadError {
+    pub entity: String,
+    pub reason: String,
+}
+
+/// The projection event `event` carries; `None` for entities the projections
+/// do not follow, and for READ operations.
+pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
+    let entity = event.entity_name.as_str();
+    if !matches!(
+        entity,
+        "WISHLIST" | "WISHLIST_ITEM" | "INVENTORY_LEVEL" | "PRODUCT" | "VARIANT_PRODUCT" | "PRICE"
+    ) || event.event_payload.operation == Operation::Read
+    {
+        return Ok(None);
+    }
+    let fail = |reason: String| PayloadError {
+        entity: entity.to_owned(),
+        reason,
+    };
+    let raw = event
+        .event_payload
+        .base64_encoded_payload_json
+        .as_deref()
+        .ok_or_else(|| fail("base64_encoded_payload_json is required".into()))?;
+    let json = decode_json(raw).map_err(|e| fail(e.to_string()))?;
+    let removed = matches!(event.event_payload.operation, Operation::Delete | Operation::BulkDelete);
+    let (occurred_at, projected) = match entity {
+        "WISHLIST" => {
+            let p: WishlistPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            let items = if removed { Vec::new() } else { p.items };
+            (
+                p.occurred_at,
+                ProjectionEvent::Wishlist {
+                    shopper: p.shopper,
+                    items,
+                },
+            )
+        }
+        "WISHLIST_ITEM" => {
+            let p: WishlistItemPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            (
+                p.occurred_at,
+                ProjectionEvent::WishlistItem {
+                    shopper: p.shopper,
+                    item: p.item,
+                    removed,
+                },
+            )
+        }
+        _ => {
+            let p: ProductPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            let details = (entity != "INVENTORY_LEVEL" && entity != "PRICE").then_some(ProductDetails {
+                sku: p.sku,
+                name: p.name,
+                url: p.url,
+                image: p.image,
+            });
+            let quantity = if entity == "PRICE" { None } else { p.quantity };
+            if entity == "INVENTORY_LEVEL" && quantity.is_none() {
+                return Err(fail("quantity is required".into()));
+            }
+            let price = if entity == "INVENTORY_LEVEL" {
+                None
+            } else {
+                p.price.map(|amount| (amount, p.currency))
+            };
+            if entity == "PRICE" && price.is_none() {
+                return Err(fail("price is required".into()));
+            }
+            (
+                p.occurred_at,
+                ProjectionEvent::Product {
+                    product: ProductKey::new(&p.product_id, p.variant_id.as_deref()),
+                    details,
+                    quantity,
+                    price,
+                },
+            )
+        }
+    };
+    Ok(Some(Timed {
+        at: occurred_at.unwrap_or(event.created_at),
+        event: projected,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::events::EventRequest;
+
+    fn event(entity: &str, operation: &str, payload: Value) -> Event {
+        let request: EventRequest = serde_json::from_value(json!({
+            "id": "e1", "entity_id": "X-1", "entity_name": entity, "event_source": "SYSTEM",
+            "event_type": "ENTITY_EVENT", "event_payload": {
+                "operation": operation, "base64_encoded_payload_json": STANDARD.encode(payload.to_string())
+            }
+        }))
+        .expect("request");
+        request.into_event(chrono::Utc::now()).expect("valid")
+    }
+
+    #[test]
+    fn each_followed_entity_becomes_its_projection_event() {
+        let shopper = json!({"id": "shp-1", "email": "ann@example.com"});
+        let item = json!({"product_id": "P1", "name": "Boots", "url": "https://shop.example/p/1"});
+        let occurred = "2026-11-20T10:00:00Z";
+        let wishlist = projection_event(&event(
+            "WISHLIST",
+            "UPDATE",
+            json!({"shopper": shopper, "items": [item], "occurred_at": occurred}),
+        ))
+        .expect("valid")
+        .expect("followed");
+        assert_eq!(
+            wishlist.at.to_rfc3339(),
+            "2026-11-20T10:00:00+00:00",
+            "the payload's time wins"
+        );
+        assert!(matches!(wishlist.event, ProjectionEvent::Wishlist { ref items, .. } if items.len() == 1));
+        let deleted = projection_event(&event(
+            "WISHLIST",
+            "DELETE",
+            json!({"shopper": shopper, "items": [item]}),
+        ))
+        .expect("valid")
+        .expect("followed");
+        assert!(matches!(deleted.event, ProjectionEvent::Wishlist { ref items, .. } if items.is_empty()));
+        let removed = projection_event(&event(
+            "WISHLIST_ITEM",
+            "DELETE",
+            json!({"shopper": shopper, "item": item}),
+        ))
+        .expect("valid")
+        .expect("followed");
+        assert!(matches!(
+            removed.event,
+            ProjectionEvent::WishlistItem { removed: true, .. }
+        ));
+        let stock = projection_event(&event(
+            "INVENTORY_LEVEL",
+            "UPDATE",
+            json!({"product_id": "P1", "variant_id": "", "quantity": 5}),
+        ))
+        .expect("valid")
+        .expect("followed");
+        assert_eq!(
+            stock.event,
+            ProjectionEvent::Product {
+                product: ProductKey::new("P1", None),
+                details: None,
+                quantity: Some(5),
+                price: None
+            }
+        );
+        let price = projection_event(&event(
+            "PRICE",
+            "UPDATE",
+            json!({"product_id": "P1", "price": 19.9, "quantity": 3}),
+        ))
+        .expect("valid")
+        .expect("followed");
+        assert!(
+            matches!(price.event, ProjectionEvent::Product { quantity: None, price: Some((amount, None)), .. } if amount == 19.9)
+        );
+    }
+
+    #[test]
+    fn other_entities_are_ignored_and_bad_payloads_named() {
+        assert!(
+            projection_event(&event("ORDER", "CREATE", json!({})))
+                .expect("ok")
+                .is_none()
+        );
+        assert!(
+            projection_event(&event("PRICE", "READ", json!({})))
+                .expect("ok")
+                .is_none()
+        );
+        let missing = projection_event(&event("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P1"})));
+        assert!(missing.is_err_and(|e| e.to_string().contains("quantity")));
+        assert!(projection_event(&event("WISHLIST", "CREATE", json!({"items": []}))).is_err());
+    }
+}

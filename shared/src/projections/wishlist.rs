@@ -1,0 +1,150 @@
+//! A shopper's wishlist as its events describe it. Every item keeps the event
+//! time of its last change, and a removed item stays as a tombstone, so a late
+//! older event neither reverts a change nor brings a removed item back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::payload::{Shopper, WishlistItem};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    pub at: DateTime<Utc>,
+    pub value: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wishlist {
+    pub shopper: Stamped<Shopper>,
+    /// By product key (`<product>[#<variant>]`); `None` once removed.
+    pub items: BTreeMap<String, Stamped<Option<WishlistItem>>>,
+}
+
+impl Wishlist {
+    pub fn new(at: DateTime<Utc>, shopper: Shopper) -> Self {
+        Self {
+            shopper: Stamped { at, value: shopper },
+            items: BTreeMap::new(),
+        }
+    }
+
+    /// The items on the wishlist now.
+    pub fn present(&self) -> impl Iterator<Item = &WishlistItem> {
+        self.items.values().filter_map(|s| s.value.as_ref())
+    }
+
+    /// The whole wishlist as of `at`: items not in `items` are removed.
+    pub fn replace(&mut self, at: DateTime<Utc>, shopper: Shopper, items: Vec<WishlistItem>) -> bool {
+        let mut changed = self.update_shopper(at, shopper);
+        let mut listed: BTreeMap<String, WishlistItem> =
+            items.into_iter().map(|item| (item.product().encoded(), item)).collect();
+        let keys: BTreeSet<String> = self.items.keys().chain(listed.keys()).cloned().collect();
+        for key in keys {
+            let value = listed.remove(&key);
+            changed |= self.set(at, key, value);
+        }
+        changed
+    }
+
+    /// One item added or changed (`Some`) or removed (`None`) as of `at`.
+    pub fn set_item(&mut self, at: DateTime<Utc>, shopper: Shopper, key: String, item: Option<WishlistItem>) -> bool {
+        let shopper_changed = self.update_shopper(at, shopper);
+        self.set(at, key, item) | shopper_changed
+    }
+
+    fn update_shopper(&mut self, at: DateTime<Utc>, shopper: Shopper) -> bool {
+        if at <= self.shopper.at && self.shopper.value != shopper {
+            return false;
+        }
+        let changed = self.shopper.value != shopper;
+        self.shopper = Stamped {
+            at: at.max(self.shopper.at),
+            value: shopper,
+        };
+        changed
+    }
+
+    fn set(&mut self, at: DateTime<Utc>, key: String, value: Option<WishlistItem>) -> bool {
+        match self.items.get(&key) {
+            Some(held) if held.at >= at => false,
+            Some(held) if held.value == value => false,
+            None if value.is_none() => false,
+            _ => {
+                self.items.insert(key, Stamped { at, value });
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::seconds(seconds)
+    }
+
+    fn ann() -> Shopper {
+        Shopper {
+            id: "shp-ann".into(),
+            email: "ann@example.com".into(),
+            name: Some("Ann".into()),
+            notifications_disabled: false,
+        }
+    }
+
+    fn item(product: &str) -> WishlistItem {
+        WishlistItem {
+            product_id: product.into(),
+            variant_id: None,
+            sku: None,
+            name: format!("Product {product}"),
+            url: format!("https://shop.example/p/{product}"),
+            image: None,
+            price: Some(10.0),
+            currency: Some("EUR".into()),
+            purchased: false,
+        }
+    }
+
+    fn products(wishlist: &Wishlist) -> Vec<&str> {
+        wishlist.present().map(|i| i.product_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_late_older_event_neither_reverts_nor_resurrects() {
+        let mut list = Wishlist::new(at(0), ann());
+        assert!(list.replace(at(10), ann(), vec![item("P1"), item("P2")]));
+        // P1 removed at t=30; an upsert of P1 from t=20 arrives afterwards
+        assert!(list.set_item(at(30), ann(), "P1".into(), None));
+        assert!(!list.set_item(at(20), ann(), "P1".into(), Some(item("P1"))));
+        assert_eq!(products(&list), ["P2"]);
+        // a whole-list event from before the removal changes nothing either
+        assert!(!list.replace(at(15), ann(), vec![item("P1"), item("P2")]));
+        assert_eq!(products(&list), ["P2"]);
+        // a newer whole list replaces it
+        assert!(list.replace(at(40), ann(), vec![item("P3")]));
+        assert_eq!(products(&list), ["P3"]);
+        assert!(
+            !list.replace(at(40), ann(), vec![item("P3")]),
+            "a duplicate changes nothing"
+        );
+    }
+
+    #[test]
+    fn the_newest_shopper_profile_wins() {
+        let mut list = Wishlist::new(at(10), ann());
+        let opted_out = Shopper {
+            notifications_disabled: true,
+            ..ann()
+        };
+        assert!(list.set_item(at(20), opted_out, "P1".into(), Some(item("P1"))));
+        assert!(!list.set_item(at(15), ann(), "P2".into(), None));
+        assert!(list.shopper.value.notifications_disabled);
+    }
+}
