@@ -6,6 +6,8 @@
 mod history;
 mod payload;
 mod product;
+mod projector;
+mod store;
 mod wishlist;
 
 pub use history::History;
@@ -13,4 +15,6 @@ pub use payload::{
     PayloadError, ProductDetails, ProductKey, ProjectionEvent, Shopper, Timed, WishlistItem, projection_event,
 };
 pub use product::{DEFAULT_LOW_STOCK_THRESHOLD, Price, ProductState};
+pub use projector::Projector;
+pub use store::{ProjectionStore, StoreError};
 pub use wishlist::{Stamped, Wishlist};

@@ -68,4 +68,22 @@ pub const JOBS: TableSpec = TableSpec {
     ttl_attribute: None,
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS];
+/// What notification jobs read, fed by events: wishlists (`pk = T#<tenant>#S#<shopper>`,
+/// `sk = WISHLIST`), product states (`pk = T#<tenant>#P#<product>`, `sk = STATE`) and
+/// the shoppers wishing for a product (same `pk`, `sk = S#<shopper>`). The index
+/// lists a tenant's wishlists and its products by last change.
+pub const PROJECTIONS: TableSpec = TableSpec {
+    logical_id: "ProjectionsTable",
+    env_var: "PROJECTIONS_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[IndexSpec {
+        name: "by_kind",
+        partition_key: "gsi1pk",
+        sort_key: Some("gsi1sk"),
+    }],
+    stream: None,
+    ttl_attribute: None,
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS];

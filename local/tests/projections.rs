@@ -1,0 +1,156 @@
+//! The projector against moto: entity events POSTed through the API, the events
+//! table's stream read as Lambda reads it, and the wishlists, product states and
+//! product → shopper entries they leave in the projections table.
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{ApiRequest, TestStack, parts};
+use local::stream_poller::StreamPoller;
+use serde_json::{Value, json};
+use shared::api::events::create_event;
+use shared::projections::{ProductKey, Projector};
+use shared::storage::schema::{EVENTS, PROJECTIONS};
+use shared::tenant::TenantId;
+
+struct Harness {
+    stack: TestStack,
+    stream: StreamPoller,
+    projector: Projector,
+    posted: usize,
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let stack = TestStack::new().await;
+        let sdk = shared::aws::sdk_config().await;
+        let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+            .await
+            .expect("events stream");
+        let projector = Projector::new(stack.client.clone(), stack.stack.tables.of(&PROJECTIONS));
+        Self {
+            stack,
+            stream,
+            projector,
+            posted: 0,
+        }
+    }
+
+    async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
+        self.posted += 1;
+        let body = json!({
+            "id": format!("evt-{}", self.posted), "entity_id": "X", "entity_name": entity,
+            "event_source": "SYSTEM", "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": operation, "base64_encoded_payload_json": STANDARD.encode(payload.to_string())}
+        });
+        let request = ApiRequest::new("POST", "/api/v1/events")
+            .for_tenant("acme")
+            .json(&body)
+            .build();
+        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    async fn project(&mut self) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {
+        let records = self.stream.poll().await.expect("stream records");
+        assert!(self.projector.stream_batch(&records).await.is_empty());
+        records
+    }
+}
+
+fn shopper(id: &str) -> Value {
+    json!({"id": id, "email": format!("{id}@example.com"), "name": id})
+}
+
+fn item(product: &str) -> Value {
+    json!({"product_id": product, "name": format!("Product {product}"), "url": format!("https://shop.example/p/{product}"),
+           "price": 49.0, "currency": "EUR"})
+}
+
+#[tokio::test]
+async fn wishlists_and_stock_events_build_the_projections() {
+    let mut h = Harness::new().await;
+    let acme = TenantId::parse("acme").expect("tenant");
+    let (p1, p2) = (ProductKey::new("P1", None), ProductKey::new("P2", None));
+    // GIVEN wishlists A = {P1, P2} and B = {P2}, and P2 out of stock then restocked
+    h.post(
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("A"), "items": [item("P1"), item("P2")]}),
+    )
+    .await;
+    h.post(
+        "WISHLIST_ITEM",
+        "CREATE",
+        json!({"shopper": shopper("B"), "item": item("P2")}),
+    )
+    .await;
+    h.post(
+        "INVENTORY_LEVEL",
+        "UPDATE",
+        json!({"product_id": "P2", "quantity": 0, "occurred_at": "2026-11-20T08:00:00Z"}),
+    )
+    .await;
+    h.post(
+        "INVENTORY_LEVEL",
+        "UPDATE",
+        json!({"product_id": "P2", "quantity": 5, "occurred_at": "2026-11-20T09:00:00Z"}),
+    )
+    .await;
+    h.post("ORDER", "CREATE", json!({"total": 1})).await;
+    // WHEN the stream is projected
+    let records = h.project().await;
+    let store = h.projector.store();
+
+    // THEN the wishlists, the product → shopper entries and P2's restock are there
+    let a = store.wishlist(&acme, "A").await.expect("read").expect("A's wishlist");
+    assert_eq!(a.present().count(), 2);
+    let mut wishing = store.shoppers_wishing(&acme, &p2).await.expect("read");
+    wishing.sort();
+    assert_eq!(wishing, ["A", "B"]);
+    assert_eq!(store.shoppers_wishing(&acme, &p1).await.expect("read"), ["A"]);
+    let state = store.product(&acme, &p2).await.expect("read").expect("P2");
+    assert_eq!(state.stock.current(), Some(&5));
+    assert_eq!(
+        state.last_restock_at.map(|t| t.to_rfc3339()),
+        Some("2026-11-20T09:00:00+00:00".to_owned())
+    );
+
+    // WHEN the same batch comes again, and a stale stock level arrives late
+    assert!(h.projector.stream_batch(&records).await.is_empty());
+    h.post(
+        "INVENTORY_LEVEL",
+        "UPDATE",
+        json!({"product_id": "P2", "quantity": 0, "occurred_at": "2026-11-20T07:00:00Z"}),
+    )
+    .await;
+    h.project().await;
+    // THEN P2 is still in stock, restocked at 09:00
+    let state = h
+        .projector
+        .store()
+        .product(&acme, &p2)
+        .await
+        .expect("read")
+        .expect("P2");
+    assert_eq!(state.stock.current(), Some(&5));
+    assert_eq!(
+        state.last_restock_at.map(|t| t.to_rfc3339()),
+        Some("2026-11-20T09:00:00+00:00".to_owned())
+    );
+
+    // WHEN A takes P2 off the wishlist
+    h.post(
+        "WISHLIST_ITEM",
+        "DELETE",
+        json!({"shopper": shopper("A"), "item": item("P2")}),
+    )
+    .await;
+    h.project().await;
+    // THEN only B still wishes for it
+    assert_eq!(
+        h.projector.store().shoppers_wishing(&acme, &p2).await.expect("read"),
+        ["B"]
+    );
+}

@@ -1,0 +1,240 @@
+//! The projections in DynamoDB. Each wishlist and each product state is one item
+//! changed by read, apply, and a put conditional on the version read: two
+//! events for the same shopper or product never overwrite each other.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::payload::ProductKey;
+use super::product::ProductState;
+use super::wishlist::Wishlist;
+use crate::rfc3339_millis;
+use crate::tenant::TenantId;
+
+/// Tries of one read-apply-put before the record is left to a retry.
+const ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+#[error("projection store: {0}")]
+pub struct StoreError(String);
+
+fn backend(err: impl std::error::Error) -> StoreError {
+    StoreError(DisplayErrorContext(err).to_string())
+}
+
+pub struct ProjectionStore {
+    client: Client,
+    table: String,
+}
+
+/// Where an item lives and how the index lists it.
+struct Keys {
+    pk: String,
+    sk: &'static str,
+    gsi1pk: String,
+    gsi1sk: String,
+}
+
+impl ProjectionStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Changes a shopper's wishlist with `apply` (given the stored one, or `None`;
+    /// false when nothing changed), then keeps the product → shopper entries in step.
+    pub async fn update_wishlist(
+        &self,
+        tenant: &TenantId,
+        shopper_id: &str,
+        apply: impl Fn(Option<Wishlist>) -> Option<Wishlist>,
+    ) -> Result<(), StoreError> {
+        let keys = Keys {
+            pk: format!("T#{tenant}#S#{shopper_id}"),
+            sk: "WISHLIST",
+            gsi1pk: format!("T#{tenant}#WISHLISTS"),
+            gsi1sk: shopper_id.to_owned(),
+        };
+        let Some((before, after)) = self.read_apply_put(&keys, "wishlist", apply).await? else {
+            return Ok(());
+        };
+        let products = |w: &Option<Wishlist>| -> BTreeSet<String> {
+            w.iter()
+                .flat_map(|w| w.present().map(|i| i.product().encoded()))
+                .collect()
+        };
+        let (was, now) = (products(&before), products(&Some(after)));
+        for added in now.difference(&was) {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(product_pk(tenant, added)))
+                .item("sk", AttributeValue::S(format!("S#{shopper_id}")))
+                .item("tenant", AttributeValue::S(tenant.to_string()))
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        for removed in was.difference(&now) {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(product_pk(tenant, removed)))
+                .key("sk", AttributeValue::S(format!("S#{shopper_id}")))
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// Changes a product's state with `apply` (given the stored one, or `None`;
+    /// `None` back when nothing changed).
+    pub async fn update_product(
+        &self,
+        tenant: &TenantId,
+        product: &ProductKey,
+        apply: impl Fn(Option<ProductState>) -> Option<ProductState>,
+    ) -> Result<(), StoreError> {
+        let encoded = product.encoded();
+        // Listed by the time it was written, so a job finds what changed since its last run.
+        let keys = Keys {
+            pk: product_pk(tenant, &encoded),
+            sk: "STATE",
+            gsi1pk: format!("T#{tenant}#PRODUCTS"),
+            gsi1sk: format!("{}#{encoded}", rfc3339_millis::format(&chrono::Utc::now())),
+        };
+        self.read_apply_put(&keys, "state", apply).await.map(|_| ())
+    }
+
+    pub async fn wishlist(&self, tenant: &TenantId, shopper_id: &str) -> Result<Option<Wishlist>, StoreError> {
+        Ok(self
+            .read::<Wishlist>(&format!("T#{tenant}#S#{shopper_id}"), "WISHLIST", "wishlist")
+            .await?
+            .map(|(_, w)| w))
+    }
+
+    pub async fn product(&self, tenant: &TenantId, product: &ProductKey) -> Result<Option<ProductState>, StoreError> {
+        Ok(self
+            .read::<ProductState>(&product_pk(tenant, &product.encoded()), "STATE", "state")
+            .await?
+            .map(|(_, p)| p))
+    }
+
+    /// The shoppers with `product` on their wishlist.
+    pub async fn shoppers_wishing(&self, tenant: &TenantId, product: &ProductKey) -> Result<Vec<String>, StoreError> {
+        let mut shoppers = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :shopper)")
+                .expression_attribute_values(":pk", AttributeValue::S(product_pk(tenant, &product.encoded())))
+                .expression_attribute_values(":shopper", AttributeValue::S("S#".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            shoppers.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|item| item.get("sk")?.as_s().ok()?.strip_prefix("S#").map(str::to_owned)),
+            );
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(shoppers),
+            }
+        }
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+        attribute: &str,
+    ) -> Result<Option<(u64, T)>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item else { return Ok(None) };
+        let version = item
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default();
+        let value = item
+            .get(attribute)
+            .cloned()
+            .ok_or_else(|| StoreError(format!("{pk}/{sk} has no {attribute}")))?;
+        let value = serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?;
+        Ok(Some((version, value)))
+    }
+
+    /// Reads, applies and puts on the version read, again while someone else
+    /// wrote in between. Returns what was stored before and now, if anything changed.
+    async fn read_apply_put<T: Serialize + DeserializeOwned + Clone>(
+        &self,
+        keys: &Keys,
+        attribute: &str,
+        apply: impl Fn(Option<T>) -> Option<T>,
+    ) -> Result<Option<(Option<T>, T)>, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let stored = self.read::<T>(&keys.pk, keys.sk, attribute).await?;
+            let (version, before) = match stored {
+                Some((version, value)) => (Some(version), Some(value)),
+                None => (None, None),
+            };
+            let Some(after) = apply(before.clone()) else {
+                return Ok(None);
+            };
+            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError(e.to_string()))?;
+            let request = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(keys.pk.clone()))
+                .item("sk", AttributeValue::S(keys.sk.to_owned()))
+                .item("gsi1pk", AttributeValue::S(keys.gsi1pk.clone()))
+                .item("gsi1sk", AttributeValue::S(keys.gsi1sk.clone()))
+                .item("version", AttributeValue::N((version.unwrap_or(0) + 1).to_string()))
+                .item(attribute, value);
+            let request = match version {
+                Some(version) => request
+                    .condition_expression("version = :read")
+                    .expression_attribute_values(":read", AttributeValue::N(version.to_string())),
+                None => request.condition_expression("attribute_not_exists(pk)"),
+            };
+            match request.send().await {
+                Ok(_) => return Ok(Some((before, after))),
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {}
+                Err(other) => return Err(backend(other)),
+            }
+        }
+        Err(StoreError(format!(
+            "{}/{} kept changing; left for a retry",
+            keys.pk, keys.sk
+        )))
+    }
+}
+
+fn product_pk(tenant: &TenantId, encoded_product: &str) -> String {
+    format!("T#{tenant}#P#{encoded_product}")
+}
