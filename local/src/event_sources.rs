@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::fanout::Fanout;
+use shared::projections::Projector;
 use shared::schedule_sync::ScheduleSync;
 
 use crate::queue_poller::QueuePoller;
@@ -71,6 +72,27 @@ pub async fn jobs_stream_into_schedule_sync(mut stream: StreamPoller, sync: Sche
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not read the jobs stream"),
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// Polls the events stream forever (as a second consumer), handing new records to the projector.
+pub async fn events_stream_into_projector(mut stream: StreamPoller, projector: Projector) {
+    loop {
+        match stream.poll().await {
+            Ok(records) => {
+                for batch in records.chunks(STREAM_BATCH_SIZE) {
+                    let failed = projector.stream_batch(batch).await;
+                    if !failed.is_empty() {
+                        tracing::warn!(
+                            ?failed,
+                            "the projector reported a failed record (Lambda would retry it)"
+                        );
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read the events stream"),
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }

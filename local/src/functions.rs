@@ -11,6 +11,7 @@ use shared::api::subscriptions::{
 };
 use shared::events::DynamoEventStore;
 use shared::fanout::Fanout;
+use shared::projections::Projector;
 use shared::routes::FALLBACK_FUNCTION;
 
 /// Every API function's state, built as each Lambda's `main` builds it.
@@ -46,6 +47,7 @@ impl ApiFunctions {
 /// The functions Lambda invokes from streams and queues, by name.
 pub struct BatchFunctions {
     pub fanout: Fanout,
+    pub projector: Projector,
 }
 
 impl BatchFunctions {
@@ -56,6 +58,10 @@ impl BatchFunctions {
         Some(match function {
             "fanout" => match serde_json::from_str::<aws_lambda_events::event::dynamodb::Event>(payload) {
                 Ok(batch) => Ok(self.fanout.stream_batch(&batch.records).await),
+                Err(err) => Err(err),
+            },
+            "projector" => match serde_json::from_str::<aws_lambda_events::event::dynamodb::Event>(payload) {
+                Ok(batch) => Ok(self.projector.stream_batch(&batch.records).await),
                 Err(err) => Err(err),
             },
             "fanout-retry" => match serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(payload) {

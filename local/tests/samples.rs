@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use common::{TestStack, parts};
 use local::functions::BatchFunctions;
 use shared::fanout::Fanout;
+use shared::projections::Projector;
+use shared::storage::schema::PROJECTIONS;
 
 /// What a sample must produce: an HTTP status (API functions) or a number of
 /// batch item failures (stream and queue functions).
@@ -50,6 +52,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("fanout.batch.json", BatchFailures(0)),
     ("fanout.poison-record.json", BatchFailures(0)),
     ("fanout-retry.json", BatchFailures(0)),
+    ("projector.json", BatchFailures(0)),
 ];
 
 fn events_dir() -> PathBuf {
@@ -80,6 +83,7 @@ async fn every_sample_event_gets_its_expected_outcome() {
     let sdk = shared::aws::sdk_config().await;
     let batch_functions = BatchFunctions {
         fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
+        projector: Projector::new(stack.client.clone(), stack.stack.tables.of(&PROJECTIONS)),
     };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();

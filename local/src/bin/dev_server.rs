@@ -17,8 +17,9 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources, provision};
 use shared::fanout::Fanout;
+use shared::projections::Projector;
 use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
-use shared::storage::schema::{EVENTS, JOBS};
+use shared::storage::schema::{EVENTS, JOBS, PROJECTIONS};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
@@ -137,6 +138,9 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
     tokio::spawn(event_sources::events_stream_into_fanout(stream, fanout.clone()));
+    let projector = Projector::new(aws_sdk_dynamodb::Client::new(sdk), stack.tables.of(&PROJECTIONS));
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    tokio::spawn(event_sources::events_stream_into_projector(stream, projector));
     tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
     tracing::info!(
         event_bus = %stack.event_bus,

@@ -1,0 +1,16 @@
+//! Lambda on the events table's stream (beside fan-out): keeps the wishlists and
+//! product states that notification jobs read.
+
+use aws_lambda_events::event::dynamodb::Event;
+use shared::lambda;
+use shared::projections::Projector;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let projector = Projector::from_env().await?;
+    lambda::serve_batch(&projector, |projector, batch: Event| async move {
+        projector.stream_batch(&batch.records).await
+    })
+    .await
+}
