@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod lambda;
+pub mod notifications;
 pub mod pagination;
 pub mod projections;
 pub mod rfc3339_millis;

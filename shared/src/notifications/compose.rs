@@ -1,0 +1,261 @@
+//! Which items each shopper's e-mail lists (DESIGN §6), as pure functions of the
+//! job, the time of its last successful run, the wishlist and product states.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::links::with_utm;
+use crate::jobs::{Job, Notification};
+use crate::projections::{DEFAULT_LOW_STOCK_THRESHOLD, ProductKey, ProductState, Wishlist, WishlistItem};
+use crate::sendgrid::{Address, Personalization};
+
+/// What a job needs to decide, besides each shopper's wishlist.
+pub struct Composer<'a> {
+    pub job: &'a Job,
+    /// The last successful run (or the job's creation, before its first run).
+    pub since: DateTime<Utc>,
+    pub products: &'a HashMap<ProductKey, ProductState>,
+}
+
+impl Composer<'_> {
+    /// The e-mail for this shopper, or `None` when there is nothing to send (or
+    /// the shopper opted out).
+    pub fn personalization(&self, wishlist: &Wishlist) -> Option<Personalization> {
+        let shopper = &wishlist.shopper.value;
+        if shopper.notifications_disabled {
+            return None;
+        }
+        let limit = usize::try_from(self.job.number_of_items_in_email).unwrap_or(usize::MAX);
+        let items: Vec<Value> = wishlist
+            .present()
+            .filter(|item| !item.purchased && self.selects(item))
+            .take(limit)
+            .map(|item| self.item(item))
+            .collect();
+        if items.is_empty() {
+            return None;
+        }
+        Some(Personalization {
+            to: vec![Address {
+                email: shopper.email.clone(),
+                name: shopper.name.clone(),
+            }],
+            dynamic_template_data: json!({
+                "notification": self.job.notification,
+                "shopper": {"id": shopper.id, "name": shopper.name, "email": shopper.email},
+                "items": items,
+            }),
+        })
+    }
+
+    fn selects(&self, item: &WishlistItem) -> bool {
+        let state = self.products.get(&item.product());
+        let since = self.since;
+        match self.job.notification {
+            Notification::WishlistReminder => true,
+            Notification::BackInStock => state.is_some_and(|s| {
+                s.stock.current().is_some_and(|q| *q > 0) && s.last_restock_at.is_some_and(|t| t > since)
+            }),
+            Notification::PriceDrop => state.is_some_and(|s| {
+                let (now, then) = (s.prices.current(), s.prices.as_of(since));
+                matches!((now, then), (Some(now), Some(then)) if now.amount < then.amount)
+            }),
+            Notification::LowStock => state.is_some_and(|s| {
+                let line = self.low_stock_threshold();
+                let fell = s
+                    .stock
+                    .last_transition(|q| *q > line, |q| *q <= line)
+                    .is_some_and(|t| t > since);
+                fell && s.stock.current().is_some_and(|q| *q > 0 && *q <= line)
+            }),
+        }
+    }
+
+    fn low_stock_threshold(&self) -> i64 {
+        self.job
+            .job_parameters
+            .get("low_stock_threshold")
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_LOW_STOCK_THRESHOLD)
+    }
+
+    fn parameter(&self, name: &str) -> Option<&str> {
+        self.job.job_parameters.get(name).and_then(Value::as_str)
+    }
+
+    /// An item as the template gets it: the wishlist's details, the current price
+    /// and stock where known, and the link with the campaign's tracking.
+    fn item(&self, item: &WishlistItem) -> Value {
+        let state = self.products.get(&item.product());
+        let price = state.and_then(|s| s.prices.current());
+        let medium = self.parameter("utm_medium").unwrap_or("email");
+        json!({
+            "product_id": item.product_id,
+            "variant_id": item.variant_id,
+            "sku": item.sku,
+            "name": item.name,
+            "url": with_utm(&item.url, medium, self.parameter("campaign_id")),
+            "image": item.image,
+            "price": price.map(|p| p.amount).or(item.price),
+            "currency": price.and_then(|p| p.currency.clone()).or_else(|| item.currency.clone()),
+            "stock": state.and_then(|s| s.stock.current()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::projections::{Price, Shopper};
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::hours(hours)
+    }
+
+    fn job(notification: &str, items: i32) -> Job {
+        serde_json::from_value(json!({
+            "id": "j", "notification": notification, "template_id": "d-1", "number_of_items_in_email": items,
+            "job_parameters": {"campaign_id": "winter", "low_stock_threshold": 3},
+            "schedule": null, "scheduleExpression": null, "scheduleTimezone": null,
+            "is_active": true, "is_scheduled": true, "deleted": false, "schedule_status": "ENABLED",
+            "schedule_error": null, "next_run_at": null, "last_run_at": null,
+            "created_at": "1970-01-01T00:00:00.000Z", "updated_at": "1970-01-01T00:00:00.000Z"
+        }))
+        .expect("job")
+    }
+
+    fn item(product: &str, purchased: bool) -> WishlistItem {
+        WishlistItem {
+            product_id: product.into(),
+            variant_id: None,
+            sku: None,
+            name: product.into(),
+            url: format!("https://shop.example/p/{product}?ref=wl"),
+            image: None,
+            price: Some(10.0),
+            currency: Some("EUR".into()),
+            purchased,
+        }
+    }
+
+    fn wishlist(shopper: &str, items: &[(&str, bool)], disabled: bool) -> Wishlist {
+        let mut list = Wishlist::new(
+            at(0),
+            Shopper {
+                id: shopper.into(),
+                email: format!("{shopper}@example.com"),
+                name: None,
+                notifications_disabled: disabled,
+            },
+        );
+        let shopper = list.shopper.value.clone();
+        list.replace(
+            at(0),
+            shopper,
+            items.iter().map(|(p, bought)| item(p, *bought)).collect(),
+        );
+        list
+    }
+
+    /// P1 always in stock at 40 €; P2 out of stock until restocked (5) after the
+    /// last run at hour 10; P3 dropped from 50 € to 30 €; P4 fell from 8 to 2.
+    fn products() -> HashMap<ProductKey, ProductState> {
+        let price = |amount| {
+            Some(Price {
+                amount,
+                currency: Some("EUR".into()),
+            })
+        };
+        let mut products = HashMap::new();
+        for (id, changes) in [
+            ("P1", vec![(1, Some(9), price(40.0))]),
+            ("P2", vec![(1, Some(0), None), (12, Some(5), None)]),
+            ("P3", vec![(1, Some(9), price(50.0)), (12, None, price(30.0))]),
+            ("P4", vec![(1, Some(8), None), (12, Some(2), None)]),
+        ] {
+            let key = ProductKey::new(id, None);
+            let mut state = ProductState::new(key.clone());
+            for (hour, quantity, price) in changes {
+                state.apply(at(hour), None, quantity, price);
+            }
+            products.insert(key, state);
+        }
+        products
+    }
+
+    fn listed(job: &Job, list: &Wishlist) -> Vec<String> {
+        let products = products();
+        let composer = Composer {
+            job,
+            since: at(10),
+            products: &products,
+        };
+        composer
+            .personalization(list)
+            .map(|p| {
+                p.dynamic_template_data["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|i| i["product_id"].as_str().expect("id").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_notification_lists_what_changed_since_the_last_run() {
+        let all = wishlist(
+            "ann",
+            &[("P1", false), ("P2", false), ("P3", false), ("P4", false)],
+            false,
+        );
+        assert_eq!(listed(&job("BACK_IN_STOCK", -1), &all), ["P2"]);
+        assert_eq!(listed(&job("PRICE_DROP", -1), &all), ["P3"]);
+        assert_eq!(listed(&job("LOW_STOCK", -1), &all), ["P4"]);
+        assert_eq!(listed(&job("WISHLIST_REMINDER", -1), &all), ["P1", "P2", "P3", "P4"]);
+        assert_eq!(
+            listed(&job("WISHLIST_REMINDER", 2), &all),
+            ["P1", "P2"],
+            "at most N items"
+        );
+        let nothing_new = wishlist("bob", &[("P1", false)], false);
+        assert!(listed(&job("BACK_IN_STOCK", -1), &nothing_new).is_empty(), "no e-mail");
+    }
+
+    #[test]
+    fn purchased_items_and_opted_out_shoppers_are_left_out() {
+        let bought = wishlist("ann", &[("P2", true), ("P1", false)], false);
+        assert!(listed(&job("BACK_IN_STOCK", -1), &bought).is_empty());
+        assert_eq!(listed(&job("WISHLIST_REMINDER", -1), &bought), ["P1"]);
+        let opted_out = wishlist("cy", &[("P2", false)], true);
+        assert!(listed(&job("WISHLIST_REMINDER", -1), &opted_out).is_empty());
+    }
+
+    #[test]
+    fn items_carry_current_price_stock_and_tracked_links() {
+        let products = products();
+        let job = job("PRICE_DROP", -1);
+        let composer = Composer {
+            job: &job,
+            since: at(10),
+            products: &products,
+        };
+        let mail = composer
+            .personalization(&wishlist("ann", &[("P3", false)], false))
+            .expect("an e-mail");
+        assert_eq!(mail.to[0].email, "ann@example.com");
+        let item = &mail.dynamic_template_data["items"][0];
+        assert_eq!(item["price"], 30.0);
+        assert_eq!(item["stock"], 9);
+        assert_eq!(
+            item["url"],
+            "https://shop.example/p/P3?ref=wl&utm_medium=email&utm_campaign=winter"
+        );
+        assert_eq!(mail.dynamic_template_data["notification"], "PRICE_DROP");
+    }
+}
