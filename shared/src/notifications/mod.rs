@@ -3,6 +3,10 @@
 
 mod compose;
 mod links;
+mod runner;
+mod runs;
 
 pub use compose::Composer;
 pub use links::with_utm;
+pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
+pub use runs::{Run, RunStatus, RunStore, RunStoreError};

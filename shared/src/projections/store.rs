@@ -157,6 +157,60 @@ impl ProjectionStore {
         }
     }
 
+    /// Every wishlist of the tenant.
+    pub async fn all_wishlists(&self, tenant: &TenantId) -> Result<Vec<Wishlist>, StoreError> {
+        self.by_kind(&format!("T#{tenant}#WISHLISTS"), None, "wishlist").await
+    }
+
+    /// The product states written since `since` (what a job must look at).
+    pub async fn products_changed_since(
+        &self,
+        tenant: &TenantId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ProductState>, StoreError> {
+        let after = rfc3339_millis::format(&since);
+        self.by_kind(&format!("T#{tenant}#PRODUCTS"), Some(&after), "state")
+            .await
+    }
+
+    /// Items of the `by_kind` index under `partition` (after `after`, when given).
+    async fn by_kind<T: DeserializeOwned>(
+        &self,
+        partition: &str,
+        after: Option<&str>,
+        attribute: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_kind")
+                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+                .set_exclusive_start_key(start);
+            query = match after {
+                Some(after) => query
+                    .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+                    .expression_attribute_values(":after", AttributeValue::S(after.to_owned())),
+                None => query.key_condition_expression("gsi1pk = :pk"),
+            };
+            let page = query.send().await.map_err(backend)?;
+            for item in page.items() {
+                let value = item
+                    .get(attribute)
+                    .cloned()
+                    .ok_or_else(|| StoreError(format!("an index item has no {attribute}")))?;
+                found.push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?);
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
     async fn read<T: DeserializeOwned>(
         &self,
         pk: &str,

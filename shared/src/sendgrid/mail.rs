@@ -32,6 +32,19 @@ pub struct Mail {
     pub custom_args: Map<String, Value>,
 }
 
+impl Mail {
+    /// The same message as one request per shopper.
+    pub fn one_by_one(&self) -> Vec<Mail> {
+        self.personalizations
+            .iter()
+            .map(|p| Mail {
+                personalizations: vec![p.clone()],
+                ..self.clone()
+            })
+            .collect()
+    }
+}
+
 /// The requests that send `personalizations`: the same message, 1,000 shoppers each.
 pub fn mails(
     from: &Address,

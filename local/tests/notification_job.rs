@@ -1,0 +1,321 @@
+//! notification-job against moto and a SendGrid stub: wishlist and stock events
+//! POSTed through the API and projected from the stream, runs invoked as
+//! Scheduler invokes them, e-mails checked as SendGrid receives them.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{ApiRequest, SendGridStub, TestStack, parts};
+use local::stream_poller::StreamPoller;
+use serde_json::{Value, json};
+use shared::api::events::create_event;
+use shared::api::jobs::{create_job, get_job};
+use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, RunStore};
+use shared::projections::{ProjectionStore, Projector};
+use shared::sendgrid::{Address, RetryPolicy, SendGrid};
+use shared::storage::DynamoRecords;
+use shared::storage::schema::{EVENTS, JOB_RECORDS, JOBS, PROJECTIONS};
+
+const TENANT: &str = "acme";
+
+struct Harness {
+    stack: TestStack,
+    stream: StreamPoller,
+    projector: Projector,
+    runner: NotificationRunner,
+    sendgrid: SendGridStub,
+    posted: usize,
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let stack = TestStack::new().await;
+        let sdk = shared::aws::sdk_config().await;
+        let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+            .await
+            .expect("events stream");
+        let sendgrid = SendGridStub::start().await;
+        let retry = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(10),
+        };
+        let projections = stack.stack.tables.of(&PROJECTIONS);
+        let runner = NotificationRunner {
+            jobs: DynamoRecords::new(stack.client.clone(), stack.stack.tables.of(&JOBS), JOB_RECORDS),
+            runs: RunStore::new(stack.client.clone(), stack.stack.tables.of(&JOBS)),
+            projections: ProjectionStore::new(stack.client.clone(), projections),
+            sendgrid: SendGrid::new(&sendgrid.url, "SG.test", retry).expect("client"),
+            from: Address {
+                email: "news@shop.example".into(),
+                name: Some("Shop".into()),
+            },
+        };
+        Self {
+            projector: Projector::new(stack.client.clone(), projections),
+            stack,
+            stream,
+            runner,
+            sendgrid,
+            posted: 0,
+        }
+    }
+
+    async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
+        self.posted += 1;
+        let body = json!({
+            "id": format!("evt-{}", self.posted), "entity_id": "X", "entity_name": entity,
+            "event_source": "SYSTEM", "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": operation, "base64_encoded_payload_json": STANDARD.encode(payload.to_string())}
+        });
+        let request = ApiRequest::new("POST", "/api/v1/events")
+            .for_tenant(TENANT)
+            .json(&body)
+            .build();
+        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    async fn project(&mut self) {
+        let records = self.stream.poll().await.expect("stream records");
+        assert!(self.projector.stream_batch(&records).await.is_empty());
+    }
+
+    async fn job(&self, notification: &str, items: i32) -> String {
+        let body = json!({
+            "notification": notification, "template_id": "d-restock", "number_of_items_in_email": items,
+            "job_parameters": {"campaign_id": "winter", "low_stock_threshold": 3},
+            "schedule": "0 9 * * *", "is_active": true, "is_scheduled": true, "deleted": false
+        });
+        let request = ApiRequest::new("POST", "/api/v1/jobs")
+            .for_tenant(TENANT)
+            .json(&body)
+            .build();
+        let (status, job) = parts(create_job(&self.stack.functions().jobs, request).await);
+        assert_eq!(status, 201, "{job}");
+        job["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn run(&self, job_id: &str, execution_id: &str) -> Outcome {
+        let invocation = Invocation {
+            tenant: TENANT.into(),
+            job_id: job_id.into(),
+            scheduled_time: None,
+            execution_id: execution_id.into(),
+        };
+        self.runner.run(invocation).await.expect("run")
+    }
+
+    /// (recipient, product ids) of every personalization SendGrid received so far.
+    fn sent(&self) -> Vec<(String, Vec<String>)> {
+        let mut sent: Vec<(String, Vec<String>)> = self
+            .sendgrid
+            .received()
+            .iter()
+            .flat_map(|r| r.body["personalizations"].as_array().cloned().unwrap_or_default())
+            .map(|p| {
+                let to = p["to"][0]["email"].as_str().unwrap_or_default().to_owned();
+                let items = p["dynamic_template_data"]["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|i| i["product_id"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                (to, items)
+            })
+            .collect();
+        sent.sort();
+        sent
+    }
+}
+
+fn shopper(id: &str) -> Value {
+    json!({"id": id, "email": format!("{id}@example.com"), "name": id})
+}
+
+fn item(product: &str) -> Value {
+    json!({"product_id": product, "name": product, "url": format!("https://shop.example/p/{product}?size=42")})
+}
+
+/// Wishlists A = {P1, P2} and B = {P2}; P1 in stock, P2 out of stock.
+async fn wishlists(h: &mut Harness) {
+    h.post(
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("a"), "items": [item("P1"), item("P2")]}),
+    )
+    .await;
+    h.post(
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("b"), "items": [item("P2")]}),
+    )
+    .await;
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P1", "quantity": 9}))
+        .await;
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 0}))
+        .await;
+    h.project().await;
+}
+
+fn ran(outcome: Outcome) -> shared::notifications::Run {
+    match outcome {
+        Outcome::Ran(run) => run,
+        other => panic!("expected a run, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_execution() {
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("BACK_IN_STOCK", 3).await;
+    // a first run: nothing came back in stock yet
+    assert_eq!(ran(h.run(&job, "exec-1").await).emails, 0);
+    assert!(h.sent().is_empty());
+
+    // WHEN P2 goes 0 → 5 after that run, and the job runs again
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 5}))
+        .await;
+    h.project().await;
+    let run = ran(h.run(&job, "exec-2").await);
+
+    // THEN exactly A and B get an e-mail listing P2, with the job's template and tracked links
+    assert_eq!(
+        (run.status, run.shoppers, run.emails, run.items),
+        (RunStatus::Succeeded, 2, 2, 2)
+    );
+    assert_eq!(
+        h.sent(),
+        [
+            ("a@example.com".to_owned(), vec!["P2".to_owned()]),
+            ("b@example.com".to_owned(), vec!["P2".to_owned()])
+        ]
+    );
+    let request = &h.sendgrid.received()[0].body;
+    assert_eq!(request["template_id"], "d-restock");
+    assert_eq!(request["custom_args"]["run_id"], "exec-2");
+    let link = request["personalizations"][0]["dynamic_template_data"]["items"][0]["url"]
+        .as_str()
+        .expect("url");
+    assert_eq!(
+        link,
+        "https://shop.example/p/P2?size=42&utm_medium=email&utm_campaign=winter"
+    );
+
+    // … a run with no change since sends nothing, nor does the same execution again
+    assert_eq!(ran(h.run(&job, "exec-3").await).emails, 0);
+    assert_eq!(h.run(&job, "exec-2").await, Outcome::AlreadyRan);
+    assert_eq!(h.sendgrid.received().len(), 1);
+    // … and the job shows its last and next run
+    let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}"))
+        .for_tenant(TENANT)
+        .path_param("jobId", &job)
+        .build();
+    let (_, shown) = parts(get_job(&h.stack.functions().jobs, request).await);
+    assert!(
+        shown["last_run_at"].is_string() && shown["next_run_at"].is_string(),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn reminders_price_drops_and_low_stock() {
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    h.post("PRICE", "UPDATE", json!({"product_id": "P1", "price": 50.0}))
+        .await;
+    h.post("WISHLIST_ITEM", "CREATE", json!({"shopper": shopper("c"), "item": {"product_id": "P1", "name": "P1", "url": "https://shop.example/p/P1", "purchased": true}})).await;
+    h.post("WISHLIST", "CREATE", json!({"shopper": {"id": "d", "email": "d@example.com", "notifications_disabled": true}, "items": [item("P1")]})).await;
+    h.project().await;
+    let (reminder, all, drop, low) = (
+        h.job("WISHLIST_REMINDER", 1).await,
+        h.job("WISHLIST_REMINDER", -1).await,
+        h.job("PRICE_DROP", -1).await,
+        h.job("LOW_STOCK", -1).await,
+    );
+    for job in [&drop, &low] {
+        ran(h.run(job, "baseline").await);
+    }
+
+    // Reminders: at most N items; -1 lists all; purchased items and opted-out shoppers never
+    ran(h.run(&reminder, "r-1").await);
+    assert_eq!(
+        h.sent(),
+        [
+            ("a@example.com".to_owned(), vec!["P1".to_owned()]),
+            ("b@example.com".to_owned(), vec!["P2".to_owned()])
+        ]
+    );
+    ran(h.run(&all, "r-2").await);
+    assert!(
+        h.sent()
+            .contains(&("a@example.com".to_owned(), vec!["P1".to_owned(), "P2".to_owned()]))
+    );
+    assert!(
+        !h.sent()
+            .iter()
+            .any(|(to, _)| to == "c@example.com" || to == "d@example.com")
+    );
+
+    // A price drop and a fall to low stock after the baseline runs
+    let before = h.sendgrid.received().len();
+    h.post("PRICE", "UPDATE", json!({"product_id": "P1", "price": 35.0}))
+        .await;
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P1", "quantity": 2}))
+        .await;
+    h.project().await;
+    assert_eq!(
+        ran(h.run(&drop, "d-1").await).emails,
+        1,
+        "only A wishes for P1 (C bought it, D opted out)"
+    );
+    assert_eq!(ran(h.run(&low, "l-1").await).emails, 1);
+    let mails = &h.sendgrid.received()[before..];
+    for mail in mails {
+        assert_eq!(mail.body["personalizations"][0]["to"][0]["email"], "a@example.com");
+        assert_eq!(
+            mail.body["personalizations"][0]["dynamic_template_data"]["items"][0]["product_id"],
+            "P1"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_retried_and_a_rejected_shopper_does_not_stop_the_others() {
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    // 429 then 202: both shoppers sent, counted once
+    h.sendgrid.answer_with(429, vec![("retry-after", "0".into())]);
+    let run = ran(h.run(&job, "e-1").await);
+    assert_eq!((run.status, run.emails, run.failures), (RunStatus::Succeeded, 2, 0));
+    assert_eq!(h.sendgrid.received().len(), 2);
+
+    // 400 for the request, then for one shopper's own: the other still gets it
+    h.sendgrid.answer_with(400, Vec::new());
+    h.sendgrid.answer_with(400, Vec::new());
+    let run = ran(h.run(&job, "e-2").await);
+    assert_eq!((run.status, run.emails, run.failures), (RunStatus::Partial, 1, 1));
+    assert!(run.errors[0].contains("400"), "{:?}", run.errors);
+}
+
+#[tokio::test]
+async fn inactive_deleted_and_unknown_jobs_do_nothing() {
+    let h = Harness::new().await;
+    assert!(matches!(h.run("no-such-job", "x").await, Outcome::Skipped(_)));
+    let body = json!({
+        "notification": "WISHLIST_REMINDER", "template_id": "d-1", "number_of_items_in_email": -1,
+        "job_parameters": {}, "is_active": false, "is_scheduled": false, "deleted": false
+    });
+    let request = ApiRequest::new("POST", "/api/v1/jobs")
+        .for_tenant(TENANT)
+        .json(&body)
+        .build();
+    let (_, job) = parts(create_job(&h.stack.functions().jobs, request).await);
+    let id = job["id"].as_str().expect("id");
+    assert!(matches!(h.run(id, "x").await, Outcome::Skipped(_)));
+    assert!(h.sendgrid.received().is_empty());
+}

@@ -1,0 +1,250 @@
+//! notification-job: one run of a job. Claims the run (once per execution id),
+//! finds the shoppers concerned, composes their e-mails, sends them through
+//! SendGrid, and records the run and the job's last and next run.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, json};
+
+use super::compose::Composer;
+use super::runs::{Run, RunStatus, RunStore, RunStoreError};
+use crate::jobs::{Job, Notification};
+use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
+use crate::rfc3339_millis;
+use crate::schedule::{ScheduleExpression, parse_timezone};
+use crate::sendgrid::{Address, Mail, SendError, SendGrid, mails};
+use crate::storage::{DynamoRecords, RecordError, Records};
+use crate::tenant::TenantId;
+
+/// What Scheduler sends (schedule-sync sets it up), or a run started by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub tenant: String,
+    pub job_id: String,
+    /// Scheduler's `<aws.scheduler.scheduled-time>`; now when absent.
+    #[serde(default)]
+    pub scheduled_time: Option<DateTime<Utc>>,
+    /// Scheduler's `<aws.scheduler.execution-id>`.
+    pub execution_id: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job is unknown, inactive or deleted: nothing to do.
+    Skipped(String),
+    /// This execution id already ran.
+    AlreadyRan,
+    Ran(Run),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("invalid invocation: {0}")]
+    Invocation(String),
+    #[error(transparent)]
+    Jobs(#[from] RecordError),
+    #[error(transparent)]
+    Runs(#[from] RunStoreError),
+}
+
+/// Errors kept on a run.
+const KEPT_ERRORS: usize = 10;
+
+/// Adds a request's outcome to the run's counts.
+fn count(run: &mut Run, mail: &Mail, result: Result<(), SendError>) {
+    let shoppers = mail.personalizations.len() as u64;
+    match result {
+        Ok(()) => {
+            run.emails += shoppers;
+            run.items += mail
+                .personalizations
+                .iter()
+                .map(|p| p.dynamic_template_data["items"].as_array().map_or(0, Vec::len) as u64)
+                .sum::<u64>();
+        }
+        Err(err) => {
+            tracing::warn!(job_id = %run.job_id, run_id = %run.run_id, shoppers, error = %err, "e-mails not sent");
+            run.failures += shoppers;
+            if run.errors.len() < KEPT_ERRORS {
+                run.errors.push(err.to_string());
+            }
+        }
+    }
+}
+
+pub struct NotificationRunner {
+    pub jobs: DynamoRecords<Job>,
+    pub runs: RunStore,
+    pub projections: ProjectionStore,
+    pub sendgrid: SendGrid,
+    pub from: Address,
+}
+
+impl NotificationRunner {
+    pub async fn run(&self, invocation: Invocation) -> Result<Outcome, RunError> {
+        let tenant = TenantId::parse(&invocation.tenant).map_err(|_| RunError::Invocation("tenant".into()))?;
+        let Some(job) = self.jobs.get(&tenant, &invocation.job_id).await? else {
+            return Ok(Outcome::Skipped("no such job".into()));
+        };
+        let job = job.value;
+        if job.deleted || !job.is_active {
+            let why = if job.deleted {
+                "the job is deleted"
+            } else {
+                "the job is inactive"
+            };
+            tracing::info!(%tenant, job_id = %job.id, why, "no run");
+            return Ok(Outcome::Skipped(why.into()));
+        }
+        let started = Instant::now();
+        let now = Utc::now();
+        let mut run = Run {
+            run_id: invocation.execution_id,
+            job_id: job.id.clone(),
+            scheduled_time: invocation.scheduled_time.unwrap_or(now),
+            started_at: now,
+            finished_at: None,
+            status: RunStatus::Running,
+            shoppers: 0,
+            emails: 0,
+            items: 0,
+            failures: 0,
+            errors: Vec::new(),
+            duration_ms: 0,
+        };
+        if !self.runs.claim(&tenant, &run).await? {
+            tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "this execution already ran");
+            return Ok(Outcome::AlreadyRan);
+        }
+        match self.send(&tenant, &job, &mut run).await {
+            Ok(()) => {}
+            Err(err) => {
+                run.errors.push(err.to_string());
+                run.status = RunStatus::Failed;
+            }
+        }
+        if run.status == RunStatus::Running {
+            run.status = match (run.failures, run.emails) {
+                (0, _) => RunStatus::Succeeded,
+                (_, 0) => RunStatus::Failed,
+                _ => RunStatus::Partial,
+            };
+        }
+        run.finished_at = Some(Utc::now());
+        run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.runs.finish(&tenant, &run).await?;
+        self.record_on_job(&tenant, &job, &run).await;
+        tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
+            emails = run.emails, items = run.items, failures = run.failures, "run finished");
+        Ok(Outcome::Ran(run))
+    }
+
+    /// Composes and sends the run's e-mails, counting on `run`.
+    async fn send(&self, tenant: &TenantId, job: &Job, run: &mut Run) -> Result<(), StoreError> {
+        let since = job.last_run_at.unwrap_or(job.created_at);
+        let (wishlists, products) = self.candidates(tenant, job, since).await?;
+        let composer = Composer {
+            job,
+            since,
+            products: &products,
+        };
+        run.shoppers = wishlists.len() as u64;
+        let personalizations: Vec<_> = wishlists.iter().filter_map(|w| composer.personalization(w)).collect();
+        let args = Map::from_iter([
+            ("tenant".to_owned(), json!(tenant.as_str())),
+            ("job_id".to_owned(), json!(job.id)),
+            ("run_id".to_owned(), json!(run.run_id)),
+        ]);
+        for mail in mails(&self.from, &job.template_id, &args, personalizations) {
+            match self.sendgrid.send(&mail).await {
+                Err(SendError::Rejected { .. }) if mail.personalizations.len() > 1 => {
+                    // One bad address must not cost the other shoppers their e-mail.
+                    for single in mail.one_by_one() {
+                        let result = self.sendgrid.send(&single).await;
+                        count(run, &single, result);
+                    }
+                }
+                result => count(run, &mail, result),
+            }
+        }
+        Ok(())
+    }
+
+    /// The wishlists to look at, and the product states the e-mails need: every
+    /// wishlist for a reminder; otherwise those of shoppers wishing for a product
+    /// that changed since the last run.
+    async fn candidates(
+        &self,
+        tenant: &TenantId,
+        job: &Job,
+        since: DateTime<Utc>,
+    ) -> Result<(Vec<Wishlist>, HashMap<ProductKey, ProductState>), StoreError> {
+        if job.notification == Notification::WishlistReminder {
+            let wishlists = self.projections.all_wishlists(tenant).await?;
+            let mut products = HashMap::new();
+            let keys: BTreeSet<ProductKey> = wishlists
+                .iter()
+                .flat_map(|w| w.present().map(|i| i.product()))
+                .collect();
+            for key in keys {
+                if let Some(state) = self.projections.product(tenant, &key).await? {
+                    products.insert(key, state);
+                }
+            }
+            return Ok((wishlists, products));
+        }
+        let changed = self.projections.products_changed_since(tenant, since).await?;
+        let mut shoppers = BTreeSet::new();
+        for state in &changed {
+            shoppers.extend(self.projections.shoppers_wishing(tenant, &state.product).await?);
+        }
+        let mut wishlists = Vec::new();
+        for shopper in shoppers {
+            wishlists.extend(self.projections.wishlist(tenant, &shopper).await?);
+        }
+        let products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
+        Ok((wishlists, products))
+    }
+
+    /// The job's last run (what the next run compares with) and next run. A run
+    /// that sent nothing because everything failed leaves `last_run_at` alone, so
+    /// the next run tries the same changes again.
+    async fn record_on_job(&self, tenant: &TenantId, job: &Job, run: &Run) {
+        let next = job
+            .schedule_expression
+            .as_deref()
+            .and_then(|e| ScheduleExpression::parse(e).ok())
+            .and_then(|expression| {
+                let zone = parse_timezone(job.schedule_timezone.as_deref().unwrap_or("UTC"))
+                    .ok()?
+                    .0;
+                expression.next_after(Utc::now(), &zone)
+            });
+        let next = next.map_or(AttributeValue::Null(true), |t| {
+            AttributeValue::S(rfc3339_millis::format(&t))
+        });
+        let last_run = (run.status != RunStatus::Failed).then_some(run.started_at);
+        let written = self
+            .jobs
+            .patch(tenant, &job.id, |update| {
+                let update = update
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":next", next);
+                match last_run {
+                    Some(at) => update
+                        .update_expression("SET next_run_at = :next, last_run_at = :last")
+                        .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(&at))),
+                    None => update.update_expression("SET next_run_at = :next"),
+                }
+            })
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(job_id = %job.id, error = %err, "could not record the run on the job");
+        }
+    }
+}
