@@ -1,9 +1,14 @@
 //! The stack's functions, callable by name as API Gateway (or a stream or queue
 //! event source) would invoke them. Names are the crates under `functions/`.
 
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Body, Request, Response};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
+use shared::api::job_runs::{JobRunsApi, list_job_runs};
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
@@ -11,14 +16,18 @@ use shared::api::subscriptions::{
 };
 use shared::events::DynamoEventStore;
 use shared::fanout::Fanout;
+use shared::lambda::BatchResponse;
+use shared::notifications::{Invocation, NotificationRunner};
 use shared::projections::Projector;
 use shared::routes::FALLBACK_FUNCTION;
+use shared::schedule_sync::ScheduleSync;
 
 /// Every API function's state, built as each Lambda's `main` builds it.
 pub struct ApiFunctions {
     pub events: EventsApi<DynamoEventStore>,
     pub subscriptions: DynamoSubscriptionsApi,
     pub jobs: DynamoJobsApi,
+    pub job_runs: JobRunsApi,
 }
 
 impl ApiFunctions {
@@ -38,34 +47,56 @@ impl ApiFunctions {
             "get-job" => get_job(&self.jobs, req).await,
             "update-job" => update_job(&self.jobs, req).await,
             "delete-job" => delete_job(&self.jobs, req).await,
+            "list-job-runs" => list_job_runs(&self.job_runs, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
             _ => return None,
         })
     }
 }
 
-/// The functions Lambda invokes from streams and queues, by name.
-pub struct BatchFunctions {
+/// The functions Lambda invokes from streams, queues and schedules, by name.
+pub struct EventFunctions {
     pub fanout: Fanout,
     pub projector: Projector,
+    pub schedule_sync: ScheduleSync,
+    pub notification_job: NotificationRunner,
 }
 
-impl BatchFunctions {
+impl EventFunctions {
     /// Runs the named function on `payload` (the event JSON Lambda would pass);
-    /// returns the batch item failures it reports. `None` for a name no
-    /// function has, `Some(Err)` for a payload it cannot take.
-    pub async fn invoke(&self, function: &str, payload: &str) -> Option<Result<Vec<String>, serde_json::Error>> {
+    /// returns what it answers (a partial batch response for stream and queue
+    /// functions). `None` for a name no function has.
+    pub async fn invoke(&self, function: &str, payload: &str) -> Option<Result<Value, String>> {
+        fn parse<T: DeserializeOwned>(payload: &str) -> Result<T, String> {
+            serde_json::from_str(payload).map_err(|e| e.to_string())
+        }
+        fn batch(failed: Vec<String>) -> Result<Value, String> {
+            serde_json::to_value(failed.into_iter().collect::<BatchResponse>()).map_err(|e| e.to_string())
+        }
         Some(match function {
-            "fanout" => match serde_json::from_str::<aws_lambda_events::event::dynamodb::Event>(payload) {
-                Ok(batch) => Ok(self.fanout.stream_batch(&batch.records).await),
+            "fanout" => match parse::<DynamoDbEvent>(payload) {
+                Ok(event) => batch(self.fanout.stream_batch(&event.records).await),
                 Err(err) => Err(err),
             },
-            "projector" => match serde_json::from_str::<aws_lambda_events::event::dynamodb::Event>(payload) {
-                Ok(batch) => Ok(self.projector.stream_batch(&batch.records).await),
+            "fanout-retry" => match parse::<SqsEvent>(payload) {
+                Ok(event) => batch(self.fanout.retry_batch(&event.records).await),
                 Err(err) => Err(err),
             },
-            "fanout-retry" => match serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(payload) {
-                Ok(batch) => Ok(self.fanout.retry_batch(&batch.records).await),
+            "projector" => match parse::<DynamoDbEvent>(payload) {
+                Ok(event) => batch(self.projector.stream_batch(&event.records).await),
+                Err(err) => Err(err),
+            },
+            "schedule-sync" => match parse::<DynamoDbEvent>(payload) {
+                Ok(event) => batch(self.schedule_sync.stream_batch(&event.records).await),
+                Err(err) => Err(err),
+            },
+            "notification-job" => match parse::<Invocation>(payload) {
+                Ok(invocation) => self
+                    .notification_job
+                    .run(invocation)
+                    .await
+                    .map(|outcome| outcome.answer())
+                    .map_err(|e| e.to_string()),
                 Err(err) => Err(err),
             },
             _ => return None,

@@ -13,15 +13,20 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::Duration;
 use shared::api::events::EventsApi;
+use shared::api::job_runs::JobRunsApi;
 use shared::api::jobs::JobsApi;
 use shared::api::subscriptions::SubscriptionsApi;
 use shared::events::DynamoEventStore;
 use shared::fanout::FanoutConfig;
 use shared::http::Authentication;
+use shared::notifications::{NotificationRunner, RunStore};
+use shared::projections::{ProjectionStore, Projector};
+use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
 use shared::secrets::KmsSealer;
+use shared::sendgrid::{Address, SendGrid};
 use shared::storage::DynamoRecords;
 use shared::storage::schema::{
-    EVENTS, JOB_RECORDS, JOBS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
+    EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
 };
 use shared::subscriptions::DestinationRules;
 
@@ -145,6 +150,41 @@ impl LocalStack {
         )
     }
 
+    /// schedule-sync for this stack. Its schedules target a notification-job ARN
+    /// that exists only by name: moto stores schedules but never fires them (the
+    /// local run fires them itself).
+    pub fn schedule_sync(&self, sdk: &SdkConfig) -> ScheduleSync {
+        let target = ScheduleTarget {
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:notification-job".into(),
+            role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),
+            dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters".into(),
+        };
+        ScheduleSync::new(
+            sdk,
+            self.tables.of(&JOBS).to_owned(),
+            self.schedule_group.clone(),
+            target,
+        )
+    }
+
+    pub fn projector(&self, dynamodb: &Client) -> Projector {
+        Projector::new(dynamodb.clone(), self.tables.of(&PROJECTIONS))
+    }
+
+    /// notification-job for this stack, sending through `sendgrid`.
+    pub fn notification_runner(&self, dynamodb: &Client, sendgrid: SendGrid) -> NotificationRunner {
+        NotificationRunner {
+            jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
+            runs: RunStore::new(dynamodb.clone(), self.tables.of(&JOBS)),
+            projections: ProjectionStore::new(dynamodb.clone(), self.tables.of(&PROJECTIONS)),
+            sendgrid,
+            from: Address {
+                email: "notifications@shop.example".into(),
+                name: Some("Local shop".into()),
+            },
+        }
+    }
+
     /// Every API function, wired to this stack as the Lambdas' `main`s wire them
     /// from the environment.
     pub fn functions(
@@ -167,6 +207,11 @@ impl LocalStack {
             },
             jobs: JobsApi {
                 records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
+                auth: auth.clone(),
+            },
+            job_runs: JobRunsApi {
+                jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
+                runs: RunStore::new(dynamodb.clone(), self.tables.of(&JOBS)),
                 auth,
             },
         }

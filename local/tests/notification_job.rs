@@ -12,6 +12,7 @@ use common::{ApiRequest, SendGridStub, TestStack, parts};
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::api::events::create_event;
+use shared::api::job_runs::list_job_runs;
 use shared::api::jobs::{create_job, get_job};
 use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, RunStore};
 use shared::projections::{ProjectionStore, Projector};

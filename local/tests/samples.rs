@@ -6,20 +6,20 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::{TestStack, parts};
-use local::functions::BatchFunctions;
+use common::{SendGridStub, TestStack, parts};
+use local::functions::EventFunctions;
 use shared::fanout::Fanout;
-use shared::projections::Projector;
-use shared::storage::schema::PROJECTIONS;
+use shared::sendgrid::{RetryPolicy, SendGrid};
 
-/// What a sample must produce: an HTTP status (API functions) or a number of
-/// batch item failures (stream and queue functions).
+/// What a sample must produce: an HTTP status (API functions), a number of
+/// batch item failures (stream and queue functions), or notification-job's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Status(u16),
     BatchFailures(usize),
+    Run(&'static str),
 }
-use Outcome::{BatchFailures, Status};
+use Outcome::{BatchFailures, Run, Status};
 
 /// In run order (reads come after the create they read). File names are
 /// `<function>[.<case>].json`.
@@ -45,6 +45,9 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-jobs.json", Status(200)),
     ("get-job.json", Status(200)),
     ("update-job.json", Status(200)),
+    ("schedule-sync.json", BatchFailures(0)),
+    ("notification-job.json", Run("ran")),
+    ("list-job-runs.json", Status(200)),
     ("delete-job.json", Status(204)),
     ("delete-job.unknown-id.json", Status(404)),
     // Parked deliveries and dead-lettered records count as handled.
@@ -81,15 +84,31 @@ async fn every_sample_event_gets_its_expected_outcome() {
     let stack = TestStack::new().await;
     let functions = stack.functions();
     let sdk = shared::aws::sdk_config().await;
-    let batch_functions = BatchFunctions {
+    let sendgrid = SendGridStub::start().await;
+    let event_functions = EventFunctions {
         fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
-        projector: Projector::new(stack.client.clone(), stack.stack.tables.of(&PROJECTIONS)),
+        projector: stack.stack.projector(&stack.client),
+        schedule_sync: stack.stack.schedule_sync(&sdk),
+        notification_job: stack.stack.notification_runner(
+            &stack.client,
+            SendGrid::new(&sendgrid.url, "SG.sample", RetryPolicy::default()).expect("client"),
+        ),
     };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();
         let text = std::fs::read_to_string(events_dir().join(file)).expect("readable sample");
-        let outcome = match batch_functions.invoke(function, &text).await {
-            Some(failures) => BatchFailures(failures.unwrap_or_else(|e| panic!("{file}: {e}")).len()),
+        let outcome = match event_functions.invoke(function, &text).await {
+            Some(answer) => {
+                let answer = answer.unwrap_or_else(|e| panic!("{file}: {e}"));
+                match answer["batchItemFailures"].as_array() {
+                    Some(failures) => BatchFailures(failures.len()),
+                    None => Run(match answer["outcome"].as_str() {
+                        Some("ran") => "ran",
+                        Some("skipped") => "skipped",
+                        _ => "already_ran",
+                    }),
+                }
+            }
             None => {
                 let request = lambda_http::request::from_str(&text)
                     .unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"));

@@ -62,10 +62,26 @@ where
     F: Fn(&'a A, E) -> Fut,
     Fut: Future<Output = Vec<String>> + Send + 'a,
 {
+    serve_event(app, move |app, event| {
+        let failed = handler(app, event);
+        async move { Ok(failed.await.into_iter().collect::<BatchResponse>()) }
+    })
+    .await
+}
+
+/// Serves events of type `E` with `handler`, answering its output as JSON; an
+/// error fails the invocation (Lambda's retry policy applies).
+pub async fn serve_event<'a, A, E, O, F, Fut>(app: &'a A, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    A: Sync,
+    E: DeserializeOwned + Send + 'a,
+    O: Serialize,
+    F: Fn(&'a A, E) -> Fut,
+    Fut: Future<Output = Result<O, lambda_runtime::Error>> + Send + 'a,
+{
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
         // Boxed, which keeps the runtime's future type shallow enough for rustc.
-        let failed = Box::pin(handler(app, event.payload));
-        async move { Ok::<_, lambda_runtime::Error>(failed.await.into_iter().collect::<BatchResponse>()) }
+        Box::pin(handler(app, event.payload))
     }))
     .await
 }

@@ -92,6 +92,12 @@ pub const DELETE_JOB: Route = Route {
     function: "delete-job",
 };
 
+pub const LIST_JOB_RUNS: Route = Route {
+    method: "GET",
+    path: "/api/v1/jobs/{jobId}/runs",
+    function: "list-job-runs",
+};
+
 pub const ROUTES: &[Route] = &[
     CREATE_EVENT,
     GET_EVENT,
@@ -107,6 +113,7 @@ pub const ROUTES: &[Route] = &[
     GET_JOB,
     UPDATE_JOB,
     DELETE_JOB,
+    LIST_JOB_RUNS,
 ];
 
 /// The function behind API Gateway's `$default` route (unknown paths/methods).

@@ -17,9 +17,7 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources, provision};
 use shared::fanout::Fanout;
-use shared::projections::Projector;
-use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
-use shared::storage::schema::{EVENTS, JOBS, PROJECTIONS};
+use shared::storage::schema::{EVENTS, JOBS};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
@@ -138,7 +136,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
     tokio::spawn(event_sources::events_stream_into_fanout(stream, fanout.clone()));
-    let projector = Projector::new(aws_sdk_dynamodb::Client::new(sdk), stack.tables.of(&PROJECTIONS));
+    let projector = stack.projector(&aws_sdk_dynamodb::Client::new(sdk));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     tokio::spawn(event_sources::events_stream_into_projector(stream, projector));
     tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
@@ -153,19 +151,11 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
 /// Runs schedule-sync on the emulator's jobs stream, so jobs show their schedule
 /// status. moto stores the schedules but never fires them.
 async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
-    let target = ScheduleTarget {
-        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:notification-job".into(),
-        role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),
-        dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters".into(),
-    };
-    let sync = ScheduleSync::new(
-        sdk,
-        stack.tables.of(&JOBS).to_owned(),
-        stack.schedule_group.clone(),
-        target,
-    );
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
-    tokio::spawn(event_sources::jobs_stream_into_schedule_sync(stream, sync));
+    tokio::spawn(event_sources::jobs_stream_into_schedule_sync(
+        stream,
+        stack.schedule_sync(sdk),
+    ));
     tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
     Ok(())
 }

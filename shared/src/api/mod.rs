@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod fallback;
+pub mod job_runs;
 pub mod jobs;
 mod records;
 pub mod subscriptions;

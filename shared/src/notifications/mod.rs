@@ -2,6 +2,7 @@
 //! tracked for the job's campaign.
 
 mod compose;
+mod environment;
 mod links;
 mod runner;
 mod runs;

@@ -42,6 +42,17 @@ pub enum Outcome {
     Ran(Run),
 }
 
+impl Outcome {
+    /// What notification-job answers its invoker.
+    pub fn answer(&self) -> serde_json::Value {
+        match self {
+            Self::Skipped(reason) => json!({"outcome": "skipped", "reason": reason}),
+            Self::AlreadyRan => json!({"outcome": "already_ran"}),
+            Self::Ran(run) => json!({"outcome": "ran", "run": run}),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("invalid invocation: {0}")]

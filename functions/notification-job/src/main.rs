@@ -1,0 +1,15 @@
+//! Lambda invoked by EventBridge Scheduler: one run of a notification job
+//! (`{tenant, jobId, scheduledTime, executionId}`), answered with its outcome.
+
+use shared::lambda;
+use shared::notifications::{Invocation, NotificationRunner};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let runner = NotificationRunner::from_env().await?;
+    lambda::serve_event(&runner, |runner, invocation: Invocation| async move {
+        Ok(runner.run(invocation).await?.answer())
+    })
+    .await
+}

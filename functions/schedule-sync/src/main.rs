@@ -1,0 +1,16 @@
+//! Lambda on the jobs table's stream: keeps one EventBridge Scheduler schedule
+//! per job and writes its status back onto the job.
+
+use aws_lambda_events::event::dynamodb::Event;
+use shared::lambda;
+use shared::schedule_sync::ScheduleSync;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let sync = ScheduleSync::from_env().await?;
+    lambda::serve_batch(&sync, |sync, batch: Event| async move {
+        sync.stream_batch(&batch.records).await
+    })
+    .await
+}
