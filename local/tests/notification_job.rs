@@ -220,6 +220,36 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
         shown["last_run_at"].is_string() && shown["next_run_at"].is_string(),
         "{shown}"
     );
+
+    // … and lists its runs, newest first, to its own tenant only
+    let runs = |tenant: &str, limit: &str| {
+        ApiRequest::new("GET", &format!("/api/v1/jobs/{job}/runs"))
+            .for_tenant(tenant)
+            .path_param("jobId", &job)
+            .query("limit", limit)
+            .build()
+    };
+    let (status, listed) = parts(list_job_runs(&h.stack.functions().job_runs, runs(TENANT, "10")).await);
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["exec-3", "exec-2", "exec-1"]);
+    assert_eq!(
+        (listed[1]["emails"].as_u64(), listed[1]["status"].as_str()),
+        (Some(2), Some("SUCCEEDED"))
+    );
+    assert_eq!(
+        parts(list_job_runs(&h.stack.functions().job_runs, runs("globex", "10")).await).0,
+        404
+    );
+    assert_eq!(
+        parts(list_job_runs(&h.stack.functions().job_runs, runs(TENANT, "0")).await).0,
+        400
+    );
 }
 
 #[tokio::test]
