@@ -9,4 +9,6 @@ pub mod functions;
 pub mod gateway;
 pub mod provision;
 pub mod queue_poller;
+pub mod schedule_runner;
+pub mod sendgrid_stub;
 pub mod stream_poller;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::{ApiRequest, SendGridStub, TestStack, parts};
+use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::api::events::create_event;
@@ -38,7 +39,7 @@ impl Harness {
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
             .await
             .expect("events stream");
-        let sendgrid = SendGridStub::start().await;
+        let sendgrid = SendGridStub::start().await.expect("SendGrid stub");
         let retry = RetryPolicy {
             attempts: 3,
             base_delay: Duration::from_millis(10),
@@ -349,4 +350,62 @@ async fn inactive_deleted_and_unknown_jobs_do_nothing() {
     let id = job["id"].as_str().expect("id");
     assert!(matches!(h.run(id, "x").await, Outcome::Skipped(_)));
     assert!(h.sendgrid.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
+    // GIVEN a reminder job every minute, synced into a schedule
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let sdk = shared::aws::sdk_config().await;
+    let mut jobs_stream = StreamPoller::from_now(&sdk, h.stack.stack.tables.of(&JOBS))
+        .await
+        .expect("jobs stream");
+    let body = json!({
+        "notification": "WISHLIST_REMINDER", "template_id": "d-remind", "number_of_items_in_email": -1,
+        "job_parameters": {}, "schedule": "* * * * *", "is_active": true, "is_scheduled": true, "deleted": false
+    });
+    let request = ApiRequest::new("POST", "/api/v1/jobs")
+        .for_tenant(TENANT)
+        .json(&body)
+        .build();
+    let (_, job) = parts(create_job(&h.stack.functions().jobs, request).await);
+    let records = jobs_stream.poll().await.expect("jobs records");
+    assert!(
+        h.stack
+            .stack
+            .schedule_sync(&sdk)
+            .stream_batch(&records)
+            .await
+            .is_empty()
+    );
+
+    // WHEN the next minute comes
+    let sendgrid = SendGrid::new(&h.sendgrid.url, "SG.test", RetryPolicy::default()).expect("client");
+    let schedules = ScheduleRunner::new(
+        aws_sdk_scheduler::Client::new(&sdk),
+        &h.stack.stack.schedule_group,
+        h.stack.stack.notification_runner(&h.stack.client, sendgrid),
+    );
+    let now = chrono::Utc::now();
+    let fired = schedules
+        .fire_due(now, now + chrono::Duration::seconds(61))
+        .await
+        .expect("schedules");
+
+    // THEN notification-job ran once, as Scheduler would have invoked it
+    assert_eq!(fired, 1);
+    assert_eq!(h.sendgrid.received().len(), 1);
+    let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{}/runs", job["id"].as_str().expect("id")))
+        .for_tenant(TENANT)
+        .path_param("jobId", job["id"].as_str().expect("id"))
+        .build();
+    let (_, runs) = parts(list_job_runs(&h.stack.functions().job_runs, request).await);
+    assert_eq!(runs[0]["emails"], 2);
+    assert!(
+        runs[0]["scheduled_time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(":00.000Z")),
+        "{runs}"
+    );
 }

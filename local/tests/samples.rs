@@ -84,7 +84,7 @@ async fn every_sample_event_gets_its_expected_outcome() {
     let stack = TestStack::new().await;
     let functions = stack.functions();
     let sdk = shared::aws::sdk_config().await;
-    let sendgrid = SendGridStub::start().await;
+    let sendgrid = SendGridStub::start().await.expect("SendGrid stub");
     let event_functions = EventFunctions {
         fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
         projector: stack.stack.projector(&stack.client),

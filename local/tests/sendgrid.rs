@@ -42,7 +42,7 @@ fn mail(shoppers: usize) -> Mail {
 
 #[tokio::test]
 async fn sends_the_template_the_shoppers_and_the_run_ids_with_the_key() {
-    let stub = SendGridStub::start().await;
+    let stub = SendGridStub::start().await.expect("SendGrid stub");
     client(&stub).send(&mail(2)).await.expect("accepted");
     let received = stub.received();
     assert_eq!(received.len(), 1);
@@ -57,7 +57,7 @@ async fn sends_the_template_the_shoppers_and_the_run_ids_with_the_key() {
 
 #[tokio::test]
 async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
-    let stub = SendGridStub::start().await;
+    let stub = SendGridStub::start().await.expect("SendGrid stub");
     // GIVEN SendGrid answers 429 with a reset one second ahead, then 202
     let reset = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -80,12 +80,12 @@ async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
 
 #[tokio::test]
 async fn server_errors_are_retried_and_rejections_are_not() {
-    let stub = SendGridStub::start().await;
+    let stub = SendGridStub::start().await.expect("SendGrid stub");
     stub.answer_with(500, Vec::new());
     client(&stub).send(&mail(1)).await.expect("accepted after a 500");
     assert_eq!(stub.received().len(), 2);
 
-    let stub = SendGridStub::start().await;
+    let stub = SendGridStub::start().await.expect("SendGrid stub");
     stub.answer_with(400, Vec::new());
     let refused = client(&stub).send(&mail(1)).await;
     assert!(
@@ -94,7 +94,7 @@ async fn server_errors_are_retried_and_rejections_are_not() {
     );
     assert_eq!(stub.received().len(), 1, "a 400 is not sent again");
 
-    let stub = SendGridStub::start().await;
+    let stub = SendGridStub::start().await.expect("SendGrid stub");
     for _ in 0..3 {
         stub.answer_with(503, Vec::new());
     }

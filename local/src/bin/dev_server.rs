@@ -14,9 +14,13 @@ use tokio::net::TcpListener;
 
 use local::gateway::{self, Gateway, LocalAuth};
 use local::queue_poller::QueuePoller;
+use local::schedule_runner::ScheduleRunner;
+use local::sendgrid_stub::SendGridStub;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources, provision};
 use shared::fanout::Fanout;
+use shared::notifications::{Invocation, NotificationRunner};
+use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::{EVENTS, JOBS};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
@@ -61,6 +65,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         return demo_queue(command, queue).await;
     }
+    if let [command, tenant, job_id] = args.as_slice()
+        && command == "run-job"
+    {
+        return run_job_now(tenant, job_id).await;
+    }
 
     shared::lambda::init_logging();
     let port: u16 = config::parsed_or("PORT", 3000)?;
@@ -90,6 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     start_fanout(&sdk, &stack).await?;
     start_schedule_sync(&sdk, &stack).await?;
+    start_schedules(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
     let gateway = Arc::new(Gateway { functions, auth });
@@ -157,5 +167,46 @@ async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::Loc
         stack.schedule_sync(sdk),
     ));
     tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
+    Ok(())
+}
+
+/// Fires the schedules moto holds into notification-job, which sends to a local
+/// SendGrid stub that logs each e-mail instead.
+async fn start_schedules(
+    sdk: &aws_config::SdkConfig,
+    stack: &provision::LocalStack,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let runner = notification_runner(sdk, stack).await?;
+    let schedules = ScheduleRunner::new(aws_sdk_scheduler::Client::new(sdk), &stack.schedule_group, runner);
+    tokio::spawn(schedules.run());
+    tracing::info!("due schedules fire into notification-job; e-mails go to the SendGrid stub (logged)");
+    Ok(())
+}
+
+async fn notification_runner(
+    sdk: &aws_config::SdkConfig,
+    stack: &provision::LocalStack,
+) -> Result<NotificationRunner, Box<dyn std::error::Error>> {
+    // Leaked: the stub serves for the life of the process.
+    let stub: &'static SendGridStub = Box::leak(Box::new(SendGridStub::start().await?));
+    let sendgrid = SendGrid::new(&stub.url, "SG.local", RetryPolicy::default())?;
+    Ok(stack.notification_runner(&aws_sdk_dynamodb::Client::new(sdk), sendgrid))
+}
+
+/// `run-job <tenant> <jobId>`: one run of the job now, against the running emulator;
+/// prints the outcome.
+async fn run_job_now(tenant: &str, job_id: &str) -> Result<(), Box<dyn std::error::Error>> {
+    shared::lambda::init_logging();
+    let sdk = shared::aws::sdk_config().await;
+    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local")).await?;
+    let runner = notification_runner(&sdk, &stack).await?;
+    let invocation = Invocation {
+        tenant: tenant.to_owned(),
+        job_id: job_id.to_owned(),
+        scheduled_time: None,
+        execution_id: format!("manual-{}", uuid::Uuid::now_v7()),
+    };
+    let outcome = runner.run(invocation).await?;
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{}\n", outcome.answer()).as_bytes())?;
     Ok(())
 }

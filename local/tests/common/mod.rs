@@ -21,11 +21,10 @@ use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 
 mod counting_proxy;
-mod sendgrid_stub;
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use counting_proxy::CountingProxy;
 #[allow(unused_imports)]
-pub use sendgrid_stub::SendGridStub;
+pub use local::sendgrid_stub::SendGridStub;
 
 pub const TENANT_CLAIM: &str = "tenant";
 

@@ -1,8 +1,9 @@
 //! A local stand-in for SendGrid's `/v3/mail/send`: answers with scripted
-//! statuses (202 once the script runs out) and records every request.
+//! statuses (202 once the script runs out), records every request, and logs
+//! what would have been sent (the local run's "outbox").
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -36,9 +37,10 @@ pub struct SendGridStub {
 }
 
 impl SendGridStub {
-    pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stub");
-        let url = format!("http://{}", listener.local_addr().expect("stub address"));
+    /// Listens on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
         let state = State::default();
         let shared = state.clone();
         tokio::spawn(async move {
@@ -52,16 +54,24 @@ impl SendGridStub {
                 });
             }
         });
-        Self { url, state }
+        Ok(Self { url, state })
     }
 
     /// The next answers, in order, before the default 202.
     pub fn answer_with(&self, status: u16, headers: Vec<(&'static str, String)>) {
-        self.state.script.lock().expect("script").push_back((status, headers));
+        self.state
+            .script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back((status, headers));
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.state.received.lock().expect("received").clone()
+        self.state
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -75,17 +85,28 @@ async fn answer(request: Request<Incoming>, state: State) -> Result<Response<Ful
         .to_owned();
     let bytes = request.into_body().collect().await?.to_bytes();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    state.received.lock().expect("received").push(Received {
-        path,
-        authorization,
-        body,
-    });
+    let recipients: Vec<&str> = body["personalizations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["to"][0]["email"].as_str())
+        .collect();
+    tracing::info!(template_id = %body["template_id"], ?recipients, custom_args = %body["custom_args"], "SendGrid stub: would send");
+    state
+        .received
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Received {
+            path,
+            authorization,
+            body,
+        });
     let (status, headers) = state
         .script
         .lock()
-        .expect("script")
+        .unwrap_or_else(PoisonError::into_inner)
         .pop_front()
-        .unwrap_or((202, Vec::new()));
+        .unwrap_or_else(|| (202, Vec::new()));
     let mut response = Response::builder().status(status);
     for (name, value) in headers {
         response = response.header(name, value);
@@ -95,5 +116,10 @@ async fn answer(request: Request<Incoming>, state: State) -> Result<Response<Ful
     } else {
         ""
     };
-    Ok(response.body(Full::new(Bytes::from(body))).expect("response"))
+    // A scripted status that is not one falls back to a plain 500.
+    Ok(response.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Full::new(Bytes::new()));
+        *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    }))
 }
