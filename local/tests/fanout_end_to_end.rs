@@ -37,13 +37,8 @@ impl Harness {
     async fn new(max_failures: u32) -> Self {
         let stack = TestStack::new().await;
         let sdk = shared::aws::sdk_config().await;
-        let moto = std::env::var("AWS_ENDPOINT_URL").expect("moto endpoint");
-        let proxy = CountingProxy::start(moto.trim_start_matches("http://").to_owned()).await;
-        // Set on the loader: an endpoint set on a built SdkConfig loses to AWS_ENDPOINT_URL.
-        let counted = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&proxy.url)
-            .load()
-            .await;
+        let proxy = CountingProxy::in_front_of_moto().await;
+        let counted = proxy.sdk_config().await;
         let config = FanoutConfig {
             retry: RetryPolicy {
                 max_failures,

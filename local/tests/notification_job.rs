@@ -6,13 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use common::{ApiRequest, SendGridStub, TestStack, parts};
 use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::api::events::create_event;
 use shared::api::job_runs::list_job_runs;
 use shared::api::jobs::{create_job, get_job};
 use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, RunStore};
@@ -67,17 +64,8 @@ impl Harness {
 
     async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
         self.posted += 1;
-        let body = json!({
-            "id": format!("evt-{}", self.posted), "entity_id": "X", "entity_name": entity,
-            "event_source": "SYSTEM", "event_type": "ENTITY_EVENT",
-            "event_payload": {"operation": operation, "base64_encoded_payload_json": STANDARD.encode(payload.to_string())}
-        });
-        let request = ApiRequest::new("POST", "/api/v1/events")
-            .for_tenant(TENANT)
-            .json(&body)
-            .build();
-        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
-        assert_eq!(status, 201, "{answer}");
+        let id = format!("evt-{}", self.posted);
+        common::post_entity_event(&self.stack, TENANT, &id, entity, operation, &payload).await;
     }
 
     async fn project(&mut self) {
@@ -408,4 +396,27 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
             .is_some_and(|t| t.ends_with(":00.000Z")),
         "{runs}"
     );
+}
+
+#[tokio::test]
+async fn the_sendgrid_key_is_read_from_secrets_manager_plain_or_as_json() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&shared::aws::sdk_config().await);
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    for (name, value) in [("plain", "SG.plain-key\n"), ("json", r#"{"api_key": "SG.json-key"}"#)] {
+        let arn = secrets
+            .create_secret()
+            .name(format!("{name}-{unique}"))
+            .secret_string(value)
+            .send()
+            .await
+            .expect("secret")
+            .arn
+            .expect("arn");
+        let key = shared::notifications::sendgrid_api_key(&secrets, &arn)
+            .await
+            .expect("key");
+        assert_eq!(key, if name == "plain" { "SG.plain-key" } else { "SG.json-key" });
+    }
+    let missing = shared::notifications::sendgrid_api_key(&secrets, "no-such-secret").await;
+    assert!(missing.is_err_and(|e| e.to_string().contains("SENDGRID_API_KEY_SECRET_ARN")));
 }

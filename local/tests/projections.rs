@@ -4,12 +4,9 @@
 
 mod common;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use common::{ApiRequest, TestStack, parts};
+use common::TestStack;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::api::events::create_event;
 use shared::projections::{ProductKey, Projector};
 use shared::storage::schema::{EVENTS, PROJECTIONS};
 use shared::tenant::TenantId;
@@ -39,17 +36,8 @@ impl Harness {
 
     async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
         self.posted += 1;
-        let body = json!({
-            "id": format!("evt-{}", self.posted), "entity_id": "X", "entity_name": entity,
-            "event_source": "SYSTEM", "event_type": "ENTITY_EVENT",
-            "event_payload": {"operation": operation, "base64_encoded_payload_json": STANDARD.encode(payload.to_string())}
-        });
-        let request = ApiRequest::new("POST", "/api/v1/events")
-            .for_tenant("acme")
-            .json(&body)
-            .build();
-        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
-        assert_eq!(status, 201, "{answer}");
+        let id = format!("evt-{}", self.posted);
+        common::post_entity_event(&self.stack, "acme", &id, entity, operation, &payload).await;
     }
 
     async fn project(&mut self) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {

@@ -33,12 +33,8 @@ impl Harness {
     async fn in_group(group: Option<&str>) -> Self {
         let stack = TestStack::new().await;
         let sdk = shared::aws::sdk_config().await;
-        let moto = std::env::var("AWS_ENDPOINT_URL").expect("moto endpoint");
-        let proxy = CountingProxy::start(moto.trim_start_matches("http://").to_owned()).await;
-        let counted = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&proxy.url)
-            .load()
-            .await;
+        let proxy = CountingProxy::in_front_of_moto().await;
+        let counted = proxy.sdk_config().await;
         let target = ScheduleTarget {
             function_arn: FUNCTION_ARN.into(),
             role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),

@@ -12,6 +12,7 @@ use shared::config::{self, ConfigError};
 use shared::http::Authentication;
 use tokio::net::TcpListener;
 
+use local::event_sources::STREAM_BATCH_SIZE;
 use local::gateway::{self, Gateway, LocalAuth};
 use local::queue_poller::QueuePoller;
 use local::schedule_runner::ScheduleRunner;
@@ -139,21 +140,38 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
     Ok(())
 }
 
-/// Runs the fan-out and its retry consumer on the emulator's stream and queue,
-/// as the stack's event source mappings do.
+/// Runs the fan-out and its retry consumer, and the projector, on the emulator's
+/// stream and queue, as the stack's event source mappings do.
 async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
     let fanout = Arc::new(Fanout::new(sdk, stack.fanout_config()));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    let into_fanout = fanout.clone();
+    tokio::spawn(event_sources::stream_into(
+        stream,
+        STREAM_BATCH_SIZE,
+        "fanout",
+        move |batch| {
+            let fanout = into_fanout.clone();
+            async move { fanout.stream_batch(&batch).await }
+        },
+    ));
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
-    tokio::spawn(event_sources::events_stream_into_fanout(stream, fanout.clone()));
-    let projector = stack.projector(&aws_sdk_dynamodb::Client::new(sdk));
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
-    tokio::spawn(event_sources::events_stream_into_projector(stream, projector));
     tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
+    let projector = Arc::new(stack.projector(&aws_sdk_dynamodb::Client::new(sdk)));
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    tokio::spawn(event_sources::stream_into(
+        stream,
+        STREAM_BATCH_SIZE,
+        "projector",
+        move |batch| {
+            let projector = projector.clone();
+            async move { projector.stream_batch(&batch).await }
+        },
+    ));
     tracing::info!(
         event_bus = %stack.event_bus,
         dead_letter_queue = %stack.dead_letter_queue_url,
-        "fan-out polling the events stream and the retry queue"
+        "fan-out and projector polling the events stream, fan-out the retry queue"
     );
     Ok(())
 }
@@ -162,10 +180,12 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
 /// status. moto stores the schedules but never fires them.
 async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
-    tokio::spawn(event_sources::jobs_stream_into_schedule_sync(
-        stream,
-        stack.schedule_sync(sdk),
-    ));
+    let sync = Arc::new(stack.schedule_sync(sdk));
+    // The jobs stream mapping's batch size in template.yaml.
+    tokio::spawn(event_sources::stream_into(stream, 25, "schedule-sync", move |batch| {
+        let sync = sync.clone();
+        async move { sync.stream_batch(&batch).await }
+    }));
     tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
     Ok(())
 }

@@ -20,16 +20,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lines.push(format!("SCHEDULE_GROUP={}", stack.schedule_group));
     lines.extend(
         [
-            ("NOTIFICATION_JOB_ARN", "arn:aws:lambda:us-east-1:123456789012:function:notification-job"),
+            (
+                "NOTIFICATION_JOB_ARN",
+                "arn:aws:lambda:us-east-1:123456789012:function:notification-job",
+            ),
             ("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/scheduler"),
-            ("SCHEDULER_DEAD_LETTER_ARN", "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters"),
+            (
+                "SCHEDULER_DEAD_LETTER_ARN",
+                "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters",
+            ),
             ("SENDGRID_FROM_EMAIL", "notifications@shop.example"),
             // Nothing listens there: the benchmark's sample job has no one to e-mail.
             ("SENDGRID_BASE_URL", "http://127.0.0.1:9"),
         ]
         .map(|(name, value)| format!("{name}={value}")),
     );
-    lines.push(format!("SENDGRID_API_KEY_SECRET_ARN={}", sendgrid_secret(&sdk, &prefix).await?));
+    lines.push(format!(
+        "SENDGRID_API_KEY_SECRET_ARN={}",
+        sendgrid_secret(&sdk, &prefix).await?
+    ));
     std::io::Write::write_all(&mut std::io::stdout(), (lines.join("\n") + "\n").as_bytes())?;
     Ok(())
 }

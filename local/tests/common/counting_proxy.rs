@@ -20,6 +20,21 @@ pub struct CountingProxy {
 }
 
 impl CountingProxy {
+    /// A proxy in front of the moto that `AWS_ENDPOINT_URL` names.
+    pub async fn in_front_of_moto() -> Self {
+        let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (moto)");
+        Self::start(moto.trim_start_matches("http://").to_owned()).await
+    }
+
+    /// SDK configuration whose clients go through the proxy. Set on the loader:
+    /// an endpoint set on a built SdkConfig loses to AWS_ENDPOINT_URL.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .load()
+            .await
+    }
+
     /// Listens on a free port and forwards everything to `upstream` (`host:port`).
     pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");

@@ -270,3 +270,27 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sq
         }
     }
 }
+
+/// POSTs an event of `entity` for `tenant` with `payload` as its base64 JSON
+/// payload, through the create-event handler; the event must be accepted.
+pub async fn post_entity_event(
+    stack: &TestStack,
+    tenant: &str,
+    id: &str,
+    entity: &str,
+    operation: &str,
+    payload: &Value,
+) {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
+    let body = json!({
+        "id": id, "entity_id": "X", "entity_name": entity, "event_source": "SYSTEM", "event_type": "ENTITY_EVENT",
+        "event_payload": {"operation": operation, "base64_encoded_payload_json": encoded}
+    });
+    let request = ApiRequest::new("POST", "/api/v1/events")
+        .for_tenant(tenant)
+        .json(&body)
+        .build();
+    let (status, answer) = parts(shared::api::events::create_event(&stack.events_api(), request).await);
+    assert_eq!(status, 201, "{answer}");
+}

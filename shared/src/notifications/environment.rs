@@ -17,11 +17,8 @@ impl NotificationRunner {
         let sdk = crate::aws::sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let jobs_table = config::required("JOBS_TABLE")?;
-        let api_key = api_key(
-            &aws_sdk_secretsmanager::Client::new(&sdk),
-            &config::required("SENDGRID_API_KEY_SECRET_ARN")?,
-        )
-        .await?;
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let api_key = sendgrid_api_key(&secrets, &config::required("SENDGRID_API_KEY_SECRET_ARN")?).await?;
         let sendgrid = SendGrid::new(
             config::string_or("SENDGRID_BASE_URL", "https://api.sendgrid.com"),
             api_key,
@@ -45,7 +42,7 @@ impl NotificationRunner {
 }
 
 /// The secret's value: the key itself, or JSON with an `api_key` (or `apiKey`) member.
-async fn api_key(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, ConfigError> {
+pub async fn sendgrid_api_key(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: "SENDGRID_API_KEY_SECRET_ARN",
         reason,

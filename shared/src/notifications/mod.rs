@@ -8,6 +8,7 @@ mod runner;
 mod runs;
 
 pub use compose::Composer;
+pub use environment::sendgrid_api_key;
 pub use links::with_utm;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
 pub use runs::{Run, RunStatus, RunStore, RunStoreError};
