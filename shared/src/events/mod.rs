@@ -6,6 +6,7 @@ mod memory;
 mod model;
 mod request;
 mod store;
+mod stream;
 
 pub use dynamo::DynamoEventStore;
 pub use item::EventItem;
@@ -14,3 +15,4 @@ pub use model::{Event, EventPayload, EventSource, EventType, Operation};
 pub use request::{EventRequest, decode_json};
 pub(crate) use request::{entity_id, entity_name};
 pub use store::{EventPage, EventStore, PutOutcome, StoreError};
+pub use stream::{StreamError, StreamedEvent, inserted_event};

@@ -16,7 +16,6 @@ mod retry;
 mod routing;
 mod sns;
 mod sqs;
-mod stream;
 
 pub use app::{Fanout, FanoutConfig};
 pub use dispatch::{Dispatcher, Failed};
@@ -28,4 +27,3 @@ pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RetryPolicy};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;
-pub use stream::{StreamError, StreamedEvent, inserted_event};

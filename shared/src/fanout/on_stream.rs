@@ -9,7 +9,7 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 
 use super::app::Fanout;
 use super::plan::plan;
-use super::stream::inserted_event;
+use crate::events::inserted_event;
 use crate::tenant::TenantId;
 
 impl Fanout {

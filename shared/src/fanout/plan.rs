@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::Envelope;
 use super::message::OutgoingMessage;
 use super::routing::matching;
-use super::stream::StreamedEvent;
+use crate::events::StreamedEvent;
 use crate::subscriptions::{Destination, Subscription};
 use crate::tenant::TenantId;
 

@@ -10,7 +10,7 @@ use super::product::{Price, ProductState};
 use super::store::{ProjectionStore, StoreError};
 use super::wishlist::Wishlist;
 use crate::config::{self, ConfigError};
-use crate::fanout::inserted_event;
+use crate::events::inserted_event;
 use crate::tenant::TenantId;
 
 pub struct Projector {

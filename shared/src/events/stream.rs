@@ -3,7 +3,8 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 
-use crate::events::{Event, EventItem};
+use super::item::EventItem;
+use super::model::Event;
 use crate::tenant::TenantId;
 
 /// An accepted event and the tenant it belongs to.
