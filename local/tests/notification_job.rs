@@ -170,7 +170,12 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
     h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 5}))
         .await;
     h.project().await;
+    h.stack.calls.take();
     let run = ran(h.run(&job, "exec-2").await);
+    // (the wishlists in one batch read, not one read per shopper)
+    let calls = h.stack.calls.take();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!((count("BatchGetItem"), count("GetItem")), (1, 1), "{calls:?}");
 
     // THEN exactly A and B get an e-mail listing P2, with the job's template and tracked links
     assert_eq!(

@@ -197,16 +197,13 @@ impl NotificationRunner {
     ) -> Result<(Vec<Wishlist>, HashMap<ProductKey, ProductState>), StoreError> {
         if job.notification == Notification::WishlistReminder {
             let wishlists = self.projections.all_wishlists(tenant).await?;
-            let mut products = HashMap::new();
             let keys: BTreeSet<ProductKey> = wishlists
                 .iter()
                 .flat_map(|w| w.present().map(|i| i.product()))
                 .collect();
-            for key in keys {
-                if let Some(state) = self.projections.product(tenant, &key).await? {
-                    products.insert(key, state);
-                }
-            }
+            let keys: Vec<ProductKey> = keys.into_iter().collect();
+            let states = self.projections.products(tenant, &keys).await?;
+            let products = states.into_iter().map(|s| (s.product.clone(), s)).collect();
             return Ok((wishlists, products));
         }
         let changed = self.projections.products_changed_since(tenant, since).await?;
@@ -214,10 +211,8 @@ impl NotificationRunner {
         for state in &changed {
             shoppers.extend(self.projections.shoppers_wishing(tenant, &state.product).await?);
         }
-        let mut wishlists = Vec::new();
-        for shopper in shoppers {
-            wishlists.extend(self.projections.wishlist(tenant, &shopper).await?);
-        }
+        let shoppers: Vec<String> = shoppers.into_iter().collect();
+        let wishlists = self.projections.wishlists(tenant, &shoppers).await?;
         let products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
         Ok((wishlists, products))
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -155,6 +155,87 @@ impl ProjectionStore {
                 None => return Ok(shoppers),
             }
         }
+    }
+
+    /// The wishlists of `shopper_ids` that exist, read 100 at a time.
+    pub async fn wishlists(&self, tenant: &TenantId, shopper_ids: &[String]) -> Result<Vec<Wishlist>, StoreError> {
+        let keys = shopper_ids
+            .iter()
+            .map(|id| (format!("T#{tenant}#S#{id}"), "WISHLIST"))
+            .collect();
+        self.batch_read(keys, "wishlist").await
+    }
+
+    /// The states of `products` that exist, read 100 at a time.
+    pub async fn products(&self, tenant: &TenantId, products: &[ProductKey]) -> Result<Vec<ProductState>, StoreError> {
+        let keys = products
+            .iter()
+            .map(|p| (product_pk(tenant, &p.encoded()), "STATE"))
+            .collect();
+        self.batch_read(keys, "state").await
+    }
+
+    /// BatchGetItem over `keys`, 100 keys a call, unprocessed keys asked again.
+    async fn batch_read<T: DeserializeOwned>(
+        &self,
+        keys: Vec<(String, &'static str)>,
+        attribute: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        /// BatchGetItem's limit on keys per call.
+        const PER_CALL: usize = 100;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(PER_CALL) {
+            let mut pending: Vec<_> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    std::collections::HashMap::from([
+                        ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                        ("sk".to_owned(), AttributeValue::S((*sk).to_owned())),
+                    ])
+                })
+                .collect();
+            for attempt in 0..ATTEMPTS {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .build()
+                    .map_err(|e| StoreError(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let value = item
+                        .get(attribute)
+                        .cloned()
+                        .ok_or_else(|| StoreError(format!("an item has no {attribute}")))?;
+                    found.push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError(format!("{} keys left unread after retries", pending.len())));
+            }
+        }
+        Ok(found)
     }
 
     /// Every wishlist of the tenant.
