@@ -425,3 +425,24 @@ async fn the_sendgrid_key_is_read_from_secrets_manager_plain_or_as_json() {
     let missing = shared::notifications::sendgrid_api_key(&secrets, "no-such-secret").await;
     assert!(missing.is_err_and(|e| e.to_string().contains("SENDGRID_API_KEY_SECRET_ARN")));
 }
+
+#[tokio::test]
+async fn a_restock_stamped_before_the_last_run_but_projected_after_it_is_still_mailed() {
+    // GIVEN a run that saw P2 out of stock
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("BACK_IN_STOCK", -1).await;
+    let first = ran(h.run(&job, "exec-1").await);
+    // WHEN a restock whose own time (the retailer's clock) is just before that run
+    // reaches the projections only after it
+    let stamped = (first.started_at - chrono::Duration::milliseconds(1)).to_rfc3339();
+    h.post(
+        "INVENTORY_LEVEL",
+        "UPDATE",
+        json!({"product_id": "P2", "quantity": 5, "occurred_at": stamped}),
+    )
+    .await;
+    h.project().await;
+    // THEN the next run still e-mails both shoppers
+    assert_eq!(ran(h.run(&job, "exec-2").await).emails, 2);
+}

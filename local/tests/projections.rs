@@ -142,3 +142,47 @@ async fn wishlists_and_stock_events_build_the_projections() {
         ["B"]
     );
 }
+
+#[tokio::test]
+async fn a_retried_wishlist_event_restores_a_missing_product_entry() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    // GIVEN a projected wishlist whose product → shopper entry was lost (a write
+    // that failed after the wishlist itself was stored)
+    let mut h = Harness::new().await;
+    let acme = TenantId::parse("acme").expect("tenant");
+    h.post(
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("A"), "items": [item("P1")]}),
+    )
+    .await;
+    let records = h.project().await;
+    h.stack
+        .client
+        .delete_item()
+        .table_name(h.stack.stack.tables.of(&PROJECTIONS))
+        .key("pk", AttributeValue::S("T#acme#P#P1".into()))
+        .key("sk", AttributeValue::S("S#A".into()))
+        .send()
+        .await
+        .expect("delete");
+    assert!(
+        h.projector
+            .store()
+            .shoppers_wishing(&acme, &ProductKey::new("P1", None))
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // WHEN Lambda hands the same record over again
+    assert!(h.projector.stream_batch(&records).await.is_empty());
+    // THEN the entry is back, although the wishlist itself did not change
+    assert_eq!(
+        h.projector
+            .store()
+            .shoppers_wishing(&acme, &ProductKey::new("P1", None))
+            .await
+            .expect("read"),
+        ["A"]
+    );
+}

@@ -55,20 +55,20 @@ impl Composer<'_> {
         let since = self.since;
         match self.job.notification {
             Notification::WishlistReminder => true,
+            // Compared with what the projection showed at the last run (recording
+            // times, our clock), not with event times (the retailer's clocks).
             Notification::BackInStock => state.is_some_and(|s| {
-                s.stock.current().is_some_and(|q| *q > 0) && s.last_restock_at.is_some_and(|t| t > since)
+                let (then, now) = (s.stock.seen_at(since), s.stock.current());
+                matches!((then, now), (Some(then), Some(now)) if *then <= 0 && *now > 0)
             }),
             Notification::PriceDrop => state.is_some_and(|s| {
-                let (now, then) = (s.prices.current(), s.prices.as_of(since));
-                matches!((now, then), (Some(now), Some(then)) if now.amount < then.amount)
+                let (then, now) = (s.prices.seen_at(since), s.prices.current());
+                matches!((then, now), (Some(then), Some(now)) if now.amount < then.amount)
             }),
             Notification::LowStock => state.is_some_and(|s| {
                 let line = self.low_stock_threshold();
-                let fell = s
-                    .stock
-                    .last_transition(|q| *q > line, |q| *q <= line)
-                    .is_some_and(|t| t > since);
-                fell && s.stock.current().is_some_and(|q| *q > 0 && *q <= line)
+                let (then, now) = (s.stock.seen_at(since), s.stock.current());
+                matches!((then, now), (Some(then), Some(now)) if *then > line && *now <= line && *now > 0)
             }),
         }
     }
@@ -180,7 +180,7 @@ mod tests {
             let key = ProductKey::new(id, None);
             let mut state = ProductState::new(key.clone());
             for (hour, quantity, price) in changes {
-                state.apply(at(hour), None, quantity, price);
+                state.apply(at(hour), at(hour), None, quantity, price);
             }
             products.insert(key, state);
         }

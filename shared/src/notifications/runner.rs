@@ -148,8 +148,10 @@ impl NotificationRunner {
         }
         run.finished_at = Some(Utc::now());
         run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.runs.finish(&tenant, &run).await?;
+        // The job learns of the run even when the run record cannot be written:
+        // otherwise the next run would send the same e-mails again.
         self.record_on_job(&tenant, &job, &run).await;
+        self.runs.finish(&tenant, &run).await?;
         tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
             emails = run.emails, items = run.items, failures = run.failures, "run finished");
         Ok(Outcome::Ran(run))
@@ -173,7 +175,8 @@ impl NotificationRunner {
         ]);
         for mail in mails(&self.from, &job.template_id, &args, personalizations) {
             match self.sendgrid.send(&mail).await {
-                Err(SendError::Rejected { .. }) if mail.personalizations.len() > 1 => {
+                // A 400 may be one bad address; 401/403/404/413 concern the whole request.
+                Err(SendError::Rejected { status: 400, .. }) if mail.personalizations.len() > 1 => {
                     // One bad address must not cost the other shoppers their e-mail.
                     for single in mail.one_by_one() {
                         let result = self.sendgrid.send(&single).await;

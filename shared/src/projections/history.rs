@@ -1,6 +1,7 @@
 //! A value's recent changes by event time, so that events arriving out of order
-//! land in their place, a duplicate changes nothing, and a notification job can
-//! ask what the value was at its last run.
+//! land in their place and a duplicate changes nothing. Each change also keeps
+//! when it was recorded, so a notification job can ask what the projection
+//! showed at its last run (event times are the clients' clocks; runs are ours).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,8 +12,15 @@ const KEEP: usize = 32;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "T: Serialize + serde::de::DeserializeOwned")]
 pub struct History<T> {
-    /// Oldest first, at most one entry per time.
-    changes: Vec<(DateTime<Utc>, T)>,
+    /// Oldest event first, at most one entry per event time.
+    changes: Vec<Change<T>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Change<T> {
+    at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    value: T,
 }
 
 impl<T> Default for History<T> {
@@ -22,14 +30,15 @@ impl<T> Default for History<T> {
 }
 
 impl<T: Clone + PartialEq> History<T> {
-    /// Records `value` as of `at`; false when an entry for that time exists (a
-    /// duplicate event) or it is older than everything kept.
-    pub fn record(&mut self, at: DateTime<Utc>, value: T) -> bool {
-        let position = self.changes.partition_point(|(t, _)| *t < at);
-        if self.changes.get(position).is_some_and(|(t, _)| *t == at) || (self.changes.len() >= KEEP && position == 0) {
+    /// Records `value` as of event time `at`, written at `recorded_at`; false when
+    /// an entry for that time exists (a duplicate event) or it is older than
+    /// everything kept.
+    pub fn record(&mut self, at: DateTime<Utc>, recorded_at: DateTime<Utc>, value: T) -> bool {
+        let position = self.changes.partition_point(|c| c.at < at);
+        if self.changes.get(position).is_some_and(|c| c.at == at) || (self.changes.len() >= KEEP && position == 0) {
             return false;
         }
-        self.changes.insert(position, (at, value));
+        self.changes.insert(position, Change { at, recorded_at, value });
         if self.changes.len() > KEEP {
             self.changes.remove(0);
         }
@@ -38,14 +47,27 @@ impl<T: Clone + PartialEq> History<T> {
 
     /// The latest value.
     pub fn current(&self) -> Option<&T> {
-        self.changes.last().map(|(_, v)| v)
+        self.changes.last().map(|c| &c.value)
     }
 
-    /// The value as of `at` (the last change at or before it); `None` when
-    /// nothing that old is known.
+    /// The value as of event time `at` (the last change at or before it); `None`
+    /// when nothing that old is known.
     pub fn as_of(&self, at: DateTime<Utc>) -> Option<&T> {
-        let position = self.changes.partition_point(|(t, _)| *t <= at);
-        position.checked_sub(1).map(|i| &self.changes[i].1)
+        let position = self.changes.partition_point(|c| c.at <= at);
+        position.checked_sub(1).map(|i| &self.changes[i].value)
+    }
+
+    /// What the projection showed at `when`: the latest (by event time) of the
+    /// changes recorded by then. Before anything was recorded, the first value
+    /// recorded after it stands in, so a run compares with what it first learned.
+    pub fn seen_at(&self, when: DateTime<Utc>) -> Option<&T> {
+        let seen = self
+            .changes
+            .iter()
+            .filter(|c| c.recorded_at <= when)
+            .max_by_key(|c| c.at);
+        seen.or_else(|| self.changes.iter().min_by_key(|c| c.recorded_at))
+            .map(|c| &c.value)
     }
 
     /// The time of the last change from a value for which `from` holds to one
@@ -59,8 +81,8 @@ impl<T: Clone + PartialEq> History<T> {
         self.changes
             .windows(2)
             .rev()
-            .find(|pair| changed(&pair[0].1, &pair[1].1))
-            .map(|pair| pair[1].0)
+            .find(|pair| changed(&pair[0].value, &pair[1].value))
+            .map(|pair| pair[1].at)
     }
 }
 
@@ -75,25 +97,37 @@ mod tests {
         let t0 = DateTime::UNIX_EPOCH;
         let at = |s: i64| t0 + Duration::seconds(s);
         let mut stock = History::default();
-        assert!(stock.record(at(10), 0));
-        assert!(stock.record(at(30), 7));
+        assert!(stock.record(at(10), at(11), 0));
+        assert!(stock.record(at(30), at(31), 7));
         // an older event arriving late takes its place; the latest stays current
-        assert!(stock.record(at(20), 3));
-        assert!(!stock.record(at(20), 3), "a duplicate changes nothing");
+        assert!(stock.record(at(20), at(40), 3));
+        assert!(!stock.record(at(20), at(41), 3), "a duplicate changes nothing");
         assert_eq!(stock.current(), Some(&7));
         assert_eq!(stock.as_of(at(25)), Some(&3));
         assert_eq!(stock.as_of(at(5)), None);
         assert_eq!(stock.last_transition(|q| *q <= 0, |q| *q > 0), Some(at(20)));
+        // what a run at 35 saw: the changes recorded by then, latest by event time
+        assert_eq!(stock.seen_at(at(35)), Some(&7));
+        assert_eq!(stock.seen_at(at(12)), Some(&0));
+        assert_eq!(
+            stock.seen_at(at(5)),
+            Some(&0),
+            "before anything: the first value learned"
+        );
     }
 
     #[test]
     fn keeps_the_latest_changes_only() {
         let mut prices = History::default();
         for i in 0..40 {
-            prices.record(DateTime::UNIX_EPOCH + chrono::Duration::seconds(i), i);
+            let t = DateTime::UNIX_EPOCH + chrono::Duration::seconds(i);
+            prices.record(t, t, i);
         }
         assert_eq!(prices.changes.len(), KEEP);
-        assert!(!prices.record(DateTime::UNIX_EPOCH, -1), "older than everything kept");
+        assert!(
+            !prices.record(DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH, -1),
+            "older than everything kept"
+        );
         assert_eq!(prices.current(), Some(&39));
     }
 }

@@ -43,11 +43,12 @@ impl ProductState {
         }
     }
 
-    /// Applies what an event at `at` says; false when it changes nothing (a
-    /// duplicate, or details older than those held).
+    /// Applies what an event at `at` says, recorded at `recorded_at`; false when
+    /// it changes nothing (a duplicate, or details older than those held).
     pub fn apply(
         &mut self,
         at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
         details: Option<ProductDetails>,
         quantity: Option<i64>,
         price: Option<Price>,
@@ -60,10 +61,10 @@ impl ProductState {
             changed = true;
         }
         if let Some(quantity) = quantity {
-            changed |= self.stock.record(at, quantity);
+            changed |= self.stock.record(at, recorded_at, quantity);
         }
         if let Some(price) = price {
-            changed |= self.prices.record(at, price);
+            changed |= self.prices.record(at, recorded_at, price);
         }
         self.last_restock_at = self.stock.last_transition(|q| *q <= 0, |q| *q > 0);
         self.last_low_stock_at = self.stock.last_transition(
@@ -97,17 +98,17 @@ mod tests {
     #[test]
     fn restock_low_stock_and_price_drop_times_follow_event_time_not_arrival() {
         let mut p2 = ProductState::new(ProductKey::new("P2", None));
-        assert!(p2.apply(at(10), None, Some(0), price(50.0)));
+        assert!(p2.apply(at(10), at(10), None, Some(0), price(50.0)));
         // the restock (t=30) arrives before an older price cut (t=20)
-        assert!(p2.apply(at(30), None, Some(5), None));
-        assert!(p2.apply(at(20), None, None, price(40.0)));
-        assert!(!p2.apply(at(30), None, Some(5), None), "duplicate");
+        assert!(p2.apply(at(30), at(30), None, Some(5), None));
+        assert!(p2.apply(at(20), at(20), None, None, price(40.0)));
+        assert!(!p2.apply(at(30), at(30), None, Some(5), None), "duplicate");
         assert_eq!(p2.stock.current(), Some(&5));
         assert_eq!(p2.last_restock_at, Some(at(30)));
         assert_eq!(p2.last_price_drop_at, Some(at(20)));
         assert_eq!(p2.last_low_stock_at, None, "it never was above the line");
-        assert!(p2.apply(at(40), None, Some(12), None));
-        assert!(p2.apply(at(50), None, Some(4), None));
+        assert!(p2.apply(at(40), at(40), None, Some(12), None));
+        assert!(p2.apply(at(50), at(50), None, Some(4), None));
         assert_eq!(p2.last_low_stock_at, Some(at(50)));
     }
 
@@ -120,8 +121,8 @@ mod tests {
                 ..ProductDetails::default()
             })
         };
-        assert!(p.apply(at(20), named("Boots v2"), None, None));
-        assert!(!p.apply(at(10), named("Boots"), None, None));
+        assert!(p.apply(at(20), at(20), named("Boots v2"), None, None));
+        assert!(!p.apply(at(10), at(10), named("Boots"), None, None));
         assert_eq!(
             p.details.as_ref().and_then(|(_, d)| d.name.as_deref()),
             Some("Boots v2")

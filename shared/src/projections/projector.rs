@@ -102,8 +102,9 @@ impl Projector {
                 self.store
                     .update_product(tenant, &product, |stored| {
                         let mut state = stored.unwrap_or_else(|| ProductState::new(product.clone()));
+                        // Recorded now, at each attempt: what jobs compare their runs with.
                         state
-                            .apply(at, details.clone(), quantity, price.clone())
+                            .apply(at, chrono::Utc::now(), details.clone(), quantity, price.clone())
                             .then_some(state)
                     })
                     .await

@@ -2,12 +2,12 @@
 //! changed by read, apply, and a put conditional on the version read: two
 //! events for the same shopper or product never overwrite each other.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,6 +24,10 @@ const ATTEMPTS: usize = 5;
 #[error("projection store: {0}")]
 pub struct StoreError(String);
 
+fn build(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError(err.to_string())
+}
+
 fn backend(err: impl std::error::Error) -> StoreError {
     StoreError(DisplayErrorContext(err).to_string())
 }
@@ -38,7 +42,15 @@ struct Keys {
     pk: String,
     sk: &'static str,
     gsi1pk: String,
-    gsi1sk: String,
+    gsi1sk: IndexSort,
+}
+
+/// The item's sort key in the index.
+enum IndexSort {
+    Fixed(String),
+    /// `<time of the write>#<suffix>`, taken at each attempt, so that a job listing
+    /// what was written since its last run never misses a slow write.
+    WrittenAt(String),
 }
 
 impl ProjectionStore {
@@ -61,37 +73,69 @@ impl ProjectionStore {
             pk: format!("T#{tenant}#S#{shopper_id}"),
             sk: "WISHLIST",
             gsi1pk: format!("T#{tenant}#WISHLISTS"),
-            gsi1sk: shopper_id.to_owned(),
+            gsi1sk: IndexSort::Fixed(shopper_id.to_owned()),
         };
-        let Some((before, after)) = self.read_apply_put(&keys, "wishlist", apply).await? else {
-            return Ok(());
+        let current = match self.read_apply_put(&keys, "wishlist", apply).await? {
+            Some((_, after)) => after,
+            // Unchanged (e.g. a retried event whose wishlist write had landed): the
+            // entries below may still be missing, so they are written regardless.
+            None => match self.wishlist(tenant, shopper_id).await? {
+                Some(stored) => stored,
+                None => return Ok(()),
+            },
         };
-        let products = |w: &Option<Wishlist>| -> BTreeSet<String> {
-            w.iter()
-                .flat_map(|w| w.present().map(|i| i.product().encoded()))
-                .collect()
-        };
-        let (was, now) = (products(&before), products(&Some(after)));
-        for added in now.difference(&was) {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", AttributeValue::S(product_pk(tenant, added)))
-                .item("sk", AttributeValue::S(format!("S#{shopper_id}")))
-                .item("tenant", AttributeValue::S(tenant.to_string()))
-                .send()
-                .await
-                .map_err(backend)?;
-        }
-        for removed in was.difference(&now) {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(product_pk(tenant, removed)))
-                .key("sk", AttributeValue::S(format!("S#{shopper_id}")))
-                .send()
-                .await
-                .map_err(backend)?;
+        let entries = current
+            .items
+            .iter()
+            .map(|(product, item)| {
+                let key = HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(product_pk(tenant, product))),
+                    ("sk".to_owned(), AttributeValue::S(format!("S#{shopper_id}"))),
+                ]);
+                let request = match item.value {
+                    Some(_) => WriteRequest::builder()
+                        .put_request(PutRequest::builder().set_item(Some(key)).build().map_err(build)?),
+                    None => WriteRequest::builder()
+                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build)?),
+                };
+                Ok(request.build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(entries).await
+    }
+
+    /// BatchWriteItem, 25 requests a call, unprocessed ones sent again.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        /// BatchWriteItem's limit on requests per call.
+        const PER_CALL: usize = 25;
+        for chunk in requests.chunks(PER_CALL) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..ATTEMPTS {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = output
+                    .unprocessed_items
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError(format!(
+                    "{} writes left undone after retries",
+                    pending.len()
+                )));
+            }
         }
         Ok(())
     }
@@ -110,7 +154,7 @@ impl ProjectionStore {
             pk: product_pk(tenant, &encoded),
             sk: "STATE",
             gsi1pk: format!("T#{tenant}#PRODUCTS"),
-            gsi1sk: format!("{}#{encoded}", rfc3339_millis::format(&chrono::Utc::now())),
+            gsi1sk: IndexSort::WrittenAt(encoded.clone()),
         };
         self.read_apply_put(&keys, "state", apply).await.map(|_| ())
     }
@@ -340,6 +384,10 @@ impl ProjectionStore {
                 return Ok(None);
             };
             let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError(e.to_string()))?;
+            let gsi1sk = match &keys.gsi1sk {
+                IndexSort::Fixed(sort) => sort.clone(),
+                IndexSort::WrittenAt(suffix) => format!("{}#{suffix}", rfc3339_millis::format(&chrono::Utc::now())),
+            };
             let request = self
                 .client
                 .put_item()
@@ -347,7 +395,7 @@ impl ProjectionStore {
                 .item("pk", AttributeValue::S(keys.pk.clone()))
                 .item("sk", AttributeValue::S(keys.sk.to_owned()))
                 .item("gsi1pk", AttributeValue::S(keys.gsi1pk.clone()))
-                .item("gsi1sk", AttributeValue::S(keys.gsi1sk.clone()))
+                .item("gsi1sk", AttributeValue::S(gsi1sk))
                 .item("version", AttributeValue::N((version.unwrap_or(0) + 1).to_string()))
                 .item(attribute, value);
             let request = match version {

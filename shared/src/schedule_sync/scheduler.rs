@@ -175,7 +175,8 @@ where
     };
     match err.code() {
         Some("ResourceNotFoundException") => Missing,
-        Some("ValidationException" | "ServiceQuotaExceededException" | "ConflictException") => {
+        // A conflict is a concurrent change: the retry will see the settled state.
+        Some("ValidationException" | "ServiceQuotaExceededException") => {
             Failure::Other(SchedulerError::Refused(detail))
         }
         _ => Failure::Other(SchedulerError::Unavailable(detail)),
