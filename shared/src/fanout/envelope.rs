@@ -67,18 +67,31 @@ impl<'a> Envelope<'a> {
 
     /// EventBridge `DetailType`: `<entity_name>/<operation>` in lower case.
     pub fn detail_type(&self) -> String {
-        format!("{}/{}", self.entity_name, operation_name(self.operation)).to_ascii_lowercase()
+        detail_type(self.entity_name, operation_name(self.operation))
     }
 
     /// SQS/SNS message attributes, so SNS filter policies can select messages.
     pub fn attributes(&self) -> Vec<(String, String)> {
-        vec![
-            ("eventName".into(), self.event_name.clone()),
-            ("entityName".into(), self.entity_name.to_owned()),
-            ("operation".into(), operation_name(self.operation).to_owned()),
-            ("tenant".into(), self.tenant.to_owned()),
-        ]
+        attributes(
+            &self.event_name,
+            self.entity_name,
+            operation_name(self.operation),
+            self.tenant,
+        )
     }
+}
+
+pub(super) fn detail_type(entity_name: &str, operation: &str) -> String {
+    format!("{entity_name}/{operation}").to_ascii_lowercase()
+}
+
+pub(super) fn attributes(event_name: &str, entity_name: &str, operation: &str, tenant: &str) -> Vec<(String, String)> {
+    vec![
+        ("eventName".into(), event_name.to_owned()),
+        ("entityName".into(), entity_name.to_owned()),
+        ("operation".into(), operation.to_owned()),
+        ("tenant".into(), tenant.to_owned()),
+    ]
 }
 
 fn operation_name(operation: Operation) -> &'static str {

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_lambda_events::event::sqs::SqsMessage;
 
 use super::app::Fanout;
-use super::plan::{DeliveryPlan, Origin, Target};
+use super::plan::{Delivery, DeliveryPlan, Origin, Target};
 use super::retry::unpark;
 
 impl Fanout {
@@ -59,6 +59,10 @@ impl Fanout {
                 }
             };
             sources.entry(origin.clone()).or_default().push(id);
+            let delivery = Delivery {
+                message: target.reshape(delivery.message),
+                ..delivery
+            };
             plan.entry(target).or_default().push(delivery);
         }
         for lost in self.deliver(plan, &subscriptions).await {

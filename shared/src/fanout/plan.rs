@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::envelope::Envelope;
+use super::envelope::{Envelope, attributes, detail_type};
 use super::message::OutgoingMessage;
 use super::routing::matching;
 use crate::events::StreamedEvent;
@@ -131,16 +131,15 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus
             subscription_id: subscription_id.map(str::to_owned),
         };
         let own = Envelope::new(tenant.as_str(), event, None);
-        plan.entry(Target::own_bus(bus))
+        let own_bus = Target::own_bus(bus);
+        let entry = own_bus.message(body(&own), Shape::of(&own));
+        plan.entry(own_bus)
             .or_default()
-            .push(Delivery::new(bus_entry(&own), origin(None)));
+            .push(Delivery::new(entry, origin(None)));
         for subscription in matching(event, subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default()) {
             let envelope = Envelope::new(tenant.as_str(), event, Some(&subscription.id));
             let target = Target::of(tenant, subscription);
-            let message = match target {
-                Target::Bus { .. } => bus_entry(&envelope),
-                Target::Queue { .. } | Target::Topic { .. } => message(&envelope, target.is_fifo()),
-            };
+            let message = target.message(body(&envelope), Shape::of(&envelope));
             plan.entry(target)
                 .or_default()
                 .push(Delivery::new(message, origin(Some(&subscription.id))));
@@ -164,28 +163,77 @@ fn body(envelope: &Envelope<'_>) -> String {
     serde_json::to_string(envelope).unwrap_or_default()
 }
 
-/// An SQS/SNS message; FIFO targets order by entity and dedupe per event and subscription.
-fn message(envelope: &Envelope<'_>, fifo: bool) -> OutgoingMessage {
-    let dedup_key = format!(
-        "{}\n{}",
-        envelope.event_id,
-        envelope.subscription_id.unwrap_or_default()
-    );
-    OutgoingMessage {
-        body: body(envelope),
-        attributes: envelope.attributes(),
-        group_id: fifo.then(|| envelope.entity_id.to_owned()),
-        // A name-based UUID: 36 characters, within SQS/SNS's 128, whatever the ids' lengths.
-        dedup_id: fifo.then(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, dedup_key.as_bytes()).to_string()),
-        ..OutgoingMessage::default()
+/// What a message's form depends on besides its target.
+struct Shape<'a> {
+    event_id: &'a str,
+    subscription_id: Option<&'a str>,
+    entity_id: &'a str,
+    attributes: Vec<(String, String)>,
+    detail_type: String,
+}
+
+impl<'a> Shape<'a> {
+    fn of(envelope: &'a Envelope<'a>) -> Self {
+        Self {
+            event_id: envelope.event_id,
+            subscription_id: envelope.subscription_id,
+            entity_id: envelope.entity_id,
+            attributes: envelope.attributes(),
+            detail_type: envelope.detail_type(),
+        }
     }
 }
 
-fn bus_entry(envelope: &Envelope<'_>) -> OutgoingMessage {
-    OutgoingMessage {
-        body: body(envelope),
-        detail_type: Some(envelope.detail_type()),
-        ..OutgoingMessage::default()
+impl Target {
+    /// `body` as this target takes it: SQS/SNS get the attributes (and, when
+    /// FIFO, group = entity id and a dedup id per event and subscription); buses
+    /// get the DetailType.
+    fn message(&self, body: String, shape: Shape<'_>) -> OutgoingMessage {
+        if let Self::Bus { .. } = self {
+            return OutgoingMessage {
+                body,
+                detail_type: Some(shape.detail_type),
+                ..OutgoingMessage::default()
+            };
+        }
+        let fifo = self.is_fifo();
+        let dedup_key = format!("{}\n{}", shape.event_id, shape.subscription_id.unwrap_or_default());
+        OutgoingMessage {
+            body,
+            attributes: shape.attributes,
+            group_id: fifo.then(|| shape.entity_id.to_owned()),
+            // A name-based UUID: 36 characters, within SQS/SNS's 128, whatever the ids' lengths.
+            dedup_id: fifo.then(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, dedup_key.as_bytes()).to_string()),
+            ..OutgoingMessage::default()
+        }
+    }
+
+    /// A parked message re-formed for this target, which may not be the one it
+    /// was made for (the subscription moved, e.g. to a FIFO queue or a bus). A
+    /// body that is not an envelope is left as it is.
+    pub fn reshape(&self, message: OutgoingMessage) -> OutgoingMessage {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Fields {
+            event_name: String,
+            event_id: String,
+            tenant: String,
+            entity_name: String,
+            entity_id: String,
+            operation: String,
+            subscription_id: Option<String>,
+        }
+        let Ok(f) = serde_json::from_str::<Fields>(&message.body) else {
+            return message;
+        };
+        let shape = Shape {
+            event_id: &f.event_id,
+            subscription_id: f.subscription_id.as_deref(),
+            entity_id: &f.entity_id,
+            attributes: attributes(&f.event_name, &f.entity_name, &f.operation, &f.tenant),
+            detail_type: detail_type(&f.entity_name, &f.operation),
+        };
+        self.message(message.body.clone(), shape)
     }
 }
 
@@ -291,5 +339,39 @@ mod tests {
         let entry = &plan[&own_bus][1].message;
         assert_eq!(entry.detail_type.as_deref(), Some("order/update"));
         assert!(entry.body.contains(r#""subscriptionId":null"#));
+    }
+
+    #[test]
+    fn a_parked_message_is_reshaped_for_where_its_subscription_points_now() {
+        // GIVEN a message made for a standard queue
+        let subscriptions = SubscriptionsByTenant::from([(
+            TenantId::parse("acme").expect("tenant"),
+            Arc::from([subscription(
+                "s-1",
+                queue("https://sqs.eu-west-1.amazonaws.com/123456789012/orders"),
+            )]),
+        )]);
+        let planned = plan(&[streamed("acme", "e1", "ORDER", "CREATE")], &subscriptions, "bus");
+        let (_, deliveries) = planned
+            .iter()
+            .find(|(target, _)| matches!(target, Target::Queue { .. }))
+            .expect("a queue delivery");
+        let standard = deliveries[0].message.clone();
+        assert_eq!(standard.group_id, None);
+        // WHEN the subscription now points at a FIFO queue, or at a bus
+        let fifo = Target::Queue {
+            url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo".into(),
+            region: "eu-west-1".into(),
+            credentials: None,
+        };
+        let to_fifo = fifo.reshape(standard.clone());
+        let to_bus = Target::own_bus("b").reshape(standard.clone());
+        // THEN each gets what its target needs, with the same body
+        assert_eq!(to_fifo.group_id.as_deref(), Some("E-1"));
+        assert_eq!(to_fifo.dedup_id.as_ref().map(String::len), Some(36));
+        assert_eq!(to_fifo.attributes, standard.attributes);
+        assert_eq!(to_bus.detail_type.as_deref(), Some("order/create"));
+        assert!(to_bus.attributes.is_empty());
+        assert_eq!(to_bus.body, standard.body);
     }
 }
