@@ -6,71 +6,54 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ApiRequest, SendGridStub, TestStack, parts};
+use common::{ApiRequest, ProjectedStack, SendGridStub, TestStack, parts};
 use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::api::job_runs::list_job_runs;
 use shared::api::jobs::{create_job, get_job};
-use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, RunStore};
-use shared::projections::{ProjectionStore, Projector};
-use shared::sendgrid::{Address, RetryPolicy, SendGrid};
-use shared::storage::DynamoRecords;
-use shared::storage::schema::{EVENTS, JOB_RECORDS, JOBS, PROJECTIONS};
+use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus};
+use shared::sendgrid::{RetryPolicy, SendGrid};
+use shared::storage::schema::JOBS;
 
 const TENANT: &str = "acme";
 
 struct Harness {
-    stack: TestStack,
-    stream: StreamPoller,
-    projector: Projector,
+    projected: ProjectedStack,
     runner: NotificationRunner,
     sendgrid: SendGridStub,
-    posted: usize,
 }
 
 impl Harness {
     async fn new() -> Self {
-        let stack = TestStack::new().await;
-        let sdk = shared::aws::sdk_config().await;
-        let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-            .await
-            .expect("events stream");
+        let projected = ProjectedStack::new().await;
         let sendgrid = SendGridStub::start().await.expect("SendGrid stub");
         let retry = RetryPolicy {
             attempts: 3,
             base_delay: Duration::from_millis(10),
         };
-        let projections = stack.stack.tables.of(&PROJECTIONS);
-        let runner = NotificationRunner {
-            jobs: DynamoRecords::new(stack.client.clone(), stack.stack.tables.of(&JOBS), JOB_RECORDS),
-            runs: RunStore::new(stack.client.clone(), stack.stack.tables.of(&JOBS)),
-            projections: ProjectionStore::new(stack.client.clone(), projections),
-            sendgrid: SendGrid::new(&sendgrid.url, "SG.test", retry).expect("client"),
-            from: Address {
-                email: "news@shop.example".into(),
-                name: Some("Shop".into()),
-            },
-        };
+        let client = SendGrid::new(&sendgrid.url, "SG.test", retry).expect("client");
+        let runner = projected
+            .stack
+            .stack
+            .notification_runner(&projected.stack.client, client);
         Self {
-            projector: Projector::new(stack.client.clone(), projections),
-            stack,
-            stream,
+            projected,
             runner,
             sendgrid,
-            posted: 0,
         }
     }
 
+    fn stack(&self) -> &TestStack {
+        &self.projected.stack
+    }
+
     async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
-        self.posted += 1;
-        let id = format!("evt-{}", self.posted);
-        common::post_entity_event(&self.stack, TENANT, &id, entity, operation, &payload).await;
+        self.projected.post(TENANT, entity, operation, payload).await;
     }
 
     async fn project(&mut self) {
-        let records = self.stream.poll().await.expect("stream records");
-        assert!(self.projector.stream_batch(&records).await.is_empty());
+        self.projected.project().await;
     }
 
     async fn job(&self, notification: &str, items: i32) -> String {
@@ -83,7 +66,7 @@ impl Harness {
             .for_tenant(TENANT)
             .json(&body)
             .build();
-        let (status, job) = parts(create_job(&self.stack.functions().jobs, request).await);
+        let (status, job) = parts(create_job(&self.stack().functions().jobs, request).await);
         assert_eq!(status, 201, "{job}");
         job["id"].as_str().expect("id").to_owned()
     }
@@ -170,10 +153,10 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
     h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 5}))
         .await;
     h.project().await;
-    h.stack.calls.take();
+    h.stack().calls.take();
     let run = ran(h.run(&job, "exec-2").await);
     // (the wishlists in one batch read, not one read per shopper)
-    let calls = h.stack.calls.take();
+    let calls = h.stack().calls.take();
     let count = |op: &str| calls.iter().filter(|c| *c == op).count();
     assert_eq!((count("BatchGetItem"), count("GetItem")), (1, 1), "{calls:?}");
 
@@ -209,7 +192,7 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
         .for_tenant(TENANT)
         .path_param("jobId", &job)
         .build();
-    let (_, shown) = parts(get_job(&h.stack.functions().jobs, request).await);
+    let (_, shown) = parts(get_job(&h.stack().functions().jobs, request).await);
     assert!(
         shown["last_run_at"].is_string() && shown["next_run_at"].is_string(),
         "{shown}"
@@ -223,7 +206,7 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
             .query("limit", limit)
             .build()
     };
-    let (status, listed) = parts(list_job_runs(&h.stack.functions().job_runs, runs(TENANT, "10")).await);
+    let (status, listed) = parts(list_job_runs(&h.stack().functions().job_runs, runs(TENANT, "10")).await);
     assert_eq!(status, 200, "{listed}");
     let ids: Vec<&str> = listed
         .as_array()
@@ -237,11 +220,11 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
         (Some(2), Some("SUCCEEDED"))
     );
     assert_eq!(
-        parts(list_job_runs(&h.stack.functions().job_runs, runs("globex", "10")).await).0,
+        parts(list_job_runs(&h.stack().functions().job_runs, runs("globex", "10")).await).0,
         404
     );
     assert_eq!(
-        parts(list_job_runs(&h.stack.functions().job_runs, runs(TENANT, "0")).await).0,
+        parts(list_job_runs(&h.stack().functions().job_runs, runs(TENANT, "0")).await).0,
         400
     );
 }
@@ -339,7 +322,7 @@ async fn inactive_deleted_and_unknown_jobs_do_nothing() {
         .for_tenant(TENANT)
         .json(&body)
         .build();
-    let (_, job) = parts(create_job(&h.stack.functions().jobs, request).await);
+    let (_, job) = parts(create_job(&h.stack().functions().jobs, request).await);
     let id = job["id"].as_str().expect("id");
     assert!(matches!(h.run(id, "x").await, Outcome::Skipped(_)));
     assert!(h.sendgrid.received().is_empty());
@@ -351,7 +334,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
     let mut h = Harness::new().await;
     wishlists(&mut h).await;
     let sdk = shared::aws::sdk_config().await;
-    let mut jobs_stream = StreamPoller::from_now(&sdk, h.stack.stack.tables.of(&JOBS))
+    let mut jobs_stream = StreamPoller::from_now(&sdk, h.stack().stack.tables.of(&JOBS))
         .await
         .expect("jobs stream");
     let body = json!({
@@ -362,10 +345,10 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
         .for_tenant(TENANT)
         .json(&body)
         .build();
-    let (_, job) = parts(create_job(&h.stack.functions().jobs, request).await);
+    let (_, job) = parts(create_job(&h.stack().functions().jobs, request).await);
     let records = jobs_stream.poll().await.expect("jobs records");
     assert!(
-        h.stack
+        h.stack()
             .stack
             .schedule_sync(&sdk)
             .stream_batch(&records)
@@ -377,8 +360,8 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
     let sendgrid = SendGrid::new(&h.sendgrid.url, "SG.test", RetryPolicy::default()).expect("client");
     let schedules = ScheduleRunner::new(
         aws_sdk_scheduler::Client::new(&sdk),
-        &h.stack.stack.schedule_group,
-        h.stack.stack.notification_runner(&h.stack.client, sendgrid),
+        &h.stack().stack.schedule_group,
+        h.stack().stack.notification_runner(&h.stack().client, sendgrid),
     );
     let now = chrono::Utc::now();
     let fired = schedules
@@ -393,7 +376,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
         .for_tenant(TENANT)
         .path_param("jobId", job["id"].as_str().expect("id"))
         .build();
-    let (_, runs) = parts(list_job_runs(&h.stack.functions().job_runs, request).await);
+    let (_, runs) = parts(list_job_runs(&h.stack().functions().job_runs, request).await);
     assert_eq!(runs[0]["emails"], 2);
     assert!(
         runs[0]["scheduled_time"]

@@ -4,46 +4,34 @@
 
 mod common;
 
-use common::TestStack;
-use local::stream_poller::StreamPoller;
+use common::ProjectedStack;
 use serde_json::{Value, json};
-use shared::projections::{ProductKey, Projector};
-use shared::storage::schema::{EVENTS, PROJECTIONS};
+use shared::projections::ProductKey;
+use shared::storage::schema::PROJECTIONS;
 use shared::tenant::TenantId;
 
-struct Harness {
-    stack: TestStack,
-    stream: StreamPoller,
-    projector: Projector,
-    posted: usize,
-}
+/// The projected stack, for tenant acme.
+struct Harness(ProjectedStack);
 
 impl Harness {
     async fn new() -> Self {
-        let stack = TestStack::new().await;
-        let sdk = shared::aws::sdk_config().await;
-        let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-            .await
-            .expect("events stream");
-        let projector = Projector::new(stack.client.clone(), stack.stack.tables.of(&PROJECTIONS));
-        Self {
-            stack,
-            stream,
-            projector,
-            posted: 0,
-        }
+        Self(ProjectedStack::new().await)
     }
 
     async fn post(&mut self, entity: &str, operation: &str, payload: Value) {
-        self.posted += 1;
-        let id = format!("evt-{}", self.posted);
-        common::post_entity_event(&self.stack, "acme", &id, entity, operation, &payload).await;
+        self.0.post("acme", entity, operation, payload).await;
     }
 
     async fn project(&mut self) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {
-        let records = self.stream.poll().await.expect("stream records");
-        assert!(self.projector.stream_batch(&records).await.is_empty());
-        records
+        self.0.project().await
+    }
+}
+
+impl std::ops::Deref for Harness {
+    type Target = ProjectedStack;
+
+    fn deref(&self) -> &ProjectedStack {
+        &self.0
     }
 }
 

@@ -21,10 +21,13 @@ use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 
 mod counting_proxy;
+mod projected;
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use counting_proxy::CountingProxy;
 #[allow(unused_imports)]
 pub use local::sendgrid_stub::SendGridStub;
+#[allow(unused_imports)]
+pub use projected::ProjectedStack;
 
 pub const TENANT_CLAIM: &str = "tenant";
 
