@@ -6,6 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::job_runs::{JobRunsApi, list_job_runs};
@@ -28,6 +29,7 @@ pub struct ApiFunctions {
     pub subscriptions: DynamoSubscriptionsApi,
     pub jobs: DynamoJobsApi,
     pub job_runs: JobRunsApi,
+    pub basket: BasketApi,
 }
 
 impl ApiFunctions {
@@ -48,6 +50,7 @@ impl ApiFunctions {
             "update-job" => update_job(&self.jobs, req).await,
             "delete-job" => delete_job(&self.jobs, req).await,
             "list-job-runs" => list_job_runs(&self.job_runs, req).await,
+            "assess-basket" => assess_basket(&self.basket, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
             _ => return None,
         })

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use chrono::Duration;
+use shared::api::basket::BasketApi;
 use shared::api::events::EventsApi;
 use shared::api::job_runs::JobRunsApi;
 use shared::api::jobs::JobsApi;
@@ -212,8 +213,9 @@ impl LocalStack {
             job_runs: JobRunsApi {
                 jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
                 runs: RunStore::new(dynamodb.clone(), self.tables.of(&JOBS)),
-                auth,
+                auth: auth.clone(),
             },
+            basket: BasketApi { auth },
         }
     }
 }

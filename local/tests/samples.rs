@@ -32,6 +32,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-events.json", Status(200)),
     ("list-events.missing-entity-id.json", Status(400)),
     ("route-not-found.json", Status(405)),
+    ("assess-basket.json", Status(501)),
     ("create-subscription.json", Status(201)),
     ("create-subscription.seed-sns-with-sqs-block.json", Status(400)),
     ("update-subscription.json", Status(200)),

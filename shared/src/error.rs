@@ -74,6 +74,9 @@ pub enum ApiError {
     /// 415: the body is not declared as JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 501: the endpoint exists but what it asks for is not provided here.
+    #[error("{0}")]
+    NotImplemented(String),
     /// 500: a dependency failed. The detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),

@@ -98,6 +98,12 @@ pub const LIST_JOB_RUNS: Route = Route {
     function: "list-job-runs",
 };
 
+pub const ASSESS_BASKET: Route = Route {
+    method: "POST",
+    path: "/api/v1/events/basket",
+    function: "assess-basket",
+};
+
 pub const ROUTES: &[Route] = &[
     CREATE_EVENT,
     GET_EVENT,
@@ -114,6 +120,7 @@ pub const ROUTES: &[Route] = &[
     UPDATE_JOB,
     DELETE_JOB,
     LIST_JOB_RUNS,
+    ASSESS_BASKET,
 ];
 
 /// The function behind API Gateway's `$default` route (unknown paths/methods).

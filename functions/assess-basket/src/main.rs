@@ -1,0 +1,12 @@
+//! Lambda behind `POST /api/v1/events/basket`: 501, there is no rules engine
+//! to assess baskets with (see shared::api::basket).
+
+use shared::api::basket::{BasketApi, assess_basket};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = BasketApi::from_env();
+    lambda::serve_api(&api, assess_basket).await
+}
