@@ -15,6 +15,9 @@ use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
     update_subscription,
 };
+use shared::api::typed_events::{
+    create_action_event, create_order_event, create_redemption_event, create_transaction_event,
+};
 use shared::events::DynamoEventStore;
 use shared::fanout::Fanout;
 use shared::lambda::BatchResponse;
@@ -50,6 +53,10 @@ impl ApiFunctions {
             "update-job" => update_job(&self.jobs, req).await,
             "delete-job" => delete_job(&self.jobs, req).await,
             "list-job-runs" => list_job_runs(&self.job_runs, req).await,
+            "create-action-event" => create_action_event(&self.events, req).await,
+            "create-order-event" => create_order_event(&self.events, req).await,
+            "create-transaction-event" => create_transaction_event(&self.events, req).await,
+            "create-redemption-event" => create_redemption_event(&self.events, req).await,
             "assess-basket" => assess_basket(&self.basket, req).await,
             name if name == FALLBACK_FUNCTION => route_not_found(req).await,
             _ => return None,

@@ -98,6 +98,26 @@ pub const LIST_JOB_RUNS: Route = Route {
     function: "list-job-runs",
 };
 
+pub const CREATE_ACTION_EVENT: Route = Route {
+    method: "POST",
+    path: "/api/v1/events/actions",
+    function: "create-action-event",
+};
+pub const CREATE_ORDER_EVENT: Route = Route {
+    method: "POST",
+    path: "/api/v1/events/orders",
+    function: "create-order-event",
+};
+pub const CREATE_TRANSACTION_EVENT: Route = Route {
+    method: "POST",
+    path: "/api/v1/events/transactions",
+    function: "create-transaction-event",
+};
+pub const CREATE_REDEMPTION_EVENT: Route = Route {
+    method: "POST",
+    path: "/api/v1/events/redemptions",
+    function: "create-redemption-event",
+};
 pub const ASSESS_BASKET: Route = Route {
     method: "POST",
     path: "/api/v1/events/basket",
@@ -120,6 +140,10 @@ pub const ROUTES: &[Route] = &[
     UPDATE_JOB,
     DELETE_JOB,
     LIST_JOB_RUNS,
+    CREATE_ACTION_EVENT,
+    CREATE_ORDER_EVENT,
+    CREATE_TRANSACTION_EVENT,
+    CREATE_REDEMPTION_EVENT,
     ASSESS_BASKET,
 ];
 

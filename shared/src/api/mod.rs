@@ -8,3 +8,4 @@ pub mod job_runs;
 pub mod jobs;
 mod records;
 pub mod subscriptions;
+pub mod typed_events;

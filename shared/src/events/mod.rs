@@ -7,6 +7,7 @@ mod model;
 mod request;
 mod store;
 mod stream;
+mod typed;
 
 pub use dynamo::DynamoEventStore;
 pub use item::EventItem;
@@ -16,3 +17,4 @@ pub use request::{EventRequest, decode_json};
 pub(crate) use request::{entity_id, entity_name};
 pub use store::{EventPage, EventStore, PutOutcome, StoreError};
 pub use stream::{StreamError, StreamedEvent, inserted_event};
+pub use typed::{TypedKind, typed_event};

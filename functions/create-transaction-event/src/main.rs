@@ -1,0 +1,13 @@
+//! Lambda behind `POST /api/v1/events/transactions` (seed 003): stores the typed body as
+//! one canonical event.
+
+use shared::api::events::EventsApi;
+use shared::api::typed_events::create_transaction_event;
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = EventsApi::from_env().await?;
+    lambda::serve_api(&api, create_transaction_event).await
+}

@@ -1,0 +1,90 @@
+//! The typed event endpoints of seed 003 through their handlers and the real
+//! DynamoDB SDK against moto, with the seed's sample bodies (events/).
+
+mod common;
+
+use common::{ApiRequest, TestStack, parts};
+use serde_json::{Value, json};
+use shared::api::events::get_event;
+
+/// The body of the events/ sample for `function`.
+fn sample_body(function: &str) -> Value {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let sample: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("json");
+    serde_json::from_str(sample["body"].as_str().expect("body")).expect("body json")
+}
+
+async fn post(stack: &TestStack, kind: &str, body: &Value) -> (u16, Value) {
+    let request = ApiRequest::new("POST", &format!("/api/v1/events/{kind}s"))
+        .for_tenant("acme")
+        .json(body)
+        .build();
+    let function = format!("create-{kind}-event");
+    parts(stack.functions().invoke(&function, request).await.expect("a function"))
+}
+
+#[tokio::test]
+async fn each_typed_endpoint_stores_one_event_and_answers_the_seeds_way() {
+    let stack = TestStack::new().await;
+    for (kind, entity, entity_id) in [
+        ("action", "ACTION", "3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+        ("order", "ORDER", "ORD-1001"),
+        ("transaction", "TRANSACTION", "3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+        ("redemption", "REDEMPTION", "3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+    ] {
+        let body = sample_body(&format!("create-{kind}-event"));
+        // WHEN the seed's body is sent, then sent again
+        let (status, first) = post(&stack, kind, &body).await;
+        let (again_status, again) = post(&stack, kind, &body).await;
+        // THEN it is accepted once and recognised the second time
+        assert_eq!(status, 200, "{kind}: {first}");
+        assert_eq!(
+            first,
+            json!({"eventId": body["eventId"], "customerId": body["customerId"], "tenantId": "acme", "isExisting": false})
+        );
+        assert_eq!((again_status, &again["isExisting"]), (200, &json!(true)), "{kind}");
+        // … and stored as a canonical event with the body as its payload
+        let id = body["eventId"].as_str().expect("id");
+        let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
+            .for_tenant("acme")
+            .path_param("eventId", id)
+            .build();
+        let (_, stored) = parts(get_event(&stack.events_api(), request).await);
+        assert_eq!(
+            (stored["entity_name"].as_str(), stored["entity_id"].as_str()),
+            (Some(entity), Some(entity_id))
+        );
+        let payload = shared::events::decode_json(
+            stored["event_payload"]["base64_encoded_payload_json"]
+                .as_str()
+                .expect("payload"),
+        )
+        .expect("json payload");
+        assert_eq!(payload, body, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_resend_is_409_and_bad_bodies_are_400() {
+    let stack = TestStack::new().await;
+    let body = sample_body("create-order-event");
+    assert_eq!(post(&stack, "order", &body).await.0, 200);
+    let mut changed = body.clone();
+    changed["order"]["total"] = json!(1);
+    assert_eq!(post(&stack, "order", &changed).await.0, 409);
+
+    let mut no_block = body.clone();
+    no_block.as_object_mut().expect("object").remove("order");
+    let (status, problem) = post(&stack, "order", &no_block).await;
+    assert_eq!(status, 400);
+    assert!(problem.to_string().contains("order"), "{problem}");
+    let mut bad_customer = sample_body("create-action-event");
+    bad_customer["customerId"] = json!("customer-1");
+    let (status, problem) = post(&stack, "action", &bad_customer).await;
+    assert_eq!(status, 400);
+    assert!(problem.to_string().contains("customerId"), "{problem}");
+    assert_eq!(
+        post(&stack, "transaction", &json!(["not", "an", "object"])).await.0,
+        400
+    );
+}

@@ -1,0 +1,58 @@
+//! `POST /api/v1/events/{actions,orders,transactions,redemptions}` (seed 003):
+//! the typed body stored as one canonical event, answered the seed's way.
+
+use chrono::Utc;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use super::events::EventsApi;
+use crate::error::ApiError;
+use crate::events::{EventStore, PutOutcome, TypedKind, typed_event};
+use crate::http::{Caller, json_body, json_response, serve};
+use crate::routes::{self, Route};
+
+/// Stores the typed event; 200 with `isExisting` true when that `eventId` was
+/// accepted before with the same content, 409 when with different content.
+async fn create<S: EventStore>(api: &EventsApi<S>, kind: TypedKind, route: &Route, req: Request) -> Response<Body> {
+    serve(&api.auth, route, req, |caller: Caller, req| async move {
+        let body: Value = json_body(&req)?;
+        let (event, customer_id) = typed_event(kind, body, Utc::now())?;
+        let event_id = event.id.clone();
+        let is_existing = match api.store.put_new(&caller.tenant, event).await? {
+            PutOutcome::Created(_) => false,
+            PutOutcome::Replayed(_) => true,
+            PutOutcome::Conflict => {
+                return Err(ApiError::Conflict(format!(
+                    "event {event_id} already exists with different content"
+                )));
+            }
+        };
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "eventId": event_id,
+                "customerId": customer_id,
+                "tenantId": caller.tenant.as_str(),
+                "isExisting": is_existing,
+            }),
+        )
+    })
+    .await
+}
+
+pub async fn create_action_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+    create(api, TypedKind::Action, &routes::CREATE_ACTION_EVENT, req).await
+}
+
+pub async fn create_order_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+    create(api, TypedKind::Order, &routes::CREATE_ORDER_EVENT, req).await
+}
+
+pub async fn create_transaction_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+    create(api, TypedKind::Transaction, &routes::CREATE_TRANSACTION_EVENT, req).await
+}
+
+pub async fn create_redemption_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+    create(api, TypedKind::Redemption, &routes::CREATE_REDEMPTION_EVENT, req).await
+}
