@@ -4,10 +4,13 @@
 //! Unlike Lambda, a batch item failure here is logged, not retried.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use shared::fanout::Fanout;
+use shared::projections::Projector;
+use shared::schedule_sync::ScheduleSync;
 
 use crate::queue_poller::QueuePoller;
 use crate::stream_poller::StreamPoller;
@@ -18,18 +21,43 @@ pub const STREAM_BATCH_SIZE: usize = 100;
 /// Short enough that a POSTed event reaches its subscribers well within a second.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Polls `stream` forever, handing new records to `function` (named in logs) in
-/// batches of `batch_size`, as a stream event source mapping does.
-pub async fn stream_into<F, Fut>(mut stream: StreamPoller, batch_size: usize, function: &'static str, handler: F)
-where
-    F: Fn(Vec<EventRecord>) -> Fut,
-    Fut: Future<Output = Vec<String>>,
-{
+/// A function on a DynamoDB stream: takes a batch, returns the sequence numbers
+/// to report as failed.
+pub trait StreamConsumer: Send + Sync + 'static {
+    fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send;
+}
+
+impl StreamConsumer for Fanout {
+    fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send {
+        Fanout::stream_batch(self, records)
+    }
+}
+
+impl StreamConsumer for Projector {
+    fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send {
+        Projector::stream_batch(self, records)
+    }
+}
+
+impl StreamConsumer for ScheduleSync {
+    fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send {
+        ScheduleSync::stream_batch(self, records)
+    }
+}
+
+/// Polls `stream` forever, handing new records to `consumer` (named `function`
+/// in logs) in batches of `batch_size`, as a stream event source mapping does.
+pub async fn stream_into(
+    mut stream: StreamPoller,
+    batch_size: usize,
+    function: &'static str,
+    consumer: Arc<impl StreamConsumer>,
+) {
     loop {
         match stream.poll().await {
             Ok(records) => {
                 for batch in records.chunks(batch_size) {
-                    let failed = handler(batch.to_vec()).await;
+                    let failed = consumer.stream_batch(batch).await;
                     if !failed.is_empty() {
                         tracing::warn!(function, ?failed, "failed records (Lambda would retry them)");
                     }
@@ -42,7 +70,7 @@ where
 }
 
 /// Polls the retry queue forever, handing parked deliveries to the retry consumer.
-pub async fn retry_queue_into_fanout(queue: QueuePoller, fanout: std::sync::Arc<Fanout>) {
+pub async fn retry_queue_into_fanout(queue: QueuePoller, fanout: Arc<Fanout>) {
     loop {
         let polled = queue
             .poll_into(|messages| {

@@ -145,15 +145,11 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
 async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
     let fanout = Arc::new(Fanout::new(sdk, stack.fanout_config()));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
-    let into_fanout = fanout.clone();
     tokio::spawn(event_sources::stream_into(
         stream,
         STREAM_BATCH_SIZE,
         "fanout",
-        move |batch| {
-            let fanout = into_fanout.clone();
-            async move { fanout.stream_batch(&batch).await }
-        },
+        fanout.clone(),
     ));
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
     tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
@@ -163,10 +159,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
         stream,
         STREAM_BATCH_SIZE,
         "projector",
-        move |batch| {
-            let projector = projector.clone();
-            async move { projector.stream_batch(&batch).await }
-        },
+        projector,
     ));
     tracing::info!(
         event_bus = %stack.event_bus,
@@ -182,10 +175,7 @@ async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::Loc
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
     let sync = Arc::new(stack.schedule_sync(sdk));
     // The jobs stream mapping's batch size in template.yaml.
-    tokio::spawn(event_sources::stream_into(stream, 25, "schedule-sync", move |batch| {
-        let sync = sync.clone();
-        async move { sync.stream_batch(&batch).await }
-    }));
+    tokio::spawn(event_sources::stream_into(stream, 25, "schedule-sync", sync));
     tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
     Ok(())
 }

@@ -90,15 +90,11 @@ async fn main() -> BenchResult<()> {
 
     // Latency: the local run's event source mappings, POST → visible in a queue.
     let stream = StreamPoller::from_now(&sdk, stack.tables.of(&EVENTS)).await?;
-    let into_fanout = fanout.clone();
     tokio::spawn(event_sources::stream_into(
         stream,
         STREAM_BATCH_SIZE,
         "fanout",
-        move |batch| {
-            let fanout = into_fanout.clone();
-            async move { fanout.stream_batch(&batch).await }
-        },
+        fanout.clone(),
     ));
     let retries = QueuePoller::new(sqs.clone(), &stack.retry_queue_url);
     tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));

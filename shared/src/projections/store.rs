@@ -75,14 +75,10 @@ impl ProjectionStore {
             gsi1pk: format!("T#{tenant}#WISHLISTS"),
             gsi1sk: IndexSort::Fixed(shopper_id.to_owned()),
         };
-        let current = match self.read_apply_put(&keys, "wishlist", apply).await? {
-            Some((_, after)) => after,
-            // Unchanged (e.g. a retried event whose wishlist write had landed): the
-            // entries below may still be missing, so they are written regardless.
-            None => match self.wishlist(tenant, shopper_id).await? {
-                Some(stored) => stored,
-                None => return Ok(()),
-            },
+        // Unchanged too (e.g. a retried event whose wishlist write had landed): the
+        // entries below may still be missing, so they are written regardless.
+        let Some(current) = self.read_apply_put(&keys, "wishlist", apply).await? else {
+            return Ok(());
         };
         let entries = current
             .items
@@ -367,13 +363,13 @@ impl ProjectionStore {
     }
 
     /// Reads, applies and puts on the version read, again while someone else
-    /// wrote in between. Returns what was stored before and now, if anything changed.
+    /// wrote in between. Returns the value now stored (changed or not), if any.
     async fn read_apply_put<T: Serialize + DeserializeOwned + Clone>(
         &self,
         keys: &Keys,
         attribute: &str,
         apply: impl Fn(Option<T>) -> Option<T>,
-    ) -> Result<Option<(Option<T>, T)>, StoreError> {
+    ) -> Result<Option<T>, StoreError> {
         for _ in 0..ATTEMPTS {
             let stored = self.read::<T>(&keys.pk, keys.sk, attribute).await?;
             let (version, before) = match stored {
@@ -381,7 +377,7 @@ impl ProjectionStore {
                 None => (None, None),
             };
             let Some(after) = apply(before.clone()) else {
-                return Ok(None);
+                return Ok(before);
             };
             let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError(e.to_string()))?;
             let gsi1sk = match &keys.gsi1sk {
@@ -405,7 +401,7 @@ impl ProjectionStore {
                 None => request.condition_expression("attribute_not_exists(pk)"),
             };
             match request.send().await {
-                Ok(_) => return Ok(Some((before, after))),
+                Ok(_) => return Ok(Some(after)),
                 Err(SdkError::ServiceError(e))
                     if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {}
                 Err(other) => return Err(backend(other)),
