@@ -7,6 +7,10 @@ use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
+use shared::api::event_definitions::{
+    DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition,
+    list_event_definitions, update_event_definition,
+};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::job_runs::{JobRunsApi, list_job_runs};
@@ -18,7 +22,9 @@ use shared::api::subscriptions::{
 use shared::api::typed_events::{
     create_action_event, create_order_event, create_redemption_event, create_transaction_event,
 };
+use shared::definitions::EventDefinition;
 use shared::events::DynamoEventStore;
+use shared::storage::DynamoRecords;
 use shared::fanout::Fanout;
 use shared::lambda::BatchResponse;
 use shared::notifications::{Invocation, NotificationRunner};
@@ -29,6 +35,7 @@ use shared::schedule_sync::ScheduleSync;
 /// Every API function's state, built as each Lambda's `main` builds it.
 pub struct ApiFunctions {
     pub events: EventsApi<DynamoEventStore>,
+    pub definitions: DefinitionsApi<DynamoRecords<EventDefinition>>,
     pub subscriptions: DynamoSubscriptionsApi,
     pub jobs: DynamoJobsApi,
     pub job_runs: JobRunsApi,
@@ -42,6 +49,11 @@ impl ApiFunctions {
             "create-event" => create_event(&self.events, req).await,
             "get-event" => get_event(&self.events, req).await,
             "list-events" => list_events(&self.events, req).await,
+            "create-event-definition" => create_event_definition(&self.definitions, req).await,
+            "list-event-definitions" => list_event_definitions(&self.definitions, req).await,
+            "get-event-definition" => get_event_definition(&self.definitions, req).await,
+            "update-event-definition" => update_event_definition(&self.definitions, req).await,
+            "deactivate-event-definition" => deactivate_event_definition(&self.definitions, req).await,
             "create-subscription" => create_subscription(&self.subscriptions, req).await,
             "update-subscription" => update_subscription(&self.subscriptions, req).await,
             "list-subscriptions" => list_subscriptions(&self.subscriptions, req).await,

@@ -13,10 +13,12 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::Duration;
 use shared::api::basket::BasketApi;
+use shared::api::event_definitions::DefinitionsApi;
 use shared::api::events::EventsApi;
 use shared::api::job_runs::JobRunsApi;
 use shared::api::jobs::JobsApi;
 use shared::api::subscriptions::SubscriptionsApi;
+use shared::definitions::{DefinitionCache, EventDefinition};
 use shared::events::DynamoEventStore;
 use shared::fanout::FanoutConfig;
 use shared::http::Authentication;
@@ -27,7 +29,8 @@ use shared::secrets::KmsSealer;
 use shared::sendgrid::{Address, SendGrid};
 use shared::storage::DynamoRecords;
 use shared::storage::schema::{
-    EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
+    CLAIMS, DEFINITION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS,
+    StreamView, TABLES, TableSpec,
 };
 use shared::subscriptions::DestinationRules;
 
@@ -186,6 +189,10 @@ impl LocalStack {
         }
     }
 
+    fn definitions(&self, dynamodb: &Client) -> DynamoRecords<EventDefinition> {
+        DynamoRecords::new(dynamodb.clone(), self.tables.of(&DEFINITIONS), DEFINITION_RECORDS)
+    }
+
     /// Every API function, wired to this stack as the Lambdas' `main`s wire them
     /// from the environment.
     pub fn functions(
@@ -196,8 +203,17 @@ impl LocalStack {
         event_retention: Duration,
     ) -> ApiFunctions {
         ApiFunctions {
+            // One events state serves every events function here, so it has what the
+            // most demanding (create-event) needs. Definitions are read afresh for
+            // each event: a change applies at once.
             events: EventsApi {
-                store: DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention),
+                store: DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention)
+                    .with_claims(self.tables.of(&CLAIMS)),
+                definitions: Some(DefinitionCache::new(self.definitions(dynamodb), std::time::Duration::ZERO)),
+                auth: auth.clone(),
+            },
+            definitions: DefinitionsApi {
+                records: self.definitions(dynamodb),
                 auth: auth.clone(),
             },
             subscriptions: SubscriptionsApi {

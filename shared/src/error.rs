@@ -8,6 +8,9 @@ use serde::Serialize;
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// An error code of the API the request follows (seed 001: 1802, 1810, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
 }
 
 impl FieldError {
@@ -15,6 +18,16 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            code: None,
+        }
+    }
+
+    /// The same error, carrying `code`.
+    #[must_use]
+    pub fn with_code(self, code: u16) -> Self {
+        Self {
+            code: Some(code),
+            ..self
         }
     }
 }
@@ -27,6 +40,11 @@ impl FieldErrors {
     /// The value if valid; otherwise records the error.
     pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
         result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// Records an error as it is.
+    pub fn push_error(&mut self, error: FieldError) {
+        self.0.push(error);
     }
 
     /// Records an invalid field.
@@ -68,6 +86,9 @@ pub enum ApiError {
     /// 409: the same id was sent before with different content.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the name is taken; `code` is the error code the request's API defines.
+    #[error("{detail}")]
+    AlreadyExists { detail: String, code: u16 },
     /// 413: the body is larger than the API accepts.
     #[error("the request body is {actual} bytes; the limit is {limit} bytes")]
     PayloadTooLarge { actual: usize, limit: usize },
@@ -92,6 +113,16 @@ impl ApiError {
     /// A 400 for a single field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// The error code a client of seed 001's API expects: an `AlreadyExists`
+    /// code, or the first coded field of a 400.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Self::AlreadyExists { code, .. } => Some(*code),
+            Self::Invalid { errors, .. } => errors.iter().find_map(|e| e.code),
+            _ => None,
+        }
     }
 
     /// A 400 listing every invalid field found.

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod aws;
 pub mod config;
+pub mod definitions;
 pub mod error;
 pub mod events;
 pub mod fanout;
@@ -26,3 +27,4 @@ pub mod sendgrid;
 pub mod storage;
 pub mod subscriptions;
 pub mod tenant;
+pub mod ttl_map;

@@ -34,6 +34,32 @@ pub const LIST_EVENTS: Route = Route {
     function: "list-events",
 };
 
+pub const CREATE_EVENT_DEFINITION: Route = Route {
+    method: "POST",
+    path: "/api/v1/event-definitions",
+    function: "create-event-definition",
+};
+pub const LIST_EVENT_DEFINITIONS: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-definitions",
+    function: "list-event-definitions",
+};
+pub const GET_EVENT_DEFINITION: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-definitions/{eventName}",
+    function: "get-event-definition",
+};
+pub const UPDATE_EVENT_DEFINITION: Route = Route {
+    method: "PUT",
+    path: "/api/v1/event-definitions/{eventName}",
+    function: "update-event-definition",
+};
+pub const DEACTIVATE_EVENT_DEFINITION: Route = Route {
+    method: "PUT",
+    path: "/api/v1/event-definitions/{eventName}/deactivate",
+    function: "deactivate-event-definition",
+};
+
 pub const CREATE_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription",
@@ -128,6 +154,11 @@ pub const ROUTES: &[Route] = &[
     CREATE_EVENT,
     GET_EVENT,
     LIST_EVENTS,
+    CREATE_EVENT_DEFINITION,
+    LIST_EVENT_DEFINITIONS,
+    GET_EVENT_DEFINITION,
+    UPDATE_EVENT_DEFINITION,
+    DEACTIVATE_EVENT_DEFINITION,
     CREATE_SUBSCRIPTION,
     UPDATE_SUBSCRIPTION,
     UPDATE_SUBSCRIPTION_BY_ID,

@@ -9,9 +9,13 @@ use serde::Serialize;
 
 use crate::config::{self, ConfigError};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
+use crate::definitions::{self, DefinitionCache, EventDefinition};
+use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::pagination::{self, PageRequest};
+use crate::storage::schema::DEFINITION_RECORDS;
+use crate::storage::{DynamoRecords, Records};
+use crate::tenant::TenantId;
 use crate::routes;
 use crate::{aws, ids};
 
@@ -19,25 +23,56 @@ use crate::{aws, ids};
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 
 /// What the events handlers need; built once per container.
-pub struct EventsApi<S> {
+pub struct EventsApi<S, D = DynamoRecords<EventDefinition>> {
     pub store: S,
+    /// The tenants' event definitions; `None` where events are only read.
+    pub definitions: Option<DefinitionCache<D>>,
     pub auth: Authentication,
 }
 
 impl EventsApi<DynamoEventStore> {
-    /// `EVENTS_TABLE`, `EVENT_RETENTION_DAYS` (default 365), `TENANT_CLAIM`.
+    /// For functions that read events: `EVENTS_TABLE`, `EVENT_RETENTION_DAYS`
+    /// (default 365), `TENANT_CLAIM`.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
-        let store = DynamoEventStore::new(
-            Client::new(&sdk),
-            config::required("EVENTS_TABLE")?,
-            retention_from_env()?,
-        );
         Ok(Self {
-            store,
+            store: store_from_env(&sdk)?,
+            definitions: None,
             auth: Authentication::from_env(),
         })
     }
+
+    /// For the typed event endpoints, which add customers: also `CLAIMS_TABLE`.
+    pub async fn typed_from_env() -> Result<Self, ConfigError> {
+        let sdk = aws::sdk_config().await;
+        Ok(Self {
+            store: store_from_env(&sdk)?.with_claims(config::required("CLAIMS_TABLE")?),
+            definitions: None,
+            auth: Authentication::from_env(),
+        })
+    }
+
+    /// For `POST /api/v1/events`, which validates against definitions: also
+    /// `CLAIMS_TABLE`, `DEFINITIONS_TABLE`, `DEFINITION_CACHE_SECONDS` (default 10).
+    pub async fn ingest_from_env() -> Result<Self, ConfigError> {
+        let sdk = aws::sdk_config().await;
+        let client = Client::new(&sdk);
+        let records = DynamoRecords::new(client, config::required("DEFINITIONS_TABLE")?, DEFINITION_RECORDS);
+        let ttl = std::time::Duration::from_secs(config::parsed_or("DEFINITION_CACHE_SECONDS", 10)?);
+        Ok(Self {
+            store: store_from_env(&sdk)?.with_claims(config::required("CLAIMS_TABLE")?),
+            definitions: Some(DefinitionCache::new(records, ttl)),
+            auth: Authentication::from_env(),
+        })
+    }
+}
+
+fn store_from_env(sdk: &aws_config::SdkConfig) -> Result<DynamoEventStore, ConfigError> {
+    Ok(DynamoEventStore::new(
+        Client::new(sdk),
+        config::required("EVENTS_TABLE")?,
+        retention_from_env()?,
+    ))
 }
 
 /// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
@@ -61,17 +96,37 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl<S: EventStore, D: Records<EventDefinition>> EventsApi<S, D> {
+    /// `event` validated against its tenant's active definition of its name, if any.
+    async fn admit(&self, tenant: &TenantId, event: Event) -> Result<Admission, ApiError> {
+        let Some(definitions) = &self.definitions else {
+            return Ok(Admission::plain(event));
+        };
+        let definition = definitions
+            .get(tenant, &event.entity_name)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        definitions::admit(event, definition.as_deref())
+    }
+}
+
 /// `POST /api/v1/events`: 201 when new, 200 + `Idempotent-Replayed` when the same
-/// event was stored before, 409 when its id holds different content.
-pub async fn create_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+/// event (or one with the same unique key) was stored before, 409 when its id
+/// holds different content.
+pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
+    api: &EventsApi<S, D>,
+    req: Request,
+) -> Response<Body> {
     serve(
         &api.auth,
         &routes::CREATE_EVENT,
         req,
         |caller: Caller, req| async move {
-            let event = json_body::<EventRequest>(&req)?.into_event(Utc::now())?;
+            let now = Utc::now();
+            let event = json_body::<EventRequest>(&req)?.into_event(now)?;
             let id = event.id.clone();
-            match api.store.put_new(&caller.tenant, event).await? {
+            let admission = api.admit(&caller.tenant, event).await?;
+            match admission.store(&api.store, &caller.tenant, now).await? {
                 PutOutcome::Created(event) => {
                     let mut response = json_response(StatusCode::CREATED, &event)?;
                     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/events/{id}")) {
@@ -96,7 +151,7 @@ pub async fn create_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Re
 }
 
 /// `GET /api/v1/events/{eventId}`: another tenant's id is as unknown as a missing one.
-pub async fn get_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn get_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::GET_EVENT, req, |caller: Caller, req| async move {
         let id = req
             .path_parameters_ref()
@@ -157,7 +212,7 @@ impl EntityQuery {
 }
 
 /// `GET /api/v1/events?entity_name=&entity_id=`: newest first, paginated.
-pub async fn list_events<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn list_events<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::LIST_EVENTS, req, |caller: Caller, req| async move {
         let query = EntityQuery::parse(&req.query_string_parameters())?;
         let found = api
@@ -189,11 +244,15 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::events::InMemoryEventStore;
+    use std::time::Duration;
 
-    fn api() -> EventsApi<InMemoryEventStore> {
+    use crate::events::InMemoryEventStore;
+    use crate::storage::InMemoryRecords;
+
+    fn api() -> EventsApi<InMemoryEventStore, InMemoryRecords<EventDefinition>> {
         EventsApi {
             store: InMemoryEventStore::default(),
+            definitions: Some(DefinitionCache::new(InMemoryRecords::default(), Duration::ZERO)),
             auth: Authentication::DisabledForLocalRun,
         }
     }

@@ -2,6 +2,7 @@
 //! so a Lambda `main`, the local runner and the tests all call the same code.
 
 pub mod basket;
+pub mod event_definitions;
 pub mod events;
 pub mod fallback;
 pub mod job_runs;

@@ -93,6 +93,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             subscribe_create: draft.subscribe_create,
             subscribe_change: draft.subscribe_change,
             subscribe_delete: draft.subscribe_delete,
+            include_psi: draft.include_psi,
             destination: draft.destination.with_secret(secret),
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,

@@ -8,18 +8,29 @@ use serde_json::{Value, json};
 
 use super::events::EventsApi;
 use crate::error::ApiError;
-use crate::events::{EventStore, PutOutcome, TypedKind, typed_event};
+use crate::events::{Admission, EventStore, NewCustomer, PutOutcome, TypedKind, typed_event};
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::routes::{self, Route};
 
-/// Stores the typed event; 200 with `isExisting` true when that `eventId` was
+/// The identifier type of customers the typed endpoints add: their `customerId`.
+pub const CUSTOMER_ID: &str = "customerId";
+
+/// Stores the typed event (adding its customer if unknown); 200 with `isExisting` true when that `eventId` was
 /// accepted before with the same content, 409 when with different content.
-async fn create<S: EventStore>(api: &EventsApi<S>, kind: TypedKind, route: &Route, req: Request) -> Response<Body> {
+async fn create<S: EventStore, D>(api: &EventsApi<S, D>, kind: TypedKind, route: &Route, req: Request) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
         let body: Value = json_body(&req)?;
-        let (event, customer_id) = typed_event(kind, body, Utc::now())?;
+        let now = Utc::now();
+        let (event, customer_id) = typed_event(kind, body, now)?;
         let event_id = event.id.clone();
-        let is_existing = match api.store.put_new(&caller.tenant, event).await? {
+        let admission = Admission {
+            customer: Some(NewCustomer {
+                identifier_type: CUSTOMER_ID.to_owned(),
+                identifier: customer_id.clone(),
+            }),
+            ..Admission::plain(event)
+        };
+        let is_existing = match admission.store(&api.store, &caller.tenant, now).await? {
             PutOutcome::Created(_) => false,
             PutOutcome::Replayed(_) => true,
             PutOutcome::Conflict => {
@@ -41,18 +52,18 @@ async fn create<S: EventStore>(api: &EventsApi<S>, kind: TypedKind, route: &Rout
     .await
 }
 
-pub async fn create_action_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn create_action_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     create(api, TypedKind::Action, &routes::CREATE_ACTION_EVENT, req).await
 }
 
-pub async fn create_order_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn create_order_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     create(api, TypedKind::Order, &routes::CREATE_ORDER_EVENT, req).await
 }
 
-pub async fn create_transaction_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn create_transaction_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     create(api, TypedKind::Transaction, &routes::CREATE_TRANSACTION_EVENT, req).await
 }
 
-pub async fn create_redemption_event<S: EventStore>(api: &EventsApi<S>, req: Request) -> Response<Body> {
+pub async fn create_redemption_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     create(api, TypedKind::Redemption, &routes::CREATE_REDEMPTION_EVENT, req).await
 }

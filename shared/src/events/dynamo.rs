@@ -1,22 +1,29 @@
-//! The events table in DynamoDB.
+//! The events table in DynamoDB, and the claims table beside it.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{Duration, Utc};
 
+use super::customer::NewCustomer;
 use super::item::{self, BY_ENTITY_INDEX, EventItem};
 use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
 use crate::storage::query_page;
 use crate::tenant::TenantId;
 
+/// Tries of a transaction that DynamoDB cancelled for a concurrent one on the same item.
+const TRANSACTION_ATTEMPTS: usize = 3;
+
 pub struct DynamoEventStore {
     client: Client,
     table: String,
+    /// Needed only by writers of events with unique keys or new customers.
+    claims_table: Option<String>,
     retention: Duration,
 }
 
@@ -25,7 +32,121 @@ impl DynamoEventStore {
         Self {
             client,
             table: table.into(),
+            claims_table: None,
             retention,
+        }
+    }
+
+    /// The same store, also writing claims (unique keys, customers) to `table`.
+    #[must_use]
+    pub fn with_claims(self, table: impl Into<String>) -> Self {
+        Self {
+            claims_table: Some(table.into()),
+            ..self
+        }
+    }
+
+    fn claims_table(&self) -> Result<&str, StoreError> {
+        self.claims_table
+            .as_deref()
+            .ok_or_else(|| StoreError::Backend("no claims table is configured (CLAIMS_TABLE)".into()))
+    }
+
+    fn event_item(&self, tenant: &TenantId, event: &Event) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        serde_dynamo::to_item(EventItem::new(tenant, event.clone(), self.retention))
+            .map_err(|e| StoreError::Backend(format!("unencodable event: {e}")))
+    }
+
+    /// The conditional put of a new event, as a transaction item.
+    fn put_event(&self, tenant: &TenantId, event: &Event) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.event_item(tenant, event)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs a transaction of conditional puts. `Ok(None)` when it committed,
+    /// else the failed condition's index and the item that failed it.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<(usize, HashMap<String, AttributeValue>)>, StoreError> {
+        for _ in 0..TRANSACTION_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let cancelled = match result {
+                Ok(_) => return Ok(None),
+                Err(err) => match err.into_service_error() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
+                    other => return Err(backend(other)),
+                },
+            };
+            let reasons = cancelled.cancellation_reasons();
+            if let Some((index, reason)) = reasons
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            {
+                return Ok(Some((index, reason.item().cloned().unwrap_or_default())));
+            }
+            // Only a concurrent transaction on the same item is worth another try.
+            if !reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                return Err(StoreError::Backend(format!("transaction cancelled: {cancelled}")));
+            }
+        }
+        Err(StoreError::Backend(
+            "transaction cancelled by concurrent writes on every try".into(),
+        ))
+    }
+
+    /// `event` with a unique key: one transaction puts both or neither.
+    async fn put_unique(&self, tenant: &TenantId, event: Event, unique_key: &str) -> Result<PutOutcome, StoreError> {
+        let now = Utc::now().timestamp();
+        let claim = HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(item::unique_claim_key(tenant, unique_key)),
+            ),
+            ("event_id".to_owned(), AttributeValue::S(event.id.clone())),
+            (
+                "expires_at".to_owned(),
+                AttributeValue::N((event.created_at + self.retention).timestamp().to_string()),
+            ),
+        ]);
+        let put_claim = Put::builder()
+            .table_name(self.claims_table()?)
+            .set_item(Some(claim))
+            // A claim whose event has expired no longer holds the key.
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            self.put_event(tenant, &event)?,
+            TransactWriteItem::builder().put(put_claim).build(),
+        ];
+        match self.transact(items).await? {
+            None => Ok(PutOutcome::Created(event)),
+            Some((0, existing)) => Ok(answer(decode(existing)?, &event)),
+            Some((_, claim)) => {
+                let holder = claim
+                    .get("event_id")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| StoreError::Backend("a unique-key claim without its event id".into()))?;
+                self.get(tenant, holder)
+                    .await?
+                    .map(PutOutcome::Replayed)
+                    .ok_or_else(|| StoreError::Backend(format!("unique key held by missing event {holder}")))
+            }
         }
     }
 }
@@ -40,36 +161,64 @@ fn decode(item: HashMap<String, AttributeValue>) -> Result<Event, StoreError> {
         .map_err(|e| StoreError::Backend(format!("undecodable event item: {e}")))
 }
 
+/// What a create answers when `existing` already has the id of `sent`.
+fn answer(existing: Event, sent: &Event) -> PutOutcome {
+    if existing.same_content(sent) {
+        PutOutcome::Replayed(existing)
+    } else {
+        PutOutcome::Conflict
+    }
+}
+
 impl EventStore for DynamoEventStore {
-    async fn put_new(&self, tenant: &TenantId, event: Event) -> Result<PutOutcome, StoreError> {
-        let item = serde_dynamo::to_item(EventItem::new(tenant, event.clone(), self.retention))
-            .map_err(|e| StoreError::Backend(format!("unencodable event: {e}")))?;
+    async fn put_new(&self, tenant: &TenantId, event: Event, unique_key: Option<&str>) -> Result<PutOutcome, StoreError> {
+        if let Some(unique_key) = unique_key {
+            return self.put_unique(tenant, event, unique_key).await;
+        }
         // One write decides it all: the condition refuses an existing id and hands
         // back the stored item, so replay and conflict need no extra read.
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(self.event_item(tenant, &event)?))
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let existing =
-            match result {
-                Ok(_) => return Ok(PutOutcome::Created(event)),
-                Err(err) => match err.into_service_error() {
-                    PutItemError::ConditionalCheckFailedException(failed) => decode(failed.item.ok_or_else(|| {
+        match result {
+            Ok(_) => Ok(PutOutcome::Created(event)),
+            Err(err) => match err.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    let existing = failed.item.ok_or_else(|| {
                         StoreError::Backend("conditional check failure without the stored item".into())
-                    })?)?,
-                    other => return Err(backend(other)),
-                },
-            };
-        Ok(if existing.same_content(&event) {
-            PutOutcome::Replayed(existing)
-        } else {
-            PutOutcome::Conflict
-        })
+                    })?;
+                    Ok(answer(decode(existing)?, &event))
+                }
+                other => Err(backend(other)),
+            },
+        }
+    }
+
+    async fn add_customer(&self, tenant: &TenantId, customer: &NewCustomer, created: Event) -> Result<bool, StoreError> {
+        let claim = HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(item::customer_claim_key(tenant, customer)),
+            ),
+            ("event_id".to_owned(), AttributeValue::S(created.id.clone())),
+        ]);
+        let put_claim = Put::builder()
+            .table_name(self.claims_table()?)
+            .set_item(Some(claim))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put_claim).build(),
+            self.put_event(tenant, &created)?,
+        ];
+        Ok(self.transact(items).await?.is_none())
     }
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {

@@ -4,10 +4,16 @@
 //! id spreads a busy tenant over partitions. The `by_entity` index has
 //! `gsi1pk` = `T#<tenant>#N#<entity_name>#I#<entity_id>` and `gsi1sk` =
 //! `<created_at>#<id>`, so one Query returns an entity's events in time order.
+//!
+//! The claims table (`pk` only) holds what must be claimed by one event at most:
+//! a definition's unique key (`T#<tenant>#U#<digest>`, expiring with its event)
+//! and a known customer (`T#<tenant>#C#<digest>`). It is separate so the events
+//! stream carries events only.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::customer::NewCustomer;
 use super::model::Event;
 use crate::ids;
 use crate::rfc3339_millis;
@@ -38,6 +44,16 @@ impl EventItem {
             event,
         }
     }
+}
+
+/// Key in the claims table of a unique key some event holds (expires with it).
+pub fn unique_claim_key(tenant: &TenantId, unique_key: &str) -> String {
+    format!("T#{tenant}#U#{}", ids::digest(&[unique_key]))
+}
+
+/// Key in the claims table of a customer the tenant knows (never expires).
+pub fn customer_claim_key(tenant: &TenantId, customer: &NewCustomer) -> String {
+    format!("T#{tenant}#C#{}", customer.digest())
 }
 
 pub fn event_key(tenant: &TenantId, id: &str) -> String {

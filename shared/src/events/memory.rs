@@ -4,38 +4,71 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::item;
+use super::customer::NewCustomer;
 use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 pub struct InMemoryEventStore {
-    events: Mutex<HashMap<(TenantId, String), Event>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    events: HashMap<(TenantId, String), Event>,
+    /// Unique keys and customer claims, each naming the event that holds it.
+    claims: HashMap<(TenantId, String), String>,
 }
 
 impl InMemoryEventStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Event>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-written map here.
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl EventStore for InMemoryEventStore {
-    async fn put_new(&self, tenant: &TenantId, event: Event) -> Result<PutOutcome, StoreError> {
-        let mut events = self.lock();
+    async fn put_new(&self, tenant: &TenantId, event: Event, unique_key: Option<&str>) -> Result<PutOutcome, StoreError> {
+        let mut state = self.lock();
         let key = (tenant.clone(), event.id.clone());
-        Ok(match events.get(&key) {
-            Some(existing) if existing.same_content(&event) => PutOutcome::Replayed(existing.clone()),
-            Some(_) => PutOutcome::Conflict,
-            None => {
-                events.insert(key, event.clone());
-                PutOutcome::Created(event)
-            }
-        })
+        let claim = unique_key.map(|k| (tenant.clone(), format!("U#{k}")));
+        if let Some(existing) = state.events.get(&key) {
+            return Ok(if existing.same_content(&event) {
+                PutOutcome::Replayed(existing.clone())
+            } else {
+                PutOutcome::Conflict
+            });
+        }
+        if let Some(holder) = claim.as_ref().and_then(|c| state.claims.get(c)) {
+            let holder = (tenant.clone(), holder.clone());
+            return state
+                .events
+                .get(&holder)
+                .cloned()
+                .map(PutOutcome::Replayed)
+                .ok_or_else(|| StoreError::Backend("a unique key names a missing event".into()));
+        }
+        if let Some(claim) = claim {
+            state.claims.insert(claim, event.id.clone());
+        }
+        state.events.insert(key, event.clone());
+        Ok(PutOutcome::Created(event))
+    }
+
+    async fn add_customer(&self, tenant: &TenantId, customer: &NewCustomer, created: Event) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let claim = (tenant.clone(), format!("C#{}", customer.digest()));
+        if state.claims.contains_key(&claim) {
+            return Ok(false);
+        }
+        state.claims.insert(claim, created.id.clone());
+        state.events.insert((tenant.clone(), created.id.clone()), created);
+        Ok(true)
     }
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {
-        Ok(self.lock().get(&(tenant.clone(), id.to_owned())).cloned())
+        Ok(self.lock().events.get(&(tenant.clone(), id.to_owned())).cloned())
     }
 
     async fn list_by_entity(
@@ -51,6 +84,7 @@ impl EventStore for InMemoryEventStore {
         }
         let mut matching: Vec<(String, Event)> = self
             .lock()
+            .events
             .iter()
             .filter(|((t, _), e)| t == tenant && e.entity_name == entity_name && e.entity_id == entity_id)
             .map(|(_, e)| (item::entity_sort_key(&e.created_at, &e.id), e.clone()))

@@ -1,5 +1,7 @@
 //! Events: the wire model, request validation and the store.
 
+mod admission;
+mod customer;
 mod dynamo;
 mod item;
 mod memory;
@@ -9,10 +11,12 @@ mod store;
 mod stream;
 mod typed;
 
+pub use admission::Admission;
+pub use customer::{CUSTOMER_ENTITY, NewCustomer};
 pub use dynamo::DynamoEventStore;
 pub use item::EventItem;
 pub use memory::InMemoryEventStore;
-pub use model::{Event, EventPayload, EventSource, EventType, Operation};
+pub use model::{DefinitionStamp, Event, EventPayload, EventSource, EventType, Operation};
 pub use request::{EventRequest, decode_json};
 pub(crate) use request::{entity_id, entity_name};
 pub use store::{EventPage, EventStore, PutOutcome, StoreError};

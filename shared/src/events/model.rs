@@ -67,11 +67,26 @@ pub struct Event {
     /// Set by the server on first acceptance, millisecond precision, UTC.
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
+    /// Set by the server when an event definition validated the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<DefinitionStamp>,
+}
+
+/// The event definition version an event was validated against, and which of
+/// its payload fields are protected sensitive information (never logged, masked
+/// for subscribers that did not opt in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionStamp {
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub psi_fields: Vec<String>,
 }
 
 impl Event {
     /// True when `other` carries what the client sent for this event; the server-set
-    /// `created_at` is not part of it. Decides replay (200) versus conflict (409).
+    /// `created_at` and `definition` are not part of it. Decides replay (200)
+    /// versus conflict (409).
     pub fn same_content(&self, other: &Event) -> bool {
         self.id == other.id
             && self.entity_id == other.entity_id

@@ -40,6 +40,8 @@ pub struct EventRequest {
     /// Server-set; accepted and ignored so a stored event can be re-sent as is.
     #[serde(default, rename = "created_at")]
     _created_at: Option<IgnoredAny>,
+    #[serde(default, rename = "definition")]
+    _definition: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +85,7 @@ impl EventRequest {
                 event_type: event_type?,
                 event_payload: event_payload?,
                 created_at: now.trunc_subsecs(3),
+                definition: None,
             })
         })();
         errors.finish(event)

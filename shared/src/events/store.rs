@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use super::customer::NewCustomer;
 use super::model::Event;
 use crate::tenant::TenantId;
 
@@ -10,7 +11,8 @@ use crate::tenant::TenantId;
 pub enum PutOutcome {
     /// The event is new and now stored.
     Created(Event),
-    /// The same id with the same content was stored before: here is that event.
+    /// The same id with the same content was stored before, or another event
+    /// holds the unique key: here is that event.
     Replayed(Event),
     /// The id exists with different content.
     Conflict,
@@ -32,7 +34,23 @@ pub enum StoreError {
 }
 
 pub trait EventStore: Send + Sync {
-    fn put_new(&self, tenant: &TenantId, event: Event) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+    /// Stores a new event. With `unique_key`, the event also claims that key in
+    /// the same write; when another event holds it, that event is `Replayed`.
+    fn put_new(
+        &self,
+        tenant: &TenantId,
+        event: Event,
+        unique_key: Option<&str>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    /// Stores `created` (its CUSTOMER CREATE event) when `customer` is unknown to
+    /// the tenant, in one write with the claim that makes it known. True if stored.
+    fn add_customer(
+        &self,
+        tenant: &TenantId,
+        customer: &NewCustomer,
+        created: Event,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
 

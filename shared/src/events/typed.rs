@@ -135,6 +135,7 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
             base64_encoded_fault_json: None,
         },
         created_at: chrono::SubsecRound::trunc_subsecs(now, 3),
+        definition: None,
     };
     errors.finish(Some((event, customer_id)))
 }

@@ -37,10 +37,29 @@ pub struct Envelope<'a> {
     pub subscription_id: Option<&'a str>,
 }
 
+/// What a masked sensitive (PSI) value reads in a message.
+pub const MASKED: &str = "****";
+
 impl<'a> Envelope<'a> {
-    /// The envelope of a stored event. Its base64 fields were validated at
-    /// ingest; one that no longer decodes is delivered as null, not dropped.
+    /// The envelope of a stored event, its sensitive fields masked. Its base64
+    /// fields were validated at ingest; one that no longer decodes is delivered
+    /// as null, not dropped.
     pub fn new(tenant: &'a str, event: &'a Event, subscription_id: Option<&'a str>) -> Self {
+        let mut envelope = Self::revealing(tenant, event, subscription_id);
+        let psi_fields = event.definition.iter().flat_map(|d| &d.psi_fields);
+        if let Value::Object(data) = &mut envelope.data {
+            for name in psi_fields {
+                if let Some(value) = data.get_mut(name).filter(|v| !v.is_null()) {
+                    *value = Value::from(MASKED);
+                }
+            }
+        }
+        envelope
+    }
+
+    /// The envelope with sensitive fields as stored: only for subscriptions
+    /// that opted in (`includePsi`).
+    pub fn revealing(tenant: &'a str, event: &'a Event, subscription_id: Option<&'a str>) -> Self {
         let decode = |field: &Option<String>| {
             field
                 .as_deref()
@@ -114,7 +133,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::events::{EventPayload, EventRequest};
+    use crate::events::{DefinitionStamp, EventPayload, EventRequest};
     use crate::http::MAX_BODY_BYTES;
 
     fn event(payload: Option<String>, fault: Option<String>) -> Event {
@@ -134,7 +153,24 @@ mod tests {
             created_at: DateTime::parse_from_rfc3339("2026-11-26T06:30:05.123Z")
                 .expect("time")
                 .with_timezone(&Utc),
+            definition: None,
         }
+    }
+
+    #[test]
+    fn sensitive_fields_are_masked_unless_revealed() {
+        let mut e = event(
+            Some(STANDARD.encode(r#"{"phone": "+15550100", "email": null, "total": 42}"#)),
+            None,
+        );
+        e.definition = Some(DefinitionStamp {
+            version: 2,
+            psi_fields: vec!["phone".into(), "email".into(), "absent".into()],
+        });
+        let masked = Envelope::new("acme", &e, Some("sub-1"));
+        assert_eq!(masked.data, json!({"phone": MASKED, "email": null, "total": 42}));
+        let revealed = Envelope::revealing("acme", &e, Some("sub-1"));
+        assert_eq!(revealed.data["phone"], "+15550100");
     }
 
     #[test]

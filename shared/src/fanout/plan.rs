@@ -137,7 +137,11 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus
             .or_default()
             .push(Delivery::new(entry, origin(None)));
         for subscription in matching(event, subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default()) {
-            let envelope = Envelope::new(tenant.as_str(), event, Some(&subscription.id));
+            let envelope = if subscription.include_psi {
+                Envelope::revealing(tenant.as_str(), event, Some(&subscription.id))
+            } else {
+                Envelope::new(tenant.as_str(), event, Some(&subscription.id))
+            };
             let target = Target::of(tenant, subscription);
             let message = target.message(body(&envelope), Shape::of(&envelope));
             plan.entry(target)

@@ -37,6 +37,7 @@ mod tests {
             subscribe_create: create,
             subscribe_change: change,
             subscribe_delete: delete,
+            include_psi: false,
             ..fixtures::subscription("sub-1")
         }
     }

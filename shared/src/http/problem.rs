@@ -15,7 +15,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::AlreadyExists { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -41,6 +41,9 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
     if let ApiError::Invalid { errors, .. } = err {
         body["errors"] = json!(errors);
     }
+    if let Some(code) = err.code() {
+        body["code"] = json!(code);
+    }
     let mut builder = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/problem+json");
@@ -55,6 +58,7 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FieldError;
 
     fn body_json(response: &Response<Body>) -> serde_json::Value {
         serde_json::from_slice(response.body().as_ref()).expect("json body")
@@ -68,6 +72,25 @@ mod tests {
         let body = body_json(&response);
         assert_eq!(body["errors"][0]["field"], "entity_id");
         assert_eq!(body["detail"], "entity_id: is required");
+    }
+
+    #[test]
+    fn coded_errors_carry_their_code_at_the_top_and_per_field() {
+        let err = ApiError::invalid(vec![
+            FieldError::new("description", "is too long"),
+            FieldError::new("fields[0].type", "is not a field type").with_code(1823),
+        ]);
+        let body = body_json(&problem_response(&err, "r"));
+        assert_eq!(body["code"], 1823);
+        assert_eq!(body["errors"][0].get("code"), None);
+        assert_eq!(body["errors"][1]["code"], 1823);
+        let taken = ApiError::AlreadyExists {
+            detail: "taken".into(),
+            code: 1806,
+        };
+        let response = problem_response(&taken, "r");
+        assert_eq!(response.status(), 409);
+        assert_eq!(body_json(&response)["code"], 1806);
     }
 
     #[test]

@@ -86,4 +86,30 @@ pub const PROJECTIONS: TableSpec = TableSpec {
     ttl_attribute: None,
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS];
+/// Sort-key prefix of event definitions in their table.
+pub const DEFINITION_RECORDS: &str = "DEF";
+
+/// Event definitions (`sk = DEF#<NAME>`, the name upper case).
+pub const DEFINITIONS: TableSpec = TableSpec {
+    logical_id: "DefinitionsTable",
+    env_var: "DEFINITIONS_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    stream: None,
+    ttl_attribute: None,
+};
+
+/// What at most one event may hold: unique keys of defined events (expiring with
+/// them) and known customers. See `events::item`.
+pub const CLAIMS: TableSpec = TableSpec {
+    logical_id: "ClaimsTable",
+    env_var: "CLAIMS_TABLE",
+    partition_key: "pk",
+    sort_key: None,
+    indexes: &[],
+    stream: None,
+    ttl_attribute: Some("expires_at"),
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS, DEFINITIONS, CLAIMS];

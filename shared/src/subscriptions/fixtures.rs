@@ -13,6 +13,7 @@ pub fn subscription(id: &str) -> Subscription {
         subscribe_create: true,
         subscribe_change: false,
         subscribe_delete: false,
+        include_psi: false,
         destination: Destination::EventBridge {
             event_bridge: BusTarget {
                 event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),

@@ -122,6 +122,10 @@ pub struct Subscription {
     pub subscribe_create: bool,
     pub subscribe_change: bool,
     pub subscribe_delete: bool,
+    /// Whether messages carry the payload fields an event definition marks as
+    /// sensitive (PSI); masked otherwise. SQS and SNS destinations only.
+    #[serde(default)]
+    pub include_psi: bool,
     pub destination: Destination,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,

@@ -20,6 +20,7 @@ pub struct SubscriptionRequest {
     subscribe_create: Option<bool>,
     subscribe_change: Option<bool>,
     subscribe_delete: Option<bool>,
+    include_psi: Option<bool>,
     destination: Option<DestinationRequest>,
     /// Optional on update: the version the client read; a newer stored one is 409.
     version: Option<u64>,
@@ -65,6 +66,7 @@ pub struct SubscriptionDraft {
     pub subscribe_create: bool,
     pub subscribe_change: bool,
     pub subscribe_delete: bool,
+    pub include_psi: bool,
     pub destination: Destination<SecretInput>,
     pub version: Option<u64>,
 }
@@ -123,6 +125,15 @@ impl SubscriptionRequest {
         let destination = errors
             .required("destination", self.destination)
             .and_then(|d| d.validate(rules, &mut errors));
+        let include_psi = self.include_psi.unwrap_or(false);
+        // A bus passes events on to any rule that matches; queues and topics reach
+        // only the subscriber, who controls their encryption.
+        if include_psi && matches!(destination, Some(Destination::EventBridge { .. })) {
+            errors.push(
+                "includePsi",
+                "is allowed only for SQS and SNS destinations: an event bus passes events on to any matching rule",
+            );
+        }
         let draft = destination
             .zip(entity_type)
             .map(|(destination, entity_type)| SubscriptionDraft {
@@ -132,6 +143,7 @@ impl SubscriptionRequest {
                 subscribe_create: flags[0],
                 subscribe_change: flags[1],
                 subscribe_delete: flags[2],
+                include_psi,
                 destination,
                 version: self.version,
             });

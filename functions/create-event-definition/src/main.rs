@@ -1,0 +1,11 @@
+//! Lambda behind `POST /api/v1/event-definitions`: registers an event definition.
+
+use shared::api::event_definitions::{DefinitionsApi, create_event_definition};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = DefinitionsApi::from_env().await?;
+    lambda::serve_api(&api, create_event_definition).await
+}

@@ -1,0 +1,11 @@
+//! Lambda behind `GET /api/v1/event-definitions`: lists the tenant's event definitions.
+
+use shared::api::event_definitions::{DefinitionsApi, list_event_definitions};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = DefinitionsApi::from_env().await?;
+    lambda::serve_api(&api, list_event_definitions).await
+}

@@ -1,0 +1,260 @@
+//! `/api/v1/event-definitions` (seed 001): create, list, read, update (a new
+//! version), deactivate. Names are unique per tenant regardless of case.
+
+use chrono::Utc;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::records::{check_version, flag, list_all, load, not_found, record_error};
+use crate::config::{self, ConfigError};
+use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
+use crate::error::ApiError;
+use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::storage::schema::DEFINITION_RECORDS;
+use crate::storage::{DynamoRecords, RecordError, Records, Versioned};
+use crate::{aws, routes};
+
+const KIND: &str = "event definition";
+
+/// What the definition handlers need; built once per container.
+pub struct DefinitionsApi<R> {
+    pub records: R,
+    pub auth: Authentication,
+}
+
+impl DefinitionsApi<DynamoRecords<EventDefinition>> {
+    /// `DEFINITIONS_TABLE`, `TENANT_CLAIM`.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = aws::sdk_config().await;
+        Ok(Self {
+            records: DynamoRecords::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config::required("DEFINITIONS_TABLE")?,
+                DEFINITION_RECORDS,
+            ),
+            auth: Authentication::from_env(),
+        })
+    }
+}
+
+/// The definition named in the path: its key and its name as written there.
+fn path_name(req: &Request) -> Result<(String, String), ApiError> {
+    let name = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("eventName"))
+        .unwrap_or_default()
+        .to_owned();
+    // A name no definition can have is unknown, not malformed.
+    definition_id(&name)
+        .map(|id| (id, name.clone()))
+        .ok_or_else(|| not_found(KIND, &name))
+}
+
+/// `POST /api/v1/event-definitions`: 201; 409 with code 1806 if the name exists.
+pub async fn create_event_definition<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::CREATE_EVENT_DEFINITION,
+        req,
+        |caller: Caller, req| async move {
+            let draft = json_body::<DefinitionRequest>(&req)?.into_draft()?;
+            let name = draft.event_name.clone();
+            let id = definition_id(&name).unwrap_or_default();
+            let stored = api
+                .records
+                .create(&caller.tenant, &id, draft.into_definition(Utc::now(), None))
+                .await
+                .map_err(|err| match err {
+                    RecordError::AlreadyExists => ApiError::AlreadyExists {
+                        detail: format!("an event definition named {name:?} already exists"),
+                        code: ErrorCode::NameExists.value(),
+                    },
+                    other => record_error(KIND, &name)(other),
+                })?;
+            json_response(StatusCode::CREATED, &stored)
+        },
+    )
+    .await
+}
+
+/// `GET /api/v1/event-definitions[?include_inactive=true]`: a JSON array.
+pub async fn list_event_definitions<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::LIST_EVENT_DEFINITIONS,
+        req,
+        |caller: Caller, req| async move {
+            let include_inactive = flag(&req, "include_inactive")?;
+            let found = list_all(&api.records, KIND, &caller.tenant, |d| include_inactive || d.active).await?;
+            json_response(StatusCode::OK, &found)
+        },
+    )
+    .await
+}
+
+/// `GET /api/v1/event-definitions/{eventName}`.
+pub async fn get_event_definition<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::GET_EVENT_DEFINITION,
+        req,
+        |caller: Caller, req| async move {
+            let (id, _) = path_name(&req)?;
+            json_response(StatusCode::OK, &load(&api.records, KIND, &caller.tenant, &id).await?)
+        },
+    )
+    .await
+}
+
+/// `PUT /api/v1/event-definitions/{eventName}`: the body replaces the definition
+/// as its next version (active again unless it says `active: false`). Events
+/// stored before keep the version they were validated against.
+pub async fn update_event_definition<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::UPDATE_EVENT_DEFINITION,
+        req,
+        |caller: Caller, req| async move {
+            let (id, _) = path_name(&req)?;
+            let draft = json_body::<DefinitionRequest>(&req)?.into_draft()?;
+            if definition_id(&draft.event_name).as_deref() != Some(id.as_str()) {
+                return Err(ApiError::invalid_field(
+                    "eventName",
+                    "differs from the name in the path; names never change",
+                ));
+            }
+            let current = load(&api.records, KIND, &caller.tenant, &id).await?;
+            check_version(KIND, draft.version, current.version)?;
+            let definition = draft.into_definition(Utc::now(), Some(&current.value));
+            replace(api, &caller, &id, definition, current.version).await
+        },
+    )
+    .await
+}
+
+/// `PUT /api/v1/event-definitions/{eventName}/deactivate`: 200 with the
+/// definition; events of its name are no longer validated. Idempotent.
+pub async fn deactivate_event_definition<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.auth,
+        &routes::DEACTIVATE_EVENT_DEFINITION,
+        req,
+        |caller: Caller, req| async move {
+            let (id, _) = path_name(&req)?;
+            let current = load(&api.records, KIND, &caller.tenant, &id).await?;
+            if !current.value.active {
+                return json_response(StatusCode::OK, &current);
+            }
+            let deactivated = EventDefinition {
+                active: false,
+                updated_at: Utc::now(),
+                ..current.value
+            };
+            replace(api, &caller, &id, deactivated, current.version).await
+        },
+    )
+    .await
+}
+
+async fn replace<R: Records<EventDefinition>>(
+    api: &DefinitionsApi<R>,
+    caller: &Caller,
+    id: &str,
+    definition: EventDefinition,
+    expected: u64,
+) -> Result<Response<Body>, ApiError> {
+    let stored: Versioned<EventDefinition> = api
+        .records
+        .replace(&caller.tenant, id, definition, expected)
+        .await
+        .map_err(record_error(KIND, id))?;
+    json_response(StatusCode::OK, &stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use lambda_http::http;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::storage::InMemoryRecords;
+
+    fn api() -> DefinitionsApi<InMemoryRecords<EventDefinition>> {
+        DefinitionsApi {
+            records: InMemoryRecords::default(),
+            auth: Authentication::DisabledForLocalRun,
+        }
+    }
+
+    fn request(method: &str, name: Option<&str>, body: Option<Value>) -> Request {
+        let request = http::Request::builder()
+            .method(method)
+            .uri("/api/v1/event-definitions")
+            .header("x-twc-tenant", "acme")
+            .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
+            .expect("request");
+        match name {
+            Some(name) => request.with_path_parameters(HashMap::from([("eventName".to_owned(), name.to_owned())])),
+            None => request,
+        }
+    }
+
+    fn json_of(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json")
+    }
+
+    fn body(name: &str) -> Value {
+        json!({"eventName": name, "actions": ["EIConsumer"], "fields": [{"name": "cid", "type": "customer"}]})
+    }
+
+    #[tokio::test]
+    async fn names_are_unique_regardless_of_case_with_code_1806() {
+        // GIVEN a definition
+        let api = api();
+        let created = create_event_definition(&api, request("POST", None, Some(body("purchaseEvent")))).await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(json_of(&created)["version"], 1);
+        // WHEN the same name is created again in another case
+        let again = create_event_definition(&api, request("POST", None, Some(body("PURCHASEEVENT")))).await;
+        // THEN it is a 409 with the seed's code, and the name reads back either way
+        assert_eq!(again.status(), 409);
+        assert_eq!(json_of(&again)["code"], 1806);
+        let read = get_event_definition(&api, request("GET", Some("purchaseevent"), None)).await;
+        assert_eq!(json_of(&read)["eventName"], "purchaseEvent");
+    }
+
+    #[tokio::test]
+    async fn updates_are_new_versions_and_deactivation_hides_from_the_list() {
+        let api = api();
+        create_event_definition(&api, request("POST", None, Some(body("refund")))).await;
+        let mut changed = body("refund");
+        changed["description"] = json!("refunds at the till");
+        let updated = update_event_definition(&api, request("PUT", Some("refund"), Some(changed))).await;
+        assert_eq!(json_of(&updated)["version"], 2);
+        let renamed = update_event_definition(&api, request("PUT", Some("refund"), Some(body("other")))).await;
+        assert_eq!(renamed.status(), 400);
+        let off = deactivate_event_definition(&api, request("PUT", Some("refund"), None)).await;
+        assert_eq!(json_of(&off)["active"], false);
+        let listed = list_event_definitions(&api, request("GET", None, None)).await;
+        assert_eq!(json_of(&listed), json!([]));
+        let unknown = get_event_definition(&api, request("GET", Some("no such name!"), None)).await;
+        assert_eq!(unknown.status(), 404);
+    }
+}

@@ -1,0 +1,38 @@
+//! Definitions as ingest reads them: by tenant and name, kept for a short while
+//! (including "there is none", the common case), so most events cost no read.
+//! A definition created or changed applies to events within the time to live.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::model::EventDefinition;
+use crate::storage::{RecordError, Records, Versioned};
+use crate::tenant::TenantId;
+use crate::ttl_map::TtlMap;
+
+pub type Found = Option<Arc<Versioned<EventDefinition>>>;
+
+pub struct DefinitionCache<R> {
+    records: R,
+    entries: TtlMap<(TenantId, String), Found>,
+}
+
+impl<R: Records<EventDefinition>> DefinitionCache<R> {
+    pub fn new(records: R, ttl: Duration) -> Self {
+        Self {
+            records,
+            entries: TtlMap::new(ttl),
+        }
+    }
+
+    /// The stored definition with id `id` (see `definition_id`), active or not.
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Found, RecordError> {
+        let key = (tenant.clone(), id.to_owned());
+        if let Some(found) = self.entries.fresh(&key) {
+            return Ok(found);
+        }
+        let found = self.records.get(tenant, id).await?.map(Arc::new);
+        self.entries.insert(key, found.clone());
+        Ok(found)
+    }
+}
