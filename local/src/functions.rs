@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::event_definitions::{
-    DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition,
-    list_event_definitions, update_event_definition,
+    DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
+    update_event_definition,
 };
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
@@ -24,13 +24,13 @@ use shared::api::typed_events::{
 };
 use shared::definitions::EventDefinition;
 use shared::events::DynamoEventStore;
-use shared::storage::DynamoRecords;
 use shared::fanout::Fanout;
 use shared::lambda::BatchResponse;
 use shared::notifications::{Invocation, NotificationRunner};
 use shared::projections::Projector;
 use shared::routes::FALLBACK_FUNCTION;
 use shared::schedule_sync::ScheduleSync;
+use shared::storage::DynamoRecords;
 
 /// Every API function's state, built as each Lambda's `main` builds it.
 pub struct ApiFunctions {

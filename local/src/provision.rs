@@ -29,8 +29,8 @@ use shared::secrets::KmsSealer;
 use shared::sendgrid::{Address, SendGrid};
 use shared::storage::DynamoRecords;
 use shared::storage::schema::{
-    CLAIMS, DEFINITION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS,
-    StreamView, TABLES, TableSpec,
+    CLAIMS, DEFINITION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS,
+    SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
 };
 use shared::subscriptions::DestinationRules;
 
@@ -209,7 +209,10 @@ impl LocalStack {
             events: EventsApi {
                 store: DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention)
                     .with_claims(self.tables.of(&CLAIMS)),
-                definitions: Some(DefinitionCache::new(self.definitions(dynamodb), std::time::Duration::ZERO)),
+                definitions: Some(DefinitionCache::new(
+                    self.definitions(dynamodb),
+                    std::time::Duration::ZERO,
+                )),
                 auth: auth.clone(),
             },
             definitions: DefinitionsApi {

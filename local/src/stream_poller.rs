@@ -14,7 +14,7 @@ pub struct StreamPoller {
     client: Client,
     stream_arn: String,
     region: String,
-    /// Next iterator per open shard; closed shards stay with `None`.
+    /// The last sequence number read from each shard (`None`: nothing yet).
     shards: HashMap<String, Option<String>>,
 }
 
@@ -38,12 +38,13 @@ impl StreamPoller {
             region: sdk.region().map(ToString::to_string).unwrap_or_default(),
             shards: HashMap::new(),
         };
-        poller.discover_shards(ShardIteratorType::Latest).await?;
+        // Reading what is there (and dropping it) leaves each shard's position at its end.
+        poller.poll().await?;
         Ok(poller)
     }
 
-    /// Opens an iterator on each shard not seen before.
-    async fn discover_shards(&mut self, start: ShardIteratorType) -> Result<(), String> {
+    /// Adds the shards not seen before, to be read from their start.
+    async fn discover_shards(&mut self) -> Result<(), String> {
         let stream = self
             .client
             .describe_stream()
@@ -51,40 +52,38 @@ impl StreamPoller {
             .send()
             .await
             .map_err(|e| DisplayErrorContext(e).to_string())?;
-        let shard_ids: Vec<String> = stream
-            .stream_description()
-            .map(|d| {
-                d.shards()
-                    .iter()
-                    .filter_map(|s| s.shard_id().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for shard_id in shard_ids {
-            if self.shards.contains_key(&shard_id) {
-                continue;
+        for shard in stream.stream_description().map(|d| d.shards()).unwrap_or_default() {
+            if let Some(id) = shard.shard_id() {
+                self.shards.entry(id.to_owned()).or_default();
             }
-            let iterator = self
-                .client
-                .get_shard_iterator()
-                .stream_arn(&self.stream_arn)
-                .shard_id(&shard_id)
-                .shard_iterator_type(start.clone())
-                .send()
-                .await
-                .map_err(|e| DisplayErrorContext(e).to_string())?
-                .shard_iterator;
-            self.shards.insert(shard_id, iterator);
         }
         Ok(())
     }
 
-    /// Every record written since the last poll.
+    /// Every record written since the last poll. Each poll asks for a new iterator
+    /// after the last record read, rather than following `NextShardIterator`:
+    /// moto replaces a table's stream shard when it cancels a transaction on the
+    /// table, and an old iterator never sees later records.
     pub async fn poll(&mut self) -> Result<Vec<EventRecord>, String> {
-        // Shards that appear later are read from their start.
-        self.discover_shards(ShardIteratorType::TrimHorizon).await?;
+        self.discover_shards().await?;
         let mut records = Vec::new();
-        for iterator in self.shards.values_mut() {
+        for (shard_id, last) in &mut self.shards {
+            let request = self
+                .client
+                .get_shard_iterator()
+                .stream_arn(&self.stream_arn)
+                .shard_id(shard_id.as_str());
+            let request = match last.as_deref() {
+                Some(sequence) => request
+                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                    .sequence_number(sequence),
+                None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            };
+            let mut iterator = request
+                .send()
+                .await
+                .map_err(|e| DisplayErrorContext(e).to_string())?
+                .shard_iterator;
             while let Some(current) = iterator.take() {
                 let output = self
                     .client
@@ -96,12 +95,12 @@ impl StreamPoller {
                 let page = output.records();
                 for record in page {
                     records.push(lambda_record(record, &self.stream_arn, &self.region)?);
+                    *last = record.dynamodb().and_then(|c| c.sequence_number()).map(str::to_owned);
                 }
-                let more = !page.is_empty();
-                *iterator = output.next_shard_iterator;
-                if !more {
+                if page.is_empty() {
                     break;
                 }
+                iterator = output.next_shard_iterator;
             }
         }
         Ok(records)

@@ -53,9 +53,17 @@ async fn created_event_reads_back_with_server_fields() {
 
 #[tokio::test]
 async fn an_accepted_event_costs_exactly_one_dynamodb_write() {
+    // GIVEN create-event as deployed: definitions kept for a while once read
     let stack = TestStack::new().await;
-    let api = stack.events_api();
+    let mut api = stack.events_api();
+    api.definitions = api.definitions.map(|d| d.with_ttl(std::time::Duration::from_secs(60)));
 
+    // WHEN the first ORDER event arrives, the definitions table says there is none
+    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-0", "ORD-1"))).await);
+    assert_eq!(status, 201);
+    assert_eq!(stack.calls.take(), ["GetItem", "PutItem"]);
+
+    // THEN later events of the name cost one write and nothing else
     let (status, _) = parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
     assert_eq!(status, 201);
     assert_eq!(stack.calls.take(), ["PutItem"]);

@@ -8,15 +8,15 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::config::{self, ConfigError};
-use crate::error::{ApiError, FieldErrors};
 use crate::definitions::{self, DefinitionCache, EventDefinition};
+use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::pagination::{self, PageRequest};
+use crate::routes;
 use crate::storage::schema::DEFINITION_RECORDS;
 use crate::storage::{DynamoRecords, Records};
 use crate::tenant::TenantId;
-use crate::routes;
 use crate::{aws, ids};
 
 /// Header set on a 200 that answers a re-sent, already stored event.

@@ -17,7 +17,12 @@ pub const CUSTOMER_ID: &str = "customerId";
 
 /// Stores the typed event (adding its customer if unknown); 200 with `isExisting` true when that `eventId` was
 /// accepted before with the same content, 409 when with different content.
-async fn create<S: EventStore, D>(api: &EventsApi<S, D>, kind: TypedKind, route: &Route, req: Request) -> Response<Body> {
+async fn create<S: EventStore, D>(
+    api: &EventsApi<S, D>,
+    kind: TypedKind,
+    route: &Route,
+    req: Request,
+) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
         let body: Value = json_body(&req)?;
         let now = Utc::now();

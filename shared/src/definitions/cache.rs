@@ -25,6 +25,12 @@ impl<R: Records<EventDefinition>> DefinitionCache<R> {
         }
     }
 
+    /// The same cache (emptied), keeping what it reads for `ttl`.
+    #[must_use]
+    pub fn with_ttl(self, ttl: Duration) -> Self {
+        Self::new(self.records, ttl)
+    }
+
     /// The stored definition with id `id` (see `definition_id`), active or not.
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Found, RecordError> {
         let key = (tenant.clone(), id.to_owned());

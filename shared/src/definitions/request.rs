@@ -112,10 +112,12 @@ impl DefinitionRequest {
             }
         };
         let actions = errors.check(actions(self.actions));
-        if let Some(description) = &self.description {
-            if description.chars().count() > MAX_DESCRIPTION_LEN {
-                errors.push("description", format!("at most {MAX_DESCRIPTION_LEN} characters"));
-            }
+        if self
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
+        {
+            errors.push("description", format!("at most {MAX_DESCRIPTION_LEN} characters"));
         }
         let fields = fields(self.fields.unwrap_or_default(), &mut errors);
         let identifier_type = match self.identifier_type {
@@ -196,7 +198,11 @@ fn fields(requested: Vec<FieldRequest>, errors: &mut FieldErrors) -> Option<Vec<
                 None
             }
         };
-        let field_type = match field.field_type.as_ref().map(|t| one_of::<FieldType>(t, &FieldType::NAMES)) {
+        let field_type = match field
+            .field_type
+            .as_ref()
+            .map(|t| one_of::<FieldType>(t, &FieldType::NAMES))
+        {
             Some(Ok(field_type)) => Some(field_type),
             Some(Err(message)) => {
                 errors.push_error(coded(at("type"), message, ErrorCode::InvalidFieldType));
@@ -220,7 +226,11 @@ fn fields(requested: Vec<FieldRequest>, errors: &mut FieldErrors) -> Option<Vec<
         }
         if let (Some(name), Some(field_type)) = (name, field_type) {
             if specs.iter().any(|s: &FieldSpec| s.name == name) {
-                errors.push_error(coded(at("name"), "is used by another field", ErrorCode::InvalidFieldValue));
+                errors.push_error(coded(
+                    at("name"),
+                    "is used by another field",
+                    ErrorCode::InvalidFieldValue,
+                ));
             }
             specs.push(FieldSpec {
                 name,
@@ -284,7 +294,10 @@ mod tests {
     fn a_valid_definition_keeps_its_name_and_requires_the_customer() {
         let draft = draft(valid()).expect("valid");
         assert_eq!(draft.event_name, "purchaseEvent");
-        assert!(draft.fields[0].is_required, "the customer identifier is always required");
+        assert!(
+            draft.fields[0].is_required,
+            "the customer identifier is always required"
+        );
         assert_eq!(draft.identifier_type.value, IdentifierKind::Email);
         assert!(draft.active);
     }
@@ -310,7 +323,10 @@ mod tests {
         body["fields"][2]["name"] = json!(null);
         assert_eq!(
             errors(body),
-            [("fields[1].type".into(), Some(1823)), ("fields[2].name".into(), Some(1802))]
+            [
+                ("fields[1].type".into(), Some(1823)),
+                ("fields[2].name".into(), Some(1802))
+            ]
         );
     }
 
@@ -319,7 +335,10 @@ mod tests {
         let mut body = valid();
         body["fields"][0]["isPsiData"] = json!(true);
         body["fields"][1]["isRequired"] = json!(false);
-        body["fields"].as_array_mut().expect("fields").push(json!({"name": "email", "type": "customer"}));
+        body["fields"]
+            .as_array_mut()
+            .expect("fields")
+            .push(json!({"name": "email", "type": "customer"}));
         assert_eq!(
             errors(body),
             [

@@ -16,14 +16,23 @@ const PAYLOAD: &str = "event_payload.base64_encoded_payload_json";
 /// `event` ready to store: unchanged without a definition; else validated,
 /// stamped with the definition's version, with its unique key and customer.
 pub fn admit(mut event: Event, definition: Option<&Versioned<EventDefinition>>) -> Result<Admission, ApiError> {
-    let Some(Versioned { version, value: definition }) = definition.filter(|d| d.value.active) else {
+    let Some(Versioned {
+        version,
+        value: definition,
+    }) = definition.filter(|d| d.value.active)
+    else {
         return Ok(Admission::plain(event));
     };
     let invalid = |field: String, message: String| {
         ApiError::from(FieldError::new(field, message).with_code(ErrorCode::InvalidFieldValue.value()))
     };
     let named = format!("event definition {} (version {version})", definition.event_name);
-    let payload = match event.event_payload.base64_encoded_payload_json.as_deref().map(decode_json) {
+    let payload = match event
+        .event_payload
+        .base64_encoded_payload_json
+        .as_deref()
+        .map(decode_json)
+    {
         Some(Ok(Value::Object(payload))) => payload,
         // Undecodable payloads were refused before; anything else is not an object.
         _ => {
@@ -175,7 +184,12 @@ mod tests {
     #[test]
     fn no_customer_is_added_unless_asked_and_inactive_definitions_do_not_apply() {
         let body = json!({"email": "a@b.c", "billNumber": "B-1", "amount": 1});
-        assert_eq!(admit(event(body.clone()), Some(&definition(false))).expect("valid").customer, None);
+        assert_eq!(
+            admit(event(body.clone()), Some(&definition(false)))
+                .expect("valid")
+                .customer,
+            None
+        );
         let mut inactive = definition(true);
         inactive.value.active = false;
         let admitted = admit(event(json!([])), Some(&inactive)).expect("not validated");

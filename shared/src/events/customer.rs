@@ -73,7 +73,14 @@ mod tests {
             ..ana
         };
         assert_ne!(other_kind.digest(), first.id["cus_".len()..]);
-        let payload = first.event_payload.base64_encoded_payload_json.as_deref().expect("payload");
-        assert_eq!(decode_json(payload).expect("json")["identifierValue"], "ana@example.com");
+        let payload = first
+            .event_payload
+            .base64_encoded_payload_json
+            .as_deref()
+            .expect("payload");
+        assert_eq!(
+            decode_json(payload).expect("json")["identifierValue"],
+            "ana@example.com"
+        );
     }
 }

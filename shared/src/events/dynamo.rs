@@ -131,23 +131,28 @@ impl DynamoEventStore {
             .build()
             .map_err(backend)?;
         let items = vec![
-            self.put_event(tenant, &event)?,
             TransactWriteItem::builder().put(put_claim).build(),
+            self.put_event(tenant, &event)?,
         ];
-        match self.transact(items).await? {
-            None => Ok(PutOutcome::Created(event)),
-            Some((0, existing)) => Ok(answer(decode(existing)?, &event)),
-            Some((_, claim)) => {
-                let holder = claim
-                    .get("event_id")
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| StoreError::Backend("a unique-key claim without its event id".into()))?;
-                self.get(tenant, holder)
-                    .await?
-                    .map(PutOutcome::Replayed)
-                    .ok_or_else(|| StoreError::Backend(format!("unique key held by missing event {holder}")))
-            }
-        }
+        let holder = match self.transact(items).await? {
+            None => return Ok(PutOutcome::Created(event)),
+            Some((0, claim)) => claim
+                .get("event_id")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| StoreError::Backend("a unique-key claim without its event id".into()))?,
+            Some((_, existing)) => return Ok(answer(decode(existing)?, &event)),
+        };
+        // Another event holds the key, or this id (re-sent) does: answer with it.
+        let existing = self
+            .get(tenant, &holder)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("unique key held by missing event {holder}")))?;
+        Ok(if holder == event.id {
+            answer(existing, &event)
+        } else {
+            PutOutcome::Replayed(existing)
+        })
     }
 }
 
@@ -171,7 +176,12 @@ fn answer(existing: Event, sent: &Event) -> PutOutcome {
 }
 
 impl EventStore for DynamoEventStore {
-    async fn put_new(&self, tenant: &TenantId, event: Event, unique_key: Option<&str>) -> Result<PutOutcome, StoreError> {
+    async fn put_new(
+        &self,
+        tenant: &TenantId,
+        event: Event,
+        unique_key: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
         if let Some(unique_key) = unique_key {
             return self.put_unique(tenant, event, unique_key).await;
         }
@@ -200,7 +210,12 @@ impl EventStore for DynamoEventStore {
         }
     }
 
-    async fn add_customer(&self, tenant: &TenantId, customer: &NewCustomer, created: Event) -> Result<bool, StoreError> {
+    async fn add_customer(
+        &self,
+        tenant: &TenantId,
+        customer: &NewCustomer,
+        created: Event,
+    ) -> Result<bool, StoreError> {
         let claim = HashMap::from([
             (
                 "pk".to_owned(),

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::item;
 use super::customer::NewCustomer;
+use super::item;
 use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
 use crate::tenant::TenantId;
@@ -29,7 +29,12 @@ impl InMemoryEventStore {
 }
 
 impl EventStore for InMemoryEventStore {
-    async fn put_new(&self, tenant: &TenantId, event: Event, unique_key: Option<&str>) -> Result<PutOutcome, StoreError> {
+    async fn put_new(
+        &self,
+        tenant: &TenantId,
+        event: Event,
+        unique_key: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
         let mut state = self.lock();
         let key = (tenant.clone(), event.id.clone());
         let claim = unique_key.map(|k| (tenant.clone(), format!("U#{k}")));
@@ -56,7 +61,12 @@ impl EventStore for InMemoryEventStore {
         Ok(PutOutcome::Created(event))
     }
 
-    async fn add_customer(&self, tenant: &TenantId, customer: &NewCustomer, created: Event) -> Result<bool, StoreError> {
+    async fn add_customer(
+        &self,
+        tenant: &TenantId,
+        customer: &NewCustomer,
+        created: Event,
+    ) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let claim = (tenant.clone(), format!("C#{}", customer.digest()));
         if state.claims.contains_key(&claim) {
