@@ -151,6 +151,20 @@ pub struct PayloadError {
     pub reason: String,
 }
 
+/// `json` read as `T`, or where it differs, without quoting values: serde's
+/// messages quote them, and payloads carry shoppers' data, which is logged.
+fn schema<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(json).map_err(|err| {
+        let inner = err.inner().to_string();
+        let problem = if inner.starts_with("missing field") {
+            inner
+        } else {
+            "wrong type or value".to_owned()
+        };
+        format!("{}: {problem}", err.path())
+    })
+}
+
 /// The projection event `event` carries; `None` for entities the projections
 /// do not follow, and for READ operations.
 pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
@@ -175,7 +189,7 @@ pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
     let removed = matches!(event.event_payload.operation, Operation::Delete | Operation::BulkDelete);
     let (occurred_at, projected) = match entity {
         "WISHLIST" => {
-            let p: WishlistPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            let p: WishlistPayload = schema(json).map_err(fail)?;
             let items = if removed { Vec::new() } else { p.items };
             (
                 p.occurred_at,
@@ -186,7 +200,7 @@ pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
             )
         }
         "WISHLIST_ITEM" => {
-            let p: WishlistItemPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            let p: WishlistItemPayload = schema(json).map_err(fail)?;
             (
                 p.occurred_at,
                 ProjectionEvent::WishlistItem {
@@ -197,7 +211,7 @@ pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
             )
         }
         _ => {
-            let p: ProductPayload = serde_json::from_value(json).map_err(|e| fail(e.to_string()))?;
+            let p: ProductPayload = schema(json).map_err(fail)?;
             let details = (entity != "INVENTORY_LEVEL" && entity != "PRICE").then_some(ProductDetails {
                 sku: p.sku,
                 name: p.name,
@@ -251,6 +265,20 @@ mod tests {
         }))
         .expect("request");
         request.into_event(chrono::Utc::now()).expect("valid")
+    }
+
+    #[test]
+    fn schema_errors_name_the_place_but_never_quote_the_value() {
+        let shopper = json!({"id": "shp-1", "email": ["ann@example.com"]});
+        let err = projection_event(&event("WISHLIST", "UPDATE", json!({"shopper": shopper, "items": []})))
+            .expect_err("not the schema")
+            .to_string();
+        assert!(err.contains("shopper.email"), "{err}");
+        assert!(!err.contains("ann@example.com"), "{err}");
+        let missing = projection_event(&event("WISHLIST", "UPDATE", json!({"items": []})))
+            .expect_err("not the schema")
+            .to_string();
+        assert!(missing.contains("missing field `shopper`"), "{missing}");
     }
 
     #[test]
