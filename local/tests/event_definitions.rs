@@ -107,17 +107,12 @@ async fn define(stack: &TestStack, body: &Value) -> (u16, Value) {
     .await
 }
 
-async fn on_definition(
-    stack: &TestStack,
-    function: &str,
-    method: &str,
-    name: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let suffix = if function.starts_with("deactivate") {
-        "/deactivate"
-    } else {
-        ""
+/// Calls `function` (get, update or deactivate) on the definition `name`.
+async fn on_definition(stack: &TestStack, function: &str, name: &str, body: Option<&Value>) -> (u16, Value) {
+    let (method, suffix) = match function {
+        "get-event-definition" => ("GET", ""),
+        "deactivate-event-definition" => ("PUT", "/deactivate"),
+        _ => ("PUT", ""),
     };
     let mut request =
         ApiRequest::new(method, &format!("/api/v1/event-definitions/{name}{suffix}")).path_param("eventName", name);
@@ -212,32 +207,18 @@ async fn definitions_are_created_read_versioned_and_deactivated_with_the_seeds_c
     );
 
     // … reads work by any case, updates make versions, a stale version is refused
-    let (status, read) = on_definition(&stack, "get-event-definition", "GET", "PURCHASEEVENT", None).await;
+    let (status, read) = on_definition(&stack, "get-event-definition", "PURCHASEEVENT", None).await;
     assert_eq!((status, read["eventName"].as_str()), (200, Some("purchaseEvent")));
     let mut changed = purchase_definition();
     changed["description"] = json!("v2");
-    let (status, updated) = on_definition(
-        &stack,
-        "update-event-definition",
-        "PUT",
-        "purchaseEvent",
-        Some(&changed),
-    )
-    .await;
+    let (status, updated) = on_definition(&stack, "update-event-definition", "purchaseEvent", Some(&changed)).await;
     assert_eq!((status, updated["version"].as_u64()), (200, Some(2)), "{updated}");
     changed["version"] = json!(1);
-    let (status, _) = on_definition(
-        &stack,
-        "update-event-definition",
-        "PUT",
-        "purchaseEvent",
-        Some(&changed),
-    )
-    .await;
+    let (status, _) = on_definition(&stack, "update-event-definition", "purchaseEvent", Some(&changed)).await;
     assert_eq!(status, 409);
 
     // … and a deactivated definition leaves the default list
-    let (status, off) = on_definition(&stack, "deactivate-event-definition", "PUT", "purchaseEvent", None).await;
+    let (status, off) = on_definition(&stack, "deactivate-event-definition", "purchaseEvent", None).await;
     assert_eq!((status, off["active"].as_bool()), (200, Some(false)));
     let (_, listed) = call(
         &stack,
@@ -298,13 +279,13 @@ async fn events_are_validated_against_the_active_definition_and_keep_its_version
     assert_eq!(stored["definition"], json!({"version": 1, "psiFields": ["phone"]}));
     let mut v2 = purchase_definition();
     v2["fields"][3]["isPsiData"] = json!(false);
-    on_definition(&stack, "update-event-definition", "PUT", "purchaseEvent", Some(&v2)).await;
+    on_definition(&stack, "update-event-definition", "purchaseEvent", Some(&v2)).await;
     let (_, later, _) = post(&stack, "e-2", "purchaseEvent", &purchase("a@b.c", "B-2")).await;
     assert_eq!(later["definition"], json!({"version": 2}));
     assert_eq!(get(&stack, "e-1").await.1["definition"]["version"], 1);
 
     // … and once deactivated, the definition checks nothing
-    on_definition(&stack, "deactivate-event-definition", "PUT", "purchaseEvent", None).await;
+    on_definition(&stack, "deactivate-event-definition", "purchaseEvent", None).await;
     let (status, _, _) = post(&stack, "e-free", "purchaseEvent", &json!({"anything": true})).await;
     assert_eq!(status, 201);
     assert_eq!(post(&stack, "e-other", "ORDER", &json!([])).await.0, 201);

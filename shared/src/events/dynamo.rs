@@ -141,7 +141,7 @@ impl DynamoEventStore {
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .ok_or_else(|| StoreError::Backend("a unique-key claim without its event id".into()))?,
-            Some((_, existing)) => return Ok(answer(decode(existing)?, &event)),
+            Some((_, existing)) => return Ok(PutOutcome::for_existing(decode(existing)?, &event)),
         };
         // Another event holds the key, or this id (re-sent) does: answer with it.
         let existing = self
@@ -149,7 +149,7 @@ impl DynamoEventStore {
             .await?
             .ok_or_else(|| StoreError::Backend(format!("unique key held by missing event {holder}")))?;
         Ok(if holder == event.id {
-            answer(existing, &event)
+            PutOutcome::for_existing(existing, &event)
         } else {
             PutOutcome::Replayed(existing)
         })
@@ -164,15 +164,6 @@ fn decode(item: HashMap<String, AttributeValue>) -> Result<Event, StoreError> {
     serde_dynamo::from_item::<_, EventItem>(item)
         .map(|stored| stored.event)
         .map_err(|e| StoreError::Backend(format!("undecodable event item: {e}")))
-}
-
-/// What a create answers when `existing` already has the id of `sent`.
-fn answer(existing: Event, sent: &Event) -> PutOutcome {
-    if existing.same_content(sent) {
-        PutOutcome::Replayed(existing)
-    } else {
-        PutOutcome::Conflict
-    }
 }
 
 impl EventStore for DynamoEventStore {
@@ -203,7 +194,7 @@ impl EventStore for DynamoEventStore {
                     let existing = failed.item.ok_or_else(|| {
                         StoreError::Backend("conditional check failure without the stored item".into())
                     })?;
-                    Ok(answer(decode(existing)?, &event))
+                    Ok(PutOutcome::for_existing(decode(existing)?, &event))
                 }
                 other => Err(backend(other)),
             },

@@ -39,11 +39,7 @@ impl EventStore for InMemoryEventStore {
         let key = (tenant.clone(), event.id.clone());
         let claim = unique_key.map(|k| (tenant.clone(), format!("U#{k}")));
         if let Some(existing) = state.events.get(&key) {
-            return Ok(if existing.same_content(&event) {
-                PutOutcome::Replayed(existing.clone())
-            } else {
-                PutOutcome::Conflict
-            });
+            return Ok(PutOutcome::for_existing(existing.clone(), &event));
         }
         if let Some(holder) = claim.as_ref().and_then(|c| state.claims.get(c)) {
             let holder = (tenant.clone(), holder.clone());

@@ -18,6 +18,17 @@ pub enum PutOutcome {
     Conflict,
 }
 
+impl PutOutcome {
+    /// What a create answers when `existing` already has the id of `sent`.
+    pub fn for_existing(existing: Event, sent: &Event) -> Self {
+        if existing.same_content(sent) {
+            Self::Replayed(existing)
+        } else {
+            Self::Conflict
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct EventPage {
     pub items: Vec<Event>,
