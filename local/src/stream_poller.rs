@@ -67,7 +67,9 @@ impl StreamPoller {
     pub async fn poll(&mut self) -> Result<Vec<EventRecord>, String> {
         self.discover_shards().await?;
         let mut records = Vec::new();
-        for (shard_id, last) in &mut self.shards {
+        // Positions move only once every shard was read: a failed poll reads again.
+        let mut read_to = Vec::new();
+        for (shard_id, last) in &self.shards {
             let request = self
                 .client
                 .get_shard_iterator()
@@ -95,7 +97,8 @@ impl StreamPoller {
                 let page = output.records();
                 for record in page {
                     records.push(lambda_record(record, &self.stream_arn, &self.region)?);
-                    *last = record.dynamodb().and_then(|c| c.sequence_number()).map(str::to_owned);
+                    let sequence = record.dynamodb().and_then(|c| c.sequence_number());
+                    read_to.push((shard_id.clone(), sequence.map(str::to_owned)));
                 }
                 if page.is_empty() {
                     break;
@@ -103,6 +106,7 @@ impl StreamPoller {
                 iterator = output.next_shard_iterator;
             }
         }
+        self.shards.extend(read_to);
         Ok(records)
     }
 }

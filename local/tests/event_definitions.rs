@@ -12,10 +12,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::{ApiRequest, TestStack, parts};
 use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::api::events::{IDEMPOTENT_REPLAYED, create_event, get_event, list_events};
-use shared::fanout::Fanout;
+use shared::fanout::{Fanout, FanoutConfig, MASKED, RetryPolicy};
 use shared::storage::schema::EVENTS;
 
 const TENANT: &str = "acme";
@@ -300,38 +301,45 @@ struct FannedOut {
 }
 
 impl FannedOut {
+    /// Retries wait for nothing and subscriptions are read afresh each time.
     async fn new() -> Self {
         let stack = TestStack::new().await;
         let sdk = shared::aws::sdk_config().await;
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
             .await
             .expect("events stream");
+        let config = FanoutConfig {
+            retry: RetryPolicy {
+                max_failures: 3,
+                base_delay_seconds: 0,
+            },
+            attempts: 1,
+            subscription_cache_ttl: std::time::Duration::ZERO,
+            ..stack.stack.fanout_config()
+        };
         Self {
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
+            fanout: Fanout::new(&sdk, config),
             stream,
             stack,
         }
     }
 
-    /// A new queue subscribed to CREATE events of `entity`; its URL.
-    async fn subscribed_queue(&self, entity: &str, include_psi: bool) -> String {
-        let url = self
-            .sqs
+    async fn queue(&self) -> String {
+        self.sqs
             .create_queue()
             .queue_name(format!("sub-{}", uuid::Uuid::now_v7().simple()))
             .send()
             .await
             .expect("queue")
             .queue_url
-            .expect("url");
-        let (status, created) = subscribe(
-            &self.stack,
-            entity,
-            include_psi,
-            json!({"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}}),
-        )
-        .await;
+            .expect("url")
+    }
+
+    /// A new queue subscribed to CREATE events of `entity`; its URL.
+    async fn subscribed_queue(&self, entity: &str, include_psi: bool) -> String {
+        let url = self.queue().await;
+        let (status, created) = subscribe(&self.stack, entity, include_psi, sqs_destination(&url)).await;
         assert_eq!(status, 201, "{created}");
         url
     }
@@ -339,6 +347,15 @@ impl FannedOut {
     async fn fan_out(&mut self) {
         let records = self.stream.poll().await.expect("stream");
         assert!(self.fanout.stream_batch(&records).await.is_empty(), "no batch failures");
+    }
+
+    /// Hands the retry queue's messages to fanout-retry once.
+    async fn retry(&self) {
+        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.retry_queue_url);
+        poller
+            .poll_into(|messages| async move { self.fanout.retry_batch(&messages).await })
+            .await
+            .expect("retry queue");
     }
 
     /// The envelopes in `queue`.
@@ -349,6 +366,10 @@ impl FannedOut {
             .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("JSON message"))
             .collect()
     }
+}
+
+fn sqs_destination(url: &str) -> Value {
+    json!({"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}})
 }
 
 async fn subscribe(stack: &TestStack, entity: &str, include_psi: bool, destination: Value) -> (u16, Value) {
@@ -432,7 +453,7 @@ async fn sensitive_fields_are_masked_for_subscribers_unless_they_opt_in_and_neve
     let masked = rig.received(&plain).await;
     let revealed = rig.received(&opted_in).await;
     assert_eq!(masked.len(), 1);
-    assert_eq!(masked[0]["data"]["phone"], "****");
+    assert_eq!(masked[0]["data"]["phone"], MASKED);
     assert_eq!(
         masked[0]["data"]["billNumber"], "B-9",
         "only sensitive fields are masked"
@@ -495,4 +516,34 @@ async fn a_new_customer_is_added_once_even_for_concurrent_first_events() {
         typed[0]["event_payload"]["key_attributes"]["identifier_type"],
         "customerId"
     );
+}
+
+#[tokio::test]
+async fn a_retried_delivery_is_masked_when_its_subscription_stopped_including_psi() {
+    // GIVEN an opted-in subscription whose queue is gone when the event is fanned out
+    let mut rig = FannedOut::new().await;
+    define(&rig.stack, &purchase_definition()).await;
+    let gone = rig.queue().await;
+    rig.sqs.delete_queue().queue_url(&gone).send().await.expect("delete");
+    let (_, subscription) = subscribe(&rig.stack, "PURCHASEEVENT", true, sqs_destination(&gone)).await;
+    post(&rig.stack, "r-1", "purchaseEvent", &purchase("ana@example.com", "B-1")).await;
+    rig.fan_out().await;
+
+    // WHEN the subscription is changed to a working queue without PSI, and the retry runs
+    let working = rig.queue().await;
+    let id = subscription["id"].as_str().expect("id");
+    let body = json!({
+        "entityType": "PURCHASEEVENT", "subscribeCreate": true, "includePsi": false,
+        "destination": sqs_destination(&working)
+    });
+    let request = ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}"))
+        .path_param("id", id)
+        .json(&body);
+    assert_eq!(call(&rig.stack, "update-subscription", request).await.0, 200);
+    rig.retry().await;
+
+    // THEN the retried message arrives with the sensitive field masked
+    let received = rig.received(&working).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["data"]["phone"], MASKED);
 }

@@ -32,6 +32,7 @@ impl<R: Records<EventDefinition>> DefinitionCache<R> {
     }
 
     /// The stored definition with id `id` (see `definition_id`), active or not.
+    /// An event's `entity_name` is such an id: both are the name upper-cased.
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Found, RecordError> {
         let key = (tenant.clone(), id.to_owned());
         if let Some(found) = self.entries.fresh(&key) {

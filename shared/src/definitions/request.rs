@@ -165,12 +165,24 @@ fn actions(raw: Option<Value>) -> Result<Vec<Action>, FieldError> {
     Ok(actions)
 }
 
+/// `{"value": …, "valueType": …}`, or the value as a bare string.
 fn identifier_type(raw: Value) -> Result<IdentifierType, FieldError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Object {
+        value: Value,
+        value_type: Option<String>,
+    }
     let (value, value_type) = match raw {
-        Value::Object(mut object) => (
-            object.remove("value").unwrap_or(Value::Null),
-            object.remove("valueType").and_then(|v| v.as_str().map(str::to_owned)),
-        ),
+        Value::Object(object) => {
+            let Object { value, value_type } = serde_json::from_value(Value::Object(object)).map_err(|_| {
+                FieldError::new(
+                    "identifierType",
+                    "must be {\"value\": <identifier type>, \"valueType\": <string>} or a bare identifier type",
+                )
+            })?;
+            (value, value_type)
+        }
         bare => (bare, None),
     };
     let field = "identifierType.value";

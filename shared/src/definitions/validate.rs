@@ -8,7 +8,7 @@ use super::codes::ErrorCode;
 use super::model::{EventDefinition, FieldSpec, FieldType};
 use crate::error::{ApiError, FieldError, FieldErrors};
 pub use crate::events::{Admission, NewCustomer};
-use crate::events::{DefinitionStamp, Event, decode_json};
+use crate::events::{DefinitionStamp, Event, decode_json, entity_id};
 use crate::storage::Versioned;
 
 const PAYLOAD: &str = "event_payload.base64_encoded_payload_json";
@@ -86,6 +86,9 @@ fn check_field(field: &FieldSpec, payload: &Map<String, Value>, named: &str) -> 
         None | Some(Value::Null) => Ok(()),
         Some(Value::Number(_)) if field.field_type == FieldType::Double => Ok(()),
         Some(_) if field.field_type == FieldType::Double => Err(error("must be a number (type double)".into())),
+        // The identifier becomes the CUSTOMER event's entity_id: the same rules.
+        Some(Value::String(text)) if field.field_type == FieldType::Customer => entity_id(&field.name, text)
+            .map_err(|_| error("must be 1-256 bytes without control characters (type customer)".into())),
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(()),
         Some(_) => Err(error(format!(
             "must be a non-empty string (type {})",
@@ -194,6 +197,16 @@ mod tests {
         inactive.value.active = false;
         let admitted = admit(event(json!([])), Some(&inactive)).expect("not validated");
         assert_eq!(admitted, Admission::plain(admitted.event.clone()));
+    }
+
+    #[test]
+    fn a_customer_identifier_follows_the_entity_id_rules() {
+        let mut body = json!({"billNumber": "B-1", "amount": 1});
+        body["email"] = json!("x".repeat(300));
+        assert_eq!(
+            failures(admit(event(body), Some(&definition(true)))),
+            [(format!("{PAYLOAD}.email"), Some(1802))]
+        );
     }
 
     #[test]

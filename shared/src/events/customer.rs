@@ -13,6 +13,10 @@ use crate::ids;
 /// Entity name of the events that announce a new customer.
 pub const CUSTOMER_ENTITY: &str = "CUSTOMER";
 
+/// Id prefix of those events, reserved: a client's event under such an id would
+/// keep the customer it names from ever being announced.
+pub const CUSTOMER_EVENT_PREFIX: &str = "cus_";
+
 /// A customer to add if the tenant does not know it yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCustomer {
@@ -31,7 +35,7 @@ impl NewCustomer {
     pub fn created_event(&self, source_event_id: &str, now: DateTime<Utc>) -> Event {
         let payload = json!({"identifierType": self.identifier_type, "identifierValue": self.identifier});
         Event {
-            id: format!("cus_{}", self.digest()),
+            id: format!("{CUSTOMER_EVENT_PREFIX}{}", self.digest()),
             entity_id: self.identifier.clone(),
             entity_name: CUSTOMER_ENTITY.to_owned(),
             event_source: EventSource::System,

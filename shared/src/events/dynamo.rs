@@ -69,13 +69,10 @@ impl DynamoEventStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Runs a transaction of conditional puts. `Ok(None)` when it committed,
-    /// else the failed condition's index and the item that failed it.
-    async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Option<(usize, HashMap<String, AttributeValue>)>, StoreError> {
-        for _ in 0..TRANSACTION_ATTEMPTS {
+    /// Runs a transaction of conditional puts, trying again (after a short,
+    /// jittered pause) when DynamoDB cancelled it for a concurrent one.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+        for attempt in 1..=TRANSACTION_ATTEMPTS {
             let result = self
                 .client
                 .transact_write_items()
@@ -83,77 +80,115 @@ impl DynamoEventStore {
                 .send()
                 .await;
             let cancelled = match result {
-                Ok(_) => return Ok(None),
+                Ok(_) => return Ok(Transaction::Committed),
                 Err(err) => match err.into_service_error() {
                     TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
                     other => return Err(backend(other)),
                 },
             };
             let reasons = cancelled.cancellation_reasons();
-            if let Some((index, reason)) = reasons
-                .iter()
-                .enumerate()
-                .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-            {
-                return Ok(Some((index, reason.item().cloned().unwrap_or_default())));
+            if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
+                return Ok(Transaction::Refused(
+                    reasons
+                        .iter()
+                        .map(|r| {
+                            (r.code() == Some("ConditionalCheckFailed")).then(|| r.item().cloned().unwrap_or_default())
+                        })
+                        .collect(),
+                ));
             }
-            // Only a concurrent transaction on the same item is worth another try.
             if !reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                 return Err(StoreError::Backend(format!("transaction cancelled: {cancelled}")));
             }
+            let pause = fastrand::u64(10..=40) * u64::try_from(attempt).unwrap_or(1);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
         Err(StoreError::Backend(
             "transaction cancelled by concurrent writes on every try".into(),
         ))
     }
 
-    /// `event` with a unique key: one transaction puts both or neither.
+    /// `event` with a unique key: one transaction puts the key's claim and the
+    /// event, or neither.
     async fn put_unique(&self, tenant: &TenantId, event: Event, unique_key: &str) -> Result<PutOutcome, StoreError> {
-        let now = Utc::now().timestamp();
-        let claim = HashMap::from([
-            (
-                "pk".to_owned(),
-                AttributeValue::S(item::unique_claim_key(tenant, unique_key)),
-            ),
-            ("event_id".to_owned(), AttributeValue::S(event.id.clone())),
-            (
-                "expires_at".to_owned(),
-                AttributeValue::N((event.created_at + self.retention).timestamp().to_string()),
-            ),
-        ]);
-        let put_claim = Put::builder()
-            .table_name(self.claims_table()?)
-            .set_item(Some(claim))
-            // A claim whose event has expired no longer holds the key.
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(backend)?;
-        let items = vec![
-            TransactWriteItem::builder().put(put_claim).build(),
-            self.put_event(tenant, &event)?,
-        ];
-        let holder = match self.transact(items).await? {
-            None => return Ok(PutOutcome::Created(event)),
-            Some((0, claim)) => claim
-                .get("event_id")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .ok_or_else(|| StoreError::Backend("a unique-key claim without its event id".into()))?,
-            Some((_, existing)) => return Ok(PutOutcome::for_existing(decode(existing)?, &event)),
-        };
-        // Another event holds the key, or this id (re-sent) does: answer with it.
-        let existing = self
-            .get(tenant, &holder)
-            .await?
-            .ok_or_else(|| StoreError::Backend(format!("unique key held by missing event {holder}")))?;
-        Ok(if holder == event.id {
-            PutOutcome::for_existing(existing, &event)
-        } else {
-            PutOutcome::Replayed(existing)
-        })
+        let claims_table = self.claims_table()?;
+        // Twice at most: the holder of a claim can expire between the claim's check and the read.
+        for _ in 0..2 {
+            let claim = HashMap::from([
+                (
+                    "pk".to_owned(),
+                    AttributeValue::S(item::unique_claim_key(tenant, unique_key)),
+                ),
+                ("event_id".to_owned(), AttributeValue::S(event.id.clone())),
+                (
+                    "expires_at".to_owned(),
+                    AttributeValue::N((event.created_at + self.retention).timestamp().to_string()),
+                ),
+            ]);
+            let put_claim = Put::builder()
+                .table_name(claims_table)
+                .set_item(Some(claim))
+                // A claim whose event has expired no longer holds the key.
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", AttributeValue::N(Utc::now().timestamp().to_string()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(backend)?;
+            // The claim first: moto applies puts in order, and a put before the
+            // failing check would leave a stream record of an event never stored.
+            let items = vec![
+                TransactWriteItem::builder().put(put_claim).build(),
+                self.put_event(tenant, &event)?,
+            ];
+            let failed = match self.transact(items).await? {
+                Transaction::Committed => return Ok(PutOutcome::Created(event)),
+                Transaction::Refused(failed) => failed,
+            };
+            // The id first: a re-sent event is answered as itself, whoever holds its key.
+            if let Some(Some(existing)) = failed.get(1) {
+                return Ok(PutOutcome::for_existing(decode(existing.clone())?, &event));
+            }
+            let holder = failed
+                .first()
+                .and_then(|claim| claim.as_ref()?.get("event_id")?.as_s().ok().cloned())
+                .ok_or_else(|| StoreError::Backend("a refused unique-key claim without its event id".into()))?;
+            // Committed with its claim, so a strongly consistent read finds it unless it expired.
+            if let Some(existing) = self.read(tenant, &holder, true).await? {
+                return Ok(PutOutcome::Replayed(existing));
+            }
+        }
+        Err(StoreError::Backend(
+            "the event holding a unique key cannot be read".into(),
+        ))
     }
+
+    async fn read(&self, tenant: &TenantId, id: &str, consistent: bool) -> Result<Option<Event>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(item::event_key(tenant, id)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(backend)?;
+        // TTL deletion lags expiry by up to days: an expired event is already gone.
+        let expired = output.item.as_ref().is_some_and(|item| {
+            item.get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|expires_at| expires_at <= Utc::now().timestamp())
+        });
+        output.item.filter(|_| !expired).map(decode).transpose()
+    }
+}
+
+/// How a transaction ended.
+enum Transaction {
+    Committed,
+    /// Cancelled for failed conditions: per item, the stored item that failed
+    /// its condition (empty if DynamoDB returned none), `None` for the others.
+    Refused(Vec<Option<HashMap<String, AttributeValue>>>),
 }
 
 fn backend(err: impl std::error::Error) -> StoreError {
@@ -224,26 +259,11 @@ impl EventStore for DynamoEventStore {
             TransactWriteItem::builder().put(put_claim).build(),
             self.put_event(tenant, &created)?,
         ];
-        Ok(self.transact(items).await?.is_none())
+        Ok(matches!(self.transact(items).await?, Transaction::Committed))
     }
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(item::event_key(tenant, id)))
-            .send()
-            .await
-            .map_err(backend)?;
-        // TTL deletion lags expiry by up to days: an expired event is already gone.
-        let expired = output.item.as_ref().is_some_and(|item| {
-            item.get("expires_at")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|expires_at| expires_at <= Utc::now().timestamp())
-        });
-        output.item.filter(|_| !expired).map(decode).transpose()
+        self.read(tenant, id, false).await
     }
 
     async fn list_by_entity(

@@ -12,7 +12,7 @@ mod stream;
 mod typed;
 
 pub use admission::Admission;
-pub use customer::{CUSTOMER_ENTITY, NewCustomer};
+pub use customer::{CUSTOMER_ENTITY, CUSTOMER_EVENT_PREFIX, NewCustomer};
 pub use dynamo::DynamoEventStore;
 pub use item::EventItem;
 pub use memory::InMemoryEventStore;

@@ -9,6 +9,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use super::customer::CUSTOMER_EVENT_PREFIX;
 use super::model::{Event, EventPayload, EventSource, EventType, Operation};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ids;
@@ -61,6 +62,14 @@ impl EventRequest {
         let id = match self.id {
             Some(id) => {
                 errors.check(ids::validate_client_id("id", &id));
+                if id.starts_with(CUSTOMER_EVENT_PREFIX) {
+                    errors.push(
+                        "id",
+                        format!(
+                            "the prefix {CUSTOMER_EVENT_PREFIX} is reserved for the CUSTOMER events the service creates"
+                        ),
+                    );
+                }
                 id
             }
             None => ids::generate("evt"),
@@ -264,6 +273,13 @@ mod tests {
         body["entity_name"] = json!("9lives");
         body["id"] = json!("a/b");
         assert_eq!(fields(parse(body).expect_err("invalid")), ["id", "entity_name"]);
+    }
+
+    #[test]
+    fn customer_event_ids_are_reserved() {
+        let mut body = valid_body();
+        body["id"] = json!("cus_0123");
+        assert_eq!(fields(parse(body).expect_err("reserved")), ["id"]);
     }
 
     #[test]

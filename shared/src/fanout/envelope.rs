@@ -46,14 +46,7 @@ impl<'a> Envelope<'a> {
     /// as null, not dropped.
     pub fn new(tenant: &'a str, event: &'a Event, subscription_id: Option<&'a str>) -> Self {
         let mut envelope = Self::revealing(tenant, event, subscription_id);
-        let psi_fields = event.definition.iter().flat_map(|d| &d.psi_fields);
-        if let Value::Object(data) = &mut envelope.data {
-            for name in psi_fields {
-                if let Some(value) = data.get_mut(name).filter(|v| !v.is_null()) {
-                    *value = Value::from(MASKED);
-                }
-            }
-        }
+        mask(&mut envelope.data, event.definition.iter().flat_map(|d| &d.psi_fields));
         envelope
     }
 
@@ -98,6 +91,33 @@ impl<'a> Envelope<'a> {
             self.tenant,
         )
     }
+}
+
+/// Replaces the (non-null) values of `fields` in the payload `data`.
+fn mask<'a>(data: &mut Value, fields: impl IntoIterator<Item = &'a String>) {
+    if let Value::Object(data) = data {
+        for name in fields {
+            if let Some(value) = data.get_mut(name).filter(|v| !v.is_null()) {
+                *value = Value::from(MASKED);
+            }
+        }
+    }
+}
+
+/// A serialised envelope with `fields` of its `data` masked (a retried message
+/// whose subscription no longer includes sensitive fields). Unchanged if it is
+/// not an envelope or nothing is to be masked.
+pub fn masked_body(body: &str, fields: &[String]) -> String {
+    let Ok(mut envelope) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
+    if fields.is_empty() {
+        return body.to_owned();
+    }
+    if let Some(data) = envelope.get_mut("data") {
+        mask(data, fields);
+    }
+    envelope.to_string()
 }
 
 pub(super) fn detail_type(entity_name: &str, operation: &str) -> String {
@@ -171,6 +191,9 @@ mod tests {
         assert_eq!(masked.data, json!({"phone": MASKED, "email": null, "total": 42}));
         let revealed = Envelope::revealing("acme", &e, Some("sub-1"));
         assert_eq!(revealed.data["phone"], "+15550100");
+        let remasked = masked_body(&serde_json::to_string(&revealed).expect("json"), &["phone".to_owned()]);
+        let remasked: Value = serde_json::from_str(&remasked).expect("json");
+        assert_eq!(remasked["data"], masked.data);
     }
 
     #[test]

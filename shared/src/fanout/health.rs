@@ -143,6 +143,7 @@ mod tests {
                 tenant: TenantId::parse("acme").expect("tenant"),
                 event_id: "evt-1".into(),
                 subscription_id: Some(subscription.into()),
+                psi_fields: Vec::new(),
             },
             failures: 0,
         }

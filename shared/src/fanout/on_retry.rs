@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_lambda_events::event::sqs::SqsMessage;
 
 use super::app::Fanout;
+use super::envelope::masked_body;
 use super::plan::{Delivery, DeliveryPlan, Origin, Target};
 use super::retry::unpark;
 
@@ -42,15 +43,15 @@ impl Fanout {
         let mut sources: HashMap<Origin, Vec<String>> = HashMap::new();
         for (id, delivery) in deliveries {
             let origin = &delivery.origin;
-            let target = match &origin.subscription_id {
-                None => Target::own_bus(&self.event_bus),
+            let (target, reveal_psi) = match &origin.subscription_id {
+                None => (Target::own_bus(&self.event_bus), false),
                 Some(subscription_id) => {
                     let Some(all) = subscriptions.get(&origin.tenant) else {
                         failed.insert(id);
                         continue;
                     };
                     match all.iter().find(|s| &s.id == subscription_id && s.active) {
-                        Some(subscription) => Target::of(&origin.tenant, subscription),
+                        Some(subscription) => (Target::of(&origin.tenant, subscription), subscription.include_psi),
                         None => {
                             tracing::info!(tenant = %origin.tenant, %subscription_id, event_id = %origin.event_id, "subscription no longer active; retry dropped");
                             continue;
@@ -59,8 +60,13 @@ impl Fanout {
                 }
             };
             sources.entry(origin.clone()).or_default().push(id);
+            let mut message = delivery.message;
+            // Parked as the subscription then wanted it; it may not include PSI any more.
+            if !reveal_psi {
+                message.body = masked_body(&message.body, &origin.psi_fields);
+            }
             let delivery = Delivery {
-                message: target.reshape(delivery.message),
+                message: target.reshape(message),
                 ..delivery
             };
             plan.entry(target).or_default().push(delivery);

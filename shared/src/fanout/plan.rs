@@ -93,6 +93,10 @@ pub struct Origin {
     pub event_id: String,
     /// `None` for the entry on the stack's own bus.
     pub subscription_id: Option<String>,
+    /// The event's sensitive payload fields, so a retry can mask them when its
+    /// subscription no longer includes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub psi_fields: Vec<String>,
 }
 
 impl Origin {
@@ -129,6 +133,7 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus
             tenant: tenant.clone(),
             event_id: event.id.clone(),
             subscription_id: subscription_id.map(str::to_owned),
+            psi_fields: event.definition.iter().flat_map(|d| d.psi_fields.clone()).collect(),
         };
         let own = Envelope::new(tenant.as_str(), event, None);
         let own_bus = Target::own_bus(bus);

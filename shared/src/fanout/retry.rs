@@ -222,6 +222,7 @@ mod tests {
                 tenant: TenantId::parse("acme").expect("tenant"),
                 event_id: "evt-1".into(),
                 subscription_id: Some("sub-1".into()),
+                psi_fields: Vec::new(),
             },
             failures: 2,
         };
