@@ -516,6 +516,35 @@ async fn a_new_customer_is_added_once_even_for_concurrent_first_events() {
         typed[0]["event_payload"]["key_attributes"]["identifier_type"],
         "customerId"
     );
+
+    // … and a container that saw a customer once spends no write on it again
+    let functions = stack.functions();
+    let mut next = action.clone();
+    for (i, event_id) in [
+        "6f1c2d3e-0000-4000-8000-000000000003",
+        "6f1c2d3e-0000-4000-8000-000000000004",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        next["eventId"] = json!(event_id);
+        stack.calls.take();
+        let request = ApiRequest::new("POST", "/api/v1/events/actions")
+            .json(&next)
+            .for_tenant(TENANT)
+            .build();
+        let response = functions
+            .invoke("create-action-event", request)
+            .await
+            .expect("function");
+        assert_eq!(response.status(), 200);
+        let expected: &[&str] = if i == 0 {
+            &["PutItem", "TransactWriteItems"]
+        } else {
+            &["PutItem"]
+        };
+        assert_eq!(stack.calls.take(), expected);
+    }
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
 use crate::storage::query_page;
 use crate::tenant::TenantId;
+use crate::ttl_map::TtlMap;
 
 /// Tries of a transaction that DynamoDB cancelled for a concurrent one on the same item.
 const TRANSACTION_ATTEMPTS: usize = 3;
@@ -25,7 +26,13 @@ pub struct DynamoEventStore {
     /// Needed only by writers of events with unique keys or new customers.
     claims_table: Option<String>,
     retention: Duration,
+    /// Customer claims this container saw exist: their events cost no claim write.
+    known_customers: TtlMap<String, ()>,
 }
+
+/// How long a container remembers a known customer (claims never expire; this
+/// only bounds how long an entry takes memory).
+const KNOWN_CUSTOMER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl DynamoEventStore {
     pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
@@ -34,6 +41,7 @@ impl DynamoEventStore {
             table: table.into(),
             claims_table: None,
             retention,
+            known_customers: TtlMap::new(KNOWN_CUSTOMER_TTL),
         }
     }
 
@@ -242,11 +250,12 @@ impl EventStore for DynamoEventStore {
         customer: &NewCustomer,
         created: Event,
     ) -> Result<bool, StoreError> {
+        let key = item::customer_claim_key(tenant, customer);
+        if self.known_customers.fresh(&key).is_some() {
+            return Ok(false);
+        }
         let claim = HashMap::from([
-            (
-                "pk".to_owned(),
-                AttributeValue::S(item::customer_claim_key(tenant, customer)),
-            ),
+            ("pk".to_owned(), AttributeValue::S(key.clone())),
             ("event_id".to_owned(), AttributeValue::S(created.id.clone())),
         ]);
         let put_claim = Put::builder()
@@ -259,7 +268,10 @@ impl EventStore for DynamoEventStore {
             TransactWriteItem::builder().put(put_claim).build(),
             self.put_event(tenant, &created)?,
         ];
-        Ok(matches!(self.transact(items).await?, Transaction::Committed))
+        let added = matches!(self.transact(items).await?, Transaction::Committed);
+        // Known now either way, and a customer claim never goes away.
+        self.known_customers.insert(key, ());
+        Ok(added)
     }
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {
