@@ -2,9 +2,9 @@
 //! short while. A deactivated (or changed) subscription can therefore still get
 //! events for up to the cache's time to live after the change.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
@@ -12,25 +12,21 @@ use super::plan::SubscriptionsByTenant;
 use crate::storage::{RecordError, Records};
 use crate::subscriptions::Subscription;
 use crate::tenant::TenantId;
+use crate::ttl_map::TtlMap;
 
 /// Subscriptions read per Query page; a tenant rarely has more than one page.
 const PAGE: usize = 1000;
 
-/// A tenant's subscriptions and when they were read.
-type Entry = (Instant, Arc<[Subscription]>);
-
 pub struct SubscriptionCache<R> {
     records: R,
-    ttl: Duration,
-    entries: Mutex<HashMap<TenantId, Entry>>,
+    entries: TtlMap<TenantId, Arc<[Subscription]>>,
 }
 
 impl<R: Records<Subscription>> SubscriptionCache<R> {
     pub fn new(records: R, ttl: Duration) -> Self {
         Self {
             records,
-            ttl,
-            entries: Mutex::default(),
+            entries: TtlMap::new(ttl),
         }
     }
 
@@ -40,18 +36,14 @@ impl<R: Records<Subscription>> SubscriptionCache<R> {
         &self,
         tenants: BTreeSet<TenantId>,
     ) -> (SubscriptionsByTenant, Vec<(TenantId, RecordError)>) {
-        let now = Instant::now();
         let mut found = SubscriptionsByTenant::new();
         let mut missing = Vec::new();
-        {
-            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            for tenant in tenants {
-                match entries.get(&tenant) {
-                    Some((read_at, subscriptions)) if now.duration_since(*read_at) < self.ttl => {
-                        found.insert(tenant, subscriptions.clone());
-                    }
-                    _ => missing.push(tenant),
+        for tenant in tenants {
+            match self.entries.fresh(&tenant) {
+                Some(subscriptions) => {
+                    found.insert(tenant, subscriptions);
                 }
+                None => missing.push(tenant),
             }
         }
         let reads = join_all(missing.into_iter().map(|tenant| async move {
@@ -60,11 +52,10 @@ impl<R: Records<Subscription>> SubscriptionCache<R> {
         }))
         .await;
         let mut failures = Vec::new();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         for (tenant, result) in reads {
             match result {
                 Ok(subscriptions) => {
-                    entries.insert(tenant.clone(), (now, subscriptions.clone()));
+                    self.entries.insert(tenant.clone(), subscriptions.clone());
                     found.insert(tenant, subscriptions);
                 }
                 Err(err) => failures.push((tenant, err)),
