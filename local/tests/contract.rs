@@ -234,3 +234,18 @@ fn both_fan_out_functions_get_every_setting_the_code_reads() {
         assert_eq!(set, BTreeSet::from(FanoutConfig::VARIABLES), "{name}");
     }
 }
+
+#[test]
+fn a_run_claim_outlives_any_notification_job_invocation() {
+    // A retry may take over a RUNNING claim only once its attempt cannot still be alive.
+    let template = repo_file("template.yaml");
+    let function = &template["Resources"]["NotificationJobFunction"]["Properties"];
+    let timeout = function["Timeout"]
+        .as_u64()
+        .expect("notification-job has its own Timeout");
+    assert!(
+        shared::notifications::RUN_LEASE.as_secs() > timeout,
+        "RUN_LEASE must exceed the function timeout ({timeout} s)"
+    );
+    assert_eq!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64(), Some(2));
+}

@@ -429,3 +429,60 @@ async fn a_restock_stamped_before_the_last_run_but_projected_after_it_is_still_m
     // THEN the next run still e-mails both shoppers
     assert_eq!(ran(h.run(&job, "exec-2").await).emails, 2);
 }
+
+#[tokio::test]
+async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper() {
+    // GIVEN wishlists of a and b, a reminder job, and leases that end at once
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    let runs = || {
+        shared::notifications::RunStore::new(h.stack().client.clone(), h.stack().stack.tables.of(&JOBS))
+            .with_lease(Duration::ZERO)
+    };
+    let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
+    // … and an attempt of execution x-1 that claimed the run, mailed a, and died
+    let started = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let dead = shared::notifications::Run {
+        run_id: "x-1".into(),
+        job_id: job.clone(),
+        scheduled_time: started,
+        started_at: started,
+        finished_at: None,
+        status: RunStatus::Running,
+        shoppers: 2,
+        emails: 0,
+        items: 0,
+        failures: 0,
+        errors: Vec::new(),
+        duration_ms: 0,
+    };
+    let dead_runs = runs();
+    assert!(matches!(
+        dead_runs.claim(&tenant, &dead).await.expect("claim"),
+        shared::notifications::Claim::Started { sent_through: None }
+    ));
+    dead_runs.sent_through(&tenant, &dead, "a").await.expect("progress");
+
+    // WHEN Lambda retries execution x-1
+    h.runner.runs = runs();
+    let run = ran(h.run(&job, "x-1").await);
+
+    // THEN only b is mailed, the dead attempt's run is closed as FAILED, and the
+    // execution is done: a further retry sends nothing
+    assert_eq!(h.sent(), [("b@example.com".to_owned(), vec!["P2".to_owned()])]);
+    assert_eq!((run.status, run.shoppers, run.emails), (RunStatus::Succeeded, 1, 1));
+    let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}/runs"))
+        .for_tenant(TENANT)
+        .path_param("jobId", &job)
+        .build();
+    let (_, listed) = parts(list_job_runs(&h.stack().functions().job_runs, request).await);
+    let statuses: Vec<&str> = listed
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, ["SUCCEEDED", "FAILED"], "{listed}");
+    assert_eq!(h.run(&job, "x-1").await, Outcome::AlreadyRan);
+}

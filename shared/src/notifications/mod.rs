@@ -11,4 +11,4 @@ pub use compose::Composer;
 pub use environment::sendgrid_api_key;
 pub use links::with_utm;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
-pub use runs::{Run, RunStatus, RunStore, RunStoreError};
+pub use runs::{Claim, RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::compose::Composer;
-use super::runs::{Run, RunStatus, RunStore, RunStoreError};
+use super::runs::{Claim, Run, RunStatus, RunStore, RunStoreError};
 use crate::jobs::{Job, Notification};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
 use crate::rfc3339_millis;
@@ -128,11 +128,18 @@ impl NotificationRunner {
             errors: Vec::new(),
             duration_ms: 0,
         };
-        if !self.runs.claim(&tenant, &run).await? {
-            tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "this execution already ran");
-            return Ok(Outcome::AlreadyRan);
+        let sent_through = match self.runs.claim(&tenant, &run).await? {
+            Claim::Started { sent_through } => sent_through,
+            Claim::Taken => {
+                tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "this execution already ran");
+                return Ok(Outcome::AlreadyRan);
+            }
+        };
+        if let Some(shopper) = &sent_through {
+            tracing::warn!(%tenant, job_id = %job.id, run_id = %run.run_id, sent_through = %shopper,
+                "an earlier attempt of this run died; carrying on after the last shopper it sent to");
         }
-        match self.send(&tenant, &job, &mut run).await {
+        match self.send(&tenant, &job, &mut run, sent_through.as_deref()).await {
             Ok(()) => {}
             Err(err) => {
                 run.errors.push(err.to_string());
@@ -157,10 +164,19 @@ impl NotificationRunner {
         Ok(Outcome::Ran(run))
     }
 
-    /// Composes and sends the run's e-mails, counting on `run`.
-    async fn send(&self, tenant: &TenantId, job: &Job, run: &mut Run) -> Result<(), StoreError> {
+    /// Composes and sends the run's e-mails in shopper id order, counting on
+    /// `run`; skips the shoppers up to `sent_through` (an earlier attempt sent to them).
+    async fn send(
+        &self,
+        tenant: &TenantId,
+        job: &Job,
+        run: &mut Run,
+        sent_through: Option<&str>,
+    ) -> Result<(), StoreError> {
         let since = job.last_run_at.unwrap_or(job.created_at);
-        let (wishlists, products) = self.candidates(tenant, job, since).await?;
+        let (mut wishlists, products) = self.candidates(tenant, job, since).await?;
+        wishlists.retain(|w| sent_through.is_none_or(|done| w.shopper.value.id.as_str() > done));
+        wishlists.sort_by(|a, b| a.shopper.value.id.cmp(&b.shopper.value.id));
         let composer = Composer {
             job,
             since,
@@ -184,6 +200,16 @@ impl NotificationRunner {
                     }
                 }
                 result => count(run, &mail, result),
+            }
+            let last = mail
+                .personalizations
+                .last()
+                .and_then(|p| p.dynamic_template_data["shopper"]["id"].as_str());
+            if let Some(shopper) = last {
+                // Progress is a convenience for a retry; the run goes on without it.
+                if let Err(err) = self.runs.sent_through(tenant, run, shopper).await {
+                    tracing::warn!(job_id = %run.job_id, run_id = %run.run_id, error = %err, "could not record the run's progress");
+                }
             }
         }
         Ok(())
