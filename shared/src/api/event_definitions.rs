@@ -241,6 +241,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn malformed_bodies_are_4xx_never_5xx() {
+        let api = api();
+        let customer = json!({"name": "cid", "type": "customer"});
+        for body in [
+            json!({}),
+            json!({"eventName": 7, "actions": "EMFConsumer", "fields": [customer]}),
+            json!({"eventName": "a", "actions": {"x": 1}, "fields": [customer]}),
+            json!({"eventName": "a", "actions": ["EMFConsumer"], "fields": "cid"}),
+            json!({"eventName": "a", "actions": ["EMFConsumer"], "fields": [1, null]}),
+            json!({"eventName": "a", "actions": ["EMFConsumer"], "fields": [{"name": "x", "type": 3}]}),
+            json!({"eventName": "a", "actions": ["EMFConsumer"], "fields": [customer], "identifierType": 5}),
+            json!({"eventName": "a", "actions": ["EMFConsumer"], "fields": [customer], "identifierType": {"value": "email", "x": 1}}),
+            json!({"eventName": "é", "actions": ["EMFConsumer"], "fields": [customer], "extra": true}),
+            json!({"eventName": "a".repeat(10_000), "actions": ["EMFConsumer"], "fields": [customer]}),
+        ] {
+            let response = create_event_definition(&api, request("POST", None, Some(body.clone()))).await;
+            assert_eq!(response.status(), 400, "{body}: {}", json_of(&response));
+        }
+        let not_json = http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/event-definitions")
+            .header("x-twc-tenant", "acme")
+            .body(Body::Text("{\"eventName\": ".into()))
+            .expect("request");
+        assert_eq!(create_event_definition(&api, not_json).await.status(), 400);
+    }
+
+    #[tokio::test]
     async fn updates_are_new_versions_and_deactivation_hides_from_the_list() {
         let api = api();
         create_event_definition(&api, request("POST", None, Some(body("refund")))).await;
