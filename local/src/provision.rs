@@ -29,8 +29,8 @@ use shared::secrets::KmsSealer;
 use shared::sendgrid::{Address, SendGrid};
 use shared::storage::DynamoRecords;
 use shared::storage::schema::{
-    CLAIMS, DEFINITION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS, SUBSCRIPTION_RECORDS,
-    SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
+    CLAIMS, DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS,
+    SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
 };
 use shared::subscriptions::DestinationRules;
 
@@ -217,6 +217,11 @@ impl LocalStack {
             },
             definitions: DefinitionsApi {
                 records: self.definitions(dynamodb),
+                versions: DynamoRecords::new(
+                    dynamodb.clone(),
+                    self.tables.of(&DEFINITIONS),
+                    DEFINITION_VERSION_RECORDS,
+                ),
                 auth: auth.clone(),
             },
             subscriptions: SubscriptionsApi {

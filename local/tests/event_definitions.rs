@@ -218,6 +218,16 @@ async fn definitions_are_created_read_versioned_and_deactivated_with_the_seeds_c
     let (status, _) = on_definition(&stack, "update-event-definition", "purchaseEvent", Some(&changed)).await;
     assert_eq!(status, 409);
 
+    // … earlier versions stay readable (what older events were checked against)
+    let request = ApiRequest::new("GET", "/api/v1/event-definitions/purchaseEvent")
+        .path_param("eventName", "purchaseEvent")
+        .query("version", "1");
+    let (status, first) = call(&stack, "get-event-definition", request).await;
+    assert_eq!(
+        (status, first["version"].as_u64(), first["description"].as_str()),
+        (200, Some(1), Some("A purchase at the till"))
+    );
+
     // … and a deactivated definition leaves the default list
     let (status, off) = on_definition(&stack, "deactivate-event-definition", "purchaseEvent", None).await;
     assert_eq!((status, off["active"].as_bool()), (200, Some(false)));

@@ -10,7 +10,7 @@ use crate::config::{self, ConfigError};
 use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
-use crate::storage::schema::DEFINITION_RECORDS;
+use crate::storage::schema::{DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS};
 use crate::storage::{DynamoRecords, RecordError, Records, Versioned};
 use crate::{aws, routes};
 
@@ -18,7 +18,11 @@ const KIND: &str = "event definition";
 
 /// What the definition handlers need; built once per container.
 pub struct DefinitionsApi<R> {
+    /// The current version of each definition.
     pub records: R,
+    /// Earlier versions, by `version_id`: what events validated before a change
+    /// were checked against.
+    pub versions: R,
     pub auth: Authentication,
 }
 
@@ -26,15 +30,19 @@ impl DefinitionsApi<DynamoRecords<EventDefinition>> {
     /// `DEFINITIONS_TABLE`, `TENANT_CLAIM`.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = config::required("DEFINITIONS_TABLE")?;
         Ok(Self {
-            records: DynamoRecords::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config::required("DEFINITIONS_TABLE")?,
-                DEFINITION_RECORDS,
-            ),
+            records: DynamoRecords::new(client.clone(), &table, DEFINITION_RECORDS),
+            versions: DynamoRecords::new(client, table, DEFINITION_VERSION_RECORDS),
             auth: Authentication::from_env(),
         })
     }
+}
+
+/// The key of version `version` of definition `id` among the earlier versions.
+fn version_id(id: &str, version: u64) -> String {
+    format!("{id}#{version:010}")
 }
 
 /// The definition named in the path: its key and its name as written there.
@@ -108,8 +116,36 @@ pub async fn get_event_definition<R: Records<EventDefinition>>(
         &routes::GET_EVENT_DEFINITION,
         req,
         |caller: Caller, req| async move {
-            let (id, _) = path_name(&req)?;
-            json_response(StatusCode::OK, &load(&api.records, KIND, &caller.tenant, &id).await?)
+            let (id, name) = path_name(&req)?;
+            let current = load(&api.records, KIND, &caller.tenant, &id).await?;
+            let wanted = match req.query_string_parameters_ref().and_then(|q| q.first("version")) {
+                None => return json_response(StatusCode::OK, &current),
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| ApiError::invalid_field("version", "must be a version number (1, 2, …)"))?,
+            };
+            let no_such_version = || ApiError::NotFound(format!("{name:?} has no version {wanted}"));
+            if wanted == current.version {
+                return json_response(StatusCode::OK, &current);
+            }
+            if wanted > current.version {
+                return Err(no_such_version());
+            }
+            let earlier = api
+                .versions
+                .get(&caller.tenant, &version_id(&id, wanted))
+                .await
+                .map_err(record_error(KIND, &name))?
+                .ok_or_else(no_such_version)?;
+            json_response(
+                StatusCode::OK,
+                &Versioned {
+                    version: wanted,
+                    value: earlier.value,
+                },
+            )
         },
     )
     .await
@@ -138,7 +174,7 @@ pub async fn update_event_definition<R: Records<EventDefinition>>(
             let current = load(&api.records, KIND, &caller.tenant, &id).await?;
             check_version(KIND, draft.version, current.version)?;
             let definition = draft.into_definition(Utc::now(), Some(&current.value));
-            replace(api, &caller, &id, definition, current.version).await
+            replace(api, &caller, &id, definition, current).await
         },
     )
     .await
@@ -163,24 +199,35 @@ pub async fn deactivate_event_definition<R: Records<EventDefinition>>(
             let deactivated = EventDefinition {
                 active: false,
                 updated_at: Utc::now(),
-                ..current.value
+                ..current.value.clone()
             };
-            replace(api, &caller, &id, deactivated, current.version).await
+            replace(api, &caller, &id, deactivated, current).await
         },
     )
     .await
 }
 
+/// Makes `definition` the next version after `current`, keeping `current` among
+/// the earlier versions first (kept again, harmlessly, if the replace then fails;
+/// so a version is never lost, whatever fails in between).
 async fn replace<R: Records<EventDefinition>>(
     api: &DefinitionsApi<R>,
     caller: &Caller,
     id: &str,
     definition: EventDefinition,
-    expected: u64,
+    current: Versioned<EventDefinition>,
 ) -> Result<Response<Body>, ApiError> {
+    match api
+        .versions
+        .create(&caller.tenant, &version_id(id, current.version), current.value)
+        .await
+    {
+        Ok(_) | Err(RecordError::AlreadyExists) => {}
+        Err(other) => return Err(record_error(KIND, id)(other)),
+    }
     let stored: Versioned<EventDefinition> = api
         .records
-        .replace(&caller.tenant, id, definition, expected)
+        .replace(&caller.tenant, id, definition, current.version)
         .await
         .map_err(record_error(KIND, id))?;
     json_response(StatusCode::OK, &stored)
@@ -199,6 +246,7 @@ mod tests {
     fn api() -> DefinitionsApi<InMemoryRecords<EventDefinition>> {
         DefinitionsApi {
             records: InMemoryRecords::default(),
+            versions: InMemoryRecords::default(),
             auth: Authentication::DisabledForLocalRun,
         }
     }
@@ -276,6 +324,19 @@ mod tests {
         changed["description"] = json!("refunds at the till");
         let updated = update_event_definition(&api, request("PUT", Some("refund"), Some(changed))).await;
         assert_eq!(json_of(&updated)["version"], 2);
+        let read_version = |version: &str| {
+            let uri_query = HashMap::from([("version".to_owned(), version.to_owned())]);
+            request("GET", Some("refund"), None).with_query_string_parameters(uri_query)
+        };
+        let first = get_event_definition(&api, read_version("1")).await;
+        assert_eq!(
+            (json_of(&first)["version"].as_u64(), json_of(&first).get("description")),
+            (Some(1), None)
+        );
+        let second = get_event_definition(&api, read_version("2")).await;
+        assert_eq!(json_of(&second)["description"], "refunds at the till");
+        assert_eq!(get_event_definition(&api, read_version("3")).await.status(), 404);
+        assert_eq!(get_event_definition(&api, read_version("0")).await.status(), 400);
         let renamed = update_event_definition(&api, request("PUT", Some("refund"), Some(body("other")))).await;
         assert_eq!(renamed.status(), 400);
         let off = deactivate_event_definition(&api, request("PUT", Some("refund"), None)).await;

@@ -88,8 +88,11 @@ pub const PROJECTIONS: TableSpec = TableSpec {
 
 /// Sort-key prefix of event definitions in their table.
 pub const DEFINITION_RECORDS: &str = "DEF";
+/// Sort-key prefix of the versions a definition had before its current one.
+pub const DEFINITION_VERSION_RECORDS: &str = "DEFV";
 
-/// Event definitions (`sk = DEF#<NAME>`, the name upper case).
+/// Event definitions (`sk = DEF#<NAME>`, the name upper case) and their earlier
+/// versions (`sk = DEFV#<NAME>#<version, 10 digits>`).
 pub const DEFINITIONS: TableSpec = TableSpec {
     logical_id: "DefinitionsTable",
     env_var: "DEFINITIONS_TABLE",
