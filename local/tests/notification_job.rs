@@ -486,3 +486,51 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
     assert_eq!(statuses, ["SUCCEEDED", "FAILED"], "{listed}");
     assert_eq!(h.run(&job, "x-1").await, Outcome::AlreadyRan);
 }
+
+#[tokio::test]
+async fn a_shopper_sendgrid_could_not_take_is_mailed_by_the_next_run() {
+    // GIVEN a back-in-stock job that ran once, then P2 (on A's and B's wishlists) restocked
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("BACK_IN_STOCK", -1).await;
+    ran(h.run(&job, "first").await);
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 5}))
+        .await;
+    h.project().await;
+
+    // WHEN the run's request is refused as a whole (400), A's own goes through,
+    // and SendGrid stays unavailable for B's (5xx on every attempt)
+    h.sendgrid.answer_with(400, Vec::new());
+    h.sendgrid.answer_with(202, Vec::new());
+    for _ in 0..3 {
+        h.sendgrid.answer_with(503, Vec::new());
+    }
+    let partial = ran(h.run(&job, "second").await);
+    assert_eq!(
+        (partial.status, partial.emails, partial.failures),
+        (RunStatus::Partial, 1, 1)
+    );
+    let show = || async {
+        let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}"))
+            .for_tenant(TENANT)
+            .path_param("jobId", &job)
+            .build();
+        parts(get_job(&h.stack().functions().jobs, request).await).1
+    };
+    assert_eq!(show().await["retry_shoppers"]["shoppers"], json!(["b"]));
+
+    // THEN the next run, with nothing new, mails B the restock it missed, and A nothing
+    let before = h.sendgrid.received().len();
+    let next = ran(h.run(&job, "third").await);
+    assert_eq!((next.status, next.emails), (RunStatus::Succeeded, 1));
+    let last = &h.sendgrid.received()[before..];
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].body["personalizations"][0]["to"][0]["email"], "b@example.com");
+    assert_eq!(
+        last[0].body["personalizations"][0]["dynamic_template_data"]["items"][0]["product_id"],
+        "P2"
+    );
+    // … and nobody is carried any more
+    assert_eq!(show().await.get("retry_shoppers"), None);
+    assert_eq!(ran(h.run(&job, "fourth").await).emails, 0);
+}

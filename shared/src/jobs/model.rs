@@ -56,10 +56,22 @@ pub struct Job {
     pub next_run_at: Option<DateTime<Utc>>,
     #[serde(with = "rfc3339_millis::option")]
     pub last_run_at: Option<DateTime<Utc>>,
+    /// Server-set: shoppers whose e-mail SendGrid could not take in a run that
+    /// still advanced `last_run_at`; the next run mails them what changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_shoppers: Option<RetryShoppers>,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// Shoppers a run could not mail, and the time their changes count from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryShoppers {
+    #[serde(with = "rfc3339_millis")]
+    pub since: DateTime<Utc>,
+    pub shoppers: Vec<String>,
 }
 
 impl Job {

@@ -44,6 +44,8 @@ pub struct JobRequest {
     _next_run_at: Option<IgnoredAny>,
     #[serde(default, rename = "last_run_at")]
     _last_run_at: Option<IgnoredAny>,
+    #[serde(default, rename = "retry_shoppers")]
+    _retry_shoppers: Option<IgnoredAny>,
     #[serde(default, rename = "created_at")]
     _created_at: Option<IgnoredAny>,
     #[serde(default, rename = "updated_at")]
