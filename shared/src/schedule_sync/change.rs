@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::desired::Desired;
 use crate::jobs::{Job, ScheduleStatus};
 use crate::storage::Versioned;
+use crate::storage::schema::JOB_RECORDS;
 use crate::tenant::TenantId;
 
 /// A job as the stream shows it.
@@ -42,6 +43,14 @@ fn decode(image: &serde_dynamo::Item) -> Result<Option<(TenantId, Versioned<Job>
 /// The change `record` calls for, or `None` when Scheduler already holds what
 /// the job wants (the API marks every change of its own `PENDING`).
 pub fn job_change(record: &EventRecord) -> Result<Option<JobChange>, ChangeError> {
+    // Runs and their claims live in the table too; they are none of Scheduler's business.
+    let sort_key = record.change.keys.get("sk").and_then(|v| match v {
+        serde_dynamo::AttributeValue::S(sk) => Some(sk.as_str()),
+        _ => None,
+    });
+    if sort_key.is_some_and(|sk| !sk.starts_with(&format!("{JOB_RECORDS}#"))) {
+        return Ok(None);
+    }
     let old = decode(&record.change.old_image)?;
     let new = decode(&record.change.new_image)?;
     match (new, old) {
@@ -140,6 +149,12 @@ mod tests {
             syncs(Some(&enabled), Some(&job(Enabled, false))),
             "a paused job, whatever its status"
         );
+        let mut claim = record(None, Some(&pending));
+        claim.change.keys =
+            serde_json::from_value(json!({"pk": {"S": "T#acme"}, "sk": {"S": "CLAIM#job-1#x"}})).expect("keys");
+        claim.change.new_image =
+            serde_json::from_value(json!({"pk": {"S": "T#acme"}, "status": {"S": "RUNNING"}})).expect("image");
+        assert!(job_change(&claim).expect("no error").is_none(), "a run's claim");
         let removed = job_change(&record(Some(&enabled), None))
             .expect("decodes")
             .expect("a change");
