@@ -430,46 +430,56 @@ async fn a_restock_stamped_before_the_last_run_but_projected_after_it_is_still_m
     assert_eq!(ran(h.run(&job, "exec-2").await).emails, 2);
 }
 
-#[tokio::test]
-async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper() {
-    // GIVEN wishlists of a and b, a reminder job, and leases that end at once
-    let mut h = Harness::new().await;
-    wishlists(&mut h).await;
-    let job = h.job("WISHLIST_REMINDER", -1).await;
-    let runs = || {
-        shared::notifications::RunStore::new(h.stack().client.clone(), h.stack().stack.tables.of(&JOBS))
-            .with_lease(Duration::ZERO)
-    };
-    let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
-    // … and an attempt of execution x-1 that claimed the run, mailed a, and died
-    let started = chrono::Utc::now() - chrono::Duration::seconds(2);
-    let dead = shared::notifications::Run {
-        run_id: "x-1".into(),
-        job_id: job.clone(),
+/// A run of `job` as notification-job starts it, `seconds_ago`.
+fn attempt(job: &str, execution: &str, seconds_ago: i64) -> shared::notifications::Run {
+    let started = chrono::Utc::now() - chrono::Duration::seconds(seconds_ago);
+    shared::notifications::Run {
+        run_id: execution.into(),
+        job_id: job.into(),
         scheduled_time: started,
         started_at: started,
         finished_at: None,
         status: RunStatus::Running,
-        shoppers: 2,
+        shoppers: 0,
         emails: 0,
         items: 0,
         failures: 0,
         errors: Vec::new(),
         duration_ms: 0,
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper() {
+    use shared::notifications::{Claim, Progress, RunStore};
+    // GIVEN wishlists of a and b, a reminder job, and leases that end at once
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    let table = h.stack().stack.tables.of(&JOBS).to_owned();
+    let runs = || RunStore::new(h.stack().client.clone(), &table).with_lease(Duration::ZERO);
+    let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
+    // … and an attempt of execution x-1 that claimed the run, mailed a, and died
+    let dead = attempt(&job, "x-1", 2);
     let dead_runs = runs();
     assert!(matches!(
         dead_runs.claim(&tenant, &dead).await.expect("claim"),
-        shared::notifications::Claim::Started { sent_through: None }
+        Claim::Started(_)
     ));
-    dead_runs.sent_through(&tenant, &dead, "a").await.expect("progress");
+    let reached_a = Progress {
+        sent_through: Some("a".into()),
+        emails: 1,
+        items: 2,
+        ..Progress::default()
+    };
+    dead_runs.progress(&tenant, &dead, &reached_a).await.expect("progress");
 
     // WHEN Lambda retries execution x-1
     h.runner.runs = runs();
     let run = ran(h.run(&job, "x-1").await);
 
-    // THEN only b is mailed, the dead attempt's run is closed as FAILED, and the
-    // execution is done: a further retry sends nothing
+    // THEN only b is mailed, the dead attempt's run is closed as FAILED with what
+    // it did, and the job's last run is the execution's first start
     assert_eq!(h.sent(), [("b@example.com".to_owned(), vec!["P2".to_owned()])]);
     assert_eq!((run.status, run.shoppers, run.emails), (RunStatus::Succeeded, 1, 1));
     let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}/runs"))
@@ -477,14 +487,72 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
         .path_param("jobId", &job)
         .build();
     let (_, listed) = parts(list_job_runs(&h.stack().functions().job_runs, request).await);
-    let statuses: Vec<&str> = listed
+    let listed: Vec<(&str, u64)> = listed
         .as_array()
         .expect("runs")
         .iter()
-        .map(|r| r["status"].as_str().unwrap_or_default())
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or_default(),
+                r["emails"].as_u64().unwrap_or(99),
+            )
+        })
         .collect();
-    assert_eq!(statuses, ["SUCCEEDED", "FAILED"], "{listed}");
+    assert_eq!(listed, [("SUCCEEDED", 1), ("FAILED", 1)]);
+    let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}"))
+        .for_tenant(TENANT)
+        .path_param("jobId", &job)
+        .build();
+    let (_, shown) = parts(get_job(&h.stack().functions().jobs, request).await);
+    assert_eq!(
+        shown["last_run_at"].as_str(),
+        Some(shared::rfc3339_millis::format(&dead.started_at).as_str())
+    );
+    // … the runner kept its own progress on the claim
+    let claim = h
+        .stack()
+        .client
+        .get_item()
+        .table_name(&table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{TENANT}")))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("CLAIM#{job}#x-1")),
+        )
+        .send()
+        .await
+        .expect("claim")
+        .item
+        .expect("claim item");
+    let progress: Progress = serde_dynamo::from_attribute_value(claim["progress"].clone()).expect("progress");
+    assert_eq!((progress.sent_through.as_deref(), progress.emails), (Some("b"), 2));
+    // … and the execution is done: a further retry sends nothing
     assert_eq!(h.run(&job, "x-1").await, Outcome::AlreadyRan);
+}
+
+#[tokio::test]
+async fn an_attempt_within_a_live_lease_is_refused_for_lambda_to_retry_later() {
+    // GIVEN an attempt of execution y-1 that holds its claim (the default lease)
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
+    let live = attempt(&job, "y-1", 1);
+    h.runner.runs.claim(&tenant, &live).await.expect("claim");
+
+    // WHEN the same execution arrives again, THEN it is an error and nothing is sent
+    let invocation = Invocation {
+        tenant: TENANT.into(),
+        job_id: job.clone(),
+        scheduled_time: None,
+        execution_id: "y-1".into(),
+    };
+    let refused = h.runner.run(invocation).await;
+    assert!(
+        matches!(refused, Err(shared::notifications::RunError::Busy)),
+        "{refused:?}"
+    );
+    assert!(h.sent().is_empty());
 }
 
 #[tokio::test]
@@ -517,7 +585,7 @@ async fn a_shopper_sendgrid_could_not_take_is_mailed_by_the_next_run() {
             .build();
         parts(get_job(&h.stack().functions().jobs, request).await).1
     };
-    assert_eq!(show().await["retry_shoppers"]["shoppers"], json!(["b"]));
+    assert_eq!(show().await["retry_shoppers"][0]["shoppers"], json!(["b"]));
 
     // THEN the next run, with nothing new, mails B the restock it missed, and A nothing
     let before = h.sendgrid.received().len();

@@ -59,7 +59,7 @@ fn build(id: String, draft: JobDraft, now: DateTime<Utc>, previous: Option<&Job>
         schedule_error: None,
         next_run_at,
         last_run_at: previous.and_then(|p| p.last_run_at),
-        retry_shoppers: previous.and_then(|p| p.retry_shoppers.clone()),
+        retry_shoppers: previous.map(|p| p.retry_shoppers.clone()).unwrap_or_default(),
         created_at: previous.map_or(now, |p| p.created_at),
         updated_at: now,
     }

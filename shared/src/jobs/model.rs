@@ -57,9 +57,10 @@ pub struct Job {
     #[serde(with = "rfc3339_millis::option")]
     pub last_run_at: Option<DateTime<Utc>>,
     /// Server-set: shoppers whose e-mail SendGrid could not take in a run that
-    /// still advanced `last_run_at`; the next run mails them what changed since.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_shoppers: Option<RetryShoppers>,
+    /// still advanced `last_run_at`, by the time their changes count from; the
+    /// next run mails them what changed since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_shoppers: Vec<RetryShoppers>,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]

@@ -2,19 +2,18 @@
 //! finds the shoppers concerned, composes their e-mails, sends them through
 //! SendGrid, and records the run and the job's last and next run.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
+use super::claim::{Claim, JobUpdate, Progress};
 use super::compose::Composer;
-use super::runs::{Claim, Run, RunStatus, RunStore, RunStoreError};
+use super::runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
 use crate::jobs::{Job, Notification, RetryShoppers};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
-use crate::rfc3339_millis;
 use crate::schedule::{ScheduleExpression, parse_timezone};
 use crate::sendgrid::{Address, Mail, SendError, SendGrid, mails};
 use crate::storage::{DynamoRecords, RecordError, Records};
@@ -61,6 +60,9 @@ pub enum RunError {
     Jobs(#[from] RecordError),
     #[error(transparent)]
     Runs(#[from] RunStoreError),
+    /// Another attempt of the execution runs it, or died less than a lease ago.
+    #[error("another attempt of this execution holds it; retry after the lease ({} s)", RUN_LEASE.as_secs())]
+    Busy,
 }
 
 /// Errors kept on a run.
@@ -141,27 +143,33 @@ impl NotificationRunner {
             errors: Vec::new(),
             duration_ms: 0,
         };
-        let sent_through = match self.runs.claim(&tenant, &run).await? {
-            Claim::Started { sent_through } => sent_through,
-            Claim::Taken => {
+        let resumed = match self.runs.claim(&tenant, &run).await? {
+            Claim::Started(resumed) => resumed,
+            Claim::Finished => {
                 tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "this execution already ran");
                 return Ok(Outcome::AlreadyRan);
             }
+            Claim::Busy => return Err(RunError::Busy),
         };
-        if let Some(shopper) = &sent_through {
+        if let Some(shopper) = &resumed.progress.sent_through {
             tracing::warn!(%tenant, job_id = %job.id, run_id = %run.run_id, sent_through = %shopper,
-                "an earlier attempt of this run died; carrying on after the last shopper it sent to");
+                "an earlier attempt of this run died; carrying on after the last shopper it reached");
         }
-        let retry = match self.send(&tenant, &job, &mut run, sent_through.as_deref()).await {
-            Ok(retry) => retry,
-            Err(err) => {
-                run.errors.push(err.to_string());
-                run.status = RunStatus::Failed;
-                Vec::new()
+        let mut progress = resumed.progress.clone();
+        if let Err(err) = self.send(&tenant, &job, &mut run, &mut progress).await {
+            match err {
+                // Without its progress kept, a later retry could send twice: stop here
+                // and let Lambda retry the whole invocation once the lease is over.
+                SendRunError::Progress(err) => return Err(err.into()),
+                SendRunError::Read(err) => {
+                    run.errors.push(err.to_string());
+                    run.status = RunStatus::Failed;
+                }
             }
-        };
+        }
         if run.status == RunStatus::Running {
-            run.status = match (run.failures, run.emails) {
+            // The execution's e-mails, an earlier attempt's included.
+            run.status = match (progress.failures, progress.emails) {
                 (0, _) => RunStatus::Succeeded,
                 (_, 0) => RunStatus::Failed,
                 _ => RunStatus::Partial,
@@ -169,65 +177,83 @@ impl NotificationRunner {
         }
         run.finished_at = Some(Utc::now());
         run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        // The job learns of the run even when the run record cannot be written:
-        // otherwise the next run would send the same e-mails again.
-        self.record_on_job(&tenant, &job, &run, retry).await;
-        self.runs.finish(&tenant, &run).await?;
+        let job_update = JobUpdate {
+            next_run_at: next_run(&job),
+            // A run that sent nothing leaves the comparison time alone, so the next
+            // run tries the same changes again. Reminders go to every wishlist anyway.
+            ran: (run.status != RunStatus::Failed).then(|| {
+                let retry = if job.notification == Notification::WishlistReminder {
+                    Vec::new()
+                } else {
+                    progress.retry
+                };
+                (resumed.first_started_at, retry)
+            }),
+        };
+        self.runs.finish(&tenant, &run, &job_update).await?;
         tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
             emails = run.emails, items = run.items, failures = run.failures, "run finished");
         Ok(Outcome::Ran(run))
     }
 
     /// Composes and sends the run's e-mails in shopper id order, counting on
-    /// `run`; skips the shoppers up to `sent_through` (an earlier attempt sent to
-    /// them). Returns the shoppers to try again next run.
+    /// `run` and keeping `progress` (cumulative over the execution's attempts) on
+    /// the claim after each request; skips the shoppers an earlier attempt reached.
     async fn send(
         &self,
         tenant: &TenantId,
         job: &Job,
         run: &mut Run,
-        sent_through: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
+        progress: &mut Progress,
+    ) -> Result<(), SendRunError> {
         let since = job.last_run_at.unwrap_or(job.created_at);
-        let (wishlists, products) = self.candidates(tenant, job, since).await?;
+        let (wishlists, products) = self.candidates(tenant, job, since).await.map_err(SendRunError::Read)?;
         let composer = Composer {
             job,
             since,
             products: &products,
         };
-        let carried = self.carried(tenant, job).await?;
-        let carried_composer = carried.as_ref().map(|(since, _, products)| Composer {
-            job,
-            since: *since,
-            products,
-        });
-        // A carried shopper is composed once, from the older time.
-        let carried_ids: BTreeSet<&str> = carried
+        let carried = self.carried(tenant, job).await.map_err(SendRunError::Read)?;
+        let carried_composers: Vec<(Composer<'_>, &[Wishlist])> = carried
+            .groups
             .iter()
-            .flat_map(|(_, wishlists, _)| wishlists.iter().map(|w| w.shopper.value.id.as_str()))
+            .map(|(since, wishlists)| {
+                let composer = Composer {
+                    job,
+                    since: *since,
+                    products: &carried.products,
+                };
+                (composer, wishlists.as_slice())
+            })
             .collect();
-        let mut looked_at: Vec<(&Wishlist, &Composer<'_>)> = wishlists
-            .iter()
-            .filter(|w| !carried_ids.contains(w.shopper.value.id.as_str()))
-            .map(|w| (w, &composer))
-            .collect();
-        if let (Some((_, carried_wishlists, _)), Some(composer)) = (&carried, &carried_composer) {
-            looked_at.extend(carried_wishlists.iter().map(|w| (w, composer)));
+        // Each shopper once: from the oldest time it is carried from, else as a candidate.
+        let mut looked_at: BTreeMap<&str, (&Wishlist, &Composer<'_>)> = BTreeMap::new();
+        for (composer, wishlists) in carried_composers.iter().rev() {
+            for wishlist in *wishlists {
+                looked_at.insert(wishlist.shopper.value.id.as_str(), (wishlist, composer));
+            }
         }
-        looked_at.retain(|(w, _)| sent_through.is_none_or(|done| w.shopper.value.id.as_str() > done));
-        looked_at.sort_by(|(a, _), (b, _)| a.shopper.value.id.cmp(&b.shopper.value.id));
+        for wishlist in &wishlists {
+            looked_at
+                .entry(wishlist.shopper.value.id.as_str())
+                .or_insert((wishlist, &composer));
+        }
+        let reached = progress.sent_through.clone();
+        looked_at.retain(|id, _| reached.as_deref().is_none_or(|done| *id > done));
         run.shoppers = looked_at.len() as u64;
         let personalizations: Vec<_> = looked_at
-            .iter()
-            .filter_map(|(w, composer)| composer.personalization(w))
+            .values()
+            .filter_map(|(wishlist, composer)| composer.personalization(wishlist))
             .collect();
+        let since_of = |shopper: &str| looked_at.get(shopper).map_or(since, |(_, composer)| composer.since);
         let args = Map::from_iter([
             ("tenant".to_owned(), json!(tenant.as_str())),
             ("job_id".to_owned(), json!(job.id)),
             ("run_id".to_owned(), json!(run.run_id)),
         ]);
-        let mut retry = Vec::new();
+        let before = (progress.emails, progress.items, progress.failures);
         for mail in mails(&self.from, &job.template_id, &args, personalizations) {
+            let mut unavailable = Vec::new();
             match self.sendgrid.send(&mail).await {
                 // A 400 may be one bad address; 401/403/404/413 concern the whole request.
                 Err(SendError::Rejected { status: 400, .. }) if mail.personalizations.len() > 1 => {
@@ -235,45 +261,45 @@ impl NotificationRunner {
                     for single in mail.one_by_one() {
                         let result = self.sendgrid.send(&single).await;
                         if count(run, &single, result) {
-                            retry.extend(shoppers_of(&single).map(str::to_owned));
+                            unavailable.extend(shoppers_of(&single).map(str::to_owned));
                         }
                     }
                 }
                 result => {
                     if count(run, &mail, result) {
-                        retry.extend(shoppers_of(&mail).map(str::to_owned));
+                        unavailable.extend(shoppers_of(&mail).map(str::to_owned));
                     }
                 }
             }
-            if let Some(shopper) = shoppers_of(&mail).last() {
-                // Progress is a convenience for a retry; the run goes on without it.
-                if let Err(err) = self.runs.sent_through(tenant, run, shopper).await {
-                    tracing::warn!(job_id = %run.job_id, run_id = %run.run_id, error = %err, "could not record the run's progress");
-                }
+            for shopper in &unavailable {
+                carry(&mut progress.retry, since_of(shopper), shopper);
             }
+            progress.sent_through = shoppers_of(&mail).last().map(str::to_owned);
+            (progress.emails, progress.items, progress.failures) =
+                (before.0 + run.emails, before.1 + run.items, before.2 + run.failures);
+            self.runs
+                .progress(tenant, run, progress)
+                .await
+                .map_err(SendRunError::Progress)?;
         }
-        Ok(retry)
+        Ok(())
     }
 
-    /// The shoppers an earlier run could not mail, their wishlists, and what
-    /// changed since that run's comparison time. Reminders need none of it: they
-    /// go to every wishlist anyway.
-    async fn carried(
-        &self,
-        tenant: &TenantId,
-        job: &Job,
-    ) -> Result<Option<(DateTime<Utc>, Vec<Wishlist>, HashMap<ProductKey, ProductState>)>, StoreError> {
-        let Some(retry) = job
-            .retry_shoppers
-            .as_ref()
-            .filter(|_| job.notification != Notification::WishlistReminder)
-        else {
-            return Ok(None);
+    /// The shoppers earlier runs could not mail, by the time their changes count
+    /// from, and every product changed since the oldest of those times.
+    async fn carried(&self, tenant: &TenantId, job: &Job) -> Result<Carried, StoreError> {
+        let mut carried = Carried::default();
+        let Some(oldest) = job.retry_shoppers.iter().map(|r| r.since).min() else {
+            return Ok(carried);
         };
-        let wishlists = self.projections.wishlists(tenant, &retry.shoppers).await?;
-        let changed = self.projections.products_changed_since(tenant, retry.since).await?;
-        let products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
-        Ok(Some((retry.since, wishlists, products)))
+        for group in &job.retry_shoppers {
+            let wishlists = self.projections.wishlists(tenant, &group.shoppers).await?;
+            carried.groups.push((group.since, wishlists));
+        }
+        carried.groups.sort_by_key(|(since, _)| *since);
+        let changed = self.projections.products_changed_since(tenant, oldest).await?;
+        carried.products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
+        Ok(carried)
     }
 
     /// The wishlists to look at, and the product states the e-mails need: every
@@ -306,61 +332,50 @@ impl NotificationRunner {
         let products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
         Ok((wishlists, products))
     }
+}
 
-    /// The job's last run (what the next run compares with), next run, and the
-    /// shoppers to `retry` then. A run that sent nothing because everything
-    /// failed leaves `last_run_at` (and who is carried) alone, so the next run
-    /// tries the same changes again.
-    async fn record_on_job(&self, tenant: &TenantId, job: &Job, run: &Run, mut retry: Vec<String>) {
-        let next = job
-            .schedule_expression
-            .as_deref()
-            .and_then(|e| ScheduleExpression::parse(e).ok())
-            .and_then(|expression| {
-                let zone = parse_timezone(job.schedule_timezone.as_deref().unwrap_or("UTC"))
-                    .ok()?
-                    .0;
-                expression.next_after(Utc::now(), &zone)
-            });
-        let next = next.map_or(AttributeValue::Null(true), |t| {
-            AttributeValue::S(rfc3339_millis::format(&t))
-        });
-        let last_run = (run.status != RunStatus::Failed).then_some(run.started_at);
-        // Shoppers SendGrid could not take when the run still moves `last_run_at`
-        // on: the next run mails them what changed since this run's comparison
-        // time (or the older one they were carried from).
-        if retry.len() > MAX_RETRY_SHOPPERS {
-            tracing::warn!(job_id = %job.id, run_id = %run.run_id, shoppers = retry.len(),
-                kept = MAX_RETRY_SHOPPERS, "too many shoppers to retry next run; the rest miss this change");
-            retry.truncate(MAX_RETRY_SHOPPERS);
-        }
-        let since = job.last_run_at.unwrap_or(job.created_at);
-        let carried = (!retry.is_empty())
-            .then(|| RetryShoppers {
-                since: job.retry_shoppers.as_ref().map_or(since, |r| r.since.min(since)),
-                shoppers: retry,
-            })
-            .and_then(|carried| serde_dynamo::to_attribute_value::<_, AttributeValue>(&carried).ok());
-        let written = self
-            .jobs
-            .patch(tenant, &job.id, |update| {
-                let update = update
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":next", next);
-                match (last_run, carried) {
-                    (None, _) => update.update_expression("SET next_run_at = :next"),
-                    (Some(at), Some(carried)) => update
-                        .update_expression("SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry")
-                        .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(&at)))
-                        .expression_attribute_values(":retry", carried),
-                    (Some(at), None) => update
-                        .update_expression("SET next_run_at = :next, last_run_at = :last REMOVE retry_shoppers")
-                        .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(&at))),
-                }
-            })
-            .await;
-        if let Err(err) = written {
-            tracing::warn!(job_id = %job.id, error = %err, "could not record the run on the job");
-        }
+/// When the job's schedule fires next, after now.
+fn next_run(job: &Job) -> Option<DateTime<Utc>> {
+    let expression = ScheduleExpression::parse(job.schedule_expression.as_deref()?).ok()?;
+    let zone = parse_timezone(job.schedule_timezone.as_deref().unwrap_or("UTC"))
+        .ok()?
+        .0;
+    expression.next_after(Utc::now(), &zone)
+}
+
+/// Adds `shopper` to the group of `retry` carried from `since` (at most
+/// `MAX_RETRY_SHOPPERS` in all: the job item must stay small).
+fn carry(retry: &mut Vec<RetryShoppers>, since: DateTime<Utc>, shopper: &str) {
+    let carried: usize = retry.iter().map(|r| r.shoppers.len()).sum();
+    if carried >= MAX_RETRY_SHOPPERS {
+        tracing::warn!(
+            kept = MAX_RETRY_SHOPPERS,
+            "too many shoppers to retry next run; this one misses the change"
+        );
+        return;
     }
+    match retry.iter_mut().find(|r| r.since == since) {
+        Some(group) if !group.shoppers.iter().any(|s| s == shopper) => group.shoppers.push(shopper.to_owned()),
+        Some(_) => {}
+        None => retry.push(RetryShoppers {
+            since,
+            shoppers: vec![shopper.to_owned()],
+        }),
+    }
+}
+
+/// Shoppers earlier runs could not mail, with what their e-mails need.
+#[derive(Default)]
+struct Carried {
+    /// Oldest first: each group's time and its shoppers' wishlists.
+    groups: Vec<(DateTime<Utc>, Vec<Wishlist>)>,
+    products: HashMap<ProductKey, ProductState>,
+}
+
+/// Why sending stopped early.
+enum SendRunError {
+    /// The candidates could not be read: the run fails, and the job is not moved on.
+    Read(StoreError),
+    /// The progress could not be kept: the invocation fails, for Lambda to retry.
+    Progress(RunStoreError),
 }

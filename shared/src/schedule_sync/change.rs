@@ -99,7 +99,7 @@ mod tests {
                 schedule_error: None,
                 next_run_at: None,
                 last_run_at: None,
-                retry_shoppers: None,
+                retry_shoppers: Vec::new(),
                 created_at: DateTime::UNIX_EPOCH,
                 updated_at: DateTime::UNIX_EPOCH,
             },

@@ -1,0 +1,317 @@
+//! An execution runs once. Its first attempt writes a claim item (`sk =
+//! CLAIM#<job>#<execution id>`) together with its run record, on the condition
+//! that the claim does not exist. After each SendGrid request the attempt keeps
+//! its progress on the claim (the last shopper it reached, in id order, its
+//! counts, the shoppers to try again next run).
+//!
+//! A claim is leased for longer than the function may run (`RUN_LEASE`). An
+//! attempt that died mid-run (a timeout) leaves its claim RUNNING; once the lease
+//! is over, Lambda's retry of the same execution takes the claim over, closes the
+//! dead attempt's run as FAILED, and carries on from the progress kept. The run
+//! record, the claim's end and the job's last run are written in one transaction.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::runs::{Run, RunItem, RunStore, RunStoreError, backend, run_key};
+use crate::jobs::RetryShoppers;
+use crate::rfc3339_millis;
+use crate::storage::schema::JOB_RECORDS;
+use crate::tenant::TenantId;
+
+const RUNNING: &str = "RUNNING";
+const FINISHED: &str = "FINISHED";
+
+/// What an execution's attempts have done so far, kept on its claim.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The last shopper (in id order) whose request was made.
+    pub sent_through: Option<String>,
+    pub emails: u64,
+    pub items: u64,
+    pub failures: u64,
+    /// Shoppers SendGrid could not take, by the time their changes count from.
+    pub retry: Vec<RetryShoppers>,
+}
+
+/// The execution as this invocation finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation runs it: from the start, or on from a dead attempt.
+    Started(Resumed),
+    /// It finished: nothing to do.
+    Finished,
+    /// Another attempt runs it now, or died less than a lease ago: try later.
+    Busy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumed {
+    /// When the execution's first attempt started: what its changes are compared up to.
+    pub first_started_at: DateTime<Utc>,
+    pub progress: Progress,
+}
+
+/// What a finished run sets on its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobUpdate {
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// `None` leaves the job's last run and retry shoppers as they are (a run
+    /// that sent nothing: the next one tries the same changes again).
+    pub ran: Option<(DateTime<Utc>, Vec<RetryShoppers>)>,
+}
+
+/// How a transaction ended: committed, or refused by the condition of item
+/// `index`, which held `item`.
+enum Written {
+    Committed,
+    Refused {
+        index: usize,
+        item: HashMap<String, AttributeValue>,
+    },
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<AttributeValue, RunStoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| RunStoreError(e.to_string()))
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, RunStoreError> {
+    result.map_err(|e| RunStoreError(e.to_string()))
+}
+
+impl RunStore {
+    fn partition(tenant: &TenantId) -> AttributeValue {
+        AttributeValue::S(format!("T#{tenant}"))
+    }
+
+    fn claim_sort_key(run: &Run) -> AttributeValue {
+        AttributeValue::S(format!("CLAIM#{}#{}", run.job_id, run.run_id))
+    }
+
+    fn put_run(&self, tenant: &TenantId, run: &Run) -> Result<TransactWriteItem, RunStoreError> {
+        let item = RunItem {
+            pk: format!("T#{tenant}"),
+            sk: run_key(run),
+            run: run.clone(),
+        };
+        let item = serde_dynamo::to_item(item).map_err(|e| RunStoreError(e.to_string()))?;
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, RunStoreError> {
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Written::Committed),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    match cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    {
+                        Some((index, reason)) => Ok(Written::Refused {
+                            index,
+                            item: reason.item().cloned().unwrap_or_default(),
+                        }),
+                        None => Err(backend(SdkError::ServiceError(e))),
+                    }
+                }
+                _ => Err(backend(SdkError::ServiceError(e))),
+            },
+            Err(other) => Err(backend(other)),
+        }
+    }
+
+    /// Claims `run`'s execution for this invocation (storing `run`), unless it
+    /// finished or another attempt holds a live lease on it.
+    pub async fn claim(&self, tenant: &TenantId, run: &Run) -> Result<Claim, RunStoreError> {
+        let lease_seconds = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
+        let lease_until = AttributeValue::N(run.started_at.timestamp().saturating_add(lease_seconds).to_string());
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .item("pk", Self::partition(tenant))
+            .item("sk", Self::claim_sort_key(run))
+            .item("status", AttributeValue::S(RUNNING.into()))
+            .item("lease_until", lease_until.clone())
+            .item("run_sk", AttributeValue::S(run_key(run)))
+            .item(
+                "first_started_at",
+                AttributeValue::S(rfc3339_millis::format(&run.started_at)),
+            )
+            .item("progress", encode(&Progress::default())?)
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let items = vec![
+            TransactWriteItem::builder().put(built(claim.build())?).build(),
+            self.put_run(tenant, run)?,
+        ];
+        let held = match self.transact(items).await? {
+            Written::Committed => {
+                return Ok(Claim::Started(Resumed {
+                    first_started_at: run.started_at,
+                    progress: Progress::default(),
+                }));
+            }
+            Written::Refused { item, .. } => item,
+        };
+        let text = |name: &str| held.get(name).and_then(|v| v.as_s().ok()).cloned();
+        if text("status").as_deref() != Some(RUNNING) {
+            return Ok(Claim::Finished);
+        }
+        let old_lease = held.get("lease_until").and_then(|v| v.as_n().ok()).cloned();
+        let expired = old_lease
+            .as_deref()
+            .and_then(|n| n.parse::<i64>().ok())
+            .is_some_and(|until| until <= run.started_at.timestamp());
+        let (Some(old_lease), Some(dead_run), true) = (old_lease, text("run_sk"), expired) else {
+            return Ok(Claim::Busy);
+        };
+        let progress: Progress = held
+            .get("progress")
+            .cloned()
+            .and_then(|v| serde_dynamo::from_attribute_value(v).ok())
+            .unwrap_or_default();
+        let first_started_at = text("first_started_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map_or(run.started_at, |t| t.with_timezone(&Utc));
+        // Take the dead attempt's claim over (on its lease, so only one retry can),
+        // record this attempt, and close the dead attempt's run with what it did.
+        let take_over = Update::builder()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", Self::claim_sort_key(run))
+            .update_expression("SET lease_until = :lease, run_sk = :run")
+            .condition_expression("#status = :running AND lease_until = :old")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":lease", lease_until)
+            .expression_attribute_values(":run", AttributeValue::S(run_key(run)))
+            .expression_attribute_values(":running", AttributeValue::S(RUNNING.into()))
+            .expression_attribute_values(":old", AttributeValue::N(old_lease));
+        let number = |n: u64| AttributeValue::N(n.to_string());
+        let close_dead = Update::builder()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", AttributeValue::S(dead_run))
+            .update_expression(
+                "SET #status = :failed, emails = :emails, #items = :items, failures = :failures, \
+                 errors = list_append(if_not_exists(errors, :none), :why)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#items", "items")
+            .expression_attribute_values(":failed", AttributeValue::S("FAILED".into()))
+            .expression_attribute_values(":emails", number(progress.emails))
+            .expression_attribute_values(":items", number(progress.items))
+            .expression_attribute_values(":failures", number(progress.failures))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":why",
+                AttributeValue::L(vec![AttributeValue::S(
+                    "the invocation ended before the run finished (timeout?); a retry carried on".into(),
+                )]),
+            );
+        let items = vec![
+            TransactWriteItem::builder().update(built(take_over.build())?).build(),
+            self.put_run(tenant, run)?,
+            TransactWriteItem::builder().update(built(close_dead.build())?).build(),
+        ];
+        Ok(match self.transact(items).await? {
+            Written::Committed => Claim::Started(Resumed {
+                first_started_at,
+                progress,
+            }),
+            Written::Refused { .. } => Claim::Busy,
+        })
+    }
+
+    /// Keeps `progress` on the claim; fails if another attempt took the claim.
+    pub async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), RunStoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", Self::claim_sort_key(run))
+            .update_expression("SET progress = :progress")
+            .condition_expression("run_sk = :mine AND #status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":progress", encode(progress)?)
+            .expression_attribute_values(":mine", AttributeValue::S(run_key(run)))
+            .expression_attribute_values(":running", AttributeValue::S(RUNNING.into()))
+            .send()
+            .await;
+        written.map(|_| ()).map_err(backend)
+    }
+
+    /// Stores the finished run, ends its claim and updates its job, all at once
+    /// (so a failure leaves the run to be retried whole, never half recorded).
+    pub async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), RunStoreError> {
+        let end_claim = Update::builder()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", Self::claim_sort_key(run))
+            .update_expression("SET #status = :finished")
+            .condition_expression("run_sk = :mine")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":finished", AttributeValue::S(FINISHED.into()))
+            .expression_attribute_values(":mine", AttributeValue::S(run_key(run)));
+        let mut items = vec![
+            self.put_run(tenant, run)?,
+            TransactWriteItem::builder().update(built(end_claim.build())?).build(),
+        ];
+        items.push(
+            TransactWriteItem::builder()
+                .update(self.job_update(tenant, run, job)?)
+                .build(),
+        );
+        match self.transact(items.clone()).await? {
+            Written::Committed => Ok(()),
+            // The job was deleted meanwhile: the run is still recorded.
+            Written::Refused { index: 2, .. } => {
+                items.pop();
+                match self.transact(items).await? {
+                    Written::Committed => Ok(()),
+                    Written::Refused { .. } => Err(RunStoreError("another attempt took the run over".into())),
+                }
+            }
+            Written::Refused { .. } => Err(RunStoreError("another attempt took the run over".into())),
+        }
+    }
+
+    fn job_update(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<Update, RunStoreError> {
+        let next = job.next_run_at.map_or(AttributeValue::Null(true), |t| {
+            AttributeValue::S(rfc3339_millis::format(&t))
+        });
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", AttributeValue::S(format!("{JOB_RECORDS}#{}", run.job_id)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":next", next);
+        let update = match &job.ran {
+            None => update.update_expression("SET next_run_at = :next"),
+            Some((at, retry)) => {
+                let update = update.expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
+                if retry.is_empty() {
+                    update.update_expression("SET next_run_at = :next, last_run_at = :last REMOVE retry_shoppers")
+                } else {
+                    update
+                        .update_expression("SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry")
+                        .expression_attribute_values(":retry", encode(retry)?)
+                }
+            }
+        };
+        built(update.build())
+    }
+}
