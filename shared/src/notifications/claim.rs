@@ -186,8 +186,8 @@ impl RunStore {
         let first_started_at = text("first_started_at")
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map_or(run.started_at, |t| t.with_timezone(&Utc));
-        // Take the dead attempt's claim over (on its lease, so only one retry can),
-        // record this attempt, and close the dead attempt's run with what it did.
+        // Take the dead attempt's claim over (on its lease, so only one retry can)
+        // and record this attempt.
         let take_over = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
@@ -199,8 +199,29 @@ impl RunStore {
             .expression_attribute_values(":run", AttributeValue::S(run_key(run)))
             .expression_attribute_values(":running", AttributeValue::S(RUNNING.into()))
             .expression_attribute_values(":old", AttributeValue::N(old_lease));
+        let items = vec![
+            TransactWriteItem::builder().update(built(take_over.build())?).build(),
+            self.put_run(tenant, run)?,
+        ];
+        if let Written::Refused { .. } = self.transact(items).await? {
+            return Ok(Claim::Busy);
+        }
+        // Closing the dead run is for whoever reads the runs; the run goes on without it.
+        if let Err(err) = self.close_dead(tenant, dead_run, &progress).await {
+            tracing::warn!(job_id = %run.job_id, run_id = %run.run_id, error = %err, "could not close the dead attempt's run");
+        }
+        Ok(Claim::Started(Resumed {
+            first_started_at,
+            progress,
+        }))
+    }
+
+    /// Marks the run record `dead_run` of an attempt that died FAILED, with what
+    /// it did.
+    async fn close_dead(&self, tenant: &TenantId, dead_run: String, progress: &Progress) -> Result<(), RunStoreError> {
         let number = |n: u64| AttributeValue::N(n.to_string());
-        let close_dead = Update::builder()
+        self.client
+            .update_item()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
             .key("sk", AttributeValue::S(dead_run))
@@ -208,6 +229,7 @@ impl RunStore {
                 "SET #status = :failed, emails = :emails, #items = :items, failures = :failures, \
                  errors = list_append(if_not_exists(errors, :none), :why)",
             )
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#items", "items")
             .expression_attribute_values(":failed", AttributeValue::S("FAILED".into()))
@@ -220,19 +242,11 @@ impl RunStore {
                 AttributeValue::L(vec![AttributeValue::S(
                     "the invocation ended before the run finished (timeout?); a retry carried on".into(),
                 )]),
-            );
-        let items = vec![
-            TransactWriteItem::builder().update(built(take_over.build())?).build(),
-            self.put_run(tenant, run)?,
-            TransactWriteItem::builder().update(built(close_dead.build())?).build(),
-        ];
-        Ok(match self.transact(items).await? {
-            Written::Committed => Claim::Started(Resumed {
-                first_started_at,
-                progress,
-            }),
-            Written::Refused { .. } => Claim::Busy,
-        })
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(backend)
     }
 
     /// Keeps `progress` on the claim; fails if another attempt took the claim.
