@@ -164,7 +164,20 @@ impl RunStore {
                     progress: Progress::default(),
                 }));
             }
-            Written::Refused { item, .. } => item,
+            Written::Refused { item, .. } if !item.is_empty() => item,
+            // DynamoDB returns the claim that failed the condition; read it if not.
+            Written::Refused { .. } => self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", Self::partition(tenant))
+                .key("sk", Self::claim_sort_key(run))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(backend)?
+                .item
+                .unwrap_or_default(),
         };
         let text = |name: &str| held.get(name).and_then(|v| v.as_s().ok()).cloned();
         if text("status").as_deref() != Some(RUNNING) {
