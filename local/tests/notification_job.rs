@@ -557,9 +557,19 @@ async fn an_attempt_within_a_live_lease_is_refused_for_lambda_to_retry_later() {
 
 #[tokio::test]
 async fn a_shopper_sendgrid_could_not_take_is_mailed_by_the_next_run() {
-    // GIVEN a back-in-stock job that ran once, then P2 (on A's and B's wishlists) restocked
+    // GIVEN a back-in-stock job that ran once, then P2 (on A's and B's wishlists)
+    // restocked; B also wishes for P3, sold out
     let mut h = Harness::new().await;
     wishlists(&mut h).await;
+    h.post(
+        "WISHLIST",
+        "UPDATE",
+        json!({"shopper": shopper("b"), "items": [item("P2"), item("P3")]}),
+    )
+    .await;
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P3", "quantity": 0}))
+        .await;
+    h.project().await;
     let job = h.job("BACK_IN_STOCK", -1).await;
     ran(h.run(&job, "first").await);
     h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P2", "quantity": 5}))
@@ -578,27 +588,47 @@ async fn a_shopper_sendgrid_could_not_take_is_mailed_by_the_next_run() {
         (partial.status, partial.emails, partial.failures),
         (RunStatus::Partial, 1, 1)
     );
-    let show = || async {
-        let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}"))
-            .for_tenant(TENANT)
-            .path_param("jobId", &job)
-            .build();
-        parts(get_job(&h.stack().functions().jobs, request).await).1
-    };
-    assert_eq!(show().await["retry_shoppers"][0]["shoppers"], json!(["b"]));
+    let carried = shown(&h, &job).await;
+    assert_eq!(carried["retry_shoppers"][0]["shoppers"], json!(["b"]));
 
-    // THEN the next run, with nothing new, mails B the restock it missed, and A nothing
-    let before = h.sendgrid.received().len();
-    let next = ran(h.run(&job, "third").await);
-    assert_eq!((next.status, next.emails), (RunStatus::Succeeded, 1));
-    let last = &h.sendgrid.received()[before..];
-    assert_eq!(last.len(), 1);
-    assert_eq!(last[0].body["personalizations"][0]["to"][0]["email"], "b@example.com");
+    // … a run that reaches nobody (SendGrid still down) keeps B, and the comparison time
+    for _ in 0..3 {
+        h.sendgrid.answer_with(503, Vec::new());
+    }
+    assert_eq!(ran(h.run(&job, "third").await).status, RunStatus::Failed);
+    let kept = shown(&h, &job).await;
     assert_eq!(
-        last[0].body["personalizations"][0]["dynamic_template_data"]["items"][0]["product_id"],
-        "P2"
+        (&kept["retry_shoppers"], &kept["last_run_at"]),
+        (&carried["retry_shoppers"], &carried["last_run_at"])
     );
+
+    // THEN once P3 is restocked too (news for B as a candidate as well), the next run
+    // mails B once, with the restock it missed and the new one, and A nothing
+    h.post("INVENTORY_LEVEL", "UPDATE", json!({"product_id": "P3", "quantity": 4}))
+        .await;
+    h.project().await;
+    let before = h.sendgrid.received().len();
+    let next = ran(h.run(&job, "fourth").await);
+    assert_eq!((next.status, next.emails), (RunStatus::Succeeded, 1));
+    assert_eq!(h.sendgrid.received().len(), before + 1);
+    let mut sent = h.sent();
+    sent.retain(|(to, _)| to == "b@example.com");
+    assert_eq!(
+        sent.last(),
+        Some(&("b@example.com".to_owned(), vec!["P2".to_owned(), "P3".to_owned()]))
+    );
+    let request = &h.sendgrid.received()[before].body;
+    assert_eq!(request["personalizations"].as_array().map(Vec::len), Some(1));
     // … and nobody is carried any more
-    assert_eq!(show().await.get("retry_shoppers"), None);
-    assert_eq!(ran(h.run(&job, "fourth").await).emails, 0);
+    assert_eq!(shown(&h, &job).await.get("retry_shoppers"), None);
+    assert_eq!(ran(h.run(&job, "fifth").await).emails, 0);
+}
+
+/// The job as GET /api/v1/jobs/{jobId} shows it.
+async fn shown(h: &Harness, job: &str) -> Value {
+    let request = ApiRequest::new("GET", &format!("/api/v1/jobs/{job}"))
+        .for_tenant(TENANT)
+        .path_param("jobId", job)
+        .build();
+    parts(get_job(&h.stack().functions().jobs, request).await).1
 }
