@@ -433,20 +433,7 @@ async fn a_restock_stamped_before_the_last_run_but_projected_after_it_is_still_m
 /// A run of `job` as notification-job starts it, `seconds_ago`.
 fn attempt(job: &str, execution: &str, seconds_ago: i64) -> shared::notifications::Run {
     let started = chrono::Utc::now() - chrono::Duration::seconds(seconds_ago);
-    shared::notifications::Run {
-        run_id: execution.into(),
-        job_id: job.into(),
-        scheduled_time: started,
-        started_at: started,
-        finished_at: None,
-        status: RunStatus::Running,
-        shoppers: 0,
-        emails: 0,
-        items: 0,
-        failures: 0,
-        errors: Vec::new(),
-        duration_ms: 0,
-    }
+    shared::notifications::Run::starting(execution.into(), job.into(), started, started)
 }
 
 #[tokio::test]

@@ -129,20 +129,12 @@ impl NotificationRunner {
         }
         let started = Instant::now();
         let now = Utc::now();
-        let mut run = Run {
-            run_id: invocation.execution_id,
-            job_id: job.id.clone(),
-            scheduled_time: invocation.scheduled_time.unwrap_or(now),
-            started_at: now,
-            finished_at: None,
-            status: RunStatus::Running,
-            shoppers: 0,
-            emails: 0,
-            items: 0,
-            failures: 0,
-            errors: Vec::new(),
-            duration_ms: 0,
-        };
+        let mut run = Run::starting(
+            invocation.execution_id,
+            job.id.clone(),
+            invocation.scheduled_time.unwrap_or(now),
+            now,
+        );
         let resumed = match self.runs.claim(&tenant, &run).await? {
             Claim::Started(resumed) => resumed,
             Claim::Finished => {

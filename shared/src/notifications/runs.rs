@@ -49,6 +49,26 @@ pub struct Run {
     pub duration_ms: u64,
 }
 
+impl Run {
+    /// A run of `job_id` for execution `run_id`, starting at `started_at`.
+    pub fn starting(run_id: String, job_id: String, scheduled_time: DateTime<Utc>, started_at: DateTime<Utc>) -> Self {
+        Self {
+            run_id,
+            job_id,
+            scheduled_time,
+            started_at,
+            finished_at: None,
+            status: RunStatus::Running,
+            shoppers: 0,
+            emails: 0,
+            items: 0,
+            failures: 0,
+            errors: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("run store: {0}")]
 pub struct RunStoreError(pub(super) String);
