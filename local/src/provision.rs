@@ -23,7 +23,7 @@ use shared::events::DynamoEventStore;
 use shared::fanout::FanoutConfig;
 use shared::http::Authentication;
 use shared::notifications::{NotificationRunner, RunStore};
-use shared::projections::{ProjectionStore, Projector};
+use shared::projections::Projector;
 use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
 use shared::secrets::KmsSealer;
 use shared::sendgrid::{Address, SendGrid};
@@ -119,7 +119,8 @@ async fn schedule_group_named(scheduler: &aws_sdk_scheduler::Client, name: &str)
 }
 
 /// CreateQueue returns the existing queue's URL when the attributes match.
-async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+/// The URL of SQS queue `name`, created if missing.
+pub async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
     let created = sqs
         .create_queue()
         .queue_name(name)
@@ -177,16 +178,17 @@ impl LocalStack {
 
     /// notification-job for this stack, sending through `sendgrid`.
     pub fn notification_runner(&self, dynamodb: &Client, sendgrid: SendGrid) -> NotificationRunner {
-        NotificationRunner {
-            jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
-            runs: RunStore::new(dynamodb.clone(), self.tables.of(&JOBS)),
-            projections: ProjectionStore::new(dynamodb.clone(), self.tables.of(&PROJECTIONS)),
+        let from = Address {
+            email: "notifications@shop.example".into(),
+            name: Some("Local shop".into()),
+        };
+        NotificationRunner::new(
+            dynamodb,
+            self.tables.of(&JOBS),
+            self.tables.of(&PROJECTIONS),
             sendgrid,
-            from: Address {
-                email: "notifications@shop.example".into(),
-                name: Some("Local shop".into()),
-            },
-        }
+            from,
+        )
     }
 
     fn definitions(&self, dynamodb: &Client) -> DynamoRecords<EventDefinition> {

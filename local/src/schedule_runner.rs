@@ -9,7 +9,7 @@ use aws_sdk_scheduler::error::DisplayErrorContext;
 use aws_sdk_scheduler::types::ScheduleState;
 use chrono::{DateTime, Utc};
 use shared::notifications::{Invocation, NotificationRunner};
-use shared::schedule::{ScheduleExpression, parse_timezone};
+use shared::schedule::next_fire;
 
 /// How often schedules are looked at; they fire at most this late.
 const TICK: Duration = Duration::from_secs(5);
@@ -67,9 +67,7 @@ impl ScheduleRunner {
             }
             let due = schedule
                 .schedule_expression()
-                .and_then(|e| ScheduleExpression::parse(e).ok())
-                .zip(parse_timezone(schedule.schedule_expression_timezone().unwrap_or("UTC")).ok())
-                .and_then(|(expression, (zone, _))| expression.next_after(after, &zone))
+                .and_then(|e| next_fire(e, schedule.schedule_expression_timezone(), after))
                 .filter(|at| *at <= until);
             let (Some(at), Some(input)) = (due, schedule.target().and_then(|t| t.input())) else {
                 continue;

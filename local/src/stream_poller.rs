@@ -96,7 +96,11 @@ impl StreamPoller {
                     .map_err(|e| DisplayErrorContext(e).to_string())?;
                 let page = output.records();
                 for record in page {
-                    records.push(lambda_record(record, &self.stream_arn, &self.region)?);
+                    // One record the event source could not hand over must not stall the stream.
+                    match lambda_record(record, &self.stream_arn, &self.region) {
+                        Ok(converted) => records.push(converted),
+                        Err(err) => tracing::error!(error = %err, "stream record not convertible; skipped"),
+                    }
                     let sequence = record.dynamodb().and_then(|c| c.sequence_number());
                     read_to.push((shard_id.clone(), sequence.map(str::to_owned)));
                 }

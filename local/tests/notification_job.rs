@@ -314,6 +314,15 @@ async fn a_rate_limit_is_retried_and_a_rejected_shopper_does_not_stop_the_others
 async fn inactive_deleted_and_unknown_jobs_do_nothing() {
     let h = Harness::new().await;
     assert!(matches!(h.run("no-such-job", "x").await, Outcome::Skipped(_)));
+    // A malformed invocation cannot succeed on a retry: skipped, not an error.
+    assert!(matches!(h.run(&"j".repeat(5000), "x").await, Outcome::Skipped(_)));
+    let bad_tenant = Invocation {
+        tenant: "no such tenant!".into(),
+        job_id: "j".into(),
+        scheduled_time: None,
+        execution_id: "x".into(),
+    };
+    assert!(matches!(h.runner.run(bad_tenant).await, Ok(Outcome::Skipped(_))));
     let body = json!({
         "notification": "WISHLIST_REMINDER", "template_id": "d-1", "number_of_items_in_email": -1,
         "job_parameters": {}, "is_active": false, "is_scheduled": false, "deleted": false

@@ -115,13 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// (to subscribe it); `receive <name>` prints (and deletes) what it holds.
 async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await?
-        .queue_url
-        .unwrap_or_default();
+    let url = provision::queue_named(&sqs, name).await?;
     let mut out = url.clone() + "\n";
     if command == "receive" {
         out.clear();

@@ -40,13 +40,8 @@ async fn main() -> BenchResult<()> {
     let sqs = Sqs::new(&sdk);
     let mut queues = Vec::new();
     for i in 0..subscribers {
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("subscriber-{i}-{}", uuid::Uuid::now_v7().simple()))
-            .send()
-            .await?
-            .queue_url
-            .ok_or("no queue url")?;
+        let name = format!("subscriber-{i}-{}", uuid::Uuid::now_v7().simple());
+        let url = provision::queue_named(&sqs, &name).await?;
         api.post("/api/v1/event-subscription", &subscription(&url)).await?;
         queues.push(url);
     }

@@ -36,7 +36,7 @@ impl EventsApi<DynamoEventStore> {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
         Ok(Self {
-            store: store_from_env(&sdk)?,
+            store: store_from_env(Client::new(&sdk))?,
             definitions: None,
             auth: Authentication::from_env(),
         })
@@ -46,7 +46,7 @@ impl EventsApi<DynamoEventStore> {
     pub async fn typed_from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
         Ok(Self {
-            store: store_from_env(&sdk)?.with_claims(config::required("CLAIMS_TABLE")?),
+            store: store_from_env(Client::new(&sdk))?.with_claims(config::required("CLAIMS_TABLE")?),
             definitions: None,
             auth: Authentication::from_env(),
         })
@@ -56,20 +56,25 @@ impl EventsApi<DynamoEventStore> {
     /// `CLAIMS_TABLE`, `DEFINITIONS_TABLE`, `DEFINITION_CACHE_SECONDS` (default 10).
     pub async fn ingest_from_env() -> Result<Self, ConfigError> {
         let sdk = aws::sdk_config().await;
+        // One client for both tables: one connection pool, one credentials cache.
         let client = Client::new(&sdk);
-        let records = DynamoRecords::new(client, config::required("DEFINITIONS_TABLE")?, DEFINITION_RECORDS);
+        let records = DynamoRecords::new(
+            client.clone(),
+            config::required("DEFINITIONS_TABLE")?,
+            DEFINITION_RECORDS,
+        );
         let ttl = std::time::Duration::from_secs(config::parsed_or("DEFINITION_CACHE_SECONDS", 10)?);
         Ok(Self {
-            store: store_from_env(&sdk)?.with_claims(config::required("CLAIMS_TABLE")?),
+            store: store_from_env(client)?.with_claims(config::required("CLAIMS_TABLE")?),
             definitions: Some(DefinitionCache::new(records, ttl)),
             auth: Authentication::from_env(),
         })
     }
 }
 
-fn store_from_env(sdk: &aws_config::SdkConfig) -> Result<DynamoEventStore, ConfigError> {
+fn store_from_env(client: Client) -> Result<DynamoEventStore, ConfigError> {
     Ok(DynamoEventStore::new(
-        Client::new(sdk),
+        client,
         config::required("EVENTS_TABLE")?,
         retention_from_env()?,
     ))

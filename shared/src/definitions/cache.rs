@@ -10,7 +10,7 @@ use crate::storage::{RecordError, Records, Versioned};
 use crate::tenant::TenantId;
 use crate::ttl_map::TtlMap;
 
-pub type Found = Option<Arc<Versioned<EventDefinition>>>;
+type Found = Option<Arc<Versioned<EventDefinition>>>;
 
 pub struct DefinitionCache<R> {
     records: R,

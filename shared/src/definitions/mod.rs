@@ -8,8 +8,8 @@ mod model;
 mod request;
 mod validate;
 
-pub use cache::{DefinitionCache, Found};
+pub use cache::DefinitionCache;
 pub use codes::ErrorCode;
 pub use model::{Action, EventDefinition, FieldSpec, FieldType, IdentifierKind, IdentifierType};
 pub use request::{DefinitionDraft, DefinitionRequest, definition_id};
-pub use validate::{Admission, NewCustomer, admit};
+pub use validate::admit;

@@ -7,8 +7,7 @@ use serde_json::{Map, Value};
 use super::codes::ErrorCode;
 use super::model::{EventDefinition, FieldSpec, FieldType};
 use crate::error::{ApiError, FieldError, FieldErrors};
-pub use crate::events::{Admission, NewCustomer};
-use crate::events::{DefinitionStamp, Event, decode_json, entity_id};
+use crate::events::{Admission, DefinitionStamp, Event, NewCustomer, decode_json, entity_id};
 use crate::storage::Versioned;
 
 const PAYLOAD: &str = "event_payload.base64_encoded_payload_json";
@@ -23,9 +22,6 @@ pub fn admit(mut event: Event, definition: Option<&Versioned<EventDefinition>>) 
     else {
         return Ok(Admission::plain(event));
     };
-    let invalid = |field: String, message: String| {
-        ApiError::from(FieldError::new(field, message).with_code(ErrorCode::InvalidFieldValue.value()))
-    };
     let named = format!("event definition {} (version {version})", definition.event_name);
     let payload = match event
         .event_payload
@@ -36,10 +32,10 @@ pub fn admit(mut event: Event, definition: Option<&Versioned<EventDefinition>>) 
         Some(Ok(Value::Object(payload))) => payload,
         // Undecodable payloads were refused before; anything else is not an object.
         _ => {
-            return Err(invalid(
-                PAYLOAD.to_owned(),
-                format!("must be a JSON object with the fields of {named}"),
-            ));
+            let message = format!("must be a JSON object with the fields of {named}");
+            return Err(FieldError::new(PAYLOAD, message)
+                .with_code(ErrorCode::InvalidFieldValue.value())
+                .into());
         }
     };
     let mut errors = FieldErrors::default();

@@ -34,7 +34,7 @@ pub struct FanoutConfig {
 
 impl FanoutConfig {
     /// Every environment variable `from_env` reads (template.yaml sets them all).
-    pub const VARIABLES: [&str; 8] = [
+    pub const VARIABLES: [&str; 9] = [
         "SUBSCRIPTIONS_TABLE",
         "SECRETS_KMS_KEY_ID",
         "EVENT_BUS_NAME",
@@ -43,6 +43,7 @@ impl FanoutConfig {
         "RETRY_MAX_FAILURES",
         "RETRY_BASE_DELAY_SECONDS",
         "SUBSCRIPTION_CACHE_SECONDS",
+        "DELIVERY_ATTEMPTS",
     ];
 
     /// The stack's resources, with the default retry and cache settings.

@@ -37,8 +37,8 @@ pub struct Envelope<'a> {
     pub subscription_id: Option<&'a str>,
 }
 
-/// What a masked sensitive (PSI) value reads in a message.
-pub const MASKED: &str = "****";
+/// What a masked sensitive (PSI) value reads in a message: as a masked secret does.
+pub const MASKED: &str = crate::secrets::MASK;
 
 impl<'a> Envelope<'a> {
     /// The envelope of a stored event, its sensitive fields masked. Its base64
@@ -108,12 +108,12 @@ fn mask<'a>(data: &mut Value, fields: impl IntoIterator<Item = &'a String>) {
 /// whose subscription no longer includes sensitive fields). Unchanged if it is
 /// not an envelope or nothing is to be masked.
 pub fn masked_body(body: &str, fields: &[String]) -> String {
-    let Ok(mut envelope) = serde_json::from_str::<Value>(body) else {
-        return body.to_owned();
-    };
     if fields.is_empty() {
         return body.to_owned();
     }
+    let Ok(mut envelope) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
     if let Some(data) = envelope.get_mut("data") {
         mask(data, fields);
     }

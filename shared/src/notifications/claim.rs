@@ -22,6 +22,7 @@ use super::runs::{Run, RunItem, RunStore, RunStoreError, backend, run_key};
 use crate::jobs::RetryShoppers;
 use crate::rfc3339_millis;
 use crate::storage::schema::JOB_RECORDS;
+use crate::storage::{partition, record_key};
 use crate::tenant::TenantId;
 
 const RUNNING: &str = "RUNNING";
@@ -86,7 +87,7 @@ fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, RunStoreErr
 
 impl RunStore {
     fn partition(tenant: &TenantId) -> AttributeValue {
-        AttributeValue::S(format!("T#{tenant}"))
+        AttributeValue::S(partition(tenant))
     }
 
     fn claim_sort_key(run: &Run) -> AttributeValue {
@@ -95,7 +96,7 @@ impl RunStore {
 
     fn put_run(&self, tenant: &TenantId, run: &Run) -> Result<TransactWriteItem, RunStoreError> {
         let item = RunItem {
-            pk: format!("T#{tenant}"),
+            pk: partition(tenant),
             sk: run_key(run),
             run: run.clone(),
         };
@@ -320,10 +321,11 @@ impl RunStore {
         let next = job.next_run_at.map_or(AttributeValue::Null(true), |t| {
             AttributeValue::S(rfc3339_millis::format(&t))
         });
+        let (pk, sk) = record_key(tenant, JOB_RECORDS, &run.job_id);
         let update = Update::builder()
             .table_name(&self.table)
-            .key("pk", Self::partition(tenant))
-            .key("sk", AttributeValue::S(format!("{JOB_RECORDS}#{}", run.job_id)))
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":next", next);
         let update = match &job.ran {

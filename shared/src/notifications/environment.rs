@@ -5,12 +5,8 @@
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use super::runner::NotificationRunner;
-use super::runs::RunStore;
 use crate::config::{self, ConfigError};
-use crate::projections::ProjectionStore;
 use crate::sendgrid::{Address, RetryPolicy, SendGrid};
-use crate::storage::DynamoRecords;
-use crate::storage::schema::JOB_RECORDS;
 
 impl NotificationRunner {
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -28,16 +24,17 @@ impl NotificationRunner {
             name: "SENDGRID_BASE_URL",
             reason: e.to_string(),
         })?;
-        Ok(Self {
-            jobs: DynamoRecords::new(dynamodb.clone(), &jobs_table, JOB_RECORDS),
-            runs: RunStore::new(dynamodb.clone(), &jobs_table),
-            projections: ProjectionStore::new(dynamodb, config::required("PROJECTIONS_TABLE")?),
+        let from = Address {
+            email: config::required("SENDGRID_FROM_EMAIL")?,
+            name: Some(config::string_or("SENDGRID_FROM_NAME", "")).filter(|n| !n.is_empty()),
+        };
+        Ok(Self::new(
+            &dynamodb,
+            &jobs_table,
+            &config::required("PROJECTIONS_TABLE")?,
             sendgrid,
-            from: Address {
-                email: config::required("SENDGRID_FROM_EMAIL")?,
-                name: Some(config::string_or("SENDGRID_FROM_NAME", "")).filter(|n| !n.is_empty()),
-            },
-        })
+            from,
+        ))
     }
 }
 

@@ -6,16 +6,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::claim::{Claim, JobUpdate, Progress};
 use super::compose::Composer;
 use super::runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
+use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
-use crate::schedule::{ScheduleExpression, parse_timezone};
+use crate::schedule::next_fire;
 use crate::sendgrid::{Address, Mail, SendError, SendGrid, mails};
+use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, RecordError, Records};
 use crate::tenant::TenantId;
 
@@ -54,8 +57,6 @@ impl Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("invalid invocation: {0}")]
-    Invocation(String),
     #[error(transparent)]
     Jobs(#[from] RecordError),
     #[error(transparent)]
@@ -67,6 +68,9 @@ pub enum RunError {
 
 /// Errors kept on a run.
 const KEPT_ERRORS: usize = 10;
+
+/// Queries for the shoppers wishing for changed products run at once at most.
+const WISHERS_QUERIES_AT_ONCE: usize = 8;
 
 /// Shoppers a run carries to the next one at most (they are stored on the job).
 const MAX_RETRY_SHOPPERS: usize = 1000;
@@ -112,8 +116,34 @@ pub struct NotificationRunner {
 }
 
 impl NotificationRunner {
+    /// The runner for the jobs (and their runs) in `jobs_table`, reading
+    /// `projections_table`, sending through `sendgrid` as `from`.
+    pub fn new(
+        dynamodb: &aws_sdk_dynamodb::Client,
+        jobs_table: &str,
+        projections_table: &str,
+        sendgrid: SendGrid,
+        from: Address,
+    ) -> Self {
+        Self {
+            jobs: DynamoRecords::new(dynamodb.clone(), jobs_table, JOB_RECORDS),
+            runs: RunStore::new(dynamodb.clone(), jobs_table),
+            projections: ProjectionStore::new(dynamodb.clone(), projections_table),
+            sendgrid,
+            from,
+        }
+    }
+
     pub async fn run(&self, invocation: Invocation) -> Result<Outcome, RunError> {
-        let tenant = TenantId::parse(&invocation.tenant).map_err(|_| RunError::Invocation("tenant".into()))?;
+        // A retry could not make a malformed invocation valid: skip it, said once.
+        let Ok(tenant) = TenantId::parse(&invocation.tenant) else {
+            tracing::warn!("invocation with an invalid tenant; skipped");
+            return Ok(Outcome::Skipped("invalid tenant".into()));
+        };
+        if ids::validate_client_id("jobId", &invocation.job_id).is_err() {
+            tracing::warn!(%tenant, "invocation with an invalid job id; skipped");
+            return Ok(Outcome::Skipped("invalid job id".into()));
+        }
         let Some(job) = self.jobs.get(&tenant, &invocation.job_id).await? else {
             return Ok(Outcome::Skipped("no such job".into()));
         };
@@ -315,10 +345,14 @@ impl NotificationRunner {
             return Ok((wishlists, products));
         }
         let changed = self.projections.products_changed_since(tenant, since).await?;
-        let mut shoppers = BTreeSet::new();
-        for state in &changed {
-            shoppers.extend(self.projections.shoppers_wishing(tenant, &state.product).await?);
-        }
+        // One Query per changed product, a few at a time rather than one after another.
+        let products: Vec<ProductKey> = changed.iter().map(|s| s.product.clone()).collect();
+        let per_product: Vec<Vec<String>> = stream::iter(products)
+            .map(|product| async move { self.projections.shoppers_wishing(tenant, &product).await })
+            .buffer_unordered(WISHERS_QUERIES_AT_ONCE)
+            .try_collect()
+            .await?;
+        let shoppers: BTreeSet<String> = per_product.into_iter().flatten().collect();
         let shoppers: Vec<String> = shoppers.into_iter().collect();
         let wishlists = self.projections.wishlists(tenant, &shoppers).await?;
         let products = changed.into_iter().map(|s| (s.product.clone(), s)).collect();
@@ -328,11 +362,11 @@ impl NotificationRunner {
 
 /// When the job's schedule fires next, after now.
 fn next_run(job: &Job) -> Option<DateTime<Utc>> {
-    let expression = ScheduleExpression::parse(job.schedule_expression.as_deref()?).ok()?;
-    let zone = parse_timezone(job.schedule_timezone.as_deref().unwrap_or("UTC"))
-        .ok()?
-        .0;
-    expression.next_after(Utc::now(), &zone)
+    next_fire(
+        job.schedule_expression.as_deref()?,
+        job.schedule_timezone.as_deref(),
+        Utc::now(),
+    )
 }
 
 /// Adds `shopper` to the group of `retry` carried from `since` (at most

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::rfc3339_millis;
+use crate::storage::partition;
 use crate::tenant::TenantId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +127,7 @@ impl RunStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :runs)")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("T#{tenant}")))
+            .expression_attribute_values(":pk", AttributeValue::S(partition(tenant)))
             .expression_attribute_values(":runs", AttributeValue::S(format!("RUN#{job_id}#")))
             .scan_index_forward(false)
             .limit(limit)

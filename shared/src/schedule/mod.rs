@@ -147,6 +147,14 @@ fn parse_at(inner: &str) -> Result<ScheduleExpression, String> {
 }
 
 /// An IANA timezone such as `Europe/Berlin`, and its canonical name.
+/// When a stored schedule (`expression`, IANA `timezone`, UTC when `None`) fires
+/// next after `after`; `None` if never again or if either does not parse.
+pub fn next_fire(expression: &str, timezone: Option<&str>, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let expression = ScheduleExpression::parse(expression).ok()?;
+    let (zone, _) = parse_timezone(timezone.unwrap_or("UTC")).ok()?;
+    expression.next_after(after, &zone)
+}
+
 pub fn parse_timezone(name: &str) -> Result<(TimeZone, String), String> {
     let zone =
         TimeZone::get(name).map_err(|_| format!("{name:?} is not an IANA timezone name (e.g. Europe/Berlin)"))?;

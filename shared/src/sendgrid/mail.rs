@@ -38,8 +38,10 @@ impl Mail {
         self.personalizations
             .iter()
             .map(|p| Mail {
+                from: self.from.clone(),
+                template_id: self.template_id.clone(),
                 personalizations: vec![p.clone()],
-                ..self.clone()
+                custom_args: self.custom_args.clone(),
             })
             .collect()
     }

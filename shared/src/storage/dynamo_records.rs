@@ -37,12 +37,19 @@ impl<T> DynamoRecords<T> {
     }
 
     fn key(&self, tenant: &TenantId, id: &str) -> (String, String) {
-        (partition(tenant), format!("{}#{id}", self.kind))
+        record_key(tenant, self.kind, id)
     }
 }
 
-fn partition(tenant: &TenantId) -> String {
+/// The partition key of everything a tenant keeps in a records table.
+pub fn partition(tenant: &TenantId) -> String {
     format!("T#{tenant}")
+}
+
+/// `(pk, sk)` of record `id` of `kind` (`SUB`, `JOB`, …): for code that writes
+/// a record in a transaction `DynamoRecords` does not run.
+pub fn record_key(tenant: &TenantId, kind: &str, id: &str) -> (String, String) {
+    (partition(tenant), format!("{kind}#{id}"))
 }
 
 #[derive(Serialize, serde::Deserialize)]

@@ -7,7 +7,7 @@ mod query_page;
 mod records;
 pub mod schema;
 
-pub use dynamo_records::DynamoRecords;
+pub use dynamo_records::{DynamoRecords, partition, record_key};
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;
 pub use records::{RecordError, RecordPage, Records, Versioned};
