@@ -1,6 +1,8 @@
 //! The stack's functions, callable by name as API Gateway (or a stream or queue
 //! event source) would invoke them. Names are the crates under `functions/`.
 
+use std::collections::BTreeMap;
+
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Body, Request, Response};
@@ -32,45 +34,65 @@ use shared::routes::FALLBACK_FUNCTION;
 use shared::schedule_sync::ScheduleSync;
 use shared::storage::DynamoRecords;
 
-/// Every API function's state, built as each Lambda's `main` builds it.
-pub struct ApiFunctions {
-    pub events: EventsApi<DynamoEventStore>,
-    pub definitions: DefinitionsApi<DynamoRecords<EventDefinition>>,
-    pub subscriptions: DynamoSubscriptionsApi,
-    pub jobs: DynamoJobsApi,
-    pub job_runs: JobRunsApi,
-    pub basket: BasketApi,
+/// One API function's state, built as its Lambda's `main` builds it.
+pub enum ApiFunction {
+    Events(EventsApi<DynamoEventStore>),
+    Definitions(DefinitionsApi<DynamoRecords<EventDefinition>>),
+    Subscriptions(DynamoSubscriptionsApi),
+    Jobs(DynamoJobsApi),
+    JobRuns(JobRunsApi),
+    Basket(BasketApi),
 }
 
+/// Every API function, by name, each with its own state and clients (so each is
+/// held to its own IAM policy when the stack enforces them).
+#[derive(Default)]
+pub struct ApiFunctions(BTreeMap<&'static str, ApiFunction>);
+
 impl ApiFunctions {
+    pub fn add(&mut self, name: &'static str, function: ApiFunction) {
+        self.0.insert(name, function);
+    }
+
+    /// The named events function's state (to adjust it in a test).
+    pub fn events_mut(&mut self, name: &str) -> Option<&mut EventsApi<DynamoEventStore>> {
+        match self.0.get_mut(name) {
+            Some(ApiFunction::Events(api)) => Some(api),
+            _ => None,
+        }
+    }
+
     /// Runs the named function's handler; `None` for a name no function has.
     pub async fn invoke(&self, function: &str, req: Request) -> Option<Response<Body>> {
-        Some(match function {
-            "create-event" => create_event(&self.events, req).await,
-            "get-event" => get_event(&self.events, req).await,
-            "list-events" => list_events(&self.events, req).await,
-            "create-event-definition" => create_event_definition(&self.definitions, req).await,
-            "list-event-definitions" => list_event_definitions(&self.definitions, req).await,
-            "get-event-definition" => get_event_definition(&self.definitions, req).await,
-            "update-event-definition" => update_event_definition(&self.definitions, req).await,
-            "deactivate-event-definition" => deactivate_event_definition(&self.definitions, req).await,
-            "create-subscription" => create_subscription(&self.subscriptions, req).await,
-            "update-subscription" => update_subscription(&self.subscriptions, req).await,
-            "list-subscriptions" => list_subscriptions(&self.subscriptions, req).await,
-            "get-subscription" => get_subscription(&self.subscriptions, req).await,
-            "deactivate-subscription" => deactivate_subscription(&self.subscriptions, req).await,
-            "create-job" => create_job(&self.jobs, req).await,
-            "list-jobs" => list_jobs(&self.jobs, req).await,
-            "get-job" => get_job(&self.jobs, req).await,
-            "update-job" => update_job(&self.jobs, req).await,
-            "delete-job" => delete_job(&self.jobs, req).await,
-            "list-job-runs" => list_job_runs(&self.job_runs, req).await,
-            "create-action-event" => create_action_event(&self.events, req).await,
-            "create-order-event" => create_order_event(&self.events, req).await,
-            "create-transaction-event" => create_transaction_event(&self.events, req).await,
-            "create-redemption-event" => create_redemption_event(&self.events, req).await,
-            "assess-basket" => assess_basket(&self.basket, req).await,
-            name if name == FALLBACK_FUNCTION => route_not_found(req).await,
+        use ApiFunction as F;
+        if function == FALLBACK_FUNCTION {
+            return Some(route_not_found(req).await);
+        }
+        Some(match (function, self.0.get(function)?) {
+            ("create-event", F::Events(api)) => create_event(api, req).await,
+            ("get-event", F::Events(api)) => get_event(api, req).await,
+            ("list-events", F::Events(api)) => list_events(api, req).await,
+            ("create-action-event", F::Events(api)) => create_action_event(api, req).await,
+            ("create-order-event", F::Events(api)) => create_order_event(api, req).await,
+            ("create-transaction-event", F::Events(api)) => create_transaction_event(api, req).await,
+            ("create-redemption-event", F::Events(api)) => create_redemption_event(api, req).await,
+            ("create-event-definition", F::Definitions(api)) => create_event_definition(api, req).await,
+            ("list-event-definitions", F::Definitions(api)) => list_event_definitions(api, req).await,
+            ("get-event-definition", F::Definitions(api)) => get_event_definition(api, req).await,
+            ("update-event-definition", F::Definitions(api)) => update_event_definition(api, req).await,
+            ("deactivate-event-definition", F::Definitions(api)) => deactivate_event_definition(api, req).await,
+            ("create-subscription", F::Subscriptions(api)) => create_subscription(api, req).await,
+            ("update-subscription", F::Subscriptions(api)) => update_subscription(api, req).await,
+            ("list-subscriptions", F::Subscriptions(api)) => list_subscriptions(api, req).await,
+            ("get-subscription", F::Subscriptions(api)) => get_subscription(api, req).await,
+            ("deactivate-subscription", F::Subscriptions(api)) => deactivate_subscription(api, req).await,
+            ("create-job", F::Jobs(api)) => create_job(api, req).await,
+            ("list-jobs", F::Jobs(api)) => list_jobs(api, req).await,
+            ("get-job", F::Jobs(api)) => get_job(api, req).await,
+            ("update-job", F::Jobs(api)) => update_job(api, req).await,
+            ("delete-job", F::Jobs(api)) => delete_job(api, req).await,
+            ("list-job-runs", F::JobRuns(api)) => list_job_runs(api, req).await,
+            ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })
     }
@@ -79,6 +101,7 @@ impl ApiFunctions {
 /// The functions Lambda invokes from streams, queues and schedules, by name.
 pub struct EventFunctions {
     pub fanout: Fanout,
+    pub fanout_retry: Fanout,
     pub projector: Projector,
     pub schedule_sync: ScheduleSync,
     pub notification_job: NotificationRunner,
@@ -101,7 +124,7 @@ impl EventFunctions {
                 Err(err) => Err(err),
             },
             "fanout-retry" => match parse::<SqsEvent>(payload) {
-                Ok(event) => batch(self.fanout.retry_batch(&event.records).await),
+                Ok(event) => batch(self.fanout_retry.retry_batch(&event.records).await),
                 Err(err) => Err(err),
             },
             "projector" => match parse::<DynamoDbEvent>(payload) {

@@ -7,6 +7,7 @@ pub mod dev_token;
 pub mod event_sources;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 pub mod provision;
 pub mod queue_poller;
 pub mod schedule_runner;

@@ -2,7 +2,7 @@
 //! the DynamoDB tables of `shared::storage::schema`, the secrets KMS key, the
 //! event bus, the fan-out retry and dead-letter queues and the schedule group.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
@@ -18,12 +18,13 @@ use shared::api::events::EventsApi;
 use shared::api::job_runs::JobRunsApi;
 use shared::api::jobs::JobsApi;
 use shared::api::subscriptions::SubscriptionsApi;
-use shared::definitions::{DefinitionCache, EventDefinition};
+use shared::definitions::DefinitionCache;
 use shared::events::DynamoEventStore;
-use shared::fanout::FanoutConfig;
+use shared::fanout::{Fanout, FanoutConfig};
 use shared::http::Authentication;
 use shared::notifications::{NotificationRunner, RunStore};
 use shared::projections::Projector;
+use shared::routes::ROUTES;
 use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
 use shared::secrets::KmsSealer;
 use shared::sendgrid::{Address, SendGrid};
@@ -34,7 +35,8 @@ use shared::storage::schema::{
 };
 use shared::subscriptions::DestinationRules;
 
-use crate::functions::ApiFunctions;
+use crate::functions::{ApiFunction, ApiFunctions};
+use crate::iam::{self, AccessLog, Enforcer, FunctionPolicies, Scope};
 
 #[derive(Debug, thiserror::Error)]
 #[error("creating {table}: {detail}")]
@@ -65,6 +67,10 @@ pub struct LocalStack {
     pub dead_letter_queue_url: String,
     /// The Scheduler group that holds one schedule per job.
     pub schedule_group: String,
+    /// The stack's name, the prefix of its resources' names.
+    pub name: String,
+    sdk: SdkConfig,
+    iam: Option<Enforcer>,
 }
 
 /// Creates (or finds, when they exist) every resource under `prefix`.
@@ -102,6 +108,9 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         retry_queue_url,
         dead_letter_queue_url,
         schedule_group,
+        name: prefix.to_owned(),
+        sdk: sdk.clone(),
+        iam: None,
     })
 }
 
@@ -143,7 +152,80 @@ async fn event_bus_named(events: &aws_sdk_eventbridge::Client, name: &str) -> Re
         .map_err(|e| DisplayErrorContext(e).to_string())
 }
 
+/// Names the local stack gives what it does not create: moto never invokes
+/// Lambda or assumes roles, so schedules target these by name only.
+const NOTIFICATION_JOB_FUNCTION: &str = "notification-job";
+const SCHEDULER_ROLE: &str = "scheduler-invokes-notification-job";
+const SCHEDULER_DEAD_LETTER_QUEUE: &str = "scheduler-dead-letters";
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
 impl LocalStack {
+    /// From now on, every function built from this stack has its AWS calls held to
+    /// its policy in template.yaml (see `crate::iam`).
+    pub async fn enforcing_iam(mut self) -> Result<Self, String> {
+        let description = self.iam_stack();
+        let policies = FunctionPolicies::from_yaml(iam::TEMPLATE, &description).map_err(|e| e.to_string())?;
+        let scope = Scope {
+            region: description.region,
+            account: description.account,
+        };
+        self.iam = Some(Enforcer::new(policies, scope, &self.sdk).await?);
+        Ok(self)
+    }
+
+    /// Every call the stack's functions made, and those IAM would refuse; `None`
+    /// unless IAM is enforced.
+    pub fn access_log(&self) -> Option<&AccessLog> {
+        self.iam.as_ref().map(|iam| &iam.log)
+    }
+
+    /// The SDK configuration `function` runs with: the stack's, held to the
+    /// function's policy when IAM is enforced.
+    pub fn sdk_for(&self, function: &str) -> SdkConfig {
+        self.guarded(function, &self.sdk)
+    }
+
+    /// `sdk` (e.g. one pointed at a proxy), held to `function`'s policy when IAM is
+    /// enforced.
+    pub fn guarded(&self, function: &str, sdk: &SdkConfig) -> SdkConfig {
+        match &self.iam {
+            Some(iam) => iam.guard(function, sdk),
+            None => sdk.clone(),
+        }
+    }
+
+    fn region(&self) -> String {
+        self.sdk.region().map_or("us-east-1".into(), |r| r.to_string())
+    }
+
+    /// Where template.yaml's logical ids are in this stack.
+    fn iam_stack(&self) -> iam::Stack {
+        let mut physical: BTreeMap<String, String> = TABLES
+            .iter()
+            .map(|spec| (spec.logical_id.to_owned(), self.tables.of(spec).to_owned()))
+            .collect();
+        let queue_url = |name: &str| format!("http://local/{ACCOUNT}/{name}");
+        for (logical, value) in [
+            ("SecretsKey", self.secrets_key.clone()),
+            ("EventBus", self.event_bus.clone()),
+            ("FanoutRetryQueue", self.retry_queue_url.clone()),
+            ("FanoutDeadLetterQueue", self.dead_letter_queue_url.clone()),
+            ("JobsScheduleGroup", self.schedule_group.clone()),
+            ("SchedulerRole", SCHEDULER_ROLE.to_owned()),
+            ("NotificationJobFunction", NOTIFICATION_JOB_FUNCTION.to_owned()),
+            ("SchedulerDeadLetterQueue", queue_url(SCHEDULER_DEAD_LETTER_QUEUE)),
+        ] {
+            physical.insert(logical.to_owned(), value);
+        }
+        iam::Stack {
+            name: self.name.clone(),
+            region: self.region(),
+            account: ACCOUNT.to_owned(),
+            physical,
+        }
+    }
+
     /// The fan-out functions' settings for this stack, as template.yaml sets them.
     pub fn fanout_config(&self) -> FanoutConfig {
         FanoutConfig::new(
@@ -155,35 +237,42 @@ impl LocalStack {
         )
     }
 
+    /// `fanout` or `fanout-retry` (one type, two functions with their own
+    /// policies), with `config`, sending through `sdk`.
+    pub fn fanout(&self, function: &str, sdk: &SdkConfig, config: FanoutConfig) -> Fanout {
+        Fanout::new(&self.guarded(function, sdk), config)
+    }
+
     /// schedule-sync for this stack. Its schedules target a notification-job ARN
     /// that exists only by name: moto stores schedules but never fires them (the
     /// local run fires them itself).
-    pub fn schedule_sync(&self, sdk: &SdkConfig) -> ScheduleSync {
+    pub fn schedule_sync(&self) -> ScheduleSync {
+        let region = self.region();
         let target = ScheduleTarget {
-            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:notification-job".into(),
-            role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),
-            dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters".into(),
+            function_arn: format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{NOTIFICATION_JOB_FUNCTION}"),
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{SCHEDULER_ROLE}"),
+            dead_letter_arn: format!("arn:aws:sqs:{region}:{ACCOUNT}:{SCHEDULER_DEAD_LETTER_QUEUE}"),
         };
         ScheduleSync::new(
-            sdk,
+            &self.sdk_for("schedule-sync"),
             self.tables.of(&JOBS).to_owned(),
             self.schedule_group.clone(),
             target,
         )
     }
 
-    pub fn projector(&self, dynamodb: &Client) -> Projector {
-        Projector::new(dynamodb.clone(), self.tables.of(&PROJECTIONS))
+    pub fn projector(&self) -> Projector {
+        Projector::new(self.dynamodb("projector"), self.tables.of(&PROJECTIONS))
     }
 
     /// notification-job for this stack, sending through `sendgrid`.
-    pub fn notification_runner(&self, dynamodb: &Client, sendgrid: SendGrid) -> NotificationRunner {
+    pub fn notification_runner(&self, sendgrid: SendGrid) -> NotificationRunner {
         let from = Address {
             email: "notifications@shop.example".into(),
             name: Some("Local shop".into()),
         };
         NotificationRunner::new(
-            dynamodb,
+            &self.dynamodb(NOTIFICATION_JOB_FUNCTION),
             self.tables.of(&JOBS),
             self.tables.of(&PROJECTIONS),
             sendgrid,
@@ -191,58 +280,80 @@ impl LocalStack {
         )
     }
 
-    fn definitions(&self, dynamodb: &Client) -> DynamoRecords<EventDefinition> {
-        DynamoRecords::new(dynamodb.clone(), self.tables.of(&DEFINITIONS), DEFINITION_RECORDS)
+    fn dynamodb(&self, function: &str) -> Client {
+        Client::new(&self.sdk_for(function))
     }
 
-    /// Every API function, wired to this stack as the Lambdas' `main`s wire them
-    /// from the environment.
-    pub fn functions(
+    /// An events function's state, as its `main` builds it: `create-event` checks
+    /// definitions (read afresh for each event here, so a change applies at once)
+    /// and claims unique keys; the typed endpoints claim customers; the readers
+    /// only read.
+    pub fn events_api(
         &self,
-        dynamodb: &Client,
-        kms: &aws_sdk_kms::Client,
+        function: &str,
         auth: Authentication,
         event_retention: Duration,
-    ) -> ApiFunctions {
-        ApiFunctions {
-            // One events state serves every events function here, so it has what the
-            // most demanding (create-event) needs. Definitions are read afresh for
-            // each event: a change applies at once.
-            events: EventsApi {
-                store: DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention)
-                    .with_claims(self.tables.of(&CLAIMS)),
-                definitions: Some(DefinitionCache::new(
-                    self.definitions(dynamodb),
+    ) -> EventsApi<DynamoEventStore> {
+        let dynamodb = self.dynamodb(function);
+        let store = DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention);
+        let (store, definitions) = match function {
+            "create-event" => (
+                store.with_claims(self.tables.of(&CLAIMS)),
+                Some(DefinitionCache::new(
+                    DynamoRecords::new(dynamodb, self.tables.of(&DEFINITIONS), DEFINITION_RECORDS),
                     std::time::Duration::ZERO,
                 )),
-                auth: auth.clone(),
-            },
-            definitions: DefinitionsApi {
-                records: self.definitions(dynamodb),
-                versions: DynamoRecords::new(
-                    dynamodb.clone(),
-                    self.tables.of(&DEFINITIONS),
-                    DEFINITION_VERSION_RECORDS,
-                ),
-                auth: auth.clone(),
-            },
-            subscriptions: SubscriptionsApi {
-                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&SUBSCRIPTIONS), SUBSCRIPTION_RECORDS),
-                sealer: KmsSealer::new(kms.clone(), &self.secrets_key),
-                auth: auth.clone(),
-                rules: DestinationRules::from_env(),
-            },
-            jobs: JobsApi {
-                records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
-                auth: auth.clone(),
-            },
-            job_runs: JobRunsApi {
-                jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
-                runs: RunStore::new(dynamodb.clone(), self.tables.of(&JOBS)),
-                auth: auth.clone(),
-            },
-            basket: BasketApi { auth },
+            ),
+            "get-event" | "list-events" => (store, None),
+            _ => (store.with_claims(self.tables.of(&CLAIMS)), None),
+        };
+        EventsApi {
+            store,
+            definitions,
+            auth,
         }
+    }
+
+    /// Every API function, each with its own clients, wired to this stack as the
+    /// Lambdas' `main`s wire them from the environment.
+    pub fn functions(&self, auth: Authentication, event_retention: Duration) -> ApiFunctions {
+        let mut functions = ApiFunctions::default();
+        for route in ROUTES {
+            let name = route.function;
+            let dynamodb = self.dynamodb(name);
+            let auth = auth.clone();
+            let function = match name {
+                _ if name.ends_with("-event") || name.ends_with("-events") => {
+                    ApiFunction::Events(self.events_api(name, auth, event_retention))
+                }
+                _ if name.contains("event-definition") => ApiFunction::Definitions(DefinitionsApi {
+                    records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&DEFINITIONS), DEFINITION_RECORDS),
+                    versions: DynamoRecords::new(dynamodb, self.tables.of(&DEFINITIONS), DEFINITION_VERSION_RECORDS),
+                    auth,
+                }),
+                _ if name.ends_with("-subscription") || name.ends_with("-subscriptions") => {
+                    ApiFunction::Subscriptions(SubscriptionsApi {
+                        records: DynamoRecords::new(dynamodb, self.tables.of(&SUBSCRIPTIONS), SUBSCRIPTION_RECORDS),
+                        sealer: KmsSealer::new(aws_sdk_kms::Client::new(&self.sdk_for(name)), &self.secrets_key),
+                        auth,
+                        rules: DestinationRules::from_env(),
+                    })
+                }
+                "list-job-runs" => ApiFunction::JobRuns(JobRunsApi {
+                    jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
+                    runs: RunStore::new(dynamodb, self.tables.of(&JOBS)),
+                    auth,
+                }),
+                _ if name.ends_with("-job") || name.ends_with("-jobs") => ApiFunction::Jobs(JobsApi {
+                    records: DynamoRecords::new(dynamodb, self.tables.of(&JOBS), JOB_RECORDS),
+                    auth,
+                }),
+                "assess-basket" => ApiFunction::Basket(BasketApi { auth }),
+                other => unreachable!("route function {other} has no local wiring"),
+            };
+            functions.add(name, function);
+        }
+        functions
     }
 }
 

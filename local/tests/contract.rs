@@ -249,3 +249,25 @@ fn a_run_claim_outlives_any_notification_job_invocation() {
     );
     assert_eq!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64(), Some(2));
 }
+
+#[test]
+fn every_function_policy_is_understood_and_names_only_declared_resources() {
+    // The local stack holds each function to these policies (local/src/iam); a
+    // form the reader does not model, or a resource the template does not
+    // declare, fails here rather than passing unchecked.
+    let stack = local::iam::Stack {
+        name: "contract".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        physical: Default::default(),
+    };
+    let policies =
+        local::iam::FunctionPolicies::from_yaml(local::iam::TEMPLATE, &stack).unwrap_or_else(|e| panic!("{e}"));
+    let template = repo_file("template.yaml");
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(policies.of(binary).is_some(), "{name} ({binary}) has no policy entry");
+    }
+}

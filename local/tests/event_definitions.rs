@@ -15,7 +15,7 @@ use lambda_http::tracing::subscriber::fmt::MakeWriter;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::api::events::{IDEMPOTENT_REPLAYED, create_event, get_event, list_events};
+use shared::api::events::IDEMPOTENT_REPLAYED;
 use shared::fanout::{Fanout, FanoutConfig, MASKED, RetryPolicy};
 use shared::storage::schema::EVENTS;
 
@@ -134,7 +134,7 @@ async fn post(stack: &TestStack, id: &str, entity: &str, payload: &Value) -> (u1
         .for_tenant(TENANT)
         .json(&body)
         .build();
-    let response = create_event(&stack.events_api(), request).await;
+    let response = stack.call("create-event", request).await;
     let replayed = response.headers().contains_key(IDEMPOTENT_REPLAYED);
     let (status, answer) = parts(response);
     (status, answer, replayed)
@@ -145,7 +145,7 @@ async fn get(stack: &TestStack, id: &str) -> (u16, Value) {
         .for_tenant(TENANT)
         .path_param("eventId", id)
         .build();
-    parts(get_event(&stack.events_api(), request).await)
+    parts(stack.call("get-event", request).await)
 }
 
 async fn events_of(stack: &TestStack, entity: &str, entity_id: &str) -> Vec<Value> {
@@ -154,7 +154,7 @@ async fn events_of(stack: &TestStack, entity: &str, entity_id: &str) -> Vec<Valu
         .query("entity_name", entity)
         .query("entity_id", entity_id)
         .build();
-    let (status, list) = parts(list_events(&stack.events_api(), request).await);
+    let (status, list) = parts(stack.call("list-events", request).await);
     assert_eq!(status, 200, "{list}");
     list["items"].as_array().cloned().unwrap_or_default()
 }
@@ -329,7 +329,7 @@ impl FannedOut {
         };
         Self {
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            fanout: Fanout::new(&sdk, config),
+            fanout: stack.stack.fanout("fanout", &sdk, config),
             stream,
             stack,
         }

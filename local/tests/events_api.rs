@@ -4,7 +4,6 @@ mod common;
 
 use common::{ApiRequest, TestStack, order_event, parts};
 use serde_json::{Value, json};
-use shared::api::events::{create_event, get_event, list_events};
 use shared::http::MAX_BODY_BYTES;
 
 fn post(tenant: &str, body: &Value) -> lambda_http::Request {
@@ -35,19 +34,18 @@ fn list(tenant: &str, query: &[(&str, &str)]) -> lambda_http::Request {
 async fn created_event_reads_back_with_server_fields() {
     // GIVEN a fresh stack
     let stack = TestStack::new().await;
-    let api = stack.events_api();
 
     // WHEN an event without an id is posted
     let mut body = order_event("unused", "ORD-1");
     body.as_object_mut().expect("object").remove("id");
-    let (status, created) = parts(create_event(&api, post("acme", &body)).await);
+    let (status, created) = parts(stack.call("create-event", post("acme", &body)).await);
 
     // THEN it is stored with a generated id and a creation time, and reads back equal
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("id");
     assert!(id.starts_with("evt_"));
     assert!(created["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
-    let (status, read) = parts(get_event(&api, get("acme", id)).await);
+    let (status, read) = parts(stack.call("get-event", get("acme", id)).await);
     assert_eq!((status, &read), (200, &created));
 }
 
@@ -55,21 +53,26 @@ async fn created_event_reads_back_with_server_fields() {
 async fn an_accepted_event_costs_exactly_one_dynamodb_write() {
     // GIVEN create-event as deployed: definitions kept for a while once read
     let stack = TestStack::new().await;
-    let mut api = stack.events_api();
-    api.definitions = api.definitions.map(|d| d.with_ttl(std::time::Duration::from_secs(60)));
+    let mut functions = stack.functions();
+    let api = functions.events_mut("create-event").expect("create-event");
+    api.definitions = api
+        .definitions
+        .take()
+        .map(|d| d.with_ttl(std::time::Duration::from_secs(60)));
+    let create = |body: Value| functions.invoke("create-event", post("acme", &body));
 
     // WHEN the first ORDER event arrives, the definitions table says there is none
-    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-0", "ORD-1"))).await);
+    let (status, _) = parts(create(order_event("e-0", "ORD-1")).await.expect("a function"));
     assert_eq!(status, 201);
     assert_eq!(stack.calls.take(), ["GetItem", "PutItem"]);
 
     // THEN later events of the name cost one write and nothing else
-    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+    let (status, _) = parts(create(order_event("e-1", "ORD-1")).await.expect("a function"));
     assert_eq!(status, 201);
     assert_eq!(stack.calls.take(), ["PutItem"]);
 
     // A replay is decided by the same single conditional write.
-    let (status, _) = parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+    let (status, _) = parts(create(order_event("e-1", "ORD-1")).await.expect("a function"));
     assert_eq!(status, 200);
     assert_eq!(stack.calls.take(), ["PutItem"]);
 }
@@ -77,11 +80,10 @@ async fn an_accepted_event_costs_exactly_one_dynamodb_write() {
 #[tokio::test]
 async fn resend_with_same_content_replays_and_with_other_content_conflicts() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     let event = order_event("e-1", "ORD-1");
-    let (_, first) = parts(create_event(&api, post("acme", &event)).await);
+    let (_, first) = parts(stack.call("create-event", post("acme", &event)).await);
 
-    let replay = create_event(&api, post("acme", &event)).await;
+    let replay = stack.call("create-event", post("acme", &event)).await;
     assert_eq!(replay.headers()["Idempotent-Replayed"], "true");
     let (status, replayed) = parts(replay);
     assert_eq!(
@@ -91,12 +93,12 @@ async fn resend_with_same_content_replays_and_with_other_content_conflicts() {
     );
 
     // Re-sending the stored event as returned (with created_at) is the same content.
-    let (status, _) = parts(create_event(&api, post("acme", &first)).await);
+    let (status, _) = parts(stack.call("create-event", post("acme", &first)).await);
     assert_eq!(status, 200);
 
     let mut changed = event.clone();
     changed["event_payload"]["operation"] = json!("UPDATE");
-    let (status, problem) = parts(create_event(&api, post("acme", &changed)).await);
+    let (status, problem) = parts(stack.call("create-event", post("acme", &changed)).await);
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["status"], 409);
 }
@@ -104,36 +106,51 @@ async fn resend_with_same_content_replays_and_with_other_content_conflicts() {
 #[tokio::test]
 async fn tenants_never_see_each_other() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
-    parts(create_event(&api, post("acme", &order_event("e-1", "ORD-1"))).await);
+    parts(
+        stack
+            .call("create-event", post("acme", &order_event("e-1", "ORD-1")))
+            .await,
+    );
 
-    let (status, _) = parts(get_event(&api, get("globex", "e-1")).await);
+    let (status, _) = parts(stack.call("get-event", get("globex", "e-1")).await);
     assert_eq!(status, 404);
     let (status, page) = parts(
-        list_events(
-            &api,
-            list("globex", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")]),
-        )
-        .await,
+        stack
+            .call(
+                "list-events",
+                list("globex", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")]),
+            )
+            .await,
     );
     assert_eq!((status, page["items"].as_array().map(Vec::len)), (200, Some(0)));
 
     // The same id is free for another tenant.
-    let (status, _) = parts(create_event(&api, post("globex", &order_event("e-1", "ORD-1"))).await);
+    let (status, _) = parts(
+        stack
+            .call("create-event", post("globex", &order_event("e-1", "ORD-1")))
+            .await,
+    );
     assert_eq!(status, 201);
 }
 
 #[tokio::test]
 async fn lists_an_entitys_events_newest_first_across_pages() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     for i in 0..5 {
-        let (status, _) = parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
+        let (status, _) = parts(
+            stack
+                .call("create-event", post("acme", &order_event(&format!("e-{i}"), "ORD-1")))
+                .await,
+        );
         assert_eq!(status, 201);
         // created_at has millisecond precision: keep the order unambiguous.
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
-    parts(create_event(&api, post("acme", &order_event("other", "ORD-2"))).await);
+    parts(
+        stack
+            .call("create-event", post("acme", &order_event("other", "ORD-2")))
+            .await,
+    );
 
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
@@ -142,7 +159,7 @@ async fn lists_an_entitys_events_newest_first_across_pages() {
         if let Some(t) = &token {
             query.push(("next_token", t));
         }
-        let (status, page) = parts(list_events(&api, list("acme", &query)).await);
+        let (status, page) = parts(stack.call("list-events", list("acme", &query)).await);
         assert_eq!(status, 200, "{page}");
         seen.extend(
             page["items"]
@@ -162,7 +179,6 @@ async fn lists_an_entitys_events_newest_first_across_pages() {
 #[tokio::test]
 async fn authentication_fails_closed() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     let body = order_event("e-1", "ORD-1");
     let base = || ApiRequest::new("POST", "/api/v1/events").json(&body);
 
@@ -203,7 +219,7 @@ async fn authentication_fails_closed() {
         ),
     ];
     for (case, request, expected) in cases {
-        let (status, problem) = parts(create_event(&api, request).await);
+        let (status, problem) = parts(stack.call("create-event", request).await);
         assert_eq!(status, expected, "{case}: {problem}");
         assert_eq!(problem["status"], expected, "{case}: problem+json body");
     }
@@ -213,7 +229,6 @@ async fn authentication_fails_closed() {
 #[tokio::test]
 async fn bad_input_gets_a_4xx_naming_the_problem() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     // The body of a valid event with one field set (JSON pointer syntax).
     let with = |pointer: &str, value: Value| {
         let mut body = order_event("e-1", "ORD-1");
@@ -276,7 +291,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
             .for_tenant("acme")
             .body(&body)
             .build();
-        let (status, problem) = parts(create_event(&api, request).await);
+        let (status, problem) = parts(stack.call("create-event", request).await);
         assert_eq!(status, expected, "{case}: {problem}");
         if !field.is_empty() {
             assert!(
@@ -295,14 +310,13 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         .header("content-type", "text/plain")
         .json(&order_event("e-1", "ORD-1"))
         .build();
-    assert_eq!(parts(create_event(&api, request).await).0, 415);
+    assert_eq!(parts(stack.call("create-event", request).await).0, 415);
     assert!(stack.calls.take().is_empty(), "invalid events are never written");
 }
 
 #[tokio::test]
 async fn bad_queries_and_ids_get_a_4xx() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     let entity = [("entity_name", "ORDER"), ("entity_id", "ORD-1")];
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![("entity_id", "ORD-1")], "entity_name"),
@@ -314,14 +328,14 @@ async fn bad_queries_and_ids_get_a_4xx() {
         (vec![entity[0], entity[1], ("next_token", "bm9wZQ")], "next_token"),
     ];
     for (query, field) in cases {
-        let (status, problem) = parts(list_events(&api, list("acme", &query)).await);
+        let (status, problem) = parts(stack.call("list-events", list("acme", &query)).await);
         assert_eq!(status, 400, "{query:?}: {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{query:?}");
     }
 
     let long_id = "x".repeat(3000);
     for id in ["nope", long_id.as_str(), "a b"] {
-        let (status, _) = parts(get_event(&api, get("acme", id)).await);
+        let (status, _) = parts(stack.call("get-event", get("acme", id)).await);
         assert_eq!(status, 404, "{id}");
     }
 }
@@ -329,12 +343,15 @@ async fn bad_queries_and_ids_get_a_4xx() {
 #[tokio::test]
 async fn page_tokens_only_work_for_the_listing_that_issued_them() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
     for i in 0..3 {
-        parts(create_event(&api, post("acme", &order_event(&format!("e-{i}"), "ORD-1"))).await);
+        parts(
+            stack
+                .call("create-event", post("acme", &order_event(&format!("e-{i}"), "ORD-1")))
+                .await,
+        );
     }
     let first = [("entity_name", "ORDER"), ("entity_id", "ORD-1"), ("limit", "1")];
-    let (_, page) = parts(list_events(&api, list("acme", &first)).await);
+    let (_, page) = parts(stack.call("list-events", list("acme", &first)).await);
     let token = page["next_token"].as_str().expect("more pages").to_owned();
 
     let elsewhere = [
@@ -342,7 +359,7 @@ async fn page_tokens_only_work_for_the_listing_that_issued_them() {
         ("entity_id", "ORD-2"),
         ("next_token", token.as_str()),
     ];
-    let (status, problem) = parts(list_events(&api, list("acme", &elsewhere)).await);
+    let (status, problem) = parts(stack.call("list-events", list("acme", &elsewhere)).await);
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (400, Some("next_token")),
@@ -358,16 +375,23 @@ async fn page_tokens_only_work_for_the_listing_that_issued_them() {
         ("next_token", forged.as_str()),
     ];
     stack.calls.take();
-    assert_eq!(parts(list_events(&api, list("acme", &tampered)).await).0, 400);
+    assert_eq!(parts(stack.call("list-events", list("acme", &tampered)).await).0, 400);
     assert!(stack.calls.take().is_empty(), "a forged cursor never reaches DynamoDB");
 }
 
 #[tokio::test]
 async fn expired_events_are_gone_before_ttl_deletes_them() {
     let stack = TestStack::new().await;
-    let api = stack.events_api();
-    parts(create_event(&api, post("acme", &order_event("e-old", "ORD-1"))).await);
-    parts(create_event(&api, post("acme", &order_event("e-new", "ORD-1"))).await);
+    parts(
+        stack
+            .call("create-event", post("acme", &order_event("e-old", "ORD-1")))
+            .await,
+    );
+    parts(
+        stack
+            .call("create-event", post("acme", &order_event("e-new", "ORD-1")))
+            .await,
+    );
     // Age one item past its retention, as TTL would see it.
     stack
         .client
@@ -383,8 +407,15 @@ async fn expired_events_are_gone_before_ttl_deletes_them() {
         .await
         .expect("age the item");
 
-    assert_eq!(parts(get_event(&api, get("acme", "e-old")).await).0, 404);
-    let (_, page) = parts(list_events(&api, list("acme", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")])).await);
+    assert_eq!(parts(stack.call("get-event", get("acme", "e-old")).await).0, 404);
+    let (_, page) = parts(
+        stack
+            .call(
+                "list-events",
+                list("acme", &[("entity_name", "ORDER"), ("entity_id", "ORD-1")]),
+            )
+            .await,
+    );
     let ids: Vec<&str> = page["items"]
         .as_array()
         .expect("items")

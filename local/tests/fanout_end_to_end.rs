@@ -14,8 +14,6 @@ use local::event_sources::STREAM_BATCH_SIZE;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::api::events::create_event;
-use shared::api::subscriptions::{create_subscription, deactivate_subscription, get_subscription};
 use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RetryPolicy};
 use shared::storage::schema::EVENTS;
 
@@ -54,7 +52,7 @@ impl Harness {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            fanout: Fanout::new(&counted, config),
+            fanout: stack.stack.fanout("fanout", &counted, config),
             stream,
             proxy,
             stack,
@@ -160,7 +158,7 @@ impl Harness {
             .for_tenant(TENANT)
             .json(&body)
             .build();
-        let (status, created) = parts(create_subscription(&self.stack.functions().subscriptions, request).await);
+        let (status, created) = parts(self.stack.call("create-subscription", request).await);
         assert_eq!(status, 201, "{created}");
         created["id"].as_str().expect("id").to_owned()
     }
@@ -170,7 +168,7 @@ impl Harness {
             .for_tenant(TENANT)
             .path_param("id", id)
             .build();
-        parts(get_subscription(&self.stack.functions().subscriptions, request).await).1
+        parts(self.stack.call("get-subscription", request).await).1
     }
 
     async fn deactivate(&self, id: &str) {
@@ -178,7 +176,7 @@ impl Harness {
             .for_tenant(TENANT)
             .path_param("id", id)
             .build();
-        let (status, _) = parts(deactivate_subscription(&self.stack.functions().subscriptions, request).await);
+        let (status, _) = parts(self.stack.call("deactivate-subscription", request).await);
         assert_eq!(status, 200);
     }
 
@@ -192,7 +190,7 @@ impl Harness {
             .for_tenant(TENANT)
             .json(&body)
             .build();
-        let (status, answer) = parts(create_event(&self.stack.events_api(), request).await);
+        let (status, answer) = parts(self.stack.call("create-event", request).await);
         assert!(status == 201 || status == 200, "{status} {answer}");
     }
 

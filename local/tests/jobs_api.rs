@@ -4,7 +4,6 @@ mod common;
 
 use common::{ApiRequest, TestStack, ids_of, parts};
 use serde_json::{Value, json};
-use shared::api::jobs::{create_job, delete_job, get_job, list_jobs, update_job};
 
 fn job(id: &str) -> Value {
     json!({
@@ -52,11 +51,10 @@ fn list(tenant: &str, include_deleted: bool) -> lambda_http::Request {
 #[tokio::test]
 async fn a_created_job_shows_its_normalised_schedule_and_next_run() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
     let mut body = job("unused");
     body.as_object_mut().expect("object").remove("id");
 
-    let (status, created) = parts(create_job(&api, post("acme", &body)).await);
+    let (status, created) = parts(stack.call("create-job", post("acme", &body)).await);
     assert_eq!(status, 201, "{created}");
     assert!(created["id"].as_str().is_some_and(|id| id.starts_with("job_")));
     assert_eq!(created["scheduleExpression"], "cron(0 9 ? * MON-FRI *)");
@@ -75,21 +73,24 @@ async fn a_created_job_shows_its_normalised_schedule_and_next_run() {
     );
 
     let id = created["id"].as_str().expect("id");
-    let (status, read) = parts(get_job(&api, with_id("GET", "acme", id, None)).await);
+    let (status, read) = parts(stack.call("get-job", with_id("GET", "acme", id, None)).await);
     assert_eq!((status, read), (200, created));
 }
 
 #[tokio::test]
 async fn updates_replace_the_job_but_never_its_id() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
-    let (_, created) = parts(create_job(&api, post("acme", &job("job-1"))).await);
+    let (_, created) = parts(stack.call("create-job", post("acme", &job("job-1"))).await);
 
     let mut change = job("job-1");
     change["scheduleExpression"] = json!("rate(1 hours)");
     change.as_object_mut().expect("object").remove("schedule");
     change["notification"] = json!("PRICE_DROP");
-    let (status, updated) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&change))).await);
+    let (status, updated) = parts(
+        stack
+            .call("update-job", with_id("PUT", "acme", "job-1", Some(&change)))
+            .await,
+    );
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
         (updated["scheduleExpression"].as_str(), updated["notification"].as_str()),
@@ -101,14 +102,23 @@ async fn updates_replace_the_job_but_never_its_id() {
     );
 
     // The seed's update body carries no id; a different one is refused.
-    let (status, problem) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&job("job-2")))).await);
+    let (status, problem) = parts(
+        stack
+            .call("update-job", with_id("PUT", "acme", "job-1", Some(&job("job-2"))))
+            .await,
+    );
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("id")));
 
     // A writer that read version 1 loses.
     let mut stale = job("job-1");
     stale["version"] = json!(1);
     assert_eq!(
-        parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&stale))).await).0,
+        parts(
+            stack
+                .call("update-job", with_id("PUT", "acme", "job-1", Some(&stale)))
+                .await
+        )
+        .0,
         409
     );
 }
@@ -116,32 +126,40 @@ async fn updates_replace_the_job_but_never_its_id() {
 #[tokio::test]
 async fn deleting_is_soft_and_idempotent() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
     for id in ["job-1", "job-2"] {
-        parts(create_job(&api, post("acme", &job(id))).await);
+        parts(stack.call("create-job", post("acme", &job(id))).await);
     }
-    let response = delete_job(&api, with_id("DELETE", "acme", "job-1", None)).await;
+    let response = stack.call("delete-job", with_id("DELETE", "acme", "job-1", None)).await;
     assert_eq!(response.status(), 204);
     assert!(response.body().is_empty());
     assert_eq!(
-        delete_job(&api, with_id("DELETE", "acme", "job-1", None))
+        stack
+            .call("delete-job", with_id("DELETE", "acme", "job-1", None))
             .await
             .status(),
         204
     );
 
-    let (_, deleted) = parts(get_job(&api, with_id("GET", "acme", "job-1", None)).await);
+    let (_, deleted) = parts(stack.call("get-job", with_id("GET", "acme", "job-1", None)).await);
     assert_eq!(
         (deleted["deleted"].as_bool(), deleted["next_run_at"].clone()),
         (Some(true), Value::Null)
     );
-    assert_eq!(ids_of(&parts(list_jobs(&api, list("acme", false)).await).1), ["job-2"]);
     assert_eq!(
-        ids_of(&parts(list_jobs(&api, list("acme", true)).await).1),
+        ids_of(&parts(stack.call("list-jobs", list("acme", false)).await).1),
+        ["job-2"]
+    );
+    assert_eq!(
+        ids_of(&parts(stack.call("list-jobs", list("acme", true)).await).1),
         ["job-1", "job-2"]
     );
     assert_eq!(
-        parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&job("job-1")))).await).0,
+        parts(
+            stack
+                .call("update-job", with_id("PUT", "acme", "job-1", Some(&job("job-1"))))
+                .await
+        )
+        .0,
         409
     );
 }
@@ -149,25 +167,30 @@ async fn deleting_is_soft_and_idempotent() {
 #[tokio::test]
 async fn another_tenants_job_is_unknown() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
-    parts(create_job(&api, post("acme", &job("job-1"))).await);
+    parts(stack.call("create-job", post("acme", &job("job-1"))).await);
     assert_eq!(
-        parts(get_job(&api, with_id("GET", "globex", "job-1", None)).await).0,
+        parts(stack.call("get-job", with_id("GET", "globex", "job-1", None)).await).0,
         404
     );
     assert_eq!(
-        parts(update_job(&api, with_id("PUT", "globex", "job-1", Some(&job("job-1")))).await).0,
+        parts(
+            stack
+                .call("update-job", with_id("PUT", "globex", "job-1", Some(&job("job-1"))))
+                .await
+        )
+        .0,
         404
     );
     assert_eq!(
-        delete_job(&api, with_id("DELETE", "globex", "job-1", None))
+        stack
+            .call("delete-job", with_id("DELETE", "globex", "job-1", None))
             .await
             .status(),
         404
     );
-    assert_eq!(parts(list_jobs(&api, list("globex", true)).await).1, json!([]));
+    assert_eq!(parts(stack.call("list-jobs", list("globex", true)).await).1, json!([]));
     assert_eq!(
-        parts(get_job(&api, with_id("GET", "acme", "job-1", None)).await).1["deleted"],
+        parts(stack.call("get-job", with_id("GET", "acme", "job-1", None)).await).1["deleted"],
         false
     );
 }
@@ -175,7 +198,6 @@ async fn another_tenants_job_is_unknown() {
 #[tokio::test]
 async fn bad_jobs_get_a_400_naming_the_field() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
     let with = |field: &str, value: Value| {
         let mut body = job("job-x");
         body[field] = value;
@@ -253,7 +275,7 @@ async fn bad_jobs_get_a_400_naming_the_field() {
         ),
     ];
     for (case, body, field) in cases {
-        let (status, problem) = parts(create_job(&api, post("acme", &body)).await);
+        let (status, problem) = parts(stack.call("create-job", post("acme", &body)).await);
         assert_eq!(status, 400, "{case}: {problem}");
         let named: Vec<&str> = problem["errors"]
             .as_array()
@@ -272,13 +294,16 @@ async fn bad_jobs_get_a_400_naming_the_field() {
 #[tokio::test]
 async fn an_update_that_leaves_out_is_active_keeps_it() {
     let stack = TestStack::new().await;
-    let api = stack.functions().jobs;
     let mut paused = job("job-1");
     paused["is_active"] = json!(false);
-    parts(create_job(&api, post("acme", &paused)).await);
+    parts(stack.call("create-job", post("acme", &paused)).await);
     let mut body = job("job-1");
     body.as_object_mut().expect("object").remove("is_active");
-    let (status, updated) = parts(update_job(&api, with_id("PUT", "acme", "job-1", Some(&body))).await);
+    let (status, updated) = parts(
+        stack
+            .call("update-job", with_id("PUT", "acme", "job-1", Some(&body)))
+            .await,
+    );
     assert_eq!(
         (status, updated["is_active"].as_bool(), updated["next_run_at"].clone()),
         (200, Some(false), Value::Null)

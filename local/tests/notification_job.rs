@@ -10,8 +10,6 @@ use common::{ApiRequest, ProjectedStack, SendGridStub, TestStack, parts};
 use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::api::job_runs::list_job_runs;
-use shared::api::jobs::{create_job, get_job};
 use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus};
 use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::JOBS;
@@ -33,10 +31,7 @@ impl Harness {
             base_delay: Duration::from_millis(10),
         };
         let client = SendGrid::new(&sendgrid.url, "SG.test", retry).expect("client");
-        let runner = projected
-            .stack
-            .stack
-            .notification_runner(&projected.stack.client, client);
+        let runner = projected.stack.stack.notification_runner(client);
         Self {
             projected,
             runner,
@@ -66,7 +61,7 @@ impl Harness {
             .for_tenant(TENANT)
             .json(&body)
             .build();
-        let (status, job) = parts(create_job(&self.stack().functions().jobs, request).await);
+        let (status, job) = parts(self.stack().call("create-job", request).await);
         assert_eq!(status, 201, "{job}");
         job["id"].as_str().expect("id").to_owned()
     }
@@ -192,7 +187,7 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
         .for_tenant(TENANT)
         .path_param("jobId", &job)
         .build();
-    let (_, shown) = parts(get_job(&h.stack().functions().jobs, request).await);
+    let (_, shown) = parts(h.stack().call("get-job", request).await);
     assert!(
         shown["last_run_at"].is_string() && shown["next_run_at"].is_string(),
         "{shown}"
@@ -206,7 +201,7 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
             .query("limit", limit)
             .build()
     };
-    let (status, listed) = parts(list_job_runs(&h.stack().functions().job_runs, runs(TENANT, "10")).await);
+    let (status, listed) = parts(h.stack().call("list-job-runs", runs(TENANT, "10")).await);
     assert_eq!(status, 200, "{listed}");
     let ids: Vec<&str> = listed
         .as_array()
@@ -220,13 +215,10 @@ async fn back_in_stock_mails_each_shopper_once_per_restock_and_once_per_executio
         (Some(2), Some("SUCCEEDED"))
     );
     assert_eq!(
-        parts(list_job_runs(&h.stack().functions().job_runs, runs("globex", "10")).await).0,
+        parts(h.stack().call("list-job-runs", runs("globex", "10")).await).0,
         404
     );
-    assert_eq!(
-        parts(list_job_runs(&h.stack().functions().job_runs, runs(TENANT, "0")).await).0,
-        400
-    );
+    assert_eq!(parts(h.stack().call("list-job-runs", runs(TENANT, "0")).await).0, 400);
 }
 
 #[tokio::test]
@@ -331,7 +323,7 @@ async fn inactive_deleted_and_unknown_jobs_do_nothing() {
         .for_tenant(TENANT)
         .json(&body)
         .build();
-    let (_, job) = parts(create_job(&h.stack().functions().jobs, request).await);
+    let (_, job) = parts(h.stack().call("create-job", request).await);
     let id = job["id"].as_str().expect("id");
     assert!(matches!(h.run(id, "x").await, Outcome::Skipped(_)));
     assert!(h.sendgrid.received().is_empty());
@@ -354,23 +346,16 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
         .for_tenant(TENANT)
         .json(&body)
         .build();
-    let (_, job) = parts(create_job(&h.stack().functions().jobs, request).await);
+    let (_, job) = parts(h.stack().call("create-job", request).await);
     let records = jobs_stream.poll().await.expect("jobs records");
-    assert!(
-        h.stack()
-            .stack
-            .schedule_sync(&sdk)
-            .stream_batch(&records)
-            .await
-            .is_empty()
-    );
+    assert!(h.stack().stack.schedule_sync().stream_batch(&records).await.is_empty());
 
     // WHEN the next minute comes
     let sendgrid = SendGrid::new(&h.sendgrid.url, "SG.test", RetryPolicy::default()).expect("client");
     let schedules = ScheduleRunner::new(
         aws_sdk_scheduler::Client::new(&sdk),
         &h.stack().stack.schedule_group,
-        h.stack().stack.notification_runner(&h.stack().client, sendgrid),
+        h.stack().stack.notification_runner(sendgrid),
     );
     let now = chrono::Utc::now();
     let fired = schedules
@@ -385,7 +370,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
         .for_tenant(TENANT)
         .path_param("jobId", job["id"].as_str().expect("id"))
         .build();
-    let (_, runs) = parts(list_job_runs(&h.stack().functions().job_runs, request).await);
+    let (_, runs) = parts(h.stack().call("list-job-runs", request).await);
     assert_eq!(runs[0]["emails"], 2);
     assert!(
         runs[0]["scheduled_time"]
@@ -482,7 +467,7 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
         .for_tenant(TENANT)
         .path_param("jobId", &job)
         .build();
-    let (_, listed) = parts(list_job_runs(&h.stack().functions().job_runs, request).await);
+    let (_, listed) = parts(h.stack().call("list-job-runs", request).await);
     let listed: Vec<(&str, u64)> = listed
         .as_array()
         .expect("runs")
@@ -499,7 +484,7 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
         .for_tenant(TENANT)
         .path_param("jobId", &job)
         .build();
-    let (_, shown) = parts(get_job(&h.stack().functions().jobs, request).await);
+    let (_, shown) = parts(h.stack().call("get-job", request).await);
     assert_eq!(
         shown["last_run_at"].as_str(),
         Some(shared::rfc3339_millis::format(&dead.started_at).as_str())
@@ -626,5 +611,5 @@ async fn shown(h: &Harness, job: &str) -> Value {
         .for_tenant(TENANT)
         .path_param("jobId", job)
         .build();
-    parts(get_job(&h.stack().functions().jobs, request).await).1
+    parts(h.stack().call("get-job", request).await).1
 }

@@ -77,7 +77,7 @@ async fn wishlists_and_stock_events_build_the_projections() {
     h.post("ORDER", "CREATE", json!({"total": 1})).await;
     // WHEN the stream is projected
     let records = h.project().await;
-    let store = h.projector.store();
+    let store = h.store();
 
     // THEN the wishlists, the product → shopper entries and P2's restock are there
     let a = store.wishlist(&acme, "A").await.expect("read").expect("A's wishlist");
@@ -125,10 +125,7 @@ async fn wishlists_and_stock_events_build_the_projections() {
     .await;
     h.project().await;
     // THEN only B still wishes for it
-    assert_eq!(
-        h.projector.store().shoppers_wishing(&acme, &p2).await.expect("read"),
-        ["B"]
-    );
+    assert_eq!(h.store().shoppers_wishing(&acme, &p2).await.expect("read"), ["B"]);
 }
 
 #[tokio::test]
@@ -155,8 +152,7 @@ async fn a_retried_wishlist_event_restores_a_missing_product_entry() {
         .await
         .expect("delete");
     assert!(
-        h.projector
-            .store()
+        h.store()
             .shoppers_wishing(&acme, &ProductKey::new("P1", None))
             .await
             .expect("read")
@@ -166,8 +162,7 @@ async fn a_retried_wishlist_event_restores_a_missing_product_entry() {
     assert!(h.projector.stream_batch(&records).await.is_empty());
     // THEN the entry is back, although the wishlist itself did not change
     assert_eq!(
-        h.projector
-            .store()
+        h.store()
             .shoppers_wishing(&acme, &ProductKey::new("P1", None))
             .await
             .expect("read"),

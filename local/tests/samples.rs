@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use common::{SendGridStub, TestStack, parts};
 use local::functions::EventFunctions;
-use shared::fanout::Fanout;
 use shared::sendgrid::{RetryPolicy, SendGrid};
 
 /// What a sample must produce: an HTTP status (API functions), a number of
@@ -102,13 +101,13 @@ async fn every_sample_event_gets_its_expected_outcome() {
     let sdk = shared::aws::sdk_config().await;
     let sendgrid = SendGridStub::start().await.expect("SendGrid stub");
     let event_functions = EventFunctions {
-        fanout: Fanout::new(&sdk, stack.stack.fanout_config()),
-        projector: stack.stack.projector(&stack.client),
-        schedule_sync: stack.stack.schedule_sync(&sdk),
-        notification_job: stack.stack.notification_runner(
-            &stack.client,
-            SendGrid::new(&sendgrid.url, "SG.sample", RetryPolicy::default()).expect("client"),
-        ),
+        fanout: stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config()),
+        fanout_retry: stack.stack.fanout("fanout-retry", &sdk, stack.stack.fanout_config()),
+        projector: stack.stack.projector(),
+        schedule_sync: stack.stack.schedule_sync(),
+        notification_job: stack
+            .stack
+            .notification_runner(SendGrid::new(&sendgrid.url, "SG.sample", RetryPolicy::default()).expect("client")),
     };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();

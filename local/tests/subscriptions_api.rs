@@ -6,9 +6,6 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{ApiRequest, TestStack, ids_of, parts};
 use serde_json::{Value, json};
-use shared::api::subscriptions::{
-    create_subscription, deactivate_subscription, get_subscription, list_subscriptions, update_subscription,
-};
 use shared::secrets::{KmsSealer, SecretSealer};
 use shared::storage::schema::SUBSCRIPTIONS;
 use shared::tenant::TenantId;
@@ -92,9 +89,12 @@ async fn stored_secret(stack: &TestStack, tenant: &str, id: &str) -> String {
 #[tokio::test]
 async fn secrets_are_sealed_with_kms_and_never_returned() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
 
-    let (status, created) = parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    let (status, created) = parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["destination"]["sqs"]["accessSecret"], "****");
     assert_eq!(created["destination"]["sqs"]["accessKey"], "AKIAIOSFODNN7EXAMPLE");
@@ -106,7 +106,10 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
     // At rest: a KMS ciphertext bound to this tenant and subscription.
     let sealed = stored_secret(&stack, "acme", "sub-1").await;
     assert!(!sealed.contains(SECRET));
-    let sealer = KmsSealer::new(stack.kms.clone(), &stack.stack.secrets_key);
+    let sealer = KmsSealer::new(
+        aws_sdk_kms::Client::new(&shared::aws::sdk_config().await),
+        &stack.stack.secrets_key,
+    );
     let sealed: shared::secrets::SealedSecret = serde_json::from_value(json!(sealed)).expect("sealed");
     let acme = TenantId::parse("acme").expect("tenant");
     assert_eq!(sealer.open(&acme, "sub-1", &sealed).await.expect("opens"), SECRET);
@@ -115,9 +118,9 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
         "bound to its subscription"
     );
 
-    let (_, read) = parts(get_subscription(&api, get("acme", "sub-1")).await);
+    let (_, read) = parts(stack.call("get-subscription", get("acme", "sub-1")).await);
     assert_eq!(read, created);
-    let (_, all) = parts(list_subscriptions(&api, list("acme", None)).await);
+    let (_, all) = parts(stack.call("list-subscriptions", list("acme", None)).await);
     for text in [created.to_string(), all.to_string()] {
         assert!(!text.contains(SECRET) && !text.contains(&serde_json::to_string(&sealed).expect("json")[1..20]));
     }
@@ -126,8 +129,11 @@ async fn secrets_are_sealed_with_kms_and_never_returned() {
 #[tokio::test]
 async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
-    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
     let sealed = stored_secret(&stack, "acme", "sub-1").await;
 
     // The seed's form (id in the body), secret left out.
@@ -137,7 +143,7 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
         .expect("sqs")
         .remove("accessSecret");
     body["subscribeDelete"] = json!(true);
-    let (status, updated) = parts(update_subscription(&api, put("acme", None, &body)).await);
+    let (status, updated) = parts(stack.call("update-subscription", put("acme", None, &body)).await);
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
         (updated["version"].as_u64(), updated["subscribeDelete"].as_bool()),
@@ -146,12 +152,23 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
     assert_eq!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
     // A response sent back as is (masked secret, version, timestamps) keeps it too.
-    let (status, again) = parts(update_subscription(&api, put("acme", Some("sub-1"), &updated)).await);
+    let (status, again) = parts(
+        stack
+            .call("update-subscription", put("acme", Some("sub-1"), &updated))
+            .await,
+    );
     assert_eq!((status, again["version"].as_u64()), (200, Some(3)), "{again}");
     assert_eq!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
     // A new secret is sealed anew.
-    let (status, _) = parts(update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-1"))).await);
+    let (status, _) = parts(
+        stack
+            .call(
+                "update-subscription",
+                put("acme", Some("sub-1"), &sqs_subscription("sub-1")),
+            )
+            .await,
+    );
     assert_eq!(status, 200);
     assert_ne!(stored_secret(&stack, "acme", "sub-1").await, sealed);
 
@@ -162,7 +179,11 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
         .as_object_mut()
         .expect("sqs")
         .remove("accessSecret");
-    let (status, problem) = parts(update_subscription(&api, put("acme", Some("sub-1"), &new_key)).await);
+    let (status, problem) = parts(
+        stack
+            .call("update-subscription", put("acme", Some("sub-1"), &new_key))
+            .await,
+    );
     assert_eq!(status, 400);
     assert_eq!(problem["errors"][0]["field"], "destination.sqs.accessSecret");
 }
@@ -170,17 +191,28 @@ async fn updates_keep_the_stored_secret_unless_a_new_one_is_sent() {
 #[tokio::test]
 async fn versions_guard_against_lost_updates() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
-    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
     let mut stale = sqs_subscription("sub-1");
     stale["version"] = json!(1);
-    assert_eq!(parts(update_subscription(&api, put("acme", None, &stale)).await).0, 200);
+    assert_eq!(
+        parts(stack.call("update-subscription", put("acme", None, &stale)).await).0,
+        200
+    );
     // A second writer that read version 1 too.
-    let (status, problem) = parts(update_subscription(&api, put("acme", None, &stale)).await);
+    let (status, problem) = parts(stack.call("update-subscription", put("acme", None, &stale)).await);
     assert_eq!(status, 409, "{problem}");
     // Creating an existing id is a conflict too.
     assert_eq!(
-        parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await).0,
+        parts(
+            stack
+                .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+                .await
+        )
+        .0,
         409
     );
 }
@@ -188,52 +220,74 @@ async fn versions_guard_against_lost_updates() {
 #[tokio::test]
 async fn deactivated_subscriptions_leave_the_default_list() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
     for id in ["sub-a", "sub-b"] {
-        parts(create_subscription(&api, post("acme", &sqs_subscription(id))).await);
+        parts(
+            stack
+                .call("create-subscription", post("acme", &sqs_subscription(id)))
+                .await,
+        );
     }
-    let (status, deactivated) = parts(deactivate_subscription(&api, deactivate("acme", "sub-a")).await);
+    let (status, deactivated) = parts(stack.call("deactivate-subscription", deactivate("acme", "sub-a")).await);
     assert_eq!(
         (status, deactivated["active"].as_bool(), deactivated["version"].as_u64()),
         (200, Some(false), Some(2))
     );
     // Idempotent.
-    let (status, again) = parts(deactivate_subscription(&api, deactivate("acme", "sub-a")).await);
+    let (status, again) = parts(stack.call("deactivate-subscription", deactivate("acme", "sub-a")).await);
     assert_eq!((status, again["version"].as_u64()), (200, Some(2)));
 
     assert_eq!(
-        ids_of(&parts(list_subscriptions(&api, list("acme", None)).await).1),
+        ids_of(&parts(stack.call("list-subscriptions", list("acme", None)).await).1),
         ["sub-b"]
     );
     assert_eq!(
-        ids_of(&parts(list_subscriptions(&api, list("acme", Some("true"))).await).1),
+        ids_of(&parts(stack.call("list-subscriptions", list("acme", Some("true"))).await).1),
         ["sub-a", "sub-b"]
     );
-    assert_eq!(parts(list_subscriptions(&api, list("acme", Some("yes"))).await).0, 400);
+    assert_eq!(
+        parts(stack.call("list-subscriptions", list("acme", Some("yes"))).await).0,
+        400
+    );
 }
 
 #[tokio::test]
 async fn another_tenants_subscription_is_unknown() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
-    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
+    parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
 
-    assert_eq!(parts(get_subscription(&api, get("globex", "sub-1")).await).0, 404);
     assert_eq!(
-        parts(update_subscription(&api, put("globex", None, &sqs_subscription("sub-1"))).await).0,
+        parts(stack.call("get-subscription", get("globex", "sub-1")).await).0,
         404
     );
     assert_eq!(
-        parts(deactivate_subscription(&api, deactivate("globex", "sub-1")).await).0,
+        parts(
+            stack
+                .call("update-subscription", put("globex", None, &sqs_subscription("sub-1")))
+                .await
+        )
+        .0,
         404
     );
     assert_eq!(
-        parts(list_subscriptions(&api, list("globex", Some("true"))).await).1,
+        parts(
+            stack
+                .call("deactivate-subscription", deactivate("globex", "sub-1"))
+                .await
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        parts(stack.call("list-subscriptions", list("globex", Some("true"))).await).1,
         json!([])
     );
     // Still intact for its owner.
     assert_eq!(
-        parts(get_subscription(&api, get("acme", "sub-1")).await).1["active"],
+        parts(stack.call("get-subscription", get("acme", "sub-1")).await).1["active"],
         true
     );
 }
@@ -241,20 +295,31 @@ async fn another_tenants_subscription_is_unknown() {
 #[tokio::test]
 async fn ids_in_path_and_body_must_agree() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
-    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
-    let (status, problem) =
-        parts(update_subscription(&api, put("acme", Some("sub-1"), &sqs_subscription("sub-2"))).await);
+    parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
+    let (status, problem) = parts(
+        stack
+            .call(
+                "update-subscription",
+                put("acme", Some("sub-1"), &sqs_subscription("sub-2")),
+            )
+            .await,
+    );
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("id")));
     let mut no_id = sqs_subscription("x");
     no_id.as_object_mut().expect("object").remove("id");
-    assert_eq!(parts(update_subscription(&api, put("acme", None, &no_id)).await).0, 400);
+    assert_eq!(
+        parts(stack.call("update-subscription", put("acme", None, &no_id)).await).0,
+        400
+    );
 }
 
 #[tokio::test]
 async fn malformed_destinations_get_a_400_naming_the_field() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
     let with_destination = |destination: Value| {
         let mut body = sqs_subscription("sub-x");
         body["destination"] = destination;
@@ -344,7 +409,7 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
         ),
     ];
     for (case, body, fields) in cases {
-        let (status, problem) = parts(create_subscription(&api, post("acme", &body)).await);
+        let (status, problem) = parts(stack.call("create-subscription", post("acme", &body)).await);
         assert_eq!(status, 400, "{case}: {problem}");
         let named: Vec<&str> = problem["errors"]
             .as_array()
@@ -363,21 +428,30 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
     let mut no_flags = sqs_subscription("sub-x");
     no_flags["subscribeCreate"] = json!(false);
     no_flags["subscribeChange"] = json!(false);
-    assert_eq!(parts(create_subscription(&api, post("acme", &no_flags)).await).0, 400);
+    assert_eq!(
+        parts(stack.call("create-subscription", post("acme", &no_flags)).await).0,
+        400
+    );
     let mut bad_entity = sqs_subscription("sub-x");
     bad_entity["entityType"] = json!("order line");
-    assert_eq!(parts(create_subscription(&api, post("acme", &bad_entity)).await).0, 400);
+    assert_eq!(
+        parts(stack.call("create-subscription", post("acme", &bad_entity)).await).0,
+        400
+    );
     assert!(stack.calls.take().is_empty(), "invalid subscriptions are never written");
 }
 
 #[tokio::test]
 async fn an_update_that_leaves_out_active_keeps_it() {
     let stack = TestStack::new().await;
-    let api = stack.functions().subscriptions;
-    parts(create_subscription(&api, post("acme", &sqs_subscription("sub-1"))).await);
-    parts(deactivate_subscription(&api, deactivate("acme", "sub-1")).await);
+    parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-1")))
+            .await,
+    );
+    parts(stack.call("deactivate-subscription", deactivate("acme", "sub-1")).await);
     let mut body = sqs_subscription("sub-1");
     body.as_object_mut().expect("object").remove("active");
-    let (status, updated) = parts(update_subscription(&api, put("acme", None, &body)).await);
+    let (status, updated) = parts(stack.call("update-subscription", put("acme", None, &body)).await);
     assert_eq!((status, updated["active"].as_bool()), (200, Some(false)), "{updated}");
 }

@@ -5,7 +5,6 @@ mod common;
 
 use common::{ApiRequest, TestStack, parts};
 use serde_json::{Value, json};
-use shared::api::events::get_event;
 
 /// The body of the events/ sample for `function`.
 fn sample_body(function: &str) -> Value {
@@ -52,7 +51,7 @@ async fn each_typed_endpoint_stores_one_event_and_answers_the_seeds_way() {
             .for_tenant("acme")
             .path_param("eventId", id)
             .build();
-        let (_, stored) = parts(get_event(&stack.events_api(), request).await);
+        let (_, stored) = parts(stack.call("get-event", request).await);
         assert_eq!(
             (stored["entity_name"].as_str(), stored["entity_id"].as_str()),
             (Some(entity), Some(entity_id))

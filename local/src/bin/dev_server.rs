@@ -19,7 +19,6 @@ use local::schedule_runner::ScheduleRunner;
 use local::sendgrid_stub::SendGridStub;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources, provision};
-use shared::fanout::Fanout;
 use shared::notifications::{Invocation, NotificationRunner};
 use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::{EVENTS, JOBS};
@@ -75,7 +74,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared::lambda::init_logging();
     let port: u16 = config::parsed_or("PORT", 3000)?;
     let sdk = shared::aws::sdk_config().await;
-    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local")).await?;
+    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local"))
+        .await?
+        .enforcing_iam()
+        .await?;
     let handler_auth = match &auth {
         LocalAuth::Off => {
             tracing::warn!(
@@ -92,12 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let retention = shared::api::events::retention_from_env()?;
-    let functions = stack.functions(
-        &aws_sdk_dynamodb::Client::new(&sdk),
-        &aws_sdk_kms::Client::new(&sdk),
-        handler_auth,
-        retention,
-    );
+    let functions = stack.functions(handler_auth, retention);
     start_fanout(&sdk, &stack).await?;
     start_schedule_sync(&sdk, &stack).await?;
     start_schedules(&sdk, &stack).await?;
@@ -137,7 +134,8 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
 /// Runs the fan-out and its retry consumer, and the projector, on the emulator's
 /// stream and queue, as the stack's event source mappings do.
 async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
-    let fanout = Arc::new(Fanout::new(sdk, stack.fanout_config()));
+    let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
+    let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     tokio::spawn(event_sources::stream_into(
         stream,
@@ -146,8 +144,8 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
         fanout.clone(),
     ));
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
-    tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
-    let projector = Arc::new(stack.projector(&aws_sdk_dynamodb::Client::new(sdk)));
+    tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout_retry));
+    let projector = Arc::new(stack.projector());
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     tokio::spawn(event_sources::stream_into(
         stream,
@@ -167,7 +165,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
 /// status. moto stores the schedules but never fires them.
 async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
-    let sync = Arc::new(stack.schedule_sync(sdk));
+    let sync = Arc::new(stack.schedule_sync());
     // The jobs stream mapping's batch size in template.yaml.
     tokio::spawn(event_sources::stream_into(stream, 25, "schedule-sync", sync));
     tracing::info!(schedule_group = %stack.schedule_group, "schedule-sync polling the jobs stream");
@@ -180,21 +178,18 @@ async fn start_schedules(
     sdk: &aws_config::SdkConfig,
     stack: &provision::LocalStack,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let runner = notification_runner(sdk, stack).await?;
+    let runner = notification_runner(stack).await?;
     let schedules = ScheduleRunner::new(aws_sdk_scheduler::Client::new(sdk), &stack.schedule_group, runner);
     tokio::spawn(schedules.run());
     tracing::info!("due schedules fire into notification-job; e-mails go to the SendGrid stub (logged)");
     Ok(())
 }
 
-async fn notification_runner(
-    sdk: &aws_config::SdkConfig,
-    stack: &provision::LocalStack,
-) -> Result<NotificationRunner, Box<dyn std::error::Error>> {
+async fn notification_runner(stack: &provision::LocalStack) -> Result<NotificationRunner, Box<dyn std::error::Error>> {
     // Leaked: the stub serves for the life of the process.
     let stub: &'static SendGridStub = Box::leak(Box::new(SendGridStub::start().await?));
     let sendgrid = SendGrid::new(&stub.url, "SG.local", RetryPolicy::default())?;
-    Ok(stack.notification_runner(&aws_sdk_dynamodb::Client::new(sdk), sendgrid))
+    Ok(stack.notification_runner(sendgrid))
 }
 
 /// `run-job <tenant> <jobId>`: one run of the job now, against the running emulator;
@@ -202,8 +197,11 @@ async fn notification_runner(
 async fn run_job_now(tenant: &str, job_id: &str) -> Result<(), Box<dyn std::error::Error>> {
     shared::lambda::init_logging();
     let sdk = shared::aws::sdk_config().await;
-    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local")).await?;
-    let runner = notification_runner(&sdk, &stack).await?;
+    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local"))
+        .await?
+        .enforcing_iam()
+        .await?;
+    let runner = notification_runner(&stack).await?;
     let invocation = Invocation {
         tenant: tenant.to_owned(),
         job_id: job_id.to_owned(),

@@ -18,7 +18,7 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::events::inserted_event;
-use shared::fanout::{DeliveryPlan, Fanout, SubscriptionsByTenant, Target, plan};
+use shared::fanout::{DeliveryPlan, SubscriptionsByTenant, Target, plan};
 use shared::http::Authentication;
 use shared::storage::schema::{EVENTS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
 use shared::storage::{DynamoRecords, Records};
@@ -36,7 +36,7 @@ async fn main() -> BenchResult<()> {
     let samples: usize = shared::config::parsed_or("LATENCY_SAMPLES", 50)?;
     let sdk = shared::aws::sdk_config().await;
     let stack = provision::create_stack(&sdk, &format!("bench-{}", uuid::Uuid::now_v7().simple())).await?;
-    let api = Api::start(&sdk, &stack).await?;
+    let api = Api::start(&stack).await?;
     let sqs = Sqs::new(&sdk);
     let mut queues = Vec::new();
     for i in 0..subscribers {
@@ -52,7 +52,7 @@ async fn main() -> BenchResult<()> {
         api.post("/api/v1/events", &event(&format!("tp-{i}"))).await?;
     }
     let records = stream.poll().await?;
-    let fanout = Arc::new(Fanout::new(&sdk, stack.fanout_config()));
+    let fanout = Arc::new(stack.fanout("fanout", &sdk, stack.fanout_config()));
     let mut batched = Duration::ZERO;
     for batch in records.chunks(STREAM_BATCH_SIZE) {
         let started = Instant::now();
@@ -135,13 +135,8 @@ struct Api {
 }
 
 impl Api {
-    async fn start(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> BenchResult<Self> {
-        let functions = stack.functions(
-            &aws_sdk_dynamodb::Client::new(sdk),
-            &aws_sdk_kms::Client::new(sdk),
-            Authentication::DisabledForLocalRun,
-            chrono::Duration::days(1),
-        );
+    async fn start(stack: &LocalStack) -> BenchResult<Self> {
+        let functions = stack.functions(Authentication::DisabledForLocalRun, chrono::Duration::days(1));
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let gateway = Arc::new(Gateway {

@@ -14,10 +14,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use local::functions::ApiFunctions;
+use local::iam::AccessLog;
 use local::provision::{self, LocalStack};
 use serde_json::{Value, json};
-use shared::api::events::EventsApi;
-use shared::events::DynamoEventStore;
 use shared::http::Authentication;
 
 mod counting_proxy;
@@ -84,12 +83,31 @@ impl Intercept for CallLog {
 static STACKS: AtomicUsize = AtomicUsize::new(0);
 
 /// The resources of one test, in moto, reached through `AWS_ENDPOINT_URL` exactly
-/// as the functions reach AWS.
+/// as the functions reach AWS. Every function built from it is held to its IAM
+/// policy in template.yaml; a test that made a call IAM would refuse fails when
+/// its stack is dropped, even if the code under test swallowed the AccessDenied.
 pub struct TestStack {
+    /// The test's own client (not a function's: unchecked, uncounted).
     pub client: Client,
-    pub kms: aws_sdk_kms::Client,
     pub stack: LocalStack,
-    pub calls: CallLog,
+    /// Every AWS call the stack's functions made.
+    pub calls: AccessLog,
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let refused = self.calls.refused();
+        if refused.is_empty() {
+            return;
+        }
+        let report = format!("IAM (template.yaml) would refuse these calls:\n{}", refused.join("\n"));
+        if std::thread::panicking() {
+            // Already failing: say why it may have, without a second panic.
+            eprintln!("{report}");
+        } else {
+            panic!("{report}");
+        }
+    }
 }
 
 impl TestStack {
@@ -100,12 +118,8 @@ impl TestStack {
             "AWS_ENDPOINT_URL must point at moto on 127.0.0.1 (got {endpoint:?}). \
              Run the tests with scripts/test, which starts moto and sets it."
         );
-        let calls = CallLog::default();
         let sdk = shared::aws::sdk_config().await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(calls.clone())
-            .build();
-        let client = Client::from_conf(config);
+        let client = Client::new(&sdk);
         let prefix = format!(
             "test-{}-{}-{}",
             std::process::id(),
@@ -114,14 +128,12 @@ impl TestStack {
         );
         let stack = provision::create_stack(&sdk, &prefix)
             .await
-            .unwrap_or_else(|e| panic!("cannot create the stack in moto at {endpoint}: {e}"));
-        calls.take();
-        Self {
-            client,
-            kms: aws_sdk_kms::Client::new(&sdk),
-            stack,
-            calls,
-        }
+            .unwrap_or_else(|e| panic!("cannot create the stack in moto at {endpoint}: {e}"))
+            .enforcing_iam()
+            .await
+            .unwrap_or_else(|e| panic!("template.yaml's policies: {e}"));
+        let calls = stack.access_log().expect("IAM enforced").clone();
+        Self { client, stack, calls }
     }
 
     /// Every API function as deployed: JWT claims required.
@@ -132,11 +144,15 @@ impl TestStack {
     }
 
     pub fn functions_with(&self, auth: Authentication) -> ApiFunctions {
-        self.stack.functions(&self.client, &self.kms, auth, Duration::days(30))
+        self.stack.functions(auth, Duration::days(30))
     }
 
-    pub fn events_api(&self) -> EventsApi<DynamoEventStore> {
-        self.functions().events
+    /// Calls the named API function (a crate under `functions/`) as API Gateway would.
+    pub async fn call(&self, function: &str, request: Request) -> Response<Body> {
+        self.functions()
+            .invoke(function, request)
+            .await
+            .unwrap_or_else(|| panic!("no function {function}"))
     }
 }
 
@@ -294,6 +310,6 @@ pub async fn post_entity_event(
         .for_tenant(tenant)
         .json(&body)
         .build();
-    let (status, answer) = parts(shared::api::events::create_event(&stack.events_api(), request).await);
+    let (status, answer) = parts(stack.call("create-event", request).await);
     assert_eq!(status, 201, "{answer}");
 }

@@ -4,8 +4,8 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use local::stream_poller::StreamPoller;
 use serde_json::Value;
-use shared::projections::Projector;
-use shared::storage::schema::EVENTS;
+use shared::projections::{ProjectionStore, Projector};
+use shared::storage::schema::{EVENTS, PROJECTIONS};
 
 use super::{TestStack, post_entity_event};
 
@@ -23,7 +23,7 @@ impl ProjectedStack {
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
             .await
             .expect("events stream");
-        let projector = stack.stack.projector(&stack.client);
+        let projector = stack.stack.projector();
         Self {
             stack,
             stream,
@@ -37,6 +37,12 @@ impl ProjectedStack {
         self.posted += 1;
         let id = format!("evt-{}", self.posted);
         post_entity_event(&self.stack, tenant, &id, entity, operation, &payload).await;
+    }
+
+    /// The projections, read by the test itself (not through the projector's
+    /// clients, which are held to the projector's policy).
+    pub fn store(&self) -> ProjectionStore {
+        ProjectionStore::new(self.stack.client.clone(), self.stack.stack.tables.of(&PROJECTIONS))
     }
 
     /// Projects what the stream has now; returns the records (to replay them).

@@ -1,0 +1,258 @@
+//! The local stack's stand-in for IAM: an HTTP client, installed in one function's
+//! `SdkConfig`, that checks every request that function's clients send against the
+//! function's policy in template.yaml before it reaches the emulator. A refused
+//! call gets AccessDenied in the service's own error format, as from AWS, and is
+//! recorded, so a test fails even where the code would swallow the error.
+//! Calls signed with another key (a subscriber's own credentials) are that key's
+//! authority, not the function's, and pass.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+
+use super::policy::Policy;
+use super::request::{self, Scope};
+use super::template::FunctionPolicies;
+
+/// Every call the guarded functions made, and every call IAM would have refused.
+#[derive(Debug, Clone, Default)]
+pub struct AccessLog(Arc<Mutex<Log>>);
+
+#[derive(Debug, Default)]
+struct Log {
+    /// (function, operation), in order.
+    calls: Vec<(String, String)>,
+    refused: Vec<String>,
+}
+
+impl AccessLog {
+    fn with<T>(&self, f: impl FnOnce(&mut Log) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The operations made since the last take, in order.
+    pub fn take(&self) -> Vec<String> {
+        self.with(|log| std::mem::take(&mut log.calls))
+            .into_iter()
+            .map(|(_, operation)| operation)
+            .collect()
+    }
+
+    /// The (function, operation) pairs made since the last take.
+    pub fn take_calls(&self) -> Vec<(String, String)> {
+        self.with(|log| std::mem::take(&mut log.calls))
+    }
+
+    /// Why each refused call was refused.
+    pub fn refused(&self) -> Vec<String> {
+        self.with(|log| log.refused.clone())
+    }
+}
+
+/// Hands out guarded SDK configurations, one per function.
+#[derive(Debug, Clone)]
+pub struct Enforcer {
+    policies: Arc<FunctionPolicies>,
+    scope: Scope,
+    own_key: String,
+    inner: SharedHttpClient,
+    pub log: AccessLog,
+}
+
+impl Enforcer {
+    /// `sdk` supplies the functions' own credentials: calls signed with them are
+    /// checked.
+    pub async fn new(policies: FunctionPolicies, scope: Scope, sdk: &SdkConfig) -> Result<Self, String> {
+        let provider = sdk.credentials_provider().ok_or("the SDK config has no credentials")?;
+        let credentials = provider.provide_credentials().await.map_err(|e| e.to_string())?;
+        Ok(Self {
+            policies: Arc::new(policies),
+            scope,
+            own_key: credentials.access_key_id().to_owned(),
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+            log: AccessLog::default(),
+        })
+    }
+
+    /// `sdk` for `function`: every call its clients make is held to its policy. A
+    /// function the template does not declare may do nothing.
+    pub fn guard(&self, function: &str, sdk: &SdkConfig) -> SdkConfig {
+        let guard = Guard(Arc::new(Check {
+            function: function.to_owned(),
+            policy: self.policies.of(function).cloned().unwrap_or_default(),
+            scope: self.scope.clone(),
+            own_key: self.own_key.clone(),
+            log: self.log.clone(),
+        }));
+        sdk.to_builder()
+            .http_client(GuardedClient {
+                guard,
+                inner: self.inner.clone(),
+            })
+            .build()
+    }
+}
+
+#[derive(Debug)]
+struct Check {
+    function: String,
+    policy: Policy,
+    scope: Scope,
+    own_key: String,
+    log: AccessLog,
+}
+
+#[derive(Debug, Clone)]
+struct Guard(Arc<Check>);
+
+#[derive(Debug)]
+struct GuardedClient {
+    guard: Guard,
+    inner: SharedHttpClient,
+}
+
+impl HttpClient for GuardedClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(GuardedConnector {
+            guard: self.guard.clone(),
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct GuardedConnector {
+    guard: Guard,
+    inner: SharedHttpConnector,
+}
+
+impl HttpConnector for GuardedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        match self.guard.0.admit(&request) {
+            Ok(()) => self.inner.call(request),
+            Err(refusal) => HttpConnectorFuture::ready(Ok(refusal.response())),
+        }
+    }
+}
+
+impl Check {
+    fn admit(&self, http: &HttpRequest) -> Result<(), Refusal> {
+        let (path, query) = http.uri().split_once('?').unwrap_or((http.uri(), ""));
+        // Only the path: the URI is absolute (the emulator's address in front).
+        let path = path.find("://").map_or(path, |scheme| {
+            let rest = &path[scheme + 3..];
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        });
+        let request = request::Request {
+            method: http.method(),
+            path,
+            query,
+            target: http.headers().get("x-amz-target"),
+            body: http.body().bytes().unwrap_or_default(),
+        };
+        let protocol = Protocol::of(&request);
+        let call = request::call(&request, &self.scope).map_err(|reason| self.refuse(protocol, reason))?;
+        let signer = http
+            .headers()
+            .get("authorization")
+            .and_then(|auth| auth.split("Credential=").nth(1))
+            .and_then(|credential| credential.split('/').next())
+            .unwrap_or_default();
+        self.log
+            .with(|log| log.calls.push((self.function.clone(), call.operation.clone())));
+        if signer != self.own_key {
+            return Ok(());
+        }
+        match call.needs.iter().find(|need| !self.policy.allows(need)) {
+            None => Ok(()),
+            Some(need) => Err(self.refuse(
+                protocol,
+                format!(
+                    "{} ({}) is not authorized to perform: {} on resource: {} because no identity-based policy allows it",
+                    self.function, call.operation, need.action, need.resource
+                ),
+            )),
+        }
+    }
+
+    fn refuse(&self, protocol: Protocol, reason: String) -> Refusal {
+        let reason = format!("{}: {reason}", self.function);
+        tracing::error!(function = %self.function, %reason, "IAM would refuse this call (template.yaml)");
+        self.log.with(|log| log.refused.push(reason.clone()));
+        Refusal { protocol, reason }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Protocol {
+    /// DynamoDB, SQS, EventBridge, KMS, Secrets Manager.
+    Json,
+    /// Scheduler.
+    RestJson,
+    /// SNS.
+    Query,
+}
+
+impl Protocol {
+    fn of(request: &request::Request<'_>) -> Self {
+        if request.target.is_some() {
+            Self::Json
+        } else if request.path.starts_with("/schedules/") {
+            Self::RestJson
+        } else {
+            Self::Query
+        }
+    }
+}
+
+struct Refusal {
+    protocol: Protocol,
+    reason: String,
+}
+
+impl Refusal {
+    /// AccessDenied as each protocol reports it, so the SDK parses it as AWS's own.
+    fn response(&self) -> HttpResponse {
+        let message = serde_json::Value::String(self.reason.clone());
+        let (status, content_type, error_type, body) = match self.protocol {
+            Protocol::Json => (
+                400,
+                "application/x-amz-json-1.0",
+                None,
+                format!(r#"{{"__type":"AccessDeniedException","message":{message}}}"#),
+            ),
+            Protocol::RestJson => (
+                403,
+                "application/json",
+                Some("AccessDeniedException"),
+                format!(r#"{{"Message":{message}}}"#),
+            ),
+            Protocol::Query => (
+                403,
+                "text/xml",
+                None,
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>\
+                     <Message>{}</Message></Error><RequestId>local-iam</RequestId></ErrorResponse>",
+                    self.reason.replace('&', "&amp;").replace('<', "&lt;")
+                ),
+            ),
+        };
+        let mut response = HttpResponse::new(
+            status.try_into().unwrap_or_else(|_| unreachable!("a valid status")),
+            SdkBody::from(body),
+        );
+        response.headers_mut().insert("content-type", content_type);
+        if let Some(error_type) = error_type {
+            response.headers_mut().insert("x-amzn-errortype", error_type);
+        }
+        response
+    }
+}

@@ -1,0 +1,16 @@
+//! IAM as the deployed stack has it, enforced on the local one: moto checks no
+//! permissions, so each function's AWS calls are checked here against that
+//! function's policy in template.yaml (actions, resources, the conditions the
+//! template uses). See the README's "What the local stack enforces".
+
+mod guard;
+pub mod policy;
+pub mod request;
+pub mod template;
+
+pub use guard::{AccessLog, Enforcer};
+pub use request::Scope;
+pub use template::{FunctionPolicies, Stack, TemplateError};
+
+/// The template the functions deploy with, as built into this binary.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
