@@ -65,6 +65,10 @@ pub struct LocalStack {
     pub event_bus: String,
     pub retry_queue_url: String,
     pub dead_letter_queue_url: String,
+    /// Where the projector and schedule-sync park stream records that can never
+    /// be processed.
+    pub projector_failure_queue_url: String,
+    pub schedule_sync_failure_queue_url: String,
     /// The Scheduler group that holds one schedule per job.
     pub schedule_group: String,
     /// The stack's name, the prefix of its resources' names.
@@ -97,6 +101,12 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-dead-letter"))
         .await
         .map_err(failed("dead-letter queue"))?;
+    let projector_failure_queue_url = queue_named(&sqs, &format!("{prefix}-projector-failures"))
+        .await
+        .map_err(failed("projector failure queue"))?;
+    let schedule_sync_failure_queue_url = queue_named(&sqs, &format!("{prefix}-schedule-sync-failures"))
+        .await
+        .map_err(failed("schedule-sync failure queue"))?;
     let schedule_group = format!("{prefix}-schedules");
     schedule_group_named(&aws_sdk_scheduler::Client::new(sdk), &schedule_group)
         .await
@@ -107,6 +117,8 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         event_bus,
         retry_queue_url,
         dead_letter_queue_url,
+        projector_failure_queue_url,
+        schedule_sync_failure_queue_url,
         schedule_group,
         name: prefix.to_owned(),
         sdk: sdk.clone(),
@@ -211,6 +223,11 @@ impl LocalStack {
             ("EventBus", self.event_bus.clone()),
             ("FanoutRetryQueue", self.retry_queue_url.clone()),
             ("FanoutDeadLetterQueue", self.dead_letter_queue_url.clone()),
+            ("ProjectorStreamFailureQueue", self.projector_failure_queue_url.clone()),
+            (
+                "ScheduleSyncStreamFailureQueue",
+                self.schedule_sync_failure_queue_url.clone(),
+            ),
             ("JobsScheduleGroup", self.schedule_group.clone()),
             ("SchedulerRole", SCHEDULER_ROLE.to_owned()),
             ("NotificationJobFunction", NOTIFICATION_JOB_FUNCTION.to_owned()),
@@ -258,11 +275,16 @@ impl LocalStack {
             self.tables.of(&JOBS).to_owned(),
             self.schedule_group.clone(),
             target,
+            self.schedule_sync_failure_queue_url.clone(),
         )
     }
 
     pub fn projector(&self) -> Projector {
-        Projector::new(self.dynamodb("projector"), self.tables.of(&PROJECTIONS))
+        Projector::new(
+            &self.sdk_for("projector"),
+            self.tables.of(&PROJECTIONS),
+            &self.projector_failure_queue_url,
+        )
     }
 
     /// notification-job for this stack, sending through `sendgrid`.

@@ -198,3 +198,69 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
         "only order/create matches the rule"
     );
 }
+
+#[tokio::test]
+async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once() {
+    use shared::fanout::{Delivery, Failed, Origin, RetryPolicy, RetryQueues, Target};
+    use shared::tenant::TenantId;
+    // GIVEN two first failures: acme's message the destination refused as such
+    // (a sender fault), globex's a throttled call
+    let (client, _) = sqs().await;
+    let (retry, dead) = (
+        queue(&client, "retry", false).await,
+        queue(&client, "dead", false).await,
+    );
+    let failed = |tenant: &str, reason: &str, permanent: bool| Failed {
+        target: Target::own_bus("bus"),
+        delivery: Delivery {
+            message: message(1),
+            origin: Origin {
+                tenant: TenantId::parse(tenant).expect("tenant"),
+                event_id: format!("evt-{tenant}"),
+                subscription_id: Some(format!("sub-{tenant}")),
+                psi_fields: Vec::new(),
+            },
+            failures: 0,
+        },
+        reason: reason.into(),
+        permanent,
+    };
+    let queues = RetryQueues::new(
+        client.clone(),
+        retry.clone(),
+        dead.clone(),
+        RetryPolicy {
+            max_failures: 8,
+            base_delay_seconds: 0,
+        },
+    );
+
+    // WHEN both are parked
+    let unparked = queues
+        .park(vec![
+            failed("acme", "InvalidMessageContents: bad", true),
+            failed("globex", "ThrottlingException", false),
+        ])
+        .await;
+
+    // THEN acme's goes to the dead-letter queue now, with its reason, and only
+    // globex's waits for a retry
+    assert!(unparked.is_empty());
+    let dead = drain(&client, &dead).await;
+    assert_eq!(dead.len(), 1);
+    let parked = dead[0].message_attributes.as_ref().expect("attributes")[shared::fanout::DELIVERY_ATTRIBUTE]
+        .string_value()
+        .expect("metadata")
+        .to_owned();
+    assert!(
+        parked.contains("acme") && parked.contains("InvalidMessageContents"),
+        "{parked}"
+    );
+    let retried = drain(&client, &retry).await;
+    assert_eq!(retried.len(), 1);
+    assert!(
+        retried[0].message_attributes.as_ref().expect("attributes")[shared::fanout::DELIVERY_ATTRIBUTE]
+            .string_value()
+            .is_some_and(|m| m.contains("globex"))
+    );
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+use aws_lambda_events::event::dynamodb::EventRecord;
 use common::ProjectedStack;
 use serde_json::{Value, json};
 use shared::projections::ProductKey;
@@ -167,5 +168,68 @@ async fn a_retried_wishlist_event_restores_a_missing_product_entry() {
             .await
             .expect("read"),
         ["A"]
+    );
+}
+
+/// `record` with its event's payload replaced by `payload`: an event that reached
+/// the stream although DynamoDB will refuse its projection (written before a limit
+/// existed, or by another writer).
+fn with_payload(record: &EventRecord, payload: &Value) -> EventRecord {
+    use base64::Engine as _;
+    let mut json = serde_json::to_value(record).expect("record JSON");
+    json["dynamodb"]["NewImage"]["event_payload"]["M"]["base64_encoded_payload_json"]["S"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(payload.to_string()));
+    serde_json::from_value(json).expect("record")
+}
+
+#[tokio::test]
+async fn a_record_that_can_never_be_projected_is_parked_and_the_rest_of_the_batch_goes_on() {
+    // GIVEN one batch: acme's wishlist, whose shopper id makes a key DynamoDB
+    // refuses (over 2,048 bytes), then globex's ordinary one
+    let mut h = Harness::new().await;
+    h.post(
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("A"), "items": [item("P1")]}),
+    )
+    .await;
+    h.0.post(
+        "globex",
+        "WISHLIST",
+        "CREATE",
+        json!({"shopper": shopper("B"), "items": [item("P1")]}),
+    )
+    .await;
+    let mut records = h.0.stream.poll().await.expect("records");
+    assert_eq!(records.len(), 2);
+    let huge = "x".repeat(3000);
+    records[0] = with_payload(&records[0], &json!({"shopper": shopper(&huge), "items": [item("P1")]}));
+
+    // WHEN the projector takes the batch, once
+    let failed = h.projector.stream_batch(&records).await;
+
+    // THEN nothing is left for Lambda to retry: globex is projected on this first
+    // attempt, and acme's record is on the failure queue with the reason
+    assert!(failed.is_empty(), "a poison record must not hold the shard: {failed:?}");
+    let globex = TenantId::parse("globex").expect("tenant");
+    assert!(h.store().wishlist(&globex, "B").await.expect("read").is_some());
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let parked = common::drain(&sqs, &h.stack.stack.projector_failure_queue_url).await;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    let parked: Value = serde_json::from_str(parked[0].body().expect("body")).expect("JSON");
+    assert_eq!(
+        (parked["function"].as_str(), parked["tenant"].as_str()),
+        (Some("projector"), Some("acme"))
+    );
+    assert_eq!(parked["eventId"], "evt-1");
+    assert!(
+        parked["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("ValidationException")),
+        "{parked}"
+    );
+    assert!(
+        !parked.to_string().contains(&huge),
+        "the record's data stays out of the queue"
     );
 }

@@ -25,11 +25,13 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Self {
-        Self::in_group(None).await
+        Self::in_group(None, true).await
     }
 
     /// schedule-sync writing into `group` (default: the stack's).
-    async fn in_group(group: Option<&str>) -> Self {
+    /// `held_to_policy`: schedule-sync's calls are checked against its IAM policy
+    /// (which grants the stack's group only).
+    async fn in_group(group: Option<&str>, held_to_policy: bool) -> Self {
         let stack = TestStack::new().await;
         let sdk = shared::aws::sdk_config().await;
         let proxy = CountingProxy::in_front_of_moto().await;
@@ -39,17 +41,16 @@ impl Harness {
             role_arn: "arn:aws:iam::123456789012:role/scheduler-invokes-notification-job".into(),
             dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:scheduler-dead-letters".into(),
         };
-        // A group the template never grants is refused by IAM before Scheduler
-        // could fail: only the stack's own group is held to the policy.
-        let sdk_for_sync = match group {
-            None => stack.stack.guarded("schedule-sync", &counted),
-            Some(_) => counted,
+        let sdk_for_sync = match held_to_policy {
+            true => stack.stack.guarded("schedule-sync", &counted),
+            false => counted,
         };
         let sync = ScheduleSync::new(
             &sdk_for_sync,
             stack.stack.tables.of(&JOBS).to_owned(),
             group.unwrap_or(&stack.stack.schedule_group).to_owned(),
             target,
+            stack.stack.schedule_sync_failure_queue_url.clone(),
         );
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&JOBS))
             .await
@@ -188,12 +189,43 @@ async fn pausing_rescheduling_and_deleting_follow_the_job() {
 
 #[tokio::test]
 async fn an_unavailable_scheduler_fails_the_record_for_a_retry() {
-    // GIVEN schedule-sync pointed at a group Scheduler does not have (moto answers 500)
-    let mut h = Harness::in_group(Some("no-such-group")).await;
+    // GIVEN schedule-sync pointed at a group Scheduler does not have (moto answers
+    // 500; unchecked, or IAM would refuse a group the policy does not grant first)
+    let mut h = Harness::in_group(Some("no-such-group"), false).await;
     h.create(&job("stuck")).await;
     // WHEN the stream is synced
     let failed = h.sync().await;
     // THEN the record is reported for a retry and the job stays PENDING
     assert_eq!(failed.len(), 1);
     assert_eq!(h.job("stuck").await["schedule_status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_change_the_stack_may_not_make_fails_the_job_and_parks_the_record_with_the_reason() {
+    // GIVEN schedule-sync writing into a group its policy does not grant
+    let mut h = Harness::in_group(Some("not-granted"), true).await;
+    h.create(&job("denied")).await;
+    // WHEN the stream is synced
+    let failed = h.sync().await;
+    // THEN no retry is asked for (none could help): the job says FAILED without the
+    // stack's details, and the operator finds the record and the reason parked
+    assert!(failed.is_empty(), "{failed:?}");
+    let job = h.job("denied").await;
+    assert_eq!(job["schedule_status"], "FAILED");
+    let shown = job["schedule_error"].as_str().expect("error");
+    assert!(!shown.contains("arn:"), "{shown}");
+    let refused = h.stack.calls.take_refused();
+    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("scheduler:")), "{refused:?}");
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let parked = common::drain(&sqs, &h.stack.stack.schedule_sync_failure_queue_url).await;
+    assert_eq!(parked.len(), 1);
+    let parked: Value = serde_json::from_str(parked[0].body().expect("body")).expect("JSON");
+    assert_eq!(
+        (parked["function"].as_str(), parked["eventId"].as_str()),
+        (Some("schedule-sync"), Some("denied"))
+    );
+    assert!(
+        parked["reason"].as_str().is_some_and(|r| r.contains("AccessDenied")),
+        "{parked}"
+    );
 }

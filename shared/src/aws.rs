@@ -2,7 +2,74 @@
 //! SDK's own variable) points every client at an emulator in local runs and tests.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Error codes AWS services use for throttling and for conflicting concurrent
+/// requests: sending the same request again later can succeed.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Whether a call that failed with `err` may succeed if sent again: network
+/// failures, timeouts, throttling and 5xx may; anything else the service refused
+/// (validation, size limits, access, a missing resource) will be refused again.
+/// The one rule every stream consumer uses to tell a retry from a poison record.
+pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            status >= 500 || status == 429 || err.code().is_some_and(|code| TRANSIENT_CODES.contains(&code))
+        }
+        SdkError::ConstructionFailure(_) => false,
+        // Timeouts, connection failures, responses that could not be read.
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn refused(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
+        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
+        SdkError::service_error(ErrorMetadata::builder().code(code).build(), raw)
+    }
+
+    #[test]
+    fn throttling_faults_and_the_network_are_transient_refusals_are_not() {
+        assert!(is_transient(&refused(400, "ThrottlingException")));
+        assert!(is_transient(&refused(400, "ProvisionedThroughputExceededException")));
+        assert!(is_transient(&refused(500, "InternalServerError")));
+        assert!(is_transient(&refused(503, "ServiceUnavailable")));
+        assert!(is_transient(&refused(429, "TooManyRequests")));
+        assert!(!is_transient(&refused(400, "ValidationException")));
+        assert!(!is_transient(&refused(400, "AccessDeniedException")));
+        assert!(!is_transient(&refused(400, "ResourceNotFoundException")));
+        let timeout: SdkError<ErrorMetadata, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(is_transient(&timeout));
+        let unbuildable: SdkError<ErrorMetadata, HttpResponse> = SdkError::construction_failure("bad");
+        assert!(!is_transient(&unbuildable));
+    }
 }

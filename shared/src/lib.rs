@@ -25,6 +25,7 @@ pub mod schedule_sync;
 pub mod secrets;
 pub mod sendgrid;
 pub mod storage;
+pub mod stream_failures;
 pub mod subscriptions;
 pub mod tenant;
 pub mod ttl_map;

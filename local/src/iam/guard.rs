@@ -54,6 +54,11 @@ impl AccessLog {
     pub fn refused(&self) -> Vec<String> {
         self.with(|log| log.refused.clone())
     }
+
+    /// The refusals so far, forgotten: for a test that provokes them on purpose.
+    pub fn take_refused(&self) -> Vec<String> {
+        self.with(|log| std::mem::take(&mut log.refused))
+    }
 }
 
 /// Hands out guarded SDK configurations, one per function.

@@ -63,6 +63,7 @@ where
                         index,
                         message: message.clone(),
                         reason: failure.reason,
+                        permanent: true,
                     });
                 } else {
                     retry.0.push(index);
@@ -80,7 +81,12 @@ where
                 .into_iter()
                 .zip(pending)
                 .zip(reasons)
-                .map(|((index, message), reason)| Undelivered { index, message, reason }),
+                .map(|((index, message), reason)| Undelivered {
+                    index,
+                    message,
+                    reason,
+                    permanent: false,
+                }),
         );
     }
     undelivered

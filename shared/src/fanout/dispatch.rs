@@ -22,6 +22,10 @@ pub struct Failed {
     pub target: Target,
     pub delivery: Delivery,
     pub reason: String,
+    /// The message itself was refused: it goes to the dead-letter queue at once.
+    /// (A destination that is missing or refuses access is retried with backoff:
+    /// its owner can fix it.)
+    pub permanent: bool,
 }
 
 /// Clients are cached per region and credentials for the container's life. The
@@ -81,6 +85,7 @@ impl<S: SecretSealer> Dispatcher<S> {
                         target: target.clone(),
                         delivery,
                         reason: reason.clone(),
+                        permanent: false,
                     })
                     .collect();
             }
@@ -108,18 +113,26 @@ impl<S: SecretSealer> Dispatcher<S> {
         };
         undelivered
             .into_iter()
-            .filter_map(|Undelivered { index, message, reason }| {
-                let (origin, failures) = origins.get_mut(index)?.take()?;
-                Some(Failed {
-                    target: target.clone(),
-                    delivery: Delivery {
-                        message,
-                        origin,
-                        failures,
-                    },
-                    reason,
-                })
-            })
+            .filter_map(
+                |Undelivered {
+                     index,
+                     message,
+                     reason,
+                     permanent,
+                 }| {
+                    let (origin, failures) = origins.get_mut(index)?.take()?;
+                    Some(Failed {
+                        target: target.clone(),
+                        delivery: Delivery {
+                            message,
+                            origin,
+                            failures,
+                        },
+                        reason,
+                        permanent,
+                    })
+                },
+            )
             .collect()
     }
 

@@ -178,6 +178,7 @@ mod tests {
                 target: target.clone(),
                 delivery: delivery("broken"),
                 reason: reason.into(),
+                permanent: false,
             })
             .collect();
         let acme = TenantId::parse("acme").expect("tenant");

@@ -22,6 +22,9 @@ pub struct Undelivered {
     pub index: usize,
     pub message: OutgoingMessage,
     pub reason: String,
+    /// The destination refused the message itself (too large, malformed): no
+    /// retry can deliver it.
+    pub permanent: bool,
 }
 
 /// Entries per batch call, for SendMessageBatch, PublishBatch and PutEvents alike.

@@ -23,7 +23,7 @@ pub use envelope::{EVENT_SOURCE, Envelope, MASKED, MAX_MESSAGE_BYTES};
 pub use eventbridge::EventBridgeSender;
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
-pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RetryPolicy};
+pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RetryPolicy, RetryQueues};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;

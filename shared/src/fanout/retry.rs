@@ -78,12 +78,13 @@ impl RetryQueues {
     }
 
     /// Parks each failed delivery: on the retry queue with backoff, or on the
-    /// dead-letter queue once it has failed `max_failures` times. Returns those
-    /// that could not be parked either (the caller must not acknowledge them).
+    /// dead-letter queue once it has failed `max_failures` times or can never be
+    /// delivered. Returns those that could not be parked either (the caller must
+    /// not acknowledge them).
     pub async fn park(&self, failed: Vec<Failed>) -> Vec<Failed> {
         let (dead, retry): (Vec<Failed>, Vec<Failed>) = failed
             .into_iter()
-            .partition(|f| f.delivery.failures + 1 >= self.policy.max_failures);
+            .partition(|f| f.permanent || f.delivery.failures + 1 >= self.policy.max_failures);
         let mut unparked = self.send(&self.retry_url, retry, true).await;
         unparked.extend(self.send(&self.dead_letter_url, dead, false).await);
         unparked
@@ -230,6 +231,7 @@ mod tests {
             target: Target::own_bus("bus"),
             delivery: delivery.clone(),
             reason: "AWS.SimpleQueueService.NonExistentQueue".into(),
+            permanent: false,
         };
         let parked = parked_message(&failed, Some(60));
         assert_eq!(parked.delay_seconds, Some(60));

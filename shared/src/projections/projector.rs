@@ -11,24 +11,34 @@ use super::store::{ProjectionStore, StoreError};
 use super::wishlist::Wishlist;
 use crate::config::{self, ConfigError};
 use crate::events::inserted_event;
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue};
 use crate::tenant::TenantId;
+
+/// The batch item failure that has Lambda retry from `record` on.
+fn retry_from(record: &EventRecord) -> Vec<String> {
+    record.change.sequence_number.clone().into_iter().collect()
+}
 
 pub struct Projector {
     store: ProjectionStore,
+    failures: FailureQueue,
 }
 
 impl Projector {
+    /// `PROJECTIONS_TABLE`, and `FAILURE_QUEUE_URL` for records that can never be projected.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = crate::aws::sdk_config().await;
         Ok(Self::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            &sdk,
             config::required("PROJECTIONS_TABLE")?,
+            config::required(FAILURE_QUEUE_URL)?,
         ))
     }
 
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>, failure_queue_url: impl Into<String>) -> Self {
         Self {
-            store: ProjectionStore::new(client, table),
+            store: ProjectionStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
+            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), failure_queue_url, "projector"),
         }
     }
 
@@ -37,30 +47,39 @@ impl Projector {
     }
 
     /// Projects a stream batch in order; returns the sequence number to report
-    /// as failed (Lambda retries from there) when the store could not be written.
-    /// Events whose payload does not follow the documented schema are logged and
-    /// skipped: no retry can make them readable.
+    /// as failed (Lambda retries from there) when the store was unavailable.
+    /// A record that can never be projected (undecodable, a payload not as
+    /// documented, a write DynamoDB refuses) is parked on the failure queue with
+    /// the reason, and the rest of the batch goes on.
     pub async fn stream_batch(&self, records: &[EventRecord]) -> Vec<String> {
         for record in records {
             let streamed = match inserted_event(record) {
                 Ok(Some(streamed)) => streamed,
                 Ok(None) => continue,
                 Err(err) => {
-                    tracing::error!(event_id = %record.event_id, error = %err, "undecodable stream record; not projected");
+                    if !self.failures.park(record, None, &format!("undecodable: {err}")).await {
+                        return retry_from(record);
+                    }
                     continue;
                 }
             };
-            let timed = match projection_event(&streamed.event) {
-                Ok(Some(timed)) => timed,
+            let subject = Some((&streamed.tenant, streamed.event.id.as_str()));
+            let outcome = match projection_event(&streamed.event) {
+                Ok(Some(timed)) => self.apply(&streamed.tenant, timed).await,
                 Ok(None) => continue,
-                Err(err) => {
-                    tracing::warn!(tenant = %streamed.tenant, event_id = %streamed.event.id, error = %err, "payload not as documented; not projected");
-                    continue;
-                }
+                Err(err) => Err(StoreError::permanent(format!("payload not as documented: {err}"))),
             };
-            if let Err(err) = self.apply(&streamed.tenant, timed).await {
-                tracing::error!(tenant = %streamed.tenant, event_id = %streamed.event.id, error = %err, "projection not written; will be retried");
-                return record.change.sequence_number.clone().into_iter().collect();
+            match outcome {
+                Ok(()) => {}
+                Err(err) if err.is_transient() => {
+                    tracing::warn!(tenant = %streamed.tenant, event_id = %streamed.event.id, error = %err, "projection not written; will be retried");
+                    return retry_from(record);
+                }
+                Err(err) => {
+                    if !self.failures.park(record, subject, &err.to_string()).await {
+                        return retry_from(record);
+                    }
+                }
             }
         }
         Vec::new()

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use serde::Serialize;
@@ -21,15 +22,43 @@ use crate::tenant::TenantId;
 const ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
-#[error("projection store: {0}")]
-pub struct StoreError(String);
-
-fn build(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError(err.to_string())
+#[error("projection store: {message}")]
+pub struct StoreError {
+    message: String,
+    /// Sending it again may work (throttling, a fault, concurrent writers);
+    /// otherwise the write can never succeed (too large, malformed, refused).
+    transient: bool,
 }
 
-fn backend(err: impl std::error::Error) -> StoreError {
-    StoreError(DisplayErrorContext(err).to_string())
+impl StoreError {
+    pub(crate) fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: true,
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+fn build(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::permanent(err.to_string())
+}
+
+fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> StoreError {
+    StoreError {
+        transient: crate::aws::is_transient(&err),
+        message: DisplayErrorContext(err).to_string(),
+    }
 }
 
 pub struct ProjectionStore {
@@ -127,7 +156,7 @@ impl ProjectionStore {
                     .unwrap_or_default();
             }
             if !pending.is_empty() {
-                return Err(StoreError(format!(
+                return Err(StoreError::transient(format!(
                     "{} writes left undone after retries",
                     pending.len()
                 )));
@@ -244,7 +273,7 @@ impl ProjectionStore {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
                     .build()
-                    .map_err(|e| StoreError(e.to_string()))?;
+                    .map_err(|e| StoreError::permanent(e.to_string()))?;
                 let output = self
                     .client
                     .batch_get_item()
@@ -261,8 +290,10 @@ impl ProjectionStore {
                     let value = item
                         .get(attribute)
                         .cloned()
-                        .ok_or_else(|| StoreError(format!("an item has no {attribute}")))?;
-                    found.push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?);
+                        .ok_or_else(|| StoreError::permanent(format!("an item has no {attribute}")))?;
+                    found.push(
+                        serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?,
+                    );
                 }
                 pending = output
                     .unprocessed_keys
@@ -272,7 +303,10 @@ impl ProjectionStore {
                     .unwrap_or_default();
             }
             if !pending.is_empty() {
-                return Err(StoreError(format!("{} keys left unread after retries", pending.len())));
+                return Err(StoreError::transient(format!(
+                    "{} keys left unread after retries",
+                    pending.len()
+                )));
             }
         }
         Ok(found)
@@ -322,8 +356,9 @@ impl ProjectionStore {
                 let value = item
                     .get(attribute)
                     .cloned()
-                    .ok_or_else(|| StoreError(format!("an index item has no {attribute}")))?;
-                found.push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?);
+                    .ok_or_else(|| StoreError::permanent(format!("an index item has no {attribute}")))?;
+                found
+                    .push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?);
             }
             match page.last_evaluated_key {
                 Some(key) => start = Some(key),
@@ -357,8 +392,8 @@ impl ProjectionStore {
         let value = item
             .get(attribute)
             .cloned()
-            .ok_or_else(|| StoreError(format!("{pk}/{sk} has no {attribute}")))?;
-        let value = serde_dynamo::from_attribute_value(value).map_err(|e| StoreError(e.to_string()))?;
+            .ok_or_else(|| StoreError::permanent(format!("{pk}/{sk} has no {attribute}")))?;
+        let value = serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?;
         Ok(Some((version, value)))
     }
 
@@ -379,7 +414,7 @@ impl ProjectionStore {
             let Some(after) = apply(before.clone()) else {
                 return Ok(before);
             };
-            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError(e.to_string()))?;
+            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError::permanent(e.to_string()))?;
             let gsi1sk = match &keys.gsi1sk {
                 IndexSort::Fixed(sort) => sort.clone(),
                 IndexSort::WrittenAt(suffix) => format!("{}#{suffix}", rfc3339_millis::format(&chrono::Utc::now())),
@@ -407,7 +442,7 @@ impl ProjectionStore {
                 Err(other) => return Err(backend(other)),
             }
         }
-        Err(StoreError(format!(
+        Err(StoreError::transient(format!(
             "{}/{} kept changing; left for a retry",
             keys.pk, keys.sk
         )))

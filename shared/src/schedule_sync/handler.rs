@@ -12,11 +12,17 @@ use crate::config::{self, ConfigError};
 use crate::jobs::{Job, ScheduleStatus};
 use crate::storage::DynamoRecords;
 use crate::storage::schema::JOB_RECORDS;
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue};
 
 pub struct ScheduleSync {
     schedules: Schedules,
     jobs: DynamoRecords<Job>,
+    failures: FailureQueue,
 }
+
+/// What a tenant's job says when the stack could not schedule it; the detail
+/// goes to the operator with the parked record.
+const DENIED: &str = "the schedule could not be written; the operator has been alerted";
 
 impl ScheduleSync {
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -31,32 +37,58 @@ impl ScheduleSync {
             config::required("JOBS_TABLE")?,
             config::required("SCHEDULE_GROUP")?,
             target,
+            config::required(FAILURE_QUEUE_URL)?,
         ))
     }
 
-    pub fn new(sdk: &aws_config::SdkConfig, jobs_table: String, group: String, target: ScheduleTarget) -> Self {
+    /// Records that can never be synced are parked on the queue at `failure_queue_url`.
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        jobs_table: String,
+        group: String,
+        target: ScheduleTarget,
+        failure_queue_url: String,
+    ) -> Self {
         Self {
             schedules: Schedules::new(aws_sdk_scheduler::Client::new(sdk), group, target),
             jobs: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), jobs_table, JOB_RECORDS),
+            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), failure_queue_url, "schedule-sync"),
         }
     }
 
     /// Syncs a stream batch in order; returns the sequence number to report as
-    /// failed (Lambda retries from there) when Scheduler was unavailable.
+    /// failed (Lambda retries from there) when Scheduler was unavailable. A record
+    /// that can never be synced is parked on the failure queue with the reason, and
+    /// the rest of the batch goes on.
     pub async fn stream_batch(&self, records: &[EventRecord]) -> Vec<String> {
         for record in records {
+            let retry = || record.change.sequence_number.clone().into_iter().collect();
             let change = match job_change(record) {
                 Ok(Some(change)) => change,
                 Ok(None) => continue,
                 // A job the API wrote always decodes; nothing can be synced from one that does not.
                 Err(err) => {
-                    tracing::error!(event_id = %record.event_id, error = %err, "undecodable jobs stream record; skipped");
+                    if !self.failures.park(record, None, &format!("undecodable: {err}")).await {
+                        return retry();
+                    }
                     continue;
                 }
             };
-            if let Err(err) = self.sync(&change).await {
-                tracing::warn!(tenant = %change.tenant, job_id = %change.id, error = %err, "schedule not synced; will be retried");
-                return record.change.sequence_number.clone().into_iter().collect();
+            match self.sync(&change).await {
+                Ok(()) => {}
+                Err(SchedulerError::Denied(reason)) => {
+                    if !self
+                        .failures
+                        .park(record, Some((&change.tenant, &change.id)), &reason)
+                        .await
+                    {
+                        return retry();
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(tenant = %change.tenant, job_id = %change.id, error = %err, "schedule not synced; will be retried");
+                    return retry();
+                }
             }
         }
         Vec::new()
@@ -86,14 +118,18 @@ impl ScheduleSync {
                 self.schedules.put(&spec).await
             }
         };
-        let (status, error) = match applied {
+        let (status, error) = match &applied {
             Ok(()) => (desired.status(&job.value), None),
-            Err(SchedulerError::Refused(reason)) => (ScheduleStatus::Failed, Some(reason)),
-            Err(unavailable) => return Err(unavailable),
+            Err(SchedulerError::Refused(reason)) => (ScheduleStatus::Failed, Some(reason.clone())),
+            Err(SchedulerError::Denied(_)) => (ScheduleStatus::Failed, Some(DENIED.to_owned())),
+            Err(SchedulerError::Unavailable(_)) => return applied,
         };
         tracing::info!(tenant = %change.tenant, job_id = %change.id, schedule = %name, ?status, "schedule synced");
         self.record_status(change, job.version, status, error).await;
-        Ok(())
+        match applied {
+            Err(denied @ SchedulerError::Denied(_)) => Err(denied),
+            _ => Ok(()),
+        }
     }
 
     /// Writes the status onto the job version it was synced from; a newer version

@@ -2,6 +2,7 @@
 //! notification-job. Creates, updates and deletes are idempotent.
 
 use aws_sdk_scheduler::Client;
+use aws_sdk_scheduler::config::http::HttpResponse;
 use aws_sdk_scheduler::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_scheduler::types::{
     DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState, Target,
@@ -40,6 +41,10 @@ pub enum SchedulerError {
     /// Throttling, a fault, the network: worth retrying.
     #[error("Scheduler is unavailable: {0}")]
     Unavailable(String),
+    /// The stack may not do it (access, a missing group): no retry can help, and
+    /// the detail is the operator's, not the tenant's.
+    #[error("Scheduler denied the change: {0}")]
+    Denied(String),
 }
 
 /// Invocations Scheduler retries before the dead-letter queue, and for how long.
@@ -163,10 +168,9 @@ impl From<Failure> for SchedulerError {
     }
 }
 
-fn classify<E, R>(err: SdkError<E, R>) -> Failure
+fn classify<E>(err: SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     // moto answers some faults with HTML; the code and message are what count.
     let detail = match (err.code(), err.message()) {
@@ -175,10 +179,12 @@ where
     };
     match err.code() {
         Some("ResourceNotFoundException") => Missing,
-        // A conflict is a concurrent change: the retry will see the settled state.
         Some("ValidationException" | "ServiceQuotaExceededException") => {
             Failure::Other(SchedulerError::Refused(detail))
         }
-        _ => Failure::Other(SchedulerError::Unavailable(detail)),
+        // A conflict is a concurrent change: the retry will see the settled state.
+        Some("ConflictException") => Failure::Other(SchedulerError::Unavailable(detail)),
+        _ if crate::aws::is_transient(&err) => Failure::Other(SchedulerError::Unavailable(detail)),
+        _ => Failure::Other(SchedulerError::Denied(detail)),
     }
 }
