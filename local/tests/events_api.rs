@@ -424,3 +424,64 @@ async fn expired_events_are_gone_before_ttl_deletes_them() {
         .collect();
     assert_eq!(ids, ["e-new"]);
 }
+
+/// An ORDER event whose payload is `payload` (JSON text, base64-encoded here).
+fn with_payload_text(id: &str, payload: &str) -> Value {
+    use base64::Engine as _;
+    let mut body = order_event(id, "ORD-9");
+    body["event_payload"]["base64_encoded_payload_json"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(payload));
+    body
+}
+
+#[tokio::test]
+async fn an_event_whose_message_could_not_be_delivered_is_refused_before_it_is_stored() {
+    let stack = TestStack::new().await;
+    // GIVEN a body within the API's limit whose payload grows when re-serialised
+    // (1e15 is delivered as 1000000000000000.0): about 540 KB as a message
+    let numbers = format!("[{}1]", "1e15,".repeat(28_000));
+    let body = with_payload_text("e-grows", &numbers);
+    assert!(body.to_string().len() < MAX_BODY_BYTES);
+
+    // WHEN it is posted
+    let (status, problem) = parts(stack.call("create-event", post("acme", &body)).await);
+
+    // THEN a 400 names the payload, and nothing is stored
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"],
+        "event_payload.base64_encoded_payload_json"
+    );
+    assert!(stack.calls.take().iter().all(|op| op != "PutItem"));
+    // … while a large payload that stays within every destination's limit is accepted
+    let fits = format!("{{\"notes\":\"{}\"}}", "x".repeat(120_000));
+    let (status, _) = parts(
+        stack
+            .call("create-event", post("acme", &with_payload_text("e-fits", &fits)))
+            .await,
+    );
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn ids_the_projections_put_in_keys_are_bounded_at_the_request() {
+    let stack = TestStack::new().await;
+    let long = "x".repeat(3000);
+    for payload in [
+        json!({"shopper": {"id": long, "email": "a@example.com"}, "items": []}),
+        json!({"shopper": {"id": "A", "email": "a@example.com"},
+               "items": [{"product_id": long, "name": "P", "url": "https://shop.example/p"}]}),
+        json!({"shopper": {"id": "A", "email": "a@example.com"},
+               "items": [{"product_id": "P", "variant_id": long, "name": "P", "url": "https://shop.example/p"}]}),
+    ] {
+        let mut body = with_payload_text("e-long", &payload.to_string());
+        body["entity_name"] = json!("WISHLIST");
+        let (status, problem) = parts(stack.call("create-event", post("acme", &body)).await);
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(
+            problem["errors"][0]["field"],
+            "event_payload.base64_encoded_payload_json"
+        );
+        assert!(!problem.to_string().contains(&long), "the value is never echoed");
+    }
+}

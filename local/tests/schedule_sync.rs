@@ -215,7 +215,10 @@ async fn a_change_the_stack_may_not_make_fails_the_job_and_parks_the_record_with
     let shown = job["schedule_error"].as_str().expect("error");
     assert!(!shown.contains("arn:"), "{shown}");
     let refused = h.stack.calls.take_refused();
-    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("scheduler:")), "{refused:?}");
+    assert!(
+        !refused.is_empty() && refused.iter().all(|r| r.contains("scheduler:")),
+        "{refused:?}"
+    );
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
     let parked = common::drain(&sqs, &h.stack.stack.schedule_sync_failure_queue_url).await;
     assert_eq!(parked.len(), 1);

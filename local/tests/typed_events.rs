@@ -90,3 +90,37 @@ async fn a_changed_resend_is_409_and_bad_bodies_are_400() {
         400
     );
 }
+
+#[tokio::test]
+async fn any_spelling_of_a_uuid_is_one_event_read_back_canonical() {
+    let stack = TestStack::new().await;
+    let canonical = "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e1f";
+    let mut body = sample_body("create-action-event");
+    // GIVEN an action sent with its ids braced and upper case
+    body["eventId"] = json!(format!("{{{}}}", canonical.to_uppercase()));
+    body["customerId"] = json!("urn:uuid:3FA85F64-5717-4562-B3FC-2C963F66AFA6");
+    let (status, first) = post(&stack, "action", &body).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["eventId"], canonical);
+    assert_eq!(first["customerId"], "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+    // WHEN it is sent again, spelled the canonical way
+    body["eventId"] = json!(canonical);
+    let (status, again) = post(&stack, "action", &body).await;
+    // THEN it is the same event, and it reads back by its canonical id
+    assert_eq!((status, &again["isExisting"]), (200, &json!(true)), "{again}");
+    let request = ApiRequest::new("GET", &format!("/api/v1/events/{canonical}"))
+        .for_tenant("acme")
+        .path_param("eventId", canonical)
+        .build();
+    assert_eq!(parts(stack.call("get-event", request).await).0, 200);
+}
+
+#[tokio::test]
+async fn an_order_id_too_long_for_a_key_is_a_400() {
+    let stack = TestStack::new().await;
+    let mut body = sample_body("create-order-event");
+    body["order"]["orderId"] = json!("x".repeat(3000));
+    let (status, problem) = post(&stack, "order", &body).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "order.orderId");
+}

@@ -11,8 +11,10 @@ use crate::config::{self, ConfigError};
 use crate::definitions::{self, DefinitionCache, EventDefinition};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
+use crate::fanout::check_deliverable;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::pagination::{self, PageRequest};
+use crate::projections::check_projected_keys;
 use crate::routes;
 use crate::storage::schema::DEFINITION_RECORDS;
 use crate::storage::{DynamoRecords, Records};
@@ -129,8 +131,17 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
         |caller: Caller, req| async move {
             let now = Utc::now();
             let event = json_body::<EventRequest>(&req)?.into_event(now)?;
+            // An id the projections would put in a key is bounded now, not found
+            // unprojectable later.
+            check_projected_keys(&event)
+                .map_err(|e| ApiError::invalid_field("event_payload.base64_encoded_payload_json", e.to_string()))?;
             let id = event.id.clone();
             let admission = api.admit(&caller.tenant, event).await?;
+            check_deliverable(
+                caller.tenant.as_str(),
+                &admission.event,
+                "event_payload.base64_encoded_payload_json",
+            )?;
             match admission.store(&api.store, &caller.tenant, now).await? {
                 PutOutcome::Created(event) => {
                     let mut response = json_response(StatusCode::CREATED, &event)?;

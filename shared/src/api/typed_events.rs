@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::events::EventsApi;
 use crate::error::ApiError;
 use crate::events::{Admission, EventStore, NewCustomer, PutOutcome, TypedKind, typed_event};
+use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::routes::{self, Route};
 
@@ -28,6 +29,7 @@ async fn create<S: EventStore, D>(
         let now = Utc::now();
         let (event, customer_id) = typed_event(kind, body, now)?;
         let event_id = event.id.clone();
+        check_deliverable(caller.tenant.as_str(), &event, "body")?;
         let admission = Admission {
             customer: Some(NewCustomer {
                 identifier_type: CUSTOMER_ID.to_owned(),

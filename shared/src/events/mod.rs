@@ -17,7 +17,7 @@ pub use dynamo::DynamoEventStore;
 pub use item::EventItem;
 pub use memory::InMemoryEventStore;
 pub use model::{DefinitionStamp, Event, EventPayload, EventSource, EventType, Operation};
-pub use request::{EventRequest, decode_json};
+pub use request::{EventRequest, decode_json, key_value};
 pub(crate) use request::{entity_id, entity_name};
 pub use store::{EventPage, EventStore, PutOutcome, StoreError};
 pub use stream::{StreamError, StreamedEvent, inserted_event};

@@ -144,6 +144,12 @@ pub fn decode_json(encoded: &str) -> Result<serde_json::Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("does not decode to JSON ({e})"))
 }
 
+/// A client value that becomes part of a DynamoDB key (an entity id, a
+/// shopper or product id): short enough for any key it is put in.
+pub fn key_value(field: &str, value: &str) -> Result<(), FieldError> {
+    entity_id(field, value)
+}
+
 pub(crate) fn entity_id(field: &str, value: &str) -> Result<(), FieldError> {
     if value.trim().is_empty() || value.len() > MAX_ENTITY_ID_LEN || value.chars().any(char::is_control) {
         return Err(FieldError::new(

@@ -71,12 +71,16 @@ struct Attribute {
 /// customer's actions); the payload is the body as sent.
 pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(Event, String), ApiError> {
     let mut errors = FieldErrors::default();
+    let mut body = body;
     let common: Common =
         serde_json::from_value(body.clone()).map_err(|e| ApiError::invalid_field("body", e.to_string()))?;
+    // Any spelling the seed's clients send (upper case, braces, `urn:uuid:`) is
+    // stored as the one canonical form, so a resend in another spelling is the
+    // same event and every id reads back as stored.
     let uuid = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
         let value = errors.required(field, value)?;
         match uuid::Uuid::parse_str(&value) {
-            Ok(_) => Some(value),
+            Ok(parsed) => Some(parsed.hyphenated().to_string()),
             Err(_) => {
                 errors.push(field, "must be a GUID/UUID (00000000-0000-0000-0000-000000000000)");
                 None
@@ -85,6 +89,11 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
     };
     let event_id = uuid(&mut errors, "eventId", common.event_id);
     let customer_id = uuid(&mut errors, "customerId", common.customer_id);
+    for (field, canonical) in [("eventId", &event_id), ("customerId", &customer_id)] {
+        if let Some(canonical) = canonical {
+            body[field] = Value::from(canonical.as_str());
+        }
+    }
     let block = body.get(kind.block());
     if !block.is_some_and(Value::is_object) {
         errors.push(kind.block(), "is required and must be an object");
@@ -95,8 +104,12 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
                 .and_then(|b| b.get("orderId"))
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty());
-            if id.is_none() {
-                errors.push("order.orderId", "is required");
+            match id {
+                None => errors.push("order.orderId", "is required"),
+                // It becomes the event's entity id: held to the same rules.
+                Some(id) => {
+                    errors.check(super::request::entity_id("order.orderId", id));
+                }
             }
             id.map(str::to_owned)
         }
@@ -199,5 +212,39 @@ mod tests {
         let no_order_id = body("order", json!({"total": 1}));
         let err = typed_event(TypedKind::Order, no_order_id, Utc::now()).expect_err("invalid");
         assert!(format!("{err:?}").contains("order.orderId"));
+    }
+
+    #[test]
+    fn uuids_are_stored_canonical_whatever_their_spelling() {
+        let canonical = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+        let spellings = [
+            canonical.to_owned(),
+            canonical.to_uppercase(),
+            format!("{{{canonical}}}"),
+            format!("urn:uuid:{canonical}"),
+            canonical.replace('-', ""),
+        ];
+        let events: Vec<Event> = spellings
+            .iter()
+            .map(|spelling| {
+                let mut sent = body("action", json!({"amount": 1}));
+                sent["eventId"] = json!(spelling);
+                sent["customerId"] = json!(spelling.to_lowercase());
+                typed_event(TypedKind::Action, sent, Utc::now()).expect("valid").0
+            })
+            .collect();
+        for event in &events {
+            assert_eq!((event.id.as_str(), event.entity_id.as_str()), (canonical, canonical));
+            assert!(event.same_content(&events[0]), "one event, whatever the spelling");
+        }
+    }
+
+    #[test]
+    fn an_order_id_follows_the_entity_id_rules() {
+        for bad in ["x".repeat(3000), "a\u{0}b".into(), "   ".into()] {
+            let err =
+                typed_event(TypedKind::Order, body("order", json!({"orderId": bad})), Utc::now()).expect_err("invalid");
+            assert!(format!("{err:?}").contains("order.orderId"));
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::FieldError;
 use crate::events::{Event, EventSource, EventType, Operation, decode_json};
 
 /// EventBridge `Source` of every entry.
@@ -13,6 +14,38 @@ pub const EVENT_SOURCE: &str = "event-collector";
 
 /// What SNS and EventBridge accept per message/entry (SQS takes more).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The most an event's envelope may take: what every destination accepts, less
+/// room for the message attributes and, on the retry and dead-letter queues, the
+/// parked delivery's metadata.
+pub const MAX_ENVELOPE_BYTES: usize = MAX_MESSAGE_BYTES - 8 * 1024;
+
+/// The longest subscription id an envelope can carry (client-chosen ids are at
+/// most 128 characters).
+const LONGEST_SUBSCRIPTION_ID: &str = concat!(
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+);
+
+/// Checks, before an event is stored, that its envelope fits every destination
+/// for any subscription: the payload is decoded and serialised again, which can
+/// make it grow (`1e15` becomes `1000000000000000.0`), and masking can lengthen
+/// short values. `field` is what the error names.
+pub fn check_deliverable(tenant: &str, event: &Event, field: &str) -> Result<(), FieldError> {
+    let envelope = Envelope::revealing(tenant, event, Some(LONGEST_SUBSCRIPTION_ID));
+    let masking = event.definition.as_ref().map_or(0, |d| d.psi_fields.len()) * MASKED.len() + 2;
+    let size = serde_json::to_vec(&envelope).map_or(usize::MAX, |body| body.len()) + masking;
+    if size > MAX_ENVELOPE_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "the event's message to subscribers would be {size} bytes; SQS, SNS and EventBridge take at most \
+                 {MAX_ENVELOPE_BYTES} here (payloads are delivered as re-serialised JSON)"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

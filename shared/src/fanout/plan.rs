@@ -193,6 +193,19 @@ impl<'a> Shape<'a> {
     }
 }
 
+/// SQS and SNS FIFO take 1-128 characters of ASCII letters, digits and
+/// punctuation as a message group id. The entity id when it is one; otherwise
+/// (spaces, non-ASCII, longer) `h-` and a digest of it, so that every valid entity
+/// id reaches a FIFO subscriber and keeps its events in one ordered group.
+pub fn fifo_group_id(entity_id: &str) -> String {
+    let valid = (1..=128).contains(&entity_id.len()) && entity_id.chars().all(|c| c.is_ascii_graphic());
+    if valid {
+        entity_id.to_owned()
+    } else {
+        format!("h-{}", crate::ids::digest(&[entity_id]))
+    }
+}
+
 impl Target {
     /// `body` as this target takes it: SQS/SNS get the attributes (and, when
     /// FIFO, group = entity id and a dedup id per event and subscription); buses
@@ -210,7 +223,7 @@ impl Target {
         OutgoingMessage {
             body,
             attributes: shape.attributes,
-            group_id: fifo.then(|| shape.entity_id.to_owned()),
+            group_id: fifo.then(|| fifo_group_id(shape.entity_id)),
             // A name-based UUID: 36 characters, within SQS/SNS's 128, whatever the ids' lengths.
             dedup_id: fifo.then(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, dedup_key.as_bytes()).to_string()),
             ..OutgoingMessage::default()
@@ -382,5 +395,16 @@ mod tests {
         assert_eq!(to_bus.detail_type.as_deref(), Some("order/create"));
         assert!(to_bus.attributes.is_empty());
         assert_eq!(to_bus.body, standard.body);
+    }
+
+    #[test]
+    fn fifo_group_ids_are_the_entity_id_when_sqs_takes_it_and_a_digest_otherwise() {
+        assert_eq!(fifo_group_id("ORD-1/2024#x"), "ORD-1/2024#x");
+        for unsafe_id in ["ORD 1", "Bestellung-Ä", &"x".repeat(129)] {
+            let group = fifo_group_id(unsafe_id);
+            assert!(group.starts_with("h-") && group.len() == 34, "{group}");
+            assert_eq!(group, fifo_group_id(unsafe_id), "one group per entity");
+        }
+        assert_ne!(fifo_group_id("ORD 1"), fifo_group_id("ORD 2"));
     }
 }

@@ -12,7 +12,8 @@ mod wishlist;
 
 pub use history::History;
 pub use payload::{
-    PayloadError, ProductDetails, ProductKey, ProjectionEvent, Shopper, Timed, WishlistItem, projection_event,
+    PayloadError, ProductDetails, ProductKey, ProjectionEvent, Shopper, Timed, WishlistItem, check_projected_keys,
+    projection_event,
 };
 pub use product::{DEFAULT_LOW_STOCK_THRESHOLD, Price, ProductState};
 pub use projector::Projector;

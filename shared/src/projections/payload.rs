@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Event, Operation, decode_json};
+use crate::events::{Event, Operation, decode_json, key_value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shopper {
@@ -168,6 +168,25 @@ fn schema<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Result<T, 
 /// The projection event `event` carries; `None` for entities the projections
 /// do not follow, and for READ operations.
 pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
+    let Some(timed) = parse(event)? else { return Ok(None) };
+    check_keys(&timed.event).map_err(|reason| PayloadError {
+        entity: event.entity_name.clone(),
+        reason,
+    })?;
+    Ok(Some(timed))
+}
+
+/// Refuses, at ingest, an event the projections would read with an id too long
+/// for a key. Other payload problems are not refused: the event is still stored
+/// and delivered, and the projector parks it with the reason.
+pub fn check_projected_keys(event: &Event) -> Result<(), PayloadError> {
+    projection_event(event).map(|_| ()).or_else(|err| match parse(event) {
+        Ok(_) => Err(err),
+        Err(_) => Ok(()),
+    })
+}
+
+fn parse(event: &Event) -> Result<Option<Timed>, PayloadError> {
     let entity = event.entity_name.as_str();
     if !matches!(
         entity,
@@ -245,6 +264,33 @@ pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
         at: occurred_at.unwrap_or(event.created_at),
         event: projected,
     }))
+}
+
+/// The ids the projections put in keys (shopper, product, variant) held to the
+/// entity id rules, so every key fits DynamoDB's limits.
+fn check_keys(projected: &ProjectionEvent) -> Result<(), String> {
+    let (shopper, products): (Option<&Shopper>, Vec<ProductKey>) = match projected {
+        ProjectionEvent::Wishlist { shopper, items } => {
+            (Some(shopper), items.iter().map(WishlistItem::product).collect())
+        }
+        ProjectionEvent::WishlistItem { shopper, item, .. } => (Some(shopper), vec![item.product()]),
+        ProjectionEvent::Product { product, .. } => (None, vec![product.clone()]),
+    };
+    let checks = shopper
+        .map(|s| ("shopper.id", s.id.as_str()))
+        .into_iter()
+        .chain(products.iter().flat_map(|p| {
+            [
+                Some(("product_id", p.product_id.as_str())),
+                p.variant_id.as_deref().map(|v| ("variant_id", v)),
+            ]
+            .into_iter()
+            .flatten()
+        }));
+    for (field, value) in checks {
+        key_value(field, value).map_err(|e| format!("{}: {}", e.field, e.message))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

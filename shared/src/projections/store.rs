@@ -21,6 +21,10 @@ use crate::tenant::TenantId;
 /// Tries of one read-apply-put before the record is left to a retry.
 const ATTEMPTS: usize = 5;
 
+/// The most one projection may take as JSON, well within DynamoDB's 400 KB item
+/// (its keys and attribute names, and JSON's quoting, differ a little).
+pub const MAX_PROJECTION_BYTES: usize = 350_000;
+
 #[derive(Debug, thiserror::Error)]
 #[error("projection store: {message}")]
 pub struct StoreError {
@@ -414,6 +418,12 @@ impl ProjectionStore {
             let Some(after) = apply(before.clone()) else {
                 return Ok(before);
             };
+            let size = serde_json::to_vec(&after).map_or(usize::MAX, |json| json.len());
+            if size > MAX_PROJECTION_BYTES {
+                return Err(StoreError::permanent(format!(
+                    "{attribute} would be {size} bytes; a projection takes at most {MAX_PROJECTION_BYTES}"
+                )));
+            }
             let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError::permanent(e.to_string()))?;
             let gsi1sk = match &keys.gsi1sk {
                 IndexSort::Fixed(sort) => sort.clone(),

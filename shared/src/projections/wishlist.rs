@@ -15,6 +15,9 @@ pub struct Stamped<T> {
     pub value: T,
 }
 
+/// Removed items remembered per wishlist (see `Wishlist::forget_oldest_removed`).
+pub const MAX_REMOVED_KEPT: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Wishlist {
     pub shopper: Stamped<Shopper>,
@@ -67,7 +70,7 @@ impl Wishlist {
     }
 
     fn set(&mut self, at: DateTime<Utc>, key: String, value: Option<WishlistItem>) -> bool {
-        match self.items.get(&key) {
+        let changed = match self.items.get(&key) {
             Some(held) if held.at >= at => false,
             Some(held) if held.value == value => false,
             None if value.is_none() => false,
@@ -75,7 +78,33 @@ impl Wishlist {
                 self.items.insert(key, Stamped { at, value });
                 true
             }
+        };
+        self.forget_oldest_removed();
+        changed
+    }
+
+    /// Keeps the newest `MAX_REMOVED_KEPT` removed items (which stop a late,
+    /// older event from bringing an item back) and forgets older ones, so a
+    /// wishlist's item never grows with every item ever taken off it.
+    fn forget_oldest_removed(&mut self) {
+        let removed = self.items.values().filter(|s| s.value.is_none()).count();
+        if removed <= MAX_REMOVED_KEPT {
+            return;
         }
+        let mut times: Vec<DateTime<Utc>> = self
+            .items
+            .values()
+            .filter(|s| s.value.is_none())
+            .map(|s| s.at)
+            .collect();
+        times.sort_unstable();
+        let mut excess = removed - MAX_REMOVED_KEPT;
+        let cutoff = times[excess - 1];
+        self.items.retain(|_, s| {
+            let forget = excess > 0 && s.value.is_none() && s.at <= cutoff;
+            excess -= usize::from(forget);
+            !forget
+        });
     }
 }
 
@@ -146,5 +175,29 @@ mod tests {
         assert!(list.set_item(at(20), opted_out, "P1".into(), Some(item("P1"))));
         assert!(!list.set_item(at(15), ann(), "P2".into(), None));
         assert!(list.shopper.value.notifications_disabled);
+    }
+
+    #[test]
+    fn removed_items_are_remembered_only_up_to_a_bound() {
+        let mut list = Wishlist::new(at(0), ann());
+        for i in 0..(MAX_REMOVED_KEPT as i64 + 50) {
+            let key = format!("P{i}");
+            list.set_item(at(2 * i), ann(), key.clone(), Some(item(&key)));
+            list.set_item(at(2 * i + 1), ann(), key, None);
+        }
+        list.set_item(at(10_000), ann(), "KEEP".into(), Some(item("KEEP")));
+        let removed: Vec<&String> = list
+            .items
+            .iter()
+            .filter(|(_, s)| s.value.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(removed.len(), MAX_REMOVED_KEPT);
+        assert!(!list.items.contains_key("P0"), "the oldest removal is forgotten");
+        assert!(
+            list.items.contains_key(&format!("P{}", MAX_REMOVED_KEPT + 49)),
+            "the newest is kept"
+        );
+        assert_eq!(products(&list), ["KEEP"]);
     }
 }
