@@ -503,3 +503,62 @@ async fn an_undecodable_record_is_dead_lettered_and_does_not_fail_the_batch() {
     assert_eq!(dead.len(), 1);
     assert!(dead[0].body().is_some_and(|b| b.contains("garbage")));
 }
+
+#[tokio::test]
+async fn any_valid_entity_id_reaches_a_fifo_subscriber_in_one_group() {
+    // GIVEN a FIFO queue subscribed to ORDER creates
+    let mut h = Harness::new(3).await;
+    let created = h
+        .sqs
+        .create_queue()
+        .queue_name(format!("orders-{}.fifo", uuid::Uuid::now_v7().simple()))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("FIFO queue");
+    let fifo = created.queue_url.expect("url");
+    h.subscribe("ORDER", sqs_destination(&fifo)).await;
+
+    // WHEN two events of an order whose id SQS would refuse as a group id arrive
+    for id in ["evt-a", "evt-b"] {
+        let body = json!({
+            "id": id, "entity_id": "Bestellung 42/Ä", "entity_name": "ORDER",
+            "event_source": "APPLICATION", "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": "CREATE"}
+        });
+        let request = ApiRequest::new("POST", "/api/v1/events")
+            .for_tenant(TENANT)
+            .json(&body)
+            .build();
+        assert_eq!(parts(h.stack.call("create-event", request).await).0, 201);
+    }
+    assert!(h.fan_out().await.is_empty());
+
+    // THEN both arrive, in order, in one message group (checked against SQS's
+    // rules by the local stack: moto would take any group id)
+    let messages = h
+        .sqs
+        .receive_message()
+        .queue_url(&fifo)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    let ids: Vec<String> = messages
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m.body().unwrap_or_default()).expect("JSON")["eventId"].to_string())
+        .collect();
+    assert_eq!(ids, [r#""evt-a""#, r#""evt-b""#]);
+    let groups: std::collections::BTreeSet<_> = messages
+        .iter()
+        .filter_map(|m| {
+            m.attributes()?
+                .get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                .cloned()
+        })
+        .collect();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+}

@@ -223,9 +223,7 @@ async fn a_record_that_can_never_be_projected_is_parked_and_the_rest_of_the_batc
     );
     assert_eq!(parked["eventId"], "evt-1");
     assert!(
-        parked["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("shopper.id")),
+        parked["reason"].as_str().is_some_and(|r| r.contains("shopper.id")),
         "{parked}"
     );
     assert!(

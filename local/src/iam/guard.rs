@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
+use super::limits;
 use super::policy::Policy;
 use super::request::{self, Scope};
 use super::template::FunctionPolicies;
@@ -164,6 +165,11 @@ impl Check {
         };
         let protocol = Protocol::of(&request);
         let call = request::call(&request, &self.scope).map_err(|reason| self.refuse(protocol, reason))?;
+        limits::check(&request).map_err(|breach| {
+            let mut refusal = self.refuse(protocol, format!("{}: {}", call.operation, breach.message));
+            refusal.limit = Some(breach.code);
+            refusal
+        })?;
         let signer = http
             .headers()
             .get("authorization")
@@ -189,9 +195,13 @@ impl Check {
 
     fn refuse(&self, protocol: Protocol, reason: String) -> Refusal {
         let reason = format!("{}: {reason}", self.function);
-        tracing::error!(function = %self.function, %reason, "IAM would refuse this call (template.yaml)");
+        tracing::error!(function = %self.function, %reason, "AWS would refuse this call (IAM in template.yaml, or a limit)");
         self.log.with(|log| log.refused.push(reason.clone()));
-        Refusal { protocol, reason }
+        Refusal {
+            protocol,
+            reason,
+            limit: None,
+        }
     }
 }
 
@@ -220,31 +230,33 @@ impl Protocol {
 struct Refusal {
     protocol: Protocol,
     reason: String,
+    /// The error code of the limit broken; `None` for a call IAM would refuse.
+    limit: Option<&'static str>,
 }
 
 impl Refusal {
-    /// AccessDenied as each protocol reports it, so the SDK parses it as AWS's own.
+    /// The error as each protocol reports it, so the SDK parses it as AWS's own:
+    /// AccessDenied for IAM, the service's own code (a 400) for a limit.
     fn response(&self) -> HttpResponse {
         let message = serde_json::Value::String(self.reason.clone());
-        let (status, content_type, error_type, body) = match self.protocol {
+        let (status, code) = match (self.limit, self.protocol) {
+            (Some(code), _) => (400, code),
+            (None, Protocol::Json) => (400, "AccessDeniedException"),
+            (None, Protocol::RestJson) => (403, "AccessDeniedException"),
+            (None, Protocol::Query) => (403, "AuthorizationError"),
+        };
+        let (content_type, error_type, body) = match self.protocol {
             Protocol::Json => (
-                400,
                 "application/x-amz-json-1.0",
                 None,
-                format!(r#"{{"__type":"AccessDeniedException","message":{message}}}"#),
+                format!(r#"{{"__type":"{code}","message":{message}}}"#),
             ),
-            Protocol::RestJson => (
-                403,
-                "application/json",
-                Some("AccessDeniedException"),
-                format!(r#"{{"Message":{message}}}"#),
-            ),
+            Protocol::RestJson => ("application/json", Some(code), format!(r#"{{"Message":{message}}}"#)),
             Protocol::Query => (
-                403,
                 "text/xml",
                 None,
                 format!(
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>\
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
                      <Message>{}</Message></Error><RequestId>local-iam</RequestId></ErrorResponse>",
                     self.reason.replace('&', "&amp;").replace('<', "&lt;")
                 ),

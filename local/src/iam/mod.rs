@@ -1,9 +1,11 @@
 //! IAM as the deployed stack has it, enforced on the local one: moto checks no
 //! permissions, so each function's AWS calls are checked here against that
 //! function's policy in template.yaml (actions, resources, the conditions the
-//! template uses). See the README's "What the local stack enforces".
+//! template uses), and against the message limits moto does not check
+//! (`limits`). See the README's "What the local stack enforces".
 
 mod guard;
+pub mod limits;
 pub mod policy;
 pub mod request;
 pub mod template;

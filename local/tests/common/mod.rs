@@ -100,7 +100,10 @@ impl Drop for TestStack {
         if refused.is_empty() {
             return;
         }
-        let report = format!("IAM (template.yaml) would refuse these calls:\n{}", refused.join("\n"));
+        let report = format!(
+            "AWS would refuse these calls (IAM in template.yaml, or a limit):\n{}",
+            refused.join("\n")
+        );
         if std::thread::panicking() {
             // Already failing: say why it may have, without a second panic.
             eprintln!("{report}");
