@@ -7,7 +7,7 @@ venv_ready() {
   local hash
   hash=$(sha256sum "$root/scripts/requirements.txt" | cut -c1-12)
   VENV=${EVENT_COLLECTOR_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/event-collector/venv-$hash}
-  if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ]; then
+  if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/schemathesis" ]; then
     echo "==> installing Python tools into $VENV (first run only)"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements.txt"

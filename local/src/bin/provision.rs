@@ -18,6 +18,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lines.push(format!("RETRY_QUEUE_URL={}", stack.retry_queue_url));
     lines.push(format!("DEAD_LETTER_QUEUE_URL={}", stack.dead_letter_queue_url));
     lines.push(format!("SCHEDULE_GROUP={}", stack.schedule_group));
+    // One variable for every function here: the projector's queue stands in for
+    // schedule-sync's too.
+    lines.push(format!(
+        "{}={}",
+        shared::stream_failures::FAILURE_QUEUE_URL,
+        stack.projector_failure_queue_url
+    ));
     lines.extend(
         [
             (

@@ -1,0 +1,42 @@
+# Sourced by scripts/test: the OpenAPI contract test. schemathesis (pinned in
+# requirements.txt) runs every check against the local run with bearer tokens on,
+# with a fixed seed and a bounded number of examples (about a minute on 2 cores).
+# shellcheck shell=bash
+
+contract_test() {
+  local root=$1 target=$2
+  local port log work token status=0
+  port=$(free_port)
+  log=$(mktemp -t dev-server.XXXXXX.log)
+  work=$(mktemp -d -t schemathesis.XXXXXX)
+  AUTH=jwt PORT=$port STACK_NAME="contract-$port" "$target/debug/dev-server" >"$log" 2>&1 &
+  local server=$!
+  for _ in $(seq 1 100); do
+    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
+      break
+    fi
+    if ! kill -0 "$server" 2>/dev/null; then
+      echo "the local run exited at start; its log ($log):" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  token=$(AUTH=jwt "$target/debug/dev-server" token acme)
+  # From an empty directory: schemathesis and Hypothesis keep caches where they run,
+  # and a stale one can replay examples the current spec no longer allows.
+  (
+    cd "$work" &&
+      schemathesis --config-file "$root/scripts/schemathesis.toml" run "$root/openapi.yaml" \
+        --url "http://127.0.0.1:$port" \
+        --header "Authorization: Bearer $token" --header "X-TWC-Tenant: acme" \
+        --seed 1 --max-examples 60 --workers 1 --generation-database none --no-color
+  ) || status=$?
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    echo "schemathesis failed; the local run's log is $log" >&2
+  fi
+  rm -rf "$work"
+  return "$status"
+}
