@@ -10,18 +10,24 @@ contract_test() {
   log=$(mktemp -t dev-server.XXXXXX.log)
   work=$(mktemp -d -t schemathesis.XXXXXX)
   AUTH=jwt PORT=$port STACK_NAME="contract-$port" "$target/debug/dev-server" >"$log" 2>&1 &
-  local server=$!
-  for _ in $(seq 1 100); do
+  CONTRACT_SERVER=$!
+  trap 'kill "$CONTRACT_SERVER" 2>/dev/null || true; moto_stop' EXIT
+  local up=""
+  for _ in $(seq 1 150); do
     if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
+      up=yes
       break
     fi
-    if ! kill -0 "$server" 2>/dev/null; then
-      echo "the local run exited at start; its log ($log):" >&2
-      cat "$log" >&2
-      return 1
+    if ! kill -0 "$CONTRACT_SERVER" 2>/dev/null; then
+      break
     fi
     sleep 0.2
   done
+  if [ -z "$up" ]; then
+    echo "the local run did not start listening on 127.0.0.1:$port; its log ($log):" >&2
+    cat "$log" >&2
+    return 1
+  fi
   token=$(AUTH=jwt "$target/debug/dev-server" token acme)
   # From an empty directory: schemathesis and Hypothesis keep caches where they run,
   # and a stale one can replay examples the current spec no longer allows.
@@ -32,10 +38,17 @@ contract_test() {
         --header "Authorization: Bearer $token" --header "X-TWC-Tenant: acme" \
         --seed 1 --max-examples 60 --workers 1 --generation-database none --no-color
   ) || status=$?
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  kill "$CONTRACT_SERVER" 2>/dev/null || true
+  wait "$CONTRACT_SERVER" 2>/dev/null || true
   if [ "$status" -ne 0 ]; then
     echo "schemathesis failed; the local run's log is $log" >&2
+  fi
+  # The stream and queue consumers run in the background: a call IAM or a limit
+  # would refuse there reaches no HTTP response, only the log.
+  if grep -q "AWS would refuse this call" "$log"; then
+    echo "the local run made calls AWS would refuse:" >&2
+    grep "AWS would refuse this call" "$log" | head -20 >&2
+    status=1
   fi
   rm -rf "$work"
   return "$status"

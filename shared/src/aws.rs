@@ -26,11 +26,18 @@ const TRANSIENT_CODES: &[&str] = &[
     "TransactionConflictException",
     "RequestTimeout",
     "RequestTimeoutException",
+    // Credentials that expired or a clock that drifted: fresh ones, a moment later.
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidSignatureException",
 ];
 
 /// Whether a call that failed with `err` may succeed if sent again: network
-/// failures, timeouts, throttling and 5xx may; anything else the service refused
-/// (validation, size limits, access, a missing resource) will be refused again.
+/// failures, timeouts, throttling, expired credentials and 5xx may; anything else
+/// the service refused (validation, size limits, access, a missing resource) will
+/// be refused again until someone changes something. Such a record is parked with
+/// its identity; the event itself stays in the events table to be replayed.
 /// The one rule every stream consumer uses to tell a retry from a poison record.
 pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {

@@ -129,13 +129,13 @@ pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
     // Classic greedy match with one backtrack point for the last `*`.
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -169,6 +169,10 @@ mod tests {
         assert!(wildcard("a?c", "abc", false));
         assert!(!wildcard("arn:t/x", "arn:t/x/index/i", false));
         assert!(!wildcard("Arn", "arn", false));
+        assert!(
+            wildcard("a*c", "a*bc", false),
+            "a * in the text is matched by the pattern's *"
+        );
     }
 
     #[test]

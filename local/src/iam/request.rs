@@ -44,12 +44,20 @@ impl Scope {
         }
     }
 
-    /// `https://host/<account>/<name>` → `arn:aws:sqs:<region>:<account>:<name>`.
+    /// `https://sqs.<region>.amazonaws.com/<account>/<name>` →
+    /// `arn:aws:sqs:<region>:<account>:<name>`; an emulator's URL has no region in
+    /// its host, so the stack's is taken.
     fn queue(&self, url: &str) -> String {
         let mut parts = url.trim_end_matches('/').rsplit('/');
         let name = parts.next().unwrap_or_default();
         let account = parts.next().unwrap_or(&self.account);
-        format!("arn:aws:sqs:{}:{account}:{name}", self.region)
+        let region = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|host| host.strip_prefix("sqs.")?.split('.').next())
+            .unwrap_or(&self.region);
+        format!("arn:aws:sqs:{region}:{account}:{name}")
     }
 }
 
@@ -326,6 +334,11 @@ mod tests {
             r#"{"QueueUrl":"http://127.0.0.1:5000/999/q","Entries":[]}"#,
         );
         assert_eq!(actions(&call), [("sqs:SendMessage", "arn:aws:sqs:us-east-1:999:q")]);
+        let call = json(
+            "AmazonSQS.SendMessage",
+            r#"{"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/999/q"}"#,
+        );
+        assert_eq!(actions(&call), [("sqs:SendMessage", "arn:aws:sqs:eu-west-1:999:q")]);
         let call = json(
             "AWSEvents.PutEvents",
             r#"{"Entries":[{"EventBusName":"b"},{"EventBusName":"b"},{}]}"#,

@@ -56,7 +56,8 @@ impl FunctionPolicies {
             let mut policy = Policy::default();
             for item in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
                 let document = resolver.policy_document(logical, item)?;
-                for statement in document.as_sequence().into_iter().flatten() {
+                // A list of statements, or one statement on its own.
+                for statement in resolver.list(document) {
                     policy.statements.push(resolver.statement(logical, statement)?);
                 }
             }
@@ -344,5 +345,20 @@ Resources:
         assert!(FunctionPolicies::from_yaml(&template, &stack()).is_err());
         let template = TEMPLATE.replace("Action: [dynamodb:GetItem]", "NotAction: [dynamodb:GetItem]");
         assert!(FunctionPolicies::from_yaml(&template, &stack()).is_err());
+    }
+
+    #[test]
+    fn a_single_statement_counts_like_a_list_of_one() {
+        let single = TEMPLATE.replace(
+            "- {Effect: Allow, Action: sqs:SendMessage, Resource: !GetAtt Queue.Arn}",
+            "{Effect: Deny, Action: sqs:SendMessage, Resource: \"*\"}",
+        );
+        let policies = FunctionPolicies::from_yaml(&single, &stack()).expect("policies");
+        let policy = policies.of("fn").expect("fn");
+        assert!(!policy.allows(&Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:123:s-Queue")));
+        assert!(policy.allows(&Need::new(
+            "dynamodb:GetItem",
+            "arn:aws:dynamodb:us-east-1:123:table/s-table"
+        )));
     }
 }

@@ -71,6 +71,9 @@ struct Attribute {
 /// customer's actions); the payload is the body as sent.
 pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(Event, String), ApiError> {
     let mut errors = FieldErrors::default();
+    let Value::Object(_) = &body else {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    };
     let mut body = body;
     let common: Common =
         serde_json::from_value(body.clone()).map_err(|e| ApiError::invalid_field("body", e.to_string()))?;
@@ -245,6 +248,15 @@ mod tests {
             let err =
                 typed_event(TypedKind::Order, body("order", json!({"orderId": bad})), Utc::now()).expect_err("invalid");
             assert!(format!("{err:?}").contains("order.orderId"));
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_a_400() {
+        let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+        for body in [json!([id, id, null, null, null, []]), json!("x"), json!(null)] {
+            let err = typed_event(TypedKind::Action, body, Utc::now()).expect_err("invalid");
+            assert!(format!("{err:?}").contains("body"));
         }
     }
 }

@@ -7,12 +7,28 @@ use std::time::Duration;
 
 use super::message::{OutgoingMessage, Undelivered, batches};
 
+/// Entry error codes that say the message itself is wrong (malformed, too
+/// long): no destination, fixed or not, will ever take it. Anything else a
+/// destination refuses (access, a disabled KMS key, a missing resource) its owner
+/// can fix, so that delivery waits on the retry queue.
+const MESSAGE_FAULTS: &[&str] = &[
+    "InvalidParameterValue",
+    "InvalidParameter",
+    "InvalidMessageContents",
+    "MalformedDetail",
+    "InvalidArgument",
+    "MessageTooLong",
+    "BatchEntryTooLong",
+];
+
 /// One entry a batch call refused, by its index in the batch.
 pub(super) struct EntryFailure {
     pub index: usize,
     pub reason: String,
-    /// The entry itself is wrong (sender fault): sending it again cannot help.
+    /// Sending it again within this invocation cannot help (a sender fault).
     pub permanent: bool,
+    /// The message itself is wrong: it can never be delivered (see `MESSAGE_FAULTS`).
+    pub undeliverable: bool,
 }
 
 impl EntryFailure {
@@ -22,8 +38,15 @@ impl EntryFailure {
             index: id.parse().ok()?,
             reason: format!("{code}: {}", message.unwrap_or_default()),
             permanent: sender_fault,
+            undeliverable: sender_fault && is_message_fault(code),
         })
     }
+}
+
+/// Whether `code` (possibly service-prefixed, e.g. `AWS.SimpleQueueService.…`)
+/// says the message itself is wrong.
+pub(super) fn is_message_fault(code: &str) -> bool {
+    MESSAGE_FAULTS.contains(&code.rsplit('.').next().unwrap_or(code))
 }
 
 /// Sends `messages` through `call` (one batch per call), up to `attempts` tries each.
@@ -63,7 +86,7 @@ where
                         index,
                         message: message.clone(),
                         reason: failure.reason,
-                        permanent: true,
+                        permanent: failure.undeliverable,
                     });
                 } else {
                     retry.0.push(index);
@@ -122,11 +145,13 @@ mod tests {
                             index: 0,
                             reason: "bad".into(),
                             permanent: true,
+                            undeliverable: true,
                         },
                         EntryFailure {
                             index: 1,
                             reason: "throttled".into(),
                             permanent: false,
+                            undeliverable: false,
                         },
                     ]
                 } else {
@@ -149,5 +174,21 @@ mod tests {
         .await;
         assert_eq!(undelivered.len(), 12);
         assert!(undelivered.iter().all(|u| u.reason == "down"));
+    }
+
+    #[test]
+    fn only_a_wrong_message_is_undeliverable_a_refusing_destination_is_not() {
+        let entry = |code: &str| EntryFailure::from_batch_error("0", code, None, true).expect("entry");
+        assert!(entry("InvalidMessageContents").undeliverable);
+        assert!(entry("AWS.SimpleQueueService.InvalidParameterValue").undeliverable);
+        for fixable in [
+            "KMS.AccessDeniedException",
+            "KMS.DisabledException",
+            "AccessDenied",
+            "NotFound",
+        ] {
+            let failure = entry(fixable);
+            assert!(failure.permanent && !failure.undeliverable, "{fixable}");
+        }
     }
 }

@@ -33,7 +33,8 @@ const LONGEST_SUBSCRIPTION_ID: &str = concat!(
 /// short values. `field` is what the error names.
 pub fn check_deliverable(tenant: &str, event: &Event, field: &str) -> Result<(), FieldError> {
     let envelope = Envelope::revealing(tenant, event, Some(LONGEST_SUBSCRIPTION_ID));
-    let masking = event.definition.as_ref().map_or(0, |d| d.psi_fields.len()) * MASKED.len() + 2;
+    // A masked value is `"****"`; the shortest it replaces is one byte.
+    let masking = event.definition.as_ref().map_or(0, |d| d.psi_fields.len()) * (MASKED.len() + 2);
     let size = serde_json::to_vec(&envelope).map_or(usize::MAX, |body| body.len()) + masking;
     if size > MAX_ENVELOPE_BYTES {
         return Err(FieldError::new(

@@ -4,7 +4,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use super::delivery::{EntryFailure, deliver};
+use super::delivery::{EntryFailure, deliver, is_message_fault};
 use super::envelope::EVENT_SOURCE;
 use super::message::{OutgoingMessage, Undelivered};
 
@@ -49,8 +49,9 @@ impl EventBridgeSender {
                         Some(EntryFailure {
                             index,
                             reason: format!("{code}: {}", result.error_message().unwrap_or_default()),
-                            // Only throttling and internal errors are worth another try.
+                            // Only throttling and internal errors are worth another try now.
                             permanent: !matches!(code, "ThrottlingException" | "InternalFailure" | "InternalException"),
+                            undeliverable: is_message_fault(code),
                         })
                     })
                     .collect())

@@ -22,8 +22,8 @@ pub struct Undelivered {
     pub index: usize,
     pub message: OutgoingMessage,
     pub reason: String,
-    /// The destination refused the message itself (too large, malformed): no
-    /// retry can deliver it.
+    /// The destination refused the message itself (malformed, too long): no retry
+    /// can deliver it. A destination that refuses access or is missing is not this.
     pub permanent: bool,
 }
 

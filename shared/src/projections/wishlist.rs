@@ -48,13 +48,16 @@ impl Wishlist {
             let value = listed.remove(&key);
             changed |= self.set(at, key, value);
         }
+        self.forget_oldest_removed();
         changed
     }
 
     /// One item added or changed (`Some`) or removed (`None`) as of `at`.
     pub fn set_item(&mut self, at: DateTime<Utc>, shopper: Shopper, key: String, item: Option<WishlistItem>) -> bool {
         let shopper_changed = self.update_shopper(at, shopper);
-        self.set(at, key, item) | shopper_changed
+        let changed = self.set(at, key, item) | shopper_changed;
+        self.forget_oldest_removed();
+        changed
     }
 
     fn update_shopper(&mut self, at: DateTime<Utc>, shopper: Shopper) -> bool {
@@ -70,7 +73,7 @@ impl Wishlist {
     }
 
     fn set(&mut self, at: DateTime<Utc>, key: String, value: Option<WishlistItem>) -> bool {
-        let changed = match self.items.get(&key) {
+        match self.items.get(&key) {
             Some(held) if held.at >= at => false,
             Some(held) if held.value == value => false,
             None if value.is_none() => false,
@@ -78,33 +81,27 @@ impl Wishlist {
                 self.items.insert(key, Stamped { at, value });
                 true
             }
-        };
-        self.forget_oldest_removed();
-        changed
+        }
     }
 
     /// Keeps the newest `MAX_REMOVED_KEPT` removed items (which stop a late,
     /// older event from bringing an item back) and forgets older ones, so a
     /// wishlist's item never grows with every item ever taken off it.
     fn forget_oldest_removed(&mut self) {
-        let removed = self.items.values().filter(|s| s.value.is_none()).count();
-        if removed <= MAX_REMOVED_KEPT {
-            return;
-        }
-        let mut times: Vec<DateTime<Utc>> = self
+        let mut removed: Vec<(DateTime<Utc>, String)> = self
             .items
-            .values()
-            .filter(|s| s.value.is_none())
-            .map(|s| s.at)
+            .iter()
+            .filter(|(_, s)| s.value.is_none())
+            .map(|(key, s)| (s.at, key.clone()))
             .collect();
-        times.sort_unstable();
-        let mut excess = removed - MAX_REMOVED_KEPT;
-        let cutoff = times[excess - 1];
-        self.items.retain(|_, s| {
-            let forget = excess > 0 && s.value.is_none() && s.at <= cutoff;
-            excess -= usize::from(forget);
-            !forget
-        });
+        let Some(excess) = removed.len().checked_sub(MAX_REMOVED_KEPT).filter(|n| *n > 0) else {
+            return;
+        };
+        // Oldest first; one time (a whole replace) ordered by key.
+        removed.sort_unstable();
+        for (_, key) in removed.into_iter().take(excess) {
+            self.items.remove(&key);
+        }
     }
 }
 
@@ -199,5 +196,21 @@ mod tests {
             "the newest is kept"
         );
         assert_eq!(products(&list), ["KEEP"]);
+    }
+
+    #[test]
+    fn the_oldest_removals_are_forgotten_first_even_among_equal_times() {
+        let mut list = Wishlist::new(at(0), ann());
+        list.set_item(at(1), ann(), "Z".into(), Some(item("Z")));
+        list.set_item(at(2), ann(), "Z".into(), None);
+        let many: Vec<WishlistItem> = (0..=MAX_REMOVED_KEPT).map(|i| item(&format!("A{i:03}"))).collect();
+        list.replace(at(3), ann(), many);
+        // One replace removes them all at one time.
+        list.replace(at(4), ann(), Vec::new());
+        assert!(!list.items.contains_key("Z"), "the oldest removal goes first");
+        assert_eq!(
+            list.items.values().filter(|s| s.value.is_none()).count(),
+            MAX_REMOVED_KEPT
+        );
     }
 }

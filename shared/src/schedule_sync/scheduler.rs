@@ -109,7 +109,11 @@ impl Schedules {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(e).into())
+            .map_err(|e| match classify(e) {
+                // Creating cannot miss the schedule: it is the group that is missing.
+                Missing => SchedulerError::Denied(format!("schedule group {} does not exist", self.group)),
+                Failure::Other(err) => err,
+            })
     }
 
     /// Deletes the schedule `name`; one that does not exist is already gone.
