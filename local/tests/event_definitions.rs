@@ -324,7 +324,6 @@ impl FannedOut {
                 base_delay_seconds: 0,
             },
             attempts: 1,
-            subscription_cache_ttl: std::time::Duration::ZERO,
             ..stack.stack.fanout_config()
         };
         Self {

@@ -562,3 +562,29 @@ async fn any_valid_entity_id_reaches_a_fifo_subscriber_in_one_group() {
         .collect();
     assert_eq!(groups.len(), 1, "{groups:?}");
 }
+
+#[tokio::test]
+async fn a_subscription_routes_the_very_next_event_and_a_deactivation_stops_it() {
+    // GIVEN a fan-out container that has already handled an event of a tenant
+    // with no subscriptions (as in the README's "Try it")
+    let mut h = Harness::new(3).await;
+    h.post_event("evt-before", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+
+    // WHEN a queue is subscribed and an order is posted at once
+    let queue = h.queue("orders").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.post_event("evt-after", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+
+    // THEN the same container routes it to the new subscriber
+    let received = h.envelopes(&queue).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["eventId"], "evt-after");
+
+    // AND once the subscription is deactivated, the very next event is not sent
+    h.deactivate(&id).await;
+    h.post_event("evt-deactivated", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    assert!(h.envelopes(&queue).await.is_empty());
+}

@@ -2,13 +2,11 @@
 //! once per container, and the step both share (send, record health, park
 //! what failed).
 
-use std::time::Duration;
-
 use chrono::Utc;
 
 use super::dispatch::{Dispatcher, Failed};
 use super::health::{HealthRecorder, HealthReport};
-use super::lookup::SubscriptionCache;
+use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::{RetryPolicy, RetryQueues};
 use crate::config::{self, ConfigError};
@@ -29,12 +27,11 @@ pub struct FanoutConfig {
     pub retry: RetryPolicy,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
-    pub subscription_cache_ttl: Duration,
 }
 
 impl FanoutConfig {
     /// Every environment variable `from_env` reads (template.yaml sets them all).
-    pub const VARIABLES: [&str; 9] = [
+    pub const VARIABLES: [&str; 8] = [
         "SUBSCRIPTIONS_TABLE",
         "SECRETS_KMS_KEY_ID",
         "EVENT_BUS_NAME",
@@ -42,7 +39,6 @@ impl FanoutConfig {
         "DEAD_LETTER_QUEUE_URL",
         "RETRY_MAX_FAILURES",
         "RETRY_BASE_DELAY_SECONDS",
-        "SUBSCRIPTION_CACHE_SECONDS",
         "DELIVERY_ATTEMPTS",
     ];
 
@@ -66,7 +62,6 @@ impl FanoutConfig {
                 base_delay_seconds: 30,
             },
             attempts: 3,
-            subscription_cache_ttl: Duration::from_secs(10),
         }
     }
 
@@ -78,21 +73,19 @@ impl FanoutConfig {
             config::required("RETRY_QUEUE_URL")?,
             config::required("DEAD_LETTER_QUEUE_URL")?,
         );
-        let cache_seconds = config::parsed_or("SUBSCRIPTION_CACHE_SECONDS", defaults.subscription_cache_ttl.as_secs())?;
         Ok(Self {
             retry: RetryPolicy {
                 max_failures: config::parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
                 base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
             },
             attempts: config::parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
-            subscription_cache_ttl: Duration::from_secs(cache_seconds),
             ..defaults
         })
     }
 }
 
 pub struct Fanout {
-    pub(super) subscriptions: SubscriptionCache<DynamoRecords<Subscription>>,
+    pub(super) subscriptions: SubscriptionLookup<DynamoRecords<Subscription>>,
     dispatcher: Dispatcher<KmsSealer>,
     health: HealthRecorder,
     pub(super) queues: RetryQueues,
@@ -110,7 +103,7 @@ impl Fanout {
         let records = || DynamoRecords::new(dynamodb.clone(), &config.subscriptions_table, SUBSCRIPTION_RECORDS);
         let sealer = KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id);
         Self {
-            subscriptions: SubscriptionCache::new(records(), config.subscription_cache_ttl),
+            subscriptions: SubscriptionLookup::new(records()),
             dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts),
             health: HealthRecorder::new(records()),
             queues: RetryQueues::new(

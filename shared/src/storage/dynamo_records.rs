@@ -210,6 +210,9 @@ where
             .expression_attribute_values(":kind", AttributeValue::S(prefix))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
+            // Read-your-writes: a listing (and fan-out's routing) sees every write
+            // that has returned.
+            .consistent_read(true)
             .send()
             .await
             .map_err(backend)?;
