@@ -309,3 +309,25 @@ async fn an_update_that_leaves_out_is_active_keeps_it() {
         (200, Some(false), Value::Null)
     );
 }
+
+#[tokio::test]
+async fn seed_000s_post_on_the_job_deletes_it() {
+    use shared::routes::{Resolution, resolve};
+    // GIVEN a job
+    let stack = TestStack::new().await;
+    parts(stack.call("create-job", post("acme", &job("job-1"))).await);
+    // WHEN the seed's client deletes it with POST /api/v1/jobs/{JobId}
+    let Resolution::Found { route, .. } = resolve("POST", "/api/v1/jobs/job-1") else {
+        panic!("POST on a job's path is routed");
+    };
+    assert_eq!(route.function, "delete-job");
+    let response = stack
+        .call(route.function, with_id("POST", "acme", "job-1", Some(&json!({}))))
+        .await;
+    // THEN it answers as DELETE does, and the job is deleted
+    assert_eq!(response.status(), 204);
+    let (_, deleted) = parts(stack.call("get-job", with_id("GET", "acme", "job-1", None)).await);
+    assert_eq!(deleted["deleted"], true);
+    let (status, _) = parts(stack.call("delete-job", with_id("POST", "globex", "job-1", None)).await);
+    assert_eq!(status, 404, "another tenant's job is unknown");
+}

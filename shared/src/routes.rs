@@ -117,6 +117,12 @@ pub const DELETE_JOB: Route = Route {
     path: "/api/v1/jobs/{jobId}",
     function: "delete-job",
 };
+/// Seed 000 deletes a job with POST on its path: the same function, the same 204.
+pub const DELETE_JOB_BY_POST: Route = Route {
+    method: "POST",
+    path: "/api/v1/jobs/{jobId}",
+    function: "delete-job",
+};
 
 pub const LIST_JOB_RUNS: Route = Route {
     method: "GET",
@@ -170,6 +176,7 @@ pub const ROUTES: &[Route] = &[
     GET_JOB,
     UPDATE_JOB,
     DELETE_JOB,
+    DELETE_JOB_BY_POST,
     LIST_JOB_RUNS,
     CREATE_ACTION_EVENT,
     CREATE_ORDER_EVENT,

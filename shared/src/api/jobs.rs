@@ -146,7 +146,12 @@ pub async fn update_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
 
 /// `DELETE /api/v1/jobs/{jobId}`: soft delete (`deleted: true`, its schedule goes), 204.
 pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
-    serve(&api.auth, &routes::DELETE_JOB, req, |caller: Caller, req| async move {
+    let route = if req.method() == lambda_http::http::Method::POST {
+        &routes::DELETE_JOB_BY_POST
+    } else {
+        &routes::DELETE_JOB
+    };
+    serve(&api.auth, route, req, |caller: Caller, req| async move {
         let id = path_id(&req, "jobId", KIND)?;
         let current: Versioned<Job> = load(&api.records, KIND, &caller.tenant, &id).await?;
         if !current.value.deleted {
