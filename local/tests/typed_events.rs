@@ -67,13 +67,39 @@ async fn each_typed_endpoint_stores_one_event_and_answers_the_seeds_way() {
 }
 
 #[tokio::test]
-async fn a_changed_resend_is_409_and_bad_bodies_are_400() {
+async fn a_resend_with_regenerated_fields_is_existing_and_the_first_body_wins() {
+    // GIVEN an order accepted once
     let stack = TestStack::new().await;
     let body = sample_body("create-order-event");
     assert_eq!(post(&stack, "order", &body).await.0, 200);
+    // WHEN the seed's client sends its eventId again with other fields
     let mut changed = body.clone();
     changed["order"]["total"] = json!(1);
-    assert_eq!(post(&stack, "order", &changed).await.0, 409);
+    changed["reference"] = json!("regenerated");
+    stack.calls.take();
+    let (status, answer) = post(&stack, "order", &changed).await;
+    // THEN it is told the event exists, and nothing is written (so nothing is fanned out)
+    assert_eq!((status, &answer["isExisting"]), (200, &json!(true)), "{answer}");
+    assert_eq!(stack.calls.take(), ["PutItem"], "only the refused conditional put");
+    let id = body["eventId"].as_str().expect("id");
+    let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
+        .for_tenant("acme")
+        .path_param("eventId", id)
+        .build();
+    let (_, stored) = parts(stack.call("get-event", request).await);
+    let payload = shared::events::decode_json(
+        stored["event_payload"]["base64_encoded_payload_json"]
+            .as_str()
+            .expect("payload"),
+    )
+    .expect("JSON");
+    assert_eq!(payload["order"], body["order"], "the first body is kept");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400() {
+    let stack = TestStack::new().await;
+    let body = sample_body("create-order-event");
 
     let mut no_block = body.clone();
     no_block.as_object_mut().expect("object").remove("order");
