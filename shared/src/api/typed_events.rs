@@ -7,7 +7,6 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use super::events::EventsApi;
-use crate::error::ApiError;
 use crate::events::{Admission, EventStore, NewCustomer, PutOutcome, TypedKind, typed_event};
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
