@@ -162,7 +162,7 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
         .put_rule()
         .name("order-created")
         .event_bus_name(&bus)
-        .event_pattern(r#"{"source":["event-collector"],"detail-type":["order/create"]}"#)
+        .event_pattern(r#"{"source":["shop"],"detail-type":["shop/order/create"]}"#)
         .send()
         .await
         .expect("rule");
@@ -184,18 +184,46 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
         detail_type: Some(detail_type.to_owned()),
         ..message(i)
     };
+    // An envelope, as fan-out makes them, goes in seed 004's shape.
+    let envelope = OutgoingMessage {
+        body: serde_json::json!({
+            "eventName": "ORDER.CREATE", "eventId": "evt-9", "tenant": "acme", "entityName": "ORDER",
+            "entityId": "O-1", "operation": "CREATE", "eventSource": "APPLICATION", "eventType": "ENTITY_EVENT",
+            "createdAt": 1795674605123_i64, "keyAttributes": {"correlation_id": "c-1"},
+            "data": {"total": 1}, "fault": null, "subscriptionId": "sub-1"
+        })
+        .to_string(),
+        ..with_type(9, "order/create")
+    };
     let messages = vec![
         with_type(0, "order/create"),
         with_type(1, "order/delete"),
         with_type(2, "order/create"),
+        envelope,
     ];
-    let undelivered = EventBridgeSender::new(events, 3).send(&bus, messages).await;
+    // The stack's Source (a template parameter) prefixes the DetailType.
+    let undelivered = EventBridgeSender::new(events, 3, "shop").send(&bus, messages).await;
 
     assert!(undelivered.is_empty(), "{undelivered:?}");
+    let received = drain(&sqs, &queue_url).await;
+    assert_eq!(received.len(), 3, "only shop/order/create matches the rule");
+    let details: Vec<serde_json::Value> = received
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<serde_json::Value>(m.body().unwrap_or_default()).expect("JSON")["detail"].clone()
+        })
+        .collect();
+    let detail = details
+        .iter()
+        .find(|d| d["id"] == "evt-9")
+        .expect("the envelope's entry");
     assert_eq!(
-        drain(&sqs, &queue_url).await.len(),
-        2,
-        "only order/create matches the rule"
+        detail,
+        &serde_json::json!({
+            "id": "evt-9", "timestamp": 1795674605123_i64, "payload": {"total": 1}, "tenant": "acme",
+            "entityName": "ORDER", "entityId": "O-1", "operation": "CREATE", "eventType": "ENTITY_EVENT",
+            "keyAttributes": {"correlation_id": "c-1"}, "subscriptionId": "sub-1"
+        })
     );
 }
 

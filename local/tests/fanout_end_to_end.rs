@@ -128,7 +128,10 @@ impl Harness {
             .put_rule()
             .name(&rule)
             .event_bus_name(bus)
-            .event_pattern(json!({"source": ["event-collector"], "detail-type": [detail_type]}).to_string())
+            .event_pattern(
+                json!({"source": ["event-collector"], "detail-type": [format!("event-collector/{detail_type}")]})
+                    .to_string(),
+            )
             .send()
             .await
             .expect("rule");
@@ -299,11 +302,16 @@ async fn an_event_reaches_every_matching_destination_and_nothing_else() {
     assert_eq!(at_queue[0]["eventName"], "ORDER.CREATE");
     assert_eq!(at_queue[0]["subscriptionId"], json!(to_queue));
     assert_eq!(at_queue[0]["data"], json!({"total": 42}));
-    for (queue, name) in [(&behind_topic, "SNS"), (&behind_partner, "partner bus")] {
-        let received = h.envelopes(queue).await;
-        assert_eq!(received.len(), 1, "{name}: {received:?}");
-        assert_eq!(received[0]["eventId"], "evt-create", "{name}");
-    }
+    let behind_sns = h.envelopes(&behind_topic).await;
+    assert_eq!(behind_sns.len(), 1, "{behind_sns:?}");
+    assert_eq!(behind_sns[0]["eventId"], "evt-create");
+    // … buses get seed 004's shape: {id, timestamp, payload} and the routing fields
+    let at_partner = h.envelopes(&behind_partner).await;
+    assert_eq!(at_partner.len(), 1, "{at_partner:?}");
+    assert_eq!(at_partner[0]["id"], "evt-create");
+    assert_eq!(at_partner[0]["payload"], json!({"total": 42}));
+    assert!(at_partner[0]["timestamp"].is_i64());
+    assert_eq!(at_partner[0]["entityName"], "ORDER");
     // … the stack's own bus got both events, without a subscription id
     let own = h.envelopes(&behind_own_bus).await;
     assert_eq!(own.len(), 1, "the rule matches order/create only: {own:?}");

@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::dispatch::{Dispatcher, Failed};
+use super::envelope::EVENT_SOURCE;
 use super::health::{HealthRecorder, HealthReport};
 use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
@@ -27,11 +28,13 @@ pub struct FanoutConfig {
     pub retry: RetryPolicy,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
+    /// `Source` of every EventBridge entry, and the first part of its `DetailType`.
+    pub event_source: String,
 }
 
 impl FanoutConfig {
     /// Every environment variable `from_env` reads (template.yaml sets them all).
-    pub const VARIABLES: [&str; 8] = [
+    pub const VARIABLES: [&str; 9] = [
         "SUBSCRIPTIONS_TABLE",
         "SECRETS_KMS_KEY_ID",
         "EVENT_BUS_NAME",
@@ -40,6 +43,7 @@ impl FanoutConfig {
         "RETRY_MAX_FAILURES",
         "RETRY_BASE_DELAY_SECONDS",
         "DELIVERY_ATTEMPTS",
+        "EVENT_BUS_SOURCE",
     ];
 
     /// The stack's resources, with the default retry and cache settings.
@@ -62,6 +66,7 @@ impl FanoutConfig {
                 base_delay_seconds: 30,
             },
             attempts: 3,
+            event_source: EVENT_SOURCE.to_owned(),
         }
     }
 
@@ -79,6 +84,7 @@ impl FanoutConfig {
                 base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
             },
             attempts: config::parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
+            event_source: config::string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             ..defaults
         })
     }
@@ -104,7 +110,7 @@ impl Fanout {
         let sealer = KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id);
         Self {
             subscriptions: SubscriptionLookup::new(records()),
-            dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts),
+            dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source),
             health: HealthRecorder::new(records()),
             queues: RetryQueues::new(
                 aws_sdk_sqs::Client::new(sdk),

@@ -48,15 +48,18 @@ pub struct Dispatcher<S> {
     sealer: S,
     /// Tries per message within one invocation; what still fails is retried later.
     attempts: u32,
+    /// `Source` of the EventBridge entries.
+    source: String,
     clients: Mutex<HashMap<ClientKey, Arc<Clients>>>,
 }
 
 impl<S: SecretSealer> Dispatcher<S> {
-    pub fn new(base: SdkConfig, sealer: S, attempts: u32) -> Self {
+    pub fn new(base: SdkConfig, sealer: S, attempts: u32, source: impl Into<String>) -> Self {
         Self {
             base,
             sealer,
             attempts,
+            source: source.into(),
             clients: Mutex::default(),
         }
     }
@@ -106,7 +109,7 @@ impl<S: SecretSealer> Dispatcher<S> {
                     .await
             }
             Target::Bus { bus, .. } => {
-                EventBridgeSender::new(clients.events.clone(), self.attempts)
+                EventBridgeSender::new(clients.events.clone(), self.attempts, &self.source)
                     .send(bus, messages)
                     .await
             }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::error::FieldError;
 use crate::events::{Event, EventSource, EventType, Operation, decode_json};
 
-/// EventBridge `Source` of every entry.
+/// EventBridge `Source` of every entry unless the stack sets another
+/// (`EVENT_BUS_SOURCE`).
 pub const EVENT_SOURCE: &str = "event-collector";
 
 /// What SNS and EventBridge accept per message/entry (SQS takes more).
@@ -158,6 +159,40 @@ pub(super) fn detail_type(entity_name: &str, operation: &str) -> String {
     format!("{entity_name}/{operation}").to_ascii_lowercase()
 }
 
+/// The EventBridge form of an envelope (seed 004's): `{id, timestamp (epoch ms),
+/// payload}`, `fault` beside the payload when there is one, and the fields rules
+/// route on. `None` when `body` is not an envelope (it is then put as it is).
+pub fn bus_detail(body: &str) -> Option<String> {
+    let Value::Object(mut envelope) = serde_json::from_str::<Value>(body).ok()? else {
+        return None;
+    };
+    let mut take = |field: &str| envelope.remove(field).unwrap_or(Value::Null);
+    let (id, timestamp) = (take("eventId"), take("createdAt"));
+    if !id.is_string() || !timestamp.is_number() {
+        return None;
+    }
+    let mut detail = serde_json::Map::new();
+    detail.insert("id".into(), id);
+    detail.insert("timestamp".into(), timestamp);
+    detail.insert("payload".into(), take("data"));
+    let fault = take("fault");
+    if !fault.is_null() {
+        detail.insert("fault".into(), fault);
+    }
+    for field in [
+        "tenant",
+        "entityName",
+        "entityId",
+        "operation",
+        "eventType",
+        "keyAttributes",
+        "subscriptionId",
+    ] {
+        detail.insert(field.into(), take(field));
+    }
+    Some(Value::Object(detail).to_string())
+}
+
 pub(super) fn attributes(event_name: &str, entity_name: &str, operation: &str, tenant: &str) -> Vec<(String, String)> {
     vec![
         ("eventName".into(), event_name.to_owned()),
@@ -280,5 +315,23 @@ mod tests {
         let accepted = request.into_event(Utc::now()).expect("valid");
         let message = serde_json::to_vec(&Envelope::new("a-long-tenant-name", &accepted, Some("sub-1"))).expect("json");
         assert!(message.len() < MAX_MESSAGE_BYTES, "{} bytes", message.len());
+    }
+
+    #[test]
+    fn a_bus_gets_seed_004s_detail_with_the_fault_beside_the_payload() {
+        let envelope = serde_json::json!({
+            "eventName": "ORDER.CREATE", "eventId": "e-1", "tenant": "acme", "entityName": "ORDER",
+            "entityId": "O-1", "operation": "CREATE", "eventSource": "APPLICATION", "eventType": "FAULT_EVENT",
+            "createdAt": 5, "keyAttributes": {}, "data": {"a": 1}, "fault": {"code": 7}, "subscriptionId": null
+        });
+        let detail: Value =
+            serde_json::from_str(&bus_detail(&envelope.to_string()).expect("an envelope")).expect("JSON");
+        assert_eq!(
+            detail,
+            serde_json::json!({"id": "e-1", "timestamp": 5, "payload": {"a": 1}, "fault": {"code": 7},
+                "tenant": "acme", "entityName": "ORDER", "entityId": "O-1", "operation": "CREATE",
+                "eventType": "FAULT_EVENT", "keyAttributes": {}, "subscriptionId": null})
+        );
+        assert_eq!(bus_detail(r#"{"other": true}"#), None, "not an envelope: put as it is");
     }
 }

@@ -5,7 +5,7 @@ use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::delivery::{EntryFailure, deliver, is_message_fault};
-use super::envelope::EVENT_SOURCE;
+use super::envelope::bus_detail;
 use super::message::{OutgoingMessage, Undelivered};
 
 /// PutEvents' limit on a whole request.
@@ -15,23 +15,34 @@ pub struct EventBridgeSender {
     client: Client,
     /// Tries per entry, the first included.
     attempts: u32,
+    /// Every entry's `Source`; also the first part of its `DetailType`.
+    source: String,
 }
 
 impl EventBridgeSender {
-    pub fn new(client: Client, attempts: u32) -> Self {
-        Self { client, attempts }
+    pub fn new(client: Client, attempts: u32, source: impl Into<String>) -> Self {
+        Self {
+            client,
+            attempts,
+            source: source.into(),
+        }
     }
 
-    /// Puts every message on `bus` (name or ARN); returns those that could not be delivered.
+    /// Puts every message on `bus` (name or ARN); returns those that could not be
+    /// delivered. An envelope goes in seed 004's shape: `DetailType`
+    /// `<source>/<entity>/<operation>`, `Detail` `{id, timestamp, payload, …}`.
+    /// Messages keep the envelope until here, so a parked one can go anywhere.
     pub async fn send(&self, bus: &str, messages: Vec<OutgoingMessage>) -> Vec<Undelivered> {
         deliver(messages, MAX_BATCH_BYTES, self.attempts, |batch| {
             let entries: Vec<PutEventsRequestEntry> = batch
                 .iter()
                 .map(|m| {
+                    let detail = bus_detail(&m.body).unwrap_or_else(|| m.body.clone());
+                    let detail_type = m.detail_type.as_ref().map(|kind| format!("{}/{kind}", self.source));
                     PutEventsRequestEntry::builder()
-                        .source(EVENT_SOURCE)
-                        .set_detail_type(m.detail_type.clone())
-                        .detail(&m.body)
+                        .source(&self.source)
+                        .set_detail_type(detail_type)
+                        .detail(detail)
                         .event_bus_name(bus)
                         .build()
                 })
