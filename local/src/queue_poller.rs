@@ -12,6 +12,8 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageAttribu
 pub struct QueuePoller {
     client: Client,
     queue_url: String,
+    /// SQS long polling: how long a receive waits for a first message.
+    wait_seconds: i32,
 }
 
 impl QueuePoller {
@@ -19,6 +21,15 @@ impl QueuePoller {
         Self {
             client,
             queue_url: queue_url.into(),
+            wait_seconds: 0,
+        }
+    }
+
+    /// Each receive waits up to `seconds` for a first message (long polling).
+    pub fn waiting(self, seconds: i32) -> Self {
+        Self {
+            wait_seconds: seconds,
+            ..self
         }
     }
 
@@ -36,6 +47,7 @@ impl QueuePoller {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .message_attribute_names("All")
+            .wait_time_seconds(self.wait_seconds)
             .send()
             .await
             .map_err(|e| DisplayErrorContext(e).to_string())?

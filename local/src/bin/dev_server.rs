@@ -109,14 +109,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// `queue <name>` creates an SQS queue in the running emulator and prints its URL
-/// (to subscribe it); `receive <name>` prints (and deletes) what it holds.
+/// (to subscribe it); `receive <name>` prints (and deletes) what it holds, waiting
+/// up to 10 s for a first message.
 async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
     let url = provision::queue_named(&sqs, name).await?;
     let mut out = url.clone() + "\n";
     if command == "receive" {
         out.clear();
-        let poller = QueuePoller::new(sqs, url);
+        // Waits for the first message: a fan-out a moment behind still shows.
+        let poller = QueuePoller::new(sqs, url).waiting(10);
         poller
             .poll_into(|messages| {
                 for message in messages {

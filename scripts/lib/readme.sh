@@ -1,0 +1,34 @@
+# Sourced by scripts/test: runs the README's "Try it" block exactly as written,
+# each command right after the one before, on a fresh local run (ports 3000 and
+# 5000, as the README uses them), and expects the subscribed queue's message.
+# shellcheck shell=bash
+
+readme_test() {
+  local root=$1
+  local snippet out status=0
+  snippet=$(mktemp -t try-it.XXXXXX.sh)
+  out=$(mktemp -t try-it.XXXXXX.out)
+  # The first ```sh block after "## Try it".
+  awk '/^## Try it/{on=1} on&&/^```sh/{copy=1; next} copy&&/^```/{exit} copy' "$root/README.md" >"$snippet"
+  if [ ! -s "$snippet" ]; then
+    echo "README.md has no \`\`\`sh block under \"## Try it\"" >&2
+    return 1
+  fi
+  for port in 3000 5000; do
+    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
+      echo "port $port is taken; the README's example needs it" >&2
+      return 1
+    fi
+  done
+  # In a session of its own, so whatever it leaves running is stopped with it.
+  (cd "$root" && exec setsid timeout 900 bash -e "$snippet") >"$out" 2>&1 &
+  local session=$!
+  wait "$session" || status=$?
+  pkill -s "$session" 2>/dev/null || true
+  if [ "$status" -ne 0 ] || ! grep -q '"eventName":"ORDER.CREATE".*"subscriptionId":"sub_' "$out"; then
+    echo "the README's Try it did not end with the subscribed queue's message (exit $status); its output:" >&2
+    cat "$out" >&2
+    return 1
+  fi
+  echo "README Try it: the message arrived"
+}
