@@ -2,7 +2,7 @@
 //! permissions, so each function's AWS calls are checked here against that
 //! function's policy in template.yaml (actions, resources, the conditions the
 //! template uses), and against the message limits moto does not check
-//! (`limits`). See the README's "What the local stack enforces".
+//! (`limits`). See docs/operations.md, "What the local stack enforces".
 
 mod guard;
 pub mod limits;

@@ -1,4 +1,4 @@
-//! Fan-out (DESIGN §5): which subscriptions an event goes to, the one envelope
+//! Fan-out (docs/architecture.md): which subscriptions an event goes to, the one envelope
 //! every destination receives, batched delivery, and retries with backoff.
 
 mod app;

@@ -1,4 +1,4 @@
-//! Which items each shopper's e-mail lists (DESIGN §6), as pure functions of the
+//! Which items each shopper's e-mail lists (docs/architecture.md), as pure functions of the
 //! job, the time of its last successful run, the wishlist and product states.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Notification jobs' e-mails (DESIGN §6): what each shopper gets, and links
+//! Notification jobs' e-mails (docs/architecture.md): what each shopper gets, and links
 //! tracked for the job's campaign.
 
 mod claim;

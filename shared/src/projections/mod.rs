@@ -1,4 +1,4 @@
-//! The per-tenant state notification jobs read (DESIGN §6): shoppers' wishlists
+//! The per-tenant state notification jobs read (docs/architecture.md): shoppers' wishlists
 //! and products' stock and price over time, fed by WISHLIST, WISHLIST_ITEM,
 //! INVENTORY_LEVEL, PRODUCT, VARIANT_PRODUCT and PRICE events. Event time, not
 //! arrival order, decides which change wins.

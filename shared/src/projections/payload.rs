@@ -1,5 +1,5 @@
 //! The payloads (decoded `base64_encoded_payload_json`) of the entity events the
-//! notification projections follow. Documented in the README; unknown fields are
+//! notification projections follow. Documented in docs/api.md; unknown fields are
 //! ignored so retailers can send their full objects.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! schedule-sync (DESIGN §6): one EventBridge Scheduler schedule per job, kept in
+//! schedule-sync (docs/architecture.md): one EventBridge Scheduler schedule per job, kept in
 //! step with the jobs table, and the outcome written back onto the job.
 
 mod change;

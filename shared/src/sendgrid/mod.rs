@@ -1,4 +1,4 @@
-//! SendGrid v3 mail send with dynamic templates (DESIGN §6).
+//! SendGrid v3 mail send with dynamic templates (docs/architecture.md).
 
 mod client;
 mod mail;
