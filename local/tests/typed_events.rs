@@ -80,7 +80,9 @@ async fn a_resend_with_regenerated_fields_is_existing_and_the_first_body_wins() 
     let (status, answer) = post(&stack, "order", &changed).await;
     // THEN it is told the event exists, and nothing is written (so nothing is fanned out)
     assert_eq!((status, &answer["isExisting"]), (200, &json!(true)), "{answer}");
-    assert_eq!(stack.calls.take(), ["PutItem"], "only the refused conditional put");
+    // The refused conditional put, the read of the first event, and the refused
+    // claim of its (known) customer: nothing is written.
+    assert_eq!(stack.calls.take(), ["PutItem", "GetItem", "TransactWriteItems"]);
     let id = body["eventId"].as_str().expect("id");
     let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
         .for_tenant("acme")
@@ -149,4 +151,23 @@ async fn an_order_id_too_long_for_a_key_is_a_400() {
     let (status, problem) = post(&stack, "order", &body).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "order.orderId");
+}
+
+#[tokio::test]
+async fn a_resend_answers_the_stored_customer_and_another_kinds_id_is_a_409() {
+    let stack = TestStack::new().await;
+    let body = sample_body("create-action-event");
+    assert_eq!(post(&stack, "action", &body).await.0, 200);
+    // WHEN the id comes again with another customer
+    let mut other_customer = body.clone();
+    other_customer["customerId"] = json!("11111111-2222-4333-8444-555555555555");
+    let (status, answer) = post(&stack, "action", &other_customer).await;
+    // THEN the answer is the stored event's: its customer, isExisting
+    assert_eq!((status, &answer["isExisting"]), (200, &json!(true)), "{answer}");
+    assert_eq!(answer["customerId"], body["customerId"]);
+    // AND the same id at another typed endpoint is not taken for this event
+    let mut as_transaction = body.clone();
+    as_transaction["transaction"] = json!({"amount": 1});
+    let (status, problem) = post(&stack, "transaction", &as_transaction).await;
+    assert_eq!(status, 409, "{problem}");
 }

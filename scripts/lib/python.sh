@@ -41,7 +41,10 @@ moto_start() {
 }
 
 moto_stop() {
-  if [ -n "${MOTO_PID:-}" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
 }
 
 # The cargo target directory (honours CARGO_TARGET_DIR and config).

@@ -20,11 +20,19 @@ readme_test() {
       return 1
     fi
   done
-  # In a session of its own, so whatever it leaves running is stopped with it.
+  # In a session of its own, so whatever it leaves running is stopped with it,
+  # also when scripts/test itself is stopped. (A background job of a shell without
+  # job control is no group leader, so setsid needs no fork: $! is the session.)
   (cd "$root" && exec setsid timeout 900 bash -e "$snippet") >"$out" 2>&1 &
-  local session=$!
-  wait "$session" || status=$?
-  pkill -s "$session" 2>/dev/null || true
+  README_SESSION=$!
+  trap 'pkill -s "$README_SESSION" 2>/dev/null || true; moto_stop' EXIT
+  wait "$README_SESSION" || status=$?
+  # The block ends with `kill %1`: give the local run a moment to stop by itself.
+  for _ in $(seq 1 50); do
+    pgrep -s "$README_SESSION" >/dev/null || break
+    sleep 0.2
+  done
+  pkill -s "$README_SESSION" 2>/dev/null || true
   if [ "$status" -ne 0 ] || ! grep -q '"eventName":"ORDER.CREATE".*"subscriptionId":"sub_' "$out"; then
     echo "the README's Try it did not end with the subscribed queue's message (exit $status); its output:" >&2
     cat "$out" >&2

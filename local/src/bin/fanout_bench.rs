@@ -196,10 +196,13 @@ async fn one_call_per_message(sdk: &aws_config::SdkConfig, deliveries: DeliveryP
                             .await?;
                     }
                     Target::Bus { bus, .. } => {
+                        // The entry fan-out puts, one call each.
+                        let source = shared::fanout::EVENT_SOURCE;
+                        let detail = shared::fanout::bus_detail(&message.body).unwrap_or(message.body);
                         let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                            .source(shared::fanout::EVENT_SOURCE)
-                            .set_detail_type(message.detail_type)
-                            .detail(message.body)
+                            .source(source)
+                            .set_detail_type(message.detail_type.map(|kind| format!("{source}/{kind}")))
+                            .detail(detail)
                             .event_bus_name(bus)
                             .build();
                         events.put_events().entries(entry).send().await?;

@@ -117,6 +117,19 @@ fn events(body: &[u8]) -> Result<(), Breach> {
             .map_or(0, |r| r.iter().filter_map(Value::as_str).map(str::len).sum());
         14 + text("Source") + text("DetailType") + text("Detail") + resources
     };
+    for entry in entries {
+        let text = |field: &str| entry[field].as_str().unwrap_or_default();
+        if !(1..=128).contains(&text("DetailType").len()) {
+            return Err(breach("ValidationException", "DetailType must be 1 to 128 characters"));
+        }
+        let source = text("Source");
+        if !(1..=256).contains(&source.len()) || source.starts_with("aws.") {
+            return Err(breach(
+                "ValidationException",
+                "Source must be 1 to 256 characters and not aws.*",
+            ));
+        }
+    }
     let total: usize = entries.iter().map(size).sum();
     if total > MAX_MESSAGE_BYTES {
         return Err(breach(
@@ -183,5 +196,15 @@ mod tests {
         );
         let fits = serde_json::json!({"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}).to_string();
         assert!(json("AWSEvents.PutEvents", &fits).is_ok());
+        for entry in [
+            serde_json::json!({"Source": "s", "DetailType": "d".repeat(129), "Detail": "{}"}),
+            serde_json::json!({"Source": "aws.s3", "DetailType": "d", "Detail": "{}"}),
+        ] {
+            let body = serde_json::json!({"Entries": [entry]}).to_string();
+            assert_eq!(
+                json("AWSEvents.PutEvents", &body).map_err(|b| b.code),
+                Err("ValidationException")
+            );
+        }
     }
 }

@@ -7,7 +7,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use super::events::EventsApi;
-use crate::events::{Admission, EventStore, NewCustomer, PutOutcome, TypedKind, typed_event};
+use crate::error::ApiError;
+use crate::events::{
+    Admission, Event, EventStore, NewCustomer, PutOutcome, TypedKind, make_customer_known, typed_event,
+};
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::routes::{self, Route};
@@ -31,16 +34,38 @@ async fn create<S: EventStore, D>(
         let (event, customer_id) = typed_event(kind, body, now)?;
         let event_id = event.id.clone();
         check_deliverable(caller.tenant.as_str(), &event, "body")?;
-        let admission = Admission {
-            customer: Some(NewCustomer {
-                identifier_type: CUSTOMER_ID.to_owned(),
-                identifier: customer_id.clone(),
-            }),
-            ..Admission::plain(event)
-        };
-        let is_existing = match admission.store(&api.store, &caller.tenant, now).await? {
+        let kind_name = event.entity_name.clone();
+        let mut customer_id = customer_id;
+        let is_existing = match admitted(event, &customer_id)
+            .store(&api.store, &caller.tenant, now)
+            .await?
+        {
             PutOutcome::Created(_) => false,
-            PutOutcome::Replayed(_) | PutOutcome::Conflict => true,
+            PutOutcome::Replayed(_) => true,
+            // The id was accepted before with another body: the first body wins.
+            PutOutcome::Conflict => {
+                let stored =
+                    api.store.get(&caller.tenant, &event_id).await?.ok_or_else(|| {
+                        ApiError::Conflict(format!("event {event_id} is being written; send it again"))
+                    })?;
+                if stored.entity_name != kind_name {
+                    return Err(ApiError::Conflict(format!(
+                        "event {event_id} exists as another kind of event ({})",
+                        stored.entity_name
+                    )));
+                }
+                customer_id = stored
+                    .event_payload
+                    .key_attributes
+                    .get("customer_id")
+                    .cloned()
+                    .unwrap_or(customer_id);
+                // Should the first request have failed before making its customer
+                // known, this one does.
+                let customer = admitted(stored, &customer_id).customer;
+                make_customer_known(customer.as_ref(), &api.store, &caller.tenant, &event_id, now).await?;
+                true
+            }
         };
         let mut answer = json!({
             "eventId": event_id,
@@ -57,6 +82,17 @@ async fn create<S: EventStore, D>(
         json_response(StatusCode::OK, &answer)
     })
     .await
+}
+
+/// The typed event with its customer to add if unknown.
+fn admitted(event: Event, customer_id: &str) -> Admission {
+    Admission {
+        customer: Some(NewCustomer {
+            identifier_type: CUSTOMER_ID.to_owned(),
+            identifier: customer_id.to_owned(),
+        }),
+        ..Admission::plain(event)
+    }
 }
 
 pub async fn create_action_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {

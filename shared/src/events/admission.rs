@@ -38,13 +38,27 @@ impl Admission {
         now: DateTime<Utc>,
     ) -> Result<PutOutcome, StoreError> {
         let outcome = store.put_new(tenant, self.event, self.unique_key.as_deref()).await?;
-        if let (Some(customer), PutOutcome::Created(event) | PutOutcome::Replayed(event)) = (&self.customer, &outcome) {
-            let created = customer.created_event(&event.id, now);
-            let id = created.id.clone();
-            if store.add_customer(tenant, customer, created).await? {
-                tracing::info!(tenant = %tenant, event_id = %id, "added a customer on its first event");
-            }
+        if let PutOutcome::Created(event) | PutOutcome::Replayed(event) = &outcome {
+            make_customer_known(self.customer.as_ref(), store, tenant, &event.id, now).await?;
         }
         Ok(outcome)
     }
+}
+
+/// Adds `customer` (with one CUSTOMER event, caused by `event_id`) unless the
+/// tenant knows it already.
+pub async fn make_customer_known<S: EventStore>(
+    customer: Option<&NewCustomer>,
+    store: &S,
+    tenant: &TenantId,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(customer) = customer else { return Ok(()) };
+    let created = customer.created_event(event_id, now);
+    let id = created.id.clone();
+    if store.add_customer(tenant, customer, created).await? {
+        tracing::info!(tenant = %tenant, event_id = %id, "added a customer on its first event");
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ mod store;
 mod stream;
 mod typed;
 
-pub use admission::Admission;
+pub use admission::{Admission, make_customer_known};
 pub use customer::{CUSTOMER_ENTITY, CUSTOMER_EVENT_PREFIX, NewCustomer};
 pub use dynamo::DynamoEventStore;
 pub use item::EventItem;

@@ -1,5 +1,6 @@
-//! The message every destination receives for an event (after seed 002): one
-//! shape for SQS, SNS and EventBridge, carrying the event id for consumer dedupe.
+//! The message every destination receives for an event (after seed 002), carrying
+//! the event id for consumer dedupe: as it is for SQS and SNS, and in seed 004's
+//! form for EventBridge (`bus_detail`, applied when the entry is put).
 
 use std::collections::BTreeMap;
 
@@ -112,7 +113,8 @@ impl<'a> Envelope<'a> {
         }
     }
 
-    /// EventBridge `DetailType`: `<entity_name>/<operation>` in lower case.
+    /// `<entity_name>/<operation>` in lower case: an EventBridge entry's
+    /// `DetailType` after the stack's source and a `/`.
     pub fn detail_type(&self) -> String {
         detail_type(self.entity_name, operation_name(self.operation))
     }

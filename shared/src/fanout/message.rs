@@ -9,7 +9,8 @@ pub struct OutgoingMessage {
     /// FIFO destinations: the message group (entity id) and deduplication id.
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
-    /// EventBridge only: the entry's DetailType.
+    /// EventBridge only: `<entity>/<operation>`; the sender puts the stack's source
+    /// and a `/` before it.
     pub detail_type: Option<String>,
     /// SQS only: how long the queue hides the message (the retry queue's backoff).
     pub delay_seconds: Option<i32>,

@@ -19,7 +19,9 @@ mod sqs;
 
 pub use app::{Fanout, FanoutConfig};
 pub use dispatch::{Dispatcher, Failed};
-pub use envelope::{EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, check_deliverable};
+pub use envelope::{
+    EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, bus_detail, check_deliverable,
+};
 pub use eventbridge::EventBridgeSender;
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
