@@ -33,6 +33,21 @@ const TRANSIENT_CODES: &[&str] = &[
     "InvalidSignatureException",
 ];
 
+/// Error codes of a service's own faults, for a modelled error whose HTTP status
+/// is no longer at hand.
+const FAULT_CODES: &[&str] = &[
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+];
+
+/// Whether a modelled service error (what is left of an `SdkError` once taken
+/// apart) may go away if the call is sent again: throttling, conflicts, faults.
+pub fn is_transient_code(code: Option<&str>) -> bool {
+    code.is_some_and(|code| TRANSIENT_CODES.contains(&code) || FAULT_CODES.contains(&code))
+}
+
 /// Whether a call that failed with `err` may succeed if sent again: network
 /// failures, timeouts, throttling, expired credentials and 5xx may; anything else
 /// the service refused (validation, size limits, access, a missing resource) will

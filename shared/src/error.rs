@@ -101,6 +101,10 @@ pub enum ApiError {
     /// 500: a dependency failed. The detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503: a dependency is throttled, faulty or unreachable for now; the client
+    /// may send the same request again (`Retry-After`). The detail is logged.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<FieldError> for ApiError {

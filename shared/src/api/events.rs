@@ -99,6 +99,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::InvalidCursor => pagination::invalid_token().into(),
             StoreError::Backend(detail) => ApiError::Internal(detail),
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
         }
     }
 }

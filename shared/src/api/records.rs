@@ -23,6 +23,7 @@ pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) ->
         )),
         RecordError::InvalidCursor => pagination::invalid_token().into(),
         RecordError::Backend(detail) => ApiError::Internal(detail),
+        RecordError::Unavailable(detail) => ApiError::Unavailable(detail),
     }
 }
 

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
@@ -73,7 +74,7 @@ impl DynamoEventStore {
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(backend)?;
+            .map_err(unbuildable)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -89,10 +90,13 @@ impl DynamoEventStore {
                 .await;
             let cancelled = match result {
                 Ok(_) => return Ok(Transaction::Committed),
-                Err(err) => match err.into_service_error() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
-                    other => return Err(backend(other)),
-                },
+                Err(err) => {
+                    let transient = crate::aws::is_transient(&err);
+                    match err.into_service_error() {
+                        TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
+                        other => return Err(failed(DisplayErrorContext(other).to_string(), transient)),
+                    }
+                }
             };
             let reasons = cancelled.cancellation_reasons();
             if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
@@ -141,7 +145,7 @@ impl DynamoEventStore {
                 .expression_attribute_values(":now", AttributeValue::N(Utc::now().timestamp().to_string()))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
-                .map_err(backend)?;
+                .map_err(unbuildable)?;
             // The claim first: moto applies puts in order, and a put before the
             // failing check would leave a stream record of an event never stored.
             let items = vec![
@@ -199,8 +203,23 @@ enum Transaction {
     Refused(Vec<Option<HashMap<String, AttributeValue>>>),
 }
 
-fn backend(err: impl std::error::Error) -> StoreError {
-    StoreError::Backend(DisplayErrorContext(err).to_string())
+/// A failed call: `Unavailable` when sending it again may work.
+fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> StoreError {
+    let transient = crate::aws::is_transient(&err);
+    failed(DisplayErrorContext(err).to_string(), transient)
+}
+
+/// A request that could not be built: a bug, never worth sending again.
+fn unbuildable(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn failed(detail: String, transient: bool) -> StoreError {
+    if transient {
+        StoreError::Unavailable(detail)
+    } else {
+        StoreError::Backend(detail)
+    }
 }
 
 fn decode(item: HashMap<String, AttributeValue>) -> Result<Event, StoreError> {
@@ -232,15 +251,18 @@ impl EventStore for DynamoEventStore {
             .await;
         match result {
             Ok(_) => Ok(PutOutcome::Created(event)),
-            Err(err) => match err.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(failed) => {
-                    let existing = failed.item.ok_or_else(|| {
-                        StoreError::Backend("conditional check failure without the stored item".into())
-                    })?;
-                    Ok(PutOutcome::for_existing(decode(existing)?, &event))
+            Err(err) => {
+                let transient = crate::aws::is_transient(&err);
+                match err.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(refusal) => {
+                        let existing = refusal.item.ok_or_else(|| {
+                            StoreError::Backend("conditional check failure without the stored item".into())
+                        })?;
+                        Ok(PutOutcome::for_existing(decode(existing)?, &event))
+                    }
+                    other => Err(failed(DisplayErrorContext(other).to_string(), transient)),
                 }
-                other => Err(backend(other)),
-            },
+            }
         }
     }
 
@@ -263,7 +285,7 @@ impl EventStore for DynamoEventStore {
             .set_item(Some(claim))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(backend)?;
+            .map_err(unbuildable)?;
         let items = vec![
             TransactWriteItem::builder().put(put_claim).build(),
             self.put_event(tenant, &created)?,

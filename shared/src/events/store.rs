@@ -42,6 +42,9 @@ pub enum StoreError {
     InvalidCursor,
     #[error("event store: {0}")]
     Backend(String),
+    /// Throttled, faulty or unreachable: the same request may succeed shortly.
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub trait EventStore: Send + Sync {

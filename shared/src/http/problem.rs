@@ -20,15 +20,22 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
+
+/// How long a client should wait before sending a request again after a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
 
 pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
     let status = err.status();
     // Internal details stay in the logs; the caller gets the id to quote.
     let detail = match err {
         ApiError::Internal(_) => format!("An internal error occurred. Request id: {request_id}"),
+        ApiError::Unavailable(_) => {
+            format!("The service is busy or briefly unavailable; send the same request again. Request id: {request_id}")
+        }
         other => other.to_string(),
     };
     let mut body = json!({
@@ -49,6 +56,9 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
         .header(header::CONTENT_TYPE, "application/problem+json");
     if let ApiError::MethodNotAllowed { allowed, .. } = err {
         builder = builder.header(header::ALLOW, allowed.join(", "));
+    }
+    if let ApiError::Unavailable(_) = err {
+        builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
     }
     builder
         .body(Body::Text(body.to_string()))
@@ -107,5 +117,18 @@ mod tests {
             allowed: vec!["GET", "POST"],
         };
         assert_eq!(problem_response(&err, "r").headers()[header::ALLOW], "GET, POST");
+    }
+
+    #[test]
+    fn a_dependency_that_is_briefly_unavailable_is_a_503_to_retry() {
+        let response = problem_response(&ApiError::Unavailable("ThrottlingException: slow down".into()), "r-9");
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = body_json(&response);
+        assert!(
+            !body["detail"].as_str().unwrap_or_default().contains("Throttling"),
+            "details stay in the logs"
+        );
+        assert_eq!(body["request_id"], "r-9");
     }
 }

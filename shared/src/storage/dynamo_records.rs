@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -61,8 +62,24 @@ struct Item<T> {
     record: Versioned<T>,
 }
 
-fn backend(err: impl std::error::Error) -> RecordError {
-    RecordError::Backend(DisplayErrorContext(err).to_string())
+/// A failed call: `Unavailable` when sending it again may work.
+fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> RecordError {
+    let transient = crate::aws::is_transient(&err);
+    failed(DisplayErrorContext(err).to_string(), transient)
+}
+
+/// A modelled error the service answered (its code tells whether it may pass).
+fn refused<E: ProvideErrorMetadata + std::error::Error + 'static>(err: E) -> RecordError {
+    let transient = crate::aws::is_transient_code(err.code());
+    failed(DisplayErrorContext(err).to_string(), transient)
+}
+
+fn failed(detail: String, transient: bool) -> RecordError {
+    if transient {
+        RecordError::Unavailable(detail)
+    } else {
+        RecordError::Backend(detail)
+    }
 }
 
 fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<Versioned<T>, RecordError> {
@@ -115,7 +132,7 @@ where
                         current: decode::<T>(current)?.version,
                     },
                 }),
-                other => Err(backend(other)),
+                other => Err(refused(other)),
             },
             Err(other) => Err(backend(other)),
         }
@@ -143,7 +160,7 @@ impl<T> DynamoRecords<T> {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(failure)) => match failure.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(backend(other)),
+                other => Err(refused(other)),
             },
             Err(other) => Err(backend(other)),
         }
@@ -218,5 +235,38 @@ where
             .map_err(backend)?;
         let (items, cursor) = query_page(output, "sk", decode)?;
         Ok(RecordPage { items, cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn answered(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
+        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
+        SdkError::service_error(ErrorMetadata::builder().code(code).build(), raw)
+    }
+
+    #[test]
+    fn throttling_and_faults_are_unavailable_other_refusals_are_not() {
+        assert!(matches!(
+            backend(answered(400, "ProvisionedThroughputExceededException")),
+            RecordError::Unavailable(_)
+        ));
+        assert!(matches!(
+            backend(answered(500, "InternalServerError")),
+            RecordError::Unavailable(_)
+        ));
+        assert!(matches!(
+            backend(answered(400, "ValidationException")),
+            RecordError::Backend(_)
+        ));
+        let timeout: SdkError<ErrorMetadata, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(matches!(backend(timeout), RecordError::Unavailable(_)));
+        let throttled = ErrorMetadata::builder().code("ThrottlingException").build();
+        assert!(matches!(refused(throttled), RecordError::Unavailable(_)));
     }
 }

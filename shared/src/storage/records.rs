@@ -34,6 +34,9 @@ pub enum RecordError {
     InvalidCursor,
     #[error("record store: {0}")]
     Backend(String),
+    /// Throttled, faulty or unreachable: the same request may succeed shortly.
+    #[error("record store unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub trait Records<T>: Send + Sync {
