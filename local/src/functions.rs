@@ -9,21 +9,19 @@ use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
-use shared::api::event_definitions::{
+use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
 };
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
-use shared::api::job_runs::{JobRunsApi, list_job_runs};
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
+use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
     update_subscription,
 };
-use shared::api::typed_events::{
-    create_action_event, create_order_event, create_redemption_event, create_transaction_event,
-};
+use shared::api::typed::{create_action_event, create_order_event, create_redemption_event, create_transaction_event};
 use shared::definitions::EventDefinition;
 use shared::events::DynamoEventStore;
 use shared::fanout::Fanout;

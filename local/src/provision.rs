@@ -13,10 +13,10 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::Duration;
 use shared::api::basket::BasketApi;
-use shared::api::event_definitions::DefinitionsApi;
+use shared::api::definitions::DefinitionsApi;
 use shared::api::events::EventsApi;
-use shared::api::job_runs::JobRunsApi;
 use shared::api::jobs::JobsApi;
+use shared::api::runs::JobRunsApi;
 use shared::api::subscriptions::SubscriptionsApi;
 use shared::definitions::DefinitionCache;
 use shared::events::DynamoEventStore;

@@ -432,7 +432,7 @@ fn attempt(job: &str, execution: &str, seconds_ago: i64) -> shared::notification
 
 #[tokio::test]
 async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper() {
-    use shared::notifications::{Claim, Progress, RunStore};
+    use shared::notifications::{Lease, Progress, RunStore};
     // GIVEN wishlists of a and b, a reminder job, and leases that end at once
     let mut h = Harness::new().await;
     wishlists(&mut h).await;
@@ -440,12 +440,12 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
     let table = h.stack().stack.tables.of(&JOBS).to_owned();
     let runs = || RunStore::new(h.stack().client.clone(), &table).with_lease(Duration::ZERO);
     let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
-    // … and an attempt of execution x-1 that claimed the run, mailed a, and died
+    // … and an attempt of execution x-1 that leased the run, mailed a, and died
     let dead = attempt(&job, "x-1", 2);
     let dead_runs = runs();
     assert!(matches!(
-        dead_runs.claim(&tenant, &dead).await.expect("claim"),
-        Claim::Started(_)
+        dead_runs.lease(&tenant, &dead).await.expect("lease"),
+        Lease::Started(_)
     ));
     let reached_a = Progress {
         sent_through: Some("a".into()),
@@ -487,10 +487,10 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
     let (_, shown) = parts(h.stack().call("get-job", request).await);
     assert_eq!(
         shown["last_run_at"].as_str(),
-        Some(shared::rfc3339_millis::format(&dead.started_at).as_str())
+        Some(shared::util::rfc3339_millis::format(&dead.started_at).as_str())
     );
-    // … the runner kept its own progress on the claim
-    let claim = h
+    // … the runner kept its own progress on the lease
+    let lease = h
         .stack()
         .client
         .get_item()
@@ -502,10 +502,10 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
         )
         .send()
         .await
-        .expect("claim")
+        .expect("lease")
         .item
-        .expect("claim item");
-    let progress: Progress = serde_dynamo::from_attribute_value(claim["progress"].clone()).expect("progress");
+        .expect("lease item");
+    let progress: Progress = serde_dynamo::from_attribute_value(lease["progress"].clone()).expect("progress");
     assert_eq!((progress.sent_through.as_deref(), progress.emails), (Some("b"), 2));
     // … and the execution is done: a further retry sends nothing
     assert_eq!(h.run(&job, "x-1").await, Outcome::AlreadyRan);
@@ -513,13 +513,13 @@ async fn a_retry_after_an_attempt_died_mid_run_carries_on_after_its_last_shopper
 
 #[tokio::test]
 async fn an_attempt_within_a_live_lease_is_refused_for_lambda_to_retry_later() {
-    // GIVEN an attempt of execution y-1 that holds its claim (the default lease)
+    // GIVEN an attempt of execution y-1 that holds its lease (the default length)
     let mut h = Harness::new().await;
     wishlists(&mut h).await;
     let job = h.job("WISHLIST_REMINDER", -1).await;
     let tenant = shared::tenant::TenantId::parse(TENANT).expect("tenant");
     let live = attempt(&job, "y-1", 1);
-    h.runner.runs.claim(&tenant, &live).await.expect("claim");
+    h.runner.runs.lease(&tenant, &live).await.expect("lease");
 
     // WHEN the same execution arrives again, THEN it is an error and nothing is sent
     let invocation = Invocation {

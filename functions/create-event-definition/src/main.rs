@@ -1,6 +1,6 @@
 //! Lambda behind `POST /api/v1/event-definitions`: registers an event definition.
 
-use shared::api::event_definitions::{DefinitionsApi, create_event_definition};
+use shared::api::definitions::{DefinitionsApi, create_event_definition};
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,7 +2,7 @@
 //! one canonical event.
 
 use shared::api::events::EventsApi;
-use shared::api::typed_events::create_order_event;
+use shared::api::typed::create_order_event;
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,7 +2,7 @@
 //! one canonical event.
 
 use shared::api::events::EventsApi;
-use shared::api::typed_events::create_redemption_event;
+use shared::api::typed::create_redemption_event;
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

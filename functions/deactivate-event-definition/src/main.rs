@@ -1,6 +1,6 @@
 //! Lambda behind `PUT /api/v1/event-definitions/{eventName}/deactivate`: deactivates an event definition.
 
-use shared::api::event_definitions::{DefinitionsApi, deactivate_event_definition};
+use shared::api::definitions::{DefinitionsApi, deactivate_event_definition};
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,6 @@
 //! Lambda behind `GET /api/v1/event-definitions/{eventName}`: reads one event definition.
 
-use shared::api::event_definitions::{DefinitionsApi, get_event_definition};
+use shared::api::definitions::{DefinitionsApi, get_event_definition};
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

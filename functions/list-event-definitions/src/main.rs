@@ -1,6 +1,6 @@
 //! Lambda behind `GET /api/v1/event-definitions`: lists the tenant's event definitions.
 
-use shared::api::event_definitions::{DefinitionsApi, list_event_definitions};
+use shared::api::definitions::{DefinitionsApi, list_event_definitions};
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,6 @@
 //! Lambda behind `GET /api/v1/jobs/{jobId}/runs`: a job's latest runs.
 
-use shared::api::job_runs::{JobRunsApi, list_job_runs};
+use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,12 +1,15 @@
 //! The HTTP handlers, one per route. Each is `async fn(&App, Request) -> Response`
 //! so a Lambda `main`, the local runner and the tests all call the same code.
 
+//! Modules take the names of the domain modules they serve (`definitions`,
+//! `events`, `jobs`, `runs` of notifications, `subscriptions`, `typed` events).
+
 pub mod basket;
-pub mod event_definitions;
+pub mod definitions;
 pub mod events;
 pub mod fallback;
-pub mod job_runs;
 pub mod jobs;
 mod records;
+pub mod runs;
 pub mod subscriptions;
-pub mod typed_events;
+pub mod typed;

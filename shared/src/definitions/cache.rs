@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::model::EventDefinition;
 use crate::storage::{RecordError, Records, Versioned};
 use crate::tenant::TenantId;
-use crate::ttl_map::TtlMap;
+use crate::util::ttl_map::TtlMap;
 
 type Found = Option<Arc<Versioned<EventDefinition>>>;
 

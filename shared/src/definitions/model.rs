@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rfc3339_millis;
+use crate::util::rfc3339_millis;
 
 /// Which of the seed platform's consumers the event is meant for. Stored and
 /// returned for compatibility; here subscriptions decide where events go.

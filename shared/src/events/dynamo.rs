@@ -16,7 +16,7 @@ use super::model::Event;
 use super::store::{EventPage, EventStore, PutOutcome, StoreError};
 use crate::storage::query_page;
 use crate::tenant::TenantId;
-use crate::ttl_map::TtlMap;
+use crate::util::ttl_map::TtlMap;
 
 /// Tries of a transaction that DynamoDB cancelled for a concurrent one on the same item.
 const TRANSACTION_ATTEMPTS: usize = 3;

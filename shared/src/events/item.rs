@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::customer::NewCustomer;
 use super::model::Event;
 use crate::ids;
-use crate::rfc3339_millis;
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 pub const BY_ENTITY_INDEX: &str = crate::storage::schema::EVENTS.indexes[0].name;
 

@@ -10,9 +10,9 @@ use futures_util::future::join_all;
 
 use super::dispatch::Failed;
 use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
-use crate::rfc3339_millis;
 use crate::storage::DynamoRecords;
 use crate::subscriptions::Subscription;
+use crate::util::rfc3339_millis;
 
 /// What one invocation saw of each subscription it delivered for.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -1,16 +1,16 @@
 //! Notification jobs' e-mails (docs/architecture.md): what each shopper gets, and links
 //! tracked for the job's campaign.
 
-mod claim;
 mod compose;
 mod environment;
+mod lease;
 mod links;
 mod runner;
 mod runs;
 
-pub use claim::{Claim, JobUpdate, Progress, Resumed};
 pub use compose::Composer;
 pub use environment::sendgrid_api_key;
+pub use lease::{JobUpdate, Lease, Progress, Resumed};
 pub use links::with_utm;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
 pub use runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};

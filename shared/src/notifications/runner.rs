@@ -1,4 +1,4 @@
-//! notification-job: one run of a job. Claims the run (once per execution id),
+//! notification-job: one run of a job. Leases the run (once per execution id),
 //! finds the shoppers concerned, composes their e-mails, sends them through
 //! SendGrid, and records the run and the job's last and next run.
 
@@ -10,8 +10,8 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
-use super::claim::{Claim, JobUpdate, Progress};
 use super::compose::Composer;
+use super::lease::{JobUpdate, Lease, Progress};
 use super::runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
 use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
@@ -165,13 +165,13 @@ impl NotificationRunner {
             invocation.scheduled_time.unwrap_or(now),
             now,
         );
-        let resumed = match self.runs.claim(&tenant, &run).await? {
-            Claim::Started(resumed) => resumed,
-            Claim::Finished => {
+        let resumed = match self.runs.lease(&tenant, &run).await? {
+            Lease::Started(resumed) => resumed,
+            Lease::Finished => {
                 tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "this execution already ran");
                 return Ok(Outcome::AlreadyRan);
             }
-            Claim::Busy => return Err(RunError::Busy),
+            Lease::Busy => return Err(RunError::Busy),
         };
         if let Some(shopper) = &resumed.progress.sent_through {
             tracing::warn!(%tenant, job_id = %job.id, run_id = %run.run_id, sent_through = %shopper,
@@ -220,7 +220,7 @@ impl NotificationRunner {
 
     /// Composes and sends the run's e-mails in shopper id order, counting on
     /// `run` and keeping `progress` (cumulative over the execution's attempts) on
-    /// the claim after each request; skips the shoppers an earlier attempt reached.
+    /// the lease after each request; skips the shoppers an earlier attempt reached.
     async fn send(
         &self,
         tenant: &TenantId,

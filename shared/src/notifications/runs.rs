@@ -1,6 +1,6 @@
 //! Each invocation of a job is a run, stored beside the job (`sk =
 //! RUN#<job>#<started at>#<execution id>`, so a job's runs list newest first).
-//! How an execution is claimed, so that it runs once, is in `claim`.
+//! How an execution is leased, so that it runs once, is in `lease`.
 
 use std::time::Duration;
 
@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rfc3339_millis;
 use crate::storage::partition;
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -95,7 +95,7 @@ pub(super) struct RunItem {
     pub(super) run: Run,
 }
 
-/// Longer than notification-job may run (its timeout is 300 s): a claim this old
+/// Longer than notification-job may run (its timeout is 300 s): a lease this old
 /// and still RUNNING belongs to an invocation that is gone.
 pub const RUN_LEASE: Duration = Duration::from_secs(310);
 

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use super::payload::ProductKey;
 use super::product::ProductState;
 use super::wishlist::Wishlist;
-use crate::rfc3339_millis;
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 /// Tries of one read-apply-put before the record is left to a retry.
 const ATTEMPTS: usize = 5;

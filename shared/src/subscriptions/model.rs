@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rfc3339_millis;
 use crate::secrets::SealedSecret;
+use crate::util::rfc3339_millis;
 
 /// How a request gives a subscriber secret: a new plaintext, or "keep the stored
 /// one" (left out, or sent back masked as a response showed it).

@@ -1,14 +1,15 @@
-//! An execution runs once. Its first attempt writes a claim item (`sk =
-//! CLAIM#<job>#<execution id>`) together with its run record, on the condition
-//! that the claim does not exist. After each SendGrid request the attempt keeps
-//! its progress on the claim (the last shopper it reached, in id order, its
+//! An execution runs once. Its first attempt writes a lease item (`sk =
+//! CLAIM#<job>#<execution id>`: the prefix predates the name and stays, as stored
+//! items use it) together with its run record, on the condition
+//! that the lease does not exist. After each SendGrid request the attempt keeps
+//! its progress on the lease (the last shopper it reached, in id order, its
 //! counts, the shoppers to try again next run).
 //!
-//! A claim is leased for longer than the function may run (`RUN_LEASE`). An
-//! attempt that died mid-run (a timeout) leaves its claim RUNNING; once the lease
-//! is over, Lambda's retry of the same execution takes the claim over, closes the
+//! A lease lasts longer than the function may run (`RUN_LEASE`). An
+//! attempt that died mid-run (a timeout) leaves its lease RUNNING; once the lease
+//! is over, Lambda's retry of the same execution takes the lease over, closes the
 //! dead attempt's run as FAILED, and carries on from the progress kept. The run
-//! record, the claim's end and the job's last run are written in one transaction.
+//! record, the lease's end and the job's last run are written in one transaction.
 
 use std::collections::HashMap;
 
@@ -20,15 +21,15 @@ use serde::{Deserialize, Serialize};
 
 use super::runs::{Run, RunItem, RunStore, RunStoreError, backend, run_key};
 use crate::jobs::RetryShoppers;
-use crate::rfc3339_millis;
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{partition, record_key};
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 const RUNNING: &str = "RUNNING";
 const FINISHED: &str = "FINISHED";
 
-/// What an execution's attempts have done so far, kept on its claim.
+/// What an execution's attempts have done so far, kept on its lease.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// The last shopper (in id order) whose request was made.
@@ -42,7 +43,7 @@ pub struct Progress {
 
 /// The execution as this invocation finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub enum Lease {
     /// This invocation runs it: from the start, or on from a dead attempt.
     Started(Resumed),
     /// It finished: nothing to do.
@@ -90,7 +91,7 @@ impl RunStore {
         AttributeValue::S(partition(tenant))
     }
 
-    fn claim_sort_key(run: &Run) -> AttributeValue {
+    fn lease_sort_key(run: &Run) -> AttributeValue {
         AttributeValue::S(format!("CLAIM#{}#{}", run.job_id, run.run_id))
     }
 
@@ -135,15 +136,15 @@ impl RunStore {
         }
     }
 
-    /// Claims `run`'s execution for this invocation (storing `run`), unless it
+    /// Leases `run`'s execution to this invocation (storing `run`), unless it
     /// finished or another attempt holds a live lease on it.
-    pub async fn claim(&self, tenant: &TenantId, run: &Run) -> Result<Claim, RunStoreError> {
+    pub async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, RunStoreError> {
         let lease_seconds = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
         let lease_until = AttributeValue::N(run.started_at.timestamp().saturating_add(lease_seconds).to_string());
-        let claim = Put::builder()
+        let lease = Put::builder()
             .table_name(&self.table)
             .item("pk", Self::partition(tenant))
-            .item("sk", Self::claim_sort_key(run))
+            .item("sk", Self::lease_sort_key(run))
             .item("status", AttributeValue::S(RUNNING.into()))
             .item("lease_until", lease_until.clone())
             .item("run_sk", AttributeValue::S(run_key(run)))
@@ -155,24 +156,24 @@ impl RunStore {
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let items = vec![
-            TransactWriteItem::builder().put(built(claim.build())?).build(),
+            TransactWriteItem::builder().put(built(lease.build())?).build(),
             self.put_run(tenant, run)?,
         ];
         let held = match self.transact(items).await? {
             Written::Committed => {
-                return Ok(Claim::Started(Resumed {
+                return Ok(Lease::Started(Resumed {
                     first_started_at: run.started_at,
                     progress: Progress::default(),
                 }));
             }
             Written::Refused { item, .. } if !item.is_empty() => item,
-            // DynamoDB returns the claim that failed the condition; read it if not.
+            // DynamoDB returns the lease that failed the condition; read it if not.
             Written::Refused { .. } => self
                 .client
                 .get_item()
                 .table_name(&self.table)
                 .key("pk", Self::partition(tenant))
-                .key("sk", Self::claim_sort_key(run))
+                .key("sk", Self::lease_sort_key(run))
                 .consistent_read(true)
                 .send()
                 .await
@@ -182,7 +183,7 @@ impl RunStore {
         };
         let text = |name: &str| held.get(name).and_then(|v| v.as_s().ok()).cloned();
         if text("status").as_deref() != Some(RUNNING) {
-            return Ok(Claim::Finished);
+            return Ok(Lease::Finished);
         }
         let old_lease = held.get("lease_until").and_then(|v| v.as_n().ok()).cloned();
         let expired = old_lease
@@ -190,7 +191,7 @@ impl RunStore {
             .and_then(|n| n.parse::<i64>().ok())
             .is_some_and(|until| until <= run.started_at.timestamp());
         let (Some(old_lease), Some(dead_run), true) = (old_lease, text("run_sk"), expired) else {
-            return Ok(Claim::Busy);
+            return Ok(Lease::Busy);
         };
         let progress: Progress = held
             .get("progress")
@@ -200,12 +201,12 @@ impl RunStore {
         let first_started_at = text("first_started_at")
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map_or(run.started_at, |t| t.with_timezone(&Utc));
-        // Take the dead attempt's claim over (on its lease, so only one retry can)
+        // Take the dead attempt's lease over (on its lease, so only one retry can)
         // and record this attempt.
         let take_over = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
-            .key("sk", Self::claim_sort_key(run))
+            .key("sk", Self::lease_sort_key(run))
             .update_expression("SET lease_until = :lease, run_sk = :run")
             .condition_expression("#status = :running AND lease_until = :old")
             .expression_attribute_names("#status", "status")
@@ -218,13 +219,13 @@ impl RunStore {
             self.put_run(tenant, run)?,
         ];
         if let Written::Refused { .. } = self.transact(items).await? {
-            return Ok(Claim::Busy);
+            return Ok(Lease::Busy);
         }
         // Closing the dead run is for whoever reads the runs; the run goes on without it.
         if let Err(err) = self.close_dead(tenant, dead_run, &progress).await {
             tracing::warn!(job_id = %run.job_id, run_id = %run.run_id, error = %err, "could not close the dead attempt's run");
         }
-        Ok(Claim::Started(Resumed {
+        Ok(Lease::Started(Resumed {
             first_started_at,
             progress,
         }))
@@ -263,14 +264,14 @@ impl RunStore {
             .map_err(backend)
     }
 
-    /// Keeps `progress` on the claim; fails if another attempt took the claim.
+    /// Keeps `progress` on the lease; fails if another attempt took the lease.
     pub async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), RunStoreError> {
         let written = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
-            .key("sk", Self::claim_sort_key(run))
+            .key("sk", Self::lease_sort_key(run))
             .update_expression("SET progress = :progress")
             .condition_expression("run_sk = :mine AND #status = :running")
             .expression_attribute_names("#status", "status")
@@ -282,13 +283,13 @@ impl RunStore {
         written.map(|_| ()).map_err(backend)
     }
 
-    /// Stores the finished run, ends its claim and updates its job, all at once
+    /// Stores the finished run, ends its lease and updates its job, all at once
     /// (so a failure leaves the run to be retried whole, never half recorded).
     pub async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), RunStoreError> {
-        let end_claim = Update::builder()
+        let end_lease = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
-            .key("sk", Self::claim_sort_key(run))
+            .key("sk", Self::lease_sort_key(run))
             .update_expression("SET #status = :finished")
             .condition_expression("run_sk = :mine")
             .expression_attribute_names("#status", "status")
@@ -296,7 +297,7 @@ impl RunStore {
             .expression_attribute_values(":mine", AttributeValue::S(run_key(run)));
         let mut items = vec![
             self.put_run(tenant, run)?,
-            TransactWriteItem::builder().update(built(end_claim.build())?).build(),
+            TransactWriteItem::builder().update(built(end_lease.build())?).build(),
         ];
         items.push(
             TransactWriteItem::builder()
