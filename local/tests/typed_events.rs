@@ -22,6 +22,23 @@ async fn post(stack: &TestStack, kind: &str, body: &Value) -> (u16, Value) {
     parts(stack.functions().invoke(&function, request).await.expect("a function"))
 }
 
+/// The stored event `id` of acme, through get-event.
+async fn read(stack: &TestStack, id: &str) -> (u16, Value) {
+    let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
+        .for_tenant("acme")
+        .path_param("eventId", id)
+        .build();
+    parts(stack.call("get-event", request).await)
+}
+
+/// The decoded `base64_encoded_payload_json` of a stored event.
+fn payload_of(stored: &Value) -> Value {
+    let encoded = stored["event_payload"]["base64_encoded_payload_json"]
+        .as_str()
+        .expect("payload");
+    shared::events::decode_json(encoded).expect("JSON payload")
+}
+
 #[tokio::test]
 async fn each_typed_endpoint_stores_one_event_and_answers_the_seeds_way() {
     let stack = TestStack::new().await;
@@ -46,23 +63,13 @@ async fn each_typed_endpoint_stores_one_event_and_answers_the_seeds_way() {
         assert_eq!(first, expected);
         assert_eq!((again_status, &again["isExisting"]), (200, &json!(true)), "{kind}");
         // … and stored as a canonical event with the body as its payload
-        let id = body["eventId"].as_str().expect("id");
-        let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
-            .for_tenant("acme")
-            .path_param("eventId", id)
-            .build();
-        let (_, stored) = parts(stack.call("get-event", request).await);
+        let (status, stored) = read(&stack, body["eventId"].as_str().expect("id")).await;
+        assert_eq!(status, 200);
         assert_eq!(
             (stored["entity_name"].as_str(), stored["entity_id"].as_str()),
             (Some(entity), Some(entity_id))
         );
-        let payload = shared::events::decode_json(
-            stored["event_payload"]["base64_encoded_payload_json"]
-                .as_str()
-                .expect("payload"),
-        )
-        .expect("json payload");
-        assert_eq!(payload, body, "{kind}");
+        assert_eq!(payload_of(&stored), body, "{kind}");
     }
 }
 
@@ -83,19 +90,8 @@ async fn a_resend_with_regenerated_fields_is_existing_and_the_first_body_wins() 
     // The refused conditional put, the read of the first event, and the refused
     // claim of its (known) customer: nothing is written.
     assert_eq!(stack.calls.take(), ["PutItem", "GetItem", "TransactWriteItems"]);
-    let id = body["eventId"].as_str().expect("id");
-    let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
-        .for_tenant("acme")
-        .path_param("eventId", id)
-        .build();
-    let (_, stored) = parts(stack.call("get-event", request).await);
-    let payload = shared::events::decode_json(
-        stored["event_payload"]["base64_encoded_payload_json"]
-            .as_str()
-            .expect("payload"),
-    )
-    .expect("JSON");
-    assert_eq!(payload["order"], body["order"], "the first body is kept");
+    let (_, stored) = read(&stack, body["eventId"].as_str().expect("id")).await;
+    assert_eq!(payload_of(&stored)["order"], body["order"], "the first body is kept");
 }
 
 #[tokio::test]
@@ -136,11 +132,7 @@ async fn any_spelling_of_a_uuid_is_one_event_read_back_canonical() {
     let (status, again) = post(&stack, "action", &body).await;
     // THEN it is the same event, and it reads back by its canonical id
     assert_eq!((status, &again["isExisting"]), (200, &json!(true)), "{again}");
-    let request = ApiRequest::new("GET", &format!("/api/v1/events/{canonical}"))
-        .for_tenant("acme")
-        .path_param("eventId", canonical)
-        .build();
-    assert_eq!(parts(stack.call("get-event", request).await).0, 200);
+    assert_eq!(read(&stack, canonical).await.0, 200);
 }
 
 #[tokio::test]

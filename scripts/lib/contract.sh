@@ -14,7 +14,7 @@ contract_test() {
   trap 'kill "$CONTRACT_SERVER" 2>/dev/null || true; moto_stop' EXIT
   local up=""
   for _ in $(seq 1 150); do
-    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
+    if port_open "$port"; then
       up=yes
       break
     fi

@@ -61,6 +61,11 @@ moto_env() {
   export AWS_EC2_METADATA_DISABLED=true
 }
 
+# Whether something accepts connections on 127.0.0.1:$1.
+port_open() {
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

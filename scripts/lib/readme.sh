@@ -15,7 +15,7 @@ readme_test() {
     return 1
   fi
   for port in 3000 5000; do
-    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; then
+    if port_open "$port"; then
       echo "port $port is taken; the README's example needs it" >&2
       return 1
     fi

@@ -58,7 +58,7 @@ pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) ->
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            status >= 500 || status == 429 || err.code().is_some_and(|code| TRANSIENT_CODES.contains(&code))
+            status >= 500 || status == 429 || is_transient_code(err.code())
         }
         SdkError::ConstructionFailure(_) => false,
         // Timeouts, connection failures, responses that could not be read.
@@ -66,29 +66,36 @@ pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) ->
     }
 }
 
+/// A service's answer `status` with error `code`, as the SDK reports it: for
+/// tests of code that tells errors apart.
+#[cfg(test)]
+pub(crate) fn answered(status: u16, code: &str) -> SdkError<aws_sdk_dynamodb::error::ErrorMetadata, HttpResponse> {
+    let raw = HttpResponse::new(
+        status.try_into().expect("status"),
+        aws_smithy_types::body::SdkBody::empty(),
+    );
+    SdkError::service_error(
+        aws_sdk_dynamodb::error::ErrorMetadata::builder().code(code).build(),
+        raw,
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use aws_sdk_dynamodb::config::http::HttpResponse;
     use aws_sdk_dynamodb::error::ErrorMetadata;
-    use aws_smithy_types::body::SdkBody;
 
     use super::*;
 
-    fn refused(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
-        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
-        SdkError::service_error(ErrorMetadata::builder().code(code).build(), raw)
-    }
-
     #[test]
     fn throttling_faults_and_the_network_are_transient_refusals_are_not() {
-        assert!(is_transient(&refused(400, "ThrottlingException")));
-        assert!(is_transient(&refused(400, "ProvisionedThroughputExceededException")));
-        assert!(is_transient(&refused(500, "InternalServerError")));
-        assert!(is_transient(&refused(503, "ServiceUnavailable")));
-        assert!(is_transient(&refused(429, "TooManyRequests")));
-        assert!(!is_transient(&refused(400, "ValidationException")));
-        assert!(!is_transient(&refused(400, "AccessDeniedException")));
-        assert!(!is_transient(&refused(400, "ResourceNotFoundException")));
+        assert!(is_transient(&answered(400, "ThrottlingException")));
+        assert!(is_transient(&answered(400, "ProvisionedThroughputExceededException")));
+        assert!(is_transient(&answered(500, "InternalServerError")));
+        assert!(is_transient(&answered(503, "ServiceUnavailable")));
+        assert!(is_transient(&answered(429, "TooManyRequests")));
+        assert!(!is_transient(&answered(400, "ValidationException")));
+        assert!(!is_transient(&answered(400, "AccessDeniedException")));
+        assert!(!is_transient(&answered(400, "ResourceNotFoundException")));
         let timeout: SdkError<ErrorMetadata, HttpResponse> = SdkError::timeout_error("slow");
         assert!(is_transient(&timeout));
         let unbuildable: SdkError<ErrorMetadata, HttpResponse> = SdkError::construction_failure("bad");

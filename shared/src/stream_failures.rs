@@ -14,6 +14,11 @@ use crate::tenant::TenantId;
 /// The environment variable naming a consumer's failure queue.
 pub const FAILURE_QUEUE_URL: &str = "FAILURE_QUEUE_URL";
 
+/// The batch item failure that has Lambda retry the batch from `record` on.
+pub fn retry_from(record: &EventRecord) -> Vec<String> {
+    record.change.sequence_number.clone().into_iter().collect()
+}
+
 /// What an operator finds on the failure queue.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

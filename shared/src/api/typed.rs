@@ -1,7 +1,7 @@
 //! `POST /api/v1/events/{actions,orders,transactions,redemptions}` (seed 003):
 //! the typed body stored as one canonical event, answered the seed's way.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 use super::events::EventsApi;
 use crate::error::ApiError;
 use crate::events::{
-    Admission, Event, EventStore, NewCustomer, PutOutcome, TypedKind, make_customer_known, typed_event,
+    Admission, CUSTOMER_ID_ATTRIBUTE, EventStore, NewCustomer, PutOutcome, TypedKind, make_customer_known, typed_event,
 };
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::routes::{self, Route};
+use crate::tenant::TenantId;
 
 /// The identifier type of customers the typed endpoints add: their `customerId`.
 pub const CUSTOMER_ID: &str = "customerId";
@@ -35,36 +36,17 @@ async fn create<S: EventStore, D>(
         let event_id = event.id.clone();
         check_deliverable(caller.tenant.as_str(), &event, "body")?;
         let kind_name = event.entity_name.clone();
-        let mut customer_id = customer_id;
-        let is_existing = match admitted(event, &customer_id)
-            .store(&api.store, &caller.tenant, now)
-            .await?
-        {
-            PutOutcome::Created(_) => false,
-            PutOutcome::Replayed(_) => true,
+        let admission = Admission {
+            customer: Some(customer(&customer_id)),
+            ..Admission::plain(event)
+        };
+        let (is_existing, customer_id) = match admission.store(&api.store, &caller.tenant, now).await? {
+            PutOutcome::Created(_) => (false, customer_id),
+            PutOutcome::Replayed(_) => (true, customer_id),
             // The id was accepted before with another body: the first body wins.
             PutOutcome::Conflict => {
-                let stored =
-                    api.store.get(&caller.tenant, &event_id).await?.ok_or_else(|| {
-                        ApiError::Conflict(format!("event {event_id} is being written; send it again"))
-                    })?;
-                if stored.entity_name != kind_name {
-                    return Err(ApiError::Conflict(format!(
-                        "event {event_id} exists as another kind of event ({})",
-                        stored.entity_name
-                    )));
-                }
-                customer_id = stored
-                    .event_payload
-                    .key_attributes
-                    .get("customer_id")
-                    .cloned()
-                    .unwrap_or(customer_id);
-                // Should the first request have failed before making its customer
-                // known, this one does.
-                let customer = admitted(stored, &customer_id).customer;
-                make_customer_known(customer.as_ref(), &api.store, &caller.tenant, &event_id, now).await?;
-                true
+                let first = first_customer(api, &caller.tenant, &event_id, &kind_name, now).await?;
+                (true, first.unwrap_or(customer_id))
             }
         };
         let mut answer = json!({
@@ -84,15 +66,40 @@ async fn create<S: EventStore, D>(
     .await
 }
 
-/// The typed event with its customer to add if unknown.
-fn admitted(event: Event, customer_id: &str) -> Admission {
-    Admission {
-        customer: Some(NewCustomer {
-            identifier_type: CUSTOMER_ID.to_owned(),
-            identifier: customer_id.to_owned(),
-        }),
-        ..Admission::plain(event)
+/// The customer a typed event names, to add if the tenant does not know it.
+fn customer(customer_id: &str) -> NewCustomer {
+    NewCustomer {
+        identifier_type: CUSTOMER_ID.to_owned(),
+        identifier: customer_id.to_owned(),
     }
+}
+
+/// The customer of the event first stored under `event_id` (`None` when it names
+/// none), made known should the first request have failed before doing so; a 409
+/// when that event is of another kind than `kind_name`.
+async fn first_customer<S: EventStore, D>(
+    api: &EventsApi<S, D>,
+    tenant: &TenantId,
+    event_id: &str,
+    kind_name: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ApiError> {
+    let stored = api
+        .store
+        .get(tenant, event_id)
+        .await?
+        .ok_or_else(|| ApiError::Conflict(format!("event {event_id} is being written; send it again")))?;
+    if stored.entity_name != kind_name {
+        return Err(ApiError::Conflict(format!(
+            "event {event_id} exists as another kind of event ({})",
+            stored.entity_name
+        )));
+    }
+    let Some(customer_id) = stored.event_payload.key_attributes.get(CUSTOMER_ID_ATTRIBUTE) else {
+        return Ok(None);
+    };
+    make_customer_known(Some(&customer(customer_id)), &api.store, tenant, event_id, now).await?;
+    Ok(Some(customer_id.clone()))
 }
 
 pub async fn create_action_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {

@@ -21,4 +21,4 @@ pub use request::{EventRequest, decode_json, key_value};
 pub(crate) use request::{entity_id, entity_name};
 pub use store::{EventPage, EventStore, PutOutcome, StoreError};
 pub use stream::{StreamError, StreamedEvent, inserted_event};
-pub use typed::{TypedKind, typed_event};
+pub use typed::{CUSTOMER_ID_ATTRIBUTE, TypedKind, typed_event};

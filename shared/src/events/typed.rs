@@ -13,6 +13,9 @@ use serde_json::Value;
 use super::model::{Event, EventPayload, EventSource, EventType, Operation};
 use crate::error::{ApiError, FieldErrors};
 
+/// The key attribute of a typed event that holds its customer.
+pub const CUSTOMER_ID_ATTRIBUTE: &str = "customer_id";
+
 /// Which typed endpoint; names the body's block and the canonical entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypedKind {
@@ -134,7 +137,7 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
     let (Some(event_id), Some(customer_id)) = (event_id, customer_id) else {
         return errors.finish(None);
     };
-    key_attributes.insert("customer_id".to_owned(), customer_id.clone());
+    key_attributes.insert(CUSTOMER_ID_ATTRIBUTE.to_owned(), customer_id.clone());
     let event = Event {
         id: event_id,
         entity_id: order_id.clone().unwrap_or_else(|| customer_id.clone()),

@@ -11,13 +11,8 @@ use super::store::{ProjectionStore, StoreError};
 use super::wishlist::Wishlist;
 use crate::config::{self, ConfigError};
 use crate::events::inserted_event;
-use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue};
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
 use crate::tenant::TenantId;
-
-/// The batch item failure that has Lambda retry from `record` on.
-fn retry_from(record: &EventRecord) -> Vec<String> {
-    record.change.sequence_number.clone().into_iter().collect()
-}
 
 pub struct Projector {
     store: ProjectionStore,

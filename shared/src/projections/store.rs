@@ -15,14 +15,15 @@ use serde::de::DeserializeOwned;
 use super::payload::ProductKey;
 use super::product::ProductState;
 use super::wishlist::Wishlist;
+use crate::storage::attribute_size;
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
 /// Tries of one read-apply-put before the record is left to a retry.
 const ATTEMPTS: usize = 5;
 
-/// The most one projection may take as JSON, well within DynamoDB's 400 KB item
-/// (its keys and attribute names, and JSON's quoting, differ a little).
+/// The most one projection's value may take as DynamoDB counts it, well within
+/// its 400 KB item (the keys and the index attributes take the rest).
 pub const MAX_PROJECTION_BYTES: usize = 350_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -418,13 +419,13 @@ impl ProjectionStore {
             let Some(after) = apply(before.clone()) else {
                 return Ok(before);
             };
-            let size = serde_json::to_vec(&after).map_or(usize::MAX, |json| json.len());
+            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError::permanent(e.to_string()))?;
+            let size = attribute_size(&value);
             if size > MAX_PROJECTION_BYTES {
                 return Err(StoreError::permanent(format!(
                     "{attribute} would be {size} bytes; a projection takes at most {MAX_PROJECTION_BYTES}"
                 )));
             }
-            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError::permanent(e.to_string()))?;
             let gsi1sk = match &keys.gsi1sk {
                 IndexSort::Fixed(sort) => sort.clone(),
                 IndexSort::WrittenAt(suffix) => format!("{}#{suffix}", rfc3339_millis::format(&chrono::Utc::now())),

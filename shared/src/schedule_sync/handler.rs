@@ -12,7 +12,7 @@ use crate::config::{self, ConfigError};
 use crate::jobs::{Job, ScheduleStatus};
 use crate::storage::DynamoRecords;
 use crate::storage::schema::JOB_RECORDS;
-use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue};
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
 
 pub struct ScheduleSync {
     schedules: Schedules,
@@ -62,14 +62,13 @@ impl ScheduleSync {
     /// the rest of the batch goes on.
     pub async fn stream_batch(&self, records: &[EventRecord]) -> Vec<String> {
         for record in records {
-            let retry = || record.change.sequence_number.clone().into_iter().collect();
             let change = match job_change(record) {
                 Ok(Some(change)) => change,
                 Ok(None) => continue,
                 // A job the API wrote always decodes; nothing can be synced from one that does not.
                 Err(err) => {
                     if !self.failures.park(record, None, &format!("undecodable: {err}")).await {
-                        return retry();
+                        return retry_from(record);
                     }
                     continue;
                 }
@@ -82,12 +81,12 @@ impl ScheduleSync {
                         .park(record, Some((&change.tenant, &change.id)), &reason)
                         .await
                     {
-                        return retry();
+                        return retry_from(record);
                     }
                 }
                 Err(err) => {
                     tracing::warn!(tenant = %change.tenant, job_id = %change.id, error = %err, "schedule not synced; will be retried");
-                    return retry();
+                    return retry_from(record);
                 }
             }
         }

@@ -241,14 +241,9 @@ where
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::error::ErrorMetadata;
-    use aws_smithy_types::body::SdkBody;
 
     use super::*;
-
-    fn answered(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
-        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
-        SdkError::service_error(ErrorMetadata::builder().code(code).build(), raw)
-    }
+    use crate::aws::answered;
 
     #[test]
     fn throttling_and_faults_are_unavailable_other_refusals_are_not() {

@@ -2,12 +2,14 @@
 //! jobs share (events have their own, with idempotent-create semantics).
 
 mod dynamo_records;
+mod item_size;
 mod memory_records;
 mod query_page;
 mod records;
 pub mod schema;
 
 pub use dynamo_records::{DynamoRecords, partition, record_key};
+pub use item_size::attribute_size;
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;
 pub use records::{RecordError, RecordPage, Records, Versioned};
