@@ -3,12 +3,17 @@
 
 use std::collections::BTreeMap;
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
+use shared::api::config::{
+    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, SubscriptionsConfig,
+    WriteEventsConfig,
+};
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
@@ -22,15 +27,71 @@ use shared::api::subscriptions::{
     update_subscription,
 };
 use shared::api::typed::{create_action_event, create_order_event, create_redemption_event, create_transaction_event};
+use shared::config::{ConfigError, Environment, FunctionConfig};
 use shared::definitions::EventDefinition;
 use shared::events::DynamoEventStore;
-use shared::fanout::Fanout;
+use shared::fanout::{Fanout, FanoutConfig};
+use shared::http::Authentication;
 use shared::lambda::BatchResponse;
-use shared::notifications::{Invocation, NotificationRunner};
-use shared::projections::Projector;
+use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
+use shared::projections::{Projector, ProjectorConfig};
 use shared::routes::FALLBACK_FUNCTION;
-use shared::schedule_sync::ScheduleSync;
+use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig};
 use shared::storage::DynamoRecords;
+
+/// Each function's settings, read from its environment into the config type
+/// its Lambda `main` reads. This is the one place that says which function
+/// reads which config.
+pub enum Settings {
+    CreateEvent(CreateEventConfig),
+    WriteEvents(WriteEventsConfig),
+    ReadEvents(ReadEventsConfig),
+    Definitions(DefinitionsConfig),
+    Subscriptions(SubscriptionsConfig),
+    Jobs(JobsConfig),
+    JobRuns(JobsConfig),
+    Basket(AuthConfig),
+    RouteNotFound(NoConfig),
+    Fanout(FanoutConfig),
+    Projector(ProjectorConfig),
+    ScheduleSync(ScheduleSyncConfig),
+    NotificationJob(NotificationConfig),
+}
+
+impl Settings {
+    /// `function`'s settings from `env`; `None` for a name no function has.
+    pub fn read(function: &str, env: &Environment) -> Option<Result<Self, ConfigError>> {
+        fn read<C: FunctionConfig>(env: &Environment, settings: fn(C) -> Settings) -> Result<Settings, ConfigError> {
+            C::read(env).map(settings)
+        }
+        Some(match function {
+            "create-event" => read(env, Self::CreateEvent),
+            "create-action-event" | "create-order-event" | "create-transaction-event" | "create-redemption-event" => {
+                read(env, Self::WriteEvents)
+            }
+            "get-event" | "list-events" => read(env, Self::ReadEvents),
+            "create-event-definition"
+            | "list-event-definitions"
+            | "get-event-definition"
+            | "update-event-definition"
+            | "deactivate-event-definition" => read(env, Self::Definitions),
+            "create-subscription"
+            | "update-subscription"
+            | "list-subscriptions"
+            | "get-subscription"
+            | "deactivate-subscription" => read(env, Self::Subscriptions),
+            "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
+            "list-job-runs" => read(env, Self::JobRuns),
+            "assess-basket" => read(env, Self::Basket),
+            FALLBACK_FUNCTION => read(env, Self::RouteNotFound),
+            "fanout" | "fanout-retry" => read(env, Self::Fanout),
+            "projector" => read(env, Self::Projector),
+            "schedule-sync" => read(env, Self::ScheduleSync),
+            "notification-job" => read(env, Self::NotificationJob),
+            _ => return None,
+        })
+    }
+}
 
 /// One API function's state, built as its Lambda's `main` builds it.
 pub enum ApiFunction {
@@ -42,6 +103,39 @@ pub enum ApiFunction {
     Basket(BasketApi),
 }
 
+impl ApiFunction {
+    /// The API function with `settings`, calling AWS with `sdk`; `None` for the
+    /// settings of a function that serves no API route, or of route-not-found,
+    /// which has no state.
+    pub fn new(settings: Settings, sdk: &SdkConfig) -> Option<Self> {
+        use Settings as S;
+        Some(match settings {
+            S::CreateEvent(config) => Self::Events(EventsApi::ingest(sdk, config)),
+            S::WriteEvents(config) => Self::Events(EventsApi::writer(sdk, config)),
+            S::ReadEvents(config) => Self::Events(EventsApi::reader(sdk, config)),
+            S::Definitions(config) => Self::Definitions(DefinitionsApi::new(sdk, config)),
+            S::Subscriptions(config) => Self::Subscriptions(DynamoSubscriptionsApi::new(sdk, config)),
+            S::Jobs(config) => Self::Jobs(DynamoJobsApi::new(sdk, config)),
+            S::JobRuns(config) => Self::JobRuns(JobRunsApi::new(sdk, config)),
+            S::Basket(config) => Self::Basket(BasketApi::new(config)),
+            _ => return None,
+        })
+    }
+
+    /// The local run without authentication: the tenant header alone decides.
+    fn without_authentication(&mut self) {
+        let auth = match self {
+            Self::Events(api) => &mut api.auth,
+            Self::Definitions(api) => &mut api.auth,
+            Self::Subscriptions(api) => &mut api.auth,
+            Self::Jobs(api) => &mut api.auth,
+            Self::JobRuns(api) => &mut api.auth,
+            Self::Basket(api) => &mut api.auth,
+        };
+        *auth = Authentication::DisabledForLocalRun;
+    }
+}
+
 /// Every API function, by name, each with its own state and clients (so each is
 /// held to its own IAM policy when the stack enforces them).
 #[derive(Default)]
@@ -50,6 +144,14 @@ pub struct ApiFunctions(BTreeMap<&'static str, ApiFunction>);
 impl ApiFunctions {
     pub fn add(&mut self, name: &'static str, function: ApiFunction) {
         self.0.insert(name, function);
+    }
+
+    /// The same functions, taking the tenant from its header alone (the local
+    /// run started without authentication).
+    #[must_use]
+    pub fn without_authentication(mut self) -> Self {
+        self.0.values_mut().for_each(ApiFunction::without_authentication);
+        self
     }
 
     /// The named events function's state (to adjust it in a test).

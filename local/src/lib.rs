@@ -13,3 +13,4 @@ pub mod queue_poller;
 pub mod schedule_runner;
 pub mod sendgrid_stub;
 pub mod stream_poller;
+pub mod template;

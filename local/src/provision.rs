@@ -3,6 +3,7 @@
 //! event bus, the fan-out retry and dead-letter queues and the schedule group.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
@@ -11,32 +12,18 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
-use chrono::Duration;
-use shared::api::basket::BasketApi;
-use shared::api::definitions::DefinitionsApi;
-use shared::api::events::EventsApi;
-use shared::api::jobs::JobsApi;
-use shared::api::runs::JobRunsApi;
-use shared::api::subscriptions::SubscriptionsApi;
-use shared::definitions::DefinitionCache;
-use shared::events::DynamoEventStore;
+use shared::config::{ConfigError, Environment, FunctionConfig};
 use shared::fanout::{Fanout, FanoutConfig};
-use shared::http::Authentication;
-use shared::notifications::{NotificationRunner, RunStore};
+use shared::notifications::NotificationRunner;
 use shared::projections::Projector;
 use shared::routes::ROUTES;
-use shared::schedule_sync::{ScheduleSync, ScheduleTarget};
-use shared::secrets::KmsSealer;
-use shared::sendgrid::{Address, SendGrid};
-use shared::storage::DynamoRecords;
-use shared::storage::schema::{
-    CLAIMS, DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS, DEFINITIONS, EVENTS, JOB_RECORDS, JOBS, PROJECTIONS,
-    SUBSCRIPTION_RECORDS, SUBSCRIPTIONS, StreamView, TABLES, TableSpec,
-};
-use shared::subscriptions::DestinationRules;
+use shared::schedule_sync::ScheduleSync;
+use shared::sendgrid::SendGrid;
+use shared::storage::schema::{StreamView, TABLES, TableSpec};
 
-use crate::functions::{ApiFunction, ApiFunctions};
-use crate::iam::{self, AccessLog, Enforcer, FunctionPolicies, Scope};
+use crate::functions::{ApiFunction, ApiFunctions, Settings};
+use crate::iam::{AccessLog, Enforcer, Scope};
+use crate::template::{self, FunctionEnvironments, FunctionPolicies, TEMPLATE};
 
 #[derive(Debug, thiserror::Error)]
 #[error("creating {table}: {detail}")]
@@ -71,8 +58,14 @@ pub struct LocalStack {
     pub schedule_sync_failure_queue_url: String,
     /// The Scheduler group that holds one schedule per job.
     pub schedule_group: String,
+    /// The secret holding the SendGrid API key notification-job reads.
+    pub sendgrid_secret_arn: String,
     /// The stack's name, the prefix of its resources' names.
     pub name: String,
+    /// template.yaml parameters given other values than their defaults.
+    parameters: BTreeMap<String, String>,
+    /// Each function's environment: template.yaml's, resolved against this stack.
+    environments: Arc<FunctionEnvironments>,
     sdk: SdkConfig,
     iam: Option<Enforcer>,
 }
@@ -111,7 +104,10 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     schedule_group_named(&aws_sdk_scheduler::Client::new(sdk), &schedule_group)
         .await
         .map_err(failed("schedule group"))?;
-    Ok(LocalStack {
+    let sendgrid_secret_arn = sendgrid_secret(&aws_sdk_secretsmanager::Client::new(sdk), prefix)
+        .await
+        .map_err(failed("SendGrid key secret"))?;
+    let stack = LocalStack {
         tables,
         secrets_key,
         event_bus,
@@ -120,10 +116,39 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         projector_failure_queue_url,
         schedule_sync_failure_queue_url,
         schedule_group,
+        sendgrid_secret_arn,
         name: prefix.to_owned(),
+        parameters: BTreeMap::from(LOCAL_PARAMETERS.map(|(name, value)| (name.to_owned(), value.to_owned()))),
+        environments: Arc::default(),
         sdk: sdk.clone(),
         iam: None,
-    })
+    };
+    stack.resolved().map_err(failed("template.yaml"))
+}
+
+/// What the local run sets differently from a deployment's defaults: event
+/// definitions are read afresh for each event, so a change applies at once;
+/// mail goes out as a stand-in shop.
+const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+    ("DefinitionCacheSeconds", "0"),
+    ("SendGridFromEmail", "notifications@shop.example"),
+    ("SendGridFromName", "Local shop"),
+];
+
+/// A SendGrid key secret, as notification-job reads it.
+async fn sendgrid_secret(secrets: &aws_sdk_secretsmanager::Client, prefix: &str) -> Result<String, String> {
+    let name = format!("{prefix}-sendgrid");
+    if let Ok(found) = secrets.describe_secret().secret_id(&name).send().await {
+        return Ok(found.arn.unwrap_or_default());
+    }
+    let created = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"api_key": "SG.local"}"#)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    created.arn.ok_or_else(|| "Secrets Manager returned no ARN".to_owned())
 }
 
 async fn schedule_group_named(scheduler: &aws_sdk_scheduler::Client, name: &str) -> Result<(), String> {
@@ -176,8 +201,8 @@ impl LocalStack {
     /// From now on, every function built from this stack has its AWS calls held to
     /// its policy in template.yaml (see `crate::iam`).
     pub async fn enforcing_iam(mut self) -> Result<Self, String> {
-        let description = self.iam_stack();
-        let policies = FunctionPolicies::from_yaml(iam::TEMPLATE, &description).map_err(|e| e.to_string())?;
+        let description = self.template_stack();
+        let policies = FunctionPolicies::from_yaml(TEMPLATE, &description).map_err(|e| e.to_string())?;
         let scope = Scope {
             region: description.region,
             account: description.account,
@@ -211,8 +236,37 @@ impl LocalStack {
         self.sdk.region().map_or("us-east-1".into(), |r| r.to_string())
     }
 
-    /// Where template.yaml's logical ids are in this stack.
-    fn iam_stack(&self) -> iam::Stack {
+    /// The stack with template.yaml parameter `name` set to `value`, as
+    /// `sam deploy --parameter-overrides` would set it.
+    pub fn with_parameter(mut self, name: &str, value: impl Into<String>) -> Result<Self, String> {
+        self.parameters.insert(name.to_owned(), value.into());
+        self.resolved()
+    }
+
+    /// The stack with its functions' environments resolved from template.yaml.
+    fn resolved(mut self) -> Result<Self, String> {
+        let environments =
+            FunctionEnvironments::from_yaml(TEMPLATE, &self.template_stack()).map_err(|e| e.to_string())?;
+        self.environments = Arc::new(environments);
+        Ok(self)
+    }
+
+    /// `function`'s environment variables, as the deployed stack sets them.
+    pub fn environment(&self, function: &str) -> &BTreeMap<String, String> {
+        self.environments
+            .of(function)
+            .unwrap_or_else(|| panic!("template.yaml has no function {function}"))
+    }
+
+    /// `function`'s settings, read from its environment as its Lambda reads them.
+    pub fn config<C: FunctionConfig>(&self, function: &str) -> C {
+        // contract.rs checks that every function's environment reads.
+        C::read(&Environment::of(self.environment(function)))
+            .unwrap_or_else(|e| panic!("{function}'s environment in template.yaml: {e}"))
+    }
+
+    /// Where template.yaml's logical ids and parameters are in this stack.
+    fn template_stack(&self) -> template::Stack {
         let mut physical: BTreeMap<String, String> = TABLES
             .iter()
             .map(|spec| (spec.logical_id.to_owned(), self.tables.of(spec).to_owned()))
@@ -232,10 +286,12 @@ impl LocalStack {
             ("SchedulerRole", SCHEDULER_ROLE.to_owned()),
             ("NotificationJobFunction", NOTIFICATION_JOB_FUNCTION.to_owned()),
             ("SchedulerDeadLetterQueue", queue_url(SCHEDULER_DEAD_LETTER_QUEUE)),
+            ("SendGridApiKeySecretArn", self.sendgrid_secret_arn.clone()),
         ] {
             physical.insert(logical.to_owned(), value);
         }
-        iam::Stack {
+        physical.extend(self.parameters.clone());
+        template::Stack {
             name: self.name.clone(),
             region: self.region(),
             account: ACCOUNT.to_owned(),
@@ -245,13 +301,7 @@ impl LocalStack {
 
     /// The fan-out functions' settings for this stack, as template.yaml sets them.
     pub fn fanout_config(&self) -> FanoutConfig {
-        FanoutConfig::new(
-            self.tables.of(&SUBSCRIPTIONS).to_owned(),
-            self.secrets_key.clone(),
-            self.event_bus.clone(),
-            self.retry_queue_url.clone(),
-            self.dead_letter_queue_url.clone(),
-        )
+        self.config("fanout")
     }
 
     /// `fanout` or `fanout-retry` (one type, two functions with their own
@@ -264,116 +314,45 @@ impl LocalStack {
     /// that exists only by name: moto stores schedules but never fires them (the
     /// local run fires them itself).
     pub fn schedule_sync(&self) -> ScheduleSync {
-        let region = self.region();
-        let target = ScheduleTarget {
-            function_arn: format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{NOTIFICATION_JOB_FUNCTION}"),
-            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{SCHEDULER_ROLE}"),
-            dead_letter_arn: format!("arn:aws:sqs:{region}:{ACCOUNT}:{SCHEDULER_DEAD_LETTER_QUEUE}"),
-        };
-        ScheduleSync::new(
-            &self.sdk_for("schedule-sync"),
-            self.tables.of(&JOBS).to_owned(),
-            self.schedule_group.clone(),
-            target,
-            self.schedule_sync_failure_queue_url.clone(),
-        )
+        ScheduleSync::new(&self.sdk_for("schedule-sync"), self.config("schedule-sync"))
     }
 
     pub fn projector(&self) -> Projector {
-        Projector::new(
-            &self.sdk_for("projector"),
-            self.tables.of(&PROJECTIONS),
-            &self.projector_failure_queue_url,
-        )
+        Projector::new(&self.sdk_for("projector"), self.config("projector"))
     }
 
-    /// notification-job for this stack, sending through `sendgrid`.
+    /// notification-job for this stack, sending through `sendgrid` (a stub's
+    /// client, with the retry pace a test wants).
     pub fn notification_runner(&self, sendgrid: SendGrid) -> NotificationRunner {
-        let from = Address {
-            email: "notifications@shop.example".into(),
-            name: Some("Local shop".into()),
-        };
         NotificationRunner::new(
-            &self.dynamodb(NOTIFICATION_JOB_FUNCTION),
-            self.tables.of(&JOBS),
-            self.tables.of(&PROJECTIONS),
+            &self.sdk_for(NOTIFICATION_JOB_FUNCTION),
+            self.config(NOTIFICATION_JOB_FUNCTION),
             sendgrid,
-            from,
         )
     }
 
-    fn dynamodb(&self, function: &str) -> Client {
-        Client::new(&self.sdk_for(function))
+    /// notification-job as deployed: its SendGrid key read from the secret, mail
+    /// sent to the `SendGridBaseUrl` parameter.
+    pub async fn notification_job(&self) -> Result<NotificationRunner, ConfigError> {
+        NotificationRunner::build(
+            &self.sdk_for(NOTIFICATION_JOB_FUNCTION),
+            self.config(NOTIFICATION_JOB_FUNCTION),
+        )
+        .await
     }
 
-    /// An events function's state, as its `main` builds it: `create-event` checks
-    /// definitions (read afresh for each event here, so a change applies at once)
-    /// and claims unique keys; the typed endpoints claim customers; the readers
-    /// only read.
-    pub fn events_api(
-        &self,
-        function: &str,
-        auth: Authentication,
-        event_retention: Duration,
-    ) -> EventsApi<DynamoEventStore> {
-        let dynamodb = self.dynamodb(function);
-        let store = DynamoEventStore::new(dynamodb.clone(), self.tables.of(&EVENTS), event_retention);
-        let (store, definitions) = match function {
-            "create-event" => (
-                store.with_claims(self.tables.of(&CLAIMS)),
-                Some(DefinitionCache::new(
-                    DynamoRecords::new(dynamodb, self.tables.of(&DEFINITIONS), DEFINITION_RECORDS),
-                    std::time::Duration::ZERO,
-                )),
-            ),
-            "get-event" | "list-events" => (store, None),
-            _ => (store.with_claims(self.tables.of(&CLAIMS)), None),
-        };
-        EventsApi {
-            store,
-            definitions,
-            auth,
-        }
-    }
-
-    /// Every API function, each with its own clients, wired to this stack as the
-    /// Lambdas' `main`s wire them from the environment.
-    pub fn functions(&self, auth: Authentication, event_retention: Duration) -> ApiFunctions {
+    /// Every API function, each with its own clients, built from its environment
+    /// as its Lambda's `main` builds it.
+    pub fn functions(&self) -> ApiFunctions {
         let mut functions = ApiFunctions::default();
         for route in ROUTES {
             let name = route.function;
-            let dynamodb = self.dynamodb(name);
-            let auth = auth.clone();
-            let function = match name {
-                _ if name.ends_with("-event") || name.ends_with("-events") => {
-                    ApiFunction::Events(self.events_api(name, auth, event_retention))
-                }
-                _ if name.contains("event-definition") => ApiFunction::Definitions(DefinitionsApi {
-                    records: DynamoRecords::new(dynamodb.clone(), self.tables.of(&DEFINITIONS), DEFINITION_RECORDS),
-                    versions: DynamoRecords::new(dynamodb, self.tables.of(&DEFINITIONS), DEFINITION_VERSION_RECORDS),
-                    auth,
-                }),
-                _ if name.ends_with("-subscription") || name.ends_with("-subscriptions") => {
-                    ApiFunction::Subscriptions(SubscriptionsApi {
-                        records: DynamoRecords::new(dynamodb, self.tables.of(&SUBSCRIPTIONS), SUBSCRIPTION_RECORDS),
-                        sealer: KmsSealer::new(aws_sdk_kms::Client::new(&self.sdk_for(name)), &self.secrets_key),
-                        auth,
-                        rules: DestinationRules::from_env(),
-                    })
-                }
-                "list-job-runs" => ApiFunction::JobRuns(JobRunsApi {
-                    jobs: DynamoRecords::new(dynamodb.clone(), self.tables.of(&JOBS), JOB_RECORDS),
-                    runs: RunStore::new(dynamodb, self.tables.of(&JOBS)),
-                    auth,
-                }),
-                _ if name.ends_with("-job") || name.ends_with("-jobs") => ApiFunction::Jobs(JobsApi {
-                    records: DynamoRecords::new(dynamodb, self.tables.of(&JOBS), JOB_RECORDS),
-                    auth,
-                }),
-                "assess-basket" => ApiFunction::Basket(BasketApi { auth }),
-                other => unreachable!("route function {other} has no local wiring"),
-            };
-            functions.add(name, function);
+            let settings = Settings::read(name, &Environment::of(self.environment(name)))
+                .unwrap_or_else(|| panic!("route function {name} has no settings"))
+                .unwrap_or_else(|e| panic!("{name}'s environment in template.yaml: {e}"));
+            if let Some(function) = ApiFunction::new(settings, &self.sdk_for(name)) {
+                functions.add(name, function);
+            }
         }
         functions
     }

@@ -4,8 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use local::functions::Settings;
+use local::template::{FunctionEnvironments, FunctionPolicies, Stack, TEMPLATE};
 use serde_norway::Value;
-use shared::fanout::FanoutConfig;
+use shared::config::Environment;
 use shared::routes::{FALLBACK_FUNCTION, ROUTES};
 use shared::storage::schema::{StreamView, TABLES};
 
@@ -13,6 +15,24 @@ fn repo_file(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A stack the template resolves against; parameters without a default get a
+/// value, as a deployment must give them.
+fn contract_stack() -> Stack {
+    let parameters = [
+        (
+            "SendGridApiKeySecretArn",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:sendgrid",
+        ),
+        ("SendGridFromEmail", "shop@example.com"),
+    ];
+    Stack {
+        name: "contract".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        physical: parameters.map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
+    }
 }
 
 fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
@@ -222,16 +242,24 @@ fn the_events_stream_mapping_never_stalls_a_shard_on_a_poison_record() {
 }
 
 #[test]
-fn both_fan_out_functions_get_every_setting_the_code_reads() {
+fn every_function_reads_exactly_the_variables_the_template_sets() {
+    let environments = FunctionEnvironments::from_yaml(TEMPLATE, &contract_stack()).unwrap_or_else(|e| panic!("{e}"));
     let template = repo_file("template.yaml");
-    for name in ["FanoutFunction", "FanoutRetryFunction"] {
-        let set: BTreeSet<&str> = template["Resources"][name]["Properties"]["Environment"]["Variables"]
-            .as_mapping()
-            .unwrap_or_else(|| panic!("{name} has no environment"))
-            .keys()
-            .filter_map(|key| key.as_str())
-            .collect();
-        assert_eq!(set, BTreeSet::from(FanoutConfig::VARIABLES), "{name}");
+    assert_eq!(
+        environments.0.len(),
+        resources_of_type(&template, "AWS::Serverless::Function").len()
+    );
+    for (function, variables) in &environments.0 {
+        let env = Environment::of(variables);
+        Settings::read(function, &env)
+            .unwrap_or_else(|| panic!("{function}: no settings in local::functions::Settings"))
+            .unwrap_or_else(|e| panic!("{function}: {e}"));
+        let set: BTreeSet<String> = variables.keys().cloned().collect();
+        assert_eq!(
+            env.names_read(),
+            set,
+            "{function}: read by the code, set by template.yaml"
+        );
     }
 }
 
@@ -255,14 +283,7 @@ fn every_function_policy_is_understood_and_names_only_declared_resources() {
     // The local stack holds each function to these policies (local/src/iam); a
     // form the reader does not model, or a resource the template does not
     // declare, fails here rather than passing unchecked.
-    let stack = local::iam::Stack {
-        name: "contract".into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
-        physical: Default::default(),
-    };
-    let policies =
-        local::iam::FunctionPolicies::from_yaml(local::iam::TEMPLATE, &stack).unwrap_or_else(|e| panic!("{e}"));
+    let policies = FunctionPolicies::from_yaml(TEMPLATE, &contract_stack()).unwrap_or_else(|e| panic!("{e}"));
     let template = repo_file("template.yaml");
     for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
         let binary = function["Metadata"]["BuildProperties"]["Binary"]

@@ -12,7 +12,6 @@ use hyper_util::rt::TokioIo;
 use local::dev_token;
 use local::gateway::{self, Gateway, LocalAuth};
 use serde_json::{Value, json};
-use shared::http::Authentication;
 use tokio::net::{TcpListener, TcpStream};
 
 struct Local {
@@ -24,16 +23,11 @@ impl Local {
     /// The local run as `scripts/dev` starts it with `AUTH=off` or `AUTH=jwt`.
     async fn start(auth: LocalAuth) -> Self {
         let stack = TestStack::new().await;
-        let handler_auth = match auth {
-            LocalAuth::Off => Authentication::DisabledForLocalRun,
-            LocalAuth::DevTokens { .. } => Authentication::JwtClaims {
-                tenant_claim: common::TENANT_CLAIM.into(),
-            },
+        let functions = match auth {
+            LocalAuth::Off => stack.functions().without_authentication(),
+            LocalAuth::DevTokens { .. } => stack.functions(),
         };
-        let gateway = Arc::new(Gateway {
-            functions: stack.functions_with(handler_auth),
-            auth,
-        });
+        let gateway = Arc::new(Gateway { functions, auth });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(gateway::serve(listener, gateway));

@@ -8,7 +8,7 @@ use aws_sdk_scheduler::types::ScheduleState;
 use common::{ApiRequest, CountingProxy, TestStack, parts};
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::schedule_sync::{ScheduleSync, ScheduleTarget, schedule_name};
+use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig, ScheduleTarget, schedule_name};
 use shared::storage::schema::JOBS;
 use shared::tenant::TenantId;
 
@@ -45,13 +45,12 @@ impl Harness {
             true => stack.stack.guarded("schedule-sync", &counted),
             false => counted,
         };
-        let sync = ScheduleSync::new(
-            &sdk_for_sync,
-            stack.stack.tables.of(&JOBS).to_owned(),
-            group.unwrap_or(&stack.stack.schedule_group).to_owned(),
+        let config = ScheduleSyncConfig {
+            group: group.unwrap_or(&stack.stack.schedule_group).to_owned(),
             target,
-            stack.stack.schedule_sync_failure_queue_url.clone(),
-        );
+            ..stack.stack.config("schedule-sync")
+        };
+        let sync = ScheduleSync::new(&sdk_for_sync, config);
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&JOBS))
             .await
             .expect("jobs stream");

@@ -2,15 +2,27 @@
 
 use std::future::Future;
 
+use aws_config::SdkConfig;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Body, Request, Response, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::config::{ConfigError, FunctionConfig};
+
 /// Logs as JSON when Lambda's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`), at
 /// `AWS_LAMBDA_LOG_LEVEL` (default INFO).
 pub fn init_logging() {
     lambda_http::tracing::init_default_subscriber();
+}
+
+/// A function's state as Lambda builds it, once per container: its settings
+/// read from the environment, then its clients from one SDK configuration. The
+/// local stack calls the same `new` with the same settings.
+pub async fn build<C: FunctionConfig, T>(new: impl FnOnce(&SdkConfig, C) -> T) -> Result<T, ConfigError> {
+    // Settings first: a missing variable fails before credentials are loaded.
+    let config = C::from_env()?;
+    Ok(new(&crate::aws::sdk_config().await, config))
 }
 
 /// Serves API Gateway requests with `handler`, reusing `app` (SDK clients and

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::tenant::TenantId;
 
+/// The variable naming the KMS key that seals subscriber secrets.
+pub const KEY_VARIABLE: &str = "SECRETS_KMS_KEY_ID";
+
 /// What responses show instead of a secret.
 pub const MASK: &str = "****";
 

@@ -8,6 +8,6 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = EventsApi::typed_from_env().await?;
+    let api = lambda::build(EventsApi::writer).await?;
     lambda::serve_api(&api, create_action_event).await
 }

@@ -6,6 +6,6 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = EventsApi::ingest_from_env().await?;
+    let api = lambda::build(EventsApi::ingest).await?;
     lambda::serve_api(&api, create_event).await
 }

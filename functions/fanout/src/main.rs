@@ -8,7 +8,7 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let fanout = Fanout::from_env().await?;
+    let fanout = lambda::build(Fanout::new).await?;
     lambda::serve_batch(&fanout, |fanout, batch: Event| async move {
         fanout.stream_batch(&batch.records).await
     })

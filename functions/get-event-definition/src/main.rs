@@ -6,6 +6,6 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = DefinitionsApi::from_env().await?;
+    let api = lambda::build(DefinitionsApi::new).await?;
     lambda::serve_api(&api, get_event_definition).await
 }

@@ -6,6 +6,6 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = DynamoSubscriptionsApi::from_env().await?;
+    let api = lambda::build(DynamoSubscriptionsApi::new).await?;
     lambda::serve_api(&api, get_subscription).await
 }

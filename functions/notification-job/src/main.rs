@@ -1,13 +1,14 @@
 //! Lambda invoked by EventBridge Scheduler: one run of a notification job
 //! (`{tenant, jobId, scheduledTime, executionId}`), answered with its outcome.
 
-use shared::lambda;
-use shared::notifications::{Invocation, NotificationRunner};
+use shared::config::FunctionConfig;
+use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
+use shared::{aws, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let runner = NotificationRunner::from_env().await?;
+    let runner = NotificationRunner::build(&aws::sdk_config().await, NotificationConfig::from_env()?).await?;
     lambda::serve_event(&runner, |runner, invocation: Invocation| async move {
         Ok(runner.run(invocation).await?.answer())
     })

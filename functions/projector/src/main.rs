@@ -8,7 +8,7 @@ use shared::projections::Projector;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let projector = Projector::from_env().await?;
+    let projector = lambda::build(Projector::new).await?;
     lambda::serve_batch(&projector, |projector, batch: Event| async move {
         projector.stream_batch(&batch.records).await
     })

@@ -8,7 +8,7 @@ use shared::schedule_sync::ScheduleSync;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let sync = ScheduleSync::from_env().await?;
+    let sync = lambda::build(ScheduleSync::new).await?;
     lambda::serve_batch(&sync, |sync, batch: Event| async move {
         sync.stream_batch(&batch.records).await
     })

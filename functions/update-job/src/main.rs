@@ -6,6 +6,6 @@ use shared::lambda;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = DynamoJobsApi::from_env().await?;
+    let api = lambda::build(DynamoJobsApi::new).await?;
     lambda::serve_api(&api, update_job).await
 }

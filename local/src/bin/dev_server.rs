@@ -8,30 +8,29 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use shared::config::{self, ConfigError};
-use shared::http::Authentication;
+use shared::config::{ConfigError, Environment};
 use tokio::net::TcpListener;
 
 use local::event_sources::STREAM_BATCH_SIZE;
 use local::gateway::{self, Gateway, LocalAuth};
+use local::provision::{self, LocalStack};
 use local::queue_poller::QueuePoller;
 use local::schedule_runner::ScheduleRunner;
 use local::sendgrid_stub::SendGridStub;
 use local::stream_poller::StreamPoller;
-use local::{dev_token, event_sources, provision};
+use local::{dev_token, event_sources};
 use shared::notifications::{Invocation, NotificationRunner};
-use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::{EVENTS, JOBS};
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
 /// `DEV_JWT_SECRET`, with a fixed default: these tokens only ever open the local run.
 fn dev_secret() -> String {
-    config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret")
+    Environment::process().string_or("DEV_JWT_SECRET", "event-collector-dev-secret")
 }
 
 fn local_auth() -> Result<LocalAuth, ConfigError> {
-    match config::string_or("AUTH", "off").as_str() {
+    match Environment::process().string_or("AUTH", "off").as_str() {
         "off" => Ok(LocalAuth::Off),
         "jwt" => Ok(LocalAuth::DevTokens { secret: dev_secret() }),
         other => Err(ConfigError::Invalid {
@@ -44,12 +43,13 @@ fn local_auth() -> Result<LocalAuth, ConfigError> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = local_auth()?;
-    let tenant_claim = config::string_or("TENANT_CLAIM", "tenant");
+    let env = Environment::process();
+    let tenant_claim = env.string_or("TENANT_CLAIM", "tenant");
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [command, tenant] = args.as_slice()
         && command == "token"
     {
-        let secret = config::string_or("DEV_JWT_SECRET", "event-collector-dev-secret");
+        let secret = dev_secret();
         let token = dev_token::mint(
             &secret,
             &tenant_claim,
@@ -72,29 +72,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     shared::lambda::init_logging();
-    let port: u16 = config::parsed_or("PORT", 3000)?;
+    let port: u16 = env.parsed_or("PORT", 3000)?;
     let sdk = shared::aws::sdk_config().await;
-    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local"))
-        .await?
-        .enforcing_iam()
-        .await?;
-    let handler_auth = match &auth {
+    let mut stack = local_stack(&sdk).await?.with_parameter("TenantClaim", &tenant_claim)?;
+    if let Some(days) = env.optional("EVENT_RETENTION_DAYS") {
+        stack = stack.with_parameter("EventRetentionDays", days)?;
+    }
+    let functions = match &auth {
         LocalAuth::Off => {
             tracing::warn!(
                 "authentication is OFF: the local run trusts the X-TWC-Tenant header (never so when deployed)"
             );
-            Authentication::DisabledForLocalRun
+            stack.functions().without_authentication()
         }
         LocalAuth::DevTokens { .. } => {
             tracing::info!(
                 tenant_claim,
                 "bearer tokens required: mint one with `scripts/dev token <tenant>`"
             );
-            Authentication::JwtClaims { tenant_claim }
+            stack.functions()
         }
     };
-    let retention = shared::api::events::retention_from_env()?;
-    let functions = stack.functions(handler_auth, retention);
     start_fanout(&sdk, &stack).await?;
     start_schedule_sync(&sdk, &stack).await?;
     start_schedules(&sdk, &stack).await?;
@@ -135,7 +133,7 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
 
 /// Runs the fan-out and its retry consumer, and the projector, on the emulator's
 /// stream and queue, as the stack's event source mappings do.
-async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
+async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), String> {
     let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
     let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
@@ -165,7 +163,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack
 
 /// Runs schedule-sync on the emulator's jobs stream, so jobs show their schedule
 /// status. moto stores the schedules but never fires them.
-async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::LocalStack) -> Result<(), String> {
+async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), String> {
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
     let sync = Arc::new(stack.schedule_sync());
     // The jobs stream mapping's batch size in template.yaml.
@@ -176,10 +174,7 @@ async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &provision::Loc
 
 /// Fires the schedules moto holds into notification-job, which sends to a local
 /// SendGrid stub that logs each e-mail instead.
-async fn start_schedules(
-    sdk: &aws_config::SdkConfig,
-    stack: &provision::LocalStack,
-) -> Result<(), Box<dyn std::error::Error>> {
+async fn start_schedules(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), Box<dyn std::error::Error>> {
     let runner = notification_runner(stack).await?;
     let schedules = ScheduleRunner::new(aws_sdk_scheduler::Client::new(sdk), &stack.schedule_group, runner);
     tokio::spawn(schedules.run());
@@ -187,11 +182,19 @@ async fn start_schedules(
     Ok(())
 }
 
-async fn notification_runner(stack: &provision::LocalStack) -> Result<NotificationRunner, Box<dyn std::error::Error>> {
+/// The stack's resources under `$STACK_NAME`, with IAM enforced.
+async fn local_stack(sdk: &aws_config::SdkConfig) -> Result<LocalStack, Box<dyn std::error::Error>> {
+    let name = Environment::process().string_or("STACK_NAME", "event-collector-local");
+    Ok(provision::create_stack(sdk, &name).await?.enforcing_iam().await?)
+}
+
+/// notification-job as deployed (its SendGrid key read from the secret), sending
+/// to a local SendGrid stub.
+async fn notification_runner(stack: &LocalStack) -> Result<NotificationRunner, Box<dyn std::error::Error>> {
     // Leaked: the stub serves for the life of the process.
     let stub: &'static SendGridStub = Box::leak(Box::new(SendGridStub::start().await?));
-    let sendgrid = SendGrid::new(&stub.url, "SG.local", RetryPolicy::default())?;
-    Ok(stack.notification_runner(sendgrid))
+    let stack = stack.clone().with_parameter("SendGridBaseUrl", &stub.url)?;
+    Ok(stack.notification_job().await?)
 }
 
 /// `run-job <tenant> <jobId>`: one run of the job now, against the running emulator;
@@ -199,11 +202,7 @@ async fn notification_runner(stack: &provision::LocalStack) -> Result<Notificati
 async fn run_job_now(tenant: &str, job_id: &str) -> Result<(), Box<dyn std::error::Error>> {
     shared::lambda::init_logging();
     let sdk = shared::aws::sdk_config().await;
-    let stack = provision::create_stack(&sdk, &config::string_or("STACK_NAME", "event-collector-local"))
-        .await?
-        .enforcing_iam()
-        .await?;
-    let runner = notification_runner(&stack).await?;
+    let runner = notification_runner(&local_stack(&sdk).await?).await?;
     let invocation = Invocation {
         tenant: tenant.to_owned(),
         job_id: job_id.to_owned(),

@@ -19,7 +19,6 @@ use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::events::inserted_event;
 use shared::fanout::{DeliveryPlan, SubscriptionsByTenant, Target, plan};
-use shared::http::Authentication;
 use shared::storage::schema::{EVENTS, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
 use shared::storage::{DynamoRecords, Records};
 use shared::tenant::TenantId;
@@ -31,9 +30,10 @@ const TENANT: &str = "bench";
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let events: usize = shared::config::parsed_or("EVENTS", 500)?;
-    let subscribers: usize = shared::config::parsed_or("SUBSCRIBERS", 3)?;
-    let samples: usize = shared::config::parsed_or("LATENCY_SAMPLES", 50)?;
+    let env = shared::config::Environment::process();
+    let events: usize = env.parsed_or("EVENTS", 500)?;
+    let subscribers: usize = env.parsed_or("SUBSCRIBERS", 3)?;
+    let samples: usize = env.parsed_or("LATENCY_SAMPLES", 50)?;
     let sdk = shared::aws::sdk_config().await;
     let stack = provision::create_stack(&sdk, &format!("bench-{}", uuid::Uuid::now_v7().simple())).await?;
     let api = Api::start(&stack).await?;
@@ -136,7 +136,7 @@ struct Api {
 
 impl Api {
     async fn start(stack: &LocalStack) -> BenchResult<Self> {
-        let functions = stack.functions(Authentication::DisabledForLocalRun, chrono::Duration::days(1));
+        let functions = stack.functions().without_authentication();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let gateway = Arc::new(Gateway {

@@ -20,7 +20,7 @@ use aws_smithy_types::body::SdkBody;
 use super::limits;
 use super::policy::Policy;
 use super::request::{self, Scope};
-use super::template::FunctionPolicies;
+use crate::template::FunctionPolicies;
 
 /// Every call the guarded functions made, and every call IAM would have refused.
 #[derive(Debug, Clone, Default)]

@@ -8,11 +8,6 @@ mod guard;
 pub mod limits;
 pub mod policy;
 pub mod request;
-pub mod template;
 
 pub use guard::{AccessLog, Enforcer};
 pub use request::Scope;
-pub use template::{FunctionPolicies, Stack, TemplateError};
-
-/// The template the functions deploy with, as built into this binary.
-pub const TEMPLATE: &str = include_str!("../../../template.yaml");

@@ -11,13 +11,11 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use local::functions::ApiFunctions;
 use local::iam::AccessLog;
 use local::provision::{self, LocalStack};
 use serde_json::{Value, json};
-use shared::http::Authentication;
 
 mod counting_proxy;
 mod projected;
@@ -141,13 +139,7 @@ impl TestStack {
 
     /// Every API function as deployed: JWT claims required.
     pub fn functions(&self) -> ApiFunctions {
-        self.functions_with(Authentication::JwtClaims {
-            tenant_claim: TENANT_CLAIM.into(),
-        })
-    }
-
-    pub fn functions_with(&self, auth: Authentication) -> ApiFunctions {
-        self.stack.functions(auth, Duration::days(30))
+        self.stack.functions()
     }
 
     /// Calls the named API function (a crate under `functions/`) as API Gateway would.

@@ -4,6 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 
+use super::config::AuthConfig;
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, serve};
 use crate::routes;
@@ -13,11 +14,8 @@ pub struct BasketApi {
 }
 
 impl BasketApi {
-    /// `TENANT_CLAIM`.
-    pub fn from_env() -> Self {
-        Self {
-            auth: Authentication::from_env(),
-        }
+    pub fn new(config: AuthConfig) -> Self {
+        Self { auth: config.auth }
     }
 }
 

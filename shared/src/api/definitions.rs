@@ -1,18 +1,19 @@
 //! `/api/v1/event-definitions` (seed 001): create, list, read, update (a new
 //! version), deactivate. Names are unique per tenant regardless of case.
 
+use aws_config::SdkConfig;
 use chrono::Utc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use super::config::DefinitionsConfig;
 use super::records::{check_version, flag, list_all, load, not_found, record_error};
-use crate::config::{self, ConfigError};
 use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::routes;
 use crate::storage::schema::{DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS};
 use crate::storage::{DynamoRecords, RecordError, Records, Versioned};
-use crate::{aws, routes};
 
 const KIND: &str = "event definition";
 
@@ -27,16 +28,14 @@ pub struct DefinitionsApi<R> {
 }
 
 impl DefinitionsApi<DynamoRecords<EventDefinition>> {
-    /// `DEFINITIONS_TABLE`, `TENANT_CLAIM`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
-        let table = config::required("DEFINITIONS_TABLE")?;
-        Ok(Self {
+    pub fn new(sdk: &SdkConfig, config: DefinitionsConfig) -> Self {
+        let client = aws_sdk_dynamodb::Client::new(sdk);
+        let table = config.definitions_table;
+        Self {
             records: DynamoRecords::new(client.clone(), &table, DEFINITION_RECORDS),
             versions: DynamoRecords::new(client, table, DEFINITION_VERSION_RECORDS),
-            auth: Authentication::from_env(),
-        })
+            auth: config.auth,
+        }
     }
 }
 

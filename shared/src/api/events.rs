@@ -1,25 +1,26 @@
 //! `/api/v1/events`: create, read, list by entity.
 
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use crate::config::{self, ConfigError};
+use super::config::{CreateEventConfig, ReadEventsConfig, WriteEventsConfig};
 use crate::definitions::{self, DefinitionCache, EventDefinition};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
 use crate::fanout::check_deliverable;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::ids;
 use crate::pagination::{self, PageRequest};
 use crate::projections::check_projected_keys;
 use crate::routes;
 use crate::storage::schema::DEFINITION_RECORDS;
 use crate::storage::{DynamoRecords, Records};
 use crate::tenant::TenantId;
-use crate::{aws, ids};
 
 /// Header set on a 200 that answers a re-sent, already stored event.
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
@@ -33,65 +34,42 @@ pub struct EventsApi<S, D = DynamoRecords<EventDefinition>> {
 }
 
 impl EventsApi<DynamoEventStore> {
-    /// For functions that read events: `EVENTS_TABLE`, `EVENT_RETENTION_DAYS`
-    /// (default 365), `TENANT_CLAIM`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        Ok(Self {
-            store: store_from_env(Client::new(&sdk))?,
-            definitions: None,
-            auth: Authentication::from_env(),
-        })
+    /// get-event, list-events.
+    pub fn reader(sdk: &SdkConfig, config: ReadEventsConfig) -> Self {
+        Self::read_with(Client::new(sdk), config)
     }
 
-    /// For the typed event endpoints, which add customers: also `CLAIMS_TABLE`.
-    pub async fn typed_from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        Ok(Self {
-            store: store_from_env(Client::new(&sdk))?.with_claims(config::required("CLAIMS_TABLE")?),
-            definitions: None,
-            auth: Authentication::from_env(),
-        })
+    /// The typed event endpoints.
+    pub fn writer(sdk: &SdkConfig, config: WriteEventsConfig) -> Self {
+        Self::write_with(Client::new(sdk), config)
     }
 
-    /// For `POST /api/v1/events`, which validates against definitions: also
-    /// `CLAIMS_TABLE`, `DEFINITIONS_TABLE`, `DEFINITION_CACHE_SECONDS` (default 10).
-    pub async fn ingest_from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
+    /// create-event, which also validates against the tenant's definitions.
+    pub fn ingest(sdk: &SdkConfig, config: CreateEventConfig) -> Self {
         // One client for both tables: one connection pool, one credentials cache.
-        let client = Client::new(&sdk);
-        let records = DynamoRecords::new(
-            client.clone(),
-            config::required("DEFINITIONS_TABLE")?,
-            DEFINITION_RECORDS,
-        );
-        let ttl = std::time::Duration::from_secs(config::parsed_or("DEFINITION_CACHE_SECONDS", 10)?);
-        Ok(Self {
-            store: store_from_env(client)?.with_claims(config::required("CLAIMS_TABLE")?),
-            definitions: Some(DefinitionCache::new(records, ttl)),
-            auth: Authentication::from_env(),
-        })
+        let client = Client::new(sdk);
+        let records = DynamoRecords::new(client.clone(), config.definitions_table, DEFINITION_RECORDS);
+        Self {
+            definitions: Some(DefinitionCache::new(records, config.definition_cache)),
+            ..Self::write_with(client, config.events)
+        }
     }
-}
 
-fn store_from_env(client: Client) -> Result<DynamoEventStore, ConfigError> {
-    Ok(DynamoEventStore::new(
-        client,
-        config::required("EVENTS_TABLE")?,
-        retention_from_env()?,
-    ))
-}
+    fn read_with(client: Client, config: ReadEventsConfig) -> Self {
+        Self {
+            store: DynamoEventStore::new(client, config.events_table),
+            definitions: None,
+            auth: config.auth,
+        }
+    }
 
-/// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
-pub fn retention_from_env() -> Result<Duration, ConfigError> {
-    let days: i64 = config::parsed_or("EVENT_RETENTION_DAYS", 365)?;
-    (1..=36_500)
-        .contains(&days)
-        .then(|| Duration::days(days))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: "EVENT_RETENTION_DAYS",
-            reason: format!("{days} is not between 1 and 36500"),
-        })
+    fn write_with(client: Client, config: WriteEventsConfig) -> Self {
+        let api = Self::read_with(client, config.events);
+        Self {
+            store: api.store.writing(config.retention, config.claims_table),
+            ..api
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {

@@ -1,17 +1,18 @@
 //! `/api/v1/jobs`: create, list, read, update, soft-delete notification jobs.
 
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
+use super::config::JobsConfig;
 use super::records::{check_version, flag, list_all, load, path_id, record_error};
-use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::jobs::{Job, JobDraft, JobRequest, ScheduleStatus};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
-use crate::{aws, ids, routes};
+use crate::{ids, routes};
 
 const KIND: &str = "job";
 
@@ -24,17 +25,11 @@ pub struct JobsApi<R> {
 pub type DynamoJobsApi = JobsApi<DynamoRecords<Job>>;
 
 impl DynamoJobsApi {
-    /// `JOBS_TABLE`, `TENANT_CLAIM`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        Ok(Self {
-            records: DynamoRecords::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config::required("JOBS_TABLE")?,
-                JOB_RECORDS,
-            ),
-            auth: Authentication::from_env(),
-        })
+    pub fn new(sdk: &SdkConfig, config: JobsConfig) -> Self {
+        Self {
+            records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
+            auth: config.auth,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `events`, `jobs`, `runs` of notifications, `subscriptions`, `typed` events).
 
 pub mod basket;
+pub mod config;
 pub mod definitions;
 pub mod events;
 pub mod fallback;

@@ -1,17 +1,18 @@
 //! `GET /api/v1/jobs/{jobId}/runs`: a job's latest runs, newest first.
 
+use aws_config::SdkConfig;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
+use super::config::JobsConfig;
 use super::records::{load, path_id};
-use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::jobs::Job;
 use crate::notifications::RunStore;
+use crate::routes;
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, Versioned};
-use crate::{aws, routes};
 
 /// Runs answered when `limit` is not given, and the most a request may ask for.
 const DEFAULT_LIMIT: i32 = 20;
@@ -24,16 +25,13 @@ pub struct JobRunsApi {
 }
 
 impl JobRunsApi {
-    /// `JOBS_TABLE`, `TENANT_CLAIM`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let table = config::required("JOBS_TABLE")?;
-        Ok(Self {
-            jobs: DynamoRecords::new(dynamodb.clone(), &table, JOB_RECORDS),
-            runs: RunStore::new(dynamodb, table),
-            auth: Authentication::from_env(),
-        })
+    pub fn new(sdk: &SdkConfig, config: JobsConfig) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
+            runs: RunStore::new(dynamodb, config.jobs_table),
+            auth: config.auth,
+        }
     }
 }
 

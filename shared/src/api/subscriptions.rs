@@ -1,11 +1,12 @@
 //! `/api/v1/event-subscription`: create, update, list, read, deactivate.
 
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use super::config::SubscriptionsConfig;
 use super::records::{check_version, flag, list_all, load, path_id, record_error};
-use crate::config::{self, ConfigError};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
@@ -15,7 +16,7 @@ use crate::subscriptions::{
     DeliveryHealth, DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
 };
 use crate::tenant::TenantId;
-use crate::{aws, ids, routes};
+use crate::{ids, routes};
 
 const KIND: &str = "subscription";
 
@@ -30,19 +31,17 @@ pub struct SubscriptionsApi<R, K> {
 pub type DynamoSubscriptionsApi = SubscriptionsApi<DynamoRecords<Subscription>, KmsSealer>;
 
 impl DynamoSubscriptionsApi {
-    /// `SUBSCRIPTIONS_TABLE`, `SECRETS_KMS_KEY_ID`, `TENANT_CLAIM`.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws::sdk_config().await;
-        Ok(Self {
+    pub fn new(sdk: &SdkConfig, config: SubscriptionsConfig) -> Self {
+        Self {
             records: DynamoRecords::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config::required("SUBSCRIPTIONS_TABLE")?,
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.subscriptions_table,
                 SUBSCRIPTION_RECORDS,
             ),
-            sealer: KmsSealer::new(aws_sdk_kms::Client::new(&sdk), config::required("SECRETS_KMS_KEY_ID")?),
-            auth: Authentication::from_env(),
-            rules: DestinationRules::from_env(),
-        })
+            sealer: KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id),
+            auth: config.auth,
+            rules: DestinationRules::for_endpoint(sdk.endpoint_url()),
+        }
     }
 }
 

@@ -24,11 +24,17 @@ const TRANSACTION_ATTEMPTS: usize = 3;
 pub struct DynamoEventStore {
     client: Client,
     table: String,
-    /// Needed only by writers of events with unique keys or new customers.
-    claims_table: Option<String>,
-    retention: Duration,
+    /// `None` in functions that only read events.
+    writes: Option<Writes>,
     /// Customer claims this container saw exist: their events cost no claim write.
     known_customers: TtlMap<String, ()>,
+}
+
+/// What a store that writes events needs.
+#[derive(Debug, Clone)]
+struct Writes {
+    retention: Duration,
+    claims_table: String,
 }
 
 /// How long a container remembers a known customer (claims never expire; this
@@ -36,33 +42,41 @@ pub struct DynamoEventStore {
 const KNOWN_CUSTOMER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl DynamoEventStore {
-    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+    /// A store that reads events.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
-            claims_table: None,
-            retention,
+            writes: None,
             known_customers: TtlMap::new(KNOWN_CUSTOMER_TTL),
         }
     }
 
-    /// The same store, also writing claims (unique keys, customers) to `table`.
+    /// The same store, also writing events that expire after `retention`, with
+    /// their claims (unique keys, customers) in `claims_table`.
     #[must_use]
-    pub fn with_claims(self, table: impl Into<String>) -> Self {
+    pub fn writing(self, retention: Duration, claims_table: impl Into<String>) -> Self {
         Self {
-            claims_table: Some(table.into()),
+            writes: Some(Writes {
+                retention,
+                claims_table: claims_table.into(),
+            }),
             ..self
         }
     }
 
+    fn writes(&self) -> Result<&Writes, StoreError> {
+        self.writes
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("this function only reads events".into()))
+    }
+
     fn claims_table(&self) -> Result<&str, StoreError> {
-        self.claims_table
-            .as_deref()
-            .ok_or_else(|| StoreError::Backend("no claims table is configured (CLAIMS_TABLE)".into()))
+        Ok(&self.writes()?.claims_table)
     }
 
     fn event_item(&self, tenant: &TenantId, event: &Event) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        serde_dynamo::to_item(EventItem::new(tenant, event.clone(), self.retention))
+        serde_dynamo::to_item(EventItem::new(tenant, event.clone(), self.writes()?.retention))
             .map_err(|e| StoreError::Backend(format!("unencodable event: {e}")))
     }
 
@@ -134,7 +148,7 @@ impl DynamoEventStore {
                 ("event_id".to_owned(), AttributeValue::S(event.id.clone())),
                 (
                     "expires_at".to_owned(),
-                    AttributeValue::N((event.created_at + self.retention).timestamp().to_string()),
+                    AttributeValue::N((event.created_at + self.writes()?.retention).timestamp().to_string()),
                 ),
             ]);
             let put_claim = Put::builder()

@@ -10,10 +10,10 @@ use super::health::{HealthRecorder, HealthReport};
 use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::{RetryPolicy, RetryQueues};
-use crate::config::{self, ConfigError};
-use crate::secrets::KmsSealer;
+use crate::config::{ConfigError, Environment, FunctionConfig};
+use crate::secrets::{self, KmsSealer};
 use crate::storage::DynamoRecords;
-use crate::storage::schema::SUBSCRIPTION_RECORDS;
+use crate::storage::schema::{SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
 use crate::subscriptions::Subscription;
 
 /// Settings with their defaults; every one can be set in the environment.
@@ -33,19 +33,6 @@ pub struct FanoutConfig {
 }
 
 impl FanoutConfig {
-    /// Every environment variable `from_env` reads (template.yaml sets them all).
-    pub const VARIABLES: [&str; 9] = [
-        "SUBSCRIPTIONS_TABLE",
-        "SECRETS_KMS_KEY_ID",
-        "EVENT_BUS_NAME",
-        "RETRY_QUEUE_URL",
-        "DEAD_LETTER_QUEUE_URL",
-        "RETRY_MAX_FAILURES",
-        "RETRY_BASE_DELAY_SECONDS",
-        "DELIVERY_ATTEMPTS",
-        "EVENT_BUS_SOURCE",
-    ];
-
     /// The stack's resources, with the default retry and cache settings.
     pub fn new(
         subscriptions_table: String,
@@ -69,22 +56,36 @@ impl FanoutConfig {
             event_source: EVENT_SOURCE.to_owned(),
         }
     }
+}
 
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl FunctionConfig for FanoutConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        secrets::KEY_VARIABLE,
+        "EVENT_BUS_NAME",
+        "RETRY_QUEUE_URL",
+        "DEAD_LETTER_QUEUE_URL",
+        "RETRY_MAX_FAILURES",
+        "RETRY_BASE_DELAY_SECONDS",
+        "DELIVERY_ATTEMPTS",
+        "EVENT_BUS_SOURCE",
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
         let defaults = Self::new(
-            config::required("SUBSCRIPTIONS_TABLE")?,
-            config::required("SECRETS_KMS_KEY_ID")?,
-            config::required("EVENT_BUS_NAME")?,
-            config::required("RETRY_QUEUE_URL")?,
-            config::required("DEAD_LETTER_QUEUE_URL")?,
+            env.required(SUBSCRIPTIONS.env_var)?,
+            env.required(secrets::KEY_VARIABLE)?,
+            env.required("EVENT_BUS_NAME")?,
+            env.required("RETRY_QUEUE_URL")?,
+            env.required("DEAD_LETTER_QUEUE_URL")?,
         );
         Ok(Self {
             retry: RetryPolicy {
-                max_failures: config::parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
-                base_delay_seconds: config::parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
+                max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
+                base_delay_seconds: env.parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
             },
-            attempts: config::parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
-            event_source: config::string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
+            attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
+            event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             ..defaults
         })
     }
@@ -99,11 +100,6 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config().await;
-        Ok(Self::new(&sdk, FanoutConfig::from_env()?))
-    }
-
     pub fn new(sdk: &aws_config::SdkConfig, config: FanoutConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let records = || DynamoRecords::new(dynamodb.clone(), &config.subscriptions_table, SUBSCRIPTION_RECORDS);

@@ -63,11 +63,14 @@ fn jwt_claims(req: &Request) -> Result<&std::collections::HashMap<String, String
 }
 
 impl Authentication {
+    /// The variable naming the JWT claim that carries the tenant.
+    pub const VARIABLE: &str = "TENANT_CLAIM";
+
     /// What deployed functions use: claims required, claim name from `TENANT_CLAIM`
     /// (default `tenant`). There is no environment switch that turns this off.
-    pub fn from_env() -> Self {
+    pub fn read(env: &crate::config::Environment) -> Self {
         Self::JwtClaims {
-            tenant_claim: crate::config::string_or("TENANT_CLAIM", "tenant"),
+            tenant_claim: env.string_or(Self::VARIABLE, "tenant"),
         }
     }
 }

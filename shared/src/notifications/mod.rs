@@ -2,14 +2,14 @@
 //! tracked for the job's campaign.
 
 mod compose;
-mod environment;
+mod config;
 mod lease;
 mod links;
 mod runner;
 mod runs;
 
 pub use compose::Composer;
-pub use environment::sendgrid_api_key;
+pub use config::{NotificationConfig, sendgrid_api_key};
 pub use lease::{JobUpdate, Lease, Progress, Resumed};
 pub use links::with_utm;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};

@@ -5,19 +5,22 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::compose::Composer;
+use super::config::{NotificationConfig, sendgrid_api_key};
 use super::lease::{JobUpdate, Lease, Progress};
 use super::runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
+use crate::config::ConfigError;
 use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
 use crate::schedule::next_fire;
-use crate::sendgrid::{Address, Mail, SendError, SendGrid, mails};
+use crate::sendgrid::{Address, Mail, RetryPolicy, SendError, SendGrid, mails};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, RecordError, Records};
 use crate::tenant::TenantId;
@@ -116,21 +119,24 @@ pub struct NotificationRunner {
 }
 
 impl NotificationRunner {
-    /// The runner for the jobs (and their runs) in `jobs_table`, reading
-    /// `projections_table`, sending through `sendgrid` as `from`.
-    pub fn new(
-        dynamodb: &aws_sdk_dynamodb::Client,
-        jobs_table: &str,
-        projections_table: &str,
-        sendgrid: SendGrid,
-        from: Address,
-    ) -> Self {
+    /// The runner as deployed: the SendGrid key read from its secret.
+    pub async fn build(sdk: &SdkConfig, config: NotificationConfig) -> Result<Self, ConfigError> {
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let api_key = sendgrid_api_key(&secrets, &config.sendgrid_key_secret_arn).await?;
+        let sendgrid = SendGrid::new(&config.sendgrid_base_url, api_key, RetryPolicy::default())
+            .map_err(NotificationConfig::invalid_base_url)?;
+        Ok(Self::new(sdk, config, sendgrid))
+    }
+
+    /// The runner for `config`'s tables, sending through `sendgrid`.
+    pub fn new(sdk: &SdkConfig, config: NotificationConfig, sendgrid: SendGrid) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            jobs: DynamoRecords::new(dynamodb.clone(), jobs_table, JOB_RECORDS),
-            runs: RunStore::new(dynamodb.clone(), jobs_table),
-            projections: ProjectionStore::new(dynamodb.clone(), projections_table),
+            jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
+            runs: RunStore::new(dynamodb.clone(), &config.jobs_table),
+            projections: ProjectionStore::new(dynamodb, config.projections_table),
             sendgrid,
-            from,
+            from: config.from,
         }
     }
 

@@ -16,6 +16,6 @@ pub use payload::{
     projection_event,
 };
 pub use product::{DEFAULT_LOW_STOCK_THRESHOLD, Price, ProductState};
-pub use projector::Projector;
+pub use projector::{Projector, ProjectorConfig};
 pub use store::{ProjectionStore, StoreError};
 pub use wishlist::{Stamped, Wishlist};

@@ -9,8 +9,9 @@ use super::payload::{ProjectionEvent, Timed, projection_event};
 use super::product::{Price, ProductState};
 use super::store::{ProjectionStore, StoreError};
 use super::wishlist::Wishlist;
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::events::inserted_event;
+use crate::storage::schema::PROJECTIONS;
 use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
 use crate::tenant::TenantId;
 
@@ -19,21 +20,29 @@ pub struct Projector {
     failures: FailureQueue,
 }
 
-impl Projector {
-    /// `PROJECTIONS_TABLE`, and `FAILURE_QUEUE_URL` for records that can never be projected.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config().await;
-        Ok(Self::new(
-            &sdk,
-            config::required("PROJECTIONS_TABLE")?,
-            config::required(FAILURE_QUEUE_URL)?,
-        ))
-    }
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    pub projections_table: String,
+    /// Where records that can never be projected are parked.
+    pub failure_queue_url: String,
+}
 
-    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>, failure_queue_url: impl Into<String>) -> Self {
+impl FunctionConfig for ProjectorConfig {
+    const VARIABLES: &'static [&'static str] = &[PROJECTIONS.env_var, FAILURE_QUEUE_URL];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            projections_table: env.required(PROJECTIONS.env_var)?,
+            failure_queue_url: env.required(FAILURE_QUEUE_URL)?,
+        })
+    }
+}
+
+impl Projector {
+    pub fn new(sdk: &aws_config::SdkConfig, config: ProjectorConfig) -> Self {
         Self {
-            store: ProjectionStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
-            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), failure_queue_url, "projector"),
+            store: ProjectionStore::new(aws_sdk_dynamodb::Client::new(sdk), config.projections_table),
+            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "projector"),
         }
     }
 

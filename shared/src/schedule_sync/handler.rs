@@ -8,10 +8,10 @@ use super::change::{JobChange, job_change};
 use super::desired::Desired;
 use super::name::schedule_name;
 use super::scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::jobs::{Job, ScheduleStatus};
 use crate::storage::DynamoRecords;
-use crate::storage::schema::JOB_RECORDS;
+use crate::storage::schema::{JOB_RECORDS, JOBS};
 use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
 
 pub struct ScheduleSync {
@@ -24,35 +24,46 @@ pub struct ScheduleSync {
 /// goes to the operator with the parked record.
 const DENIED: &str = "the schedule could not be written; the operator has been alerted";
 
-impl ScheduleSync {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config().await;
-        let target = ScheduleTarget {
-            function_arn: config::required("NOTIFICATION_JOB_ARN")?,
-            role_arn: config::required("SCHEDULER_ROLE_ARN")?,
-            dead_letter_arn: config::required("SCHEDULER_DEAD_LETTER_ARN")?,
-        };
-        Ok(Self::new(
-            &sdk,
-            config::required("JOBS_TABLE")?,
-            config::required("SCHEDULE_GROUP")?,
-            target,
-            config::required(FAILURE_QUEUE_URL)?,
-        ))
-    }
+#[derive(Debug, Clone)]
+pub struct ScheduleSyncConfig {
+    pub jobs_table: String,
+    /// The Scheduler group that holds one schedule per job.
+    pub group: String,
+    pub target: ScheduleTarget,
+    /// Where records that can never be synced are parked.
+    pub failure_queue_url: String,
+}
 
-    /// Records that can never be synced are parked on the queue at `failure_queue_url`.
-    pub fn new(
-        sdk: &aws_config::SdkConfig,
-        jobs_table: String,
-        group: String,
-        target: ScheduleTarget,
-        failure_queue_url: String,
-    ) -> Self {
+impl FunctionConfig for ScheduleSyncConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        JOBS.env_var,
+        "SCHEDULE_GROUP",
+        "NOTIFICATION_JOB_ARN",
+        "SCHEDULER_ROLE_ARN",
+        "SCHEDULER_DEAD_LETTER_ARN",
+        FAILURE_QUEUE_URL,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jobs_table: env.required(JOBS.env_var)?,
+            group: env.required("SCHEDULE_GROUP")?,
+            target: ScheduleTarget {
+                function_arn: env.required("NOTIFICATION_JOB_ARN")?,
+                role_arn: env.required("SCHEDULER_ROLE_ARN")?,
+                dead_letter_arn: env.required("SCHEDULER_DEAD_LETTER_ARN")?,
+            },
+            failure_queue_url: env.required(FAILURE_QUEUE_URL)?,
+        })
+    }
+}
+
+impl ScheduleSync {
+    pub fn new(sdk: &aws_config::SdkConfig, config: ScheduleSyncConfig) -> Self {
         Self {
-            schedules: Schedules::new(aws_sdk_scheduler::Client::new(sdk), group, target),
-            jobs: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), jobs_table, JOB_RECORDS),
-            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), failure_queue_url, "schedule-sync"),
+            schedules: Schedules::new(aws_sdk_scheduler::Client::new(sdk), config.group, config.target),
+            jobs: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
+            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "schedule-sync"),
         }
     }
 

@@ -9,6 +9,6 @@ mod scheduler;
 
 pub use change::{JobChange, job_change};
 pub use desired::Desired;
-pub use handler::ScheduleSync;
+pub use handler::{ScheduleSync, ScheduleSyncConfig};
 pub use name::schedule_name;
 pub use scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};

@@ -14,10 +14,11 @@ pub struct DestinationRules {
 }
 
 impl DestinationRules {
-    pub fn from_env() -> Self {
-        let emulator = std::env::var("AWS_ENDPOINT_URL")
-            .ok()
-            .and_then(|endpoint| Url::parse(&endpoint).ok())
+    /// The rules for functions whose AWS calls go to `endpoint` (the SDK's
+    /// endpoint override, which only the local run and tests set).
+    pub fn for_endpoint(endpoint: Option<&str>) -> Self {
+        let emulator = endpoint
+            .and_then(|endpoint| Url::parse(endpoint).ok())
             .and_then(|url| Some((url.host_str()?.to_owned(), url.port())));
         Self { emulator }
     }

@@ -1,14 +1,18 @@
-//! Each function's IAM policy, read from template.yaml itself: its inline
-//! statements and the managed policies it references, with every `!Ref`,
-//! `!GetAtt` and `!Sub` resolved to the ARNs of the stack at hand. A resource that
-//! the template does not declare, or a policy form this reader does not model, is
-//! an error: the check must never pass by not understanding.
+//! template.yaml as one stack would deploy it: each function's IAM policy (its
+//! inline statements and the managed policies it references) and each
+//! function's environment, with every `!Ref`, `!GetAtt` and `!Sub` resolved to
+//! the names and ARNs of the stack at hand and parameters to their values. A
+//! resource that the template does not declare, or a form this reader does not
+//! model, is an error: a check must never pass by not understanding.
 
 use std::collections::BTreeMap;
 
 use serde_norway::Value;
 
-use super::policy::{Condition, Effect, Operator, Policy, Statement};
+use crate::iam::policy::{Condition, Effect, Operator, Policy, Statement};
+
+/// The template the functions deploy with, as built into this binary.
+pub const TEMPLATE: &str = include_str!("../../template.yaml");
 
 #[derive(Debug, thiserror::Error)]
 #[error("template.yaml: {0}")]
@@ -20,7 +24,8 @@ fn fail<T>(message: impl Into<String>) -> Result<T, TemplateError> {
 
 /// Where the template's logical ids live in one stack: the value CloudFormation's
 /// `Ref` would give for each provisioned resource (table name, queue URL, key id,
-/// bus, group, role or function name). Resources not provisioned get names of the
+/// bus, group, role or function name), and parameters given values other than
+/// their defaults. Resources not provisioned get names of the
 /// form `<stack>-<LogicalId>`: nothing real answers to them, so a call to one is
 /// refused, as it would be by a mismatched deployment.
 #[derive(Debug, Clone)]
@@ -46,13 +51,7 @@ impl FunctionPolicies {
             stack,
         };
         let mut policies = BTreeMap::new();
-        for (logical, resource) in resources(&template) {
-            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-                continue;
-            }
-            let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
-                return fail(format!("{logical} has no Metadata.BuildProperties.Binary"));
-            };
+        for (logical, binary, resource) in functions(&template)? {
             let mut policy = Policy::default();
             for item in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
                 let document = resolver.policy_document(logical, item)?;
@@ -69,6 +68,55 @@ impl FunctionPolicies {
     pub fn of(&self, function: &str) -> Option<&Policy> {
         self.0.get(function)
     }
+}
+
+/// Each function's environment variables, by binary name.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionEnvironments(pub BTreeMap<String, BTreeMap<String, String>>);
+
+impl FunctionEnvironments {
+    /// `Globals.Function.Environment` merged with each function's own.
+    pub fn from_yaml(text: &str, stack: &Stack) -> Result<Self, TemplateError> {
+        let template: Value = serde_norway::from_str(text).map_err(|e| TemplateError(e.to_string()))?;
+        let resolver = Resolver {
+            template: &template,
+            stack,
+        };
+        let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+        let mut environments = BTreeMap::new();
+        for (logical, binary, resource) in functions(&template)? {
+            let own = &resource["Properties"]["Environment"]["Variables"];
+            let mut variables = BTreeMap::new();
+            for (name, value) in [globals, own].into_iter().filter_map(Value::as_mapping).flatten() {
+                let name = name.as_str().unwrap_or_default().to_owned();
+                let value = resolver
+                    .resolve(value)
+                    .map_err(|e| TemplateError(format!("{logical}.{name}: {}", e.0)))?;
+                variables.insert(name, value);
+            }
+            environments.insert(binary.to_owned(), variables);
+        }
+        Ok(Self(environments))
+    }
+
+    pub fn of(&self, function: &str) -> Option<&BTreeMap<String, String>> {
+        self.0.get(function)
+    }
+}
+
+/// The template's functions: logical id, binary (the crate under `functions/`), resource.
+fn functions(template: &Value) -> Result<Vec<(&str, &str, &Value)>, TemplateError> {
+    let mut functions = Vec::new();
+    for (logical, resource) in resources(template) {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            return fail(format!("{logical} has no Metadata.BuildProperties.Binary"));
+        };
+        functions.push((logical, binary, resource));
+    }
+    Ok(functions)
 }
 
 fn resources(template: &Value) -> impl Iterator<Item = (&str, &Value)> {
@@ -177,6 +225,7 @@ impl Resolver<'_> {
         match value {
             Value::String(text) => Ok(text.clone()),
             Value::Bool(b) => Ok(b.to_string()),
+            Value::Number(number) => Ok(number.to_string()),
             Value::Tagged(tagged) => {
                 let text = tagged.value.as_str();
                 match (tagged.tag.to_string().trim_start_matches('!'), text) {
@@ -222,7 +271,12 @@ impl Resolver<'_> {
         if let Some(parameter) = self.template["Parameters"].get(name) {
             return Ok(match stack.physical.get(name) {
                 Some(value) => value.clone(),
-                None => parameter["Default"].as_str().unwrap_or(name).to_owned(),
+                None => match &parameter["Default"] {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return fail(format!("parameter {name} has no value and no default")),
+                },
             });
         }
         self.kind(name)?;

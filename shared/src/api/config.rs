@@ -1,0 +1,216 @@
+//! The API functions' settings, one config per kind of function. Each lists
+//! the variables it reads; template.yaml sets exactly those on each function
+//! (checked by local/tests/contract.rs).
+
+use chrono::Duration;
+
+use crate::config::{ConfigError, Environment, FunctionConfig};
+use crate::http::Authentication;
+use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
+use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, SUBSCRIPTIONS};
+
+const TENANT_CLAIM: &str = Authentication::VARIABLE;
+
+/// get-event, list-events: they only read events.
+#[derive(Debug, Clone)]
+pub struct ReadEventsConfig {
+    pub events_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for ReadEventsConfig {
+    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events_table: env.required(EVENTS.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// The typed event endpoints: they write events that expire, and claim customers.
+#[derive(Debug, Clone)]
+pub struct WriteEventsConfig {
+    pub events: ReadEventsConfig,
+    /// How long an event (and what it claimed) is kept.
+    pub retention: Duration,
+    pub claims_table: String,
+}
+
+const RETENTION: &str = "EVENT_RETENTION_DAYS";
+
+impl FunctionConfig for WriteEventsConfig {
+    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM, RETENTION, CLAIMS.env_var];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events: ReadEventsConfig::read(env)?,
+            retention: retention(env)?,
+            claims_table: env.required(CLAIMS.env_var)?,
+        })
+    }
+}
+
+/// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
+fn retention(env: &Environment) -> Result<Duration, ConfigError> {
+    let days: i64 = env.parsed_or(RETENTION, 365)?;
+    (1..=36_500)
+        .contains(&days)
+        .then(|| Duration::days(days))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: RETENTION,
+            reason: format!("{days} is not between 1 and 36500"),
+        })
+}
+
+/// create-event: writes like the typed endpoints, and validates against the
+/// tenant's event definitions.
+#[derive(Debug, Clone)]
+pub struct CreateEventConfig {
+    pub events: WriteEventsConfig,
+    pub definitions_table: String,
+    /// How long a container reuses a tenant's definition of a name.
+    pub definition_cache: std::time::Duration,
+}
+
+const DEFINITION_CACHE: &str = "DEFINITION_CACHE_SECONDS";
+
+impl FunctionConfig for CreateEventConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        EVENTS.env_var,
+        TENANT_CLAIM,
+        RETENTION,
+        CLAIMS.env_var,
+        DEFINITIONS.env_var,
+        DEFINITION_CACHE,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events: WriteEventsConfig::read(env)?,
+            definitions_table: env.required(DEFINITIONS.env_var)?,
+            definition_cache: std::time::Duration::from_secs(env.parsed_or(DEFINITION_CACHE, 10)?),
+        })
+    }
+}
+
+/// The event definition functions.
+#[derive(Debug, Clone)]
+pub struct DefinitionsConfig {
+    pub definitions_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for DefinitionsConfig {
+    const VARIABLES: &'static [&'static str] = &[DEFINITIONS.env_var, TENANT_CLAIM];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            definitions_table: env.required(DEFINITIONS.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// The job functions, and list-job-runs (runs live in the jobs table).
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    pub jobs_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for JobsConfig {
+    const VARIABLES: &'static [&'static str] = &[JOBS.env_var, TENANT_CLAIM];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jobs_table: env.required(JOBS.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// The subscription functions: records, and the key that seals subscribers' secrets.
+#[derive(Debug, Clone)]
+pub struct SubscriptionsConfig {
+    pub subscriptions_table: String,
+    pub secrets_key_id: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for SubscriptionsConfig {
+    const VARIABLES: &'static [&'static str] = &[SUBSCRIPTIONS.env_var, SECRETS_KEY, TENANT_CLAIM];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
+            secrets_key_id: env.required(SECRETS_KEY)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// A function that only authenticates its caller (assess-basket).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for AuthConfig {
+    const VARIABLES: &'static [&'static str] = &[TENANT_CLAIM];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// route-not-found: reads nothing.
+#[derive(Debug, Clone)]
+pub struct NoConfig;
+
+impl FunctionConfig for NoConfig {
+    const VARIABLES: &'static [&'static str] = &[];
+
+    fn read(_: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn reads_only_its_variables<C: FunctionConfig>() {
+        let vars: BTreeMap<&str, &str> = C::VARIABLES.iter().map(|name| (*name, "7")).collect();
+        let env = Environment::of(&vars);
+        C::read(&env).unwrap_or_else(|e| panic!("{e}"));
+        let listed = C::VARIABLES.iter().map(|v| v.to_string()).collect();
+        assert_eq!(env.names_read(), listed);
+    }
+
+    #[test]
+    fn every_config_reads_exactly_the_variables_it_lists() {
+        reads_only_its_variables::<ReadEventsConfig>();
+        reads_only_its_variables::<WriteEventsConfig>();
+        reads_only_its_variables::<CreateEventConfig>();
+        reads_only_its_variables::<DefinitionsConfig>();
+        reads_only_its_variables::<JobsConfig>();
+        reads_only_its_variables::<SubscriptionsConfig>();
+        reads_only_its_variables::<AuthConfig>();
+        reads_only_its_variables::<NoConfig>();
+    }
+
+    #[test]
+    fn retention_is_bounded() {
+        let vars = BTreeMap::from([(RETENTION, "0")]);
+        assert!(matches!(
+            retention(&Environment::of(&vars)),
+            Err(ConfigError::Invalid { name: RETENTION, .. })
+        ));
+    }
+}
