@@ -395,16 +395,18 @@ async fn secrets_key(kms: &aws_sdk_kms::Client, prefix: &str) -> Result<String, 
 
 /// Creates every table under `prefix`, leaving tables that already exist alone.
 pub async fn create_tables(client: &Client, prefix: &str) -> Result<TableNames, ProvisionError> {
-    let existing = client
+    // Every page: an emulator shared by many test stacks holds more than one page of tables.
+    let existing: Vec<String> = client
         .list_tables()
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<_, _>>()
         .await
         .map_err(|e| ProvisionError {
             table: "*".into(),
             detail: DisplayErrorContext(e).to_string(),
-        })?
-        .table_names
-        .unwrap_or_default();
+        })?;
     let mut names = HashMap::new();
     for spec in TABLES {
         let name = format!("{prefix}-{}", spec.logical_id);
