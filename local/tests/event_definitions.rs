@@ -16,7 +16,7 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::api::events::IDEMPOTENT_REPLAYED;
-use shared::fanout::{Fanout, FanoutConfig, MASKED, RetryPolicy};
+use shared::fanout::{Fanout, FanoutConfig, MASKED, RedeliveryPolicy};
 use shared::storage::schema::EVENTS;
 
 const TENANT: &str = "acme";
@@ -319,7 +319,7 @@ impl FannedOut {
             .await
             .expect("events stream");
         let config = FanoutConfig {
-            retry: RetryPolicy {
+            retry: RedeliveryPolicy {
                 max_failures: 3,
                 base_delay_seconds: 0,
             },

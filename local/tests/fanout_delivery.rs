@@ -229,7 +229,7 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
 
 #[tokio::test]
 async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once() {
-    use shared::fanout::{Delivery, Failed, Origin, RetryPolicy, RetryQueues, Target};
+    use shared::fanout::{Delivery, Failed, Origin, RedeliveryPolicy, RetryQueues, Target};
     use shared::tenant::TenantId;
     // GIVEN two first failures: acme's message the destination refused as such
     // (a sender fault), globex's a throttled call
@@ -257,7 +257,7 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
         client.clone(),
         retry.clone(),
         dead.clone(),
-        RetryPolicy {
+        RedeliveryPolicy {
             max_failures: 8,
             base_delay_seconds: 0,
         },

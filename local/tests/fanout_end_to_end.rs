@@ -14,7 +14,7 @@ use local::event_sources::STREAM_BATCH_SIZE;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RetryPolicy};
+use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RedeliveryPolicy};
 use shared::storage::schema::EVENTS;
 
 const TENANT: &str = "acme";
@@ -38,7 +38,7 @@ impl Harness {
         let proxy = CountingProxy::in_front_of_moto().await;
         let counted = proxy.sdk_config().await;
         let config = FanoutConfig {
-            retry: RetryPolicy {
+            retry: RedeliveryPolicy {
                 max_failures,
                 base_delay_seconds: 0,
             },

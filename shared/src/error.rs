@@ -1,6 +1,7 @@
 //! The one error type every API handler returns. `http::problem` maps it to an
 //! RFC 9457 problem+json response, so status codes are decided in one place.
 
+use crate::storage::{BoxError, StorageError};
 use serde::Serialize;
 
 /// One invalid input, named by its JSON path (`event_payload.operation`) or header.
@@ -98,13 +99,25 @@ pub enum ApiError {
     /// 501: the endpoint exists but what it asks for is not provided here.
     #[error("{0}")]
     NotImplemented(String),
-    /// 500: a dependency failed. The detail is logged, never returned.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a dependency failed, or a bug. The source is logged, never returned.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
     /// 503: a dependency is throttled, faulty or unreachable for now; the client
-    /// may send the same request again (`Retry-After`). The detail is logged.
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(String),
+    /// may send the same request again (`Retry-After`). The source is logged.
+    #[error("temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// The one way a store's failure reaches a caller: what may pass if sent again
+/// (throttling, a conflict, a fault) is a 503 with `Retry-After`, anything else a 500.
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        if err.may_pass() {
+            Self::Unavailable(Box::new(err))
+        } else {
+            Self::Internal(Box::new(err))
+        }
+    }
 }
 
 impl From<FieldError> for ApiError {
@@ -114,6 +127,11 @@ impl From<FieldError> for ApiError {
 }
 
 impl ApiError {
+    /// A 500 for `detail` (a bug, an impossible state): logged, never returned.
+    pub fn internal(detail: impl Into<BoxError>) -> Self {
+        Self::Internal(detail.into())
+    }
+
     /// A 400 for a single field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::invalid(vec![FieldError::new(field, message)])
@@ -136,5 +154,24 @@ impl ApiError {
             many => format!("{} fields are invalid", many.len()),
         };
         Self::Invalid { detail, errors }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::answered;
+    use crate::storage::ErrorKind;
+
+    #[test]
+    fn a_storage_failure_that_may_pass_is_a_503_anything_else_a_500_with_its_source() {
+        let throttled: ApiError = StorageError::sdk("PutItem", answered(400, "ThrottlingException")).into();
+        assert_eq!(throttled.status(), 503);
+        let conflict: ApiError = StorageError::new(ErrorKind::Conflict, "TransactWriteItems", None).into();
+        assert_eq!(conflict.status(), 503);
+        let refused: ApiError = StorageError::sdk("PutItem", answered(400, "ValidationException")).into();
+        assert_eq!(refused.status(), 500);
+        let source = std::error::Error::source(&refused).expect("the storage error");
+        assert_eq!(source.to_string(), "PutItem");
     }
 }

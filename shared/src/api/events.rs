@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::config::{CreateEventConfig, ReadEventsConfig, WriteEventsConfig};
 use crate::definitions::{self, DefinitionCache, EventDefinition};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, PutOutcome, StoreError};
+use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, EventStoreError, PutOutcome};
 use crate::fanout::check_deliverable;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::ids;
@@ -72,12 +72,11 @@ impl EventsApi<DynamoEventStore> {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+impl From<EventStoreError> for ApiError {
+    fn from(err: EventStoreError) -> Self {
         match err {
-            StoreError::InvalidCursor => pagination::invalid_token().into(),
-            StoreError::Backend(detail) => ApiError::Internal(detail),
-            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            EventStoreError::InvalidCursor => pagination::invalid_token().into(),
+            EventStoreError::Storage(err) => err.into(),
         }
     }
 }
@@ -91,7 +90,7 @@ impl<S: EventStore, D: Records<EventDefinition>> EventsApi<S, D> {
         let definition = definitions
             .get(tenant, &event.entity_name)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(ApiError::from)?;
         definitions::admit(event, definition.as_deref())
     }
 }

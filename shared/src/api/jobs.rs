@@ -165,7 +165,7 @@ pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
         Response::builder()
             .status(StatusCode::NO_CONTENT)
             .body(Body::Empty)
-            .map_err(|e| ApiError::Internal(e.to_string()))
+            .map_err(ApiError::internal)
     })
     .await
 }

@@ -12,6 +12,17 @@ use crate::tenant::TenantId;
 /// Page size when reading a tenant's records for a list response.
 const LIST_PAGE: usize = 500;
 
+/// A store error where no record is named: its storage failure, or a bug.
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::Storage(err) => err.into(),
+            RecordError::InvalidCursor => pagination::invalid_token().into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 /// Maps a store error for record `id` of `kind` ("subscription", "job").
 pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) -> ApiError {
     let id = id.to_owned();
@@ -22,8 +33,7 @@ pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) ->
             "the {kind} was changed meanwhile (version {current} is current); read it again and retry"
         )),
         RecordError::InvalidCursor => pagination::invalid_token().into(),
-        RecordError::Backend(detail) => ApiError::Internal(detail),
-        RecordError::Unavailable(detail) => ApiError::Unavailable(detail),
+        RecordError::Storage(err) => err.into(),
     }
 }
 

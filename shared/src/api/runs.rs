@@ -45,11 +45,7 @@ pub async fn list_job_runs(api: &JobRunsApi, req: Request) -> Response<Body> {
             let limit = limit(&req)?;
             // The job must be the caller's: runs of an unknown (or another tenant's) job are a 404.
             let _job: Versioned<Job> = load(&api.jobs, "job", &caller.tenant, &id).await?;
-            let runs = api
-                .runs
-                .latest(&caller.tenant, &id, limit)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let runs = api.runs.latest(&caller.tenant, &id, limit).await?;
             json_response(StatusCode::OK, &runs)
         },
     )

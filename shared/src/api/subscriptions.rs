@@ -73,7 +73,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
                 self.sealer
                     .seal(tenant, id, plaintext)
                     .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    .map_err(ApiError::internal)?,
             ),
             Some((key, SecretInput::Keep)) => match previous.and_then(|p| p.destination.credentials()) {
                 Some((stored_key, sealed)) if stored_key == key => Some(sealed.clone()),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::customer::NewCustomer;
 use super::model::Event;
-use super::store::{EventStore, PutOutcome, StoreError};
+use super::store::{EventStore, EventStoreError, PutOutcome};
 use crate::tenant::TenantId;
 
 /// An event that passed validation, ready to store.
@@ -36,7 +36,7 @@ impl Admission {
         store: &S,
         tenant: &TenantId,
         now: DateTime<Utc>,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<PutOutcome, EventStoreError> {
         let outcome = store.put_new(tenant, self.event, self.unique_key.as_deref()).await?;
         if let PutOutcome::Created(event) | PutOutcome::Replayed(event) = &outcome {
             make_customer_known(self.customer.as_ref(), store, tenant, &event.id, now).await?;
@@ -53,7 +53,7 @@ pub async fn make_customer_known<S: EventStore>(
     tenant: &TenantId,
     event_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<(), EventStoreError> {
     let Some(customer) = customer else { return Ok(()) };
     let created = customer.created_event(event_id, now);
     let id = created.id.clone();

@@ -3,8 +3,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
@@ -13,8 +11,8 @@ use chrono::{Duration, Utc};
 use super::customer::NewCustomer;
 use super::item::{self, BY_ENTITY_INDEX, EventItem};
 use super::model::Event;
-use super::store::{EventPage, EventStore, PutOutcome, StoreError};
-use crate::storage::query_page;
+use super::store::{EventPage, EventStore, EventStoreError, PutOutcome};
+use crate::storage::{ErrorKind, StorageError, query_page};
 use crate::tenant::TenantId;
 use crate::util::ttl_map::TtlMap;
 
@@ -65,23 +63,23 @@ impl DynamoEventStore {
         }
     }
 
-    fn writes(&self) -> Result<&Writes, StoreError> {
+    fn writes(&self) -> Result<&Writes, EventStoreError> {
         self.writes
             .as_ref()
-            .ok_or_else(|| StoreError::Backend("this function only reads events".into()))
+            .ok_or_else(|| StorageError::other("this function only reads events").into())
     }
 
-    fn claims_table(&self) -> Result<&str, StoreError> {
+    fn claims_table(&self) -> Result<&str, EventStoreError> {
         Ok(&self.writes()?.claims_table)
     }
 
-    fn event_item(&self, tenant: &TenantId, event: &Event) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    fn event_item(&self, tenant: &TenantId, event: &Event) -> Result<HashMap<String, AttributeValue>, EventStoreError> {
         serde_dynamo::to_item(EventItem::new(tenant, event.clone(), self.writes()?.retention))
-            .map_err(|e| StoreError::Backend(format!("unencodable event: {e}")))
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "an event does not encode", e).into())
     }
 
     /// The conditional put of a new event, as a transaction item.
-    fn put_event(&self, tenant: &TenantId, event: &Event) -> Result<TransactWriteItem, StoreError> {
+    fn put_event(&self, tenant: &TenantId, event: &Event) -> Result<TransactWriteItem, EventStoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(self.event_item(tenant, event)?))
@@ -94,7 +92,7 @@ impl DynamoEventStore {
 
     /// Runs a transaction of conditional puts, trying again (after a short,
     /// jittered pause) when DynamoDB cancelled it for a concurrent one.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, EventStoreError> {
         for attempt in 1..=TRANSACTION_ATTEMPTS {
             let result = self
                 .client
@@ -105,10 +103,10 @@ impl DynamoEventStore {
             let cancelled = match result {
                 Ok(_) => return Ok(Transaction::Committed),
                 Err(err) => {
-                    let transient = crate::aws::is_transient(&err);
+                    let kind = ErrorKind::of(&err);
                     match err.into_service_error() {
                         TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
-                        other => return Err(failed(DisplayErrorContext(other).to_string(), transient)),
+                        other => return Err(StorageError::caused(kind, "TransactWriteItems", other).into()),
                     }
                 }
             };
@@ -124,19 +122,35 @@ impl DynamoEventStore {
                 ));
             }
             if !reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-                return Err(StoreError::Backend(format!("transaction cancelled: {cancelled}")));
+                let throttled = reasons
+                    .iter()
+                    .any(|r| matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded")));
+                let kind = if throttled {
+                    ErrorKind::Throttled
+                } else {
+                    ErrorKind::Other
+                };
+                return Err(StorageError::caused(kind, "TransactWriteItems cancelled", cancelled).into());
             }
             let pause = fastrand::u64(10..=40) * u64::try_from(attempt).unwrap_or(1);
             tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
-        Err(StoreError::Backend(
-            "transaction cancelled by concurrent writes on every try".into(),
-        ))
+        Err(StorageError::new(
+            ErrorKind::Conflict,
+            "TransactWriteItems cancelled by concurrent writes on every try",
+            None,
+        )
+        .into())
     }
 
     /// `event` with a unique key: one transaction puts the key's claim and the
     /// event, or neither.
-    async fn put_unique(&self, tenant: &TenantId, event: Event, unique_key: &str) -> Result<PutOutcome, StoreError> {
+    async fn put_unique(
+        &self,
+        tenant: &TenantId,
+        event: Event,
+        unique_key: &str,
+    ) -> Result<PutOutcome, EventStoreError> {
         let claims_table = self.claims_table()?;
         // Twice at most: the holder of a claim can expire between the claim's check and the read.
         for _ in 0..2 {
@@ -177,18 +191,16 @@ impl DynamoEventStore {
             let holder = failed
                 .first()
                 .and_then(|claim| claim.as_ref()?.get("event_id")?.as_s().ok().cloned())
-                .ok_or_else(|| StoreError::Backend("a refused unique-key claim without its event id".into()))?;
+                .ok_or_else(|| StorageError::other("a refused unique-key claim without its event id"))?;
             // Committed with its claim, so a strongly consistent read finds it unless it expired.
             if let Some(existing) = self.read(tenant, &holder, true).await? {
                 return Ok(PutOutcome::Replayed(existing));
             }
         }
-        Err(StoreError::Backend(
-            "the event holding a unique key cannot be read".into(),
-        ))
+        Err(StorageError::other("the event holding a unique key cannot be read").into())
     }
 
-    async fn read(&self, tenant: &TenantId, id: &str, consistent: bool) -> Result<Option<Event>, StoreError> {
+    async fn read(&self, tenant: &TenantId, id: &str, consistent: bool) -> Result<Option<Event>, EventStoreError> {
         let output = self
             .client
             .get_item()
@@ -197,7 +209,7 @@ impl DynamoEventStore {
             .consistent_read(consistent)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| StorageError::sdk("GetItem on the events table", e))?;
         // TTL deletion lags expiry by up to days: an expired event is already gone.
         let expired = output.item.as_ref().is_some_and(|item| {
             item.get("expires_at")
@@ -217,29 +229,15 @@ enum Transaction {
     Refused(Vec<Option<HashMap<String, AttributeValue>>>),
 }
 
-/// A failed call: `Unavailable` when sending it again may work.
-fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> StoreError {
-    let transient = crate::aws::is_transient(&err);
-    failed(DisplayErrorContext(err).to_string(), transient)
-}
-
 /// A request that could not be built: a bug, never worth sending again.
-fn unbuildable(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Backend(err.to_string())
+fn unbuildable(err: aws_sdk_dynamodb::error::BuildError) -> EventStoreError {
+    StorageError::caused(ErrorKind::Other, "a request does not build", err).into()
 }
 
-fn failed(detail: String, transient: bool) -> StoreError {
-    if transient {
-        StoreError::Unavailable(detail)
-    } else {
-        StoreError::Backend(detail)
-    }
-}
-
-fn decode(item: HashMap<String, AttributeValue>) -> Result<Event, StoreError> {
+fn decode(item: HashMap<String, AttributeValue>) -> Result<Event, EventStoreError> {
     serde_dynamo::from_item::<_, EventItem>(item)
         .map(|stored| stored.event)
-        .map_err(|e| StoreError::Backend(format!("undecodable event item: {e}")))
+        .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored event does not decode", e).into())
 }
 
 impl EventStore for DynamoEventStore {
@@ -248,7 +246,7 @@ impl EventStore for DynamoEventStore {
         tenant: &TenantId,
         event: Event,
         unique_key: Option<&str>,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<PutOutcome, EventStoreError> {
         if let Some(unique_key) = unique_key {
             return self.put_unique(tenant, event, unique_key).await;
         }
@@ -266,15 +264,15 @@ impl EventStore for DynamoEventStore {
         match result {
             Ok(_) => Ok(PutOutcome::Created(event)),
             Err(err) => {
-                let transient = crate::aws::is_transient(&err);
+                let kind = ErrorKind::of(&err);
                 match err.into_service_error() {
                     PutItemError::ConditionalCheckFailedException(refusal) => {
-                        let existing = refusal.item.ok_or_else(|| {
-                            StoreError::Backend("conditional check failure without the stored item".into())
-                        })?;
+                        let existing = refusal
+                            .item
+                            .ok_or_else(|| StorageError::other("conditional check failure without the stored item"))?;
                         Ok(PutOutcome::for_existing(decode(existing)?, &event))
                     }
-                    other => Err(failed(DisplayErrorContext(other).to_string(), transient)),
+                    other => Err(StorageError::caused(kind, "PutItem on the events table", other).into()),
                 }
             }
         }
@@ -285,7 +283,7 @@ impl EventStore for DynamoEventStore {
         tenant: &TenantId,
         customer: &NewCustomer,
         created: Event,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, EventStoreError> {
         let key = item::customer_claim_key(tenant, customer);
         if self.known_customers.fresh(&key).is_some() {
             return Ok(false);
@@ -310,7 +308,7 @@ impl EventStore for DynamoEventStore {
         Ok(added)
     }
 
-    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {
+    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, EventStoreError> {
         self.read(tenant, id, false).await
     }
 
@@ -321,14 +319,14 @@ impl EventStore for DynamoEventStore {
         entity_id: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<EventPage, StoreError> {
+    ) -> Result<EventPage, EventStoreError> {
         let partition = item::entity_key(tenant, entity_name, entity_id);
         // The cursor carries only the sort key; the rest of the start key is rebuilt
         // from this tenant's query, so a cursor cannot reach another partition.
         let start = cursor
             .map(|sort_key| {
-                let id = item::id_from_sort_key(sort_key).ok_or(StoreError::InvalidCursor)?;
-                Ok::<_, StoreError>(HashMap::from([
+                let id = item::id_from_sort_key(sort_key).ok_or(EventStoreError::InvalidCursor)?;
+                Ok::<_, EventStoreError>(HashMap::from([
                     ("pk".to_owned(), AttributeValue::S(item::event_key(tenant, id))),
                     ("gsi1pk".to_owned(), AttributeValue::S(partition.clone())),
                     ("gsi1sk".to_owned(), AttributeValue::S(sort_key.to_owned())),
@@ -350,7 +348,7 @@ impl EventStore for DynamoEventStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| StorageError::sdk("Query on the events table", e))?;
         let (items, cursor) = query_page(output, "gsi1sk", decode)?;
         Ok(EventPage { items, cursor })
     }

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use super::customer::NewCustomer;
 use super::item;
 use super::model::Event;
-use super::store::{EventPage, EventStore, PutOutcome, StoreError};
+use super::store::{EventPage, EventStore, EventStoreError, PutOutcome};
+use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
 #[derive(Default)]
@@ -34,7 +35,7 @@ impl EventStore for InMemoryEventStore {
         tenant: &TenantId,
         event: Event,
         unique_key: Option<&str>,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<PutOutcome, EventStoreError> {
         let mut state = self.lock();
         let key = (tenant.clone(), event.id.clone());
         let claim = unique_key.map(|k| (tenant.clone(), format!("U#{k}")));
@@ -48,7 +49,7 @@ impl EventStore for InMemoryEventStore {
                 .get(&holder)
                 .cloned()
                 .map(PutOutcome::Replayed)
-                .ok_or_else(|| StoreError::Backend("a unique key names a missing event".into()));
+                .ok_or_else(|| StorageError::other("a unique key names a missing event").into());
         }
         if let Some(claim) = claim {
             state.claims.insert(claim, event.id.clone());
@@ -62,7 +63,7 @@ impl EventStore for InMemoryEventStore {
         tenant: &TenantId,
         customer: &NewCustomer,
         created: Event,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, EventStoreError> {
         let mut state = self.lock();
         let claim = (tenant.clone(), format!("C#{}", customer.digest()));
         if state.claims.contains_key(&claim) {
@@ -73,7 +74,7 @@ impl EventStore for InMemoryEventStore {
         Ok(true)
     }
 
-    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, StoreError> {
+    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>, EventStoreError> {
         Ok(self.lock().events.get(&(tenant.clone(), id.to_owned())).cloned())
     }
 
@@ -84,9 +85,9 @@ impl EventStore for InMemoryEventStore {
         entity_id: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<EventPage, StoreError> {
+    ) -> Result<EventPage, EventStoreError> {
         if cursor.is_some_and(|c| item::id_from_sort_key(c).is_none()) {
-            return Err(StoreError::InvalidCursor);
+            return Err(EventStoreError::InvalidCursor);
         }
         let mut matching: Vec<(String, Event)> = self
             .lock()

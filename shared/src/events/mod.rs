@@ -19,6 +19,6 @@ pub use memory::InMemoryEventStore;
 pub use model::{DefinitionStamp, Event, EventPayload, EventSource, EventType, Operation};
 pub use request::{EventRequest, decode_json, key_value};
 pub(crate) use request::{entity_id, entity_name};
-pub use store::{EventPage, EventStore, PutOutcome, StoreError};
+pub use store::{EventPage, EventStore, EventStoreError, PutOutcome};
 pub use stream::{StreamError, StreamedEvent, inserted_event};
 pub use typed::{CUSTOMER_ID_ATTRIBUTE, TypedKind, typed_event};

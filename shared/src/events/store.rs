@@ -4,6 +4,7 @@ use std::future::Future;
 
 use super::customer::NewCustomer;
 use super::model::Event;
+use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
 /// What a create did. Decided by one conditional write, never read-then-write.
@@ -37,14 +38,11 @@ pub struct EventPage {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum EventStoreError {
     #[error("the pagination cursor is not one this API issued")]
     InvalidCursor,
-    #[error("event store: {0}")]
-    Backend(String),
-    /// Throttled, faulty or unreachable: the same request may succeed shortly.
-    #[error("event store unavailable: {0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 pub trait EventStore: Send + Sync {
@@ -55,7 +53,7 @@ pub trait EventStore: Send + Sync {
         tenant: &TenantId,
         event: Event,
         unique_key: Option<&str>,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<PutOutcome, EventStoreError>> + Send;
 
     /// Stores `created` (its CUSTOMER CREATE event) when `customer` is unknown to
     /// the tenant, in one write with the claim that makes it known. True if stored.
@@ -64,9 +62,9 @@ pub trait EventStore: Send + Sync {
         tenant: &TenantId,
         customer: &NewCustomer,
         created: Event,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, EventStoreError>> + Send;
 
-    fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
+    fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Event>, EventStoreError>> + Send;
 
     /// An entity's events, newest first.
     fn list_by_entity(
@@ -76,5 +74,5 @@ pub trait EventStore: Send + Sync {
         entity_id: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
+    ) -> impl Future<Output = Result<EventPage, EventStoreError>> + Send;
 }

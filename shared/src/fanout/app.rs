@@ -9,7 +9,7 @@ use super::envelope::EVENT_SOURCE;
 use super::health::{HealthRecorder, HealthReport};
 use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
-use super::retry::{RetryPolicy, RetryQueues};
+use super::retry::{RedeliveryPolicy, RetryQueues};
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::secrets::{self, KmsSealer};
 use crate::storage::DynamoRecords;
@@ -25,7 +25,7 @@ pub struct FanoutConfig {
     pub event_bus: String,
     pub retry_queue_url: String,
     pub dead_letter_queue_url: String,
-    pub retry: RetryPolicy,
+    pub retry: RedeliveryPolicy,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
     /// `Source` of every EventBridge entry, and the first part of its `DetailType`.
@@ -48,7 +48,7 @@ impl FanoutConfig {
             retry_queue_url,
             dead_letter_queue_url,
             // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
-            retry: RetryPolicy {
+            retry: RedeliveryPolicy {
                 max_failures: 8,
                 base_delay_seconds: 30,
             },
@@ -80,7 +80,7 @@ impl FunctionConfig for FanoutConfig {
             env.required("DEAD_LETTER_QUEUE_URL")?,
         );
         Ok(Self {
-            retry: RetryPolicy {
+            retry: RedeliveryPolicy {
                 max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
                 base_delay_seconds: env.parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
             },

@@ -25,7 +25,7 @@ pub use envelope::{
 pub use eventbridge::EventBridgeSender;
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
-pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RetryPolicy, RetryQueues};
+pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;

@@ -21,14 +21,14 @@ pub const REASON_ATTRIBUTE: &str = "reason";
 const MAX_DELAY_SECONDS: u32 = 900;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct RedeliveryPolicy {
     /// Failures after which a delivery goes to the dead-letter queue.
     pub max_failures: u32,
     /// Delay after the first failure; it doubles with each further one.
     pub base_delay_seconds: u32,
 }
 
-impl RetryPolicy {
+impl RedeliveryPolicy {
     /// Seconds to hide a delivery after its `failures`-th failure: exponential,
     /// capped at SQS's 15 minutes, with "equal jitter" (half fixed, half random)
     /// so a burst of failures does not come back as one burst. `random` is in [0, 1).
@@ -64,11 +64,16 @@ pub struct RetryQueues {
     sender: SqsSender,
     retry_url: String,
     dead_letter_url: String,
-    policy: RetryPolicy,
+    policy: RedeliveryPolicy,
 }
 
 impl RetryQueues {
-    pub fn new(client: aws_sdk_sqs::Client, retry_url: String, dead_letter_url: String, policy: RetryPolicy) -> Self {
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        retry_url: String,
+        dead_letter_url: String,
+        policy: RedeliveryPolicy,
+    ) -> Self {
         Self {
             sender: SqsSender::new(client, 3),
             retry_url,
@@ -191,7 +196,7 @@ mod tests {
 
     #[test]
     fn delays_double_up_to_fifteen_minutes_with_half_of_each_random() {
-        let policy = RetryPolicy {
+        let policy = RedeliveryPolicy {
             max_failures: 8,
             base_delay_seconds: 30,
         };
@@ -201,7 +206,7 @@ mod tests {
         assert_eq!((low(4), high(4)), (120, 240));
         assert_eq!((low(6), high(6)), (450, 900), "capped at SQS's maximum");
         assert_eq!(high(40), 900, "no overflow for absurd counts");
-        let immediate = RetryPolicy {
+        let immediate = RedeliveryPolicy {
             max_failures: 3,
             base_delay_seconds: 0,
         };

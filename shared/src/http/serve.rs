@@ -12,6 +12,7 @@ use super::problem::problem_response;
 use crate::error::ApiError;
 use crate::routes::Route;
 use crate::tenant::TenantId;
+use crate::util::error_chain::ErrorChain;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ where
             Ok(response) => response,
             Err(err) => {
                 if err.status().is_server_error() {
-                    tracing::error!(error = %err, "request failed");
+                    tracing::error!(error = %ErrorChain(&err), "request failed");
                 } else {
                     tracing::info!(reason = %err, "request refused");
                 }

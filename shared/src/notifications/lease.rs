@@ -19,10 +19,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckF
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::runs::{Run, RunItem, RunStore, RunStoreError, backend, run_key};
+use super::runs::{Run, RunItem, RunStore, run_key};
 use crate::jobs::RetryShoppers;
 use crate::storage::schema::JOB_RECORDS;
-use crate::storage::{partition, record_key};
+use crate::storage::{ErrorKind, StorageError, partition, record_key};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -78,13 +78,21 @@ enum Written {
     },
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<AttributeValue, RunStoreError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| RunStoreError(e.to_string()))
+fn encode<T: Serialize>(value: &T) -> Result<AttributeValue, StorageError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StorageError::caused(ErrorKind::Other, "a run does not encode", e))
 }
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, RunStoreError> {
-    result.map_err(|e| RunStoreError(e.to_string()))
+fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StorageError> {
+    result.map_err(|e| StorageError::caused(ErrorKind::Other, "a run request does not build", e))
 }
+
+/// Another attempt holds the run: this one must stop writing to it.
+fn taken_over() -> StorageError {
+    StorageError::new(ErrorKind::Conflict, "another attempt took the run over", None)
+}
+
+const TRANSACTION: &str = "TransactWriteItems on the jobs table (runs)";
 
 impl RunStore {
     fn partition(tenant: &TenantId) -> AttributeValue {
@@ -95,18 +103,19 @@ impl RunStore {
         AttributeValue::S(format!("CLAIM#{}#{}", run.job_id, run.run_id))
     }
 
-    fn put_run(&self, tenant: &TenantId, run: &Run) -> Result<TransactWriteItem, RunStoreError> {
+    fn put_run(&self, tenant: &TenantId, run: &Run) -> Result<TransactWriteItem, StorageError> {
         let item = RunItem {
             pk: partition(tenant),
             sk: run_key(run),
             run: run.clone(),
         };
-        let item = serde_dynamo::to_item(item).map_err(|e| RunStoreError(e.to_string()))?;
+        let item = serde_dynamo::to_item(item)
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a run does not encode", e))?;
         let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, RunStoreError> {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, StorageError> {
         let written = self
             .client
             .transact_write_items()
@@ -127,18 +136,18 @@ impl RunStore {
                             index,
                             item: reason.item().cloned().unwrap_or_default(),
                         }),
-                        None => Err(backend(SdkError::ServiceError(e))),
+                        None => Err(StorageError::sdk(TRANSACTION, SdkError::ServiceError(e))),
                     }
                 }
-                _ => Err(backend(SdkError::ServiceError(e))),
+                _ => Err(StorageError::sdk(TRANSACTION, SdkError::ServiceError(e))),
             },
-            Err(other) => Err(backend(other)),
+            Err(other) => Err(StorageError::sdk(TRANSACTION, other)),
         }
     }
 
     /// Leases `run`'s execution to this invocation (storing `run`), unless it
     /// finished or another attempt holds a live lease on it.
-    pub async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, RunStoreError> {
+    pub async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, StorageError> {
         let lease_seconds = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
         let lease_until = AttributeValue::N(run.started_at.timestamp().saturating_add(lease_seconds).to_string());
         let lease = Put::builder()
@@ -177,7 +186,7 @@ impl RunStore {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(backend)?
+                .map_err(|e| StorageError::sdk("GetItem on the jobs table (lease)", e))?
                 .item
                 .unwrap_or_default(),
         };
@@ -233,7 +242,7 @@ impl RunStore {
 
     /// Marks the run record `dead_run` of an attempt that died FAILED, with what
     /// it did.
-    async fn close_dead(&self, tenant: &TenantId, dead_run: String, progress: &Progress) -> Result<(), RunStoreError> {
+    async fn close_dead(&self, tenant: &TenantId, dead_run: String, progress: &Progress) -> Result<(), StorageError> {
         let number = |n: u64| AttributeValue::N(n.to_string());
         self.client
             .update_item()
@@ -261,11 +270,11 @@ impl RunStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(backend)
+            .map_err(|e| StorageError::sdk("UpdateItem on the jobs table (run)", e))
     }
 
     /// Keeps `progress` on the lease; fails if another attempt took the lease.
-    pub async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), RunStoreError> {
+    pub async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), StorageError> {
         let written = self
             .client
             .update_item()
@@ -280,12 +289,16 @@ impl RunStore {
             .expression_attribute_values(":running", AttributeValue::S(RUNNING.into()))
             .send()
             .await;
-        written.map(|_| ()).map_err(backend)
+        match written {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Err(taken_over()),
+            Err(e) => Err(StorageError::sdk("UpdateItem on the jobs table (lease)", e)),
+        }
     }
 
     /// Stores the finished run, ends its lease and updates its job, all at once
     /// (so a failure leaves the run to be retried whole, never half recorded).
-    pub async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), RunStoreError> {
+    pub async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
         let end_lease = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
@@ -311,14 +324,14 @@ impl RunStore {
                 items.pop();
                 match self.transact(items).await? {
                     Written::Committed => Ok(()),
-                    Written::Refused { .. } => Err(RunStoreError("another attempt took the run over".into())),
+                    Written::Refused { .. } => Err(taken_over()),
                 }
             }
-            Written::Refused { .. } => Err(RunStoreError("another attempt took the run over".into())),
+            Written::Refused { .. } => Err(taken_over()),
         }
     }
 
-    fn job_update(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<Update, RunStoreError> {
+    fn job_update(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<Update, StorageError> {
         let next = job.next_run_at.map_or(AttributeValue::Null(true), |t| {
             AttributeValue::S(rfc3339_millis::format(&t))
         });

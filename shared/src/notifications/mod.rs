@@ -13,4 +13,4 @@ pub use config::{NotificationConfig, sendgrid_api_key};
 pub use lease::{JobUpdate, Lease, Progress, Resumed};
 pub use links::with_utm;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
-pub use runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
+pub use runs::{RUN_LEASE, Run, RunStatus, RunStore};

@@ -14,15 +14,15 @@ use serde_json::{Map, json};
 use super::compose::Composer;
 use super::config::{NotificationConfig, sendgrid_api_key};
 use super::lease::{JobUpdate, Lease, Progress};
-use super::runs::{RUN_LEASE, Run, RunStatus, RunStore, RunStoreError};
+use super::runs::{RUN_LEASE, Run, RunStatus, RunStore};
 use crate::config::ConfigError;
 use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
-use crate::projections::{ProductKey, ProductState, ProjectionStore, StoreError, Wishlist};
+use crate::projections::{ProductKey, ProductState, ProjectionStore, Wishlist};
 use crate::schedule::next_fire;
 use crate::sendgrid::{Address, Mail, RetryPolicy, SendError, SendGrid, mails};
 use crate::storage::schema::JOB_RECORDS;
-use crate::storage::{DynamoRecords, RecordError, Records};
+use crate::storage::{DynamoRecords, RecordError, Records, StorageError};
 use crate::tenant::TenantId;
 
 /// What Scheduler sends (schedule-sync sets it up), or a run started by hand.
@@ -63,7 +63,7 @@ pub enum RunError {
     #[error(transparent)]
     Jobs(#[from] RecordError),
     #[error(transparent)]
-    Runs(#[from] RunStoreError),
+    Runs(#[from] StorageError),
     /// Another attempt of the execution runs it, or died less than a lease ago.
     #[error("another attempt of this execution holds it; retry after the lease ({} s)", RUN_LEASE.as_secs())]
     Busy,
@@ -315,7 +315,7 @@ impl NotificationRunner {
 
     /// The shoppers earlier runs could not mail, by the time their changes count
     /// from, and every product changed since the oldest of those times.
-    async fn carried(&self, tenant: &TenantId, job: &Job) -> Result<Carried, StoreError> {
+    async fn carried(&self, tenant: &TenantId, job: &Job) -> Result<Carried, StorageError> {
         let mut carried = Carried::default();
         let Some(oldest) = job.retry_shoppers.iter().map(|r| r.since).min() else {
             return Ok(carried);
@@ -338,7 +338,7 @@ impl NotificationRunner {
         tenant: &TenantId,
         job: &Job,
         since: DateTime<Utc>,
-    ) -> Result<(Vec<Wishlist>, HashMap<ProductKey, ProductState>), StoreError> {
+    ) -> Result<(Vec<Wishlist>, HashMap<ProductKey, ProductState>), StorageError> {
         if job.notification == Notification::WishlistReminder {
             let wishlists = self.projections.all_wishlists(tenant).await?;
             let keys: BTreeSet<ProductKey> = wishlists
@@ -407,7 +407,7 @@ struct Carried {
 /// Why sending stopped early.
 enum SendRunError {
     /// The candidates could not be read: the run fails, and the job is not moved on.
-    Read(StoreError),
+    Read(StorageError),
     /// The progress could not be kept: the invocation fails, for Lambda to retry.
-    Progress(RunStoreError),
+    Progress(StorageError),
 }

@@ -5,12 +5,11 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::storage::partition;
+use crate::storage::{ErrorKind, StorageError, partition};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -70,14 +69,6 @@ impl Run {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("run store: {0}")]
-pub struct RunStoreError(pub(super) String);
-
-pub(super) fn backend(err: impl std::error::Error) -> RunStoreError {
-    RunStoreError(DisplayErrorContext(err).to_string())
-}
-
 pub(super) fn run_key(run: &Run) -> String {
     format!(
         "RUN#{}#{}#{}",
@@ -121,7 +112,7 @@ impl RunStore {
     }
 
     /// The job's latest `limit` runs, newest first.
-    pub async fn latest(&self, tenant: &TenantId, job_id: &str, limit: i32) -> Result<Vec<Run>, RunStoreError> {
+    pub async fn latest(&self, tenant: &TenantId, job_id: &str, limit: i32) -> Result<Vec<Run>, StorageError> {
         let output = self
             .client
             .query()
@@ -133,7 +124,7 @@ impl RunStore {
             .limit(limit)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| StorageError::sdk("Query on the jobs table (runs)", e))?;
         output
             .items
             .unwrap_or_default()
@@ -141,7 +132,7 @@ impl RunStore {
             .map(|item| {
                 serde_dynamo::from_item::<_, RunItem>(item)
                     .map(|i| i.run)
-                    .map_err(|e| RunStoreError(e.to_string()))
+                    .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored run does not decode", e))
             })
             .collect()
     }

@@ -17,5 +17,5 @@ pub use payload::{
 };
 pub use product::{DEFAULT_LOW_STOCK_THRESHOLD, Price, ProductState};
 pub use projector::{Projector, ProjectorConfig};
-pub use store::{ProjectionStore, StoreError};
+pub use store::ProjectionStore;
 pub use wishlist::{Stamped, Wishlist};

@@ -7,13 +7,15 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 
 use super::payload::{ProjectionEvent, Timed, projection_event};
 use super::product::{Price, ProductState};
-use super::store::{ProjectionStore, StoreError};
+use super::store::ProjectionStore;
 use super::wishlist::Wishlist;
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::events::inserted_event;
 use crate::storage::schema::PROJECTIONS;
+use crate::storage::{ErrorKind, StorageError};
 use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
 use crate::tenant::TenantId;
+use crate::util::error_chain::ErrorChain;
 
 pub struct Projector {
     store: ProjectionStore,
@@ -71,16 +73,17 @@ impl Projector {
             let outcome = match projection_event(&streamed.event) {
                 Ok(Some(timed)) => self.apply(&streamed.tenant, timed).await,
                 Ok(None) => continue,
-                Err(err) => Err(StoreError::permanent(format!("payload not as documented: {err}"))),
+                Err(err) => Err(StorageError::caused(ErrorKind::Other, "payload not as documented", err)),
             };
             match outcome {
                 Ok(()) => {}
-                Err(err) if err.is_transient() => {
-                    tracing::warn!(tenant = %streamed.tenant, event_id = %streamed.event.id, error = %err, "projection not written; will be retried");
+                Err(err) if err.may_pass() => {
+                    tracing::warn!(tenant = %streamed.tenant, event_id = %streamed.event.id, error = %ErrorChain(&err), "projection not written; will be retried");
                     return retry_from(record);
                 }
                 Err(err) => {
-                    if !self.failures.park(record, subject, &err.to_string()).await {
+                    let reason = ErrorChain(&err).to_string();
+                    if !self.failures.park(record, subject, &reason).await {
                         return retry_from(record);
                     }
                 }
@@ -89,7 +92,7 @@ impl Projector {
         Vec::new()
     }
 
-    async fn apply(&self, tenant: &TenantId, Timed { at, event }: Timed) -> Result<(), StoreError> {
+    async fn apply(&self, tenant: &TenantId, Timed { at, event }: Timed) -> Result<(), StorageError> {
         match event {
             ProjectionEvent::Wishlist { shopper, items } => {
                 let id = shopper.id.clone();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use super::payload::ProductKey;
 use super::product::ProductState;
 use super::wishlist::Wishlist;
-use crate::storage::attribute_size;
+use crate::storage::{ErrorKind, StorageError, attribute_size};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -26,44 +26,19 @@ const ATTEMPTS: usize = 5;
 /// its 400 KB item (the keys and the index attributes take the rest).
 pub const MAX_PROJECTION_BYTES: usize = 350_000;
 
-#[derive(Debug, thiserror::Error)]
-#[error("projection store: {message}")]
-pub struct StoreError {
-    message: String,
-    /// Sending it again may work (throttling, a fault, concurrent writers);
-    /// otherwise the write can never succeed (too large, malformed, refused).
-    transient: bool,
+fn build(err: aws_sdk_dynamodb::error::BuildError) -> StorageError {
+    StorageError::caused(ErrorKind::Other, "a projection request does not build", err)
 }
 
-impl StoreError {
-    pub(crate) fn permanent(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            transient: false,
-        }
-    }
-
-    fn transient(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            transient: true,
-        }
-    }
-
-    pub fn is_transient(&self) -> bool {
-        self.transient
-    }
+fn backend<E>(err: SdkError<E, HttpResponse>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    StorageError::sdk("a call to the projections table", err)
 }
 
-fn build(err: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::permanent(err.to_string())
-}
-
-fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> StoreError {
-    StoreError {
-        transient: crate::aws::is_transient(&err),
-        message: DisplayErrorContext(err).to_string(),
-    }
+fn uncodable(err: serde_dynamo::Error) -> StorageError {
+    StorageError::caused(ErrorKind::Other, "a projection does not encode or decode", err)
 }
 
 pub struct ProjectionStore {
@@ -102,7 +77,7 @@ impl ProjectionStore {
         tenant: &TenantId,
         shopper_id: &str,
         apply: impl Fn(Option<Wishlist>) -> Option<Wishlist>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         let keys = Keys {
             pk: format!("T#{tenant}#S#{shopper_id}"),
             sk: "WISHLIST",
@@ -130,12 +105,12 @@ impl ProjectionStore {
                 };
                 Ok(request.build())
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .collect::<Result<Vec<_>, StorageError>>()?;
         self.batch_write(entries).await
     }
 
     /// BatchWriteItem, 25 requests a call, unprocessed ones sent again.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
         /// BatchWriteItem's limit on requests per call.
         const PER_CALL: usize = 25;
         for chunk in requests.chunks(PER_CALL) {
@@ -161,10 +136,11 @@ impl ProjectionStore {
                     .unwrap_or_default();
             }
             if !pending.is_empty() {
-                return Err(StoreError::transient(format!(
-                    "{} writes left undone after retries",
-                    pending.len()
-                )));
+                return Err(StorageError::new(
+                    ErrorKind::Throttled,
+                    format!("{} writes left undone after retries", pending.len()),
+                    None,
+                ));
             }
         }
         Ok(())
@@ -177,7 +153,7 @@ impl ProjectionStore {
         tenant: &TenantId,
         product: &ProductKey,
         apply: impl Fn(Option<ProductState>) -> Option<ProductState>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         let encoded = product.encoded();
         // Listed by the time it was written, so a job finds what changed since its last run.
         let keys = Keys {
@@ -189,14 +165,14 @@ impl ProjectionStore {
         self.read_apply_put(&keys, "state", apply).await.map(|_| ())
     }
 
-    pub async fn wishlist(&self, tenant: &TenantId, shopper_id: &str) -> Result<Option<Wishlist>, StoreError> {
+    pub async fn wishlist(&self, tenant: &TenantId, shopper_id: &str) -> Result<Option<Wishlist>, StorageError> {
         Ok(self
             .read::<Wishlist>(&format!("T#{tenant}#S#{shopper_id}"), "WISHLIST", "wishlist")
             .await?
             .map(|(_, w)| w))
     }
 
-    pub async fn product(&self, tenant: &TenantId, product: &ProductKey) -> Result<Option<ProductState>, StoreError> {
+    pub async fn product(&self, tenant: &TenantId, product: &ProductKey) -> Result<Option<ProductState>, StorageError> {
         Ok(self
             .read::<ProductState>(&product_pk(tenant, &product.encoded()), "STATE", "state")
             .await?
@@ -204,7 +180,7 @@ impl ProjectionStore {
     }
 
     /// The shoppers with `product` on their wishlist.
-    pub async fn shoppers_wishing(&self, tenant: &TenantId, product: &ProductKey) -> Result<Vec<String>, StoreError> {
+    pub async fn shoppers_wishing(&self, tenant: &TenantId, product: &ProductKey) -> Result<Vec<String>, StorageError> {
         let mut shoppers = Vec::new();
         let mut start = None;
         loop {
@@ -232,7 +208,7 @@ impl ProjectionStore {
     }
 
     /// The wishlists of `shopper_ids` that exist, read 100 at a time.
-    pub async fn wishlists(&self, tenant: &TenantId, shopper_ids: &[String]) -> Result<Vec<Wishlist>, StoreError> {
+    pub async fn wishlists(&self, tenant: &TenantId, shopper_ids: &[String]) -> Result<Vec<Wishlist>, StorageError> {
         let keys = shopper_ids
             .iter()
             .map(|id| (format!("T#{tenant}#S#{id}"), "WISHLIST"))
@@ -241,7 +217,11 @@ impl ProjectionStore {
     }
 
     /// The states of `products` that exist, read 100 at a time.
-    pub async fn products(&self, tenant: &TenantId, products: &[ProductKey]) -> Result<Vec<ProductState>, StoreError> {
+    pub async fn products(
+        &self,
+        tenant: &TenantId,
+        products: &[ProductKey],
+    ) -> Result<Vec<ProductState>, StorageError> {
         let keys = products
             .iter()
             .map(|p| (product_pk(tenant, &p.encoded()), "STATE"))
@@ -254,7 +234,7 @@ impl ProjectionStore {
         &self,
         keys: Vec<(String, &'static str)>,
         attribute: &str,
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<T>, StorageError> {
         /// BatchGetItem's limit on keys per call.
         const PER_CALL: usize = 100;
         let mut found = Vec::new();
@@ -278,7 +258,7 @@ impl ProjectionStore {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
                     .build()
-                    .map_err(|e| StoreError::permanent(e.to_string()))?;
+                    .map_err(build)?;
                 let output = self
                     .client
                     .batch_get_item()
@@ -295,10 +275,8 @@ impl ProjectionStore {
                     let value = item
                         .get(attribute)
                         .cloned()
-                        .ok_or_else(|| StoreError::permanent(format!("an item has no {attribute}")))?;
-                    found.push(
-                        serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?,
-                    );
+                        .ok_or_else(|| StorageError::other(format!("an item has no {attribute}")))?;
+                    found.push(serde_dynamo::from_attribute_value(value).map_err(uncodable)?);
                 }
                 pending = output
                     .unprocessed_keys
@@ -308,17 +286,18 @@ impl ProjectionStore {
                     .unwrap_or_default();
             }
             if !pending.is_empty() {
-                return Err(StoreError::transient(format!(
-                    "{} keys left unread after retries",
-                    pending.len()
-                )));
+                return Err(StorageError::new(
+                    ErrorKind::Throttled,
+                    format!("{} keys left unread after retries", pending.len()),
+                    None,
+                ));
             }
         }
         Ok(found)
     }
 
     /// Every wishlist of the tenant.
-    pub async fn all_wishlists(&self, tenant: &TenantId) -> Result<Vec<Wishlist>, StoreError> {
+    pub async fn all_wishlists(&self, tenant: &TenantId) -> Result<Vec<Wishlist>, StorageError> {
         self.by_kind(&format!("T#{tenant}#WISHLISTS"), None, "wishlist").await
     }
 
@@ -327,7 +306,7 @@ impl ProjectionStore {
         &self,
         tenant: &TenantId,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<ProductState>, StoreError> {
+    ) -> Result<Vec<ProductState>, StorageError> {
         let after = rfc3339_millis::format(&since);
         self.by_kind(&format!("T#{tenant}#PRODUCTS"), Some(&after), "state")
             .await
@@ -339,7 +318,7 @@ impl ProjectionStore {
         partition: &str,
         after: Option<&str>,
         attribute: &str,
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<T>, StorageError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -361,9 +340,8 @@ impl ProjectionStore {
                 let value = item
                     .get(attribute)
                     .cloned()
-                    .ok_or_else(|| StoreError::permanent(format!("an index item has no {attribute}")))?;
-                found
-                    .push(serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?);
+                    .ok_or_else(|| StorageError::other(format!("an index item has no {attribute}")))?;
+                found.push(serde_dynamo::from_attribute_value(value).map_err(uncodable)?);
             }
             match page.last_evaluated_key {
                 Some(key) => start = Some(key),
@@ -377,7 +355,7 @@ impl ProjectionStore {
         pk: &str,
         sk: &str,
         attribute: &str,
-    ) -> Result<Option<(u64, T)>, StoreError> {
+    ) -> Result<Option<(u64, T)>, StorageError> {
         let output = self
             .client
             .get_item()
@@ -397,8 +375,8 @@ impl ProjectionStore {
         let value = item
             .get(attribute)
             .cloned()
-            .ok_or_else(|| StoreError::permanent(format!("{pk}/{sk} has no {attribute}")))?;
-        let value = serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::permanent(e.to_string()))?;
+            .ok_or_else(|| StorageError::other(format!("{pk}/{sk} has no {attribute}")))?;
+        let value = serde_dynamo::from_attribute_value(value).map_err(uncodable)?;
         Ok(Some((version, value)))
     }
 
@@ -409,7 +387,7 @@ impl ProjectionStore {
         keys: &Keys,
         attribute: &str,
         apply: impl Fn(Option<T>) -> Option<T>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, StorageError> {
         for _ in 0..ATTEMPTS {
             let stored = self.read::<T>(&keys.pk, keys.sk, attribute).await?;
             let (version, before) = match stored {
@@ -419,10 +397,10 @@ impl ProjectionStore {
             let Some(after) = apply(before.clone()) else {
                 return Ok(before);
             };
-            let value = serde_dynamo::to_attribute_value(&after).map_err(|e| StoreError::permanent(e.to_string()))?;
+            let value = serde_dynamo::to_attribute_value(&after).map_err(uncodable)?;
             let size = attribute_size(&value);
             if size > MAX_PROJECTION_BYTES {
-                return Err(StoreError::permanent(format!(
+                return Err(StorageError::other(format!(
                     "{attribute} would be {size} bytes; a projection takes at most {MAX_PROJECTION_BYTES}"
                 )));
             }
@@ -453,10 +431,11 @@ impl ProjectionStore {
                 Err(other) => return Err(backend(other)),
             }
         }
-        Err(StoreError::transient(format!(
-            "{}/{} kept changing; left for a retry",
-            keys.pk, keys.sk
-        )))
+        Err(StorageError::new(
+            ErrorKind::Conflict,
+            format!("{}/{} kept changing; left for a retry", keys.pk, keys.sk),
+            None,
+        ))
     }
 }
 

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -14,8 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::query_page;
 use super::records::{RecordError, RecordPage, Records, Versioned};
+use super::{ErrorKind, StorageError, query_page};
 use crate::ids;
 use crate::tenant::TenantId;
 
@@ -62,30 +61,10 @@ struct Item<T> {
     record: Versioned<T>,
 }
 
-/// A failed call: `Unavailable` when sending it again may work.
-fn backend<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError<E, HttpResponse>) -> RecordError {
-    let transient = crate::aws::is_transient(&err);
-    failed(DisplayErrorContext(err).to_string(), transient)
-}
-
-/// A modelled error the service answered (its code tells whether it may pass).
-fn refused<E: ProvideErrorMetadata + std::error::Error + 'static>(err: E) -> RecordError {
-    let transient = crate::aws::is_transient_code(err.code());
-    failed(DisplayErrorContext(err).to_string(), transient)
-}
-
-fn failed(detail: String, transient: bool) -> RecordError {
-    if transient {
-        RecordError::Unavailable(detail)
-    } else {
-        RecordError::Backend(detail)
-    }
-}
-
 fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<Versioned<T>, RecordError> {
     serde_dynamo::from_item::<_, Item<T>>(item)
         .map(|item| item.record)
-        .map_err(|e| RecordError::Backend(format!("undecodable record: {e}")))
+        .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored record does not decode", e).into())
 }
 
 impl<T> DynamoRecords<T>
@@ -108,8 +87,8 @@ where
             tenant: tenant.to_string(),
             record,
         };
-        let encoded =
-            serde_dynamo::to_item(&item).map_err(|e| RecordError::Backend(format!("unencodable record: {e}")))?;
+        let encoded = serde_dynamo::to_item(&item)
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a record does not encode", e))?;
         let request = self
             .client
             .put_item()
@@ -132,14 +111,19 @@ where
                         current: decode::<T>(current)?.version,
                     },
                 }),
-                other => Err(refused(other)),
+                other => Err(StorageError::service(self.call("PutItem"), other).into()),
             },
-            Err(other) => Err(backend(other)),
+            Err(other) => Err(StorageError::sdk(self.call("PutItem"), other).into()),
         }
     }
 }
 
 impl<T> DynamoRecords<T> {
+    /// Names a call for its error: `"PutItem on <table>"`.
+    fn call(&self, operation: &str) -> String {
+        format!("{operation} on {}", self.table)
+    }
+
     /// Updates server-maintained attributes of a record in place, leaving its
     /// version alone: clients' optimistic concurrency is about what they wrote.
     /// `update` adds the expressions; false when its condition did not hold.
@@ -160,9 +144,9 @@ impl<T> DynamoRecords<T> {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(failure)) => match failure.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(refused(other)),
+                other => Err(StorageError::service(self.call("UpdateItem"), other).into()),
             },
-            Err(other) => Err(backend(other)),
+            Err(other) => Err(StorageError::sdk(self.call("UpdateItem"), other).into()),
         }
     }
 }
@@ -192,7 +176,7 @@ where
             .key("sk", AttributeValue::S(sk))
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| StorageError::sdk(self.call("GetItem"), e))?;
         output.item.map(decode).transpose()
     }
 
@@ -212,7 +196,7 @@ where
             .map(|sk| {
                 let id = sk.strip_prefix(&prefix).ok_or(RecordError::InvalidCursor)?;
                 ids::validate_client_id("id", id).map_err(|_| RecordError::InvalidCursor)?;
-                Ok(HashMap::from([
+                Ok::<_, RecordError>(HashMap::from([
                     ("pk".to_owned(), AttributeValue::S(partition(tenant))),
                     ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
                 ]))
@@ -232,36 +216,8 @@ where
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| StorageError::sdk(self.call("Query"), e))?;
         let (items, cursor) = query_page(output, "sk", decode)?;
         Ok(RecordPage { items, cursor })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use aws_sdk_dynamodb::error::ErrorMetadata;
-
-    use super::*;
-    use crate::aws::answered;
-
-    #[test]
-    fn throttling_and_faults_are_unavailable_other_refusals_are_not() {
-        assert!(matches!(
-            backend(answered(400, "ProvisionedThroughputExceededException")),
-            RecordError::Unavailable(_)
-        ));
-        assert!(matches!(
-            backend(answered(500, "InternalServerError")),
-            RecordError::Unavailable(_)
-        ));
-        assert!(matches!(
-            backend(answered(400, "ValidationException")),
-            RecordError::Backend(_)
-        ));
-        let timeout: SdkError<ErrorMetadata, HttpResponse> = SdkError::timeout_error("slow");
-        assert!(matches!(backend(timeout), RecordError::Unavailable(_)));
-        let throttled = ErrorMetadata::builder().code("ThrottlingException").build();
-        assert!(matches!(refused(throttled), RecordError::Unavailable(_)));
     }
 }

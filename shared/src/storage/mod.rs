@@ -2,6 +2,7 @@
 //! jobs share (events have their own, with idempotent-create semantics).
 
 mod dynamo_records;
+mod error;
 mod item_size;
 mod memory_records;
 mod query_page;
@@ -9,6 +10,7 @@ mod records;
 pub mod schema;
 
 pub use dynamo_records::{DynamoRecords, partition, record_key};
+pub use error::{BoxError, ErrorKind, StorageError};
 pub use item_size::attribute_size;
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;

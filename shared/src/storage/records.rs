@@ -5,6 +5,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+use super::StorageError;
 use crate::tenant::TenantId;
 
 /// A stored value and its version (1 on create, +1 on each replace).
@@ -22,7 +23,7 @@ pub struct RecordPage<T> {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error("a record with this id exists")]
     AlreadyExists,
@@ -32,11 +33,8 @@ pub enum RecordError {
     VersionConflict { current: u64 },
     #[error("the pagination cursor is not one this API issued")]
     InvalidCursor,
-    #[error("record store: {0}")]
-    Backend(String),
-    /// Throttled, faulty or unreachable: the same request may succeed shortly.
-    #[error("record store unavailable: {0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 pub trait Records<T>: Send + Sync {

@@ -1,4 +1,5 @@
 //! Small helpers the domain modules share.
 
+pub mod error_chain;
 pub mod rfc3339_millis;
 pub mod ttl_map;
