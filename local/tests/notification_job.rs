@@ -10,7 +10,7 @@ use common::{ApiRequest, ProjectedStack, SendGridStub, TestStack, parts};
 use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus};
+use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, Runs};
 use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::JOBS;
 

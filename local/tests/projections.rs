@@ -7,7 +7,7 @@ mod common;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use common::ProjectedStack;
 use serde_json::{Value, json};
-use shared::projections::ProductKey;
+use shared::projections::{ProductKey, Projections};
 use shared::storage::schema::PROJECTIONS;
 use shared::tenant::TenantId;
 

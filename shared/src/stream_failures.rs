@@ -5,6 +5,10 @@
 //! identity travels (keys, sequence number, tenant, event id), never its image:
 //! events carry shoppers' data.
 
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use serde::Serialize;
@@ -32,6 +36,60 @@ struct ParkedRecord<'a> {
     event_id: Option<&'a str>,
 }
 
+/// Where a stream consumer parks what it can never process.
+pub trait Parking: Send + Sync {
+    /// Parks `record` (of `subject`'s tenant and event, when known) with `reason`.
+    /// False when it could not be parked: the caller must then have the record
+    /// retried rather than lose it.
+    fn park(
+        &self,
+        record: &EventRecord,
+        subject: Option<(&TenantId, &str)>,
+        reason: &str,
+    ) -> impl Future<Output = bool> + Send;
+}
+
+/// A record parked in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    pub tenant: Option<String>,
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// Parked records in memory, for unit tests.
+#[derive(Default)]
+pub struct ParkedInMemory {
+    parked: Mutex<Vec<Parked>>,
+    /// Refuse to park, as an unreachable queue would.
+    pub refuse: AtomicBool,
+}
+
+impl ParkedInMemory {
+    pub fn parked(&self) -> Vec<Parked> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Parked>> {
+        self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Parking for ParkedInMemory {
+    async fn park(&self, _: &EventRecord, subject: Option<(&TenantId, &str)>, reason: &str) -> bool {
+        if self.refuse.load(Ordering::Relaxed) {
+            return false;
+        }
+        let (tenant, id) = subject.map(|(tenant, id)| (tenant.to_string(), id.to_owned())).unzip();
+        self.lock().push(Parked {
+            tenant,
+            id,
+            reason: reason.to_owned(),
+        });
+        true
+    }
+}
+
 pub struct FailureQueue {
     sqs: aws_sdk_sqs::Client,
     url: String,
@@ -46,11 +104,10 @@ impl FailureQueue {
             function,
         }
     }
+}
 
-    /// Parks `record` (of `subject`'s tenant and event, when known) with `reason`.
-    /// False when the queue would not take it: the caller must then have the
-    /// record retried rather than lose it.
-    pub async fn park(&self, record: &EventRecord, subject: Option<(&TenantId, &str)>, reason: &str) -> bool {
+impl Parking for FailureQueue {
+    async fn park(&self, record: &EventRecord, subject: Option<(&TenantId, &str)>, reason: &str) -> bool {
         let parked = ParkedRecord {
             function: self.function,
             reason: reason.chars().take(1000).collect(),

@@ -9,7 +9,7 @@ use super::records::{load, path_id};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::jobs::Job;
-use crate::notifications::RunStore;
+use crate::notifications::{RunStore, Runs};
 use crate::routes;
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, Versioned};

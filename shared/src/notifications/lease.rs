@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckF
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::port::Runs;
 use super::runs::{Run, RunItem, RunStore, run_key};
 use crate::jobs::RetryShoppers;
 use crate::storage::schema::JOB_RECORDS;
@@ -145,9 +146,71 @@ impl RunStore {
         }
     }
 
+    /// Marks the run record `dead_run` of an attempt that died FAILED, with what
+    /// it did.
+    async fn close_dead(&self, tenant: &TenantId, dead_run: String, progress: &Progress) -> Result<(), StorageError> {
+        let number = |n: u64| AttributeValue::N(n.to_string());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", AttributeValue::S(dead_run))
+            .update_expression(
+                "SET #status = :failed, emails = :emails, #items = :items, failures = :failures, \
+                 errors = list_append(if_not_exists(errors, :none), :why)",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#items", "items")
+            .expression_attribute_values(":failed", AttributeValue::S("FAILED".into()))
+            .expression_attribute_values(":emails", number(progress.emails))
+            .expression_attribute_values(":items", number(progress.items))
+            .expression_attribute_values(":failures", number(progress.failures))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":why",
+                AttributeValue::L(vec![AttributeValue::S(
+                    "the invocation ended before the run finished (timeout?); a retry carried on".into(),
+                )]),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::sdk("UpdateItem on the jobs table (run)", e))
+    }
+
+    fn job_update(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<Update, StorageError> {
+        let next = job.next_run_at.map_or(AttributeValue::Null(true), |t| {
+            AttributeValue::S(rfc3339_millis::format(&t))
+        });
+        let (pk, sk) = record_key(tenant, JOB_RECORDS, &run.job_id);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":next", next);
+        let update = match &job.ran {
+            None => update.update_expression("SET next_run_at = :next"),
+            Some((at, retry)) => {
+                let update = update.expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
+                if retry.is_empty() {
+                    update.update_expression("SET next_run_at = :next, last_run_at = :last REMOVE retry_shoppers")
+                } else {
+                    update
+                        .update_expression("SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry")
+                        .expression_attribute_values(":retry", encode(retry)?)
+                }
+            }
+        };
+        built(update.build())
+    }
+}
+
+impl Runs for RunStore {
     /// Leases `run`'s execution to this invocation (storing `run`), unless it
     /// finished or another attempt holds a live lease on it.
-    pub async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, StorageError> {
+    async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, StorageError> {
         let lease_seconds = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
         let lease_until = AttributeValue::N(run.started_at.timestamp().saturating_add(lease_seconds).to_string());
         let lease = Put::builder()
@@ -240,41 +303,8 @@ impl RunStore {
         }))
     }
 
-    /// Marks the run record `dead_run` of an attempt that died FAILED, with what
-    /// it did.
-    async fn close_dead(&self, tenant: &TenantId, dead_run: String, progress: &Progress) -> Result<(), StorageError> {
-        let number = |n: u64| AttributeValue::N(n.to_string());
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", Self::partition(tenant))
-            .key("sk", AttributeValue::S(dead_run))
-            .update_expression(
-                "SET #status = :failed, emails = :emails, #items = :items, failures = :failures, \
-                 errors = list_append(if_not_exists(errors, :none), :why)",
-            )
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#items", "items")
-            .expression_attribute_values(":failed", AttributeValue::S("FAILED".into()))
-            .expression_attribute_values(":emails", number(progress.emails))
-            .expression_attribute_values(":items", number(progress.items))
-            .expression_attribute_values(":failures", number(progress.failures))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":why",
-                AttributeValue::L(vec![AttributeValue::S(
-                    "the invocation ended before the run finished (timeout?); a retry carried on".into(),
-                )]),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| StorageError::sdk("UpdateItem on the jobs table (run)", e))
-    }
-
     /// Keeps `progress` on the lease; fails if another attempt took the lease.
-    pub async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), StorageError> {
+    async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), StorageError> {
         let written = self
             .client
             .update_item()
@@ -298,7 +328,7 @@ impl RunStore {
 
     /// Stores the finished run, ends its lease and updates its job, all at once
     /// (so a failure leaves the run to be retried whole, never half recorded).
-    pub async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
+    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
         let end_lease = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
@@ -331,30 +361,29 @@ impl RunStore {
         }
     }
 
-    fn job_update(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<Update, StorageError> {
-        let next = job.next_run_at.map_or(AttributeValue::Null(true), |t| {
-            AttributeValue::S(rfc3339_millis::format(&t))
-        });
-        let (pk, sk) = record_key(tenant, JOB_RECORDS, &run.job_id);
-        let update = Update::builder()
+    /// The job's latest `limit` runs, newest first.
+    async fn latest(&self, tenant: &TenantId, job_id: &str, limit: i32) -> Result<Vec<Run>, StorageError> {
+        let output = self
+            .client
+            .query()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":next", next);
-        let update = match &job.ran {
-            None => update.update_expression("SET next_run_at = :next"),
-            Some((at, retry)) => {
-                let update = update.expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
-                if retry.is_empty() {
-                    update.update_expression("SET next_run_at = :next, last_run_at = :last REMOVE retry_shoppers")
-                } else {
-                    update
-                        .update_expression("SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry")
-                        .expression_attribute_values(":retry", encode(retry)?)
-                }
-            }
-        };
-        built(update.build())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :runs)")
+            .expression_attribute_values(":pk", AttributeValue::S(partition(tenant)))
+            .expression_attribute_values(":runs", AttributeValue::S(format!("RUN#{job_id}#")))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the jobs table (runs)", e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, RunItem>(item)
+                    .map(|i| i.run)
+                    .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored run does not decode", e))
+            })
+            .collect()
     }
 }

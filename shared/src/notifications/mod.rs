@@ -5,6 +5,8 @@ mod compose;
 mod config;
 mod lease;
 mod links;
+mod memory;
+mod port;
 mod runner;
 mod runs;
 
@@ -12,5 +14,7 @@ pub use compose::Composer;
 pub use config::{NotificationConfig, sendgrid_api_key};
 pub use lease::{JobUpdate, Lease, Progress, Resumed};
 pub use links::with_utm;
+pub use memory::InMemoryRuns;
+pub use port::Runs;
 pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
 pub use runs::{RUN_LEASE, Run, RunStatus, RunStore};

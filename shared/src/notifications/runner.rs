@@ -14,13 +14,14 @@ use serde_json::{Map, json};
 use super::compose::Composer;
 use super::config::{NotificationConfig, sendgrid_api_key};
 use super::lease::{JobUpdate, Lease, Progress};
+use super::port::Runs;
 use super::runs::{RUN_LEASE, Run, RunStatus, RunStore};
 use crate::config::ConfigError;
 use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
-use crate::projections::{ProductKey, ProductState, ProjectionStore, Wishlist};
+use crate::projections::{ProductKey, ProductState, ProjectionStore, Projections, Wishlist};
 use crate::schedule::next_fire;
-use crate::sendgrid::{Address, Mail, RetryPolicy, SendError, SendGrid, mails};
+use crate::sendgrid::{Address, Mail, Mailer, RetryPolicy, SendError, SendGrid, mails};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, RecordError, Records, StorageError};
 use crate::tenant::TenantId;
@@ -110,11 +111,13 @@ fn count(run: &mut Run, mail: &Mail, result: Result<(), SendError>) -> bool {
     unavailable
 }
 
-pub struct NotificationRunner {
-    pub jobs: DynamoRecords<Job>,
-    pub runs: RunStore,
-    pub projections: ProjectionStore,
-    pub sendgrid: SendGrid,
+/// The runner, over any jobs, runs, projections and mailer (DynamoDB and
+/// SendGrid when deployed).
+pub struct NotificationRunner<J = DynamoRecords<Job>, R = RunStore, P = ProjectionStore, M = SendGrid> {
+    pub jobs: J,
+    pub runs: R,
+    pub projections: P,
+    pub mailer: M,
     pub from: Address,
 }
 
@@ -135,11 +138,19 @@ impl NotificationRunner {
             jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
             runs: RunStore::new(dynamodb.clone(), &config.jobs_table),
             projections: ProjectionStore::new(dynamodb, config.projections_table),
-            sendgrid,
+            mailer: sendgrid,
             from: config.from,
         }
     }
+}
 
+impl<J, R, P, M> NotificationRunner<J, R, P, M>
+where
+    J: Records<Job>,
+    R: Runs,
+    P: Projections,
+    M: Mailer,
+{
     pub async fn run(&self, invocation: Invocation) -> Result<Outcome, RunError> {
         // A retry could not make a malformed invocation valid: skip it, said once.
         let Ok(tenant) = TenantId::parse(&invocation.tenant) else {
@@ -282,12 +293,12 @@ impl NotificationRunner {
         let before = (progress.emails, progress.items, progress.failures);
         for mail in mails(&self.from, &job.template_id, &args, personalizations) {
             let mut unavailable = Vec::new();
-            match self.sendgrid.send(&mail).await {
+            match self.mailer.send(&mail).await {
                 // A 400 may be one bad address; 401/403/404/413 concern the whole request.
                 Err(SendError::Rejected { status: 400, .. }) if mail.personalizations.len() > 1 => {
                     // One bad address must not cost the other shoppers their e-mail.
                     for single in mail.one_by_one() {
-                        let result = self.sendgrid.send(&single).await;
+                        let result = self.mailer.send(&single).await;
                         if count(run, &single, result) {
                             unavailable.extend(shoppers_of(&single).map(str::to_owned));
                         }

@@ -5,12 +5,9 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::storage::{ErrorKind, StorageError, partition};
-use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,31 +106,5 @@ impl RunStore {
     #[must_use]
     pub fn with_lease(self, lease: Duration) -> Self {
         Self { lease, ..self }
-    }
-
-    /// The job's latest `limit` runs, newest first.
-    pub async fn latest(&self, tenant: &TenantId, job_id: &str, limit: i32) -> Result<Vec<Run>, StorageError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :runs)")
-            .expression_attribute_values(":pk", AttributeValue::S(partition(tenant)))
-            .expression_attribute_values(":runs", AttributeValue::S(format!("RUN#{job_id}#")))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| StorageError::sdk("Query on the jobs table (runs)", e))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, RunItem>(item)
-                    .map(|i| i.run)
-                    .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored run does not decode", e))
-            })
-            .collect()
     }
 }

@@ -6,6 +6,7 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 
 use super::payload::{ProjectionEvent, Timed, projection_event};
+use super::port::Projections;
 use super::product::{Price, ProductState};
 use super::store::ProjectionStore;
 use super::wishlist::Wishlist;
@@ -13,13 +14,15 @@ use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::events::inserted_event;
 use crate::storage::schema::PROJECTIONS;
 use crate::storage::{ErrorKind, StorageError};
-use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, Parking, retry_from};
 use crate::tenant::TenantId;
 use crate::util::error_chain::ErrorChain;
 
-pub struct Projector {
-    store: ProjectionStore,
-    failures: FailureQueue,
+/// The projector, over any projections store and parking place (DynamoDB and
+/// SQS when deployed).
+pub struct Projector<P = ProjectionStore, F = FailureQueue> {
+    store: P,
+    failures: F,
 }
 
 #[derive(Debug, Clone)]
@@ -42,14 +45,24 @@ impl FunctionConfig for ProjectorConfig {
 
 impl Projector {
     pub fn new(sdk: &aws_config::SdkConfig, config: ProjectorConfig) -> Self {
-        Self {
-            store: ProjectionStore::new(aws_sdk_dynamodb::Client::new(sdk), config.projections_table),
-            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "projector"),
-        }
+        Self::with(
+            ProjectionStore::new(aws_sdk_dynamodb::Client::new(sdk), config.projections_table),
+            FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "projector"),
+        )
+    }
+}
+
+impl<P: Projections, F: Parking> Projector<P, F> {
+    pub fn with(store: P, failures: F) -> Self {
+        Self { store, failures }
     }
 
-    pub fn store(&self) -> &ProjectionStore {
+    pub fn store(&self) -> &P {
         &self.store
+    }
+
+    pub fn failures(&self) -> &F {
+        &self.failures
     }
 
     /// Projects a stream batch in order; returns the sequence number to report

@@ -13,18 +13,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::payload::ProductKey;
+use super::port::{Projections, bounded};
 use super::product::ProductState;
 use super::wishlist::Wishlist;
-use crate::storage::{ErrorKind, StorageError, attribute_size};
+use crate::storage::{ErrorKind, StorageError};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
 /// Tries of one read-apply-put before the record is left to a retry.
 const ATTEMPTS: usize = 5;
-
-/// The most one projection's value may take as DynamoDB counts it, well within
-/// its 400 KB item (the keys and the index attributes take the rest).
-pub const MAX_PROJECTION_BYTES: usize = 350_000;
 
 fn build(err: aws_sdk_dynamodb::error::BuildError) -> StorageError {
     StorageError::caused(ErrorKind::Other, "a projection request does not build", err)
@@ -70,45 +67,6 @@ impl ProjectionStore {
         }
     }
 
-    /// Changes a shopper's wishlist with `apply` (given the stored one, or `None`;
-    /// false when nothing changed), then keeps the product → shopper entries in step.
-    pub async fn update_wishlist(
-        &self,
-        tenant: &TenantId,
-        shopper_id: &str,
-        apply: impl Fn(Option<Wishlist>) -> Option<Wishlist>,
-    ) -> Result<(), StorageError> {
-        let keys = Keys {
-            pk: format!("T#{tenant}#S#{shopper_id}"),
-            sk: "WISHLIST",
-            gsi1pk: format!("T#{tenant}#WISHLISTS"),
-            gsi1sk: IndexSort::Fixed(shopper_id.to_owned()),
-        };
-        // Unchanged too (e.g. a retried event whose wishlist write had landed): the
-        // entries below may still be missing, so they are written regardless.
-        let Some(current) = self.read_apply_put(&keys, "wishlist", apply).await? else {
-            return Ok(());
-        };
-        let entries = current
-            .items
-            .iter()
-            .map(|(product, item)| {
-                let key = HashMap::from([
-                    ("pk".to_owned(), AttributeValue::S(product_pk(tenant, product))),
-                    ("sk".to_owned(), AttributeValue::S(format!("S#{shopper_id}"))),
-                ]);
-                let request = match item.value {
-                    Some(_) => WriteRequest::builder()
-                        .put_request(PutRequest::builder().set_item(Some(key)).build().map_err(build)?),
-                    None => WriteRequest::builder()
-                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build)?),
-                };
-                Ok(request.build())
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
-        self.batch_write(entries).await
-    }
-
     /// BatchWriteItem, 25 requests a call, unprocessed ones sent again.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
         /// BatchWriteItem's limit on requests per call.
@@ -144,89 +102,6 @@ impl ProjectionStore {
             }
         }
         Ok(())
-    }
-
-    /// Changes a product's state with `apply` (given the stored one, or `None`;
-    /// `None` back when nothing changed).
-    pub async fn update_product(
-        &self,
-        tenant: &TenantId,
-        product: &ProductKey,
-        apply: impl Fn(Option<ProductState>) -> Option<ProductState>,
-    ) -> Result<(), StorageError> {
-        let encoded = product.encoded();
-        // Listed by the time it was written, so a job finds what changed since its last run.
-        let keys = Keys {
-            pk: product_pk(tenant, &encoded),
-            sk: "STATE",
-            gsi1pk: format!("T#{tenant}#PRODUCTS"),
-            gsi1sk: IndexSort::WrittenAt(encoded.clone()),
-        };
-        self.read_apply_put(&keys, "state", apply).await.map(|_| ())
-    }
-
-    pub async fn wishlist(&self, tenant: &TenantId, shopper_id: &str) -> Result<Option<Wishlist>, StorageError> {
-        Ok(self
-            .read::<Wishlist>(&format!("T#{tenant}#S#{shopper_id}"), "WISHLIST", "wishlist")
-            .await?
-            .map(|(_, w)| w))
-    }
-
-    pub async fn product(&self, tenant: &TenantId, product: &ProductKey) -> Result<Option<ProductState>, StorageError> {
-        Ok(self
-            .read::<ProductState>(&product_pk(tenant, &product.encoded()), "STATE", "state")
-            .await?
-            .map(|(_, p)| p))
-    }
-
-    /// The shoppers with `product` on their wishlist.
-    pub async fn shoppers_wishing(&self, tenant: &TenantId, product: &ProductKey) -> Result<Vec<String>, StorageError> {
-        let mut shoppers = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :shopper)")
-                .expression_attribute_values(":pk", AttributeValue::S(product_pk(tenant, &product.encoded())))
-                .expression_attribute_values(":shopper", AttributeValue::S("S#".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            shoppers.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|item| item.get("sk")?.as_s().ok()?.strip_prefix("S#").map(str::to_owned)),
-            );
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(shoppers),
-            }
-        }
-    }
-
-    /// The wishlists of `shopper_ids` that exist, read 100 at a time.
-    pub async fn wishlists(&self, tenant: &TenantId, shopper_ids: &[String]) -> Result<Vec<Wishlist>, StorageError> {
-        let keys = shopper_ids
-            .iter()
-            .map(|id| (format!("T#{tenant}#S#{id}"), "WISHLIST"))
-            .collect();
-        self.batch_read(keys, "wishlist").await
-    }
-
-    /// The states of `products` that exist, read 100 at a time.
-    pub async fn products(
-        &self,
-        tenant: &TenantId,
-        products: &[ProductKey],
-    ) -> Result<Vec<ProductState>, StorageError> {
-        let keys = products
-            .iter()
-            .map(|p| (product_pk(tenant, &p.encoded()), "STATE"))
-            .collect();
-        self.batch_read(keys, "state").await
     }
 
     /// BatchGetItem over `keys`, 100 keys a call, unprocessed keys asked again.
@@ -294,22 +169,6 @@ impl ProjectionStore {
             }
         }
         Ok(found)
-    }
-
-    /// Every wishlist of the tenant.
-    pub async fn all_wishlists(&self, tenant: &TenantId) -> Result<Vec<Wishlist>, StorageError> {
-        self.by_kind(&format!("T#{tenant}#WISHLISTS"), None, "wishlist").await
-    }
-
-    /// The product states written since `since` (what a job must look at).
-    pub async fn products_changed_since(
-        &self,
-        tenant: &TenantId,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<ProductState>, StorageError> {
-        let after = rfc3339_millis::format(&since);
-        self.by_kind(&format!("T#{tenant}#PRODUCTS"), Some(&after), "state")
-            .await
     }
 
     /// Items of the `by_kind` index under `partition` (after `after`, when given).
@@ -386,7 +245,7 @@ impl ProjectionStore {
         &self,
         keys: &Keys,
         attribute: &str,
-        apply: impl Fn(Option<T>) -> Option<T>,
+        apply: impl Fn(Option<T>) -> Option<T> + Send + Sync,
     ) -> Result<Option<T>, StorageError> {
         for _ in 0..ATTEMPTS {
             let stored = self.read::<T>(&keys.pk, keys.sk, attribute).await?;
@@ -397,13 +256,7 @@ impl ProjectionStore {
             let Some(after) = apply(before.clone()) else {
                 return Ok(before);
             };
-            let value = serde_dynamo::to_attribute_value(&after).map_err(uncodable)?;
-            let size = attribute_size(&value);
-            if size > MAX_PROJECTION_BYTES {
-                return Err(StorageError::other(format!(
-                    "{attribute} would be {size} bytes; a projection takes at most {MAX_PROJECTION_BYTES}"
-                )));
-            }
+            let value = bounded(attribute, &after)?;
             let gsi1sk = match &keys.gsi1sk {
                 IndexSort::Fixed(sort) => sort.clone(),
                 IndexSort::WrittenAt(suffix) => format!("{}#{suffix}", rfc3339_millis::format(&chrono::Utc::now())),
@@ -436,6 +289,142 @@ impl ProjectionStore {
             format!("{}/{} kept changing; left for a retry", keys.pk, keys.sk),
             None,
         ))
+    }
+}
+
+impl Projections for ProjectionStore {
+    /// Changes a shopper's wishlist with `apply` (given the stored one, or `None`;
+    /// false when nothing changed), then keeps the product → shopper entries in step.
+    async fn update_wishlist(
+        &self,
+        tenant: &TenantId,
+        shopper_id: &str,
+        apply: impl Fn(Option<Wishlist>) -> Option<Wishlist> + Send + Sync,
+    ) -> Result<(), StorageError> {
+        let keys = Keys {
+            pk: format!("T#{tenant}#S#{shopper_id}"),
+            sk: "WISHLIST",
+            gsi1pk: format!("T#{tenant}#WISHLISTS"),
+            gsi1sk: IndexSort::Fixed(shopper_id.to_owned()),
+        };
+        // Unchanged too (e.g. a retried event whose wishlist write had landed): the
+        // entries below may still be missing, so they are written regardless.
+        let Some(current) = self.read_apply_put(&keys, "wishlist", apply).await? else {
+            return Ok(());
+        };
+        let entries = current
+            .items
+            .iter()
+            .map(|(product, item)| {
+                let key = HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(product_pk(tenant, product))),
+                    ("sk".to_owned(), AttributeValue::S(format!("S#{shopper_id}"))),
+                ]);
+                let request = match item.value {
+                    Some(_) => WriteRequest::builder()
+                        .put_request(PutRequest::builder().set_item(Some(key)).build().map_err(build)?),
+                    None => WriteRequest::builder()
+                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build)?),
+                };
+                Ok(request.build())
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        self.batch_write(entries).await
+    }
+
+    /// Changes a product's state with `apply` (given the stored one, or `None`;
+    /// `None` back when nothing changed).
+    async fn update_product(
+        &self,
+        tenant: &TenantId,
+        product: &ProductKey,
+        apply: impl Fn(Option<ProductState>) -> Option<ProductState> + Send + Sync,
+    ) -> Result<(), StorageError> {
+        let encoded = product.encoded();
+        // Listed by the time it was written, so a job finds what changed since its last run.
+        let keys = Keys {
+            pk: product_pk(tenant, &encoded),
+            sk: "STATE",
+            gsi1pk: format!("T#{tenant}#PRODUCTS"),
+            gsi1sk: IndexSort::WrittenAt(encoded.clone()),
+        };
+        self.read_apply_put(&keys, "state", apply).await.map(|_| ())
+    }
+
+    async fn wishlist(&self, tenant: &TenantId, shopper_id: &str) -> Result<Option<Wishlist>, StorageError> {
+        Ok(self
+            .read::<Wishlist>(&format!("T#{tenant}#S#{shopper_id}"), "WISHLIST", "wishlist")
+            .await?
+            .map(|(_, w)| w))
+    }
+
+    async fn product(&self, tenant: &TenantId, product: &ProductKey) -> Result<Option<ProductState>, StorageError> {
+        Ok(self
+            .read::<ProductState>(&product_pk(tenant, &product.encoded()), "STATE", "state")
+            .await?
+            .map(|(_, p)| p))
+    }
+
+    /// The shoppers with `product` on their wishlist.
+    async fn shoppers_wishing(&self, tenant: &TenantId, product: &ProductKey) -> Result<Vec<String>, StorageError> {
+        let mut shoppers = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :shopper)")
+                .expression_attribute_values(":pk", AttributeValue::S(product_pk(tenant, &product.encoded())))
+                .expression_attribute_values(":shopper", AttributeValue::S("S#".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            shoppers.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|item| item.get("sk")?.as_s().ok()?.strip_prefix("S#").map(str::to_owned)),
+            );
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(shoppers),
+            }
+        }
+    }
+
+    /// The wishlists of `shopper_ids` that exist, read 100 at a time.
+    async fn wishlists(&self, tenant: &TenantId, shopper_ids: &[String]) -> Result<Vec<Wishlist>, StorageError> {
+        let keys = shopper_ids
+            .iter()
+            .map(|id| (format!("T#{tenant}#S#{id}"), "WISHLIST"))
+            .collect();
+        self.batch_read(keys, "wishlist").await
+    }
+
+    /// The states of `products` that exist, read 100 at a time.
+    async fn products(&self, tenant: &TenantId, products: &[ProductKey]) -> Result<Vec<ProductState>, StorageError> {
+        let keys = products
+            .iter()
+            .map(|p| (product_pk(tenant, &p.encoded()), "STATE"))
+            .collect();
+        self.batch_read(keys, "state").await
+    }
+
+    /// Every wishlist of the tenant.
+    async fn all_wishlists(&self, tenant: &TenantId) -> Result<Vec<Wishlist>, StorageError> {
+        self.by_kind(&format!("T#{tenant}#WISHLISTS"), None, "wishlist").await
+    }
+
+    /// The product states written since `since` (what a job must look at).
+    async fn products_changed_since(
+        &self,
+        tenant: &TenantId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ProductState>, StorageError> {
+        let after = rfc3339_millis::format(&since);
+        self.by_kind(&format!("T#{tenant}#PRODUCTS"), Some(&after), "state")
+            .await
     }
 }
 

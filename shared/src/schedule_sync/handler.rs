@@ -2,22 +2,24 @@
 //! schedule status back onto the job.
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::change::{JobChange, job_change};
 use super::desired::Desired;
 use super::name::schedule_name;
+use super::port::{ScheduleStatuses, Scheduler};
 use super::scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::jobs::{Job, ScheduleStatus};
 use crate::storage::DynamoRecords;
 use crate::storage::schema::{JOB_RECORDS, JOBS};
-use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, retry_from};
+use crate::stream_failures::{FAILURE_QUEUE_URL, FailureQueue, Parking, retry_from};
 
-pub struct ScheduleSync {
-    schedules: Schedules,
-    jobs: DynamoRecords<Job>,
-    failures: FailureQueue,
+/// schedule-sync, over any scheduler, job statuses and parking place
+/// (Scheduler, DynamoDB and SQS when deployed).
+pub struct ScheduleSync<S = Schedules, J = DynamoRecords<Job>, F = FailureQueue> {
+    schedules: S,
+    jobs: J,
+    failures: F,
 }
 
 /// What a tenant's job says when the stack could not schedule it; the detail
@@ -60,10 +62,20 @@ impl FunctionConfig for ScheduleSyncConfig {
 
 impl ScheduleSync {
     pub fn new(sdk: &aws_config::SdkConfig, config: ScheduleSyncConfig) -> Self {
+        Self::with(
+            Schedules::new(aws_sdk_scheduler::Client::new(sdk), config.group, config.target),
+            DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
+            FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "schedule-sync"),
+        )
+    }
+}
+
+impl<S: Scheduler, J: ScheduleStatuses, F: Parking> ScheduleSync<S, J, F> {
+    pub fn with(schedules: S, jobs: J, failures: F) -> Self {
         Self {
-            schedules: Schedules::new(aws_sdk_scheduler::Client::new(sdk), config.group, config.target),
-            jobs: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
-            failures: FailureQueue::new(aws_sdk_sqs::Client::new(sdk), config.failure_queue_url, "schedule-sync"),
+            schedules,
+            jobs,
+            failures,
         }
     }
 
@@ -145,23 +157,11 @@ impl ScheduleSync {
     /// Writes the status onto the job version it was synced from; a newer version
     /// is left alone (its own stream record brings its own sync).
     async fn record_status(&self, change: &JobChange, version: u64, status: ScheduleStatus, error: Option<String>) {
-        let status = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let error = error.map_or(AttributeValue::Null(true), AttributeValue::S);
-        let written = self
+        match self
             .jobs
-            .patch(&change.tenant, &change.id, |update| {
-                update
-                    .update_expression("SET schedule_status = :status, schedule_error = :error")
-                    .condition_expression("version = :version")
-                    .expression_attribute_values(":status", AttributeValue::S(status))
-                    .expression_attribute_values(":error", error)
-                    .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
-            })
-            .await;
-        match written {
+            .record(&change.tenant, &change.id, version, status, error)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => tracing::info!(job_id = %change.id, version, "job changed since; its own record syncs it"),
             Err(err) => tracing::warn!(job_id = %change.id, error = %err, "could not record the schedule status"),

@@ -5,10 +5,12 @@ mod change;
 mod desired;
 mod handler;
 mod name;
+mod port;
 mod scheduler;
 
 pub use change::{JobChange, job_change};
 pub use desired::Desired;
 pub use handler::{ScheduleSync, ScheduleSyncConfig};
 pub use name::schedule_name;
+pub use port::{InMemoryScheduler, Kept, ScheduleStatuses, Scheduler};
 pub use scheduler::{ScheduleSpec, ScheduleTarget, SchedulerError, Schedules};

@@ -9,6 +9,7 @@ use aws_sdk_scheduler::types::{
 };
 use serde_json::json;
 
+use super::port::Scheduler;
 use crate::tenant::TenantId;
 
 /// What every schedule invokes, and how.
@@ -66,8 +67,34 @@ impl Schedules {
         }
     }
 
+    fn target(&self, spec: &ScheduleSpec<'_>) -> Result<Target, SchedulerError> {
+        // Scheduler fills the placeholders in at each invocation; the execution id
+        // lets notification-job send each run once.
+        let input = json!({
+            "tenant": spec.tenant.as_str(),
+            "jobId": spec.job_id,
+            "scheduledTime": "<aws.scheduler.scheduled-time>",
+            "executionId": "<aws.scheduler.execution-id>",
+        });
+        Target::builder()
+            .arn(&self.target.function_arn)
+            .role_arn(&self.target.role_arn)
+            .input(input.to_string())
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(RETRY_ATTEMPTS)
+                    .maximum_event_age_in_seconds(MAX_EVENT_AGE_SECONDS)
+                    .build(),
+            )
+            .dead_letter_config(DeadLetterConfig::builder().arn(&self.target.dead_letter_arn).build())
+            .build()
+            .map_err(|e| SchedulerError::Refused(e.to_string()))
+    }
+}
+
+impl Scheduler for Schedules {
     /// Makes the schedule `spec.name` what `spec` says: updated when it exists, else created.
-    pub async fn put(&self, spec: &ScheduleSpec<'_>) -> Result<(), SchedulerError> {
+    async fn put(&self, spec: &ScheduleSpec<'_>) -> Result<(), SchedulerError> {
         let target = self.target(spec)?;
         let window = FlexibleTimeWindow::builder()
             .mode(FlexibleTimeWindowMode::Off)
@@ -117,7 +144,7 @@ impl Schedules {
     }
 
     /// Deletes the schedule `name`; one that does not exist is already gone.
-    pub async fn remove(&self, name: &str) -> Result<(), SchedulerError> {
+    async fn remove(&self, name: &str) -> Result<(), SchedulerError> {
         let deleted = self
             .client
             .delete_schedule()
@@ -129,30 +156,6 @@ impl Schedules {
             Ok(_) | Err(Missing) => Ok(()),
             Err(other) => Err(other.into()),
         }
-    }
-
-    fn target(&self, spec: &ScheduleSpec<'_>) -> Result<Target, SchedulerError> {
-        // Scheduler fills the placeholders in at each invocation; the execution id
-        // lets notification-job send each run once.
-        let input = json!({
-            "tenant": spec.tenant.as_str(),
-            "jobId": spec.job_id,
-            "scheduledTime": "<aws.scheduler.scheduled-time>",
-            "executionId": "<aws.scheduler.execution-id>",
-        });
-        Target::builder()
-            .arn(&self.target.function_arn)
-            .role_arn(&self.target.role_arn)
-            .input(input.to_string())
-            .retry_policy(
-                RetryPolicy::builder()
-                    .maximum_retry_attempts(RETRY_ATTEMPTS)
-                    .maximum_event_age_in_seconds(MAX_EVENT_AGE_SECONDS)
-                    .build(),
-            )
-            .dead_letter_config(DeadLetterConfig::builder().arn(&self.target.dead_letter_arn).build())
-            .build()
-            .map_err(|e| SchedulerError::Refused(e.to_string()))
     }
 }
 

@@ -16,7 +16,7 @@ use super::mail::Mail;
 /// Longest wait for a rate limit to reset before giving up on this request.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
     /// SendGrid refused the request (4xx other than 429): not worth repeating.
     #[error("SendGrid rejected the request: {status} {body}")]

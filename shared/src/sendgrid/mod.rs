@@ -2,6 +2,8 @@
 
 mod client;
 mod mail;
+mod mailer;
 
 pub use client::{ClientError, RetryPolicy, SendError, SendGrid};
 pub use mail::{Address, MAX_PERSONALIZATIONS, Mail, Personalization, mails};
+pub use mailer::{Mailer, Outbox};

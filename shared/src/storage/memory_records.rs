@@ -19,6 +19,29 @@ impl<T> Default for InMemoryRecords<T> {
 }
 
 impl<T> InMemoryRecords<T> {
+    /// Changes record `id` in place, its version left alone (what a server-side
+    /// update of attributes clients do not write does); false when it is absent.
+    pub fn update(&self, tenant: &TenantId, id: &str, change: impl FnOnce(&mut T)) -> bool {
+        match self.lock().get_mut(&key(tenant, id)) {
+            Some(record) => {
+                change(&mut record.value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `update` on the record at `version` only; false when absent or changed since.
+    pub fn update_at(&self, tenant: &TenantId, id: &str, version: u64, change: impl FnOnce(&mut T)) -> bool {
+        match self.lock().get_mut(&key(tenant, id)) {
+            Some(record) if record.version == version => {
+                change(&mut record.value);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Versioned<T>>> {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -69,3 +69,42 @@ pub trait Records<T>: Send + Sync {
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<RecordPage<T>, RecordError>> + Send;
 }
+
+/// A shared store is a store (one the runs' and the runner's jobs share in tests).
+impl<T, R: Records<T>> Records<T> for std::sync::Arc<R> {
+    fn create(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send {
+        R::create(self, tenant, id, value)
+    }
+
+    fn get(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Versioned<T>>, RecordError>> + Send {
+        R::get(self, tenant, id)
+    }
+
+    fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send {
+        R::replace(self, tenant, id, value, expected)
+    }
+
+    fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<RecordPage<T>, RecordError>> + Send {
+        R::list(self, tenant, limit, cursor)
+    }
+}

@@ -1,0 +1,172 @@
+//! `Runs` in memory, for unit tests: the same lease rules as `RunStore`, and
+//! the job updated through the same (shared) records the runner reads.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::lease::{JobUpdate, Lease, Progress, Resumed};
+use super::port::Runs;
+use super::runs::{RUN_LEASE, Run, RunStatus};
+use crate::jobs::Job;
+use crate::storage::{ErrorKind, InMemoryRecords, StorageError};
+use crate::tenant::TenantId;
+
+pub struct InMemoryRuns {
+    jobs: Arc<InMemoryRecords<Job>>,
+    lease: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// By (tenant, job id, execution id).
+    leases: BTreeMap<(String, String, String), Held>,
+    /// By (tenant, job id, started at, run id): one record per attempt.
+    runs: BTreeMap<(String, String, DateTime<Utc>, String), Run>,
+}
+
+/// One execution's lease.
+struct Held {
+    finished: bool,
+    until: DateTime<Utc>,
+    /// The attempt holding it (its start).
+    holder: DateTime<Utc>,
+    first_started_at: DateTime<Utc>,
+    progress: Progress,
+}
+
+impl InMemoryRuns {
+    /// Runs of the jobs in `jobs`, which `finish` updates.
+    pub fn new(jobs: Arc<InMemoryRecords<Job>>) -> Self {
+        Self {
+            jobs,
+            lease: RUN_LEASE,
+            state: Mutex::default(),
+        }
+    }
+
+    /// The same store with another lease (zero: every attempt's lease is over).
+    #[must_use]
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lease_until(&self, run: &Run) -> DateTime<Utc> {
+        run.started_at + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+fn lease_key(tenant: &TenantId, run: &Run) -> (String, String, String) {
+    (tenant.to_string(), run.job_id.clone(), run.run_id.clone())
+}
+
+fn run_key(tenant: &TenantId, run: &Run) -> (String, String, DateTime<Utc>, String) {
+    (
+        tenant.to_string(),
+        run.job_id.clone(),
+        run.started_at,
+        run.run_id.clone(),
+    )
+}
+
+fn taken_over() -> StorageError {
+    StorageError::new(ErrorKind::Conflict, "another attempt took the run over", None)
+}
+
+impl Runs for InMemoryRuns {
+    async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, StorageError> {
+        let until = self.lease_until(run);
+        let mut state = self.lock();
+        let resumed = match state.leases.get_mut(&lease_key(tenant, run)) {
+            None => {
+                state.leases.insert(
+                    lease_key(tenant, run),
+                    Held {
+                        finished: false,
+                        until,
+                        holder: run.started_at,
+                        first_started_at: run.started_at,
+                        progress: Progress::default(),
+                    },
+                );
+                Resumed {
+                    first_started_at: run.started_at,
+                    progress: Progress::default(),
+                }
+            }
+            Some(held) if held.finished => return Ok(Lease::Finished),
+            Some(held) if held.until > run.started_at => return Ok(Lease::Busy),
+            Some(held) => {
+                let dead = (tenant.to_string(), run.job_id.clone(), held.holder, run.run_id.clone());
+                held.until = until;
+                held.holder = run.started_at;
+                let resumed = Resumed {
+                    first_started_at: held.first_started_at,
+                    progress: held.progress.clone(),
+                };
+                if let Some(dead) = state.runs.get_mut(&dead) {
+                    dead.status = RunStatus::Failed;
+                    (dead.emails, dead.items, dead.failures) = (
+                        resumed.progress.emails,
+                        resumed.progress.items,
+                        resumed.progress.failures,
+                    );
+                    dead.errors
+                        .push("the invocation ended before the run finished (timeout?); a retry carried on".into());
+                }
+                resumed
+            }
+        };
+        state.runs.insert(run_key(tenant, run), run.clone());
+        Ok(Lease::Started(resumed))
+    }
+
+    async fn progress(&self, tenant: &TenantId, run: &Run, progress: &Progress) -> Result<(), StorageError> {
+        match self.lock().leases.get_mut(&lease_key(tenant, run)) {
+            Some(held) if !held.finished && held.holder == run.started_at => {
+                held.progress = progress.clone();
+                Ok(())
+            }
+            _ => Err(taken_over()),
+        }
+    }
+
+    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
+        {
+            let mut state = self.lock();
+            match state.leases.get_mut(&lease_key(tenant, run)) {
+                Some(held) if held.holder == run.started_at => held.finished = true,
+                _ => return Err(taken_over()),
+            }
+            state.runs.insert(run_key(tenant, run), run.clone());
+        }
+        // A job deleted meanwhile: the run is still recorded.
+        self.jobs.update(tenant, &run.job_id, |stored| {
+            stored.next_run_at = job.next_run_at;
+            if let Some((at, retry)) = &job.ran {
+                stored.last_run_at = Some(*at);
+                stored.retry_shoppers = retry.clone();
+            }
+        });
+        Ok(())
+    }
+
+    async fn latest(&self, tenant: &TenantId, job_id: &str, limit: i32) -> Result<Vec<Run>, StorageError> {
+        Ok(self
+            .lock()
+            .runs
+            .iter()
+            .rev()
+            .filter(|((t, job, _, _), _)| t == tenant.as_str() && job == job_id)
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|(_, run)| run.clone())
+            .collect())
+    }
+}

@@ -1,0 +1,44 @@
+//! The runs port: a job's runs, and the lease that makes each execution run
+//! once (lease.rs says how). `RunStore` keeps them in the jobs table,
+//! `InMemoryRuns` in memory (unit tests); local/tests/ports.rs holds both to
+//! the same contract.
+
+use std::future::Future;
+
+use super::lease::{JobUpdate, Lease, Progress};
+use super::runs::Run;
+use crate::storage::StorageError;
+use crate::tenant::TenantId;
+
+pub trait Runs: Send + Sync {
+    /// Leases `run`'s execution to this attempt (storing `run`), unless it
+    /// finished or another attempt holds a live lease on it. An attempt whose
+    /// lease is over is taken over: its run is closed FAILED, and its progress
+    /// handed on.
+    fn lease(&self, tenant: &TenantId, run: &Run) -> impl Future<Output = Result<Lease, StorageError>> + Send;
+
+    /// Keeps `progress` on the lease; a `Conflict` if another attempt took it.
+    fn progress(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Stores the finished run, ends its lease and updates its job (if it still
+    /// exists), all at once; a `Conflict` if another attempt took the lease.
+    fn finish(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        job: &JobUpdate,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// The job's latest `limit` runs, newest first.
+    fn latest(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Run>, StorageError>> + Send;
+}
