@@ -27,4 +27,6 @@ pub mod storage;
 pub mod stream_failures;
 pub mod subscriptions;
 pub mod tenant;
+#[cfg(test)]
+mod testing;
 pub mod util;

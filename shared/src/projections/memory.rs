@@ -9,12 +9,14 @@ use super::payload::ProductKey;
 use super::port::{Projections, bounded};
 use super::product::ProductState;
 use super::wishlist::Wishlist;
-use crate::storage::StorageError;
+use crate::storage::{ErrorKind, StorageError};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 pub struct InMemoryProjections {
     state: Mutex<State>,
+    /// Writes fail with this kind, as a throttled or refusing table would.
+    failing: Mutex<Option<ErrorKind>>,
 }
 
 #[derive(Default)]
@@ -26,6 +28,18 @@ struct State {
 }
 
 impl InMemoryProjections {
+    /// From now on writes fail with `kind` (`None`: they pass again).
+    pub fn failing(&self, kind: Option<ErrorKind>) {
+        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = kind;
+    }
+
+    fn write_failure(&self) -> Result<(), StorageError> {
+        match *self.failing.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(kind) => Err(StorageError::new(kind, "the projections are failing (test)", None)),
+            None => Ok(()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -38,6 +52,7 @@ impl Projections for InMemoryProjections {
         shopper_id: &str,
         apply: impl Fn(Option<Wishlist>) -> Option<Wishlist> + Send + Sync,
     ) -> Result<(), StorageError> {
+        self.write_failure()?;
         let mut state = self.lock();
         let key = (tenant.to_string(), shopper_id.to_owned());
         if let Some(after) = apply(state.wishlists.get(&key).cloned()) {
@@ -53,6 +68,7 @@ impl Projections for InMemoryProjections {
         product: &ProductKey,
         apply: impl Fn(Option<ProductState>) -> Option<ProductState> + Send + Sync,
     ) -> Result<(), StorageError> {
+        self.write_failure()?;
         let mut state = self.lock();
         let key = (tenant.to_string(), product.encoded());
         if let Some(after) = apply(state.products.get(&key).map(|(stored, _)| stored.clone())) {

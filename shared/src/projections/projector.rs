@@ -151,3 +151,169 @@ impl<P: Projections, F: Parking> Projector<P, F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::projections::{InMemoryProjections, ProductKey};
+    use crate::stream_failures::ParkedInMemory;
+    use crate::testing::{event, inserted, tenant};
+
+    type MemoryProjector = Projector<InMemoryProjections, ParkedInMemory>;
+
+    fn projector() -> MemoryProjector {
+        Projector::with(InMemoryProjections::default(), ParkedInMemory::default())
+    }
+
+    fn shopper(id: &str) -> Value {
+        json!({"id": id, "email": format!("{id}@example.com")})
+    }
+
+    fn item(product: &str) -> Value {
+        json!({"product_id": product, "name": product, "url": format!("https://shop.example/{product}")})
+    }
+
+    /// The events stream's records of these (entity, operation, payload), in order.
+    fn records(events: &[(&str, &str, Value)]) -> Vec<EventRecord> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, (entity, operation, payload))| {
+                let id = format!("evt-{i}");
+                inserted(
+                    &tenant("acme"),
+                    event(&id, entity, operation, payload.clone()),
+                    &i.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn wishlists_and_stock_are_projected_in_the_order_of_the_batch() {
+        // GIVEN wishlist events for A and B and P2 going out of stock and back
+        let projector = projector();
+        let batch = records(&[
+            (
+                "WISHLIST",
+                "CREATE",
+                json!({"shopper": shopper("A"), "items": [item("P1"), item("P2")]}),
+            ),
+            (
+                "WISHLIST_ITEM",
+                "CREATE",
+                json!({"shopper": shopper("B"), "item": item("P2")}),
+            ),
+            (
+                "INVENTORY_LEVEL",
+                "UPDATE",
+                json!({"product_id": "P2", "quantity": 0, "occurred_at": "2026-11-20T08:00:00Z"}),
+            ),
+            (
+                "INVENTORY_LEVEL",
+                "UPDATE",
+                json!({"product_id": "P2", "quantity": 5, "occurred_at": "2026-11-20T09:00:00Z"}),
+            ),
+            ("ORDER", "CREATE", json!({"total": 1})),
+        ]);
+        // WHEN the batch is projected
+        let failed = projector.stream_batch(&batch).await;
+        // THEN nothing failed or was parked, and the projections show it
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(projector.failures().parked().is_empty());
+        let (store, acme, p2) = (projector.store(), tenant("acme"), ProductKey::new("P2", None));
+        assert_eq!(store.shoppers_wishing(&acme, &p2).await.expect("read"), ["A", "B"]);
+        let state = store.product(&acme, &p2).await.expect("read").expect("P2");
+        assert_eq!(state.stock.current(), Some(&5));
+        assert!(state.last_restock_at.is_some());
+        assert!(store.wishlist(&tenant("other"), "A").await.expect("read").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_payload_not_as_documented_is_parked_and_the_batch_goes_on() {
+        // GIVEN a WISHLIST event without its shopper, then a good one
+        let projector = projector();
+        let batch = records(&[
+            ("WISHLIST", "CREATE", json!({"items": []})),
+            (
+                "WISHLIST_ITEM",
+                "CREATE",
+                json!({"shopper": shopper("B"), "item": item("P2")}),
+            ),
+        ]);
+        // WHEN projected
+        let failed = projector.stream_batch(&batch).await;
+        // THEN the first is parked with its tenant, event and reason; the second is projected
+        assert!(failed.is_empty(), "{failed:?}");
+        let parked = projector.failures().parked();
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].tenant.as_deref(), Some("acme"));
+        assert_eq!(parked[0].id.as_deref(), Some("evt-0"));
+        assert!(
+            parked[0].reason.starts_with("payload not as documented"),
+            "{}",
+            parked[0].reason
+        );
+        let (acme, p2) = (tenant("acme"), ProductKey::new("P2", None));
+        let wishing = projector.store().shoppers_wishing(&acme, &p2).await.expect("read");
+        assert_eq!(wishing, ["B"]);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_may_pass_later_has_lambda_retry_from_the_record() {
+        // GIVEN a throttled projections table
+        let projector = projector();
+        projector.store().failing(Some(ErrorKind::Throttled));
+        let batch = records(&[
+            ("ORDER", "CREATE", json!({"total": 1})),
+            (
+                "WISHLIST_ITEM",
+                "CREATE",
+                json!({"shopper": shopper("B"), "item": item("P2")}),
+            ),
+            (
+                "WISHLIST_ITEM",
+                "CREATE",
+                json!({"shopper": shopper("C"), "item": item("P2")}),
+            ),
+        ]);
+        // WHEN projected
+        let failed = projector.stream_batch(&batch).await;
+        // THEN Lambda retries from the first record that needed the table; nothing is parked
+        assert_eq!(failed, ["1"]);
+        assert!(projector.failures().parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_write_the_table_refuses_is_parked_not_retried() {
+        // GIVEN a table that refuses the write for good (too large, malformed)
+        let projector = projector();
+        projector.store().failing(Some(ErrorKind::Other));
+        let batch = records(&[(
+            "WISHLIST_ITEM",
+            "CREATE",
+            json!({"shopper": shopper("B"), "item": item("P2")}),
+        )]);
+        // WHEN projected THEN it is parked, and the batch reports no failure
+        assert!(projector.stream_batch(&batch).await.is_empty());
+        assert_eq!(projector.failures().parked().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_parked_is_retried_never_lost() {
+        // GIVEN a failure queue that takes nothing
+        let projector = projector();
+        projector
+            .failures()
+            .refuse
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let batch = records(&[
+            ("ORDER", "CREATE", json!({"total": 1})),
+            ("WISHLIST", "CREATE", json!({"items": []})),
+        ]);
+        // WHEN a record must be parked THEN Lambda retries from it
+        assert_eq!(projector.stream_batch(&batch).await, ["1"]);
+    }
+}

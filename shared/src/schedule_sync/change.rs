@@ -74,59 +74,25 @@ pub fn job_change(record: &EventRecord) -> Result<Option<JobChange>, ChangeError
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::jobs::Notification;
+    use crate::testing;
 
     fn job(status: ScheduleStatus, active: bool) -> Versioned<Job> {
         Versioned {
             version: 2,
             value: Job {
-                id: "job-1".into(),
-                notification: Notification::BackInStock,
-                template_id: "d-1".into(),
-                number_of_items_in_email: 3,
-                job_parameters: Default::default(),
-                schedule: Some("cron(0 9 * * ? *)".into()),
-                schedule_expression: Some("cron(0 9 * * ? *)".into()),
-                schedule_timezone: None,
-                is_active: active,
-                is_scheduled: true,
-                deleted: false,
                 schedule_status: status,
-                schedule_error: None,
-                next_run_at: None,
-                last_run_at: None,
-                retry_shoppers: Vec::new(),
-                created_at: DateTime::UNIX_EPOCH,
-                updated_at: DateTime::UNIX_EPOCH,
+                is_active: active,
+                ..testing::job("job-1", Notification::BackInStock)
             },
         }
     }
 
-    fn image(job: Option<&Versioned<Job>>) -> Value {
-        let Some(job) = job else { return json!({}) };
-        let mut item =
-            serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(job).expect("item")).expect("json");
-        item["tenant"] = json!({"S": "acme"});
-        item
-    }
-
     fn record(old: Option<&Versioned<Job>>, new: Option<&Versioned<Job>>) -> EventRecord {
-        let name = match (old, new) {
-            (None, _) => "INSERT",
-            (Some(_), Some(_)) => "MODIFY",
-            (Some(_), None) => "REMOVE",
-        };
-        serde_json::from_value(json!({
-            "eventID": "1", "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-            "awsRegion": "us-east-1",
-            "dynamodb": {"ApproximateCreationDateTime": 0, "Keys": {}, "NewImage": image(new), "OldImage": image(old),
-                         "SequenceNumber": "1", "SizeBytes": 1, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-        }))
-        .expect("record")
+        testing::job_record(&testing::tenant("acme"), "1", old, new)
     }
 
     #[test]

@@ -168,3 +168,151 @@ impl<S: Scheduler, J: ScheduleStatuses, F: Parking> ScheduleSync<S, J, F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::Notification;
+    use crate::schedule_sync::{InMemoryScheduler, Kept, schedule_name};
+    use crate::storage::{InMemoryRecords, Records, Versioned};
+    use crate::stream_failures::ParkedInMemory;
+    use crate::testing::{job, job_record, tenant};
+
+    type MemorySync = ScheduleSync<InMemoryScheduler, InMemoryRecords<Job>, ParkedInMemory>;
+
+    /// schedule-sync over memory, with `jobs` stored as the API stored them.
+    async fn sync_with(jobs: &[Job]) -> MemorySync {
+        let records = InMemoryRecords::default();
+        for job in jobs {
+            records
+                .create(&tenant("acme"), &job.id, job.clone())
+                .await
+                .expect("job");
+        }
+        ScheduleSync::with(InMemoryScheduler::default(), records, ParkedInMemory::default())
+    }
+
+    fn v1(job: &Job) -> Versioned<Job> {
+        Versioned {
+            version: 1,
+            value: job.clone(),
+        }
+    }
+
+    async fn stored(sync: &MemorySync, id: &str) -> Job {
+        sync.jobs
+            .get(&tenant("acme"), id)
+            .await
+            .expect("read")
+            .expect("job")
+            .value
+    }
+
+    #[tokio::test]
+    async fn a_new_job_gets_its_schedule_and_its_status() {
+        // GIVEN a new active job
+        let new = job("job-1", Notification::BackInStock);
+        let sync = sync_with(std::slice::from_ref(&new)).await;
+        // WHEN its stream record is synced
+        let failed = sync
+            .stream_batch(&[job_record(&tenant("acme"), "1", None, Some(&v1(&new)))])
+            .await;
+        // THEN Scheduler holds an enabled schedule and the job says so
+        assert!(failed.is_empty());
+        let kept = Kept {
+            expression: "cron(0 9 * * ? *)".into(),
+            timezone: "UTC".into(),
+            enabled: true,
+        };
+        let name = schedule_name(&tenant("acme"), "job-1");
+        assert_eq!(sync.schedules.schedules().get(&name), Some(&kept));
+        assert_eq!(stored(&sync, "job-1").await.schedule_status, ScheduleStatus::Enabled);
+    }
+
+    #[tokio::test]
+    async fn a_removed_job_loses_its_schedule() {
+        // GIVEN a job with its schedule
+        let old = job("job-1", Notification::BackInStock);
+        let sync = sync_with(std::slice::from_ref(&old)).await;
+        sync.stream_batch(&[job_record(&tenant("acme"), "1", None, Some(&v1(&old)))])
+            .await;
+        // WHEN its item is removed
+        let failed = sync
+            .stream_batch(&[job_record(&tenant("acme"), "2", Some(&v1(&old)), None)])
+            .await;
+        // THEN the schedule is gone
+        assert!(failed.is_empty());
+        assert!(sync.schedules.schedules().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_expression_scheduler_refuses_fails_the_job_with_the_reason() {
+        // GIVEN Scheduler refuses the expression
+        let new = job("job-1", Notification::PriceDrop);
+        let sync = sync_with(std::slice::from_ref(&new)).await;
+        sync.schedules
+            .failing(Some(|| SchedulerError::Refused("ValidationException: bad cron".into())));
+        // WHEN synced
+        let failed = sync
+            .stream_batch(&[job_record(&tenant("acme"), "1", None, Some(&v1(&new)))])
+            .await;
+        // THEN the tenant's job shows why; nothing is retried or parked
+        assert!(failed.is_empty());
+        let job = stored(&sync, "job-1").await;
+        assert_eq!(job.schedule_status, ScheduleStatus::Failed);
+        assert_eq!(job.schedule_error.as_deref(), Some("ValidationException: bad cron"));
+        assert!(sync.failures.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_change_the_stack_may_not_make_is_parked_for_the_operator_and_hidden_from_the_tenant() {
+        // GIVEN Scheduler denies the stack the change
+        let new = job("job-1", Notification::PriceDrop);
+        let sync = sync_with(std::slice::from_ref(&new)).await;
+        sync.schedules.failing(Some(|| {
+            SchedulerError::Denied("AccessDeniedException: role arn:aws:iam::1:role/x".into())
+        }));
+        // WHEN synced
+        let failed = sync
+            .stream_batch(&[job_record(&tenant("acme"), "1", None, Some(&v1(&new)))])
+            .await;
+        // THEN the operator gets the detail, the tenant a plain word
+        assert!(failed.is_empty());
+        let parked = sync.failures.parked();
+        assert_eq!(parked.len(), 1);
+        assert!(parked[0].reason.contains("AccessDenied"));
+        assert_eq!(stored(&sync, "job-1").await.schedule_error.as_deref(), Some(DENIED));
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_scheduler_has_lambda_retry_from_the_record_and_the_status_waits() {
+        // GIVEN Scheduler is throttling
+        let new = job("job-1", Notification::PriceDrop);
+        let sync = sync_with(std::slice::from_ref(&new)).await;
+        sync.schedules
+            .failing(Some(|| SchedulerError::Unavailable("ThrottlingException".into())));
+        // WHEN synced
+        let failed = sync
+            .stream_batch(&[job_record(&tenant("acme"), "7", None, Some(&v1(&new)))])
+            .await;
+        // THEN the batch is retried from it, and the job still waits for its schedule
+        assert_eq!(failed, ["7"]);
+        assert_eq!(stored(&sync, "job-1").await.schedule_status, ScheduleStatus::Pending);
+    }
+
+    #[tokio::test]
+    async fn the_status_of_a_job_changed_since_is_left_to_its_own_record() {
+        // GIVEN the job was updated (version 2) after the record being synced (version 1)
+        let new = job("job-1", Notification::PriceDrop);
+        let sync = sync_with(std::slice::from_ref(&new)).await;
+        sync.jobs
+            .replace(&tenant("acme"), "job-1", new.clone(), 1)
+            .await
+            .expect("v2");
+        // WHEN version 1's record is synced
+        sync.stream_batch(&[job_record(&tenant("acme"), "1", None, Some(&v1(&new)))])
+            .await;
+        // THEN version 2 keeps its own status
+        assert_eq!(stored(&sync, "job-1").await.schedule_status, ScheduleStatus::Pending);
+    }
+}
