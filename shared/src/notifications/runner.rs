@@ -422,3 +422,265 @@ enum SendRunError {
     /// The progress could not be kept: the invocation fails, for Lambda to retry.
     Progress(StorageError),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::notifications::InMemoryRuns;
+    use crate::projections::{InMemoryProjections, Shopper, WishlistItem};
+    use crate::sendgrid::Outbox;
+    use crate::storage::InMemoryRecords;
+    use crate::testing::{hours_ago, job, tenant};
+
+    type Jobs = Arc<InMemoryRecords<Job>>;
+    type MemoryRunner = NotificationRunner<Jobs, InMemoryRuns, InMemoryProjections, Outbox>;
+
+    /// A back-in-stock job `job-1` of tenant acme, run over memory.
+    async fn runner(outbox: Outbox, lease: Duration) -> MemoryRunner {
+        let jobs: Jobs = Arc::default();
+        jobs.create(&tenant("acme"), "job-1", job("job-1", Notification::BackInStock))
+            .await
+            .expect("job");
+        NotificationRunner {
+            runs: InMemoryRuns::new(jobs.clone()).with_lease(lease),
+            jobs,
+            projections: InMemoryProjections::default(),
+            mailer: outbox,
+            from: Address {
+                email: "shop@example.com".into(),
+                name: None,
+            },
+        }
+    }
+
+    impl MemoryRunner {
+        /// `shopper` has `product` on their wishlist.
+        async fn wishes(&self, shopper: &str, product: &str) {
+            let person: Shopper =
+                serde_json::from_value(json!({"id": shopper, "email": format!("{shopper}@example.com")}))
+                    .expect("shopper");
+            let item: WishlistItem = serde_json::from_value(json!({
+                "product_id": product, "name": product, "url": format!("https://shop.example/{product}")
+            }))
+            .expect("item");
+            let at = hours_ago(3);
+            self.projections
+                .update_wishlist(&tenant("acme"), shopper, |stored| {
+                    let mut wishlist = stored.unwrap_or_else(|| Wishlist::new(at, person.clone()));
+                    wishlist.set_item(at, person.clone(), product.to_owned(), Some(item.clone()));
+                    Some(wishlist)
+                })
+                .await
+                .expect("wishlist");
+        }
+
+        /// `product` was out of stock before the job was created, and is back now.
+        async fn restocked(&self, product: &str) {
+            let key = ProductKey::new(product, None);
+            self.projections
+                .update_product(&tenant("acme"), &key, |_| {
+                    let mut state = ProductState::new(key.clone());
+                    state.apply(hours_ago(2), hours_ago(2), None, Some(0), None);
+                    state.apply(Utc::now(), Utc::now(), None, Some(5), None);
+                    Some(state)
+                })
+                .await
+                .expect("product");
+        }
+
+        async fn run_execution(&self, execution: &str) -> Result<Outcome, RunError> {
+            self.run(Invocation {
+                tenant: "acme".into(),
+                job_id: "job-1".into(),
+                scheduled_time: None,
+                execution_id: execution.into(),
+            })
+            .await
+        }
+
+        async fn job(&self) -> Job {
+            self.jobs
+                .get(&tenant("acme"), "job-1")
+                .await
+                .expect("read")
+                .expect("job")
+                .value
+        }
+    }
+
+    fn ran(outcome: Result<Outcome, RunError>) -> Run {
+        match outcome {
+            Ok(Outcome::Ran(run)) => run,
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    fn unavailable() -> SendError {
+        SendError::Unavailable {
+            attempts: 5,
+            last: "503".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_mails_the_shoppers_whose_wished_product_is_back_and_moves_the_job_on() {
+        // GIVEN A and B wish for P1, back in stock; C wishes for P2, unchanged
+        let runner = runner(Outbox::default(), RUN_LEASE).await;
+        for (shopper, product) in [("A", "P1"), ("B", "P1"), ("C", "P2")] {
+            runner.wishes(shopper, product).await;
+        }
+        runner.restocked("P1").await;
+        // WHEN the job runs
+        let run = ran(runner.run_execution("exec-1").await);
+        // THEN one request mails A and B, and the job remembers the run
+        assert_eq!(runner.mailer.sent(), [["A", "B"]]);
+        assert_eq!(
+            (run.status, run.shoppers, run.emails, run.failures),
+            (RunStatus::Succeeded, 2, 2, 0)
+        );
+        let job = runner.job().await;
+        assert_eq!(job.last_run_at, Some(run.started_at));
+        assert!(job.next_run_at.is_some());
+        assert_eq!(
+            runner.runs.latest(&tenant("acme"), "job-1", 5).await.expect("runs"),
+            [run]
+        );
+    }
+
+    #[tokio::test]
+    async fn one_refused_address_costs_only_its_shopper() {
+        // GIVEN SendGrid refuses B's address
+        let outbox = Outbox::default().failing_for(
+            "B",
+            SendError::Rejected {
+                status: 400,
+                body: "invalid email".into(),
+            },
+        );
+        let runner = runner(outbox, RUN_LEASE).await;
+        for shopper in ["A", "B", "C"] {
+            runner.wishes(shopper, "P1").await;
+        }
+        runner.restocked("P1").await;
+        // WHEN the job runs
+        let run = ran(runner.run_execution("exec-1").await);
+        // THEN the request is sent again one shopper at a time: A and C get theirs
+        assert_eq!(runner.mailer.sent(), [["A"], ["C"]]);
+        assert_eq!((run.status, run.emails, run.failures), (RunStatus::Partial, 2, 1));
+        assert!(run.errors[0].contains("invalid email"));
+        // AND a refused shopper is not carried: retrying cannot help
+        assert!(runner.job().await.retry_shoppers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn shoppers_sendgrid_could_not_take_are_carried_to_the_next_run() {
+        // GIVEN a bad address (0bad, a 400) and SendGrid unavailable for B
+        let outbox = Outbox::default()
+            .failing_for(
+                "0bad",
+                SendError::Rejected {
+                    status: 400,
+                    body: "invalid email".into(),
+                },
+            )
+            .failing_for("B", unavailable());
+        let runner = runner(outbox, RUN_LEASE).await;
+        for shopper in ["0bad", "A", "B"] {
+            runner.wishes(shopper, "P1").await;
+        }
+        runner.restocked("P1").await;
+        // WHEN the job runs
+        let first = ran(runner.run_execution("exec-1").await);
+        // THEN A is mailed and B is carried, from the time its change counts from
+        assert_eq!(runner.mailer.sent(), [["A"]]);
+        assert_eq!(first.status, RunStatus::Partial);
+        let carried = runner.job().await.retry_shoppers;
+        assert_eq!(carried.len(), 1);
+        assert_eq!(carried[0].shoppers, ["B"]);
+        // WHEN SendGrid is back and the next run finds no new change
+        runner.mailer.heal("B");
+        let second = ran(runner.run_execution("exec-2").await);
+        // THEN B gets the e-mail it missed, and nobody is carried any more
+        assert_eq!(runner.mailer.sent(), [vec!["A"], vec!["B"]]);
+        assert_eq!((second.status, second.emails), (RunStatus::Succeeded, 1));
+        assert!(runner.job().await.retry_shoppers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_takes_over_a_dead_attempt_and_carries_on_after_the_last_shopper_it_reached() {
+        // GIVEN an attempt that mailed A and died (its lease is over at once here)
+        let runner = runner(Outbox::default(), Duration::ZERO).await;
+        for shopper in ["A", "B", "C"] {
+            runner.wishes(shopper, "P1").await;
+        }
+        runner.restocked("P1").await;
+        let started = Utc::now() - chrono::Duration::minutes(10);
+        let dead = Run::starting("exec-1".into(), "job-1".into(), started, started);
+        let acme = tenant("acme");
+        assert!(matches!(runner.runs.lease(&acme, &dead).await, Ok(Lease::Started(_))));
+        let reached_a = Progress {
+            sent_through: Some("A".into()),
+            emails: 1,
+            items: 1,
+            ..Progress::default()
+        };
+        runner.runs.progress(&acme, &dead, &reached_a).await.expect("progress");
+        // WHEN Lambda's retry of the same execution runs
+        let run = ran(runner.run_execution("exec-1").await);
+        // THEN only B and C are mailed, the execution counts A's e-mail, and the
+        // dead attempt's run is closed as failed
+        assert_eq!(runner.mailer.sent(), [["B", "C"]]);
+        assert_eq!((run.status, run.shoppers, run.emails), (RunStatus::Succeeded, 2, 2));
+        let runs = runner.runs.latest(&acme, "job-1", 5).await.expect("runs");
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[1].status, runs[1].emails), (RunStatus::Failed, 1));
+        // AND the job's changes count from the first attempt's start
+        assert_eq!(runner.job().await.last_run_at, Some(started));
+    }
+
+    #[tokio::test]
+    async fn an_execution_runs_once_and_a_live_attempt_makes_a_retry_wait() {
+        // GIVEN an execution that ran
+        let runner = runner(Outbox::default(), RUN_LEASE).await;
+        runner.wishes("A", "P1").await;
+        runner.restocked("P1").await;
+        ran(runner.run_execution("exec-1").await);
+        // WHEN it is delivered again THEN it does not run again
+        assert!(matches!(runner.run_execution("exec-1").await, Ok(Outcome::AlreadyRan)));
+        assert_eq!(runner.mailer.sent().len(), 1);
+        // GIVEN another execution held by a live attempt
+        let live = Run::starting("exec-2".into(), "job-1".into(), Utc::now(), Utc::now());
+        runner.runs.lease(&tenant("acme"), &live).await.expect("lease");
+        // WHEN a retry of it comes THEN it waits for the lease
+        assert!(matches!(runner.run_execution("exec-2").await, Err(RunError::Busy)));
+    }
+
+    #[tokio::test]
+    async fn an_inactive_or_unknown_job_is_skipped() {
+        let runner = runner(Outbox::default(), RUN_LEASE).await;
+        let paused = Job {
+            is_active: false,
+            ..runner.job().await
+        };
+        runner
+            .jobs
+            .replace(&tenant("acme"), "job-1", paused, 1)
+            .await
+            .expect("pause");
+        assert!(matches!(runner.run_execution("exec-1").await, Ok(Outcome::Skipped(_))));
+        let unknown = runner
+            .run(Invocation {
+                tenant: "acme".into(),
+                job_id: "nope".into(),
+                scheduled_time: None,
+                execution_id: "x".into(),
+            })
+            .await;
+        assert!(matches!(unknown, Ok(Outcome::Skipped(_))));
+    }
+}
