@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use super::lease::{JobUpdate, Lease, Progress, Resumed};
 use super::port::Runs;
 use super::runs::{RUN_LEASE, Run, RunStatus};
-use crate::jobs::Job;
+use crate::jobs::{Job, RetryShoppers};
 use crate::storage::{ErrorKind, InMemoryRecords, StorageError};
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 pub struct InMemoryRuns {
     jobs: Arc<InMemoryRecords<Job>>,
@@ -76,6 +77,16 @@ fn run_key(tenant: &TenantId, run: &Run) -> (String, String, DateTime<Utc>, Stri
     )
 }
 
+/// `run` as the jobs table gives it back: times to the millisecond.
+fn stored(run: &Run) -> Run {
+    Run {
+        scheduled_time: rfc3339_millis::stored(run.scheduled_time),
+        started_at: rfc3339_millis::stored(run.started_at),
+        finished_at: run.finished_at.map(rfc3339_millis::stored),
+        ..run.clone()
+    }
+}
+
 fn taken_over() -> StorageError {
     StorageError::new(ErrorKind::Conflict, "another attempt took the run over", None)
 }
@@ -92,7 +103,7 @@ impl Runs for InMemoryRuns {
                         finished: false,
                         until,
                         holder: run.started_at,
-                        first_started_at: run.started_at,
+                        first_started_at: rfc3339_millis::stored(run.started_at),
                         progress: Progress::default(),
                     },
                 );
@@ -124,7 +135,7 @@ impl Runs for InMemoryRuns {
                 resumed
             }
         };
-        state.runs.insert(run_key(tenant, run), run.clone());
+        state.runs.insert(run_key(tenant, run), stored(run));
         Ok(Lease::Started(resumed))
     }
 
@@ -145,14 +156,20 @@ impl Runs for InMemoryRuns {
                 Some(held) if held.holder == run.started_at => held.finished = true,
                 _ => return Err(taken_over()),
             }
-            state.runs.insert(run_key(tenant, run), run.clone());
+            state.runs.insert(run_key(tenant, run), stored(run));
         }
         // A job deleted meanwhile: the run is still recorded.
         self.jobs.update(tenant, &run.job_id, |stored| {
-            stored.next_run_at = job.next_run_at;
+            stored.next_run_at = job.next_run_at.map(rfc3339_millis::stored);
             if let Some((at, retry)) = &job.ran {
-                stored.last_run_at = Some(*at);
-                stored.retry_shoppers = retry.clone();
+                stored.last_run_at = Some(rfc3339_millis::stored(*at));
+                stored.retry_shoppers = retry
+                    .iter()
+                    .map(|r| RetryShoppers {
+                        since: rfc3339_millis::stored(r.since),
+                        shoppers: r.shoppers.clone(),
+                    })
+                    .collect();
             }
         });
         Ok(())

@@ -25,6 +25,7 @@ use crate::sendgrid::{Address, Mail, Mailer, RetryPolicy, SendError, SendGrid, m
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, RecordError, Records, StorageError};
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 /// What Scheduler sends (schedule-sync sets it up), or a run started by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -175,7 +176,9 @@ where
             return Ok(Outcome::Skipped(why.into()));
         }
         let started = Instant::now();
-        let now = Utc::now();
+        // Kept to the millisecond, rounded up: the next run's "changed since"
+        // then never counts again a change written in this run's first millisecond.
+        let now = rfc3339_millis::ceil(Utc::now());
         let mut run = Run::starting(
             invocation.execution_id,
             job.id.clone(),
@@ -214,7 +217,7 @@ where
                 _ => RunStatus::Partial,
             };
         }
-        run.finished_at = Some(Utc::now());
+        run.finished_at = Some(Utc::now().max(run.started_at));
         run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let job_update = JobUpdate {
             next_run_at: next_run(&job),
@@ -639,8 +642,8 @@ mod tests {
         let runs = runner.runs.latest(&acme, "job-1", 5).await.expect("runs");
         assert_eq!(runs.len(), 2);
         assert_eq!((runs[1].status, runs[1].emails), (RunStatus::Failed, 1));
-        // AND the job's changes count from the first attempt's start
-        assert_eq!(runner.job().await.last_run_at, Some(started));
+        // AND the job's changes count from the first attempt's start (as stored)
+        assert_eq!(runner.job().await.last_run_at, Some(rfc3339_millis::stored(started)));
     }
 
     #[tokio::test]

@@ -8,6 +8,22 @@ pub fn format(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `at` as stored: to the millisecond.
+pub fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
+}
+
+/// The first millisecond at or after `at`: a start time that, stored, still
+/// comes after everything written before it.
+pub fn ceil(at: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = stored(at);
+    if floor == at {
+        at
+    } else {
+        floor + chrono::Duration::milliseconds(1)
+    }
+}
+
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format(at))
 }
@@ -39,5 +55,20 @@ pub mod option {
                     .map_err(serde::de::Error::custom)
             })
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_stored_to_the_millisecond_and_a_start_rounds_up() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T04:02:36.038755Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(format(&stored(at)), "2026-11-30T04:02:36.038Z");
+        assert_eq!(format(&ceil(at)), "2026-11-30T04:02:36.039Z");
+        assert_eq!(ceil(stored(at)), stored(at));
     }
 }
