@@ -96,10 +96,8 @@ async fn projections_contract(store: &impl Projections) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     stock(store, &acme, &p2, 0).await;
     let changed = store.products_changed_since(&acme, between).await.expect("read");
-    assert_eq!(
-        changed.iter().map(|s| s.product.clone()).collect::<Vec<_>>(),
-        [p2.clone()]
-    );
+    let changed: Vec<&ProductKey> = changed.iter().map(|s| &s.product).collect();
+    assert_eq!(changed, [&p2]);
     assert_eq!(
         store
             .product(&acme, &p1)
