@@ -22,7 +22,7 @@ use shared::sendgrid::SendGrid;
 use shared::storage::schema::{StreamView, TABLES, TableSpec};
 
 use crate::functions::{ApiFunction, ApiFunctions, Settings};
-use crate::iam::{AccessLog, Enforcer, Scope};
+use crate::iam::{AccessLog, Enforcer, Scope, TrustPolicies};
 use crate::template::{self, FunctionEnvironments, FunctionPolicies, TEMPLATE};
 
 #[derive(Debug, thiserror::Error)]
@@ -128,9 +128,11 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
 
 /// What the local run sets differently from a deployment's defaults: event
 /// definitions are read afresh for each event, so a change applies at once;
-/// mail goes out as a stand-in shop.
-const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+/// every tenant may subscribe queues in the emulator's (the stack's) account, as
+/// the README's example does; mail goes out as a stand-in shop.
+const LOCAL_PARAMETERS: [(&str, &str); 4] = [
     ("DefinitionCacheSeconds", "0"),
+    ("OwnAccountTenants", "*"),
     ("SendGridFromEmail", "notifications@shop.example"),
     ("SendGridFromName", "Local shop"),
 ];
@@ -215,6 +217,11 @@ impl LocalStack {
     /// unless IAM is enforced.
     pub fn access_log(&self) -> Option<&AccessLog> {
         self.iam.as_ref().map(|iam| &iam.log)
+    }
+
+    /// The trust policies of subscribers' roles (`None` unless IAM is enforced).
+    pub fn trust_policies(&self) -> Option<&TrustPolicies> {
+        self.iam.as_ref().map(|iam| &iam.trusts)
     }
 
     /// The SDK configuration `function` runs with: the stack's, held to the

@@ -57,7 +57,9 @@ impl FunctionPolicies {
                 let document = resolver.policy_document(logical, item)?;
                 // A list of statements, or one statement on its own.
                 for statement in resolver.list(document) {
-                    policy.statements.push(resolver.statement(logical, statement)?);
+                    if let Some(statement) = resolver.chosen(statement)? {
+                        policy.statements.push(resolver.statement(logical, statement)?);
+                    }
                 }
             }
             policies.insert(binary.to_owned(), policy);
@@ -133,6 +135,51 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// `value`, or for `!If [condition, then, else]` the branch the condition
+    /// picks; `None` for `!Ref AWS::NoValue`.
+    fn chosen<'v>(&self, value: &'v Value) -> Result<Option<&'v Value>, TemplateError> {
+        let value = match value {
+            Value::Tagged(tagged) if tagged.tag == "If" => {
+                let [condition, then, otherwise] = self.list(&tagged.value)[..] else {
+                    return fail("!If takes [condition, then, else]");
+                };
+                let name = condition
+                    .as_str()
+                    .ok_or_else(|| TemplateError("!If names no condition".into()))?;
+                if self.condition(name)? { then } else { otherwise }
+            }
+            other => other,
+        };
+        match value {
+            Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some("AWS::NoValue") => Ok(None),
+            other => Ok(Some(other)),
+        }
+    }
+
+    fn condition(&self, name: &str) -> Result<bool, TemplateError> {
+        let body = &self.template["Conditions"][name];
+        if body.is_null() {
+            return fail(format!("condition {name} is not declared"));
+        }
+        self.evaluate(body)
+    }
+
+    /// `!Equals`, `!Not`, `!And`, `!Or` and `!Condition`, over resolvable values.
+    fn evaluate(&self, body: &Value) -> Result<bool, TemplateError> {
+        let Value::Tagged(tagged) = body else {
+            return fail(format!("condition {body:?} is not modelled"));
+        };
+        let args = self.list(&tagged.value);
+        match (tagged.tag.to_string().trim_start_matches('!'), args.as_slice()) {
+            ("Equals", [a, b]) => Ok(self.resolve(a)? == self.resolve(b)?),
+            ("Not", [inner]) => Ok(!self.evaluate(inner)?),
+            ("And", all) => all.iter().try_fold(true, |acc, c| Ok(acc && self.evaluate(c)?)),
+            ("Or", any) => any.iter().try_fold(false, |acc, c| Ok(acc || self.evaluate(c)?)),
+            ("Condition", _) => self.condition(tagged.value.as_str().unwrap_or_default()),
+            (tag, _) => fail(format!("condition !{tag} is not modelled")),
+        }
+    }
+
     /// The statement list of one entry of a function's `Policies`.
     fn policy_document<'v>(&'v self, function: &str, item: &'v Value) -> Result<&'v Value, TemplateError> {
         if let Value::Tagged(tagged) = item

@@ -6,6 +6,7 @@
 //! Calls signed with another key (a subscriber's own credentials) are that key's
 //! authority, not the function's, and pass.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
@@ -62,6 +63,29 @@ impl AccessLog {
     }
 }
 
+/// Subscribers' roles and the ExternalId their trust policies ask for (moto
+/// checks no trust policy): AssumeRole of any other role, or with another
+/// ExternalId, is refused as AWS would refuse it.
+#[derive(Debug, Clone, Default)]
+pub struct TrustPolicies(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl TrustPolicies {
+    /// `role` trusts the stack's role when it gives `external_id`.
+    pub fn trust(&self, role: &str, external_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(role.to_owned(), external_id.to_owned());
+    }
+
+    fn allows(&self, role: &str, external_id: Option<&str>) -> bool {
+        let trusts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        trusts
+            .get(role)
+            .is_some_and(|wanted| Some(wanted.as_str()) == external_id)
+    }
+}
+
 /// Hands out guarded SDK configurations, one per function.
 #[derive(Debug, Clone)]
 pub struct Enforcer {
@@ -70,6 +94,7 @@ pub struct Enforcer {
     own_key: String,
     inner: SharedHttpClient,
     pub log: AccessLog,
+    pub trusts: TrustPolicies,
 }
 
 impl Enforcer {
@@ -84,6 +109,7 @@ impl Enforcer {
             own_key: credentials.access_key_id().to_owned(),
             inner: aws_smithy_http_client::Builder::new().build_http(),
             log: AccessLog::default(),
+            trusts: TrustPolicies::default(),
         })
     }
 
@@ -96,6 +122,7 @@ impl Enforcer {
             scope: self.scope.clone(),
             own_key: self.own_key.clone(),
             log: self.log.clone(),
+            trusts: self.trusts.clone(),
         }));
         sdk.to_builder()
             .http_client(GuardedClient {
@@ -113,6 +140,7 @@ struct Check {
     scope: Scope,
     own_key: String,
     log: AccessLog,
+    trusts: TrustPolicies,
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +212,18 @@ impl Check {
             return Ok(());
         }
         match call.needs.iter().find(|need| !self.policy.allows(need)) {
-            None => Ok(()),
+            None => match &call.assumes {
+                Some((role, external_id)) if !self.trusts.allows(role, external_id.as_deref()) => Err(self.refuse(
+                    protocol,
+                    format!(
+                        "{} is not authorized to perform: sts:AssumeRole on resource: {role} with ExternalId {}: \
+                         the role's trust policy does not allow it",
+                        self.function,
+                        external_id.as_deref().unwrap_or("(none)")
+                    ),
+                )),
+                _ => Ok(()),
+            },
             Some(need) => Err(self.refuse(
                 protocol,
                 format!(

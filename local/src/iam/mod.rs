@@ -9,5 +9,5 @@ pub mod limits;
 pub mod policy;
 pub mod request;
 
-pub use guard::{AccessLog, Enforcer};
+pub use guard::{AccessLog, Enforcer, TrustPolicies};
 pub use request::Scope;

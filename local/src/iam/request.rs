@@ -22,6 +22,9 @@ pub struct Call {
     /// The API operation (`PutItem`, `Publish`, `CreateSchedule`, …).
     pub operation: String,
     pub needs: Vec<Need>,
+    /// For `sts:AssumeRole`: the role and the ExternalId given, which its trust
+    /// policy must accept.
+    pub assumes: Option<(String, Option<String>)>,
 }
 
 /// The account and region ARNs are built in.
@@ -78,6 +81,7 @@ pub fn call(request: &Request<'_>, scope: &Scope) -> Result<Call, String> {
         return Ok(Call {
             operation: operation.to_owned(),
             needs,
+            assumes: None,
         });
     }
     if request.path.starts_with("/schedules/") {
@@ -86,6 +90,14 @@ pub fn call(request: &Request<'_>, scope: &Scope) -> Result<Call, String> {
     let form: Vec<(String, String)> = form_urlencoded::parse(request.body).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     match field("Action") {
+        Some("AssumeRole") => {
+            let role = field("RoleArn").ok_or("AssumeRole without a RoleArn")?;
+            Ok(Call {
+                operation: "AssumeRole".into(),
+                needs: vec![Need::new("sts:AssumeRole", role)],
+                assumes: Some((role.to_owned(), field("ExternalId").map(str::to_owned))),
+            })
+        }
         Some(action) => sns(action, field("TopicArn").unwrap_or_default()),
         None => Err(format!(
             "{} {} is not a modelled AWS call",
@@ -165,6 +177,7 @@ fn sns(action: &str, topic: &str) -> Result<Call, String> {
     Ok(Call {
         operation: action.to_owned(),
         needs: vec![Need::new(format!("sns:{iam_action}"), topic)],
+        assumes: None,
     })
 }
 
@@ -263,6 +276,7 @@ fn scheduler(request: &Request<'_>, scope: &Scope) -> Result<Call, String> {
     Ok(Call {
         operation: operation.to_owned(),
         needs,
+        assumes: None,
     })
 }
 

@@ -8,6 +8,8 @@ use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::http::Authentication;
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, SUBSCRIPTIONS};
+use crate::subscriptions::DestinationPolicy;
+use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
 const TENANT_CLAIM: &str = Authentication::VARIABLE;
 
@@ -131,22 +133,32 @@ impl FunctionConfig for JobsConfig {
     }
 }
 
-/// The subscription functions: records, and the key that seals subscribers' secrets.
+/// The subscription functions: records, the key that seals subscribers' secrets,
+/// and which destinations a tenant may name.
 #[derive(Debug, Clone)]
 pub struct SubscriptionsConfig {
     pub subscriptions_table: String,
     pub secrets_key_id: String,
     pub auth: Authentication,
+    pub policy: DestinationPolicy,
 }
 
 impl FunctionConfig for SubscriptionsConfig {
-    const VARIABLES: &'static [&'static str] = &[SUBSCRIPTIONS.env_var, SECRETS_KEY, TENANT_CLAIM];
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        SECRETS_KEY,
+        TENANT_CLAIM,
+        STACK_ACCOUNT,
+        STACK_DESTINATIONS,
+        OWN_ACCOUNT_TENANTS,
+    ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
             secrets_key_id: env.required(SECRETS_KEY)?,
             auth: Authentication::read(env),
+            policy: DestinationPolicy::read(env)?,
         })
     }
 }
@@ -186,7 +198,12 @@ mod tests {
     use super::*;
 
     fn reads_only_its_variables<C: FunctionConfig>() {
-        let vars: BTreeMap<&str, &str> = C::VARIABLES.iter().map(|name| (*name, "7")).collect();
+        // Numbers read as numbers; the stack's destinations are ARNs.
+        let value = |name: &str| match name {
+            STACK_DESTINATIONS => "arn:aws:sqs:us-east-1:123456789012:q",
+            _ => "7",
+        };
+        let vars: BTreeMap<&str, &str> = C::VARIABLES.iter().map(|name| (*name, value(name))).collect();
         let env = Environment::of(&vars);
         C::read(&env).unwrap_or_else(|e| panic!("{e}"));
         let listed = C::VARIABLES.iter().map(|v| v.to_string()).collect();

@@ -13,7 +13,8 @@ use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
 use crate::subscriptions::{
-    DeliveryHealth, DestinationRules, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
+    DeliveryHealth, DestinationPolicy, DestinationRules, SecretInput, Subscription, SubscriptionDraft,
+    SubscriptionRequest,
 };
 use crate::tenant::TenantId;
 use crate::{ids, routes};
@@ -26,6 +27,8 @@ pub struct SubscriptionsApi<R, K> {
     pub sealer: K,
     pub auth: Authentication,
     pub rules: DestinationRules,
+    /// Which destinations a tenant may name.
+    pub policy: DestinationPolicy,
 }
 
 pub type DynamoSubscriptionsApi = SubscriptionsApi<DynamoRecords<Subscription>, KmsSealer>;
@@ -41,6 +44,7 @@ impl DynamoSubscriptionsApi {
             sealer: KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id),
             auth: config.auth,
             rules: DestinationRules::for_endpoint(sdk.endpoint_url()),
+            policy: config.policy,
         }
     }
 }
@@ -100,9 +104,17 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         })
     }
 
+    /// The request's subscription, if valid and one `tenant` may deliver to.
+    fn draft(&self, tenant: &TenantId, req: &Request) -> Result<SubscriptionDraft, ApiError> {
+        let draft = json_body::<SubscriptionRequest>(req)?.into_draft(&self.rules)?;
+        let block = format!("destination.{}", draft.destination.block());
+        self.policy.check(tenant, &draft.destination, &block)?;
+        Ok(draft)
+    }
+
     /// Replaces the subscription `id` (from the path, or else the body).
     async fn update(&self, caller: Caller, path_id: Option<String>, req: Request) -> Result<Response<Body>, ApiError> {
-        let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&self.rules)?;
+        let draft = self.draft(&caller.tenant, &req)?;
         let id = match (path_id, draft.id.as_deref()) {
             (Some(path), Some(body)) if path != body => {
                 return Err(ApiError::invalid_field(
@@ -140,7 +152,7 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::CREATE_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let draft = json_body::<SubscriptionRequest>(&req)?.into_draft(&api.rules)?;
+            let draft = api.draft(&caller.tenant, &req)?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
             let subscription = api.resolve(&caller.tenant, &id, draft, Utc::now(), None).await?;
             let stored = api
@@ -266,6 +278,11 @@ mod tests {
             sealer: FakeSealer,
             auth: Authentication::DisabledForLocalRun,
             rules: DestinationRules::default(),
+            policy: DestinationPolicy {
+                stack_account: "123456789012".into(),
+                own_account_tenants: ["*".to_owned()].into(),
+                ..DestinationPolicy::default()
+            },
         }
     }
 

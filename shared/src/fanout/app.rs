@@ -14,7 +14,8 @@ use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::secrets::{self, KmsSealer};
 use crate::storage::DynamoRecords;
 use crate::storage::schema::{SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
-use crate::subscriptions::Subscription;
+use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
+use crate::subscriptions::{DestinationPolicy, Subscription};
 
 /// Settings with their defaults; every one can be set in the environment.
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct FanoutConfig {
     pub attempts: u32,
     /// `Source` of every EventBridge entry, and the first part of its `DetailType`.
     pub event_source: String,
+    /// Which destinations a tenant may be delivered to, checked again at delivery
+    /// (a subscription may predate a change of the rules).
+    pub policy: DestinationPolicy,
 }
 
 impl FanoutConfig {
@@ -54,6 +58,7 @@ impl FanoutConfig {
             },
             attempts: 3,
             event_source: EVENT_SOURCE.to_owned(),
+            policy: DestinationPolicy::default(),
         }
     }
 }
@@ -69,6 +74,9 @@ impl FunctionConfig for FanoutConfig {
         "RETRY_BASE_DELAY_SECONDS",
         "DELIVERY_ATTEMPTS",
         "EVENT_BUS_SOURCE",
+        STACK_ACCOUNT,
+        STACK_DESTINATIONS,
+        OWN_ACCOUNT_TENANTS,
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -86,6 +94,7 @@ impl FunctionConfig for FanoutConfig {
             },
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
+            policy: DestinationPolicy::read(env)?,
             ..defaults
         })
     }
@@ -106,7 +115,7 @@ impl Fanout {
         let sealer = KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id);
         Self {
             subscriptions: SubscriptionLookup::new(records()),
-            dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source),
+            dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source, config.policy),
             health: HealthRecorder::new(records()),
             queues: RetryQueues::new(
                 aws_sdk_sqs::Client::new(sdk),

@@ -5,6 +5,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+// The SDKs' shared error types, re-exported by each.
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
 use super::message::{OutgoingMessage, Undelivered, batches};
 
 /// Entry error codes that say the message itself is wrong (malformed, too
@@ -21,6 +24,50 @@ const MESSAGE_FAULTS: &[&str] = &[
     "BatchEntryTooLong",
 ];
 
+/// Codes that say the destination is missing or refuses this service. They
+/// read the same to the tenant, so a failed delivery never tells whether some
+/// other account's queue or topic exists.
+const UNREACHABLE: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "NonExistentQueue",
+    "QueueDoesNotExist",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFoundException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+];
+
+/// What the tenant reads (`delivery.lastError`) for a failure coded `code`: a
+/// short code and message, never the SDK's whole report (that goes to the log).
+pub(super) fn tenant_reason(code: &str, message: Option<&str>) -> String {
+    let code = code.rsplit('.').next().unwrap_or(code);
+    if UNREACHABLE.contains(&code) {
+        return "DESTINATION_UNREACHABLE: it does not exist, or does not let this service deliver to it".into();
+    }
+    let message: String = message.unwrap_or_default().chars().take(200).collect();
+    format!("{code}: {message}")
+}
+
+/// The tenant's reason for a call that failed as a whole; the detail is logged.
+pub(super) fn call_failure<E, R>(err: SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let reason = match &err {
+        SdkError::ServiceError(_) => tenant_reason(err.code().unwrap_or("Unknown"), err.message()),
+        SdkError::TimeoutError(_) => "TIMEOUT: the destination's service did not answer in time".into(),
+        SdkError::DispatchFailure(_) => "UNREACHABLE: the destination's service could not be reached".into(),
+        _ => "FAILED: the destination's service gave an answer that could not be read".into(),
+    };
+    tracing::warn!(error = %DisplayErrorContext(&err), %reason, "delivery call failed");
+    reason
+}
+
 /// One entry a batch call refused, by its index in the batch.
 pub(super) struct EntryFailure {
     pub index: usize,
@@ -36,7 +83,7 @@ impl EntryFailure {
     pub(super) fn from_batch_error(id: &str, code: &str, message: Option<&str>, sender_fault: bool) -> Option<Self> {
         Some(Self {
             index: id.parse().ok()?,
-            reason: format!("{code}: {}", message.unwrap_or_default()),
+            reason: tenant_reason(code, message),
             permanent: sender_fault,
             undeliverable: sender_fault && is_message_fault(code),
         })

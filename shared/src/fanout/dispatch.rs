@@ -1,20 +1,29 @@
 //! Sending a delivery plan: each target's messages in batch calls, all targets at
-//! once, each with a client for its region and, when the subscription has its own
-//! access key, for those credentials.
+//! once, each with a client for its region and the subscriber's authority: its
+//! own access key, or its role assumed with the tenant as ExternalId
+//! (subscriptions/authority.rs). A delivery to a destination its tenant may not
+//! name (the stack's own queues, another tenant's account reached with the stack's
+//! role) is refused before any call.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_sqs::config::{Credentials, Region, SharedCredentialsProvider};
 use futures_util::future::join_all;
 
 use super::eventbridge::EventBridgeSender;
 use super::message::{OutgoingMessage, Undelivered};
-use super::plan::{Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant, Target};
+use super::plan::{AssumedRole, Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant, Target};
 use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
+use crate::subscriptions::DestinationPolicy;
+
+/// What a tenant reads when a delivery was refused before any call.
+const NOT_ALLOWED: &str = "DESTINATION_NOT_ALLOWED: this destination may not be delivered to with this \
+    service's authority; give roleArn or accessKey/accessSecret";
 
 /// A delivery that did not get through this time, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +44,7 @@ pub struct Failed {
 struct ClientKey {
     region: Option<String>,
     credentials: Option<(String, SealedSecret)>,
+    role: Option<AssumedRole>,
 }
 
 struct Clients {
@@ -50,16 +60,24 @@ pub struct Dispatcher<S> {
     attempts: u32,
     /// `Source` of the EventBridge entries.
     source: String,
+    policy: DestinationPolicy,
     clients: Mutex<HashMap<ClientKey, Arc<Clients>>>,
 }
 
 impl<S: SecretSealer> Dispatcher<S> {
-    pub fn new(base: SdkConfig, sealer: S, attempts: u32, source: impl Into<String>) -> Self {
+    pub fn new(
+        base: SdkConfig,
+        sealer: S,
+        attempts: u32,
+        source: impl Into<String>,
+        policy: DestinationPolicy,
+    ) -> Self {
         Self {
             base,
             sealer,
             attempts,
             source: source.into(),
+            policy,
             clients: Mutex::default(),
         }
     }
@@ -74,6 +92,43 @@ impl<S: SecretSealer> Dispatcher<S> {
     }
 
     async fn send_group(
+        &self,
+        target: Target,
+        deliveries: Vec<Delivery>,
+        subscriptions: &SubscriptionsByTenant,
+    ) -> Vec<Failed> {
+        let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) = deliveries
+            .into_iter()
+            .partition(|delivery| self.allowed(delivery, subscriptions));
+        let mut failed: Vec<Failed> = refused
+            .into_iter()
+            .map(|delivery| Failed {
+                target: target.clone(),
+                delivery,
+                reason: NOT_ALLOWED.to_owned(),
+                permanent: false,
+            })
+            .collect();
+        if deliveries.is_empty() {
+            return failed;
+        }
+        failed.extend(self.send_allowed(target, deliveries, subscriptions).await);
+        failed
+    }
+
+    /// Whether the delivery's subscription may be delivered to (the stack's own
+    /// bus always may).
+    fn allowed(&self, delivery: &Delivery, subscriptions: &SubscriptionsByTenant) -> bool {
+        let Some(owner) = delivery.origin.subscription() else {
+            return true;
+        };
+        subscriptions
+            .get(&owner.tenant)
+            .and_then(|all| all.iter().find(|s| s.id == owner.subscription_id))
+            .is_some_and(|s| self.policy.check(&owner.tenant, &s.destination, "destination").is_ok())
+    }
+
+    async fn send_allowed(
         &self,
         target: Target,
         deliveries: Vec<Delivery>,
@@ -140,14 +195,20 @@ impl<S: SecretSealer> Dispatcher<S> {
     }
 
     async fn clients(&self, target: &Target, subscriptions: &SubscriptionsByTenant) -> Result<Arc<Clients>, String> {
-        let (region, owner) = match target {
+        let (region, owner, role) = match target {
             Target::Queue {
-                region, credentials, ..
+                region,
+                credentials,
+                role,
+                ..
             }
             | Target::Topic {
-                region, credentials, ..
-            } => (Some(region), credentials.as_ref()),
-            Target::Bus { region, .. } => (region.as_ref(), None),
+                region,
+                credentials,
+                role,
+                ..
+            } => (Some(region), credentials.as_ref(), role.as_ref()),
+            Target::Bus { region, role, .. } => (region.as_ref(), None, role.as_ref()),
         };
         let sealed = owner
             .map(|owner| sealed_credentials(owner, subscriptions))
@@ -157,6 +218,7 @@ impl<S: SecretSealer> Dispatcher<S> {
                 .filter(|r| Some(r.as_str()) != self.base.region().map(Region::as_ref))
                 .cloned(),
             credentials: sealed.clone().map(|(_, access_key, secret)| (access_key, secret)),
+            role: role.cloned(),
         };
         if let Some(clients) = self.cached(&key) {
             return Ok(clients);
@@ -173,6 +235,22 @@ impl<S: SecretSealer> Dispatcher<S> {
                 .map_err(|e| e.to_string())?;
             let credentials = Credentials::new(access_key, plaintext, None, None, "subscription");
             config = config.credentials_provider(SharedCredentialsProvider::new(credentials));
+        } else if let Some(role) = &key.role {
+            // Credentials are cached and refreshed before they expire, for the
+            // life of this client (and the client for the life of the container).
+            let provider = AssumeRoleProvider::builder(&role.role_arn)
+                .external_id(role.external_id.as_str())
+                // At most 64 characters, as STS takes them.
+                .session_name(
+                    format!("event-collector-{}", role.external_id)
+                        .chars()
+                        .take(64)
+                        .collect::<String>(),
+                )
+                .configure(&self.base)
+                .build()
+                .await;
+            config = config.credentials_provider(SharedCredentialsProvider::new(provider));
         }
         let config = config.build();
         let clients = Arc::new(Clients {

@@ -1,10 +1,9 @@
 //! Delivery to an EventBridge bus with PutEvents.
 
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use super::delivery::{EntryFailure, deliver, is_message_fault};
+use super::delivery::{EntryFailure, call_failure, deliver, is_message_fault, tenant_reason};
 use super::envelope::bus_detail;
 use super::message::{OutgoingMessage, Undelivered};
 
@@ -49,7 +48,7 @@ impl EventBridgeSender {
                 .collect();
             let request = self.client.put_events().set_entries(Some(entries));
             async move {
-                let output = request.send().await.map_err(|e| DisplayErrorContext(e).to_string())?;
+                let output = request.send().await.map_err(call_failure)?;
                 // Results line up with the request's entries; failed ones carry an error code.
                 Ok(output
                     .entries()
@@ -59,7 +58,7 @@ impl EventBridgeSender {
                         let code = result.error_code()?;
                         Some(EntryFailure {
                             index,
-                            reason: format!("{code}: {}", result.error_message().unwrap_or_default()),
+                            reason: tenant_reason(code, result.error_message()),
                             // Only throttling and internal errors are worth another try now.
                             permanent: !matches!(code, "ThrottlingException" | "InternalFailure" | "InternalException"),
                             undeliverable: is_message_fault(code),

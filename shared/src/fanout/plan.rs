@@ -23,14 +23,31 @@ pub enum Target {
         url: String,
         region: String,
         credentials: Option<SubscriptionRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<AssumedRole>,
     },
     Topic {
         arn: String,
         region: String,
         credentials: Option<SubscriptionRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<AssumedRole>,
     },
     /// An EventBridge bus, by name or ARN; the stack's own bus has no region.
-    Bus { bus: String, region: Option<String> },
+    Bus {
+        bus: String,
+        region: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<AssumedRole>,
+    },
+}
+
+/// A subscriber's role, assumed with the subscription's tenant as ExternalId.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumedRole {
+    pub role_arn: String,
+    pub external_id: TenantId,
 }
 
 /// The subscription whose own access key a target is reached with. Naming the
@@ -50,20 +67,27 @@ impl Target {
             tenant: tenant.clone(),
             subscription_id: subscription.id.clone(),
         });
+        let role = subscription.destination.role_arn().map(|role_arn| AssumedRole {
+            role_arn: role_arn.to_owned(),
+            external_id: tenant.clone(),
+        });
         match &subscription.destination {
             Destination::Sqs { sqs } => Self::Queue {
                 url: sqs.queue_url.clone(),
                 region: sqs.region.clone(),
                 credentials,
+                role,
             },
             Destination::Sns { sns } => Self::Topic {
                 arn: sns.topic_arn.clone(),
                 region: sns.region.clone(),
                 credentials,
+                role,
             },
             Destination::EventBridge { event_bridge } => Self::Bus {
                 bus: event_bridge.event_bus_arn.clone(),
                 region: Some(event_bridge.region.clone()),
+                role,
             },
         }
     }
@@ -73,6 +97,7 @@ impl Target {
         Self::Bus {
             bus: bus.to_owned(),
             region: None,
+            role: None,
         }
     }
 
@@ -292,6 +317,7 @@ mod tests {
             sqs: QueueTarget {
                 queue_url: url.into(),
                 region: "eu-west-1".into(),
+                role_arn: None,
                 access_key: None,
                 access_secret: None,
             },
@@ -307,6 +333,7 @@ mod tests {
             event_bridge: BusTarget {
                 event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),
                 region: "eu-west-1".into(),
+                role_arn: None,
             },
         };
         let subscriptions = HashMap::from([(
@@ -333,7 +360,8 @@ mod tests {
             count(&Target::Queue {
                 url: fifo.into(),
                 region: "eu-west-1".into(),
-                credentials: None
+                credentials: None,
+                role: None
             }),
             2
         );
@@ -341,7 +369,8 @@ mod tests {
             count(&Target::Queue {
                 url: plain.into(),
                 region: "eu-west-1".into(),
-                credentials: None
+                credentials: None,
+                role: None
             }),
             2
         );
@@ -352,6 +381,7 @@ mod tests {
             url: fifo.into(),
             region: "eu-west-1".into(),
             credentials: None,
+            role: None,
         }][0];
         assert_eq!(
             (first.group_id.as_deref(), first.dedup_id.as_ref().map(String::len)),
@@ -385,6 +415,7 @@ mod tests {
             url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo".into(),
             region: "eu-west-1".into(),
             credentials: None,
+            role: None,
         };
         let to_fifo = fifo.reshape(standard.clone());
         let to_bus = Target::own_bus("b").reshape(standard.clone());

@@ -1,10 +1,9 @@
 //! Delivery to an SNS topic with PublishBatch.
 
 use aws_sdk_sns::Client;
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use super::delivery::{EntryFailure, deliver};
+use super::delivery::{EntryFailure, call_failure, deliver};
 use super::message::{OutgoingMessage, Undelivered};
 
 /// SNS's limit on a whole batch's payload.
@@ -35,7 +34,7 @@ impl SnsSender {
                     .set_publish_batch_request_entries(Some(entries?))
                     .send()
                     .await
-                    .map_err(|e| DisplayErrorContext(e).to_string())?;
+                    .map_err(call_failure)?;
                 Ok(output
                     .failed()
                     .iter()

@@ -1,10 +1,9 @@
 //! Delivery to an SQS queue with SendMessageBatch.
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
-use super::delivery::{EntryFailure, deliver};
+use super::delivery::{EntryFailure, call_failure, deliver};
 use super::message::{OutgoingMessage, Undelivered};
 
 /// SQS's limit on a whole batch's payload.
@@ -31,11 +30,7 @@ impl SqsSender {
                 .collect::<Result<Vec<_>, _>>();
             let request = self.client.send_message_batch().queue_url(queue_url);
             async move {
-                let output = request
-                    .set_entries(Some(entries?))
-                    .send()
-                    .await
-                    .map_err(|e| DisplayErrorContext(e).to_string())?;
+                let output = request.set_entries(Some(entries?)).send().await.map_err(call_failure)?;
                 Ok(output
                     .failed()
                     .iter()

@@ -145,6 +145,34 @@ fn arn_resource<'a>(
     Ok(resource)
 }
 
+/// `arn:aws:iam::<account>:role/<path/><name>`.
+pub fn check_role_arn(field: &str, raw: &str) -> Result<(), FieldError> {
+    let invalid = || FieldError::new(field, "is not a role ARN; expected arn:aws:iam::<account>:role/<name>");
+    let parts: Vec<&str> = raw.splitn(6, ':').collect();
+    let ["arn", partition, "iam", "", account, resource] = parts.as_slice() else {
+        return Err(invalid());
+    };
+    let name = resource.strip_prefix("role/").ok_or_else(invalid)?;
+    let valid_name = (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
+    if ["aws", "aws-cn", "aws-us-gov"].contains(partition) && is_account(account) && valid_name {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+/// The account of a queue URL or an ARN (`None` if it names none).
+pub fn account_of(address: &str) -> Option<&str> {
+    let account = match address.strip_prefix("arn:") {
+        Some(arn) => arn.split(':').nth(3)?,
+        None => address.trim_end_matches('/').rsplit('/').nth(1)?,
+    };
+    is_account(account).then_some(account)
+}
+
 fn is_account(text: &str) -> bool {
     text.len() == 12 && text.chars().all(|c| c.is_ascii_digit())
 }

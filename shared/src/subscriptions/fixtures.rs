@@ -18,6 +18,7 @@ pub fn subscription(id: &str) -> Subscription {
             event_bridge: BusTarget {
                 event_bus_arn: "arn:aws:events:eu-west-1:123456789012:event-bus/b".into(),
                 region: "eu-west-1".into(),
+                role_arn: None,
             },
         },
         created_at: DateTime::UNIX_EPOCH,

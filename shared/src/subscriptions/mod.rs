@@ -1,11 +1,13 @@
 //! Event subscriptions: where a tenant's events of one entity type are delivered.
 
+pub mod authority;
 mod destination;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod model;
 mod request;
 
-pub use destination::DestinationRules;
+pub use authority::{Authority, DestinationPolicy, authority};
+pub use destination::{DestinationRules, account_of};
 pub use model::{BusTarget, DeliveryHealth, Destination, QueueTarget, SecretInput, Subscription, TopicTarget};
 pub use request::{SubscriptionDraft, SubscriptionRequest};

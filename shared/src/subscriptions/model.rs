@@ -29,6 +29,10 @@ impl std::fmt::Debug for SecretInput {
 pub struct QueueTarget<S = SealedSecret> {
     pub queue_url: String,
     pub region: String,
+    /// A role in the subscriber's account that this service assumes, with the
+    /// tenant id as ExternalId, to deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +44,10 @@ pub struct QueueTarget<S = SealedSecret> {
 pub struct TopicTarget<S = SealedSecret> {
     pub topic_arn: String,
     pub region: String,
+    /// A role in the subscriber's account that this service assumes, with the
+    /// tenant id as ExternalId, to deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +59,10 @@ pub struct TopicTarget<S = SealedSecret> {
 pub struct BusTarget {
     pub event_bus_arn: String,
     pub region: String,
+    /// A role in the subscriber's account that this service assumes, with the
+    /// tenant id as ExternalId, to deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 /// `{"type": "SQS", "sqs": {...}}`: the type names which block carries the target.
@@ -79,6 +91,24 @@ impl<S> Destination<S> {
         key.as_deref().zip(secret.as_ref())
     }
 
+    /// The role this service assumes to deliver, when the subscriber gave one.
+    pub fn role_arn(&self) -> Option<&str> {
+        match self {
+            Self::Sqs { sqs } => sqs.role_arn.as_deref(),
+            Self::Sns { sns } => sns.role_arn.as_deref(),
+            Self::EventBridge { event_bridge } => event_bridge.role_arn.as_deref(),
+        }
+    }
+
+    /// The queue URL, topic ARN or bus ARN, and the name of its field.
+    pub fn address(&self) -> (&str, &'static str) {
+        match self {
+            Self::Sqs { sqs } => (&sqs.queue_url, "queueUrl"),
+            Self::Sns { sns } => (&sns.topic_arn, "topicArn"),
+            Self::EventBridge { event_bridge } => (&event_bridge.event_bus_arn, "eventBusArn"),
+        }
+    }
+
     /// The name of the block that carries the target: `sqs`, `sns`, `eventBridge`.
     pub fn block(&self) -> &'static str {
         match self {
@@ -95,6 +125,7 @@ impl<S> Destination<S> {
                 sqs: QueueTarget {
                     queue_url: sqs.queue_url,
                     region: sqs.region,
+                    role_arn: sqs.role_arn,
                     access_key: sqs.access_key,
                     access_secret: secret,
                 },
@@ -103,6 +134,7 @@ impl<S> Destination<S> {
                 sns: TopicTarget {
                     topic_arn: sns.topic_arn,
                     region: sns.region,
+                    role_arn: sns.role_arn,
                     access_key: sns.access_key,
                     access_secret: secret,
                 },

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::destination::{DestinationRules, check_region};
+use super::destination::{DestinationRules, check_region, check_role_arn};
 use super::model::{BusTarget, Destination, QueueTarget, SecretInput, TopicTarget};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::events::entity_name;
@@ -52,6 +52,7 @@ struct TargetRequest {
     topic_arn: Option<String>,
     event_bus_arn: Option<String>,
     region: Option<String>,
+    role_arn: Option<String>,
     access_key: Option<String>,
     access_secret: Option<String>,
 }
@@ -99,9 +100,9 @@ impl Kind {
 
     fn fields(self) -> &'static str {
         match self {
-            Kind::Sqs => "{queueUrl, region, accessKey?, accessSecret?}",
-            Kind::Sns => "{topicArn, region, accessKey?, accessSecret?}",
-            Kind::EventBridge => "{eventBusArn, region}",
+            Kind::Sqs => "{queueUrl, region, roleArn? | accessKey?, accessSecret?}",
+            Kind::Sns => "{topicArn, region, roleArn? | accessKey?, accessSecret?}",
+            Kind::EventBridge => "{eventBusArn, region, roleArn?}",
         }
     }
 }
@@ -227,6 +228,15 @@ impl TargetRequest {
             .required(&field("region"), self.region)
             .and_then(|r| errors.check(check_region(&field("region"), &r)).map(|()| r));
         let (access_key, access_secret) = credentials(&field, self.access_key, self.access_secret, errors);
+        let role_arn = self
+            .role_arn
+            .and_then(|arn| errors.check(check_role_arn(&field("roleArn"), &arn)).map(|()| arn));
+        if role_arn.is_some() && access_key.is_some() {
+            errors.push(
+                field("roleArn"),
+                "goes without accessKey/accessSecret: give one way to reach the destination",
+            );
+        }
         let destination = match kind {
             Kind::Sqs => {
                 let url = errors.required(&field("queueUrl"), self.queue_url)?;
@@ -236,6 +246,7 @@ impl TargetRequest {
                     sqs: QueueTarget {
                         queue_url: url,
                         region,
+                        role_arn,
                         access_key,
                         access_secret,
                     },
@@ -249,6 +260,7 @@ impl TargetRequest {
                     sns: TopicTarget {
                         topic_arn: arn,
                         region,
+                        role_arn,
                         access_key,
                         access_secret,
                     },
@@ -262,6 +274,7 @@ impl TargetRequest {
                     event_bridge: BusTarget {
                         event_bus_arn: arn,
                         region,
+                        role_arn,
                     },
                 }
             }
