@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
-use aws_sdk_sqs::config::{Credentials, Region, SharedCredentialsProvider};
+
+use aws_sdk_sqs::config::{Credentials, ProvideCredentials, Region, SharedCredentialsProvider};
+use aws_sdk_sqs::error::DisplayErrorContext;
 use futures_util::future::join_all;
 
 use super::eventbridge::EventBridgeSender;
@@ -20,6 +22,10 @@ use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
 use crate::subscriptions::DestinationPolicy;
+
+/// What a tenant reads when its role could not be assumed.
+const ROLE_NOT_ASSUMED: &str = "ROLE_NOT_ASSUMED: roleArn could not be assumed with your tenant id as \
+    ExternalId; check the role's trust policy";
 
 /// What a tenant reads when a delivery was refused before any call.
 const NOT_ALLOWED: &str = "DESTINATION_NOT_ALLOWED: this destination may not be delivered to with this \
@@ -250,6 +256,12 @@ impl<S: SecretSealer> Dispatcher<S> {
                 .configure(&self.base)
                 .build()
                 .await;
+            // Assumed now, once per client: a role that will not be assumed fails
+            // the group with a reason the tenant can act on.
+            if let Err(err) = provider.provide_credentials().await {
+                tracing::warn!(role = %role.role_arn, tenant = %role.external_id, error = %DisplayErrorContext(&err), "role not assumed");
+                return Err(ROLE_NOT_ASSUMED.to_owned());
+            }
             config = config.credentials_provider(SharedCredentialsProvider::new(provider));
         }
         let config = config.build();

@@ -549,9 +549,12 @@ mod tests {
         let job = runner.job().await;
         assert_eq!(job.last_run_at, Some(run.started_at));
         assert!(job.next_run_at.is_some());
+        // The run as stored: times to the millisecond.
+        let latest = runner.runs.latest(&tenant("acme"), "job-1", 5).await.expect("runs");
+        assert_eq!(latest.len(), 1);
         assert_eq!(
-            runner.runs.latest(&tenant("acme"), "job-1", 5).await.expect("runs"),
-            [run]
+            (latest[0].run_id.as_str(), latest[0].status, latest[0].emails),
+            ("exec-1", RunStatus::Succeeded, 2)
         );
     }
 

@@ -1,0 +1,209 @@
+//! No tenant reaches what is not its own: the stack's queues and bus are never a
+//! destination, the stack's account only for the tenants the operator lists, and
+//! any other account only with the subscriber's authority — its role, assumed
+//! with the tenant id as ExternalId, which another tenant cannot present. Against
+//! moto, with IAM and trust policies enforced by the local stack (moto checks
+//! neither).
+
+mod common;
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
+use common::{ApiRequest, TestStack, parts};
+use local::stream_poller::StreamPoller;
+use serde_json::{Value, json};
+use shared::fanout::Fanout;
+use shared::storage::schema::EVENTS;
+
+/// The subscriber's account, apart from the stack's (moto's default 123456789012).
+const SUBSCRIBER_ACCOUNT: &str = "111111111111";
+const DELIVERY_ROLE: &str = "arn:aws:iam::111111111111:role/event-deliveries";
+
+async fn subscribe(stack: &TestStack, tenant: &str, destination: Value) -> (u16, Value) {
+    let body = json!({"entityType": "ORDER", "subscribeCreate": true, "destination": destination});
+    let request = ApiRequest::new("POST", "/api/v1/event-subscription")
+        .for_tenant(tenant)
+        .json(&body)
+        .build();
+    parts(stack.call("create-subscription", request).await)
+}
+
+async fn subscriptions(stack: &TestStack, tenant: &str) -> Vec<Value> {
+    let request = ApiRequest::new("GET", "/api/v1/event-subscription")
+        .for_tenant(tenant)
+        .build();
+    let (status, listed) = parts(stack.call("list-subscriptions", request).await);
+    assert_eq!(status, 200, "{listed}");
+    listed.as_array().cloned().unwrap_or_default()
+}
+
+fn queue(url: &str) -> Value {
+    json!({"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}})
+}
+
+fn field_of(problem: &Value) -> &str {
+    problem["errors"][0]["field"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_stacks_own_queues_and_bus_are_never_a_destination() {
+    // GIVEN a stack whose account every tenant may deliver to (the local default)
+    let stack = TestStack::new().await;
+    let own_bus = format!(
+        "arn:aws:events:us-east-1:123456789012:event-bus/{}",
+        stack.stack.event_bus
+    );
+    // WHEN a tenant subscribes the retry queue, the dead-letter queue or the bus
+    for destination in [
+        queue(&stack.stack.retry_queue_url),
+        queue(&stack.stack.dead_letter_queue_url),
+        queue(&stack.stack.projector_failure_queue_url),
+        json!({"type": "EVENTBRIDGE", "eventBridge": {"eventBusArn": own_bus, "region": "us-east-1"}}),
+    ] {
+        let (status, problem) = subscribe(&stack, "acme", destination).await;
+        // THEN 400, naming the field, and nothing is stored
+        assert_eq!(status, 400, "{problem}");
+        assert!(field_of(&problem).starts_with("destination."), "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or_default().contains("own"),
+            "{problem}"
+        );
+    }
+    assert!(subscriptions(&stack, "acme").await.is_empty());
+}
+
+#[tokio::test]
+async fn the_stacks_account_is_only_for_the_tenants_the_operator_lists() {
+    // GIVEN the operator lets only beta deliver into the stack's account
+    let mut stack = TestStack::new().await;
+    stack.stack = stack
+        .stack
+        .clone()
+        .with_parameter("OwnAccountTenants", "beta")
+        .expect("parameter");
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let name = format!("orders-{}", uuid::Uuid::now_v7().simple());
+    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+    // WHEN acme and beta subscribe the same queue of that account, without credentials
+    let (refused, problem) = subscribe(&stack, "acme", queue(&url)).await;
+    let (accepted, _) = subscribe(&stack, "beta", queue(&url)).await;
+    // THEN acme is refused, naming the queue, and beta is not
+    assert_eq!(
+        (refused, field_of(&problem)),
+        (400, "destination.sqs.queueUrl"),
+        "{problem}"
+    );
+    assert_eq!(accepted, 201);
+    assert!(subscriptions(&stack, "acme").await.is_empty());
+}
+
+/// The SDK configuration of the subscriber's account: moto runs a request in the
+/// account of the role whose credentials sign it.
+async fn subscriber_account(sdk: &SdkConfig) -> SdkConfig {
+    let assumed = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{SUBSCRIBER_ACCOUNT}:role/setup"))
+        .role_session_name("test-setup")
+        .send()
+        .await
+        .expect("assume the subscriber's setup role");
+    let credentials = assumed.credentials.expect("credentials");
+    let credentials = Credentials::new(
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        Some(credentials.session_token),
+        None,
+        "subscriber",
+    );
+    sdk.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+#[tokio::test]
+async fn another_accounts_queue_is_reached_only_through_its_role_with_the_tenant_as_external_id() {
+    // GIVEN a queue in the subscriber's own account, and a role there that trusts
+    // the stack when it presents acme's tenant id
+    let stack = TestStack::new().await;
+    let sdk = shared::aws::sdk_config().await;
+    let subscriber = aws_sdk_sqs::Client::new(&subscriber_account(&sdk).await);
+    let url = subscriber
+        .create_queue()
+        .queue_name(format!("orders-{}", uuid::Uuid::now_v7().simple()))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    assert!(url.contains(&format!("/{SUBSCRIBER_ACCOUNT}/")), "{url}");
+    stack
+        .stack
+        .trust_policies()
+        .expect("IAM enforced")
+        .trust(DELIVERY_ROLE, "acme");
+    let with_role = json!({"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1", "roleArn": DELIVERY_ROLE}});
+    // WHEN acme subscribes it without its authority THEN 400
+    let (status, problem) = subscribe(&stack, "acme", queue(&url)).await;
+    assert_eq!(
+        (status, field_of(&problem)),
+        (400, "destination.sqs.queueUrl"),
+        "{problem}"
+    );
+    // WHEN acme subscribes it with the role, and beta names the same role
+    assert_eq!(subscribe(&stack, "acme", with_role.clone()).await.0, 201);
+    assert_eq!(subscribe(&stack, "beta", with_role).await.0, 201);
+    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+        .await
+        .expect("events stream");
+    for (tenant, id) in [("acme", "evt-acme"), ("beta", "evt-beta")] {
+        common::post_entity_event(&stack, tenant, id, "ORDER", "CREATE", &json!({"total": 1})).await;
+    }
+    let fanout: Fanout = stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config());
+    let records = stream.poll().await.expect("records");
+    assert!(fanout.stream_batch(&records).await.is_empty());
+    // THEN acme's event arrives in the subscriber's queue, on the first attempt
+    let arrived = common::drain(&subscriber, &url).await;
+    let ids: Vec<String> = arrived
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("json");
+            body["eventId"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["evt-acme"]);
+    // AND beta's delivery failed where AWS would refuse it: AssumeRole with the wrong ExternalId
+    // (once per try of the delivery)
+    let refused = stack.calls.take_refused();
+    assert!(
+        !refused.is_empty()
+            && refused
+                .iter()
+                .all(|r| r.contains("sts:AssumeRole") && r.contains("ExternalId beta")),
+        "{refused:?}"
+    );
+    let beta = &subscriptions(&stack, "beta").await[0];
+    assert_eq!(beta["delivery"]["consecutiveFailures"], 1, "{beta}");
+    let last_error = beta["delivery"]["lastError"].as_str().unwrap_or_default();
+    assert!(last_error.starts_with("ROLE_NOT_ASSUMED: "), "{last_error}");
+}
+
+#[tokio::test]
+async fn a_failed_delivery_never_tells_whether_a_resource_exists() {
+    // GIVEN a subscription to a queue that does not exist
+    let stack = TestStack::new().await;
+    let account = stack.stack.retry_queue_url.rsplit_once('/').expect("url").0;
+    let missing = format!("{account}/nothing-here-{}", uuid::Uuid::now_v7().simple());
+    assert_eq!(subscribe(&stack, "acme", queue(&missing)).await.0, 201);
+    let sdk = shared::aws::sdk_config().await;
+    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+        .await
+        .expect("events stream");
+    common::post_entity_event(&stack, "acme", "evt-1", "ORDER", "CREATE", &json!({"total": 1})).await;
+    // WHEN it is fanned out
+    let fanout: Fanout = stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config());
+    fanout.stream_batch(&stream.poll().await.expect("records")).await;
+    // THEN the tenant reads a short code, the same as for a queue it may not use
+    let subscription = &subscriptions(&stack, "acme").await[0];
+    let last_error = subscription["delivery"]["lastError"].as_str().unwrap_or_default();
+    assert!(last_error.starts_with("DESTINATION_UNREACHABLE: "), "{last_error}");
+}
