@@ -331,3 +331,42 @@ async fn seed_000s_post_on_the_job_deletes_it() {
     let (status, _) = parts(stack.call("delete-job", with_id("POST", "globex", "job-1", None)).await);
     assert_eq!(status, 404, "another tenant's job is unknown");
 }
+
+#[tokio::test]
+async fn a_tenant_keeps_at_most_its_quota_of_jobs_and_a_deleted_one_frees_its_place() {
+    // GIVEN a stack whose tenants may keep two jobs, and acme with two
+    let mut stack = TestStack::new().await;
+    stack.stack = stack
+        .stack
+        .clone()
+        .with_parameter("MaxJobsPerTenant", "2")
+        .expect("parameter");
+    for id in ["job-1", "job-2"] {
+        assert_eq!(parts(stack.call("create-job", post("acme", &job(id))).await).0, 201);
+    }
+    // WHEN acme creates a third THEN 409 naming the limit, and nothing is stored
+    let (status, problem) = parts(stack.call("create-job", post("acme", &job("job-3"))).await);
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("MaxJobsPerTenant"),
+        "{problem}"
+    );
+    // AND another tenant is not held to acme's count
+    assert_eq!(
+        parts(stack.call("create-job", post("globex", &job("job-3"))).await).0,
+        201
+    );
+    // WHEN acme deletes one THEN it may create another
+    let delete = ApiRequest::new("DELETE", "/api/v1/jobs/job-1")
+        .for_tenant("acme")
+        .path_param("jobId", "job-1")
+        .build();
+    assert_eq!(parts(stack.call("delete-job", delete).await).0, 204);
+    assert_eq!(
+        parts(stack.call("create-job", post("acme", &job("job-3"))).await).0,
+        201
+    );
+}

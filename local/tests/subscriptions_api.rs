@@ -455,3 +455,39 @@ async fn an_update_that_leaves_out_active_keeps_it() {
     let (status, updated) = parts(stack.call("update-subscription", put("acme", None, &body)).await);
     assert_eq!((status, updated["active"].as_bool()), (200, Some(false)), "{updated}");
 }
+
+#[tokio::test]
+async fn the_101st_subscription_of_a_tenant_is_refused_naming_the_limit() {
+    // GIVEN acme with the default quota's 100 subscriptions
+    let stack = TestStack::new().await;
+    let functions = stack.functions();
+    for i in 0..100 {
+        let (status, body) = parts(
+            functions
+                .invoke(
+                    "create-subscription",
+                    post("acme", &sqs_subscription(&format!("sub-{i}"))),
+                )
+                .await
+                .expect("a function"),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    // WHEN it creates the 101st
+    let (status, problem) = parts(
+        stack
+            .call("create-subscription", post("acme", &sqs_subscription("sub-100")))
+            .await,
+    );
+    // THEN 409 naming the limit, and it is not stored
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("MaxSubscriptionsPerTenant"),
+        "{problem}"
+    );
+    let (_, listed) = parts(stack.call("list-subscriptions", list("acme", Some("true"))).await);
+    assert_eq!(listed.as_array().map(Vec::len), Some(100));
+}

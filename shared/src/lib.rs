@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod notifications;
 pub mod pagination;
 pub mod projections;
+pub mod quotas;
 pub mod routes;
 pub mod schedule;
 pub mod schedule_sync;

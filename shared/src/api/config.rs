@@ -6,6 +6,7 @@ use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::http::Authentication;
+use crate::quotas::{MAX_JOBS, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, SUBSCRIPTIONS};
 use crate::subscriptions::DestinationPolicy;
@@ -120,15 +121,21 @@ impl FunctionConfig for DefinitionsConfig {
 pub struct JobsConfig {
     pub jobs_table: String,
     pub auth: Authentication,
+    /// Jobs (not deleted) a tenant may keep.
+    pub quota: Quota,
+    /// How often a job may run at most.
+    pub floor: ScheduleFloor,
 }
 
 impl FunctionConfig for JobsConfig {
-    const VARIABLES: &'static [&'static str] = &[JOBS.env_var, TENANT_CLAIM];
+    const VARIABLES: &'static [&'static str] = &[JOBS.env_var, TENANT_CLAIM, MAX_JOBS, MIN_SCHEDULE_MINUTES];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             jobs_table: env.required(JOBS.env_var)?,
             auth: Authentication::read(env),
+            quota: Quota::read(env, MAX_JOBS, "MaxJobsPerTenant", "job")?,
+            floor: ScheduleFloor::read(env)?,
         })
     }
 }
@@ -141,6 +148,8 @@ pub struct SubscriptionsConfig {
     pub secrets_key_id: String,
     pub auth: Authentication,
     pub policy: DestinationPolicy,
+    /// Subscriptions (active or not) a tenant may keep.
+    pub quota: Quota,
 }
 
 impl FunctionConfig for SubscriptionsConfig {
@@ -151,6 +160,7 @@ impl FunctionConfig for SubscriptionsConfig {
         STACK_ACCOUNT,
         STACK_DESTINATIONS,
         OWN_ACCOUNT_TENANTS,
+        MAX_SUBSCRIPTIONS,
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -159,6 +169,7 @@ impl FunctionConfig for SubscriptionsConfig {
             secrets_key_id: env.required(SECRETS_KEY)?,
             auth: Authentication::read(env),
             policy: DestinationPolicy::read(env)?,
+            quota: Quota::read(env, MAX_SUBSCRIPTIONS, "MaxSubscriptionsPerTenant", "subscription")?,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
+use jiff::tz::TimeZone;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
@@ -10,6 +11,7 @@ use super::records::{check_version, flag, list_all, load, path_id, record_error}
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::jobs::{Job, JobDraft, JobRequest, ScheduleStatus};
+use crate::quotas::{Quota, ScheduleFloor};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
 use crate::{ids, routes};
@@ -20,6 +22,8 @@ const KIND: &str = "job";
 pub struct JobsApi<R> {
     pub records: R,
     pub auth: Authentication,
+    pub quota: Quota,
+    pub floor: ScheduleFloor,
 }
 
 pub type DynamoJobsApi = JobsApi<DynamoRecords<Job>>;
@@ -29,7 +33,20 @@ impl DynamoJobsApi {
         Self {
             records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
             auth: config.auth,
+            quota: config.quota,
+            floor: config.floor,
         }
+    }
+}
+
+impl<R> JobsApi<R> {
+    /// A 400 when the draft's schedule runs more often than the floor allows.
+    fn check_schedule(&self, draft: &JobDraft, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let Some(expression) = &draft.expression else {
+            return Ok(());
+        };
+        let timezone = draft.timezone.as_ref().map_or(TimeZone::UTC, |(zone, _)| zone.clone());
+        Ok(self.floor.check("scheduleExpression", expression, &timezone, now)?)
     }
 }
 
@@ -76,6 +93,9 @@ pub async fn create_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
         let now = Utc::now();
         let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
         refuse_deleted_flag(&draft)?;
+        api.check_schedule(&draft, now)?;
+        let held = list_all(&api.records, KIND, &caller.tenant, |job| !job.deleted).await?;
+        api.quota.check(held.len())?;
         let id = draft.id.clone().unwrap_or_else(|| ids::generate("job"));
         let job = build(id.clone(), draft, now, None);
         let stored = api
@@ -116,6 +136,7 @@ pub async fn update_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
         let id = path_id(&req, "jobId", KIND)?;
         let now = Utc::now();
         let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
+        api.check_schedule(&draft, now)?;
         if draft.id.as_ref().is_some_and(|body_id| *body_id != id) {
             return Err(ApiError::invalid_field(
                 "id",
@@ -208,6 +229,12 @@ mod tests {
         let api = JobsApi {
             records: InMemoryRecords::default(),
             auth: Authentication::DisabledForLocalRun,
+            quota: Quota {
+                max: 100,
+                parameter: "MaxJobsPerTenant",
+                kind: "job",
+            },
+            floor: ScheduleFloor { minutes: 15 },
         };
         let created = json_of(&create_job(&api, request("POST", None, Some(job()))).await);
         // WHEN it is updated, then deleted twice

@@ -9,6 +9,7 @@ use super::config::SubscriptionsConfig;
 use super::records::{check_version, flag, list_all, load, path_id, record_error};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::quotas::Quota;
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, Versioned};
@@ -29,6 +30,7 @@ pub struct SubscriptionsApi<R, K> {
     pub rules: DestinationRules,
     /// Which destinations a tenant may name.
     pub policy: DestinationPolicy,
+    pub quota: Quota,
 }
 
 pub type DynamoSubscriptionsApi = SubscriptionsApi<DynamoRecords<Subscription>, KmsSealer>;
@@ -45,6 +47,7 @@ impl DynamoSubscriptionsApi {
             auth: config.auth,
             rules: DestinationRules::for_endpoint(sdk.endpoint_url()),
             policy: config.policy,
+            quota: config.quota,
         }
     }
 }
@@ -153,6 +156,8 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         req,
         |caller: Caller, req| async move {
             let draft = api.draft(&caller.tenant, &req)?;
+            let held = list_all(&api.records, KIND, &caller.tenant, |_| true).await?;
+            api.quota.check(held.len())?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
             let subscription = api.resolve(&caller.tenant, &id, draft, Utc::now(), None).await?;
             let stored = api
@@ -282,6 +287,11 @@ mod tests {
                 stack_account: "123456789012".into(),
                 own_account_tenants: ["*".to_owned()].into(),
                 ..DestinationPolicy::default()
+            },
+            quota: Quota {
+                max: 100,
+                parameter: "MaxSubscriptionsPerTenant",
+                kind: "subscription",
             },
         }
     }
