@@ -13,7 +13,7 @@ use aws_config::sts::AssumeRoleProvider;
 
 use aws_sdk_sqs::config::{Credentials, ProvideCredentials, Region, SharedCredentialsProvider};
 use aws_sdk_sqs::error::DisplayErrorContext;
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
 use super::eventbridge::EventBridgeSender;
 use super::message::{OutgoingMessage, Undelivered};
@@ -22,6 +22,9 @@ use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
 use crate::subscriptions::DestinationPolicy;
+
+/// Targets sent to at once per invocation.
+const TARGETS_AT_ONCE: usize = 32;
 
 /// What a tenant reads when its role could not be assumed.
 const ROLE_NOT_ASSUMED: &str = "ROLE_NOT_ASSUMED: roleArn could not be assumed with your tenant id as \
@@ -91,10 +94,14 @@ impl<S: SecretSealer> Dispatcher<S> {
     /// Sends every group of `plan` concurrently; returns what could not be delivered.
     /// `subscriptions` holds the current subscriptions, for their credentials.
     pub async fn send(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
-        let groups = plan
-            .into_iter()
-            .map(|(target, deliveries)| self.send_group(target, deliveries, subscriptions));
-        join_all(groups).await.into_iter().flatten().collect()
+        // A bounded number of targets at once (each sends its batches in turn), so
+        // one tenant's many destinations cannot open unbounded connections.
+        stream::iter(plan)
+            .map(|(target, deliveries)| self.send_group(target, deliveries, subscriptions))
+            .buffer_unordered(TARGETS_AT_ONCE)
+            .flat_map(stream::iter)
+            .collect()
+            .await
     }
 
     async fn send_group(

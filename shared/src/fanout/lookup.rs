@@ -2,6 +2,7 @@
 //! tenant per batch, never kept across batches. So every event accepted after a
 //! subscription create, update or deactivate has returned is routed by that
 //! change (a subscriber that subscribes and posts at once gets the message).
+//! Only active subscriptions are kept; the Query reads at most a tenant's quota.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -54,7 +55,8 @@ impl<R: Records<Subscription>> SubscriptionLookup<R> {
         let mut cursor: Option<String> = None;
         loop {
             let page = self.records.list(tenant, PAGE, cursor.as_deref()).await?;
-            all.extend(page.items.into_iter().map(|record| record.value));
+            // Inactive ones route nothing (and drop their retries): not kept.
+            all.extend(page.items.into_iter().map(|record| record.value).filter(|s| s.active));
             match page.cursor {
                 Some(next) => cursor = Some(next),
                 None => return Ok(all.into()),
@@ -88,5 +90,13 @@ mod tests {
         // THEN the next batch routes to it
         let (second, _) = lookup.for_tenants(BTreeSet::from([acme.clone()])).await;
         assert_eq!(second[&acme].len(), 2);
+        // AND an inactive one is not kept
+        let inactive = Subscription {
+            active: false,
+            ..subscription("s3")
+        };
+        lookup.records.create(&acme, "s3", inactive).await.expect("create");
+        let (third, _) = lookup.for_tenants(BTreeSet::from([acme.clone()])).await;
+        assert_eq!(third[&acme].len(), 2);
     }
 }
