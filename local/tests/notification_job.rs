@@ -331,7 +331,7 @@ async fn inactive_deleted_and_unknown_jobs_do_nothing() {
 
 #[tokio::test]
 async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
-    // GIVEN a reminder job every minute, synced into a schedule
+    // GIVEN a reminder job every 15 minutes (the shortest allowed), synced into a schedule
     let mut h = Harness::new().await;
     wishlists(&mut h).await;
     let sdk = shared::aws::sdk_config().await;
@@ -340,7 +340,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
         .expect("jobs stream");
     let body = json!({
         "notification": "WISHLIST_REMINDER", "template_id": "d-remind", "number_of_items_in_email": -1,
-        "job_parameters": {}, "schedule": "* * * * *", "is_active": true, "is_scheduled": true, "deleted": false
+        "job_parameters": {}, "schedule": "*/15 * * * *", "is_active": true, "is_scheduled": true, "deleted": false
     });
     let request = ApiRequest::new("POST", "/api/v1/jobs")
         .for_tenant(TENANT)
@@ -350,7 +350,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
     let records = jobs_stream.poll().await.expect("jobs records");
     assert!(h.stack().stack.schedule_sync().stream_batch(&records).await.is_empty());
 
-    // WHEN the next minute comes
+    // WHEN its next time comes
     let sendgrid = SendGrid::new(&h.sendgrid.url, "SG.test", RetryPolicy::default()).expect("client");
     let schedules = ScheduleRunner::new(
         aws_sdk_scheduler::Client::new(&sdk),
@@ -359,7 +359,7 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
     );
     let now = chrono::Utc::now();
     let fired = schedules
-        .fire_due(now, now + chrono::Duration::seconds(61))
+        .fire_due(now, now + chrono::Duration::seconds(15 * 60 + 1))
         .await
         .expect("schedules");
 

@@ -229,7 +229,7 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     let latest = runs.latest(&acme, "job-1", 5).await.expect("runs");
     assert_eq!(
         latest.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
-        ["exec-2", "exec-1"]
+        ["exec-2", "exec-1", "exec-0"]
     );
     assert_eq!(latest[1].status, RunStatus::Succeeded);
     assert!(

@@ -184,21 +184,38 @@ impl RunStore {
             AttributeValue::S(rfc3339_millis::format(&t))
         });
         let (pk, sk) = record_key(tenant, JOB_RECORDS, &run.job_id);
+        // The version moves on: a client's PUT based on the job as it was before
+        // this run is refused (409) rather than undo the run's fields.
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk))
             .key("sk", AttributeValue::S(sk))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":next", next);
+            .expression_attribute_values(":next", next)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
         let update = match &job.ran {
-            None => update.update_expression("SET next_run_at = :next"),
+            None => update
+                .condition_expression("attribute_exists(pk)")
+                .update_expression("SET next_run_at = :next, version = version + :one"),
             Some((at, retry)) => {
-                let update = update.expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
+                // Never backwards: a late attempt of an older execution leaves a
+                // newer run's time alone (its run is still recorded).
+                let update = update
+                    .condition_expression(
+                        "attribute_exists(pk) AND (attribute_not_exists(last_run_at) \
+                         OR attribute_type(last_run_at, :null) OR last_run_at <= :last)",
+                    )
+                    .expression_attribute_values(":null", AttributeValue::S("NULL".into()))
+                    .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
                 if retry.is_empty() {
-                    update.update_expression("SET next_run_at = :next, last_run_at = :last REMOVE retry_shoppers")
+                    update.update_expression(
+                        "SET next_run_at = :next, last_run_at = :last, version = version + :one REMOVE retry_shoppers",
+                    )
                 } else {
                     update
-                        .update_expression("SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry")
+                        .update_expression(
+                            "SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry, \
+                             version = version + :one",
+                        )
                         .expression_attribute_values(":retry", encode(retry)?)
                 }
             }
@@ -349,7 +366,8 @@ impl Runs for RunStore {
         );
         match self.transact(items.clone()).await? {
             Written::Committed => Ok(()),
-            // The job was deleted meanwhile: the run is still recorded.
+            // The job was deleted meanwhile, or a later run moved it on: the run is
+            // still recorded.
             Written::Refused { index: 2, .. } => {
                 items.pop();
                 match self.transact(items).await? {

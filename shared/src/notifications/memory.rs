@@ -158,8 +158,16 @@ impl Runs for InMemoryRuns {
             }
             state.runs.insert(run_key(tenant, run), stored(run));
         }
-        // A job deleted meanwhile: the run is still recorded.
+        // A job deleted meanwhile, or moved on by a later run: the run is still
+        // recorded, the job left alone.
         self.jobs.update(tenant, &run.job_id, |stored| {
+            if let Some((at, _)) = &job.ran
+                && stored
+                    .last_run_at
+                    .is_some_and(|last| last > rfc3339_millis::stored(*at))
+            {
+                return false;
+            }
             stored.next_run_at = job.next_run_at.map(rfc3339_millis::stored);
             if let Some((at, retry)) = &job.ran {
                 stored.last_run_at = Some(rfc3339_millis::stored(*at));
@@ -171,6 +179,7 @@ impl Runs for InMemoryRuns {
                     })
                     .collect();
             }
+            true
         });
         Ok(())
     }

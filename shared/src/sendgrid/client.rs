@@ -60,8 +60,24 @@ impl std::fmt::Debug for SendGrid {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("TLS roots: {0}")]
+#[error("SendGrid client: {0}")]
 pub struct ClientError(String);
+
+/// The longest one request may take before it counts as failed (and is retried).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `base_url` without its trailing slash, if it is https, or http to this very
+/// host (a local stub): the API key must never cross a network in clear.
+fn checked_base_url(base_url: &str) -> Result<String, ClientError> {
+    let url = url::Url::parse(base_url).map_err(|e| ClientError(format!("{base_url:?} is not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(ClientError(format!("{base_url:?} must be https"))),
+    }
+    Ok(base_url.trim_end_matches('/').to_owned())
+}
 
 impl SendGrid {
     pub fn new(
@@ -76,8 +92,8 @@ impl SendGrid {
             .enable_http1()
             .build();
         Ok(Self {
+            base_url: checked_base_url(&base_url.into())?,
             http: Client::builder(TokioExecutor::new()).build(https),
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
             api_key: api_key.into(),
             retry,
         })
@@ -128,8 +144,15 @@ impl SendGrid {
             .mul_f64(f64::from(1u32 << (attempt - 1).min(10)) * fastrand::f64())
     }
 
-    /// Status, how long SendGrid asks us to wait (on 429), and the body (clipped).
+    /// Status, how long SendGrid asks us to wait (on 429), and the body (clipped);
+    /// a request that takes longer than `REQUEST_TIMEOUT` fails.
     async fn post(&self, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.post_once(body))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())))
+    }
+
+    async fn post_once(&self, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
         let request = Request::post(format!("{}/v3/mail/send", self.base_url))
             .header("authorization", format!("Bearer {}", self.api_key))
             .header("content-type", "application/json")
@@ -160,4 +183,19 @@ fn rate_limit_wait(headers: &hyper::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(reset.saturating_sub(now)));
     }
     number("retry-after").map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_only_travels_over_https_or_to_this_host() {
+        assert!(checked_base_url("https://api.sendgrid.com/").is_ok());
+        assert!(checked_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(checked_base_url("http://api.sendgrid.com").is_err());
+        assert!(checked_base_url("http://127.0.0.1.evil.example").is_err());
+        assert!(checked_base_url("ftp://api.sendgrid.com").is_err());
+        assert!(checked_base_url("not a url").is_err());
+    }
 }

@@ -19,16 +19,19 @@ impl<T> Default for InMemoryRecords<T> {
 }
 
 impl<T> InMemoryRecords<T> {
-    /// Changes record `id` in place, its version left alone (what a server-side
-    /// update of attributes clients do not write does); false when it is absent.
-    pub fn update(&self, tenant: &TenantId, id: &str, change: impl FnOnce(&mut T)) -> bool {
-        match self.lock().get_mut(&key(tenant, id)) {
-            Some(record) => {
-                change(&mut record.value);
-                true
-            }
-            None => false,
+    /// Changes record `id` with `change` (false: leave it as it is) and bumps its
+    /// version, as a server-side update that a racing client write must not undo
+    /// does; false when it is absent or was left alone.
+    pub fn update(&self, tenant: &TenantId, id: &str, change: impl FnOnce(&mut T) -> bool) -> bool {
+        let mut records = self.lock();
+        let Some(record) = records.get_mut(&key(tenant, id)) else {
+            return false;
+        };
+        let changed = change(&mut record.value);
+        if changed {
+            record.version += 1;
         }
+        changed
     }
 
     /// `update` on the record at `version` only; false when absent or changed since.
