@@ -212,8 +212,8 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     runs.finish(&acme, &finished, &update).await.expect("finish");
     let moved = jobs.get(&acme, "job-1").await.expect("read").expect("job");
     assert_eq!(
-        moved.version, 1,
-        "the runner's update leaves the client's version alone"
+        moved.version, 2,
+        "a run moves the version on: a PUT based on the job before it is refused"
     );
     assert_eq!(moved.value.last_run_at, Some(stored(first.started_at)));
     assert_eq!(moved.value.retry_shoppers[0].since, stored(first.started_at));
@@ -222,6 +222,19 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     assert_eq!(
         runs.lease(&acme, &attempt("exec-1", 0)).await.expect("lease"),
         Lease::Finished
+    );
+    // A late attempt of an older execution is recorded, but never moves the job back.
+    let older = attempt("exec-0", 30);
+    runs.lease(&acme, &older).await.expect("lease");
+    let stale = JobUpdate {
+        next_run_at: None,
+        ran: Some((older.started_at, Vec::new())),
+    };
+    runs.finish(&acme, &older, &stale).await.expect("finish");
+    let kept = jobs.get(&acme, "job-1").await.expect("read").expect("job");
+    assert_eq!(
+        (kept.version, kept.value.last_run_at),
+        (2, Some(stored(first.started_at)))
     );
     // Runs, newest first.
     let second = attempt("exec-2", 0);
