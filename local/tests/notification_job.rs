@@ -613,3 +613,37 @@ async fn shown(h: &Harness, job: &str) -> Value {
         .build();
     parts(h.stack().call("get-job", request).await).1
 }
+
+#[tokio::test]
+async fn two_overlapping_executions_of_one_job_mail_each_shopper_once() {
+    // GIVEN a reminder job for wishlists a and b
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    let invocation = |execution: &str| Invocation {
+        tenant: TENANT.into(),
+        job_id: job.clone(),
+        scheduled_time: None,
+        execution_id: execution.into(),
+    };
+    // WHEN two executions of it run at the same time (a late one and the next)
+    let (first, second) = tokio::join!(h.runner.run(invocation("exec-a")), h.runner.run(invocation("exec-b")));
+    // THEN one ran and the other found the job busy (Lambda retries it later)
+    let outcomes = [&first, &second];
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Ok(Outcome::Ran(_)))).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(shared::notifications::RunError::Busy)))
+            .count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    // AND each shopper got one e-mail
+    let recipients: Vec<String> = h.sent().into_iter().map(|(to, _)| to).collect();
+    assert_eq!(recipients, ["a@example.com", "b@example.com"]);
+}

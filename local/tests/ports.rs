@@ -236,21 +236,35 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
         (kept.version, kept.value.last_run_at),
         (2, Some(stored(first.started_at)))
     );
+    // One execution of a job at a time: another waits until the first finishes.
+    let running = attempt("exec-5", 0);
+    assert!(matches!(runs.lease(&acme, &running).await.expect("lease"), Lease::Started(_)));
+    let overlapping = attempt("exec-6", 0);
+    assert_eq!(runs.lease(&acme, &overlapping).await.expect("lease"), Lease::Busy);
+    let ran = JobUpdate {
+        next_run_at: None,
+        ran: None,
+    };
+    runs.finish(&acme, &running, &ran).await.expect("finish");
+    assert!(matches!(runs.lease(&acme, &overlapping).await.expect("lease"), Lease::Started(_)));
+    runs.finish(&acme, &overlapping, &ran).await.expect("finish");
     // Runs, newest first.
     let second = attempt("exec-2", 0);
     runs.lease(&acme, &second).await.expect("lease");
-    let latest = runs.latest(&acme, "job-1", 5).await.expect("runs");
+    let latest = runs.latest(&acme, "job-1", 10).await.expect("runs");
     assert_eq!(
         latest.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
-        ["exec-2", "exec-1", "exec-0"]
+        ["exec-2", "exec-6", "exec-5", "exec-1", "exec-0"]
     );
-    assert_eq!(latest[1].status, RunStatus::Succeeded);
+    assert_eq!(latest[3].status, RunStatus::Succeeded);
     assert!(
         runs.latest(&tenant("other"), "job-1", 5)
             .await
             .expect("runs")
             .is_empty()
     );
+
+    runs.finish(&acme, &second, &ran).await.expect("finish");
 
     // A dead attempt's lease is taken over with its progress; the dead one's run is closed.
     let dead = attempt("exec-3", 10);

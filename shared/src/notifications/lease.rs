@@ -10,10 +10,16 @@
 //! is over, Lambda's retry of the same execution takes the lease over, closes the
 //! dead attempt's run as FAILED, and carries on from the progress kept. The run
 //! record, the lease's end and the job's last run are written in one transaction.
+//!
+//! One execution of a job runs at a time: with its lease, an execution takes the
+//! job's lock (`sk = LOCK#<job>`: the execution holding it and until when). Another
+//! execution finds the job busy until the holder finishes (it releases the lock)
+//! or its lease is over; so two overlapping executions never mail the same
+//! shoppers.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -102,6 +108,47 @@ impl RunStore {
 
     fn lease_sort_key(run: &Run) -> AttributeValue {
         AttributeValue::S(format!("CLAIM#{}#{}", run.job_id, run.run_id))
+    }
+
+    fn lock_sort_key(run: &Run) -> AttributeValue {
+        AttributeValue::S(format!("LOCK#{}", run.job_id))
+    }
+
+    /// The job's lock for `run`'s execution until `until`: taken when free, when
+    /// its holder's lease is over, or when this execution holds it already.
+    fn lock(&self, tenant: &TenantId, run: &Run, until: &AttributeValue) -> Result<TransactWriteItem, StorageError> {
+        let lock = Put::builder()
+            .table_name(&self.table)
+            .item("pk", Self::partition(tenant))
+            .item("sk", Self::lock_sort_key(run))
+            .item("holder", AttributeValue::S(run.run_id.clone()))
+            .item("lock_until", until.clone())
+            .condition_expression("attribute_not_exists(pk) OR lock_until <= :now OR holder = :execution")
+            .expression_attribute_values(":now", AttributeValue::N(run.started_at.timestamp().to_string()))
+            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()));
+        Ok(TransactWriteItem::builder().put(built(lock.build())?).build())
+    }
+
+    /// Frees the job's lock if `run`'s execution holds it; a lock held by another
+    /// is left alone, and one not freed ends with its lease anyway.
+    async fn unlock(&self, tenant: &TenantId, run: &Run) {
+        let freed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", Self::lock_sort_key(run))
+            .update_expression("SET lock_until = :free")
+            .condition_expression("holder = :execution")
+            .expression_attribute_values(":free", AttributeValue::N("0".into()))
+            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()))
+            .send()
+            .await;
+        if let Err(err) = freed
+            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
+        {
+            tracing::warn!(job_id = %run.job_id, error = %DisplayErrorContext(&err), "job lock not freed; it ends with its lease");
+        }
     }
 
     fn put_run(&self, tenant: &TenantId, run: &Run) -> Result<TransactWriteItem, StorageError> {
@@ -247,6 +294,7 @@ impl Runs for RunStore {
         let items = vec![
             TransactWriteItem::builder().put(built(lease.build())?).build(),
             self.put_run(tenant, run)?,
+            self.lock(tenant, run, &lease_until)?,
         ];
         let held = match self.transact(items).await? {
             Written::Committed => {
@@ -255,6 +303,8 @@ impl Runs for RunStore {
                     progress: Progress::default(),
                 }));
             }
+            // Another execution of the job runs now.
+            Written::Refused { index: 2, .. } => return Ok(Lease::Busy),
             Written::Refused { item, .. } if !item.is_empty() => item,
             // DynamoDB returns the lease that failed the condition; read it if not.
             Written::Refused { .. } => self
@@ -299,13 +349,14 @@ impl Runs for RunStore {
             .update_expression("SET lease_until = :lease, run_sk = :run")
             .condition_expression("#status = :running AND lease_until = :old")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":lease", lease_until)
+            .expression_attribute_values(":lease", lease_until.clone())
             .expression_attribute_values(":run", AttributeValue::S(run_key(run)))
             .expression_attribute_values(":running", AttributeValue::S(RUNNING.into()))
             .expression_attribute_values(":old", AttributeValue::N(old_lease));
         let items = vec![
             TransactWriteItem::builder().update(built(take_over.build())?).build(),
             self.put_run(tenant, run)?,
+            self.lock(tenant, run, &lease_until)?,
         ];
         if let Written::Refused { .. } = self.transact(items).await? {
             return Ok(Lease::Busy);
@@ -364,7 +415,7 @@ impl Runs for RunStore {
                 .update(self.job_update(tenant, run, job)?)
                 .build(),
         );
-        match self.transact(items.clone()).await? {
+        let finished = match self.transact(items.clone()).await? {
             Written::Committed => Ok(()),
             // The job was deleted meanwhile, or a later run moved it on: the run is
             // still recorded.
@@ -376,7 +427,11 @@ impl Runs for RunStore {
                 }
             }
             Written::Refused { .. } => Err(taken_over()),
+        };
+        if finished.is_ok() {
+            self.unlock(tenant, run).await;
         }
+        finished
     }
 
     /// The job's latest `limit` runs, newest first.

@@ -27,6 +27,22 @@ struct State {
     leases: BTreeMap<(String, String, String), Held>,
     /// By (tenant, job id, started at, run id): one record per attempt.
     runs: BTreeMap<(String, String, DateTime<Utc>, String), Run>,
+    /// By (tenant, job id): the execution holding the job, and until when.
+    locks: BTreeMap<(String, String), (String, DateTime<Utc>)>,
+}
+
+impl State {
+    /// Whether another execution holds `run`'s job now.
+    fn locked_for(&self, tenant: &TenantId, run: &Run) -> bool {
+        self.locks
+            .get(&(tenant.to_string(), run.job_id.clone()))
+            .is_some_and(|(holder, until)| *holder != run.run_id && *until > run.started_at)
+    }
+
+    fn lock(&mut self, tenant: &TenantId, run: &Run, until: DateTime<Utc>) {
+        self.locks
+            .insert((tenant.to_string(), run.job_id.clone()), (run.run_id.clone(), until));
+    }
 }
 
 /// One execution's lease.
@@ -95,7 +111,10 @@ impl Runs for InMemoryRuns {
     async fn lease(&self, tenant: &TenantId, run: &Run) -> Result<Lease, StorageError> {
         let until = self.lease_until(run);
         let mut state = self.lock();
+        // Another execution of the job runs now.
+        let locked = state.locked_for(tenant, run);
         let resumed = match state.leases.get_mut(&lease_key(tenant, run)) {
+            None if locked => return Ok(Lease::Busy),
             None => {
                 state.leases.insert(
                     lease_key(tenant, run),
@@ -114,6 +133,7 @@ impl Runs for InMemoryRuns {
             }
             Some(held) if held.finished => return Ok(Lease::Finished),
             Some(held) if held.until > run.started_at => return Ok(Lease::Busy),
+            Some(_) if locked => return Ok(Lease::Busy),
             Some(held) => {
                 let dead = (tenant.to_string(), run.job_id.clone(), held.holder, run.run_id.clone());
                 held.until = until;
@@ -136,6 +156,7 @@ impl Runs for InMemoryRuns {
             }
         };
         state.runs.insert(run_key(tenant, run), stored(run));
+        state.lock(tenant, run, until);
         Ok(Lease::Started(resumed))
     }
 
@@ -157,6 +178,10 @@ impl Runs for InMemoryRuns {
                 _ => return Err(taken_over()),
             }
             state.runs.insert(run_key(tenant, run), stored(run));
+            let job = (tenant.to_string(), run.job_id.clone());
+            if state.locks.get(&job).is_some_and(|(holder, _)| *holder == run.run_id) {
+                state.locks.remove(&job);
+            }
         }
         // A job deleted meanwhile, or moved on by a later run: the run is still
         // recorded, the job left alone.
