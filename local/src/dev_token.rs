@@ -3,6 +3,7 @@
 //! claims API Gateway would pass, so the handlers' tenant-claim check runs as
 //! deployed. Development only: production tokens are verified by API Gateway.
 
+use shared::http::auth::{DEFAULT_ADMIN_SCOPE, DEFAULT_WRITE_SCOPE};
 use std::collections::HashMap;
 
 use base64::Engine as _;
@@ -35,7 +36,10 @@ fn mac(secret: &str, signing_input: &str) -> HmacSha256 {
 /// A token for `tenant` (claim `claim`), valid for `ttl_seconds` from `now`.
 pub fn mint(secret: &str, claim: &str, tenant: &str, now: i64, ttl_seconds: i64) -> String {
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
-    let claims = json!({ claim: tenant, "sub": "local-developer", "iat": now, "exp": now + ttl_seconds });
+    // Every scope the API asks for (template parameters WriteScope and AdminScope, as defaulted).
+    let scope = format!("{DEFAULT_WRITE_SCOPE} {DEFAULT_ADMIN_SCOPE}");
+    let claims =
+        json!({ claim: tenant, "sub": "local-developer", "scope": scope, "iat": now, "exp": now + ttl_seconds });
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = URL_SAFE_NO_PAD.encode(mac(secret, &signing_input).finalize().into_bytes());
     format!("{signing_input}.{signature}")

@@ -238,7 +238,10 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     );
     // One execution of a job at a time: another waits until the first finishes.
     let running = attempt("exec-5", 0);
-    assert!(matches!(runs.lease(&acme, &running).await.expect("lease"), Lease::Started(_)));
+    assert!(matches!(
+        runs.lease(&acme, &running).await.expect("lease"),
+        Lease::Started(_)
+    ));
     let overlapping = attempt("exec-6", 0);
     assert_eq!(runs.lease(&acme, &overlapping).await.expect("lease"), Lease::Busy);
     let ran = JobUpdate {
@@ -246,7 +249,10 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
         ran: None,
     };
     runs.finish(&acme, &running, &ran).await.expect("finish");
-    assert!(matches!(runs.lease(&acme, &overlapping).await.expect("lease"), Lease::Started(_)));
+    assert!(matches!(
+        runs.lease(&acme, &overlapping).await.expect("lease"),
+        Lease::Started(_)
+    ));
     runs.finish(&acme, &overlapping, &ran).await.expect("finish");
     // Runs, newest first.
     let second = attempt("exec-2", 0);

@@ -207,3 +207,73 @@ async fn a_failed_delivery_never_tells_whether_a_resource_exists() {
     let last_error = subscription["delivery"]["lastError"].as_str().unwrap_or_default();
     assert!(last_error.starts_with("DESTINATION_UNREACHABLE: "), "{last_error}");
 }
+
+/// A caller of acme whose token grants `scope` (space-separated).
+fn acme_with_scope(method: &str, path: &str, scope: &str) -> ApiRequest {
+    ApiRequest::new(method, path)
+        .header("x-twc-tenant", "acme")
+        .claims(json!({"tenant": "acme", "sub": "client-1", "scope": scope}))
+}
+
+#[tokio::test]
+async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() {
+    let stack = TestStack::new().await;
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let name = format!("orders-{}", uuid::Uuid::now_v7().simple());
+    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+    let subscription = |psi: bool| json!({"entityType": "ORDER", "subscribeCreate": true, "includePsi": psi, "destination": queue(&url)});
+    // GIVEN a token that may only read
+    let read_only = "openid";
+    // WHEN it creates a subscription THEN 403 naming the scope; reading still works
+    let create = acme_with_scope("POST", "/api/v1/event-subscription", read_only)
+        .json(&subscription(false))
+        .build();
+    let (status, problem) = parts(stack.call("create-subscription", create).await);
+    assert_eq!(status, 403, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("event-collector/write"),
+        "{problem}"
+    );
+    let list = acme_with_scope("GET", "/api/v1/event-subscription", read_only).build();
+    assert_eq!(parts(stack.call("list-subscriptions", list).await).0, 200);
+    // AND storing events needs no scope
+    let event = json!({
+        "id": "evt-1", "entity_id": "O-1", "entity_name": "ORDER", "event_source": "SYSTEM",
+        "event_type": "ENTITY_EVENT", "event_payload": {"operation": "CREATE", "base64_encoded_payload_json": "e30="}
+    });
+    let post = acme_with_scope("POST", "/api/v1/events", read_only)
+        .json(&event)
+        .build();
+    assert_eq!(parts(stack.call("create-event", post).await).0, 201);
+    // GIVEN a token with the write scope only
+    let writer = "event-collector/write";
+    let plain = acme_with_scope("POST", "/api/v1/event-subscription", writer)
+        .json(&subscription(false))
+        .build();
+    assert_eq!(parts(stack.call("create-subscription", plain).await).0, 201);
+    // WHEN it asks for PII to be sent out THEN 403 naming the admin scope
+    let with_psi = acme_with_scope("POST", "/api/v1/event-subscription", writer)
+        .json(&subscription(true))
+        .build();
+    let (status, problem) = parts(stack.call("create-subscription", with_psi).await);
+    assert_eq!(status, 403, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("event-collector/admin"),
+        "{problem}"
+    );
+    // AND with the admin scope too, it may
+    let admin = acme_with_scope(
+        "POST",
+        "/api/v1/event-subscription",
+        "event-collector/write event-collector/admin",
+    )
+    .json(&subscription(true))
+    .build();
+    assert_eq!(parts(stack.call("create-subscription", admin).await).0, 201);
+}

@@ -12,6 +12,21 @@ pub struct Route {
     pub function: &'static str,
 }
 
+impl Route {
+    /// Whether it creates or changes subscriptions, event definitions or jobs
+    /// (which needs the write scope); events are stored with any valid token.
+    pub fn changes_configuration(&self) -> bool {
+        self.method != "GET"
+            && [
+                "/api/v1/event-subscription",
+                "/api/v1/event-definitions",
+                "/api/v1/jobs",
+            ]
+            .iter()
+            .any(|prefix| self.path.starts_with(prefix))
+    }
+}
+
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.path)

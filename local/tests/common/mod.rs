@@ -16,6 +16,7 @@ use local::functions::ApiFunctions;
 use local::iam::AccessLog;
 use local::provision::{self, LocalStack};
 use serde_json::{Value, json};
+use shared::http::auth::{DEFAULT_ADMIN_SCOPE, DEFAULT_WRITE_SCOPE};
 
 mod counting_proxy;
 mod projected;
@@ -176,10 +177,12 @@ impl ApiRequest {
         }
     }
 
-    /// A caller of `tenant` whose token names the same tenant.
+    /// A caller of `tenant` whose token names the same tenant and grants the
+    /// write and admin scopes.
     pub fn for_tenant(self, tenant: &str) -> Self {
+        let scopes = format!("{DEFAULT_WRITE_SCOPE} {DEFAULT_ADMIN_SCOPE}");
         self.header("x-twc-tenant", tenant)
-            .claims(json!({ TENANT_CLAIM: tenant, "sub": "client-1" }))
+            .claims(json!({ TENANT_CLAIM: tenant, "sub": "client-1", "scope": scopes }))
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

@@ -13,6 +13,8 @@ use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
 const TENANT_CLAIM: &str = Authentication::VARIABLE;
+const WRITE_SCOPE: &str = Authentication::WRITE_SCOPE;
+const ADMIN_SCOPE: &str = Authentication::ADMIN_SCOPE;
 
 /// get-event, list-events: they only read events.
 #[derive(Debug, Clone)]
@@ -22,7 +24,7 @@ pub struct ReadEventsConfig {
 }
 
 impl FunctionConfig for ReadEventsConfig {
-    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM];
+    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -44,7 +46,14 @@ pub struct WriteEventsConfig {
 const RETENTION: &str = "EVENT_RETENTION_DAYS";
 
 impl FunctionConfig for WriteEventsConfig {
-    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM, RETENTION, CLAIMS.env_var];
+    const VARIABLES: &'static [&'static str] = &[
+        EVENTS.env_var,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+        RETENTION,
+        CLAIMS.env_var,
+    ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -83,6 +92,8 @@ impl FunctionConfig for CreateEventConfig {
     const VARIABLES: &'static [&'static str] = &[
         EVENTS.env_var,
         TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
         RETENTION,
         CLAIMS.env_var,
         DEFINITIONS.env_var,
@@ -106,7 +117,7 @@ pub struct DefinitionsConfig {
 }
 
 impl FunctionConfig for DefinitionsConfig {
-    const VARIABLES: &'static [&'static str] = &[DEFINITIONS.env_var, TENANT_CLAIM];
+    const VARIABLES: &'static [&'static str] = &[DEFINITIONS.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -128,7 +139,14 @@ pub struct JobsConfig {
 }
 
 impl FunctionConfig for JobsConfig {
-    const VARIABLES: &'static [&'static str] = &[JOBS.env_var, TENANT_CLAIM, MAX_JOBS, MIN_SCHEDULE_MINUTES];
+    const VARIABLES: &'static [&'static str] = &[
+        JOBS.env_var,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+        MAX_JOBS,
+        MIN_SCHEDULE_MINUTES,
+    ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -157,6 +175,8 @@ impl FunctionConfig for SubscriptionsConfig {
         SUBSCRIPTIONS.env_var,
         SECRETS_KEY,
         TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
         STACK_ACCOUNT,
         STACK_DESTINATIONS,
         OWN_ACCOUNT_TENANTS,
@@ -181,7 +201,7 @@ pub struct AuthConfig {
 }
 
 impl FunctionConfig for AuthConfig {
-    const VARIABLES: &'static [&'static str] = &[TENANT_CLAIM];
+    const VARIABLES: &'static [&'static str] = &[TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {

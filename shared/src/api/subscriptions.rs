@@ -107,17 +107,21 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         })
     }
 
-    /// The request's subscription, if valid and one `tenant` may deliver to.
-    fn draft(&self, tenant: &TenantId, req: &Request) -> Result<SubscriptionDraft, ApiError> {
+    /// The request's subscription, if valid, one the caller's tenant may deliver
+    /// to, and (with PII) one its token may send PII to.
+    fn draft(&self, caller: &Caller, req: &Request) -> Result<SubscriptionDraft, ApiError> {
         let draft = json_body::<SubscriptionRequest>(req)?.into_draft(&self.rules)?;
         let block = format!("destination.{}", draft.destination.block());
-        self.policy.check(tenant, &draft.destination, &block)?;
+        self.policy.check(&caller.tenant, &draft.destination, &block)?;
+        if draft.include_psi {
+            caller.may_include_psi()?;
+        }
         Ok(draft)
     }
 
     /// Replaces the subscription `id` (from the path, or else the body).
     async fn update(&self, caller: Caller, path_id: Option<String>, req: Request) -> Result<Response<Body>, ApiError> {
-        let draft = self.draft(&caller.tenant, &req)?;
+        let draft = self.draft(&caller, &req)?;
         let id = match (path_id, draft.id.as_deref()) {
             (Some(path), Some(body)) if path != body => {
                 return Err(ApiError::invalid_field(
@@ -155,7 +159,7 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         &routes::CREATE_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let draft = api.draft(&caller.tenant, &req)?;
+            let draft = api.draft(&caller, &req)?;
             let held = list_all(&api.records, KIND, &caller.tenant, |_| true).await?;
             api.quota.check(held.len())?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));

@@ -1,16 +1,16 @@
 //! HTTP plumbing shared by every API function: authentication, JSON bodies,
 //! problem+json errors and the per-request wrapper.
 
-mod auth;
+pub mod auth;
 mod body;
 mod problem;
 mod response;
 mod serve;
 
-pub use auth::Authentication;
+pub use auth::{Authentication, Caller, Grants, ScopeNames};
 pub use body::{MAX_BODY_BYTES, json_body};
 pub use lambda_http::{Body, Request, Response};
 pub use problem::problem_response;
 pub use response::json_response;
 pub(crate) use serve::request_id;
-pub use serve::{Caller, serve};
+pub use serve::serve;

@@ -7,18 +7,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::{Instrument, field};
 
-use super::auth::Authentication;
+use super::auth::{Authentication, Caller};
 use super::problem::problem_response;
 use crate::error::ApiError;
 use crate::routes::Route;
-use crate::tenant::TenantId;
 use crate::util::error_chain::ErrorChain;
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub tenant: TenantId,
-}
 
 pub async fn serve<F, Fut>(auth: &Authentication, route: &Route, req: Request, handler: F) -> Response<Body>
 where
@@ -40,9 +33,12 @@ where
                     allowed: vec![route.method],
                 });
             }
-            let tenant = auth.tenant(&req)?;
-            tracing::Span::current().record("tenant", tenant.as_str());
-            handler(Caller { tenant }, req).await
+            let caller = auth.caller(&req)?;
+            tracing::Span::current().record("tenant", caller.tenant.as_str());
+            if route.changes_configuration() {
+                caller.may_write()?;
+            }
+            handler(caller, req).await
         }
         .await;
         let response = match outcome {
