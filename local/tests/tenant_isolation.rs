@@ -277,3 +277,50 @@ async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() 
     .build();
     assert_eq!(parts(stack.call("create-subscription", admin).await).0, 201);
 }
+
+#[tokio::test]
+async fn a_tenant_whose_every_destination_fails_never_delays_another_tenants_delivery() {
+    // GIVEN acme at its quota of 100 subscriptions, every one to a queue that does
+    // not exist, and globex with one healthy subscription
+    let stack = TestStack::new().await;
+    let sdk = shared::aws::sdk_config().await;
+    let account = stack.stack.retry_queue_url.rsplit_once('/').expect("url").0.to_owned();
+    let functions = stack.functions();
+    for i in 0..100 {
+        let body = json!({"entityType": "ORDER", "subscribeCreate": true,
+                          "destination": queue(&format!("{account}/missing-{i}-{}", uuid::Uuid::now_v7().simple()))});
+        let request = ApiRequest::new("POST", "/api/v1/event-subscription")
+            .for_tenant("acme")
+            .json(&body)
+            .build();
+        let (status, answer) = parts(
+            functions
+                .invoke("create-subscription", request)
+                .await
+                .expect("function"),
+        );
+        assert_eq!(status, 201, "{answer}");
+    }
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let healthy = local::provision::queue_named(&sqs, &format!("globex-{}", uuid::Uuid::now_v7().simple()))
+        .await
+        .expect("queue");
+    assert_eq!(subscribe(&stack, "globex", queue(&healthy)).await.0, 201);
+    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+        .await
+        .expect("events stream");
+    // WHEN both post events, interleaved in one stream batch
+    for i in 0..5 {
+        for tenant in ["acme", "globex"] {
+            let id = format!("evt-{tenant}-{i}");
+            common::post_entity_event(&stack, tenant, &id, "ORDER", "CREATE", &json!({"total": 1})).await;
+        }
+    }
+    let fanout: Fanout = stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config());
+    let failed = fanout.stream_batch(&stream.poll().await.expect("records")).await;
+    // THEN the batch succeeds (acme's failures wait on the retry queue, nothing is
+    // retried with the batch) and globex got each event once, on the first attempt
+    assert!(failed.is_empty(), "{failed:?}");
+    // (the retry consumer never ran: what arrived came on the first attempt)
+    assert_eq!(common::drain(&sqs, &healthy).await.len(), 5);
+}
