@@ -647,3 +647,47 @@ async fn two_overlapping_executions_of_one_job_mail_each_shopper_once() {
     let recipients: Vec<String> = h.sent().into_iter().map(|(to, _)| to).collect();
     assert_eq!(recipients, ["a@example.com", "b@example.com"]);
 }
+
+#[tokio::test]
+async fn a_put_racing_a_run_loses_neither_sides_fields() {
+    // GIVEN a job read by a client (version 1), then run
+    let mut h = Harness::new().await;
+    wishlists(&mut h).await;
+    let job = h.job("WISHLIST_REMINDER", -1).await;
+    let read = |id: &str| {
+        ApiRequest::new("GET", &format!("/api/v1/jobs/{id}"))
+            .for_tenant(TENANT)
+            .path_param("jobId", id)
+            .build()
+    };
+    let (_, before) = parts(h.stack().call("get-job", read(&job)).await);
+    assert_eq!(before["version"], 1);
+    let run = ran(h.run(&job, "exec-1").await);
+    // WHEN the client PUTs what it read, with its version
+    let mut change = before.clone();
+    change["template_id"] = json!("d-new");
+    let put = |body: &Value| {
+        ApiRequest::new("PUT", &format!("/api/v1/jobs/{job}"))
+            .for_tenant(TENANT)
+            .path_param("jobId", &job)
+            .json(body)
+            .build()
+    };
+    let (status, problem) = parts(h.stack().call("update-job", put(&change)).await);
+    // THEN it is refused: the run moved the job on, and the client must read again
+    assert_eq!(status, 409, "{problem}");
+    // WHEN it reads again and PUTs its change
+    let (_, current) = parts(h.stack().call("get-job", read(&job)).await);
+    let mut change = current.clone();
+    change["template_id"] = json!("d-new");
+    let (status, updated) = parts(h.stack().call("update-job", put(&change)).await);
+    // THEN both the client's change and the run's fields are kept
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["template_id"], "d-new");
+    assert_eq!(updated["last_run_at"], current["last_run_at"]);
+    assert!(
+        updated["last_run_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&run.started_at.format("%Y-%m-%dT%H:%M").to_string()))
+    );
+}
