@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     if let [command, queue] = args.as_slice()
-        && (command == "queue" || command == "receive")
+        && ["queue", "receive", "subscriber-queue", "subscriber-receive"].contains(&command.as_str())
     {
         return demo_queue(command, queue).await;
     }
@@ -75,6 +75,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = env.parsed_or("PORT", 3000)?;
     let sdk = shared::aws::sdk_config().await;
     let mut stack = local_stack(&sdk).await?.with_parameter("TenantClaim", &tenant_claim)?;
+    if let Some(trusts) = stack.trust_policies() {
+        trusts.trust_by_name_in(SUBSCRIBER_ACCOUNT);
+    }
     if let Some(days) = env.optional("EVENT_RETENTION_DAYS") {
         stack = stack.with_parameter("EventRetentionDays", days)?;
     }
@@ -110,10 +113,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// (to subscribe it); `receive <name>` prints (and deletes) what it holds, waiting
 /// up to 10 s for a first message.
 async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let sdk = shared::aws::sdk_config().await;
+    // subscriber-…: a queue of the demo subscriber's own account, which the stack
+    // reaches only through its role (`<tenant>-deliveries` there trusts <tenant>).
+    let sdk = match command.strip_prefix("subscriber-") {
+        Some(_) => subscriber_account(&sdk).await?,
+        None => sdk,
+    };
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let url = provision::queue_named(&sqs, name).await?;
     let mut out = url.clone() + "\n";
-    if command == "receive" {
+    if command.ends_with("receive") {
         out.clear();
         // Waits for the first message: a fan-out a moment behind still shows.
         let poller = QueuePoller::new(sqs, url).waiting(10);
@@ -180,6 +190,32 @@ async fn start_schedules(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Res
     tokio::spawn(schedules.run());
     tracing::info!("due schedules fire into notification-job; e-mails go to the SendGrid stub (logged)");
     Ok(())
+}
+
+/// The demo subscriber's account in the emulator, apart from the stack's.
+const SUBSCRIBER_ACCOUNT: &str = "111111111111";
+
+/// The SDK configuration of the demo subscriber's account: moto runs a request in
+/// the account of the role whose credentials sign it.
+async fn subscriber_account(sdk: &aws_config::SdkConfig) -> Result<aws_config::SdkConfig, Box<dyn std::error::Error>> {
+    let assumed = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{SUBSCRIBER_ACCOUNT}:role/setup"))
+        .role_session_name("local-setup")
+        .send()
+        .await?;
+    let credentials = assumed.credentials.ok_or("STS returned no credentials")?;
+    let credentials = aws_sdk_sqs::config::Credentials::new(
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        Some(credentials.session_token),
+        None,
+        "subscriber",
+    );
+    Ok(sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(credentials))
+        .build())
 }
 
 /// The stack's resources under `$STACK_NAME`, with IAM enforced.

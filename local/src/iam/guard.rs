@@ -67,9 +67,15 @@ impl AccessLog {
 /// checks no trust policy): AssumeRole of any other role, or with another
 /// ExternalId, is refused as AWS would refuse it.
 #[derive(Debug, Clone, Default)]
-pub struct TrustPolicies(Arc<Mutex<BTreeMap<String, String>>>);
+pub struct TrustPolicies(Arc<Mutex<BTreeMap<String, String>>>, Arc<Mutex<Option<String>>>);
 
 impl TrustPolicies {
+    /// Every role `<tenant>-deliveries` of `account` trusts the stack when it gives
+    /// `<tenant>` (the local run's demo subscriber account).
+    pub fn trust_by_name_in(&self, account: &str) {
+        *self.1.lock().unwrap_or_else(PoisonError::into_inner) = Some(account.to_owned());
+    }
+
     /// `role` trusts the stack's role when it gives `external_id`.
     pub fn trust(&self, role: &str, external_id: &str) {
         self.0
@@ -79,6 +85,14 @@ impl TrustPolicies {
     }
 
     fn allows(&self, role: &str, external_id: Option<&str>) -> bool {
+        let by_name = self.1.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let named = by_name.and_then(|account| {
+            let name = role.strip_prefix(&format!("arn:aws:iam::{account}:role/"))?;
+            Some(name.strip_suffix("-deliveries")?.to_owned())
+        });
+        if let Some(tenant) = named {
+            return Some(tenant.as_str()) == external_id;
+        }
         let trusts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         trusts
             .get(role)
