@@ -324,3 +324,56 @@ async fn a_tenant_whose_every_destination_fails_never_delays_another_tenants_del
     // (the retry consumer never ran: what arrived came on the first attempt)
     assert_eq!(common::drain(&sqs, &healthy).await.len(), 5);
 }
+
+#[tokio::test]
+async fn deliveries_beyond_a_tenants_share_go_to_the_retry_consumer_uncounted() {
+    // GIVEN acme with three subscribed queues and a share of one delivery per invocation
+    let stack = TestStack::new().await;
+    let sdk = shared::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut queues = Vec::new();
+    for i in 0..3 {
+        let name = format!("share-{i}-{}", uuid::Uuid::now_v7().simple());
+        let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+        assert_eq!(subscribe(&stack, "acme", queue(&url)).await.0, 201);
+        queues.push(url);
+    }
+    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+        .await
+        .expect("events stream");
+    common::post_entity_event(&stack, "acme", "evt-1", "ORDER", "CREATE", &json!({"total": 1})).await;
+    let config = shared::fanout::FanoutConfig {
+        tenant_budget: 1,
+        ..stack.stack.fanout_config()
+    };
+    let fanout: Fanout = stack.stack.fanout("fanout", &sdk, config.clone());
+    // WHEN the event is fanned out
+    assert!(
+        fanout
+            .stream_batch(&stream.poll().await.expect("records"))
+            .await
+            .is_empty()
+    );
+    // THEN one queue has it now, and the retry consumer brings it to the others
+    let mut arrived = 0;
+    for url in &queues {
+        arrived += common::drain(&sqs, url).await.len();
+    }
+    assert_eq!(arrived, 1);
+    let retry: &Fanout = &stack.stack.fanout("fanout-retry", &sdk, config);
+    let poller = local::queue_poller::QueuePoller::new(sqs.clone(), &stack.stack.retry_queue_url);
+    while poller
+        .poll_into(|messages| async move { retry.retry_batch(&messages).await })
+        .await
+        .expect("retry queue")
+        > 0
+    {}
+    for url in &queues[..] {
+        arrived += common::drain(&sqs, url).await.len();
+    }
+    assert_eq!(arrived, 3);
+    // AND no subscription counts a failure
+    for subscription in subscriptions(&stack, "acme").await {
+        assert_eq!(subscription["delivery"]["consecutiveFailures"], 0, "{subscription}");
+    }
+}

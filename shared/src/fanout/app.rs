@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 
+use super::budget::within_budget;
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
 use super::health::{HealthRecorder, HealthReport};
@@ -34,6 +35,9 @@ pub struct FanoutConfig {
     /// Which destinations a tenant may be delivered to, checked again at delivery
     /// (a subscription may predate a change of the rules).
     pub policy: DestinationPolicy,
+    /// Deliveries to one tenant's subscriptions per invocation; the rest go to the
+    /// retry queue at once.
+    pub tenant_budget: usize,
 }
 
 impl FanoutConfig {
@@ -59,6 +63,8 @@ impl FanoutConfig {
             attempts: 3,
             event_source: EVENT_SOURCE.to_owned(),
             policy: DestinationPolicy::default(),
+            // A hundred subscribers for ten events, well within a minute.
+            tenant_budget: 1000,
         }
     }
 }
@@ -77,6 +83,7 @@ impl FunctionConfig for FanoutConfig {
         STACK_ACCOUNT,
         STACK_DESTINATIONS,
         OWN_ACCOUNT_TENANTS,
+        "TENANT_DELIVERY_BUDGET",
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -95,6 +102,7 @@ impl FunctionConfig for FanoutConfig {
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             policy: DestinationPolicy::read(env)?,
+            tenant_budget: env.parsed_or("TENANT_DELIVERY_BUDGET", defaults.tenant_budget)?,
             ..defaults
         })
     }
@@ -106,6 +114,8 @@ pub struct Fanout {
     health: HealthRecorder,
     pub(super) queues: RetryQueues,
     pub(super) event_bus: String,
+    /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
+    tenant_budget: usize,
 }
 
 impl Fanout {
@@ -124,6 +134,7 @@ impl Fanout {
                 config.retry,
             ),
             event_bus: config.event_bus,
+            tenant_budget: config.tenant_budget,
         }
     }
 
@@ -131,10 +142,13 @@ impl Fanout {
     /// Returns the deliveries that could be neither delivered nor parked: the
     /// caller reports their source as failed, so Lambda hands it over again.
     pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
+        let (plan, deferred) = within_budget(plan, self.tenant_budget);
+        let mut lost = self.queues.defer(deferred).await;
         let health = HealthReport::new(&plan);
         let failed = self.dispatcher.send(plan, subscriptions).await;
         let health = health.with_failures(&failed).changes(subscriptions);
         self.health.apply(health, Utc::now()).await;
-        self.queues.park(failed).await
+        lost.extend(self.queues.park(failed).await);
+        lost
     }
 }

@@ -2,6 +2,7 @@
 //! every destination receives, batched delivery, and retries with backoff.
 
 mod app;
+mod budget;
 mod delivery;
 mod dispatch;
 mod envelope;

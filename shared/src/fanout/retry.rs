@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use serde::{Deserialize, Serialize};
 
 use super::dispatch::Failed;
-use super::message::OutgoingMessage;
+use super::message::{OutgoingMessage, Undelivered};
 use super::plan::{Delivery, Origin};
 use super::sqs::SqsSender;
 
@@ -95,6 +95,35 @@ impl RetryQueues {
         unparked
     }
 
+    /// Hands deliveries over to the retry consumer at once, their failures not
+    /// counted (see budget.rs). Returns those that could not be handed over.
+    pub async fn defer(&self, deferred: Vec<Failed>) -> Vec<Failed> {
+        if deferred.is_empty() {
+            return deferred;
+        }
+        tracing::info!(
+            deferred = deferred.len(),
+            "deliveries over a tenant's share; handed to the retry queue"
+        );
+        let messages = deferred
+            .iter()
+            .map(|f| parked_message(f, f.delivery.failures, None))
+            .collect();
+        self.unsent(deferred, self.sender.send(&self.retry_url, messages).await)
+    }
+
+    /// The entries of `parked` whose messages were `undelivered`.
+    fn unsent(&self, parked: Vec<Failed>, undelivered: Vec<Undelivered>) -> Vec<Failed> {
+        let mut parked: Vec<Option<Failed>> = parked.into_iter().map(Some).collect();
+        undelivered
+            .into_iter()
+            .filter_map(|u| {
+                tracing::error!(reason = %u.reason, "could not park a delivery");
+                parked.get_mut(u.index)?.take()
+            })
+            .collect()
+    }
+
     async fn send(&self, queue_url: &str, failed: Vec<Failed>, delayed: bool) -> Vec<Failed> {
         if failed.is_empty() {
             return failed;
@@ -112,18 +141,15 @@ impl RetryQueues {
                     queue = if delayed { "retry" } else { "dead-letter" },
                     "delivery failed; parked"
                 );
-                parked_message(f, delayed.then(|| self.policy.delay_seconds(failures, fastrand::f64())))
+                parked_message(
+                    f,
+                    failures,
+                    delayed.then(|| self.policy.delay_seconds(failures, fastrand::f64())),
+                )
             })
             .collect();
         let undelivered = self.sender.send(queue_url, messages).await;
-        let mut failed: Vec<Option<Failed>> = failed.into_iter().map(Some).collect();
-        undelivered
-            .into_iter()
-            .filter_map(|u| {
-                tracing::error!(reason = %u.reason, "could not park a failed delivery");
-                failed.get_mut(u.index)?.take()
-            })
-            .collect()
+        self.unsent(failed, undelivered)
     }
 
     /// Puts something that is not a delivery on the dead-letter queue (a stream
@@ -138,11 +164,12 @@ impl RetryQueues {
     }
 }
 
-fn parked_message(failed: &Failed, delay_seconds: Option<i32>) -> OutgoingMessage {
+/// The retry-queue message of `failed`, counted as failed `failures` times.
+fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>) -> OutgoingMessage {
     let message = &failed.delivery.message;
     let parked = Parked {
         origin: failed.delivery.origin.clone(),
-        failures: failed.delivery.failures + 1,
+        failures,
         last_error: failed.reason.chars().take(1000).collect(),
         attributes: message.attributes.clone(),
         group_id: message.group_id.clone(),
@@ -238,7 +265,7 @@ mod tests {
             reason: "AWS.SimpleQueueService.NonExistentQueue".into(),
             permanent: false,
         };
-        let parked = parked_message(&failed, Some(60));
+        let parked = parked_message(&failed, failed.delivery.failures + 1, Some(60));
         assert_eq!(parked.delay_seconds, Some(60));
         // WHEN SQS hands it back to the retry consumer
         let mut attribute = SqsMessageAttribute::default();
