@@ -508,3 +508,27 @@ async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Result<(
     }
     Ok(())
 }
+
+/// The SDK configuration of another account in the emulator: moto runs a request
+/// in the account of the role whose credentials sign it (here a `setup` role).
+pub async fn account_of_role(sdk: &SdkConfig, account: &str) -> Result<SdkConfig, String> {
+    let assumed = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/setup"))
+        .role_session_name("local-setup")
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    let credentials = assumed.credentials.ok_or("STS returned no credentials")?;
+    let credentials = aws_sdk_sqs::config::Credentials::new(
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        Some(credentials.session_token),
+        None,
+        "another account",
+    );
+    Ok(sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(credentials))
+        .build())
+}

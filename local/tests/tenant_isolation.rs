@@ -7,8 +7,6 @@
 
 mod common;
 
-use aws_config::SdkConfig;
-use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
 use common::{ApiRequest, TestStack, parts};
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
@@ -97,36 +95,17 @@ async fn the_stacks_account_is_only_for_the_tenants_the_operator_lists() {
     assert!(subscriptions(&stack, "acme").await.is_empty());
 }
 
-/// The SDK configuration of the subscriber's account: moto runs a request in the
-/// account of the role whose credentials sign it.
-async fn subscriber_account(sdk: &SdkConfig) -> SdkConfig {
-    let assumed = aws_sdk_sts::Client::new(sdk)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{SUBSCRIBER_ACCOUNT}:role/setup"))
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .expect("assume the subscriber's setup role");
-    let credentials = assumed.credentials.expect("credentials");
-    let credentials = Credentials::new(
-        credentials.access_key_id,
-        credentials.secret_access_key,
-        Some(credentials.session_token),
-        None,
-        "subscriber",
-    );
-    sdk.to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build()
-}
-
 #[tokio::test]
 async fn another_accounts_queue_is_reached_only_through_its_role_with_the_tenant_as_external_id() {
     // GIVEN a queue in the subscriber's own account, and a role there that trusts
     // the stack when it presents acme's tenant id
     let stack = TestStack::new().await;
     let sdk = shared::aws::sdk_config().await;
-    let subscriber = aws_sdk_sqs::Client::new(&subscriber_account(&sdk).await);
+    let subscriber = aws_sdk_sqs::Client::new(
+        &local::provision::account_of_role(&sdk, SUBSCRIBER_ACCOUNT)
+            .await
+            .expect("account"),
+    );
     let url = subscriber
         .create_queue()
         .queue_name(format!("orders-{}", uuid::Uuid::now_v7().simple()))

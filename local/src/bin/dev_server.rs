@@ -117,7 +117,7 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
     // subscriber-…: a queue of the demo subscriber's own account, which the stack
     // reaches only through its role (`<tenant>-deliveries` there trusts <tenant>).
     let sdk = match command.strip_prefix("subscriber-") {
-        Some(_) => subscriber_account(&sdk).await?,
+        Some(_) => provision::account_of_role(&sdk, SUBSCRIBER_ACCOUNT).await?,
         None => sdk,
     };
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -194,29 +194,6 @@ async fn start_schedules(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Res
 
 /// The demo subscriber's account in the emulator, apart from the stack's.
 const SUBSCRIBER_ACCOUNT: &str = "111111111111";
-
-/// The SDK configuration of the demo subscriber's account: moto runs a request in
-/// the account of the role whose credentials sign it.
-async fn subscriber_account(sdk: &aws_config::SdkConfig) -> Result<aws_config::SdkConfig, Box<dyn std::error::Error>> {
-    let assumed = aws_sdk_sts::Client::new(sdk)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{SUBSCRIBER_ACCOUNT}:role/setup"))
-        .role_session_name("local-setup")
-        .send()
-        .await?;
-    let credentials = assumed.credentials.ok_or("STS returned no credentials")?;
-    let credentials = aws_sdk_sqs::config::Credentials::new(
-        credentials.access_key_id,
-        credentials.secret_access_key,
-        Some(credentials.session_token),
-        None,
-        "subscriber",
-    );
-    Ok(sdk
-        .to_builder()
-        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(credentials))
-        .build())
-}
 
 /// The stack's resources under `$STACK_NAME`, with IAM enforced.
 async fn local_stack(sdk: &aws_config::SdkConfig) -> Result<LocalStack, Box<dyn std::error::Error>> {
