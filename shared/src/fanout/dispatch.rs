@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
-
 use aws_sdk_sqs::config::{Credentials, ProvideCredentials, Region, SharedCredentialsProvider};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use futures_util::{StreamExt, stream};
