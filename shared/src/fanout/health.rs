@@ -6,13 +6,16 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
 use super::dispatch::Failed;
 use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
 use crate::storage::DynamoRecords;
 use crate::subscriptions::Subscription;
 use crate::util::rfc3339_millis;
+
+/// Health writes in flight at once.
+const WRITES_AT_ONCE: usize = 32;
 
 /// What one invocation saw of each subscription it delivered for.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -99,7 +102,8 @@ impl HealthRecorder {
     /// Applies every change; a failed write is logged, not retried: health is a
     /// report, and the next invocation writes it again.
     pub async fn apply(&self, changes: Vec<(SubscriptionRef, HealthChange)>, now: DateTime<Utc>) {
-        join_all(changes.into_iter().map(|(s, change)| async move {
+        // A bounded number at once: a batch may touch many tenants' subscriptions.
+        let writes = changes.into_iter().map(|(s, change)| async move {
             let result = self
                 .records
                 .patch(&s.tenant, &s.subscription_id, |update| match change {
@@ -121,8 +125,11 @@ impl HealthRecorder {
             if let Err(err) = result {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not record delivery health");
             }
-        }))
-        .await;
+        });
+        stream::iter(writes)
+            .buffer_unordered(WRITES_AT_ONCE)
+            .collect::<Vec<()>>()
+            .await;
     }
 }
 

@@ -7,12 +7,15 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
 use super::plan::SubscriptionsByTenant;
 use crate::storage::{RecordError, Records};
 use crate::subscriptions::Subscription;
 use crate::tenant::TenantId;
+
+/// Tenants' subscriptions read at once.
+const READS_AT_ONCE: usize = 16;
 
 /// Subscriptions read per Query page; a tenant rarely has more than one page.
 const PAGE: usize = 1000;
@@ -32,11 +35,15 @@ impl<R: Records<Subscription>> SubscriptionLookup<R> {
         &self,
         tenants: BTreeSet<TenantId>,
     ) -> (SubscriptionsByTenant, Vec<(TenantId, RecordError)>) {
-        let reads = join_all(tenants.into_iter().map(|tenant| async move {
-            let result = self.read(&tenant).await;
-            (tenant, result)
-        }))
-        .await;
+        // A bounded number at once: a batch may hold a hundred tenants' events.
+        let reads: Vec<_> = stream::iter(tenants)
+            .map(|tenant| async move {
+                let result = self.read(&tenant).await;
+                (tenant, result)
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .collect()
+            .await;
         let mut found = SubscriptionsByTenant::new();
         let mut failures = Vec::new();
         for (tenant, result) in reads {
