@@ -60,10 +60,16 @@ pub struct ScheduleFloor {
 }
 
 impl ScheduleFloor {
+    /// `MIN_SCHEDULE_MINUTES`: 1 to 1,440, default 15.
     pub fn read(env: &Environment) -> Result<Self, ConfigError> {
-        Ok(Self {
-            minutes: env.parsed_or(MIN_SCHEDULE_MINUTES, 15)?,
-        })
+        let minutes = env.parsed_or(MIN_SCHEDULE_MINUTES, 15)?;
+        if !(1..=1440).contains(&minutes) {
+            return Err(ConfigError::Invalid {
+                name: MIN_SCHEDULE_MINUTES,
+                reason: format!("{minutes} is not between 1 and 1440"),
+            });
+        }
+        Ok(Self { minutes })
     }
 
     /// A 400 naming `field` when `expression` fires more often than the floor.

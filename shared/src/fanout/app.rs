@@ -102,10 +102,23 @@ impl FunctionConfig for FanoutConfig {
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             policy: DestinationPolicy::read(env)?,
-            tenant_budget: env.parsed_or("TENANT_DELIVERY_BUDGET", defaults.tenant_budget)?,
+            tenant_budget: tenant_budget(env, defaults.tenant_budget)?,
             ..defaults
         })
     }
+}
+
+/// `TENANT_DELIVERY_BUDGET`: at least 10, a retry batch, or the retry consumer
+/// would defer its own messages for ever.
+fn tenant_budget(env: &Environment, default: usize) -> Result<usize, ConfigError> {
+    let budget = env.parsed_or("TENANT_DELIVERY_BUDGET", default)?;
+    if budget < 10 {
+        return Err(ConfigError::Invalid {
+            name: "TENANT_DELIVERY_BUDGET",
+            reason: format!("{budget} is below 10"),
+        });
+    }
+    Ok(budget)
 }
 
 pub struct Fanout {

@@ -167,7 +167,8 @@ fn jwt(req: &Request) -> Result<(&HashMap<String, String>, Vec<&str>), ApiError>
         if let Some(value) = jwt.claims.get(claim) {
             // A list claim reaches Lambda flattened, as "[a b]".
             let value = value.trim_matches(|c| c == '[' || c == ']');
-            scopes.extend(value.split([' ', ',']).filter(|s| !s.is_empty()));
+            // Space-separated (RFC 6749 §3.3: a scope may itself contain a comma).
+            scopes.extend(value.split(' ').filter(|s| !s.is_empty()));
         }
     }
     Ok((&jwt.claims, scopes))

@@ -193,6 +193,12 @@ where
             }
             Lease::Busy => return Err(RunError::Busy),
         };
+        // Read again under the job's lock: an execution that finished since the
+        // first read moved the job on, and its changes must not be sent twice.
+        let job = match self.jobs.get(&tenant, &job.id).await? {
+            Some(current) => current.value,
+            None => job,
+        };
         if let Some(shopper) = &resumed.progress.sent_through {
             tracing::warn!(%tenant, job_id = %job.id, run_id = %run.run_id, sent_through = %shopper,
                 "an earlier attempt of this run died; carrying on after the last shopper it reached");

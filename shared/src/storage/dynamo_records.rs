@@ -174,6 +174,9 @@ where
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk))
             .key("sk", AttributeValue::S(sk))
+            // Read-your-writes: a read after a write that returned (an API PUT, a
+            // run's end) sees it.
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| StorageError::sdk(self.call("GetItem"), e))?;

@@ -96,6 +96,12 @@ impl DestinationPolicy {
             ));
         }
         match authority(destination) {
+            // Roles of the stack's own account may trust the account as a whole,
+            // ExternalId or not: never assumed for a tenant.
+            Authority::Role(_) if in_stack_account => Err(FieldError::new(
+                format!("{block}.roleArn"),
+                "must not be a role in this service's own account",
+            )),
             Authority::Role(role) if account_of(role) != Some(account) => Err(FieldError::new(
                 format!("{block}.roleArn"),
                 format!("must be a role in the destination's account {account}"),
@@ -218,6 +224,13 @@ mod tests {
         );
         let stack_authority = queue(SUBSCRIBER, "orders", None, false);
         assert_eq!(field(policy.check(&acme, &stack_authority, "d")), "d.queueUrl");
+        let own_role = queue(
+            STACK,
+            "orders",
+            Some(&format!("arn:aws:iam::{STACK}:role/admin")),
+            false,
+        );
+        assert_eq!(field(policy.check(&acme, &own_role, "d")), "d.roleArn");
         let elsewhere = format!("arn:aws:iam::{STACK}:role/deliveries");
         let wrong_role = queue(SUBSCRIBER, "orders", Some(&elsewhere), false);
         assert_eq!(field(policy.check(&acme, &wrong_role, "d")), "d.roleArn");

@@ -31,6 +31,11 @@ impl DestinationRules {
             )
         };
         let url = Url::parse(raw).map_err(|_| invalid("is not a URL"))?;
+        // As written, byte for byte: the URL is checked and stored as the same text
+        // (no spaces, `\`, `..` or case the parser would tidy away).
+        if url.as_str() != raw {
+            return Err(invalid("must be written in its canonical form"));
+        }
         if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
             return Err(invalid("must not carry credentials or a #fragment"));
         }
@@ -207,6 +212,10 @@ mod tests {
             "https://sqs.eu-west-1.amazonaws.com/123456789012/bad name",
             "https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/orders",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/orders#x",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/x\\..\\orders",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/x/../orders",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders ",
+            "https://SQS.eu-west-1.amazonaws.com/123456789012/orders",
             "not a url",
         ] {
             assert!(AWS.check_queue_url("q", bad, "eu-west-1").is_err(), "{bad}");
