@@ -13,16 +13,19 @@ use crate::tenant::TenantId;
 pub const DEFERRED: &str = "DEFERRED: over this invocation's share for the tenant; sent by the retry consumer";
 
 /// `plan` with at most `budget` subscription deliveries per tenant, and the rest.
-/// The stack's own bus is not counted: it gets one entry per event.
+/// The stack's own bus is not counted: it gets one entry per event. FIFO targets
+/// are never deferred (a deferred message would arrive after later ones of its
+/// group): they count, and are sent.
 pub fn within_budget(plan: DeliveryPlan, budget: usize) -> (DeliveryPlan, Vec<Failed>) {
     let mut used: HashMap<TenantId, usize> = HashMap::new();
     let mut kept = DeliveryPlan::new();
     let mut deferred = Vec::new();
     for (target, deliveries) in plan {
+        let ordered = target.is_fifo();
         for delivery in deliveries {
             let counted = delivery.origin.subscription_id.is_some();
             let spent = used.entry(delivery.origin.tenant.clone()).or_default();
-            if counted && *spent >= budget {
+            if counted && *spent >= budget && !ordered {
                 deferred.push(Failed {
                     target: target.clone(),
                     delivery,
@@ -92,5 +95,16 @@ mod tests {
                 .iter()
                 .all(|f| f.delivery.origin.tenant.as_str() == "acme" && !f.permanent)
         );
+    }
+
+    #[test]
+    fn a_fifo_target_is_sent_whole_to_keep_its_order() {
+        let mut plan = DeliveryPlan::new();
+        plan.insert(
+            queue("a.fifo"),
+            (0..5).map(|i| delivery("acme", Some(&format!("s{i}")))).collect(),
+        );
+        let (kept, deferred) = within_budget(plan, 2);
+        assert_eq!((kept[&queue("a.fifo")].len(), deferred.len()), (5, 0));
     }
 }

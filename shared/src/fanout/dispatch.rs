@@ -5,8 +5,7 @@
 //! name (the stack's own queues, another tenant's account reached with the stack's
 //! role) is refused before any call.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
@@ -21,6 +20,11 @@ use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
 use crate::subscriptions::DestinationPolicy;
+use crate::util::ttl_map::TtlMap;
+
+/// How long a client is kept, and a role that would not be assumed remembered.
+const CLIENT_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+const REFUSED_ROLE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Targets sent to at once per invocation.
 const TARGETS_AT_ONCE: usize = 32;
@@ -69,7 +73,12 @@ pub struct Dispatcher<S> {
     /// `Source` of the EventBridge entries.
     source: String,
     policy: DestinationPolicy,
-    clients: Mutex<HashMap<ClientKey, Arc<Clients>>>,
+    /// Clients per region and authority, kept an hour, a bounded number of them
+    /// (tenants choose the keys).
+    clients: TtlMap<ClientKey, Arc<Clients>>,
+    /// Roles that would not be assumed, not asked again for a minute: one
+    /// tenant's bad roles must not spend the account's STS quota for the others.
+    refused_roles: TtlMap<AssumedRole, ()>,
 }
 
 impl<S: SecretSealer> Dispatcher<S> {
@@ -86,7 +95,8 @@ impl<S: SecretSealer> Dispatcher<S> {
             attempts,
             source: source.into(),
             policy,
-            clients: Mutex::default(),
+            clients: TtlMap::new(CLIENT_TTL),
+            refused_roles: TtlMap::new(REFUSED_ROLE_TTL),
         }
     }
 
@@ -232,8 +242,15 @@ impl<S: SecretSealer> Dispatcher<S> {
             credentials: sealed.clone().map(|(_, access_key, secret)| (access_key, secret)),
             role: role.cloned(),
         };
-        if let Some(clients) = self.cached(&key) {
+        if let Some(clients) = self.clients.fresh(&key) {
             return Ok(clients);
+        }
+        if key
+            .role
+            .as_ref()
+            .is_some_and(|role| self.refused_roles.fresh(role).is_some())
+        {
+            return Err(ROLE_NOT_ASSUMED.to_owned());
         }
         let mut config = self.base.to_builder();
         if let Some(region) = &key.region {
@@ -266,6 +283,7 @@ impl<S: SecretSealer> Dispatcher<S> {
             // the group with a reason the tenant can act on.
             if let Err(err) = provider.provide_credentials().await {
                 tracing::warn!(role = %role.role_arn, tenant = %role.external_id, error = %DisplayErrorContext(&err), "role not assumed");
+                self.refused_roles.insert(role.clone(), ());
                 return Err(ROLE_NOT_ASSUMED.to_owned());
             }
             config = config.credentials_provider(SharedCredentialsProvider::new(provider));
@@ -276,19 +294,8 @@ impl<S: SecretSealer> Dispatcher<S> {
             sns: aws_sdk_sns::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
         });
-        self.clients
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, clients.clone());
+        self.clients.insert(key, clients.clone());
         Ok(clients)
-    }
-
-    fn cached(&self, key: &ClientKey) -> Option<Arc<Clients>> {
-        self.clients
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .cloned()
     }
 }
 

@@ -102,7 +102,7 @@ impl Target {
     }
 
     /// FIFO queues and topics need a message group and deduplication id.
-    fn is_fifo(&self) -> bool {
+    pub(super) fn is_fifo(&self) -> bool {
         match self {
             Self::Queue { url: name, .. } | Self::Topic { arn: name, .. } => name.ends_with(".fifo"),
             Self::Bus { .. } => false,
