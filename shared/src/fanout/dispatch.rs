@@ -5,6 +5,7 @@
 //! name (the stack's own queues, another tenant's account reached with the stack's
 //! role) is refused before any call.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -119,9 +120,16 @@ impl<S: SecretSealer> Dispatcher<S> {
         deliveries: Vec<Delivery>,
         subscriptions: &SubscriptionsByTenant,
     ) -> Vec<Failed> {
-        let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) = deliveries
-            .into_iter()
-            .partition(|delivery| self.allowed(delivery, subscriptions));
+        // Decided once per subscription, not per event.
+        let mut decided: HashMap<SubscriptionRef, bool> = HashMap::new();
+        let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) = deliveries.into_iter().partition(|delivery| {
+            let Some(owner) = delivery.origin.subscription() else {
+                return true;
+            };
+            *decided
+                .entry(owner)
+                .or_insert_with_key(|owner| self.allowed(owner, subscriptions))
+        });
         let mut failed: Vec<Failed> = refused
             .into_iter()
             .map(|delivery| Failed {
@@ -138,12 +146,8 @@ impl<S: SecretSealer> Dispatcher<S> {
         failed
     }
 
-    /// Whether the delivery's subscription may be delivered to (the stack's own
-    /// bus always may).
-    fn allowed(&self, delivery: &Delivery, subscriptions: &SubscriptionsByTenant) -> bool {
-        let Some(owner) = delivery.origin.subscription() else {
-            return true;
-        };
+    /// Whether `owner`'s subscription may be delivered to.
+    fn allowed(&self, owner: &SubscriptionRef, subscriptions: &SubscriptionsByTenant) -> bool {
         subscriptions
             .get(&owner.tenant)
             .and_then(|all| all.iter().find(|s| s.id == owner.subscription_id))

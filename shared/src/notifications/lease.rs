@@ -95,7 +95,7 @@ fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T,
 }
 
 /// Another attempt holds the run: this one must stop writing to it.
-fn taken_over() -> StorageError {
+pub(super) fn taken_over() -> StorageError {
     StorageError::new(ErrorKind::Conflict, "another attempt took the run over", None)
 }
 

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::lease::{JobUpdate, Lease, Progress, Resumed};
+use super::lease::{JobUpdate, Lease, Progress, Resumed, taken_over};
 use super::port::Runs;
 use super::runs::{RUN_LEASE, Run, RunStatus};
 use crate::jobs::{Job, RetryShoppers};
-use crate::storage::{ErrorKind, InMemoryRecords, StorageError};
+use crate::storage::{InMemoryRecords, StorageError};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -101,10 +101,6 @@ fn stored(run: &Run) -> Run {
         finished_at: run.finished_at.map(rfc3339_millis::stored),
         ..run.clone()
     }
-}
-
-fn taken_over() -> StorageError {
-    StorageError::new(ErrorKind::Conflict, "another attempt took the run over", None)
 }
 
 impl Runs for InMemoryRuns {

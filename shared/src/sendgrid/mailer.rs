@@ -29,8 +29,6 @@ pub struct Outbox {
 struct OutboxState {
     /// Every request accepted.
     sent: Vec<Mail>,
-    /// Requests refused or failed, and why.
-    failed: Vec<Mail>,
     /// Shopper id → what a request addressing them gets back.
     failures: BTreeMap<String, SendError>,
 }
@@ -53,11 +51,6 @@ impl Outbox {
         self.lock().sent.iter().map(shoppers).collect()
     }
 
-    /// How many requests failed.
-    pub fn failed_requests(&self) -> usize {
-        self.lock().failed.len()
-    }
-
     fn lock(&self) -> MutexGuard<'_, OutboxState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -77,10 +70,7 @@ impl Mailer for Outbox {
             .iter()
             .find_map(|shopper| state.failures.get(shopper).cloned());
         match failure {
-            Some(error) => {
-                state.failed.push(mail.clone());
-                Err(error)
-            }
+            Some(error) => Err(error),
             None => {
                 state.sent.push(mail.clone());
                 Ok(())
