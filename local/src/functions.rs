@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, SubscriptionsConfig,
-    WriteEventsConfig,
+    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, SenderSettingsConfig,
+    SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
@@ -22,6 +22,9 @@ use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::runs::{JobRunsApi, list_job_runs};
+use shared::api::senders::{
+    SecretsManagerSettingsApi, delete_sendgrid_settings, get_sendgrid_settings, put_sendgrid_settings,
+};
 use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
     update_subscription,
@@ -50,6 +53,7 @@ pub enum Settings {
     Subscriptions(SubscriptionsConfig),
     Jobs(JobsConfig),
     JobRuns(JobsConfig),
+    SenderSettings(SenderSettingsConfig),
     Basket(AuthConfig),
     RouteNotFound(NoConfig),
     Fanout(FanoutConfig),
@@ -82,6 +86,9 @@ impl Settings {
             | "deactivate-subscription" => read(env, Self::Subscriptions),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
+            "put-sendgrid-settings" | "get-sendgrid-settings" | "delete-sendgrid-settings" => {
+                read(env, Self::SenderSettings)
+            }
             "assess-basket" => read(env, Self::Basket),
             FALLBACK_FUNCTION => read(env, Self::RouteNotFound),
             "fanout" | "fanout-retry" => read(env, Self::Fanout),
@@ -100,6 +107,7 @@ pub enum ApiFunction {
     Subscriptions(DynamoSubscriptionsApi),
     Jobs(DynamoJobsApi),
     JobRuns(JobRunsApi),
+    SenderSettings(SecretsManagerSettingsApi),
     Basket(BasketApi),
 }
 
@@ -117,6 +125,7 @@ impl ApiFunction {
             S::Subscriptions(config) => Self::Subscriptions(DynamoSubscriptionsApi::new(sdk, config)),
             S::Jobs(config) => Self::Jobs(DynamoJobsApi::new(sdk, config)),
             S::JobRuns(config) => Self::JobRuns(JobRunsApi::new(sdk, config)),
+            S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(config)),
             _ => return None,
         })
@@ -130,6 +139,7 @@ impl ApiFunction {
             Self::Subscriptions(api) => &mut api.auth,
             Self::Jobs(api) => &mut api.auth,
             Self::JobRuns(api) => &mut api.auth,
+            Self::SenderSettings(api) => &mut api.auth,
             Self::Basket(api) => &mut api.auth,
         };
         *auth = Authentication::DisabledForLocalRun;
@@ -192,6 +202,9 @@ impl ApiFunctions {
             ("update-job", F::Jobs(api)) => update_job(api, req).await,
             ("delete-job", F::Jobs(api)) => delete_job(api, req).await,
             ("list-job-runs", F::JobRuns(api)) => list_job_runs(api, req).await,
+            ("put-sendgrid-settings", F::SenderSettings(api)) => put_sendgrid_settings(api, req).await,
+            ("get-sendgrid-settings", F::SenderSettings(api)) => get_sendgrid_settings(api, req).await,
+            ("delete-sendgrid-settings", F::SenderSettings(api)) => delete_sendgrid_settings(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

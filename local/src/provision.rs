@@ -129,10 +129,12 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
 /// What the local run sets differently from a deployment's defaults: event
 /// definitions are read afresh for each event, so a change applies at once;
 /// every tenant may subscribe queues in the emulator's (the stack's) account, as
-/// the README's example does; mail goes out as a stand-in shop.
-const LOCAL_PARAMETERS: [(&str, &str); 4] = [
+/// the README's example does; a tenant without a SendGrid key of its own mails
+/// with the stack's, as a stand-in shop.
+const LOCAL_PARAMETERS: [(&str, &str); 5] = [
     ("DefinitionCacheSeconds", "0"),
     ("OwnAccountTenants", "*"),
+    ("StackSenderTenants", "*"),
     ("SendGridFromEmail", "notifications@shop.example"),
     ("SendGridFromName", "Local shop"),
 ];
@@ -330,12 +332,13 @@ impl LocalStack {
 
     /// notification-job for this stack, sending through `sendgrid` (a stub's
     /// client, with the retry pace a test wants).
-    pub fn notification_runner(&self, sendgrid: SendGrid) -> NotificationRunner {
-        NotificationRunner::new(
+    pub async fn notification_runner(&self, sendgrid: SendGrid) -> Result<NotificationRunner, ConfigError> {
+        NotificationRunner::sending_through(
             &self.sdk_for(NOTIFICATION_JOB_FUNCTION),
             self.config(NOTIFICATION_JOB_FUNCTION),
             sendgrid,
         )
+        .await
     }
 
     /// notification-job as deployed: its SendGrid key read from the secret, mail

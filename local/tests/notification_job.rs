@@ -30,8 +30,13 @@ impl Harness {
             attempts: 3,
             base_delay: Duration::from_millis(10),
         };
-        let client = SendGrid::new(&sendgrid.url, "SG.test", retry).expect("client");
-        let runner = projected.stack.stack.notification_runner(client);
+        let client = SendGrid::new(&sendgrid.url, retry).expect("client");
+        let runner = projected
+            .stack
+            .stack
+            .notification_runner(client)
+            .await
+            .expect("notification-job");
         Self {
             projected,
             runner,
@@ -352,11 +357,15 @@ async fn the_local_run_fires_a_due_schedule_with_schedulers_input() {
     assert!(h.stack().stack.schedule_sync().stream_batch(&records).await.is_empty());
 
     // WHEN its next time comes
-    let sendgrid = SendGrid::new(&h.sendgrid.url, "SG.test", RetryPolicy::default()).expect("client");
+    let sendgrid = SendGrid::new(&h.sendgrid.url, RetryPolicy::default()).expect("client");
     let schedules = ScheduleRunner::new(
         aws_sdk_scheduler::Client::new(&sdk),
         &h.stack().stack.schedule_group,
-        h.stack().stack.notification_runner(sendgrid),
+        h.stack()
+            .stack
+            .notification_runner(sendgrid)
+            .await
+            .expect("notification-job"),
     );
     let now = chrono::Utc::now();
     let fired = schedules

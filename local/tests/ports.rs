@@ -19,7 +19,7 @@ use shared::projections::{
     Wishlist, WishlistItem,
 };
 use shared::schedule_sync::{InMemoryScheduler, ScheduleSpec, ScheduleStatuses, Scheduler, Schedules};
-use shared::sendgrid::{Address, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid};
+use shared::sendgrid::{Address, ApiKey, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid};
 use shared::storage::schema::{JOB_RECORDS, JOBS, PROJECTIONS};
 use shared::storage::{DynamoRecords, ErrorKind, InMemoryRecords, Records};
 use shared::stream_failures::{FailureQueue, ParkedInMemory, Parking};
@@ -421,11 +421,12 @@ fn mail(shopper: &str) -> Mail {
 #[tokio::test]
 async fn both_mailers_accept_a_mail() {
     let outbox = Outbox::default();
-    outbox.send(&mail("A")).await.expect("outbox");
+    let key = ApiKey::new("SG.test");
+    outbox.send(&key, &mail("A")).await.expect("outbox");
     assert_eq!(outbox.sent(), [["A"]]);
     let stub = SendGridStub::start().await.expect("stub");
-    let sendgrid = SendGrid::new(&stub.url, "SG.test", RetryPolicy::default()).expect("client");
-    Mailer::send(&sendgrid, &mail("A")).await.expect("SendGrid");
+    let sendgrid = SendGrid::new(&stub.url, RetryPolicy::default()).expect("client");
+    Mailer::send(&sendgrid, &key, &mail("A")).await.expect("SendGrid");
     assert_eq!(stub.received().len(), 1);
 }
 

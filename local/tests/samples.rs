@@ -107,7 +107,9 @@ async fn every_sample_event_gets_its_expected_outcome() {
         schedule_sync: stack.stack.schedule_sync(),
         notification_job: stack
             .stack
-            .notification_runner(SendGrid::new(&sendgrid.url, "SG.sample", RetryPolicy::default()).expect("client")),
+            .notification_runner(SendGrid::new(&sendgrid.url, RetryPolicy::default()).expect("client"))
+            .await
+            .expect("notification-job"),
     };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::SendGridStub;
 use serde_json::{Map, json};
-use shared::sendgrid::{Address, Mail, Personalization, RetryPolicy, SendError, SendGrid, mails};
+use shared::sendgrid::{Address, ApiKey, Mail, Personalization, RetryPolicy, SendError, SendGrid, mails};
 
 const KEY: &str = "SG.test-key";
 
@@ -16,7 +16,7 @@ fn client(stub: &SendGridStub) -> SendGrid {
         attempts: 3,
         base_delay: Duration::from_millis(10),
     };
-    SendGrid::new(&stub.url, KEY, retry).expect("client")
+    SendGrid::new(&stub.url, retry).expect("client")
 }
 
 fn mail(shoppers: usize) -> Mail {
@@ -43,7 +43,7 @@ fn mail(shoppers: usize) -> Mail {
 #[tokio::test]
 async fn sends_the_template_the_shoppers_and_the_run_ids_with_the_key() {
     let stub = SendGridStub::start().await.expect("SendGrid stub");
-    client(&stub).send(&mail(2)).await.expect("accepted");
+    client(&stub).send(&ApiKey::new(KEY), &mail(2)).await.expect("accepted");
     let received = stub.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].path, "/v3/mail/send");
@@ -68,7 +68,7 @@ async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
     stub.answer_with(429, vec![("x-ratelimit-reset", reset.to_string())]);
     let started = std::time::Instant::now();
     // WHEN the mail is sent
-    client(&stub).send(&mail(1)).await.expect("accepted on the second try");
+    client(&stub).send(&ApiKey::new(KEY), &mail(1)).await.expect("accepted on the second try");
     // THEN it was sent twice, the second time after the reset
     assert_eq!(stub.received().len(), 2);
     assert!(
@@ -83,12 +83,12 @@ async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
 async fn server_errors_are_retried_and_rejections_are_not() {
     let stub = SendGridStub::start().await.expect("SendGrid stub");
     stub.answer_with(500, Vec::new());
-    client(&stub).send(&mail(1)).await.expect("accepted after a 500");
+    client(&stub).send(&ApiKey::new(KEY), &mail(1)).await.expect("accepted after a 500");
     assert_eq!(stub.received().len(), 2);
 
     let stub = SendGridStub::start().await.expect("SendGrid stub");
     stub.answer_with(400, Vec::new());
-    let refused = client(&stub).send(&mail(1)).await;
+    let refused = client(&stub).send(&ApiKey::new(KEY), &mail(1)).await;
     assert!(
         matches!(refused, Err(SendError::Rejected { status: 400, .. })),
         "{refused:?}"
@@ -99,7 +99,7 @@ async fn server_errors_are_retried_and_rejections_are_not() {
     for _ in 0..3 {
         stub.answer_with(503, Vec::new());
     }
-    let down = client(&stub).send(&mail(1)).await;
+    let down = client(&stub).send(&ApiKey::new(KEY), &mail(1)).await;
     assert!(
         matches!(down, Err(SendError::Unavailable { attempts: 3, .. })),
         "{down:?}"

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod schedule;
 pub mod schedule_sync;
 pub mod secrets;
+pub mod senders;
 pub mod sendgrid;
 pub mod storage;
 pub mod stream_failures;

@@ -13,14 +13,15 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether it creates or changes subscriptions, event definitions or jobs
-    /// (which needs the write scope); events are stored with any valid token.
+    /// Whether it creates or changes subscriptions, event definitions, jobs or
+    /// settings (which needs the write scope); events are stored with any valid token.
     pub fn changes_configuration(&self) -> bool {
         self.method != "GET"
             && [
                 "/api/v1/event-subscription",
                 "/api/v1/event-definitions",
                 "/api/v1/jobs",
+                "/api/v1/settings",
             ]
             .iter()
             .any(|prefix| self.path.starts_with(prefix))
@@ -145,6 +146,23 @@ pub const LIST_JOB_RUNS: Route = Route {
     function: "list-job-runs",
 };
 
+/// The tenant's own SendGrid key and sender, for its notification jobs.
+pub const PUT_SENDGRID_SETTINGS: Route = Route {
+    method: "PUT",
+    path: "/api/v1/settings/sendgrid",
+    function: "put-sendgrid-settings",
+};
+pub const GET_SENDGRID_SETTINGS: Route = Route {
+    method: "GET",
+    path: "/api/v1/settings/sendgrid",
+    function: "get-sendgrid-settings",
+};
+pub const DELETE_SENDGRID_SETTINGS: Route = Route {
+    method: "DELETE",
+    path: "/api/v1/settings/sendgrid",
+    function: "delete-sendgrid-settings",
+};
+
 pub const CREATE_ACTION_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events/actions",
@@ -193,6 +211,9 @@ pub const ROUTES: &[Route] = &[
     DELETE_JOB,
     DELETE_JOB_BY_POST,
     LIST_JOB_RUNS,
+    PUT_SENDGRID_SETTINGS,
+    GET_SENDGRID_SETTINGS,
+    DELETE_SENDGRID_SETTINGS,
     CREATE_ACTION_EVENT,
     CREATE_ORDER_EVENT,
     CREATE_TRANSACTION_EVENT,

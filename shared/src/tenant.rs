@@ -1,6 +1,7 @@
 //! The tenant a request acts for. Every stored key starts with it, so a handler
 //! cannot read or write another tenant's items without constructing its id.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::error::ApiError;
@@ -58,6 +59,36 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// Tenants an operator lists in a template parameter: ids separated by commas,
+/// or `*` for every tenant; empty lists none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantList(BTreeSet<String>);
+
+impl TenantList {
+    pub fn parse(raw: &str) -> Self {
+        Self(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    /// Every tenant.
+    pub fn all() -> Self {
+        Self::parse("*")
+    }
+
+    pub fn contains(&self, tenant: &TenantId) -> bool {
+        self.0.contains("*") || self.0.contains(tenant.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +98,15 @@ mod tests {
         for ok in ["acme", "ACME-eu_1.prod", "1shop"] {
             assert_eq!(TenantId::parse(ok).map(|t| t.0).ok(), Some(ok.to_owned()));
         }
+    }
+
+    #[test]
+    fn a_list_names_tenants_or_all_of_them() {
+        let listed = TenantList::parse(" acme , shop.eu,");
+        assert!(listed.contains(&TenantId("acme".into())) && listed.contains(&TenantId("shop.eu".into())));
+        assert!(!listed.contains(&TenantId("globex".into())));
+        assert!(TenantList::parse("*").contains(&TenantId("globex".into())));
+        assert!(TenantList::parse(" , ").is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::http::Authentication;
 use crate::quotas::{MAX_JOBS, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
+use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
 use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, SUBSCRIPTIONS};
 use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
@@ -122,6 +123,25 @@ impl FunctionConfig for DefinitionsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             definitions_table: env.required(DEFINITIONS.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// The SendGrid settings functions: where tenants' secrets are kept.
+#[derive(Debug, Clone)]
+pub struct SenderSettingsConfig {
+    /// Each tenant's secret is `<prefix><tenant>/sendgrid`.
+    pub secrets_prefix: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for SenderSettingsConfig {
+    const VARIABLES: &'static [&'static str] = &[TENANT_SECRETS_PREFIX, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            secrets_prefix: env.required(TENANT_SECRETS_PREFIX)?,
             auth: Authentication::read(env),
         })
     }
@@ -249,6 +269,7 @@ mod tests {
         reads_only_its_variables::<DefinitionsConfig>();
         reads_only_its_variables::<JobsConfig>();
         reads_only_its_variables::<SubscriptionsConfig>();
+        reads_only_its_variables::<SenderSettingsConfig>();
         reads_only_its_variables::<AuthConfig>();
         reads_only_its_variables::<NoConfig>();
     }

@@ -2,7 +2,7 @@
 //! so a Lambda `main`, the local runner and the tests all call the same code.
 
 //! Modules take the names of the domain modules they serve (`definitions`,
-//! `events`, `jobs`, `runs` of notifications, `subscriptions`, `typed` events).
+//! `events`, `jobs`, `runs` of notifications, `senders`, `subscriptions`, `typed` events).
 
 pub mod basket;
 pub mod config;
@@ -12,5 +12,6 @@ pub mod fallback;
 pub mod jobs;
 mod records;
 pub mod runs;
+pub mod senders;
 pub mod subscriptions;
 pub mod typed;

@@ -279,6 +279,7 @@ mod tests {
 
     use super::*;
     use crate::secrets::FakeSealer;
+    use crate::tenant::TenantList;
     use crate::storage::InMemoryRecords;
 
     fn api() -> SubscriptionsApi<InMemoryRecords<Subscription>, FakeSealer> {
@@ -289,7 +290,7 @@ mod tests {
             rules: DestinationRules::default(),
             policy: DestinationPolicy {
                 stack_account: "123456789012".into(),
-                own_account_tenants: ["*".to_owned()].into(),
+                own_account_tenants: TenantList::all(),
                 ..DestinationPolicy::default()
             },
             quota: Quota {

@@ -1,48 +1,89 @@
-//! notification-job's settings. The SendGrid API key comes from Secrets
-//! Manager, never from an environment variable.
+//! notification-job's settings. SendGrid keys come from Secrets Manager, never
+//! from an environment variable: each tenant's own, and the stack's for the
+//! tenants the operator lists.
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::config::{ConfigError, Environment, FunctionConfig};
+use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
 use crate::sendgrid::Address;
 use crate::storage::schema::{JOBS, PROJECTIONS};
+use crate::tenant::TenantList;
 
 #[derive(Debug, Clone)]
 pub struct NotificationConfig {
     pub jobs_table: String,
     pub projections_table: String,
-    /// The secret holding the SendGrid API key.
-    pub sendgrid_key_secret_arn: String,
     pub sendgrid_base_url: String,
-    /// The sender of every e-mail.
+    /// Each tenant's own sender is the secret `<prefix><tenant>/sendgrid`.
+    pub tenant_secrets_prefix: String,
+    /// The stack's sender; `None` when no tenant may send as the stack.
+    pub stack_sender: Option<StackSenderConfig>,
+}
+
+/// The stack's SendGrid key and sender, and who may use them.
+#[derive(Debug, Clone)]
+pub struct StackSenderConfig {
+    /// The secret holding the stack's SendGrid API key.
+    pub key_secret_arn: String,
     pub from: Address,
+    /// Tenants without a key of their own that send with the stack's.
+    pub tenants: TenantList,
 }
 
 const SECRET_ARN: &str = "SENDGRID_API_KEY_SECRET_ARN";
 const BASE_URL: &str = "SENDGRID_BASE_URL";
 const FROM_EMAIL: &str = "SENDGRID_FROM_EMAIL";
 const FROM_NAME: &str = "SENDGRID_FROM_NAME";
+const STACK_SENDER_TENANTS: &str = "STACK_SENDER_TENANTS";
 
 impl FunctionConfig for NotificationConfig {
     const VARIABLES: &'static [&'static str] = &[
         JOBS.env_var,
         PROJECTIONS.env_var,
-        SECRET_ARN,
         BASE_URL,
+        TENANT_SECRETS_PREFIX,
+        STACK_SENDER_TENANTS,
+        SECRET_ARN,
         FROM_EMAIL,
         FROM_NAME,
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
+        let (jobs_table, projections_table, tenant_secrets_prefix) = (
+            env.required(JOBS.env_var)?,
+            env.required(PROJECTIONS.env_var)?,
+            env.required(TENANT_SECRETS_PREFIX)?,
+        );
+        let sendgrid_base_url = env.string_or(BASE_URL, "https://api.sendgrid.com");
+        let tenants = TenantList::parse(&env.string_or(STACK_SENDER_TENANTS, ""));
+        let (arn, email, name) = (
+            env.optional(SECRET_ARN),
+            env.optional(FROM_EMAIL),
+            env.optional(FROM_NAME),
+        );
+        let needed_by_tenants = |name: &'static str| ConfigError::Invalid {
+            name,
+            reason: format!("must be set when {STACK_SENDER_TENANTS} lists tenants"),
+        };
+        let stack_sender = if tenants.is_empty() {
+            None
+        } else {
+            Some(StackSenderConfig {
+                key_secret_arn: arn.ok_or_else(|| needed_by_tenants(SECRET_ARN))?,
+                from: Address {
+                    email: email.ok_or_else(|| needed_by_tenants(FROM_EMAIL))?,
+                    name,
+                },
+                tenants,
+            })
+        };
         Ok(Self {
-            jobs_table: env.required(JOBS.env_var)?,
-            projections_table: env.required(PROJECTIONS.env_var)?,
-            sendgrid_key_secret_arn: env.required(SECRET_ARN)?,
-            sendgrid_base_url: env.string_or(BASE_URL, "https://api.sendgrid.com"),
-            from: Address {
-                email: env.required(FROM_EMAIL)?,
-                name: Some(env.string_or(FROM_NAME, "")).filter(|n| !n.is_empty()),
-            },
+            jobs_table,
+            projections_table,
+            sendgrid_base_url,
+            tenant_secrets_prefix,
+            stack_sender,
         })
     }
 }
@@ -77,5 +118,36 @@ pub async fn sendgrid_api_key(secrets: &aws_sdk_secretsmanager::Client, arn: &st
             .find_map(|name| json.get(name).and_then(|v| v.as_str()).map(str::to_owned))
             .ok_or_else(|| invalid("the secret's JSON has no api_key".into())),
         Err(_) => Ok(secret.trim().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<NotificationConfig, ConfigError> {
+        let mut all = BTreeMap::from([
+            (JOBS.env_var, "jobs"),
+            (PROJECTIONS.env_var, "projections"),
+            (TENANT_SECRETS_PREFIX, "stack/tenants/"),
+        ]);
+        all.extend(vars.iter().copied());
+        let env = Environment::of(&all);
+        let config = NotificationConfig::read(&env);
+        let listed = NotificationConfig::VARIABLES.iter().map(|v| v.to_string()).collect();
+        assert_eq!(env.names_read(), listed);
+        config
+    }
+
+    #[test]
+    fn the_stack_sender_exists_only_for_listed_tenants_and_then_needs_its_key() {
+        assert!(read(&[(SECRET_ARN, "arn:aws:secretsmanager:x")]).expect("config").stack_sender.is_none());
+        let listed = [(STACK_SENDER_TENANTS, "acme"), (FROM_EMAIL, "shop@example.com")];
+        assert!(matches!(read(&listed), Err(ConfigError::Invalid { name: SECRET_ARN, .. })));
+        let complete = [listed[0], listed[1], (SECRET_ARN, "arn:aws:secretsmanager:x")];
+        let sender = read(&complete).expect("config").stack_sender.expect("stack sender");
+        assert_eq!(sender.from.email, "shop@example.com");
     }
 }

@@ -11,7 +11,7 @@ mod runner;
 mod runs;
 
 pub use compose::Composer;
-pub use config::{NotificationConfig, sendgrid_api_key};
+pub use config::{NotificationConfig, StackSenderConfig, sendgrid_api_key};
 pub use lease::{JobUpdate, Lease, Progress, Resumed};
 pub use links::with_utm;
 pub use memory::InMemoryRuns;

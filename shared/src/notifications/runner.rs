@@ -21,10 +21,11 @@ use crate::ids;
 use crate::jobs::{Job, Notification, RetryShoppers};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, Projections, Wishlist};
 use crate::schedule::next_fire;
-use crate::sendgrid::{Address, Mail, Mailer, RetryPolicy, SendError, SendGrid, mails};
+use crate::senders::{SecretsManagerSenders, SenderChoice, SenderError, SenderStore};
+use crate::sendgrid::{ApiKey, Mail, Mailer, RetryPolicy, SendError, SendGrid, Sender, mails};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{DynamoRecords, RecordError, Records, StorageError};
-use crate::tenant::TenantId;
+use crate::tenant::{TenantId, TenantList};
 use crate::util::rfc3339_millis;
 
 /// What Scheduler sends (schedule-sync sets it up), or a run started by hand.
@@ -112,45 +113,72 @@ fn count(run: &mut Run, mail: &Mail, result: Result<(), SendError>) -> bool {
     unavailable
 }
 
-/// The runner, over any jobs, runs, projections and mailer (DynamoDB and
-/// SendGrid when deployed).
-pub struct NotificationRunner<J = DynamoRecords<Job>, R = RunStore, P = ProjectionStore, M = SendGrid> {
+/// The runner, over any jobs, runs, projections, mailer and tenants' senders
+/// (DynamoDB, SendGrid and Secrets Manager when deployed).
+pub struct NotificationRunner<
+    J = DynamoRecords<Job>,
+    R = RunStore,
+    P = ProjectionStore,
+    M = SendGrid,
+    S = SecretsManagerSenders,
+> {
     pub jobs: J,
     pub runs: R,
     pub projections: P,
     pub mailer: M,
-    pub from: Address,
+    /// Who each tenant's e-mails go out as.
+    pub senders: SenderChoice<S>,
 }
 
 impl NotificationRunner {
-    /// The runner as deployed: the SendGrid key read from its secret.
+    /// The runner as deployed: mail goes to `SENDGRID_BASE_URL`.
     pub async fn build(sdk: &SdkConfig, config: NotificationConfig) -> Result<Self, ConfigError> {
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let api_key = sendgrid_api_key(&secrets, &config.sendgrid_key_secret_arn).await?;
-        let sendgrid = SendGrid::new(&config.sendgrid_base_url, api_key, RetryPolicy::default())
+        let sendgrid = SendGrid::new(&config.sendgrid_base_url, RetryPolicy::default())
             .map_err(NotificationConfig::invalid_base_url)?;
-        Ok(Self::new(sdk, config, sendgrid))
+        Self::sending_through(sdk, config, sendgrid).await
     }
 
-    /// The runner for `config`'s tables, sending through `sendgrid`.
-    pub fn new(sdk: &SdkConfig, config: NotificationConfig, sendgrid: SendGrid) -> Self {
+    /// The runner for `config`, sending through `sendgrid`; the stack's key is
+    /// read from its secret when some tenant may send with it.
+    pub async fn sending_through(
+        sdk: &SdkConfig,
+        config: NotificationConfig,
+        sendgrid: SendGrid,
+    ) -> Result<Self, ConfigError> {
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let (stack, stack_tenants) = match config.stack_sender {
+            Some(stack) => {
+                let key = sendgrid_api_key(&secrets, &stack.key_secret_arn).await?;
+                let sender = Sender {
+                    key: ApiKey::new(key),
+                    from: stack.from,
+                };
+                (Some(sender), stack.tenants)
+            }
+            None => (None, TenantList::default()),
+        };
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        Self {
+        Ok(Self {
             jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
             runs: RunStore::new(dynamodb.clone(), &config.jobs_table),
             projections: ProjectionStore::new(dynamodb, config.projections_table),
             mailer: sendgrid,
-            from: config.from,
-        }
+            senders: SenderChoice {
+                store: SecretsManagerSenders::new(secrets, config.tenant_secrets_prefix),
+                stack,
+                stack_tenants,
+            },
+        })
     }
 }
 
-impl<J, R, P, M> NotificationRunner<J, R, P, M>
+impl<J, R, P, M, S> NotificationRunner<J, R, P, M, S>
 where
     J: Records<Job>,
     R: Runs,
     P: Projections,
     M: Mailer,
+    S: SenderStore,
 {
     pub async fn run(&self, invocation: Invocation) -> Result<Outcome, RunError> {
         // A retry could not make a malformed invocation valid: skip it, said once.
@@ -209,10 +237,8 @@ where
                 // Without its progress kept, a later retry could send twice: stop here
                 // and let Lambda retry the whole invocation once the lease is over.
                 SendRunError::Progress(err) => return Err(err.into()),
-                SendRunError::Read(err) => {
-                    run.errors.push(err.to_string());
-                    run.status = RunStatus::Failed;
-                }
+                SendRunError::Read(err) => run.fail(err.to_string()),
+                SendRunError::NoSender(err) => run.fail(err.to_string()),
             }
         }
         if run.status == RunStatus::Running {
@@ -254,6 +280,7 @@ where
         run: &mut Run,
         progress: &mut Progress,
     ) -> Result<(), SendRunError> {
+        let sender = self.senders.for_tenant(tenant).await.map_err(SendRunError::NoSender)?;
         let since = job.last_run_at.unwrap_or(job.created_at);
         let (wishlists, products) = self.candidates(tenant, job, since).await.map_err(SendRunError::Read)?;
         let composer = Composer {
@@ -300,14 +327,14 @@ where
             ("run_id".to_owned(), json!(run.run_id)),
         ]);
         let before = (progress.emails, progress.items, progress.failures);
-        for mail in mails(&self.from, &job.template_id, &args, personalizations) {
+        for mail in mails(&sender.from, &job.template_id, &args, personalizations) {
             let mut unavailable = Vec::new();
-            match self.mailer.send(&mail).await {
+            match self.mailer.send(&sender.key, &mail).await {
                 // A 400 may be one bad address; 401/403/404/413 concern the whole request.
                 Err(SendError::Rejected { status: 400, .. }) if mail.personalizations.len() > 1 => {
                     // One bad address must not cost the other shoppers their e-mail.
                     for single in mail.one_by_one() {
-                        let result = self.mailer.send(&single).await;
+                        let result = self.mailer.send(&sender.key, &single).await;
                         if count(run, &single, result) {
                             unavailable.extend(shoppers_of(&single).map(str::to_owned));
                         }
@@ -428,6 +455,8 @@ struct Carried {
 enum SendRunError {
     /// The candidates could not be read: the run fails, and the job is not moved on.
     Read(StorageError),
+    /// The tenant has no sender (or it could not be read): likewise.
+    NoSender(SenderError),
     /// The progress could not be kept: the invocation fails, for Lambda to retry.
     Progress(StorageError),
 }
@@ -442,12 +471,24 @@ mod tests {
     use super::*;
     use crate::notifications::InMemoryRuns;
     use crate::projections::{InMemoryProjections, Shopper, WishlistItem};
-    use crate::sendgrid::Outbox;
+    use crate::senders::InMemorySenders;
+    use crate::sendgrid::{Address, Outbox};
     use crate::storage::InMemoryRecords;
     use crate::testing::{hours_ago, job, tenant};
 
     type Jobs = Arc<InMemoryRecords<Job>>;
-    type MemoryRunner = NotificationRunner<Jobs, InMemoryRuns, InMemoryProjections, Outbox>;
+    type MemoryRunner = NotificationRunner<Jobs, InMemoryRuns, InMemoryProjections, Outbox, InMemorySenders>;
+
+    /// The stack's sender, granted to every tenant unless a test says otherwise.
+    fn stack_sender() -> Sender {
+        Sender {
+            key: ApiKey::new("SG.stack"),
+            from: Address {
+                email: "shop@example.com".into(),
+                name: None,
+            },
+        }
+    }
 
     /// A back-in-stock job `job-1` of tenant acme, run over memory.
     async fn runner(outbox: Outbox, lease: Duration) -> MemoryRunner {
@@ -460,9 +501,10 @@ mod tests {
             jobs,
             projections: InMemoryProjections::default(),
             mailer: outbox,
-            from: Address {
-                email: "shop@example.com".into(),
-                name: None,
+            senders: SenderChoice {
+                store: InMemorySenders::default(),
+                stack: Some(stack_sender()),
+                stack_tenants: TenantList::all(),
             },
         }
     }
@@ -562,6 +604,40 @@ mod tests {
             (latest[0].run_id.as_str(), latest[0].status, latest[0].emails),
             ("exec-1", RunStatus::Succeeded, 2)
         );
+    }
+
+    #[tokio::test]
+    async fn a_tenant_with_its_own_key_sends_with_it_and_as_its_own_sender() {
+        // GIVEN acme set its own key and sender
+        let mut runner = runner(Outbox::default(), RUN_LEASE).await;
+        let own = Sender {
+            key: ApiKey::new("SG.acme"),
+            from: Address {
+                email: "news@acme.example".into(),
+                name: Some("Acme".into()),
+            },
+        };
+        runner.senders.store.put(&tenant("acme"), &own).await.expect("put");
+        runner.wishes("A", "P1").await;
+        runner.restocked("P1").await;
+        // WHEN the job runs THEN the e-mail goes out with acme's key, as acme
+        ran(runner.run_execution("exec-1").await);
+        assert_eq!(
+            runner.mailer.sent_as(),
+            [("SG.acme".to_owned(), "news@acme.example".to_owned(), vec!["A".to_owned()])]
+        );
+        // GIVEN acme took its key back and is not granted the stack's
+        runner.senders.store.delete(&tenant("acme")).await.expect("delete");
+        runner.senders.stack_tenants = TenantList::parse("globex");
+        runner.restocked("P1").await;
+        // WHEN the job runs THEN nothing is sent, the run says why, and the job
+        // keeps its changes for a run that has a key
+        let before = runner.job().await.last_run_at;
+        let run = ran(runner.run_execution("exec-2").await);
+        assert_eq!(run.status, RunStatus::Failed);
+        assert!(run.errors[0].contains("PUT /api/v1/settings/sendgrid"), "{:?}", run.errors);
+        assert_eq!(runner.mailer.sent().len(), 1);
+        assert_eq!(runner.job().await.last_run_at, before);
     }
 
     #[tokio::test]

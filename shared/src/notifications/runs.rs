@@ -64,6 +64,12 @@ impl Run {
             duration_ms: 0,
         }
     }
+
+    /// Nothing could be sent, for `why`.
+    pub fn fail(&mut self, why: String) {
+        self.errors.push(why);
+        self.status = RunStatus::Failed;
+    }
 }
 
 pub(super) fn run_key(run: &Run) -> String {

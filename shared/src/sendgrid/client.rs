@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::mail::Mail;
+use super::sender::ApiKey;
 
 /// Longest wait for a rate limit to reset before giving up on this request.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -46,11 +47,9 @@ pub struct SendGrid {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// `https://api.sendgrid.com` in production; a local stub in tests.
     base_url: String,
-    api_key: String,
     retry: RetryPolicy,
 }
 
-/// Never prints the API key.
 impl std::fmt::Debug for SendGrid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendGrid")
@@ -80,11 +79,8 @@ fn checked_base_url(base_url: &str) -> Result<String, ClientError> {
 }
 
 impl SendGrid {
-    pub fn new(
-        base_url: impl Into<String>,
-        api_key: impl Into<String>,
-        retry: RetryPolicy,
-    ) -> Result<Self, ClientError> {
+    /// A client for `base_url`; each request names the key it is sent with.
+    pub fn new(base_url: impl Into<String>, retry: RetryPolicy) -> Result<Self, ClientError> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| ClientError(e.to_string()))?
@@ -94,18 +90,17 @@ impl SendGrid {
         Ok(Self {
             base_url: checked_base_url(&base_url.into())?,
             http: Client::builder(TokioExecutor::new()).build(https),
-            api_key: api_key.into(),
             retry,
         })
     }
 
-    /// POSTs `mail` to `/v3/mail/send`; Ok once SendGrid accepted it (202).
-    pub async fn send(&self, mail: &Mail) -> Result<(), SendError> {
+    /// POSTs `mail` to `/v3/mail/send` with `key`; Ok once SendGrid accepted it (202).
+    pub async fn send(&self, key: &ApiKey, mail: &Mail) -> Result<(), SendError> {
         // Serialising plain data cannot fail.
         let body = Bytes::from(serde_json::to_vec(mail).unwrap_or_default());
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts.max(1) {
-            let wait = match self.post(body.clone()).await {
+            let wait = match self.post(key, body.clone()).await {
                 Ok((status, _, _)) if status.is_success() => return Ok(()),
                 Ok((StatusCode::TOO_MANY_REQUESTS, wait, text)) => {
                     last = format!("429 {text}");
@@ -146,15 +141,15 @@ impl SendGrid {
 
     /// Status, how long SendGrid asks us to wait (on 429), and the body (clipped);
     /// a request that takes longer than `REQUEST_TIMEOUT` fails.
-    async fn post(&self, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
-        tokio::time::timeout(REQUEST_TIMEOUT, self.post_once(body))
+    async fn post(&self, key: &ApiKey, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.post_once(key, body))
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())))
     }
 
-    async fn post_once(&self, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
+    async fn post_once(&self, key: &ApiKey, body: Bytes) -> Result<(StatusCode, Option<Duration>, String), String> {
         let request = Request::post(format!("{}/v3/mail/send", self.base_url))
-            .header("authorization", format!("Bearer {}", self.api_key))
+            .header("authorization", format!("Bearer {}", key.expose()))
             .header("content-type", "application/json")
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;

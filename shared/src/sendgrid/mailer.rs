@@ -7,15 +7,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::client::{SendError, SendGrid};
 use super::mail::Mail;
+use super::sender::ApiKey;
 
 pub trait Mailer: Send + Sync {
-    /// Sends `mail`; Ok once the provider accepted it.
-    fn send(&self, mail: &Mail) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Sends `mail` with `key`; Ok once the provider accepted it.
+    fn send(&self, key: &ApiKey, mail: &Mail) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
 impl Mailer for SendGrid {
-    async fn send(&self, mail: &Mail) -> Result<(), SendError> {
-        SendGrid::send(self, mail).await
+    async fn send(&self, key: &ApiKey, mail: &Mail) -> Result<(), SendError> {
+        SendGrid::send(self, key, mail).await
     }
 }
 
@@ -27,8 +28,8 @@ pub struct Outbox {
 
 #[derive(Default)]
 struct OutboxState {
-    /// Every request accepted.
-    sent: Vec<Mail>,
+    /// Every request accepted, with the key it was sent with.
+    sent: Vec<(ApiKey, Mail)>,
     /// Shopper id → what a request addressing them gets back.
     failures: BTreeMap<String, SendError>,
 }
@@ -48,7 +49,16 @@ impl Outbox {
 
     /// The shopper ids each accepted request addressed, in order.
     pub fn sent(&self) -> Vec<Vec<String>> {
-        self.lock().sent.iter().map(shoppers).collect()
+        self.lock().sent.iter().map(|(_, mail)| shoppers(mail)).collect()
+    }
+
+    /// Each accepted request's key, sender address and shopper ids, in order.
+    pub fn sent_as(&self) -> Vec<(String, String, Vec<String>)> {
+        self.lock()
+            .sent
+            .iter()
+            .map(|(key, mail)| (key.expose().to_owned(), mail.from.email.clone(), shoppers(mail)))
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, OutboxState> {
@@ -64,7 +74,7 @@ fn shoppers(mail: &Mail) -> Vec<String> {
 }
 
 impl Mailer for Outbox {
-    async fn send(&self, mail: &Mail) -> Result<(), SendError> {
+    async fn send(&self, key: &ApiKey, mail: &Mail) -> Result<(), SendError> {
         let mut state = self.lock();
         let failure = shoppers(mail)
             .iter()
@@ -72,7 +82,7 @@ impl Mailer for Outbox {
         match failure {
             Some(error) => Err(error),
             None => {
-                state.sent.push(mail.clone());
+                state.sent.push((key.clone(), mail.clone()));
                 Ok(())
             }
         }

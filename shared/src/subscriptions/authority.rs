@@ -14,7 +14,7 @@ use super::destination::account_of;
 use super::model::Destination;
 use crate::config::{ConfigError, Environment};
 use crate::error::FieldError;
-use crate::tenant::TenantId;
+use crate::tenant::{TenantId, TenantList};
 
 /// The variables the policy is read from.
 pub const STACK_ACCOUNT: &str = "STACK_ACCOUNT";
@@ -27,8 +27,8 @@ pub struct DestinationPolicy {
     pub stack_account: String,
     /// The stack's own queues, topics and buses, as `(service, account, name)`.
     pub own: BTreeSet<(String, String, String)>,
-    /// Tenants that may deliver into the stack's account with its role (`*`: all).
-    pub own_account_tenants: BTreeSet<String>,
+    /// Tenants that may deliver into the stack's account with its role.
+    pub own_account_tenants: TenantList,
 }
 
 /// Who a destination is reached as.
@@ -59,13 +59,7 @@ impl DestinationPolicy {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let own_account_tenants = env
-            .string_or(OWN_ACCOUNT_TENANTS, "")
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let own_account_tenants = TenantList::parse(&env.string_or(OWN_ACCOUNT_TENANTS, ""));
         Ok(Self {
             stack_account,
             own,
@@ -87,8 +81,7 @@ impl DestinationPolicy {
         }
         let account = resource.1.as_str();
         let in_stack_account = account == self.stack_account;
-        let listed = in_stack_account
-            && (self.own_account_tenants.contains("*") || self.own_account_tenants.contains(tenant.as_str()));
+        let listed = in_stack_account && self.own_account_tenants.contains(tenant);
         if in_stack_account && !listed {
             return Err(FieldError::new(
                 field,

@@ -1,0 +1,164 @@
+//! Tenants' senders in Secrets Manager, one secret per tenant named
+//! `<prefix><tenant>/sendgrid` (the prefix is the stack's, so one IAM resource
+//! pattern covers them all). The value is JSON: `api_key`, `from_email`, `from_name`.
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::store::{SenderStore, StoredSender};
+use crate::aws::ErrorKind;
+use crate::sendgrid::{Address, ApiKey, Sender};
+use crate::storage::StorageError;
+use crate::tenant::TenantId;
+
+/// The variable naming the prefix of tenants' secrets.
+pub const PREFIX_VARIABLE: &str = "TENANT_SECRETS_PREFIX";
+
+pub struct SecretsManagerSenders {
+    client: Client,
+    prefix: String,
+}
+
+/// The secret's value.
+#[derive(Serialize, Deserialize)]
+struct SecretValue {
+    api_key: String,
+    from_email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_name: Option<String>,
+}
+
+impl SecretsManagerSenders {
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self {
+            client,
+            prefix: prefix.into(),
+        }
+    }
+
+    /// Tenant ids hold no `/`, so no tenant's name is another's.
+    fn name(&self, tenant: &TenantId) -> String {
+        format!("{}{tenant}/sendgrid", self.prefix)
+    }
+
+    async fn put_value(&self, name: &str, value: &str) -> Result<(), PutError> {
+        match self
+            .client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Err(PutError::Missing),
+            Err(err) => Err(PutError::Failed(StorageError::sdk("PutSecretValue", err))),
+        }
+    }
+
+    async fn create(&self, tenant: &TenantId, name: &str, value: &str) -> Result<bool, StorageError> {
+        match self
+            .client
+            .create_secret()
+            .name(name)
+            .description(format!("SendGrid key and sender of tenant {tenant}'s notification jobs"))
+            .secret_string(value)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Another request created it first.
+            Err(err) if err.code() == Some("ResourceExistsException") => Ok(false),
+            // A secret of this name is still being deleted: a moment later it is gone.
+            Err(err) if err.code() == Some("InvalidRequestException") => Err(StorageError::caused(
+                ErrorKind::Conflict,
+                "CreateSecret (the tenant's previous key is still being deleted)",
+                err.into_service_error(),
+            )),
+            Err(err) => Err(StorageError::sdk("CreateSecret", err)),
+        }
+    }
+}
+
+enum PutError {
+    Missing,
+    Failed(StorageError),
+}
+
+impl SenderStore for SecretsManagerSenders {
+    async fn get(&self, tenant: &TenantId) -> Result<Option<StoredSender>, StorageError> {
+        let output = match self.client.get_secret_value().secret_id(self.name(tenant)).send().await {
+            Ok(output) => output,
+            // InvalidRequestException: the secret is being deleted.
+            Err(err) if matches!(err.code(), Some("ResourceNotFoundException" | "InvalidRequestException")) => {
+                return Ok(None);
+            }
+            Err(err) => return Err(StorageError::sdk("GetSecretValue", err)),
+        };
+        let value: SecretValue = output
+            .secret_string()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| StorageError::other("a tenant's SendGrid secret is not as this service writes it"))?;
+        let updated_at = output
+            .created_date()
+            .and_then(|at| DateTime::from_timestamp_millis(at.to_millis().ok()?))
+            .unwrap_or_else(Utc::now);
+        Ok(Some(StoredSender {
+            sender: Sender {
+                key: ApiKey::new(value.api_key),
+                from: Address {
+                    email: value.from_email,
+                    name: value.from_name,
+                },
+            },
+            updated_at,
+        }))
+    }
+
+    async fn put(&self, tenant: &TenantId, sender: &Sender) -> Result<StoredSender, StorageError> {
+        let value = SecretValue {
+            api_key: sender.key.expose().to_owned(),
+            from_email: sender.from.email.clone(),
+            from_name: sender.from.name.clone(),
+        };
+        // Serialising plain strings cannot fail.
+        let value = serde_json::to_string(&value).unwrap_or_default();
+        let name = self.name(tenant);
+        // Most puts replace a key: try that first, and create the secret when missing.
+        match self.put_value(&name, &value).await {
+            Ok(()) => {}
+            Err(PutError::Failed(err)) => return Err(err),
+            Err(PutError::Missing) => {
+                if !self.create(tenant, &name, &value).await? {
+                    self.put_value(&name, &value).await.map_err(|err| match err {
+                        PutError::Failed(err) => err,
+                        PutError::Missing => StorageError::new(ErrorKind::Conflict, "PutSecretValue", None),
+                    })?;
+                }
+            }
+        }
+        Ok(StoredSender {
+            sender: sender.clone(),
+            updated_at: Utc::now(),
+        })
+    }
+
+    async fn delete(&self, tenant: &TenantId) -> Result<bool, StorageError> {
+        // Without recovery: the tenant may set a new key right away, and the old
+        // one is not kept by the service once the tenant took it back.
+        match self
+            .client
+            .delete_secret()
+            .secret_id(self.name(tenant))
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
+            Err(err) => Err(StorageError::sdk("DeleteSecret", err)),
+        }
+    }
+}

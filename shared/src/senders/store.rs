@@ -1,0 +1,27 @@
+//! The port tenants' senders are kept behind.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::sendgrid::Sender;
+use crate::storage::StorageError;
+use crate::tenant::TenantId;
+
+/// A tenant's sender, and when it was last set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSender {
+    pub sender: Sender,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One sender per tenant; every call names the tenant, so none can reach another's.
+pub trait SenderStore: Send + Sync {
+    fn get(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<StoredSender>, StorageError>> + Send;
+
+    /// Sets (or replaces) the tenant's sender.
+    fn put(&self, tenant: &TenantId, sender: &Sender) -> impl Future<Output = Result<StoredSender, StorageError>> + Send;
+
+    /// Removes it; false when there was none.
+    fn delete(&self, tenant: &TenantId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+}
