@@ -57,13 +57,17 @@ impl Harness {
     }
 
     async fn job(&self, notification: &str, items: i32) -> String {
+        self.job_of(TENANT, notification, items).await
+    }
+
+    async fn job_of(&self, tenant: &str, notification: &str, items: i32) -> String {
         let body = json!({
             "notification": notification, "template_id": "d-restock", "number_of_items_in_email": items,
             "job_parameters": {"campaign_id": "winter", "low_stock_threshold": 3},
             "schedule": "0 9 * * *", "is_active": true, "is_scheduled": true, "deleted": false
         });
         let request = ApiRequest::new("POST", "/api/v1/jobs")
-            .for_tenant(TENANT)
+            .for_tenant(tenant)
             .json(&body)
             .build();
         let (status, job) = parts(self.stack().call("create-job", request).await);
@@ -72,8 +76,12 @@ impl Harness {
     }
 
     async fn run(&self, job_id: &str, execution_id: &str) -> Outcome {
+        self.run_of(TENANT, job_id, execution_id).await
+    }
+
+    async fn run_of(&self, tenant: &str, job_id: &str, execution_id: &str) -> Outcome {
         let invocation = Invocation {
-            tenant: TENANT.into(),
+            tenant: tenant.into(),
             job_id: job_id.into(),
             scheduled_time: None,
             execution_id: execution_id.into(),
@@ -699,5 +707,107 @@ async fn a_put_racing_a_run_loses_neither_sides_fields() {
         updated["last_run_at"]
             .as_str()
             .is_some_and(|t| t.starts_with(&run.started_at.format("%Y-%m-%dT%H:%M").to_string()))
+    );
+}
+
+/// The sender `PUT /api/v1/settings/sendgrid` sets for `tenant`.
+fn sendgrid_settings(tenant: &str) -> Value {
+    json!({"api_key": format!("SG.{tenant}-key"), "from_email": format!("news@{tenant}.example"), "from_name": tenant})
+}
+
+async fn settings_call(h: &Harness, method: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
+    let function = format!("{}-sendgrid-settings", method.to_lowercase());
+    let mut request = ApiRequest::new(method, "/api/v1/settings/sendgrid").for_tenant(tenant);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    parts(h.stack().call(&function, request.build()).await)
+}
+
+#[tokio::test]
+async fn a_tenants_jobs_send_with_its_own_key_and_never_with_anothers() {
+    // GIVEN the operator lets only initech send with the stack's key
+    let mut h = Harness::new().await;
+    let stack = h
+        .stack()
+        .stack
+        .clone()
+        .with_parameter("StackSenderTenants", "initech")
+        .expect("stack");
+    let client = SendGrid::new(&h.sendgrid.url, RetryPolicy::default()).expect("client");
+    h.runner = stack.notification_runner(client).await.expect("notification-job");
+    // AND acme and globex set keys of their own (never answered back)
+    for tenant in ["acme", "globex"] {
+        let (status, set) = settings_call(&h, "PUT", tenant, Some(sendgrid_settings(tenant))).await;
+        assert_eq!((status, &set["api_key"]), (200, &json!("****")), "{set}");
+        let (status, read) = settings_call(&h, "GET", tenant, None).await;
+        assert_eq!(status, 200);
+        assert!(!read.to_string().contains("-key"), "{read}");
+        assert_eq!(read["from_email"], format!("news@{tenant}.example"));
+    }
+    // AND each tenant has a shopper with a wishlist, and a reminder job
+    let tenants = ["acme", "globex", "initech", "hooli"];
+    for tenant in tenants {
+        let wishlist = json!({"shopper": shopper(&format!("{tenant}-shopper")), "items": [item("P1")]});
+        h.projected.post(tenant, "WISHLIST", "CREATE", wishlist).await;
+    }
+    h.project().await;
+    let mut runs = Vec::new();
+    for tenant in tenants {
+        let job = h.job_of(tenant, "WISHLIST_REMINDER", -1).await;
+        // WHEN each job runs
+        runs.push(ran(h.run_of(tenant, &job, &format!("exec-{tenant}")).await));
+    }
+    // THEN each request carries its own tenant's key and sender; initech's the stack's
+    let mut sent: Vec<(String, String, String)> = h
+        .sendgrid
+        .received()
+        .iter()
+        .map(|r| {
+            let to = r.body["personalizations"][0]["to"][0]["email"]
+                .as_str()
+                .unwrap_or_default();
+            let from = r.body["from"]["email"].as_str().unwrap_or_default();
+            (to.to_owned(), r.authorization.clone(), from.to_owned())
+        })
+        .collect();
+    sent.sort();
+    let expected =
+        |to: &str, key: &str, from: &str| (format!("{to}@example.com"), format!("Bearer {key}"), from.to_owned());
+    assert_eq!(
+        sent,
+        [
+            expected("acme-shopper", "SG.acme-key", "news@acme.example"),
+            expected("globex-shopper", "SG.globex-key", "news@globex.example"),
+            expected("initech-shopper", "SG.local", "notifications@shop.example"),
+        ]
+    );
+    // AND hooli, with no key and no grant, sends nothing and is told how to set one
+    assert_eq!(runs[3].status, RunStatus::Failed);
+    assert!(
+        runs[3].errors[0].contains("PUT /api/v1/settings/sendgrid"),
+        "{:?}",
+        runs[3].errors
+    );
+
+    // WHEN acme takes its key back
+    assert_eq!(settings_call(&h, "DELETE", "acme", None).await.0, 204);
+    assert_eq!(settings_call(&h, "GET", "acme", None).await.0, 404);
+    assert_eq!(settings_call(&h, "DELETE", "acme", None).await.0, 204, "idempotent");
+    // THEN its next run sends nothing (not even with the stack's key), while
+    // globex's key is untouched
+    let job = h.job_of("acme", "WISHLIST_REMINDER", -1).await;
+    assert_eq!(
+        ran(h.run_of("acme", &job, "exec-acme-2").await).status,
+        RunStatus::Failed
+    );
+    assert_eq!(h.sendgrid.received().len(), 3);
+    assert_eq!(settings_call(&h, "GET", "globex", None).await.0, 200);
+    // AND a key can be set again at once
+    assert_eq!(
+        settings_call(&h, "PUT", "acme", Some(sendgrid_settings("acme")))
+            .await
+            .0,
+        200
     );
 }

@@ -65,6 +65,11 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-job-runs.json", Status(200)),
     ("delete-job.json", Status(204)),
     ("delete-job.unknown-id.json", Status(404)),
+    // A response's masked key sent back is refused, not stored.
+    ("put-sendgrid-settings.json", Status(200)),
+    ("put-sendgrid-settings.masked-key.json", Status(400)),
+    ("get-sendgrid-settings.json", Status(200)),
+    ("delete-sendgrid-settings.json", Status(204)),
     // Parked deliveries and dead-lettered records count as handled.
     ("fanout.json", BatchFailures(0)),
     ("fanout.batch.json", BatchFailures(0)),

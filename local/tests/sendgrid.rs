@@ -68,7 +68,10 @@ async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
     stub.answer_with(429, vec![("x-ratelimit-reset", reset.to_string())]);
     let started = std::time::Instant::now();
     // WHEN the mail is sent
-    client(&stub).send(&ApiKey::new(KEY), &mail(1)).await.expect("accepted on the second try");
+    client(&stub)
+        .send(&ApiKey::new(KEY), &mail(1))
+        .await
+        .expect("accepted on the second try");
     // THEN it was sent twice, the second time after the reset
     assert_eq!(stub.received().len(), 2);
     assert!(
@@ -83,7 +86,10 @@ async fn a_rate_limit_is_waited_out_and_the_request_sent_again() {
 async fn server_errors_are_retried_and_rejections_are_not() {
     let stub = SendGridStub::start().await.expect("SendGrid stub");
     stub.answer_with(500, Vec::new());
-    client(&stub).send(&ApiKey::new(KEY), &mail(1)).await.expect("accepted after a 500");
+    client(&stub)
+        .send(&ApiKey::new(KEY), &mail(1))
+        .await
+        .expect("accepted after a 500");
     assert_eq!(stub.received().len(), 2);
 
     let stub = SendGridStub::start().await.expect("SendGrid stub");

@@ -230,12 +230,18 @@ fn kms(operation: &str, body: &Value, scope: &Scope) -> Result<Vec<Need>, String
     Ok(vec![need])
 }
 
+/// A secret named by its name is authorised against its ARN, which ends in a
+/// random six-character suffix: a policy must allow `<name>-*` or a wider pattern.
 fn secrets(operation: &str, body: &Value, scope: &Scope) -> Result<Vec<Need>, String> {
-    let id = text(body, "SecretId")?;
+    let id = if operation == "CreateSecret" {
+        text(body, "Name")?
+    } else {
+        text(body, "SecretId")?
+    };
     let resource = if id.starts_with("arn:") {
         id.to_owned()
     } else {
-        scope.arn("secretsmanager", &format!("secret:{id}"))
+        scope.arn("secretsmanager", &format!("secret:{id}-Ab12Cd"))
     };
     Ok(vec![Need::new(format!("secretsmanager:{operation}"), resource)])
 }

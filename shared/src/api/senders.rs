@@ -65,17 +65,15 @@ pub async fn get_sendgrid_settings<S: SenderStore>(api: &SenderSettingsApi<S>, r
     .await
 }
 
-/// `DELETE`: forgets the key at once; 204, or 404 when none is set.
+/// `DELETE`: forgets the key at once; 204, also when none was set (idempotent).
 pub async fn delete_sendgrid_settings<S: SenderStore>(api: &SenderSettingsApi<S>, req: Request) -> Response<Body> {
     serve(
         &api.auth,
         &routes::DELETE_SENDGRID_SETTINGS,
         req,
         |caller: Caller, _req| async move {
-            if !api.senders.delete(&caller.tenant).await? {
-                return Err(not_set());
-            }
-            tracing::info!(tenant = %caller.tenant, "SendGrid key deleted");
+            let deleted = api.senders.delete(&caller.tenant).await?;
+            tracing::info!(tenant = %caller.tenant, deleted, "SendGrid key deleted");
             Response::builder()
                 .status(StatusCode::NO_CONTENT)
                 .body(Body::Empty)

@@ -279,8 +279,8 @@ mod tests {
 
     use super::*;
     use crate::secrets::FakeSealer;
-    use crate::tenant::TenantList;
     use crate::storage::InMemoryRecords;
+    use crate::tenant::TenantList;
 
     fn api() -> SubscriptionsApi<InMemoryRecords<Subscription>, FakeSealer> {
         SubscriptionsApi {

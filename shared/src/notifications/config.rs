@@ -143,9 +143,17 @@ mod tests {
 
     #[test]
     fn the_stack_sender_exists_only_for_listed_tenants_and_then_needs_its_key() {
-        assert!(read(&[(SECRET_ARN, "arn:aws:secretsmanager:x")]).expect("config").stack_sender.is_none());
+        assert!(
+            read(&[(SECRET_ARN, "arn:aws:secretsmanager:x")])
+                .expect("config")
+                .stack_sender
+                .is_none()
+        );
         let listed = [(STACK_SENDER_TENANTS, "acme"), (FROM_EMAIL, "shop@example.com")];
-        assert!(matches!(read(&listed), Err(ConfigError::Invalid { name: SECRET_ARN, .. })));
+        assert!(matches!(
+            read(&listed),
+            Err(ConfigError::Invalid { name: SECRET_ARN, .. })
+        ));
         let complete = [listed[0], listed[1], (SECRET_ARN, "arn:aws:secretsmanager:x")];
         let sender = read(&complete).expect("config").stack_sender.expect("stack sender");
         assert_eq!(sender.from.email, "shop@example.com");

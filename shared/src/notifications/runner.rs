@@ -624,7 +624,11 @@ mod tests {
         ran(runner.run_execution("exec-1").await);
         assert_eq!(
             runner.mailer.sent_as(),
-            [("SG.acme".to_owned(), "news@acme.example".to_owned(), vec!["A".to_owned()])]
+            [(
+                "SG.acme".to_owned(),
+                "news@acme.example".to_owned(),
+                vec!["A".to_owned()]
+            )]
         );
         // GIVEN acme took its key back and is not granted the stack's
         runner.senders.store.delete(&tenant("acme")).await.expect("delete");
@@ -635,7 +639,11 @@ mod tests {
         let before = runner.job().await.last_run_at;
         let run = ran(runner.run_execution("exec-2").await);
         assert_eq!(run.status, RunStatus::Failed);
-        assert!(run.errors[0].contains("PUT /api/v1/settings/sendgrid"), "{:?}", run.errors);
+        assert!(
+            run.errors[0].contains("PUT /api/v1/settings/sendgrid"),
+            "{:?}",
+            run.errors
+        );
         assert_eq!(runner.mailer.sent().len(), 1);
         assert_eq!(runner.job().await.last_run_at, before);
     }

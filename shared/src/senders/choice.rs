@@ -62,9 +62,16 @@ mod tests {
             stack: Some(sender("SG.stack")),
             stack_tenants: TenantList::parse("acme,globex"),
         };
-        choice.store.put(&tenant("acme"), &sender("SG.acme")).await.expect("put");
+        choice
+            .store
+            .put(&tenant("acme"), &sender("SG.acme"))
+            .await
+            .expect("put");
         // THEN acme's own key wins, globex falls back, initech has none
-        assert_eq!(choice.for_tenant(&tenant("acme")).await.expect("acme").key, ApiKey::new("SG.acme"));
+        assert_eq!(
+            choice.for_tenant(&tenant("acme")).await.expect("acme").key,
+            ApiKey::new("SG.acme")
+        );
         assert_eq!(
             choice.for_tenant(&tenant("globex")).await.expect("globex").key,
             ApiKey::new("SG.stack")

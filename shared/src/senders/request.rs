@@ -49,9 +49,7 @@ impl SenderRequest {
 /// A SendGrid key as SendGrid issues them (`SG.` and printable ASCII). The mask a
 /// response shows is refused: sending a response back must not set the key to it.
 fn api_key(key: String) -> Result<ApiKey, FieldError> {
-    let valid = key.starts_with("SG.")
-        && key.len() <= MAX_KEY_LEN
-        && key.bytes().all(|b| b.is_ascii_graphic());
+    let valid = key.starts_with("SG.") && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
     if valid {
         Ok(ApiKey::new(key))
     } else {
@@ -65,7 +63,9 @@ fn api_key(key: String) -> Result<ApiKey, FieldError> {
 /// Enough to catch a slip; SendGrid itself checks that the sender is verified.
 fn email_address(email: String) -> Result<String, FieldError> {
     let valid = email.len() <= MAX_EMAIL_LEN
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c))
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c))
         && email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
@@ -115,7 +115,9 @@ mod tests {
     use super::*;
 
     fn parse(body: serde_json::Value) -> Result<Sender, ApiError> {
-        serde_json::from_value::<SenderRequest>(body).expect("shape").into_sender()
+        serde_json::from_value::<SenderRequest>(body)
+            .expect("shape")
+            .into_sender()
     }
 
     fn fields(err: ApiError) -> Vec<String> {

@@ -3,7 +3,8 @@
 //! pattern covers them all). The value is JSON: `api_key`, `from_email`, `from_name`.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +55,9 @@ impl SecretsManagerSenders {
         {
             Ok(_) => Ok(()),
             Err(err) if err.code() == Some("ResourceNotFoundException") => Err(PutError::Missing),
+            Err(err) if err.code() == Some("InvalidRequestException") => {
+                Err(PutError::Failed(being_deleted("PutSecretValue", err)))
+            }
             Err(err) => Err(PutError::Failed(StorageError::sdk("PutSecretValue", err))),
         }
     }
@@ -63,7 +67,9 @@ impl SecretsManagerSenders {
             .client
             .create_secret()
             .name(name)
-            .description(format!("SendGrid key and sender of tenant {tenant}'s notification jobs"))
+            .description(format!(
+                "SendGrid key and sender of tenant {tenant}'s notification jobs"
+            ))
             .secret_string(value)
             .send()
             .await
@@ -71,15 +77,23 @@ impl SecretsManagerSenders {
             Ok(_) => Ok(true),
             // Another request created it first.
             Err(err) if err.code() == Some("ResourceExistsException") => Ok(false),
-            // A secret of this name is still being deleted: a moment later it is gone.
-            Err(err) if err.code() == Some("InvalidRequestException") => Err(StorageError::caused(
-                ErrorKind::Conflict,
-                "CreateSecret (the tenant's previous key is still being deleted)",
-                err.into_service_error(),
-            )),
+            Err(err) if err.code() == Some("InvalidRequestException") => Err(being_deleted("CreateSecret", err)),
             Err(err) => Err(StorageError::sdk("CreateSecret", err)),
         }
     }
+}
+
+/// Secrets Manager refuses to write a secret of a name still being deleted (a
+/// DELETE just before): a moment later it is gone, so the caller may try again.
+fn being_deleted<E>(what: &'static str, err: SdkError<E, HttpResponse>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    StorageError::caused(
+        ErrorKind::Conflict,
+        format!("{what} (the tenant's previous key is still being deleted)"),
+        err,
+    )
 }
 
 enum PutError {
@@ -92,7 +106,12 @@ impl SenderStore for SecretsManagerSenders {
         let output = match self.client.get_secret_value().secret_id(self.name(tenant)).send().await {
             Ok(output) => output,
             // InvalidRequestException: the secret is being deleted.
-            Err(err) if matches!(err.code(), Some("ResourceNotFoundException" | "InvalidRequestException")) => {
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some("ResourceNotFoundException" | "InvalidRequestException")
+                ) =>
+            {
                 return Ok(None);
             }
             Err(err) => return Err(StorageError::sdk("GetSecretValue", err)),
@@ -157,7 +176,15 @@ impl SenderStore for SecretsManagerSenders {
             .await
         {
             Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
+            // InvalidRequestException: already being deleted.
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some("ResourceNotFoundException" | "InvalidRequestException")
+                ) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(StorageError::sdk("DeleteSecret", err)),
         }
     }

@@ -20,8 +20,12 @@ pub trait SenderStore: Send + Sync {
     fn get(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<StoredSender>, StorageError>> + Send;
 
     /// Sets (or replaces) the tenant's sender.
-    fn put(&self, tenant: &TenantId, sender: &Sender) -> impl Future<Output = Result<StoredSender, StorageError>> + Send;
+    fn put(
+        &self,
+        tenant: &TenantId,
+        sender: &Sender,
+    ) -> impl Future<Output = Result<StoredSender, StorageError>> + Send;
 
-    /// Removes it; false when there was none.
+    /// Removes it at once; false when there was none (or it was being removed).
     fn delete(&self, tenant: &TenantId) -> impl Future<Output = Result<bool, StorageError>> + Send;
 }
