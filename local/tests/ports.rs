@@ -19,7 +19,8 @@ use shared::projections::{
     Wishlist, WishlistItem,
 };
 use shared::schedule_sync::{InMemoryScheduler, ScheduleSpec, ScheduleStatuses, Scheduler, Schedules};
-use shared::sendgrid::{Address, ApiKey, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid};
+use shared::senders::{InMemorySenders, SecretsManagerSenders, SenderStore};
+use shared::sendgrid::{Address, ApiKey, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid, Sender};
 use shared::storage::schema::{JOB_RECORDS, JOBS, PROJECTIONS};
 use shared::storage::{DynamoRecords, ErrorKind, InMemoryRecords, Records};
 use shared::stream_failures::{FailureQueue, ParkedInMemory, Parking};
@@ -463,4 +464,56 @@ async fn both_parking_places_take_a_record() {
         (body["reason"].as_str(), body["eventId"].as_str()),
         (Some("why"), Some("e-1"))
     );
+}
+
+fn sender(key: &str) -> Sender {
+    Sender {
+        key: ApiKey::new(key),
+        from: Address {
+            email: "news@acme.example".into(),
+            name: Some("Acme".into()),
+        },
+    }
+}
+
+async fn senders_contract(senders: &impl SenderStore) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    assert_eq!(senders.get(&acme).await.expect("get"), None);
+    // Set, replaced, read back whole; another tenant's stays apart.
+    senders.put(&acme, &sender("SG.one")).await.expect("put");
+    senders.put(&globex, &sender("SG.globex")).await.expect("put");
+    let replaced = senders.put(&acme, &sender("SG.two")).await.expect("replace");
+    let read = senders.get(&acme).await.expect("get").expect("set");
+    assert_eq!(read.sender, sender("SG.two"));
+    assert!(read.updated_at <= replaced.updated_at + chrono::Duration::seconds(1));
+    // Deleted at once, idempotently, and set again at once.
+    senders.delete(&acme).await.expect("delete");
+    assert_eq!(senders.get(&acme).await.expect("get"), None);
+    senders.delete(&acme).await.expect("delete again");
+    senders.put(&acme, &sender("SG.three")).await.expect("put again");
+    assert_eq!(
+        senders.get(&acme).await.expect("get").map(|s| s.sender),
+        Some(sender("SG.three"))
+    );
+    assert_eq!(
+        senders.get(&globex).await.expect("get").map(|s| s.sender),
+        Some(sender("SG.globex"))
+    );
+}
+
+#[tokio::test]
+async fn senders_in_memory_keep_the_contract() {
+    senders_contract(&InMemorySenders::default()).await;
+}
+
+#[tokio::test]
+async fn senders_in_secrets_manager_keep_the_contract() {
+    let sdk = shared::aws::sdk_config().await;
+    // A prefix of its own: each run starts with no secrets.
+    let prefix = format!("ports-{}/tenants/", uuid::Uuid::now_v7().simple());
+    senders_contract(&SecretsManagerSenders::new(
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        prefix,
+    ))
+    .await;
 }

@@ -72,8 +72,8 @@ pub async fn delete_sendgrid_settings<S: SenderStore>(api: &SenderSettingsApi<S>
         &routes::DELETE_SENDGRID_SETTINGS,
         req,
         |caller: Caller, _req| async move {
-            let deleted = api.senders.delete(&caller.tenant).await?;
-            tracing::info!(tenant = %caller.tenant, deleted, "SendGrid key deleted");
+            api.senders.delete(&caller.tenant).await?;
+            tracing::info!(tenant = %caller.tenant, "SendGrid key deleted");
             Response::builder()
                 .status(StatusCode::NO_CONTENT)
                 .body(Body::Empty)

@@ -35,7 +35,8 @@ impl SenderStore for InMemorySenders {
         Ok(stored)
     }
 
-    async fn delete(&self, tenant: &TenantId) -> Result<bool, StorageError> {
-        Ok(self.senders().remove(tenant).is_some())
+    async fn delete(&self, tenant: &TenantId) -> Result<(), StorageError> {
+        self.senders().remove(tenant);
+        Ok(())
     }
 }

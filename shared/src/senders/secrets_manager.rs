@@ -164,26 +164,26 @@ impl SenderStore for SecretsManagerSenders {
         })
     }
 
-    async fn delete(&self, tenant: &TenantId) -> Result<bool, StorageError> {
+    async fn delete(&self, tenant: &TenantId) -> Result<(), StorageError> {
         // Without recovery: the tenant may set a new key right away, and the old
         // one is not kept by the service once the tenant took it back.
-        match self
+        let deleted = self
             .client
             .delete_secret()
             .secret_id(self.name(tenant))
             .force_delete_without_recovery(true)
             .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            // InvalidRequestException: already being deleted.
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // Already gone, or already being deleted.
             Err(err)
                 if matches!(
                     err.code(),
                     Some("ResourceNotFoundException" | "InvalidRequestException")
                 ) =>
             {
-                Ok(false)
+                Ok(())
             }
             Err(err) => Err(StorageError::sdk("DeleteSecret", err)),
         }

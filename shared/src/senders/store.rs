@@ -26,6 +26,6 @@ pub trait SenderStore: Send + Sync {
         sender: &Sender,
     ) -> impl Future<Output = Result<StoredSender, StorageError>> + Send;
 
-    /// Removes it at once; false when there was none (or it was being removed).
-    fn delete(&self, tenant: &TenantId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+    /// Removes it at once; Ok also when there was none (idempotent).
+    fn delete(&self, tenant: &TenantId) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
