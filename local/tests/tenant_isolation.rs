@@ -218,6 +218,14 @@ async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() 
     );
     let list = acme_with_scope("GET", "/api/v1/event-subscription", read_only).build();
     assert_eq!(parts(stack.call("list-subscriptions", list).await).0, 200);
+    // AND it may not set the tenant's SendGrid key (nor take it back)
+    let key = json!({"api_key": "SG.k", "from_email": "news@acme.example"});
+    let put = acme_with_scope("PUT", "/api/v1/settings/sendgrid", read_only)
+        .json(&key)
+        .build();
+    assert_eq!(parts(stack.call("put-sendgrid-settings", put).await).0, 403);
+    let delete = acme_with_scope("DELETE", "/api/v1/settings/sendgrid", read_only).build();
+    assert_eq!(parts(stack.call("delete-sendgrid-settings", delete).await).0, 403);
     // AND storing events needs no scope
     let event = json!({
         "id": "evt-1", "entity_id": "O-1", "entity_name": "ORDER", "event_source": "SYSTEM",
