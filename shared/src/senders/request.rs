@@ -61,8 +61,9 @@ fn api_key(key: String) -> Result<ApiKey, FieldError> {
 }
 
 /// Enough to catch a slip; SendGrid itself checks that the sender is verified.
+/// openapi.yaml states the same rule as a pattern.
 fn email_address(email: String) -> Result<String, FieldError> {
-    let valid = email.len() <= MAX_EMAIL_LEN
+    let valid = email.chars().count() <= MAX_EMAIL_LEN
         && !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c))
