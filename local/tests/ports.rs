@@ -12,8 +12,8 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::Utc;
 use common::{SendGridStub, TestStack};
 use serde_json::json;
-use shared::jobs::{Job, RetryShoppers, ScheduleStatus};
-use shared::notifications::{InMemoryRuns, JobUpdate, Lease, Progress, Run, RunStatus, RunStore, Runs};
+use shared::jobs::{Job, RetryOverflow, RetryShoppers, ScheduleStatus};
+use shared::notifications::{InMemoryRuns, JobUpdate, Lease, Progress, Ran, Run, RunStatus, RunStore, Runs};
 use shared::projections::{
     InMemoryProjections, MAX_PROJECTION_BYTES, ProductKey, ProductState, ProjectionStore, Projections, Shopper,
     Wishlist, WishlistItem,
@@ -205,12 +205,30 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
         since: first.started_at,
         shoppers: vec!["B".into()],
     }];
+    // More carried shoppers than the job holds are spilled into items of their own.
+    let spilled = vec![RetryShoppers {
+        since: first.started_at,
+        shoppers: vec!["C".into(), "D".into()],
+    }];
+    runs.spill(&acme, &first, 0, &spilled).await.expect("spill");
+    let overflow = RetryOverflow {
+        run_id: first.run_id.clone(),
+        chunks: 1,
+        shoppers: 2,
+    };
     let next = Utc::now() + chrono::Duration::hours(1);
     let update = JobUpdate {
         next_run_at: Some(next),
-        ran: Some((first.started_at, retry.clone())),
+        ran: Some(Ran {
+            at: first.started_at,
+            retry: retry.clone(),
+            overflow: Some(overflow.clone()),
+        }),
     };
-    runs.finish(&acme, &finished, &update).await.expect("finish");
+    assert!(
+        runs.finish(&acme, &finished, &update).await.expect("finish"),
+        "the job moved on"
+    );
     let moved = jobs.get(&acme, "job-1").await.expect("read").expect("job");
     assert_eq!(
         moved.version, 2,
@@ -220,6 +238,20 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     assert_eq!(moved.value.retry_shoppers[0].since, stored(first.started_at));
     assert_eq!(moved.value.retry_shoppers[0].shoppers, retry[0].shoppers);
     assert_eq!(moved.value.next_run_at, Some(stored(next)));
+    assert_eq!(moved.value.retry_overflow.as_ref(), Some(&overflow));
+    let read = runs.spilled(&acme, "job-1", &overflow).await.expect("spilled");
+    assert_eq!(
+        (read[0].since, &read[0].shoppers),
+        (stored(first.started_at), &spilled[0].shoppers)
+    );
+    // Forgotten once taken over; an item gone reads as nothing (it expired).
+    runs.forget_spilled(&acme, "job-1", &overflow).await.expect("forget");
+    assert!(
+        runs.spilled(&acme, "job-1", &overflow)
+            .await
+            .expect("spilled")
+            .is_empty()
+    );
     assert_eq!(
         runs.lease(&acme, &attempt("exec-1", 0)).await.expect("lease"),
         Lease::Finished
@@ -229,9 +261,16 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     runs.lease(&acme, &older).await.expect("lease");
     let stale = JobUpdate {
         next_run_at: None,
-        ran: Some((older.started_at, Vec::new())),
+        ran: Some(Ran {
+            at: older.started_at,
+            retry: Vec::new(),
+            overflow: None,
+        }),
     };
-    runs.finish(&acme, &older, &stale).await.expect("finish");
+    assert!(
+        !runs.finish(&acme, &older, &stale).await.expect("finish"),
+        "the job is left alone"
+    );
     let kept = jobs.get(&acme, "job-1").await.expect("read").expect("job");
     assert_eq!(
         (kept.version, kept.value.last_run_at),

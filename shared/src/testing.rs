@@ -71,6 +71,7 @@ pub fn job(id: &str, notification: Notification) -> Job {
         next_run_at: None,
         last_run_at: None,
         retry_shoppers: Vec::new(),
+        retry_overflow: None,
         created_at: hours_ago(1),
         updated_at: hours_ago(1),
     }

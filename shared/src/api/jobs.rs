@@ -72,6 +72,7 @@ fn build(id: String, draft: JobDraft, now: DateTime<Utc>, previous: Option<&Job>
         next_run_at,
         last_run_at: previous.and_then(|p| p.last_run_at),
         retry_shoppers: previous.map(|p| p.retry_shoppers.clone()).unwrap_or_default(),
+        retry_overflow: previous.and_then(|p| p.retry_overflow.clone()),
         created_at: previous.map_or(now, |p| p.created_at),
         updated_at: now,
     }

@@ -3,5 +3,5 @@
 mod model;
 mod request;
 
-pub use model::{Job, JobParameters, Notification, RetryShoppers, ScheduleStatus};
+pub use model::{Job, JobParameters, Notification, RetryOverflow, RetryShoppers, ScheduleStatus};
 pub use request::{JobDraft, JobRequest};

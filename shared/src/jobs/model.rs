@@ -61,6 +61,10 @@ pub struct Job {
     /// next run mails them what changed since.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry_shoppers: Vec<RetryShoppers>,
+    /// Server-set: more such shoppers than the job item holds, kept in items of
+    /// their own (written by the run named here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_overflow: Option<RetryOverflow>,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]
@@ -73,6 +77,15 @@ pub struct RetryShoppers {
     #[serde(with = "rfc3339_millis")]
     pub since: DateTime<Utc>,
     pub shoppers: Vec<String>,
+}
+
+/// Where the carried shoppers beyond `retry_shoppers` are: `chunks` items
+/// written by run `run_id`, `shoppers` in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryOverflow {
+    pub run_id: String,
+    pub chunks: u32,
+    pub shoppers: u64,
 }
 
 impl Job {

@@ -46,6 +46,8 @@ pub struct JobRequest {
     _last_run_at: Option<IgnoredAny>,
     #[serde(default, rename = "retry_shoppers")]
     _retry_shoppers: Option<IgnoredAny>,
+    #[serde(default, rename = "retry_overflow")]
+    _retry_overflow: Option<IgnoredAny>,
     #[serde(default, rename = "created_at")]
     _created_at: Option<IgnoredAny>,
     #[serde(default, rename = "updated_at")]

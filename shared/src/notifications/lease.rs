@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::port::Runs;
 use super::runs::{Run, RunItem, RunStore, run_key};
-use crate::jobs::RetryShoppers;
+use crate::jobs::{RetryOverflow, RetryShoppers};
 use crate::storage::schema::JOB_RECORDS;
 use crate::storage::{ErrorKind, StorageError, partition, record_key};
 use crate::tenant::TenantId;
@@ -44,8 +44,14 @@ pub struct Progress {
     pub emails: u64,
     pub items: u64,
     pub failures: u64,
-    /// Shoppers SendGrid could not take, by the time their changes count from.
+    /// Shoppers SendGrid could not take, by the time their changes count from
+    /// (the first `MAX_INLINE_RETRY` of them; the rest are spilled).
     pub retry: Vec<RetryShoppers>,
+    /// Items the shoppers beyond those were spilled into, and how many shoppers.
+    #[serde(default)]
+    pub spilled_chunks: u32,
+    #[serde(default)]
+    pub spilled_shoppers: u64,
 }
 
 /// The execution as this invocation finds it.
@@ -72,7 +78,16 @@ pub struct JobUpdate {
     pub next_run_at: Option<DateTime<Utc>>,
     /// `None` leaves the job's last run and retry shoppers as they are (a run
     /// that sent nothing: the next one tries the same changes again).
-    pub ran: Option<(DateTime<Utc>, Vec<RetryShoppers>)>,
+    pub ran: Option<Ran>,
+}
+
+/// A run that sent something: the job's changes count from `at` next time,
+/// and these shoppers are carried to the next run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub at: DateTime<Utc>,
+    pub retry: Vec<RetryShoppers>,
+    pub overflow: Option<RetryOverflow>,
 }
 
 /// How a transaction ended: committed, or refused by the condition of item
@@ -243,28 +258,36 @@ impl RunStore {
             None => update
                 .condition_expression("attribute_exists(pk)")
                 .update_expression("SET next_run_at = :next, version = version + :one"),
-            Some((at, retry)) => {
+            Some(ran) => {
                 // Never backwards: a late attempt of an older execution leaves a
                 // newer run's time alone (its run is still recorded).
-                let update = update
+                let mut update = update
                     .condition_expression(
                         "attribute_exists(pk) AND (attribute_not_exists(last_run_at) \
                          OR attribute_type(last_run_at, :null) OR last_run_at <= :last)",
                     )
                     .expression_attribute_values(":null", AttributeValue::S("NULL".into()))
-                    .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(at)));
-                if retry.is_empty() {
-                    update.update_expression(
-                        "SET next_run_at = :next, last_run_at = :last, version = version + :one REMOVE retry_shoppers",
-                    )
+                    .expression_attribute_values(":last", AttributeValue::S(rfc3339_millis::format(&ran.at)));
+                let mut set = vec!["next_run_at = :next", "last_run_at = :last", "version = version + :one"];
+                let mut remove = Vec::new();
+                if ran.retry.is_empty() {
+                    remove.push("retry_shoppers");
                 } else {
-                    update
-                        .update_expression(
-                            "SET next_run_at = :next, last_run_at = :last, retry_shoppers = :retry, \
-                             version = version + :one",
-                        )
-                        .expression_attribute_values(":retry", encode(retry)?)
+                    set.push("retry_shoppers = :retry");
+                    update = update.expression_attribute_values(":retry", encode(&ran.retry)?);
                 }
+                match &ran.overflow {
+                    None => remove.push("retry_overflow"),
+                    Some(overflow) => {
+                        set.push("retry_overflow = :overflow");
+                        update = update.expression_attribute_values(":overflow", encode(overflow)?);
+                    }
+                }
+                let mut expression = format!("SET {}", set.join(", "));
+                if !remove.is_empty() {
+                    expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+                }
+                update.update_expression(expression)
             }
         };
         built(update.build())
@@ -396,7 +419,7 @@ impl Runs for RunStore {
 
     /// Stores the finished run, ends its lease and updates its job, all at once
     /// (so a failure leaves the run to be retried whole, never half recorded).
-    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
+    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<bool, StorageError> {
         let end_lease = Update::builder()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
@@ -416,13 +439,13 @@ impl Runs for RunStore {
                 .build(),
         );
         let finished = match self.transact(items.clone()).await? {
-            Written::Committed => Ok(()),
+            Written::Committed => Ok(true),
             // The job was deleted meanwhile, or a later run moved it on: the run is
             // still recorded.
             Written::Refused { index: 2, .. } => {
                 items.pop();
                 match self.transact(items).await? {
-                    Written::Committed => Ok(()),
+                    Written::Committed => Ok(false),
                     Written::Refused { .. } => Err(taken_over()),
                 }
             }
@@ -432,6 +455,34 @@ impl Runs for RunStore {
             self.unlock(tenant, run).await;
         }
         finished
+    }
+
+    async fn spill(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        seq: u32,
+        shoppers: &[RetryShoppers],
+    ) -> Result<(), StorageError> {
+        self.put_spill(tenant, run, seq, shoppers).await
+    }
+
+    async fn spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
+    ) -> Result<Vec<RetryShoppers>, StorageError> {
+        self.get_spilled(tenant, job_id, overflow).await
+    }
+
+    async fn forget_spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
+    ) -> Result<(), StorageError> {
+        self.delete_spilled(tenant, job_id, overflow).await
     }
 
     /// The job's latest `limit` runs, newest first.

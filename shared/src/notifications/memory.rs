@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::lease::{JobUpdate, Lease, Progress, Resumed, taken_over};
 use super::port::Runs;
 use super::runs::{RUN_LEASE, Run, RunStatus};
-use crate::jobs::{Job, RetryShoppers};
+use crate::jobs::{Job, RetryOverflow, RetryShoppers};
 use crate::storage::{InMemoryRecords, StorageError};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
@@ -29,6 +29,8 @@ struct State {
     runs: BTreeMap<(String, String, DateTime<Utc>, String), Run>,
     /// By (tenant, job id): the execution holding the job, and until when.
     locks: BTreeMap<(String, String), (String, DateTime<Utc>)>,
+    /// By (tenant, job id, run id, seq): carried shoppers beyond the job's.
+    spills: BTreeMap<(String, String, String, u32), Vec<RetryShoppers>>,
 }
 
 impl State {
@@ -91,6 +93,17 @@ fn run_key(tenant: &TenantId, run: &Run) -> (String, String, DateTime<Utc>, Stri
         run.started_at,
         run.run_id.clone(),
     )
+}
+
+/// Carried shoppers as the jobs table gives them back: times to the millisecond.
+fn as_stored(retry: &[RetryShoppers]) -> Vec<RetryShoppers> {
+    retry
+        .iter()
+        .map(|r| RetryShoppers {
+            since: rfc3339_millis::stored(r.since),
+            shoppers: r.shoppers.clone(),
+        })
+        .collect()
 }
 
 /// `run` as the jobs table gives it back: times to the millisecond.
@@ -166,7 +179,7 @@ impl Runs for InMemoryRuns {
         }
     }
 
-    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<(), StorageError> {
+    async fn finish(&self, tenant: &TenantId, run: &Run, job: &JobUpdate) -> Result<bool, StorageError> {
         {
             let mut state = self.lock();
             match state.leases.get_mut(&lease_key(tenant, run)) {
@@ -181,27 +194,64 @@ impl Runs for InMemoryRuns {
         }
         // A job deleted meanwhile, or moved on by a later run: the run is still
         // recorded, the job left alone.
-        self.jobs.update(tenant, &run.job_id, |stored| {
-            if let Some((at, _)) = &job.ran
+        let updated = self.jobs.update(tenant, &run.job_id, |stored| {
+            if let Some(ran) = &job.ran
                 && stored
                     .last_run_at
-                    .is_some_and(|last| last > rfc3339_millis::stored(*at))
+                    .is_some_and(|last| last > rfc3339_millis::stored(ran.at))
             {
                 return false;
             }
             stored.next_run_at = job.next_run_at.map(rfc3339_millis::stored);
-            if let Some((at, retry)) = &job.ran {
-                stored.last_run_at = Some(rfc3339_millis::stored(*at));
-                stored.retry_shoppers = retry
-                    .iter()
-                    .map(|r| RetryShoppers {
-                        since: rfc3339_millis::stored(r.since),
-                        shoppers: r.shoppers.clone(),
-                    })
-                    .collect();
+            if let Some(ran) = &job.ran {
+                stored.last_run_at = Some(rfc3339_millis::stored(ran.at));
+                stored.retry_shoppers = as_stored(&ran.retry);
+                stored.retry_overflow = ran.overflow.clone();
             }
             true
         });
+        Ok(updated)
+    }
+
+    async fn spill(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        seq: u32,
+        shoppers: &[RetryShoppers],
+    ) -> Result<(), StorageError> {
+        let key = (tenant.to_string(), run.job_id.clone(), run.run_id.clone(), seq);
+        self.lock().spills.insert(key, as_stored(shoppers));
+        Ok(())
+    }
+
+    async fn spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
+    ) -> Result<Vec<RetryShoppers>, StorageError> {
+        let state = self.lock();
+        let mut carried = Vec::new();
+        for seq in 0..overflow.chunks {
+            let key = (tenant.to_string(), job_id.to_owned(), overflow.run_id.clone(), seq);
+            carried.extend(state.spills.get(&key).into_iter().flatten().cloned());
+        }
+        Ok(carried)
+    }
+
+    async fn forget_spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
+    ) -> Result<(), StorageError> {
+        let mut state = self.lock();
+        for seq in 0..overflow.chunks {
+            state
+                .spills
+                .remove(&(tenant.to_string(), job_id.to_owned(), overflow.run_id.clone(), seq));
+        }
         Ok(())
     }
 

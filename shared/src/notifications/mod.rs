@@ -9,10 +9,11 @@ mod memory;
 mod port;
 mod runner;
 mod runs;
+mod spill;
 
 pub use compose::Composer;
 pub use config::{NotificationConfig, StackSenderConfig, sendgrid_api_key};
-pub use lease::{JobUpdate, Lease, Progress, Resumed};
+pub use lease::{JobUpdate, Lease, Progress, Ran, Resumed};
 pub use links::with_utm;
 pub use memory::InMemoryRuns;
 pub use port::Runs;

@@ -7,6 +7,7 @@ use std::future::Future;
 
 use super::lease::{JobUpdate, Lease, Progress};
 use super::runs::Run;
+use crate::jobs::{RetryOverflow, RetryShoppers};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
@@ -26,12 +27,40 @@ pub trait Runs: Send + Sync {
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 
     /// Stores the finished run, ends its lease and updates its job (if it still
-    /// exists), all at once; a `Conflict` if another attempt took the lease.
+    /// exists and no later run moved it on), all at once; true when the job was
+    /// updated. A `Conflict` if another attempt took the lease.
     fn finish(
         &self,
         tenant: &TenantId,
         run: &Run,
         job: &JobUpdate,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// Keeps carried shoppers that do not fit on the job as item `seq` of `run`'s
+    /// spill (a retry of the same request writes the same item again, whole).
+    fn spill(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        seq: u32,
+        shoppers: &[RetryShoppers],
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// The shoppers `overflow` points at (its items `0..chunks`), in order; an
+    /// item gone (expired) is skipped.
+    fn spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
+    ) -> impl Future<Output = Result<Vec<RetryShoppers>, StorageError>> + Send;
+
+    /// Removes `overflow`'s items, once a later run took its shoppers over.
+    fn forget_spilled(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        overflow: &RetryOverflow,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 
     /// The job's latest `limit` runs, newest first.

@@ -13,12 +13,12 @@ use serde_json::{Map, json};
 
 use super::compose::Composer;
 use super::config::{NotificationConfig, sendgrid_api_key};
-use super::lease::{JobUpdate, Lease, Progress};
+use super::lease::{JobUpdate, Lease, Progress, Ran};
 use super::port::Runs;
 use super::runs::{RUN_LEASE, Run, RunStatus, RunStore};
 use crate::config::ConfigError;
 use crate::ids;
-use crate::jobs::{Job, Notification, RetryShoppers};
+use crate::jobs::{Job, Notification, RetryOverflow, RetryShoppers};
 use crate::projections::{ProductKey, ProductState, ProjectionStore, Projections, Wishlist};
 use crate::schedule::next_fire;
 use crate::senders::{SecretsManagerSenders, SenderChoice, SenderError, SenderStore};
@@ -78,7 +78,8 @@ const KEPT_ERRORS: usize = 10;
 /// Queries for the shoppers wishing for changed products run at once at most.
 const WISHERS_QUERIES_AT_ONCE: usize = 8;
 
-/// Shoppers a run carries to the next one at most (they are stored on the job).
+/// Shoppers a run carries to the next one on the job item; more are spilled
+/// into items of their own (the job item must stay small).
 const MAX_RETRY_SHOPPERS: usize = 1000;
 
 /// The shopper ids a request addresses.
@@ -254,17 +255,25 @@ where
         let job_update = JobUpdate {
             next_run_at: next_run(&job),
             // A run that sent nothing leaves the comparison time alone, so the next
-            // run tries the same changes again. Reminders go to every wishlist anyway.
-            ran: (run.status != RunStatus::Failed).then(|| {
-                let retry = if job.notification == Notification::WishlistReminder {
-                    Vec::new()
-                } else {
-                    progress.retry
-                };
-                (resumed.first_started_at, retry)
+            // run tries the same changes again (and the same carried shoppers).
+            ran: (run.status != RunStatus::Failed).then(|| Ran {
+                at: resumed.first_started_at,
+                overflow: (progress.spilled_chunks > 0).then(|| RetryOverflow {
+                    run_id: run.run_id.clone(),
+                    chunks: progress.spilled_chunks,
+                    shoppers: progress.spilled_shoppers,
+                }),
+                retry: progress.retry,
             }),
         };
-        self.runs.finish(&tenant, &run, &job_update).await?;
+        let moved_on = self.runs.finish(&tenant, &run, &job_update).await?;
+        // This run carried on the shoppers the job pointed at: their items can go.
+        // Only once the job points elsewhere; one left behind expires.
+        if let (true, Some(_), Some(consumed)) = (moved_on, &job_update.ran, &job.retry_overflow)
+            && let Err(err) = self.runs.forget_spilled(&tenant, &job.id, consumed).await
+        {
+            tracing::warn!(%tenant, job_id = %job.id, error = %err, "carried shoppers taken over but not removed; they expire");
+        }
         tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
             emails = run.emails, items = run.items, failures = run.failures, "run finished");
         Ok(Outcome::Ran(run))
@@ -346,8 +355,26 @@ where
                     }
                 }
             }
-            for shopper in &unavailable {
-                carry(&mut progress.retry, since_of(shopper), shopper);
+            // Reminders go to every wishlist anyway: nobody is carried.
+            if job.notification != Notification::WishlistReminder {
+                let mut spill = Vec::new();
+                for shopper in &unavailable {
+                    let on_job: usize = progress.retry.iter().map(|r| r.shoppers.len()).sum();
+                    let into = if on_job < MAX_RETRY_SHOPPERS {
+                        &mut progress.retry
+                    } else {
+                        &mut spill
+                    };
+                    carry(into, since_of(shopper), shopper);
+                }
+                if !spill.is_empty() {
+                    self.runs
+                        .spill(tenant, run, progress.spilled_chunks, &spill)
+                        .await
+                        .map_err(SendRunError::Progress)?;
+                    progress.spilled_chunks += 1;
+                    progress.spilled_shoppers += spill.iter().map(|r| r.shoppers.len() as u64).sum::<u64>();
+                }
             }
             progress.sent_through = shoppers_of(&mail).last().map(str::to_owned);
             (progress.emails, progress.items, progress.failures) =
@@ -364,10 +391,20 @@ where
     /// from, and every product changed since the oldest of those times.
     async fn carried(&self, tenant: &TenantId, job: &Job) -> Result<Carried, StorageError> {
         let mut carried = Carried::default();
-        let Some(oldest) = job.retry_shoppers.iter().map(|r| r.since).min() else {
+        let mut groups = job.retry_shoppers.clone();
+        if let Some(overflow) = &job.retry_overflow {
+            let spilled = self.runs.spilled(tenant, &job.id, overflow).await?;
+            let found: u64 = spilled.iter().map(|r| r.shoppers.len() as u64).sum();
+            if found < overflow.shoppers {
+                tracing::warn!(%tenant, job_id = %job.id, expected = overflow.shoppers, found,
+                    "some carried shoppers' items expired or are gone; they miss these changes");
+            }
+            groups.extend(spilled);
+        }
+        let Some(oldest) = groups.iter().map(|r| r.since).min() else {
             return Ok(carried);
         };
-        for group in &job.retry_shoppers {
+        for group in &groups {
             let wishlists = self.projections.wishlists(tenant, &group.shoppers).await?;
             carried.groups.push((group.since, wishlists));
         }
@@ -422,17 +459,8 @@ fn next_run(job: &Job) -> Option<DateTime<Utc>> {
     )
 }
 
-/// Adds `shopper` to the group of `retry` carried from `since` (at most
-/// `MAX_RETRY_SHOPPERS` in all: the job item must stay small).
+/// Adds `shopper` to the group of `retry` carried from `since`.
 fn carry(retry: &mut Vec<RetryShoppers>, since: DateTime<Utc>, shopper: &str) {
-    let carried: usize = retry.iter().map(|r| r.shoppers.len()).sum();
-    if carried >= MAX_RETRY_SHOPPERS {
-        tracing::warn!(
-            kept = MAX_RETRY_SHOPPERS,
-            "too many shoppers to retry next run; this one misses the change"
-        );
-        return;
-    }
     match retry.iter_mut().find(|r| r.since == since) {
         Some(group) if !group.shoppers.iter().any(|s| s == shopper) => group.shoppers.push(shopper.to_owned()),
         Some(_) => {}
@@ -705,6 +733,53 @@ mod tests {
         assert_eq!(runner.mailer.sent(), [vec!["A"], vec!["B"]]);
         assert_eq!((second.status, second.emails), (RunStatus::Succeeded, 1));
         assert!(runner.job().await.retry_shoppers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn shoppers_beyond_what_the_job_holds_are_carried_in_items_of_their_own() {
+        // GIVEN 2,500 shoppers wishing for P1, back in stock, and SendGrid unable
+        // to take the second and third requests (1,500 shoppers)
+        let outbox = Outbox::default()
+            .failing_for("s1000", unavailable())
+            .failing_for("s2000", unavailable());
+        let runner = runner(outbox, RUN_LEASE).await;
+        let shoppers: Vec<String> = (0..2500).map(|i| format!("s{i:04}")).collect();
+        for shopper in &shoppers {
+            runner.wishes(shopper, "P1").await;
+        }
+        runner.restocked("P1").await;
+        // WHEN the job runs
+        let first = ran(runner.run_execution("exec-1").await);
+        // THEN 1,000 shoppers are carried on the job and 500 more in an item
+        assert_eq!(
+            (first.status, first.emails, first.failures),
+            (RunStatus::Partial, 1000, 1500)
+        );
+        let job = runner.job().await;
+        assert_eq!(job.retry_shoppers.iter().map(|r| r.shoppers.len()).sum::<usize>(), 1000);
+        let overflow = job.retry_overflow.clone().expect("overflow");
+        assert_eq!(
+            (overflow.run_id.as_str(), overflow.chunks, overflow.shoppers),
+            ("exec-1", 1, 500)
+        );
+        // WHEN SendGrid is back and the next run finds no new change
+        runner.mailer.heal("s1000");
+        runner.mailer.heal("s2000");
+        let second = ran(runner.run_execution("exec-2").await);
+        // THEN every carried shopper gets the e-mail, once, and nothing is carried any more
+        assert_eq!((second.status, second.emails), (RunStatus::Succeeded, 1500));
+        let mut mailed: Vec<String> = runner.mailer.sent().into_iter().flatten().collect();
+        mailed.sort();
+        assert_eq!(mailed, shoppers);
+        let job = runner.job().await;
+        assert!(job.retry_shoppers.is_empty() && job.retry_overflow.is_none());
+        // AND the item the job pointed at is gone
+        let left = runner
+            .runs
+            .spilled(&tenant("acme"), "job-1", &overflow)
+            .await
+            .expect("read");
+        assert!(left.is_empty());
     }
 
     #[tokio::test]
