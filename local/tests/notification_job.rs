@@ -7,12 +7,15 @@ mod common;
 use std::time::Duration;
 
 use common::{ApiRequest, ProjectedStack, SendGridStub, TestStack, parts};
+use futures_util::{StreamExt, stream};
 use local::schedule_runner::ScheduleRunner;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::notifications::{Invocation, NotificationRunner, Outcome, RunStatus, Runs};
+use shared::projections::{ProductKey, ProductState, Projections, Shopper, Wishlist, WishlistItem};
 use shared::sendgrid::{RetryPolicy, SendGrid};
 use shared::storage::schema::JOBS;
+use shared::tenant::TenantId;
 
 const TENANT: &str = "acme";
 
@@ -810,4 +813,101 @@ async fn a_tenants_jobs_send_with_its_own_key_and_never_with_anothers() {
             .0,
         200
     );
+}
+
+#[tokio::test]
+async fn more_carried_shoppers_than_a_job_item_holds_are_all_mailed_by_the_next_run() {
+    // GIVEN 2,001 shoppers wishing for P9, out of stock when the job is created
+    // (written straight into the projections: the projector is not under test)
+    let h = Harness::new().await;
+    let store = h.projected.store();
+    let acme = TenantId::parse(TENANT).expect("tenant");
+    let shoppers: Vec<String> = (0..2001).map(|i| format!("w{i:04}")).collect();
+    let p9 = ProductKey::new("P9", None);
+    stock(&store, &acme, &p9, 0).await;
+    stream::iter(&shoppers)
+        .for_each_concurrent(16, |id| wish(&store, &acme, id, "P9"))
+        .await;
+    let job = h.job("BACK_IN_STOCK", -1).await;
+    // AND P9 back in stock, and SendGrid unable to take the first and the third
+    // request (1,000 and 1 shoppers; three tries each)
+    stock(&store, &acme, &p9, 5).await;
+    const SCRIPT: [u16; 7] = [503, 503, 503, 202, 503, 503, 503];
+    for status in SCRIPT {
+        h.sendgrid.answer_with(status, Vec::new());
+    }
+    // WHEN the job runs
+    let first = ran(h.run(&job, "exec-1").await);
+    // THEN 1,001 shoppers are carried: 1,000 on the job, one in an item of its own
+    assert_eq!(
+        (first.status, first.emails, first.failures),
+        (RunStatus::Partial, 1000, 1001)
+    );
+    let carried = shown(&h, &job).await;
+    let on_job: usize = carried["retry_shoppers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| g["shoppers"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(on_job, 1000);
+    assert_eq!(
+        carried["retry_overflow"]["shoppers"], 1,
+        "{}",
+        carried["retry_overflow"]
+    );
+    // WHEN SendGrid is back and the next run finds no new change
+    let second = ran(h.run(&job, "exec-2").await);
+    // THEN every shopper has had exactly one e-mail, and nothing is carried any more
+    assert_eq!((second.status, second.emails), (RunStatus::Succeeded, 1001));
+    // The stub answered its script in order, then 202 to everything.
+    let answered = SCRIPT.into_iter().chain(std::iter::repeat(202));
+    let mut accepted: Vec<String> = h
+        .sendgrid
+        .received()
+        .iter()
+        .zip(answered)
+        .filter(|(_, status)| *status == 202)
+        .flat_map(|(request, _)| request.body["personalizations"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            p["to"][0]["email"]
+                .as_str()
+                .unwrap_or_default()
+                .replace("@example.com", "")
+        })
+        .collect();
+    accepted.sort();
+    assert_eq!(accepted, shoppers);
+    let settled = shown(&h, &job).await;
+    assert_eq!(
+        (settled.get("retry_shoppers"), settled.get("retry_overflow")),
+        (None, None)
+    );
+    // AND notification-job did nothing its policy does not allow
+    assert_eq!(h.stack().calls.refused(), Vec::<String>::new());
+}
+
+async fn wish(store: &impl Projections, tenant: &TenantId, shopper_id: &str, product: &str) {
+    let person: Shopper = serde_json::from_value(shopper(shopper_id)).expect("shopper");
+    let wished: WishlistItem = serde_json::from_value(item(product)).expect("item");
+    let at = chrono::Utc::now();
+    store
+        .update_wishlist(tenant, shopper_id, |stored| {
+            let mut wishlist = stored.unwrap_or_else(|| Wishlist::new(at, person.clone()));
+            wishlist.set_item(at, person.clone(), product.into(), Some(wished.clone()));
+            Some(wishlist)
+        })
+        .await
+        .expect("wishlist");
+}
+
+async fn stock(store: &impl Projections, tenant: &TenantId, product: &ProductKey, quantity: i64) {
+    let now = chrono::Utc::now();
+    store
+        .update_product(tenant, product, |stored| {
+            let mut state = stored.unwrap_or_else(|| ProductState::new(product.clone()));
+            state.apply(now, now, None, Some(quantity), None).then_some(state)
+        })
+        .await
+        .expect("product");
 }
