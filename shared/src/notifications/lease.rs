@@ -17,10 +17,8 @@
 //! or its lease is over; so two overlapping executions never mail the same
 //! shoppers.
 
-use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,7 +27,7 @@ use super::port::Runs;
 use super::runs::{Run, RunItem, RunStore, run_key};
 use crate::jobs::{RetryOverflow, RetryShoppers};
 use crate::storage::schema::JOB_RECORDS;
-use crate::storage::{ErrorKind, StorageError, partition, record_key};
+use crate::storage::{ErrorKind, StorageError, Written, partition, record_key, transact};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -90,15 +88,6 @@ pub struct Ran {
     pub overflow: Option<RetryOverflow>,
 }
 
-/// How a transaction ended: committed, or refused by the condition of item
-/// `index`, which held `item`.
-enum Written {
-    Committed,
-    Refused {
-        index: usize,
-        item: HashMap<String, AttributeValue>,
-    },
-}
 
 fn encode<T: Serialize>(value: &T) -> Result<AttributeValue, StorageError> {
     serde_dynamo::to_attribute_value(value)
@@ -178,35 +167,6 @@ impl RunStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, StorageError> {
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(Written::Committed),
-            Err(SdkError::ServiceError(e)) => match e.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    match cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    {
-                        Some((index, reason)) => Ok(Written::Refused {
-                            index,
-                            item: reason.item().cloned().unwrap_or_default(),
-                        }),
-                        None => Err(StorageError::sdk(TRANSACTION, SdkError::ServiceError(e))),
-                    }
-                }
-                _ => Err(StorageError::sdk(TRANSACTION, SdkError::ServiceError(e))),
-            },
-            Err(other) => Err(StorageError::sdk(TRANSACTION, other)),
-        }
-    }
 
     /// Marks the run record `dead_run` of an attempt that died FAILED, with what
     /// it did.
@@ -319,7 +279,7 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        let held = match self.transact(items).await? {
+        let held = match transact(&self.client, items, TRANSACTION).await? {
             Written::Committed => {
                 return Ok(Lease::Started(Resumed {
                     first_started_at: run.started_at,
@@ -381,7 +341,7 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        if let Written::Refused { .. } = self.transact(items).await? {
+        if let Written::Refused { .. } = transact(&self.client, items, TRANSACTION).await? {
             return Ok(Lease::Busy);
         }
         // Closing the dead run is for whoever reads the runs; the run goes on without it.
@@ -438,13 +398,13 @@ impl Runs for RunStore {
                 .update(self.job_update(tenant, run, job)?)
                 .build(),
         );
-        let finished = match self.transact(items.clone()).await? {
+        let finished = match transact(&self.client, items.clone(), TRANSACTION).await? {
             Written::Committed => Ok(true),
             // The job was deleted meanwhile, or a later run moved it on: the run is
             // still recorded.
             Written::Refused { index: 2, .. } => {
                 items.pop();
-                match self.transact(items).await? {
+                match transact(&self.client, items, TRANSACTION).await? {
                     Written::Committed => Ok(false),
                     Written::Refused { .. } => Err(taken_over()),
                 }

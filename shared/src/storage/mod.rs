@@ -8,6 +8,7 @@ mod memory_records;
 mod query_page;
 mod records;
 pub mod schema;
+mod transaction;
 
 pub use dynamo_records::{DynamoRecords, partition, record_key};
 pub use error::{BoxError, ErrorKind, StorageError};
@@ -15,3 +16,4 @@ pub use item_size::attribute_size;
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;
 pub use records::{RecordError, RecordPage, Records, Versioned};
+pub use transaction::{Written, transact};
