@@ -22,7 +22,7 @@ use shared::schedule_sync::{InMemoryScheduler, ScheduleSpec, ScheduleStatuses, S
 use shared::senders::{InMemorySenders, SecretsManagerSenders, SenderStore};
 use shared::sendgrid::{Address, ApiKey, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid, Sender};
 use shared::storage::schema::{JOB_RECORDS, JOBS, PROJECTIONS};
-use shared::storage::{DynamoRecords, ErrorKind, InMemoryRecords, Records};
+use shared::storage::{Counted, DynamoRecords, ErrorKind, InMemoryRecords, RecordError, Records};
 use shared::stream_failures::{FailureQueue, ParkedInMemory, Parking};
 use shared::tenant::TenantId;
 use shared::util::rfc3339_millis;
@@ -555,4 +555,58 @@ async fn senders_in_secrets_manager_keep_the_contract() {
         prefix,
     ))
     .await;
+}
+
+/// What every counted store must do (the quotas rest on it).
+async fn counted_contract(jobs: &impl Counted<Job>) {
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    // A tenant with records from before counts were kept.
+    for id in ["j-1", "j-2"] {
+        jobs.create(&acme, id, job()).await.expect("create");
+    }
+    assert_eq!(jobs.held(&acme).await.expect("held"), None);
+    // Its count starts at what the caller counted, and moves with each create.
+    jobs.create_counted(&acme, "j-3", job(), 3, 2)
+        .await
+        .expect("room for one");
+    assert_eq!(jobs.held(&acme).await.expect("held"), Some(3));
+    // A racing create that counted 2 before that one was stored is refused: the
+    // kept count decides, not the caller's.
+    let full = jobs.create_counted(&acme, "j-4", job(), 3, 2).await;
+    assert!(matches!(full, Err(RecordError::OverQuota { held: 3 })), "{full:?}");
+    assert!(jobs.get(&acme, "j-4").await.expect("get").is_none(), "nothing stored");
+    // A record that stops counting frees its place.
+    let current = jobs.get(&acme, "j-1").await.expect("get").expect("j-1");
+    jobs.replace_uncounted(&acme, "j-1", job(), current.version)
+        .await
+        .expect("uncounted");
+    assert_eq!(jobs.held(&acme).await.expect("held"), Some(2));
+    // A taken id is refused, and not counted.
+    let taken = jobs.create_counted(&acme, "j-2", job(), 3, 0).await;
+    assert!(matches!(taken, Err(RecordError::AlreadyExists)), "{taken:?}");
+    assert_eq!(jobs.held(&acme).await.expect("held"), Some(2));
+    // Another tenant's count is its own.
+    jobs.create_counted(&other, "j-1", job(), 1, 0)
+        .await
+        .expect("other's first");
+    assert_eq!(jobs.held(&acme).await.expect("held"), Some(2));
+    // A stale version is refused whole: the count stays.
+    let stale = jobs.replace_uncounted(&acme, "j-2", job(), 99).await;
+    assert!(
+        matches!(stale, Err(RecordError::VersionConflict { current: 1 })),
+        "{stale:?}"
+    );
+    assert_eq!(jobs.held(&acme).await.expect("held"), Some(2));
+}
+
+#[tokio::test]
+async fn counted_records_in_memory_keep_the_contract() {
+    counted_contract(&InMemoryRecords::<Job>::default()).await;
+}
+
+#[tokio::test]
+async fn counted_records_in_dynamodb_keep_the_contract() {
+    let stack = TestStack::new().await;
+    let jobs = DynamoRecords::<Job>::new(stack.client.clone(), stack.stack.tables.of(&JOBS), JOB_RECORDS);
+    counted_contract(&jobs).await;
 }

@@ -21,7 +21,7 @@ const FIRES_LOOKED_AT: usize = 64;
 /// How many records of a kind a tenant may keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
-    pub max: usize,
+    pub max: u64,
     /// The template parameter that sets it, for the error.
     pub parameter: &'static str,
     pub kind: &'static str,
@@ -42,14 +42,20 @@ impl Quota {
     }
 
     /// Ok while a tenant holding `held` may add one more.
-    pub fn check(&self, held: usize) -> Result<(), ApiError> {
+    pub fn check(&self, held: u64) -> Result<(), ApiError> {
         if held < self.max {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(self.refusal(held))
         }
-        Err(ApiError::Conflict(format!(
+    }
+
+    /// The 409 for a tenant holding `held`, naming the limit.
+    pub fn refusal(&self, held: u64) -> ApiError {
+        ApiError::Conflict(format!(
             "a tenant may have at most {} {}s ({}); this one has {held}",
             self.max, self.kind, self.parameter
-        )))
+        ))
     }
 }
 

@@ -7,13 +7,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::config::JobsConfig;
-use super::records::{check_version, flag, list_all, load, path_id, record_error};
+use super::records::{check_version, create_within_quota, flag, list_all, load, path_id, record_error};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::jobs::{Job, JobDraft, JobRequest, ScheduleStatus};
 use crate::quotas::{Quota, ScheduleFloor};
 use crate::storage::schema::JOB_RECORDS;
-use crate::storage::{DynamoRecords, Records, Versioned};
+use crate::storage::{Counted, DynamoRecords, Records, Versioned};
 use crate::{ids, routes};
 
 const KIND: &str = "job";
@@ -89,21 +89,17 @@ fn refuse_deleted_flag(draft: &JobDraft) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/jobs`: 201; 409 if the id exists.
-pub async fn create_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
+pub async fn create_job<R: Counted<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::CREATE_JOB, req, |caller: Caller, req| async move {
         let now = Utc::now();
         let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
         refuse_deleted_flag(&draft)?;
         api.check_schedule(&draft, now)?;
-        let held = list_all(&api.records, KIND, &caller.tenant, |job| !job.deleted).await?;
-        api.quota.check(held.len())?;
         let id = draft.id.clone().unwrap_or_else(|| ids::generate("job"));
         let job = build(id.clone(), draft, now, None);
-        let stored = api
-            .records
-            .create(&caller.tenant, &id, job)
-            .await
-            .map_err(record_error(KIND, &id))?;
+        // Deleted jobs free their place.
+        let stored =
+            create_within_quota(&api.records, &api.quota, &caller.tenant, &id, job, |job| !job.deleted).await?;
         json_response(StatusCode::CREATED, &stored)
     })
     .await
@@ -162,7 +158,7 @@ pub async fn update_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
 }
 
 /// `DELETE /api/v1/jobs/{jobId}`: soft delete (`deleted: true`, its schedule goes), 204.
-pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
+pub async fn delete_job<R: Counted<Job>>(api: &JobsApi<R>, req: Request) -> Response<Body> {
     let route = if req.method() == lambda_http::http::Method::POST {
         &routes::DELETE_JOB_BY_POST
     } else {
@@ -180,7 +176,7 @@ pub async fn delete_job<R: Records<Job>>(api: &JobsApi<R>, req: Request) -> Resp
                 ..current.value
             };
             api.records
-                .replace(&caller.tenant, &id, deleted, current.version)
+                .replace_uncounted(&caller.tenant, &id, deleted, current.version)
                 .await
                 .map_err(record_error(KIND, &id))?;
         }

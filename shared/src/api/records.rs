@@ -6,7 +6,8 @@ use lambda_http::{Request, RequestExt};
 use crate::error::ApiError;
 use crate::ids;
 use crate::pagination;
-use crate::storage::{RecordError, Records, Versioned};
+use crate::quotas::Quota;
+use crate::storage::{Counted, RecordError, Records, Versioned};
 use crate::tenant::TenantId;
 
 /// Page size when reading a tenant's records for a list response.
@@ -33,8 +34,36 @@ pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) ->
             "the {kind} was changed meanwhile (version {current} is current); read it again and retry"
         )),
         RecordError::InvalidCursor => pagination::invalid_token().into(),
+        RecordError::OverQuota { held } => {
+            ApiError::Conflict(format!("the tenant holds as many {kind}s as it may ({held})"))
+        }
         RecordError::Storage(err) => err.into(),
     }
+}
+
+/// Creates record `id` while the tenant holds fewer than `quota` allows. A
+/// tenant whose count is not kept yet is counted once: its records that `counts`.
+pub async fn create_within_quota<T>(
+    records: &impl Counted<T>,
+    quota: &Quota,
+    tenant: &TenantId,
+    id: &str,
+    value: T,
+    counts: impl Fn(&T) -> bool,
+) -> Result<Versioned<T>, ApiError> {
+    let kind = quota.kind;
+    let counted = match records.held(tenant).await.map_err(record_error(kind, id))? {
+        Some(held) => held,
+        None => list_all(records, kind, tenant, counts).await?.len() as u64,
+    };
+    quota.check(counted)?;
+    records
+        .create_counted(tenant, id, value, quota.max, counted)
+        .await
+        .map_err(|err| match err {
+            RecordError::OverQuota { held } => quota.refusal(held),
+            other => record_error(kind, id)(other),
+        })
 }
 
 pub fn not_found(kind: &str, id: &str) -> ApiError {

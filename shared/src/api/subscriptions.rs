@@ -6,13 +6,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::config::SubscriptionsConfig;
-use super::records::{check_version, flag, list_all, load, path_id, record_error};
+use super::records::{check_version, create_within_quota, flag, list_all, load, path_id, record_error};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::quotas::Quota;
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
-use crate::storage::{DynamoRecords, Records, Versioned};
+use crate::storage::{Counted, DynamoRecords, Records, Versioned};
 use crate::subscriptions::{
     DeliveryHealth, DestinationPolicy, DestinationRules, SecretInput, Subscription, SubscriptionDraft,
     SubscriptionRequest,
@@ -150,7 +150,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
 }
 
 /// `POST /api/v1/event-subscription`: 201; 409 if the id exists.
-pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
+pub async fn create_subscription<R: Counted<Subscription>, K: SecretSealer>(
     api: &SubscriptionsApi<R, K>,
     req: Request,
 ) -> Response<Body> {
@@ -160,15 +160,11 @@ pub async fn create_subscription<R: Records<Subscription>, K: SecretSealer>(
         req,
         |caller: Caller, req| async move {
             let draft = api.draft(&caller, &req)?;
-            let held = list_all(&api.records, KIND, &caller.tenant, |_| true).await?;
-            api.quota.check(held.len())?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
             let subscription = api.resolve(&caller.tenant, &id, draft, Utc::now(), None).await?;
-            let stored = api
-                .records
-                .create(&caller.tenant, &id, subscription)
-                .await
-                .map_err(record_error(KIND, &id))?;
+            // Every subscription counts, active or not.
+            let stored =
+                create_within_quota(&api.records, &api.quota, &caller.tenant, &id, subscription, |_| true).await?;
             respond(StatusCode::CREATED, &stored)
         },
     )

@@ -17,7 +17,6 @@
 //! or its lease is over; so two overlapping executions never mail the same
 //! shoppers.
 
-
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -87,7 +86,6 @@ pub struct Ran {
     pub retry: Vec<RetryShoppers>,
     pub overflow: Option<RetryOverflow>,
 }
-
 
 fn encode<T: Serialize>(value: &T) -> Result<AttributeValue, StorageError> {
     serde_dynamo::to_attribute_value(value)
@@ -166,7 +164,6 @@ impl RunStore {
         let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
-
 
     /// Marks the run record `dead_run` of an attempt that died FAILED, with what
     /// it did.

@@ -9,12 +9,13 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::counted::Counted;
 use super::records::{RecordError, RecordPage, Records, Versioned};
-use super::{ErrorKind, StorageError, query_page};
+use super::{ErrorKind, StorageError, Written, query_page, transact};
 use crate::ids;
 use crate::tenant::TenantId;
 
@@ -53,16 +54,16 @@ pub fn record_key(tenant: &TenantId, kind: &str, id: &str) -> (String, String) {
 }
 
 #[derive(Serialize, serde::Deserialize)]
-struct Item<T> {
+struct Item<R> {
     pk: String,
     sk: String,
     tenant: String,
     #[serde(flatten)]
-    record: Versioned<T>,
+    record: R,
 }
 
 fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<Versioned<T>, RecordError> {
-    serde_dynamo::from_item::<_, Item<T>>(item)
+    serde_dynamo::from_item::<_, Item<Versioned<T>>>(item)
         .map(|item| item.record)
         .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored record does not decode", e).into())
 }
@@ -80,6 +81,34 @@ where
         record: Versioned<T>,
         condition: Condition,
     ) -> Result<Versioned<T>, RecordError> {
+        // The same write a transaction makes, made alone.
+        let put = self.put_request(tenant, id, &record, condition)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match request.send().await {
+            Ok(_) => Ok(record),
+            Err(SdkError::ServiceError(failure)) => match failure.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    Err(refused::<T>(condition, failed.item.unwrap_or_default()))
+                }
+                other => Err(StorageError::service(self.call("PutItem"), other).into()),
+            },
+            Err(other) => Err(StorageError::sdk(self.call("PutItem"), other).into()),
+        }
+    }
+
+    fn encode(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        record: &Versioned<T>,
+    ) -> Result<HashMap<String, AttributeValue>, RecordError> {
         let (pk, sk) = self.key(tenant, id);
         let item = Item {
             pk,
@@ -87,34 +116,22 @@ where
             tenant: tenant.to_string(),
             record,
         };
-        let encoded = serde_dynamo::to_item(&item)
-            .map_err(|e| StorageError::caused(ErrorKind::Other, "a record does not encode", e))?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(encoded))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let request = match condition {
-            Condition::New => request.condition_expression("attribute_not_exists(pk)"),
-            Condition::Version(expected) => request
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string())),
-        };
-        match request.send().await {
-            Ok(_) => Ok(item.record),
-            Err(SdkError::ServiceError(failure)) => match failure.into_err() {
-                PutItemError::ConditionalCheckFailedException(failed) => Err(match (condition, failed.item) {
-                    (Condition::New, _) => RecordError::AlreadyExists,
-                    (Condition::Version(_), None) => RecordError::NotFound,
-                    (Condition::Version(_), Some(current)) => RecordError::VersionConflict {
-                        current: decode::<T>(current)?.version,
-                    },
-                }),
-                other => Err(StorageError::service(self.call("PutItem"), other).into()),
+        serde_dynamo::to_item(&item)
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a record does not encode", e).into())
+    }
+}
+
+/// Why a write's condition failed, from the item it found (empty: none).
+fn refused<T: DeserializeOwned>(condition: Condition, found: HashMap<String, AttributeValue>) -> RecordError {
+    match (condition, found.is_empty()) {
+        (Condition::New, _) => RecordError::AlreadyExists,
+        (Condition::Version(_), true) => RecordError::NotFound,
+        (Condition::Version(_), false) => match decode::<T>(found) {
+            Ok(current) => RecordError::VersionConflict {
+                current: current.version,
             },
-            Err(other) => Err(StorageError::sdk(self.call("PutItem"), other).into()),
-        }
+            Err(err) => err,
+        },
     }
 }
 
@@ -149,6 +166,147 @@ impl<T> DynamoRecords<T> {
             Err(other) => Err(StorageError::sdk(self.call("UpdateItem"), other).into()),
         }
     }
+}
+
+/// What the count's transaction needs: the record's Put, and the count's key.
+impl<T> DynamoRecords<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    fn put_request(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        record: &Versioned<T>,
+        condition: Condition,
+    ) -> Result<Put, RecordError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.encode(tenant, id, record)?))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let put = match condition {
+            Condition::New => put.condition_expression("attribute_not_exists(pk)"),
+            Condition::Version(expected) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string())),
+        };
+        put.build()
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a record request does not build", e).into())
+    }
+
+    fn count_key(&self, tenant: &TenantId) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(partition(tenant))),
+            ("sk".to_owned(), AttributeValue::S(format!("COUNT#{}", self.kind))),
+        ])
+    }
+
+    /// The record's Put and the count's Update, at once; the refusal of the
+    /// Put is read as `put` reads it.
+    async fn write_counted(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        record: Versioned<T>,
+        condition: Condition,
+        count: Update,
+    ) -> Result<Result<Versioned<T>, HashMap<String, AttributeValue>>, RecordError> {
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(self.put_request(tenant, id, &record, condition)?)
+                .build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        match transact(&self.client, items, "TransactWriteItems (a counted record)").await? {
+            Written::Committed => Ok(Ok(record)),
+            Written::Refused { index: 0, item } => Err(refused::<T>(condition, item)),
+            // The count refused: the caller says what that means.
+            Written::Refused { item, .. } => Ok(Err(item)),
+        }
+    }
+}
+
+impl<T> Counted<T> for DynamoRecords<T>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync,
+{
+    async fn held(&self, tenant: &TenantId) -> Result<Option<u64>, RecordError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.count_key(tenant)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk(self.call("GetItem"), e))?;
+        Ok(output.item.as_ref().and_then(held_in))
+    }
+
+    async fn create_counted(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        max: u64,
+        counted: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        // A count not kept yet starts at what the caller counted (the caller
+        // checked that one more fits); a kept one must have room.
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.count_key(tenant)))
+            .update_expression("SET held = if_not_exists(held, :counted) + :one")
+            .condition_expression("attribute_not_exists(held) OR held < :max")
+            .expression_attribute_values(":counted", AttributeValue::N(counted.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a count request does not build", e))?;
+        let record = Versioned { version: 1, value };
+        match self.write_counted(tenant, id, record, Condition::New, count).await? {
+            Ok(stored) => Ok(stored),
+            Err(count) => Err(RecordError::OverQuota {
+                held: held_in(&count).unwrap_or(max),
+            }),
+        }
+    }
+
+    async fn replace_uncounted(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.count_key(tenant)))
+            .update_expression("SET held = held - :one")
+            .condition_expression("held > :zero")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .build()
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a count request does not build", e))?;
+        let record = Versioned {
+            version: expected + 1,
+            value: value.clone(),
+        };
+        match self
+            .write_counted(tenant, id, record, Condition::Version(expected), count)
+            .await?
+        {
+            Ok(stored) => Ok(stored),
+            // No count kept yet: the first counted create counts what is left.
+            Err(_) => self.replace(tenant, id, value, expected).await,
+        }
+    }
+}
+
+/// The `held` number of a count item.
+fn held_in(item: &HashMap<String, AttributeValue>) -> Option<u64> {
+    item.get("held")?.as_n().ok()?.parse().ok()
 }
 
 #[derive(Clone, Copy)]

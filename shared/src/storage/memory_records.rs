@@ -3,17 +3,21 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::counted::Counted;
 use super::records::{RecordError, RecordPage, Records, Versioned};
 use crate::tenant::TenantId;
 
 pub struct InMemoryRecords<T> {
     records: Mutex<BTreeMap<(String, String), Versioned<T>>>,
+    /// By tenant, once kept (`Counted`); locked after `records`.
+    counts: Mutex<BTreeMap<String, u64>>,
 }
 
 impl<T> Default for InMemoryRecords<T> {
     fn default() -> Self {
         Self {
             records: Mutex::new(BTreeMap::new()),
+            counts: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -47,6 +51,10 @@ impl<T> InMemoryRecords<T> {
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Versioned<T>>> {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn counts(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -99,5 +107,50 @@ impl<T: Clone + Send + Sync> Records<T> for InMemoryRecords<T> {
             items: page.into_iter().map(|(_, record)| record).collect(),
             cursor,
         })
+    }
+}
+
+impl<T: Clone + Send + Sync> Counted<T> for InMemoryRecords<T> {
+    async fn held(&self, tenant: &TenantId) -> Result<Option<u64>, RecordError> {
+        Ok(self.counts().get(tenant.as_str()).copied())
+    }
+
+    async fn create_counted(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        max: u64,
+        counted: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        let mut records = self.lock();
+        let mut counts = self.counts();
+        let held = counts.get(tenant.as_str()).copied();
+        if held.is_some_and(|held| held >= max) {
+            return Err(RecordError::OverQuota {
+                held: held.unwrap_or(max),
+            });
+        }
+        if records.contains_key(&key(tenant, id)) {
+            return Err(RecordError::AlreadyExists);
+        }
+        let record = Versioned { version: 1, value };
+        records.insert(key(tenant, id), record.clone());
+        counts.insert(tenant.to_string(), held.unwrap_or(counted) + 1);
+        Ok(record)
+    }
+
+    async fn replace_uncounted(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        value: T,
+        expected: u64,
+    ) -> Result<Versioned<T>, RecordError> {
+        let replaced = self.replace(tenant, id, value, expected).await?;
+        if let Some(held) = self.counts().get_mut(tenant.as_str()) {
+            *held = held.saturating_sub(1);
+        }
+        Ok(replaced)
     }
 }

@@ -1,6 +1,7 @@
 //! Table layouts, and the generic per-tenant record store that subscriptions and
 //! jobs share (events have their own, with idempotent-create semantics).
 
+mod counted;
 mod dynamo_records;
 mod error;
 mod item_size;
@@ -10,6 +11,7 @@ mod records;
 pub mod schema;
 mod transaction;
 
+pub use counted::Counted;
 pub use dynamo_records::{DynamoRecords, partition, record_key};
 pub use error::{BoxError, ErrorKind, StorageError};
 pub use item_size::attribute_size;

@@ -33,6 +33,9 @@ pub enum RecordError {
     VersionConflict { current: u64 },
     #[error("the pagination cursor is not one this API issued")]
     InvalidCursor,
+    /// The tenant holds as many as it may (`Counted`).
+    #[error("the tenant holds {held} already")]
+    OverQuota { held: u64 },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

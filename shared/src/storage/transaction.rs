@@ -21,8 +21,16 @@ pub enum Written {
 }
 
 /// Runs `items` as one transaction; `what` names it in errors.
-pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, what: &'static str) -> Result<Written, StorageError> {
-    let written = client.transact_write_items().set_transact_items(Some(items)).send().await;
+pub async fn transact(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    what: &'static str,
+) -> Result<Written, StorageError> {
+    let written = client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await;
     match written {
         Ok(_) => Ok(Written::Committed),
         Err(SdkError::ServiceError(e)) => match e.err() {
