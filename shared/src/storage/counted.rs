@@ -32,31 +32,3 @@ pub trait Counted<T>: Records<T> {
         expected: u64,
     ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send;
 }
-
-/// A shared store is a counted store too.
-impl<T, R: Counted<T>> Counted<T> for std::sync::Arc<R> {
-    fn held(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<u64>, RecordError>> + Send {
-        R::held(self, tenant)
-    }
-
-    fn create_counted(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-        max: u64,
-        counted: u64,
-    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send {
-        R::create_counted(self, tenant, id, value, max, counted)
-    }
-
-    fn replace_uncounted(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        value: T,
-        expected: u64,
-    ) -> impl Future<Output = Result<Versioned<T>, RecordError>> + Send {
-        R::replace_uncounted(self, tenant, id, value, expected)
-    }
-}
