@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{Duration, Utc};
 
@@ -12,12 +11,12 @@ use super::customer::NewCustomer;
 use super::item::{self, BY_ENTITY_INDEX, EventItem};
 use super::model::Event;
 use super::store::{EventPage, EventStore, EventStoreError, PutOutcome};
-use crate::storage::{ErrorKind, StorageError, query_page};
+use crate::storage::{ErrorKind, StorageError, Written, query_page, transact};
 use crate::tenant::TenantId;
 use crate::util::ttl_map::TtlMap;
 
 /// Tries of a transaction that DynamoDB cancelled for a concurrent one on the same item.
-const TRANSACTION_ATTEMPTS: usize = 3;
+const TRANSACTION: &str = "TransactWriteItems (an event and its claim)";
 
 pub struct DynamoEventStore {
     client: Client,
@@ -90,59 +89,6 @@ impl DynamoEventStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Runs a transaction of conditional puts, trying again (after a short,
-    /// jittered pause) when DynamoDB cancelled it for a concurrent one.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, EventStoreError> {
-        for attempt in 1..=TRANSACTION_ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let cancelled = match result {
-                Ok(_) => return Ok(Transaction::Committed),
-                Err(err) => {
-                    let kind = ErrorKind::of(&err);
-                    match err.into_service_error() {
-                        TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled,
-                        other => return Err(StorageError::caused(kind, "TransactWriteItems", other).into()),
-                    }
-                }
-            };
-            let reasons = cancelled.cancellation_reasons();
-            if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Ok(Transaction::Refused(
-                    reasons
-                        .iter()
-                        .map(|r| {
-                            (r.code() == Some("ConditionalCheckFailed")).then(|| r.item().cloned().unwrap_or_default())
-                        })
-                        .collect(),
-                ));
-            }
-            if !reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-                let throttled = reasons
-                    .iter()
-                    .any(|r| matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded")));
-                let kind = if throttled {
-                    ErrorKind::Throttled
-                } else {
-                    ErrorKind::Other
-                };
-                return Err(StorageError::caused(kind, "TransactWriteItems cancelled", cancelled).into());
-            }
-            let pause = fastrand::u64(10..=40) * u64::try_from(attempt).unwrap_or(1);
-            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-        }
-        Err(StorageError::new(
-            ErrorKind::Conflict,
-            "TransactWriteItems cancelled by concurrent writes on every try",
-            None,
-        )
-        .into())
-    }
-
     /// `event` with a unique key: one transaction puts the key's claim and the
     /// event, or neither.
     async fn put_unique(
@@ -180,9 +126,9 @@ impl DynamoEventStore {
                 TransactWriteItem::builder().put(put_claim).build(),
                 self.put_event(tenant, &event)?,
             ];
-            let failed = match self.transact(items).await? {
-                Transaction::Committed => return Ok(PutOutcome::Created(event)),
-                Transaction::Refused(failed) => failed,
+            let failed = match transact(&self.client, items, TRANSACTION).await? {
+                Written::Committed => return Ok(PutOutcome::Created(event)),
+                Written::Refused(failed) => failed,
             };
             // The id first: a re-sent event is answered as itself, whoever holds its key.
             if let Some(Some(existing)) = failed.get(1) {
@@ -221,13 +167,6 @@ impl DynamoEventStore {
     }
 }
 
-/// How a transaction ended.
-enum Transaction {
-    Committed,
-    /// Cancelled for failed conditions: per item, the stored item that failed
-    /// its condition (empty if DynamoDB returned none), `None` for the others.
-    Refused(Vec<Option<HashMap<String, AttributeValue>>>),
-}
 
 /// A request that could not be built: a bug, never worth sending again.
 fn unbuildable(err: aws_sdk_dynamodb::error::BuildError) -> EventStoreError {
@@ -302,7 +241,7 @@ impl EventStore for DynamoEventStore {
             TransactWriteItem::builder().put(put_claim).build(),
             self.put_event(tenant, &created)?,
         ];
-        let added = matches!(self.transact(items).await?, Transaction::Committed);
+        let added = matches!(transact(&self.client, items, TRANSACTION).await?, Written::Committed);
         // Known now either way, and a customer claim never goes away.
         self.known_customers.insert(key, ());
         Ok(added)

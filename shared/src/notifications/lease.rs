@@ -26,7 +26,7 @@ use super::port::Runs;
 use super::runs::{Run, RunItem, RunStore, run_key};
 use crate::jobs::{RetryOverflow, RetryShoppers};
 use crate::storage::schema::JOB_RECORDS;
-use crate::storage::{ErrorKind, StorageError, Written, partition, record_key, transact};
+use crate::storage::{ErrorKind, StorageError, partition, record_key, transact};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -276,18 +276,18 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        let held = match transact(&self.client, items, TRANSACTION).await? {
-            Written::Committed => {
+        let held = match transact(&self.client, items, TRANSACTION).await?.first_refused() {
+            None => {
                 return Ok(Lease::Started(Resumed {
                     first_started_at: run.started_at,
                     progress: Progress::default(),
                 }));
             }
             // Another execution of the job runs now.
-            Written::Refused { index: 2, .. } => return Ok(Lease::Busy),
-            Written::Refused { item, .. } if !item.is_empty() => item,
+            Some((2, _)) => return Ok(Lease::Busy),
+            Some((_, item)) if !item.is_empty() => item,
             // DynamoDB returns the lease that failed the condition; read it if not.
-            Written::Refused { .. } => self
+            Some(_) => self
                 .client
                 .get_item()
                 .table_name(&self.table)
@@ -338,7 +338,7 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        if let Written::Refused { .. } = transact(&self.client, items, TRANSACTION).await? {
+        if transact(&self.client, items, TRANSACTION).await?.first_refused().is_some() {
             return Ok(Lease::Busy);
         }
         // Closing the dead run is for whoever reads the runs; the run goes on without it.
@@ -395,18 +395,18 @@ impl Runs for RunStore {
                 .update(self.job_update(tenant, run, job)?)
                 .build(),
         );
-        let finished = match transact(&self.client, items.clone(), TRANSACTION).await? {
-            Written::Committed => Ok(true),
+        let finished = match transact(&self.client, items.clone(), TRANSACTION).await?.first_refused() {
+            None => Ok(true),
             // The job was deleted meanwhile, or a later run moved it on: the run is
             // still recorded.
-            Written::Refused { index: 2, .. } => {
+            Some((2, _)) => {
                 items.pop();
-                match transact(&self.client, items, TRANSACTION).await? {
-                    Written::Committed => Ok(false),
-                    Written::Refused { .. } => Err(taken_over()),
+                match transact(&self.client, items, TRANSACTION).await?.first_refused() {
+                    None => Ok(false),
+                    Some(_) => Err(taken_over()),
                 }
             }
-            Written::Refused { .. } => Err(taken_over()),
+            Some(_) => Err(taken_over()),
         };
         if finished.is_ok() {
             self.unlock(tenant, run).await;

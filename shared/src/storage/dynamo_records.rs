@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::counted::Counted;
 use super::records::{RecordError, RecordPage, Records, Versioned};
-use super::{ErrorKind, StorageError, Written, query_page, transact};
+use super::{ErrorKind, StorageError, query_page, transact};
 use crate::ids;
 use crate::tenant::TenantId;
 
@@ -217,11 +217,14 @@ where
                 .build(),
             TransactWriteItem::builder().update(count).build(),
         ];
-        match transact(&self.client, items, "TransactWriteItems (a counted record)").await? {
-            Written::Committed => Ok(Ok(record)),
-            Written::Refused { index: 0, item } => Err(refused::<T>(condition, item)),
+        match transact(&self.client, items, "TransactWriteItems (a counted record)")
+            .await?
+            .first_refused()
+        {
+            None => Ok(Ok(record)),
+            Some((0, item)) => Err(refused::<T>(condition, item)),
             // The count refused: the caller says what that means.
-            Written::Refused { item, .. } => Ok(Err(item)),
+            Some((_, count)) => Ok(Err(count)),
         }
     }
 }
