@@ -167,7 +167,6 @@ impl DynamoEventStore {
     }
 }
 
-
 /// A request that could not be built: a bug, never worth sending again.
 fn unbuildable(err: aws_sdk_dynamodb::error::BuildError) -> EventStoreError {
     StorageError::caused(ErrorKind::Other, "a request does not build", err).into()

@@ -338,7 +338,11 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        if transact(&self.client, items, TRANSACTION).await?.first_refused().is_some() {
+        if transact(&self.client, items, TRANSACTION)
+            .await?
+            .first_refused()
+            .is_some()
+        {
             return Ok(Lease::Busy);
         }
         // Closing the dead run is for whoever reads the runs; the run goes on without it.
@@ -395,7 +399,10 @@ impl Runs for RunStore {
                 .update(self.job_update(tenant, run, job)?)
                 .build(),
         );
-        let finished = match transact(&self.client, items.clone(), TRANSACTION).await?.first_refused() {
+        let finished = match transact(&self.client, items.clone(), TRANSACTION)
+            .await?
+            .first_refused()
+        {
             None => Ok(true),
             // The job was deleted meanwhile, or a later run moved it on: the run is
             // still recorded.

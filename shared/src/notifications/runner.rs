@@ -252,27 +252,31 @@ where
         }
         run.finished_at = Some(Utc::now().max(run.started_at));
         run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let spilled = (progress.spilled_chunks > 0).then(|| RetryOverflow {
+            run_id: run.run_id.clone(),
+            chunks: progress.spilled_chunks,
+            shoppers: progress.spilled_shoppers,
+        });
         let job_update = JobUpdate {
             next_run_at: next_run(&job),
             // A run that sent nothing leaves the comparison time alone, so the next
             // run tries the same changes again (and the same carried shoppers).
             ran: (run.status != RunStatus::Failed).then(|| Ran {
                 at: resumed.first_started_at,
-                overflow: (progress.spilled_chunks > 0).then(|| RetryOverflow {
-                    run_id: run.run_id.clone(),
-                    chunks: progress.spilled_chunks,
-                    shoppers: progress.spilled_shoppers,
-                }),
                 retry: progress.retry,
+                overflow: spilled.clone(),
             }),
         };
-        let moved_on = self.runs.finish(&tenant, &run, &job_update).await?;
-        // This run carried on the shoppers the job pointed at: their items can go.
-        // Only once the job points elsewhere; one left behind expires.
-        if let (true, Some(_), Some(consumed)) = (moved_on, &job_update.ran, &job.retry_overflow)
-            && let Err(err) = self.runs.forget_spilled(&tenant, &job.id, consumed).await
-        {
-            tracing::warn!(%tenant, job_id = %job.id, error = %err, "carried shoppers taken over but not removed; they expire");
+        let moved_on = self.runs.finish(&tenant, &run, &job_update).await? && job_update.ran.is_some();
+        // Whichever spilled shoppers the job no longer points at go: those this run
+        // took over, or else this run's own.
+        let left_behind = if moved_on {
+            job.retry_overflow.as_ref()
+        } else {
+            spilled.as_ref()
+        };
+        if let Some(overflow) = left_behind {
+            self.forget(&tenant, &job.id, overflow).await;
         }
         tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
             emails = run.emails, items = run.items, failures = run.failures, "run finished");
@@ -385,6 +389,14 @@ where
                 .map_err(SendRunError::Progress)?;
         }
         Ok(())
+    }
+
+    /// Removes spilled shoppers no job points at; one left (a failure here) is
+    /// never read again.
+    async fn forget(&self, tenant: &TenantId, job_id: &str, overflow: &RetryOverflow) {
+        if let Err(err) = self.runs.forget_spilled(tenant, job_id, overflow).await {
+            tracing::warn!(%tenant, job_id, run_id = %overflow.run_id, error = %err, "spilled shoppers not removed");
+        }
     }
 
     /// The shoppers earlier runs could not mail, by the time their changes count
@@ -780,6 +792,39 @@ mod tests {
             .await
             .expect("read");
         assert!(left.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_run_that_sent_nothing_leaves_no_spilled_shoppers_behind() {
+        // GIVEN 2,001 shoppers wishing for P1, back in stock, and SendGrid taking none
+        let outbox = ["s0000", "s1000", "s2000"]
+            .into_iter()
+            .fold(Outbox::default(), |outbox, shopper| {
+                outbox.failing_for(shopper, unavailable())
+            });
+        let runner = runner(outbox, RUN_LEASE).await;
+        for i in 0..2001 {
+            runner.wishes(&format!("s{i:04}"), "P1").await;
+        }
+        runner.restocked("P1").await;
+        // WHEN the job runs
+        let run = ran(runner.run_execution("exec-1").await);
+        // THEN the run failed, the job is left for the next run to try the same
+        // changes, and the shoppers it spilled are gone with it
+        assert_eq!((run.status, run.failures), (RunStatus::Failed, 2001));
+        let job = runner.job().await;
+        assert!(job.last_run_at.is_none() && job.retry_overflow.is_none());
+        let spilled = RetryOverflow {
+            run_id: "exec-1".into(),
+            chunks: 2,
+            shoppers: 1001,
+        };
+        let left = runner
+            .runs
+            .spilled(&tenant("acme"), "job-1", &spilled)
+            .await
+            .expect("read");
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[tokio::test]

@@ -1,19 +1,16 @@
 //! Carried shoppers beyond what the job item holds: each SendGrid request's
 //! overflow is one item beside the job (`sk = CARRY#<job>#<run>#<seq>`, at most
 //! one request's 1,000 shoppers, well under DynamoDB's 400 KB). The job names the
-//! run and how many items; the next run reads them, and forgets them once it has
-//! carried its own. Items a run never pointed the job at expire.
+//! run and how many items; the next run reads them, and removes them once the
+//! job points at its own. They never expire: a job may wait long for its next
+//! run. A run that does not point the job at its items removes them itself.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::Utc;
 
 use super::runs::{Run, RunStore};
 use crate::jobs::{RetryOverflow, RetryShoppers};
 use crate::storage::{ErrorKind, StorageError, partition};
 use crate::tenant::TenantId;
-
-/// Long after any run that could read them.
-const KEPT_DAYS: i64 = 30;
 
 fn sort_key(job_id: &str, run_id: &str, seq: u32) -> AttributeValue {
     AttributeValue::S(format!("CARRY#{job_id}#{run_id}#{seq:06}"))
@@ -29,14 +26,12 @@ impl RunStore {
     ) -> Result<(), StorageError> {
         let groups = serde_dynamo::to_attribute_value(shoppers)
             .map_err(|e| StorageError::caused(ErrorKind::Other, "carried shoppers do not encode", e))?;
-        let expires_at = (Utc::now() + chrono::Duration::days(KEPT_DAYS)).timestamp();
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(partition(tenant)))
             .item("sk", sort_key(&run.job_id, &run.run_id, seq))
             .item("groups", groups)
-            .item("expires_at", AttributeValue::N(expires_at.to_string()))
             .send()
             .await
             .map(|_| ())
@@ -62,7 +57,7 @@ impl RunStore {
                 .await
                 .map_err(|e| StorageError::sdk("GetItem on the jobs table (carried shoppers)", e))?
                 .item;
-            // Expired (a job not run for KEPT_DAYS): the caller counts what is missing.
+            // Gone (removed by hand): the caller counts what is missing.
             let Some(groups) = item.and_then(|mut item| item.remove("groups")) else {
                 continue;
             };

@@ -65,7 +65,7 @@ pub const JOBS: TableSpec = TableSpec {
     sort_key: Some("sk"),
     indexes: &[],
     stream: Some(StreamView::NewAndOldImages),
-    ttl_attribute: Some("expires_at"),
+    ttl_attribute: None,
 };
 
 /// What notification jobs read, fed by events: wishlists (`pk = T#<tenant>#S#<shopper>`,

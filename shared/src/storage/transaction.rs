@@ -40,9 +40,18 @@ impl Written {
 /// Runs `items` as one transaction; `what` names it in errors. A cancellation by
 /// a concurrent transaction (`TransactionConflict`: DynamoDB does not retry it)
 /// is tried again after a short jittered pause, then is a `Conflict`.
-pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, what: &'static str) -> Result<Written, StorageError> {
+pub async fn transact(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    what: &'static str,
+) -> Result<Written, StorageError> {
     for attempt in 1..=ATTEMPTS {
-        let cancelled = match client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+        let cancelled = match client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await
+        {
             Ok(_) => return Ok(Written::Committed),
             Err(err) => {
                 let kind = ErrorKind::of(&err);
@@ -66,7 +75,11 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, what: &'st
             let throttled = reasons
                 .iter()
                 .any(|r| matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded")));
-            let kind = if throttled { ErrorKind::Throttled } else { ErrorKind::Other };
+            let kind = if throttled {
+                ErrorKind::Throttled
+            } else {
+                ErrorKind::Other
+            };
             return Err(StorageError::caused(kind, what, cancelled));
         }
         tokio::time::sleep(Duration::from_millis(fastrand::u64(10..=40) * attempt)).await;
