@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::config::JobsConfig;
-use super::records::{check_version, create_within_quota, flag, list_all, load, path_id, record_error};
+use super::records::{check_version, create_counted, flag, list_all, load, path_id, record_error, room_for_one};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::jobs::{Job, JobDraft, JobRequest, ScheduleStatus};
@@ -95,11 +95,11 @@ pub async fn create_job<R: Counted<Job>>(api: &JobsApi<R>, req: Request) -> Resp
         let draft = json_body::<JobRequest>(&req)?.into_draft(now)?;
         refuse_deleted_flag(&draft)?;
         api.check_schedule(&draft, now)?;
+        // Deleted jobs free their place.
+        let held = room_for_one(&api.records, &api.quota, &caller.tenant, |job| !job.deleted).await?;
         let id = draft.id.clone().unwrap_or_else(|| ids::generate("job"));
         let job = build(id.clone(), draft, now, None);
-        // Deleted jobs free their place.
-        let stored =
-            create_within_quota(&api.records, &api.quota, &caller.tenant, &id, job, |job| !job.deleted).await?;
+        let stored = create_counted(&api.records, &api.quota, &caller.tenant, &id, job, held).await?;
         json_response(StatusCode::CREATED, &stored)
     })
     .await

@@ -41,28 +41,39 @@ pub fn record_error(kind: &'static str, id: &str) -> impl FnOnce(RecordError) ->
     }
 }
 
-/// Creates record `id` while the tenant holds fewer than `quota` allows. A
-/// tenant whose count is not kept yet is counted once: its records that `counts`.
-pub async fn create_within_quota<T>(
+/// How many records of `quota`'s kind the tenant holds; a 409 naming the limit
+/// when it may add none. A tenant whose count is not kept yet is counted once:
+/// its records that `counts`.
+pub async fn room_for_one<T>(
+    records: &impl Counted<T>,
+    quota: &Quota,
+    tenant: &TenantId,
+    counts: impl Fn(&T) -> bool,
+) -> Result<u64, ApiError> {
+    let held = match records.held(tenant).await.map_err(record_error(quota.kind, "*"))? {
+        Some(held) => held,
+        None => list_all(records, quota.kind, tenant, counts).await?.len() as u64,
+    };
+    quota.check(held)?;
+    Ok(held)
+}
+
+/// Creates record `id`, counted: the quota holds even against creates racing
+/// this one (`held` is what `room_for_one` found).
+pub async fn create_counted<T>(
     records: &impl Counted<T>,
     quota: &Quota,
     tenant: &TenantId,
     id: &str,
     value: T,
-    counts: impl Fn(&T) -> bool,
+    held: u64,
 ) -> Result<Versioned<T>, ApiError> {
-    let kind = quota.kind;
-    let counted = match records.held(tenant).await.map_err(record_error(kind, id))? {
-        Some(held) => held,
-        None => list_all(records, kind, tenant, counts).await?.len() as u64,
-    };
-    quota.check(counted)?;
     records
-        .create_counted(tenant, id, value, quota.max, counted)
+        .create_counted(tenant, id, value, quota.max, held)
         .await
         .map_err(|err| match err {
             RecordError::OverQuota { held } => quota.refusal(held),
-            other => record_error(kind, id)(other),
+            other => record_error(quota.kind, id)(other),
         })
 }
 

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::config::SubscriptionsConfig;
-use super::records::{check_version, create_within_quota, flag, list_all, load, path_id, record_error};
+use super::records::{check_version, create_counted, flag, list_all, load, path_id, record_error, room_for_one};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
 use crate::quotas::Quota;
@@ -160,11 +160,11 @@ pub async fn create_subscription<R: Counted<Subscription>, K: SecretSealer>(
         req,
         |caller: Caller, req| async move {
             let draft = api.draft(&caller, &req)?;
+            // Every subscription counts, active or not. Checked before sealing secrets.
+            let held = room_for_one(&api.records, &api.quota, &caller.tenant, |_| true).await?;
             let id = draft.id.clone().unwrap_or_else(|| ids::generate("sub"));
             let subscription = api.resolve(&caller.tenant, &id, draft, Utc::now(), None).await?;
-            // Every subscription counts, active or not.
-            let stored =
-                create_within_quota(&api.records, &api.quota, &caller.tenant, &id, subscription, |_| true).await?;
+            let stored = create_counted(&api.records, &api.quota, &caller.tenant, &id, subscription, held).await?;
             respond(StatusCode::CREATED, &stored)
         },
     )

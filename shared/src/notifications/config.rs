@@ -62,8 +62,8 @@ impl FunctionConfig for NotificationConfig {
             env.optional(FROM_EMAIL),
             env.optional(FROM_NAME),
         );
-        let needed_by_tenants = |name: &'static str| ConfigError::Invalid {
-            name,
+        let needed_by_tenants = |variable: &'static str| ConfigError::Invalid {
+            name: variable,
             reason: format!("must be set when {STACK_SENDER_TENANTS} lists tenants"),
         };
         let stack_sender = if tenants.is_empty() {

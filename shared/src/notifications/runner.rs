@@ -239,7 +239,7 @@ where
                 // and let Lambda retry the whole invocation once the lease is over.
                 SendRunError::Progress(err) => return Err(err.into()),
                 SendRunError::Read(err) => run.fail(err.to_string()),
-                SendRunError::NoSender(err) => run.fail(err.to_string()),
+                SendRunError::Sender(err) => run.fail(err.to_string()),
             }
         }
         if run.status == RunStatus::Running {
@@ -293,7 +293,7 @@ where
         run: &mut Run,
         progress: &mut Progress,
     ) -> Result<(), SendRunError> {
-        let sender = self.senders.for_tenant(tenant).await.map_err(SendRunError::NoSender)?;
+        let sender = self.senders.for_tenant(tenant).await.map_err(SendRunError::Sender)?;
         let since = job.last_run_at.unwrap_or(job.created_at);
         let (wishlists, products) = self.candidates(tenant, job, since).await.map_err(SendRunError::Read)?;
         let composer = Composer {
@@ -362,14 +362,14 @@ where
             // Reminders go to every wishlist anyway: nobody is carried.
             if job.notification != Notification::WishlistReminder {
                 let mut spill = Vec::new();
+                let mut on_job: usize = progress.retry.iter().map(|r| r.shoppers.len()).sum();
                 for shopper in &unavailable {
-                    let on_job: usize = progress.retry.iter().map(|r| r.shoppers.len()).sum();
-                    let into = if on_job < MAX_RETRY_SHOPPERS {
-                        &mut progress.retry
+                    if on_job < MAX_RETRY_SHOPPERS {
+                        carry(&mut progress.retry, since_of(shopper), shopper);
+                        on_job += 1;
                     } else {
-                        &mut spill
-                    };
-                    carry(into, since_of(shopper), shopper);
+                        carry(&mut spill, since_of(shopper), shopper);
+                    }
                 }
                 if !spill.is_empty() {
                     self.runs
@@ -495,8 +495,8 @@ struct Carried {
 enum SendRunError {
     /// The candidates could not be read: the run fails, and the job is not moved on.
     Read(StorageError),
-    /// The tenant has no sender (or it could not be read): likewise.
-    NoSender(SenderError),
+    /// The tenant has no sender, or it could not be read: likewise.
+    Sender(SenderError),
     /// The progress could not be kept: the invocation fails, for Lambda to retry.
     Progress(StorageError),
 }

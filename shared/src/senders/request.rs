@@ -13,8 +13,9 @@ const MAX_KEY_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_NAME_LEN: usize = 100;
 
-/// Field names as the jobs API spells them (snake_case).
-#[derive(Debug, Deserialize)]
+/// Field names as the jobs API spells them (snake_case). No `Debug`: it holds
+/// the key in clear.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SenderRequest {
     api_key: Option<String>,

@@ -22,9 +22,11 @@ pub struct SecretsManagerSenders {
     prefix: String,
 }
 
-/// The secret's value.
+/// The secret's value. It names its tenant too: a key read for one tenant is
+/// used only if it was written for that tenant, whatever the names.
 #[derive(Serialize, Deserialize)]
 struct SecretValue {
+    tenant: String,
     api_key: String,
     from_email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +122,10 @@ impl SenderStore for SecretsManagerSenders {
             .secret_string()
             .and_then(|text| serde_json::from_str(text).ok())
             .ok_or_else(|| StorageError::other("a tenant's SendGrid secret is not as this service writes it"))?;
+        if value.tenant != tenant.as_str() {
+            tracing::error!(%tenant, "a SendGrid secret under this tenant's name was written for another; not used");
+            return Ok(None);
+        }
         let updated_at = output
             .created_date()
             .and_then(|at| DateTime::from_timestamp_millis(at.to_millis().ok()?))
@@ -138,6 +144,7 @@ impl SenderStore for SecretsManagerSenders {
 
     async fn put(&self, tenant: &TenantId, sender: &Sender) -> Result<StoredSender, StorageError> {
         let value = SecretValue {
+            tenant: tenant.to_string(),
             api_key: sender.key.expose().to_owned(),
             from_email: sender.from.email.clone(),
             from_name: sender.from.name.clone(),

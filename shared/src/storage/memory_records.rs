@@ -125,14 +125,13 @@ impl<T: Clone + Send + Sync> Counted<T> for InMemoryRecords<T> {
     ) -> Result<Versioned<T>, RecordError> {
         let mut records = self.lock();
         let mut counts = self.counts();
-        let held = counts.get(tenant.as_str()).copied();
-        if held.is_some_and(|held| held >= max) {
-            return Err(RecordError::OverQuota {
-                held: held.unwrap_or(max),
-            });
-        }
+        // In DynamoDB's order: the record's condition, then the count's.
         if records.contains_key(&key(tenant, id)) {
             return Err(RecordError::AlreadyExists);
+        }
+        let held = counts.get(tenant.as_str()).copied();
+        if let Some(held) = held.filter(|held| *held >= max) {
+            return Err(RecordError::OverQuota { held });
         }
         let record = Versioned { version: 1, value };
         records.insert(key(tenant, id), record.clone());
