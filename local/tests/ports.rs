@@ -550,11 +550,18 @@ async fn senders_in_secrets_manager_keep_the_contract() {
     let sdk = shared::aws::sdk_config().await;
     // A prefix of its own: each run starts with no secrets.
     let prefix = format!("ports-{}/tenants/", uuid::Uuid::now_v7().simple());
-    senders_contract(&SecretsManagerSenders::new(
-        aws_sdk_secretsmanager::Client::new(&sdk),
-        prefix,
-    ))
-    .await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    senders_contract(&SecretsManagerSenders::new(secrets.clone(), prefix.clone())).await;
+    // A secret under one tenant's name written for another is never used for it.
+    secrets
+        .create_secret()
+        .name(format!("{prefix}initech/sendgrid"))
+        .secret_string(r#"{"tenant": "globex", "api_key": "SG.globex", "from_email": "news@globex.example"}"#)
+        .send()
+        .await
+        .expect("secret");
+    let senders = SecretsManagerSenders::new(secrets, prefix);
+    assert_eq!(senders.get(&tenant("initech")).await.expect("get"), None);
 }
 
 /// What every counted store must do (the quotas rest on it).
