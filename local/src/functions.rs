@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, SenderSettingsConfig,
-    SubscriptionsConfig, WriteEventsConfig,
+    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, RulesConfig,
+    SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
@@ -21,6 +21,7 @@ use shared::api::definitions::{
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
+use shared::api::rules::{DynamoRulesApi, create_rule, deactivate_rule, get_rule, list_rules, update_rule};
 use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::api::senders::{
     SecretsManagerSettingsApi, delete_sendgrid_settings, get_sendgrid_settings, put_sendgrid_settings,
@@ -54,6 +55,7 @@ pub enum Settings {
     Jobs(JobsConfig),
     JobRuns(JobsConfig),
     SenderSettings(SenderSettingsConfig),
+    Rules(RulesConfig),
     Basket(AuthConfig),
     RouteNotFound(NoConfig),
     Fanout(FanoutConfig),
@@ -89,6 +91,7 @@ impl Settings {
             "put-sendgrid-settings" | "get-sendgrid-settings" | "delete-sendgrid-settings" => {
                 read(env, Self::SenderSettings)
             }
+            "create-rule" | "list-rules" | "get-rule" | "update-rule" | "deactivate-rule" => read(env, Self::Rules),
             "assess-basket" => read(env, Self::Basket),
             FALLBACK_FUNCTION => read(env, Self::RouteNotFound),
             "fanout" | "fanout-retry" => read(env, Self::Fanout),
@@ -108,6 +111,7 @@ pub enum ApiFunction {
     Jobs(DynamoJobsApi),
     JobRuns(JobRunsApi),
     SenderSettings(SecretsManagerSettingsApi),
+    Rules(DynamoRulesApi),
     Basket(BasketApi),
 }
 
@@ -126,6 +130,7 @@ impl ApiFunction {
             S::Jobs(config) => Self::Jobs(DynamoJobsApi::new(sdk, config)),
             S::JobRuns(config) => Self::JobRuns(JobRunsApi::new(sdk, config)),
             S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
+            S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(config)),
             _ => return None,
         })
@@ -140,6 +145,7 @@ impl ApiFunction {
             Self::Jobs(api) => &mut api.auth,
             Self::JobRuns(api) => &mut api.auth,
             Self::SenderSettings(api) => &mut api.auth,
+            Self::Rules(api) => &mut api.auth,
             Self::Basket(api) => &mut api.auth,
         };
         *auth = Authentication::DisabledForLocalRun;
@@ -205,6 +211,11 @@ impl ApiFunctions {
             ("put-sendgrid-settings", F::SenderSettings(api)) => put_sendgrid_settings(api, req).await,
             ("get-sendgrid-settings", F::SenderSettings(api)) => get_sendgrid_settings(api, req).await,
             ("delete-sendgrid-settings", F::SenderSettings(api)) => delete_sendgrid_settings(api, req).await,
+            ("create-rule", F::Rules(api)) => create_rule(api, req).await,
+            ("list-rules", F::Rules(api)) => list_rules(api, req).await,
+            ("get-rule", F::Rules(api)) => get_rule(api, req).await,
+            ("update-rule", F::Rules(api)) => update_rule(api, req).await,
+            ("deactivate-rule", F::Rules(api)) => deactivate_rule(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

@@ -65,6 +65,12 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-job-runs.json", Status(200)),
     ("delete-job.json", Status(204)),
     ("delete-job.unknown-id.json", Status(404)),
+    ("create-rule.json", Status(201)),
+    ("create-rule.negative-points.json", Status(400)),
+    ("list-rules.json", Status(200)),
+    ("get-rule.json", Status(200)),
+    ("update-rule.json", Status(200)),
+    ("deactivate-rule.json", Status(200)),
     // A response's masked key sent back is refused, not stored.
     ("put-sendgrid-settings.json", Status(200)),
     ("put-sendgrid-settings.masked-key.json", Status(400)),

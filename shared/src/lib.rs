@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod projections;
 pub mod quotas;
 pub mod routes;
+pub mod rules;
 pub mod schedule;
 pub mod schedule_sync;
 pub mod secrets;

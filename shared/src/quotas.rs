@@ -12,6 +12,7 @@ use crate::schedule::ScheduleExpression;
 
 pub const MAX_SUBSCRIPTIONS: &str = "MAX_SUBSCRIPTIONS_PER_TENANT";
 pub const MAX_JOBS: &str = "MAX_JOBS_PER_TENANT";
+pub const MAX_RULES: &str = "MAX_RULES_PER_TENANT";
 pub const MIN_SCHEDULE_MINUTES: &str = "MIN_SCHEDULE_MINUTES";
 
 /// Fires of a cron expression looked at for its shortest interval: they are

@@ -13,8 +13,9 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether it creates or changes subscriptions, event definitions, jobs or
-    /// settings (which needs the write scope); events are stored with any valid token.
+    /// Whether it creates or changes subscriptions, event definitions, jobs,
+    /// settings or rules (which needs the write scope); events are stored with any
+    /// valid token.
     pub fn changes_configuration(&self) -> bool {
         self.method != "GET"
             && [
@@ -22,6 +23,7 @@ impl Route {
                 "/api/v1/event-definitions",
                 "/api/v1/jobs",
                 "/api/v1/settings",
+                "/api/v1/rules",
             ]
             .iter()
             .any(|prefix| self.path.starts_with(prefix))
@@ -146,6 +148,33 @@ pub const LIST_JOB_RUNS: Route = Route {
     function: "list-job-runs",
 };
 
+/// Loyalty rules: which customer events earn what.
+pub const CREATE_RULE: Route = Route {
+    method: "POST",
+    path: "/api/v1/rules",
+    function: "create-rule",
+};
+pub const LIST_RULES: Route = Route {
+    method: "GET",
+    path: "/api/v1/rules",
+    function: "list-rules",
+};
+pub const GET_RULE: Route = Route {
+    method: "GET",
+    path: "/api/v1/rules/{ruleId}",
+    function: "get-rule",
+};
+pub const UPDATE_RULE: Route = Route {
+    method: "PUT",
+    path: "/api/v1/rules/{ruleId}",
+    function: "update-rule",
+};
+pub const DEACTIVATE_RULE: Route = Route {
+    method: "POST",
+    path: "/api/v1/rules/{ruleId}/deactivate",
+    function: "deactivate-rule",
+};
+
 /// The tenant's own SendGrid key and sender, for its notification jobs.
 pub const PUT_SENDGRID_SETTINGS: Route = Route {
     method: "PUT",
@@ -214,6 +243,11 @@ pub const ROUTES: &[Route] = &[
     PUT_SENDGRID_SETTINGS,
     GET_SENDGRID_SETTINGS,
     DELETE_SENDGRID_SETTINGS,
+    CREATE_RULE,
+    LIST_RULES,
+    GET_RULE,
+    UPDATE_RULE,
+    DEACTIVATE_RULE,
     CREATE_ACTION_EVENT,
     CREATE_ORDER_EVENT,
     CREATE_TRANSACTION_EVENT,

@@ -6,10 +6,10 @@ use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::http::Authentication;
-use crate::quotas::{MAX_JOBS, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
+use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
-use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, SUBSCRIPTIONS};
+use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, LOYALTY, SUBSCRIPTIONS};
 use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
@@ -124,6 +124,27 @@ impl FunctionConfig for DefinitionsConfig {
         Ok(Self {
             definitions_table: env.required(DEFINITIONS.env_var)?,
             auth: Authentication::read(env),
+        })
+    }
+}
+
+/// The rule functions: the loyalty table, and how many rules a tenant may keep.
+#[derive(Debug, Clone)]
+pub struct RulesConfig {
+    pub loyalty_table: String,
+    pub auth: Authentication,
+    /// Rules (active or not) a tenant may keep.
+    pub quota: Quota,
+}
+
+impl FunctionConfig for RulesConfig {
+    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE, MAX_RULES];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            loyalty_table: env.required(LOYALTY.env_var)?,
+            auth: Authentication::read(env),
+            quota: Quota::read(env, MAX_RULES, "MaxRulesPerTenant", "rule")?,
         })
     }
 }
@@ -270,6 +291,7 @@ mod tests {
         reads_only_its_variables::<JobsConfig>();
         reads_only_its_variables::<SubscriptionsConfig>();
         reads_only_its_variables::<SenderSettingsConfig>();
+        reads_only_its_variables::<RulesConfig>();
         reads_only_its_variables::<AuthConfig>();
         reads_only_its_variables::<NoConfig>();
     }

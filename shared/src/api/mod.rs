@@ -11,6 +11,7 @@ pub mod events;
 pub mod fallback;
 pub mod jobs;
 mod records;
+pub mod rules;
 pub mod runs;
 pub mod senders;
 pub mod subscriptions;

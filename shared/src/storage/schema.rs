@@ -115,4 +115,19 @@ pub const CLAIMS: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS, DEFINITIONS, CLAIMS];
+/// Sort-key prefix of loyalty rules in their table.
+pub const RULE_RECORDS: &str = "RULE";
+
+/// The loyalty engine's state: a tenant's rules (`pk = T#<tenant>`,
+/// `sk = RULE#<id>`).
+pub const LOYALTY: TableSpec = TableSpec {
+    logical_id: "LoyaltyTable",
+    env_var: "LOYALTY_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    stream: None,
+    ttl_attribute: None,
+};
+
+pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS, DEFINITIONS, CLAIMS, LOYALTY];

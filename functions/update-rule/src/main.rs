@@ -1,0 +1,11 @@
+//! Lambda behind `PUT /api/v1/rules/{ruleId}`: replaces a rule.
+
+use shared::api::rules::{DynamoRulesApi, update_rule};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = lambda::build(DynamoRulesApi::new).await?;
+    lambda::serve_api(&api, update_rule).await
+}
