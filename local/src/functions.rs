@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    AuthConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, RulesConfig,
+    BasketConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, RulesConfig,
     SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::definitions::{
@@ -56,7 +56,7 @@ pub enum Settings {
     JobRuns(JobsConfig),
     SenderSettings(SenderSettingsConfig),
     Rules(RulesConfig),
-    Basket(AuthConfig),
+    Basket(BasketConfig),
     RouteNotFound(NoConfig),
     Fanout(FanoutConfig),
     Projector(ProjectorConfig),
@@ -131,7 +131,7 @@ impl ApiFunction {
             S::JobRuns(config) => Self::JobRuns(JobRunsApi::new(sdk, config)),
             S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
             S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
-            S::Basket(config) => Self::Basket(BasketApi::new(config)),
+            S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             _ => return None,
         })
     }
@@ -146,7 +146,7 @@ impl ApiFunction {
             Self::JobRuns(api) => &mut api.auth,
             Self::SenderSettings(api) => &mut api.auth,
             Self::Rules(api) => &mut api.auth,
-            Self::Basket(api) => &mut api.auth,
+            Self::Basket(api) => &mut api.events.auth,
         };
         *auth = Authentication::DisabledForLocalRun;
     }

@@ -190,3 +190,71 @@ async fn a_tenant_keeps_at_most_its_quota_of_rules() {
     // AND another tenant is not held to acme's count
     assert_eq!(create(&stack, "globex", &rule("One")).await.0, 201);
 }
+
+fn basket(event_id: &str) -> Value {
+    json!({
+        "eventId": event_id, "customerId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "nameSpace": "Basket.Assess",
+        "basket": {"basketId": "B-1", "basketTotal": 300, "basketItems": [
+            {"basketItemId": "1", "quantity": 1, "totalPrice": 120, "tags": ["shoes"]},
+            {"basketItemId": "2", "quantity": 1, "totalPrice": 80,
+             "basketItemParts": [{"basketItemPartId": "2a", "tags": ["shoes"]}]},
+            {"basketItemId": "3", "quantity": 3, "totalPrice": 100, "tags": ["hats"]}
+        ]}
+    })
+}
+
+async fn assess(stack: &TestStack, body: &Value) -> (u16, Value) {
+    let request = ApiRequest::new("POST", "/api/v1/events/basket")
+        .for_tenant("acme")
+        .json(body)
+        .build();
+    parts(stack.call("assess-basket", request).await)
+}
+
+#[tokio::test]
+async fn a_basket_is_stored_and_answered_with_what_its_basket_rules_give() {
+    // GIVEN a BASKET rule for two tagged items, an exclusive one before it that
+    // does not match, and an ORDER rule that is not for baskets
+    let stack = TestStack::new().await;
+    let shoes = json!({"id": "rul_shoes", "name": "Shoes", "ruleSet": "BASKET", "priority": 2,
+        "conditions": {"items": {"tags": ["shoes"], "minQuantity": 2}},
+        "fulfilment": {"points": {"perCurrencyUnit": 1}, "reward": {"code": "SOCKS"}}});
+    let campaign = json!({"id": "rul_campaign", "name": "Campaign only", "ruleSet": "BASKET", "priority": 1,
+        "conditions": {"campaigns": ["summer"]}, "fulfilment": {"points": {"fixed": 500}, "exclusive": true}});
+    let orders = json!({"id": "rul_orders", "name": "Orders", "ruleSet": "ORDER",
+        "fulfilment": {"points": {"fixed": 5}}});
+    for rule in [&shoes, &campaign, &orders] {
+        assert_eq!(create(&stack, "acme", rule).await.0, 201);
+    }
+    // WHEN a basket with two tagged lines (one through its part) is assessed
+    let event_id = "7c2e9a41-5b3d-4f6e-9a8b-1c2d3e4f5a6b";
+    let (status, answer) = assess(&stack, &basket(event_id)).await;
+    // THEN the shoes rule gives the two lines' total, 200 points, and its reward
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"eventId": event_id, "customerId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "tenantId": "acme",
+               "basketId": "B-1", "isExisting": false, "totalPoints": 200,
+               "fulfilments": [{"ruleId": "rul_shoes", "name": "Shoes", "points": 200,
+                                "reward": {"code": "SOCKS"}}]})
+    );
+    // AND the basket is stored as a BASKET event, once
+    let read = ApiRequest::new("GET", &format!("/api/v1/events/{event_id}"))
+        .for_tenant("acme")
+        .path_param("eventId", event_id)
+        .build();
+    let (status, event) = parts(stack.call("get-event", read).await);
+    assert_eq!(
+        (status, event["entity_name"].as_str()),
+        (200, Some("BASKET")),
+        "{event}"
+    );
+    let (_, again) = assess(&stack, &basket(event_id)).await;
+    assert_eq!(again["isExisting"], true);
+    // AND a basket without its id is refused, naming the field
+    let mut no_id = basket("8d3f0b52-6c4e-4a7f-8b9c-2d3e4f5a6b7c");
+    no_id["basket"].as_object_mut().expect("basket").remove("basketId");
+    let (status, problem) = assess(&stack, &no_id).await;
+    assert_eq!((status, fields(&problem)), (400, vec!["basket.basketId"]), "{problem}");
+}

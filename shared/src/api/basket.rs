@@ -1,69 +1,69 @@
-//! `POST /api/v1/events/basket` (seed 003): a basket assessed against the
-//! tenant's rules, answered synchronously. This service has no rules engine, so
-//! it says so (501) rather than answer with an assessment it did not make.
+//! `POST /api/v1/events/basket` (seed 003): the basket is stored and fanned out as
+//! a BASKET event like the other typed events, and assessed against the tenant's
+//! BASKET rules synchronously: the answer says what it would earn; no balance
+//! changes.
 
+use aws_config::SdkConfig;
+use chrono::Utc;
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
 
-use super::config::AuthConfig;
-use crate::error::ApiError;
-use crate::http::{Authentication, Caller, serve};
+use super::config::BasketConfig;
+use super::events::EventsApi;
+use super::records::list_all;
+use super::typed::store_typed;
+use crate::events::{DynamoEventStore, EventStore, TypedKind};
+use crate::http::{Caller, json_body, json_response, serve};
 use crate::routes;
+use crate::rules::{Occasion, OccasionKind, Rule, RuleSet, assess};
+use crate::storage::schema::RULE_RECORDS;
+use crate::storage::{DynamoRecords, Records};
 
-pub struct BasketApi {
-    pub auth: Authentication,
+pub struct BasketApi<S = DynamoEventStore, R = DynamoRecords<Rule>> {
+    pub events: EventsApi<S>,
+    pub rules: R,
 }
 
 impl BasketApi {
-    pub fn new(config: AuthConfig) -> Self {
-        Self { auth: config.auth }
-    }
-}
-
-pub async fn assess_basket(api: &BasketApi, req: Request) -> Response<Body> {
-    serve(&api.auth, &routes::ASSESS_BASKET, req, |_: Caller, _| async {
-        Err(ApiError::NotImplemented(
-            "basket assessment needs an assessment rules engine, which this service does not have; \
-             nothing was stored. Send orders to POST /api/v1/events/orders."
-                .into(),
-        ))
-    })
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use lambda_http::http;
-    use serde_json::Value;
-
-    use super::*;
-
-    fn basket(tenant: Option<&str>) -> Request {
-        let mut request = http::Request::builder()
-            .method("POST")
-            .uri("/api/v1/events/basket")
-            .header("content-type", "application/json");
-        if let Some(tenant) = tenant {
-            request = request.header("x-twc-tenant", tenant);
+    pub fn new(sdk: &SdkConfig, config: BasketConfig) -> Self {
+        let events = EventsApi::writer(sdk, config.events);
+        Self {
+            rules: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.loyalty_table, RULE_RECORDS),
+            events,
         }
-        request
-            .body(Body::Text(r#"{"basket": {"basketId": "b-1"}}"#.into()))
-            .expect("request")
     }
+}
 
-    #[tokio::test]
-    async fn answers_501_with_a_problem_that_says_why() {
-        let api = BasketApi {
-            auth: Authentication::DisabledForLocalRun,
-        };
-        let response = assess_basket(&api, basket(Some("acme"))).await;
-        assert_eq!(response.status(), 501);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
-        let problem: Value = serde_json::from_slice(response.body().as_ref()).expect("json");
-        assert!(
-            problem["detail"].as_str().is_some_and(|d| d.contains("rules engine")),
-            "{problem}"
-        );
-        // the tenant is still required first
-        assert_eq!(assess_basket(&api, basket(None)).await.status(), 400);
-    }
+/// 200 `{eventId, customerId, tenantId, basketId, isExisting, fulfilments, totalPoints}`.
+pub async fn assess_basket<S: EventStore, R: Records<Rule>>(api: &BasketApi<S, R>, req: Request) -> Response<Body> {
+    serve(
+        &api.events.auth,
+        &routes::ASSESS_BASKET,
+        req,
+        |caller: Caller, req| async move {
+            let body: Value = json_body(&req)?;
+            let stored = store_typed(&api.events, TypedKind::Basket, &caller.tenant, body.clone()).await?;
+            // One read: the tenant's rules (at most MaxRulesPerTenant).
+            let rules: Vec<Rule> = list_all(&api.rules, "rule", &caller.tenant, |rule| {
+                rule.active && rule.rule_set == RuleSet::Basket
+            })
+            .await?
+            .into_iter()
+            .map(|stored| stored.value)
+            .collect();
+            let occasion = Occasion::from_body(OccasionKind::Basket, &body, Utc::now());
+            // No points ledger yet: no customer has had a rule before.
+            let fulfilled = assess(&rules, &occasion, |_| 0);
+            let mut answer = stored.answer(&caller.tenant);
+            answer["basketId"] = body["basket"]["basketId"].clone();
+            answer["totalPoints"] = json!(fulfilled.iter().map(|f| f.points).sum::<u64>());
+            answer["fulfilments"] = fulfilled
+                .into_iter()
+                .map(|f| json!({"ruleId": f.rule_id, "name": f.name, "points": f.points, "reward": f.reward}))
+                .collect();
+            json_response(StatusCode::OK, &answer)
+        },
+    )
+    .await
 }

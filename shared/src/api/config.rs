@@ -128,6 +128,32 @@ impl FunctionConfig for DefinitionsConfig {
     }
 }
 
+/// assess-basket: a typed event writer that also reads the tenant's rules.
+#[derive(Debug, Clone)]
+pub struct BasketConfig {
+    pub events: WriteEventsConfig,
+    pub loyalty_table: String,
+}
+
+impl FunctionConfig for BasketConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        EVENTS.env_var,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+        RETENTION,
+        CLAIMS.env_var,
+        LOYALTY.env_var,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events: WriteEventsConfig::read(env)?,
+            loyalty_table: env.required(LOYALTY.env_var)?,
+        })
+    }
+}
+
 /// The rule functions: the loyalty table, and how many rules a tenant may keep.
 #[derive(Debug, Clone)]
 pub struct RulesConfig {
@@ -235,22 +261,6 @@ impl FunctionConfig for SubscriptionsConfig {
     }
 }
 
-/// A function that only authenticates its caller (assess-basket).
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub auth: Authentication,
-}
-
-impl FunctionConfig for AuthConfig {
-    const VARIABLES: &'static [&'static str] = &[TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
-
-    fn read(env: &Environment) -> Result<Self, ConfigError> {
-        Ok(Self {
-            auth: Authentication::read(env),
-        })
-    }
-}
-
 /// route-not-found: reads nothing.
 #[derive(Debug, Clone)]
 pub struct NoConfig;
@@ -292,7 +302,7 @@ mod tests {
         reads_only_its_variables::<SubscriptionsConfig>();
         reads_only_its_variables::<SenderSettingsConfig>();
         reads_only_its_variables::<RulesConfig>();
-        reads_only_its_variables::<AuthConfig>();
+        reads_only_its_variables::<BasketConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

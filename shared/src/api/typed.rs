@@ -19,10 +19,62 @@ use crate::tenant::TenantId;
 /// The identifier type of customers the typed endpoints add: their `customerId`.
 pub const CUSTOMER_ID: &str = "customerId";
 
-/// Stores the typed event (adding its customer if unknown); 200 with `isExisting`
-/// true when that `eventId` was accepted before, whatever this body says: seed 003's
+/// A typed event as stored: its id, its customer, and whether that `eventId`
+/// was accepted before.
+pub struct Stored {
+    pub event_id: String,
+    pub customer_id: String,
+    pub is_existing: bool,
+}
+
+impl Stored {
+    /// Seed 003's answer.
+    pub fn answer(&self, tenant: &TenantId) -> Value {
+        json!({
+            "eventId": self.event_id,
+            "customerId": self.customer_id,
+            "tenantId": tenant.as_str(),
+            "isExisting": self.is_existing,
+        })
+    }
+}
+
+/// Stores the typed event (adding its customer if unknown). `is_existing` is true
+/// when that `eventId` was accepted before, whatever this body says: seed 003's
 /// clients resend with regenerated fields, and the first body wins (nothing is
 /// stored or fanned out again).
+pub async fn store_typed<S: EventStore, D>(
+    api: &EventsApi<S, D>,
+    kind: TypedKind,
+    tenant: &TenantId,
+    body: Value,
+) -> Result<Stored, ApiError> {
+    let now = Utc::now();
+    let (event, customer_id) = typed_event(kind, body, now)?;
+    let event_id = event.id.clone();
+    check_deliverable(tenant.as_str(), &event, "body")?;
+    let kind_name = event.entity_name.clone();
+    let admission = Admission {
+        customer: Some(customer(&customer_id)),
+        ..Admission::plain(event)
+    };
+    let (is_existing, customer_id) = match admission.store(&api.store, tenant, now).await? {
+        PutOutcome::Created(_) => (false, customer_id),
+        PutOutcome::Replayed(_) => (true, customer_id),
+        // The id was accepted before with another body: the first body wins.
+        PutOutcome::Conflict => {
+            let first = first_customer(api, tenant, &event_id, &kind_name, now).await?;
+            (true, first.unwrap_or(customer_id))
+        }
+    };
+    Ok(Stored {
+        event_id,
+        customer_id,
+        is_existing,
+    })
+}
+
+/// Stores the typed event; 200 with seed 003's answer.
 async fn create<S: EventStore, D>(
     api: &EventsApi<S, D>,
     kind: TypedKind,
@@ -30,31 +82,8 @@ async fn create<S: EventStore, D>(
     req: Request,
 ) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
-        let body: Value = json_body(&req)?;
-        let now = Utc::now();
-        let (event, customer_id) = typed_event(kind, body, now)?;
-        let event_id = event.id.clone();
-        check_deliverable(caller.tenant.as_str(), &event, "body")?;
-        let kind_name = event.entity_name.clone();
-        let admission = Admission {
-            customer: Some(customer(&customer_id)),
-            ..Admission::plain(event)
-        };
-        let (is_existing, customer_id) = match admission.store(&api.store, &caller.tenant, now).await? {
-            PutOutcome::Created(_) => (false, customer_id),
-            PutOutcome::Replayed(_) => (true, customer_id),
-            // The id was accepted before with another body: the first body wins.
-            PutOutcome::Conflict => {
-                let first = first_customer(api, &caller.tenant, &event_id, &kind_name, now).await?;
-                (true, first.unwrap_or(customer_id))
-            }
-        };
-        let mut answer = json!({
-            "eventId": event_id,
-            "customerId": customer_id,
-            "tenantId": caller.tenant.as_str(),
-            "isExisting": is_existing,
-        });
+        let stored = store_typed(api, kind, &caller.tenant, json_body(&req)?).await?;
+        let mut answer = stored.answer(&caller.tenant);
         if kind == TypedKind::Redemption {
             // The seed answers with points balances; there is no points ledger here,
             // so they are unknown (null), never made up. No balance check is made.

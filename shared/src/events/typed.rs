@@ -1,6 +1,6 @@
 //! The typed event endpoints of seed 003 (`/api/v1/events/actions`, `/orders`,
-//! `/transactions`, `/redemptions`): each body becomes one canonical event, so it
-//! is stored, fanned out and queryable like any other.
+//! `/transactions`, `/redemptions`, `/basket`): each body becomes one canonical
+//! event, so it is stored, fanned out and queryable like any other.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +23,8 @@ pub enum TypedKind {
     Order,
     Transaction,
     Redemption,
+    /// Assessed as it is stored (the answer says what it would earn).
+    Basket,
 }
 
 impl TypedKind {
@@ -33,6 +35,7 @@ impl TypedKind {
             Self::Order => "order",
             Self::Transaction => "transaction",
             Self::Redemption => "redemption",
+            Self::Basket => "basket",
         }
     }
 
@@ -42,6 +45,7 @@ impl TypedKind {
             Self::Order => "ORDER",
             Self::Transaction => "TRANSACTION",
             Self::Redemption => "REDEMPTION",
+            Self::Basket => "BASKET",
         }
     }
 }
@@ -118,6 +122,16 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
                 }
             }
             id.map(str::to_owned)
+        }
+        TypedKind::Basket => {
+            let id = block.and_then(|b| b.get("basketId"));
+            if !id
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty() && s.len() <= 256)
+            {
+                errors.push("basket.basketId", "is required: a string of 1-256 bytes");
+            }
+            None
         }
         _ => None,
     };
