@@ -52,12 +52,15 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>>(api: &BasketApi<S, R
             .into_iter()
             .map(|stored| stored.value)
             .collect();
+            // Assessed as sent: a resend's answer is about this body (assessing
+            // changes nothing), while the stored event stays the first body.
             let occasion = Occasion::from_body(OccasionKind::Basket, &body, Utc::now());
             // No points ledger yet: no customer has had a rule before.
             let fulfilled = assess(&rules, &occasion, |_| 0);
             let mut answer = stored.answer(&caller.tenant);
             answer["basketId"] = body["basket"]["basketId"].clone();
-            answer["totalPoints"] = json!(fulfilled.iter().map(|f| f.points).sum::<u64>());
+            let total = fulfilled.iter().fold(0u64, |sum, f| sum.saturating_add(f.points));
+            answer["totalPoints"] = json!(total);
             answer["fulfilments"] = fulfilled
                 .into_iter()
                 .map(|f| json!({"ruleId": f.rule_id, "name": f.name, "points": f.points, "reward": f.reward}))

@@ -43,6 +43,7 @@ impl DynamoRulesApi {
 /// as many rules as it may.
 pub async fn create_rule<R: Counted<Rule>>(api: &RulesApi<R>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::CREATE_RULE, req, |caller: Caller, req| async move {
+        RuleRequest::check_blocks(&json_body(&req)?)?;
         let request = json_body::<RuleRequest>(&req)?;
         let id = request.id().map_or_else(|| ids::generate("rul"), str::to_owned);
         let rule = request.into_rule(id.clone(), Utc::now(), None)?;
@@ -93,6 +94,7 @@ pub async fn get_rule<R: Records<Rule>>(api: &RulesApi<R>, req: Request) -> Resp
 pub async fn update_rule<R: Records<Rule>>(api: &RulesApi<R>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::UPDATE_RULE, req, |caller: Caller, req| async move {
         let id = path_id(&req, "ruleId", KIND)?;
+        RuleRequest::check_blocks(&json_body(&req)?)?;
         let request = json_body::<RuleRequest>(&req)?;
         if request.id().is_some_and(|body_id| body_id != id) {
             return Err(ApiError::invalid_field(

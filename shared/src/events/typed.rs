@@ -124,12 +124,22 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
             id.map(str::to_owned)
         }
         TypedKind::Basket => {
-            let id = block.and_then(|b| b.get("basketId"));
-            if !id
-                .and_then(Value::as_str)
+            let field = |name: &str| block.and_then(|b| b.get(name)).unwrap_or(&Value::Null);
+            if !field("basketId")
+                .as_str()
                 .is_some_and(|s| !s.is_empty() && s.len() <= 256)
             {
                 errors.push("basket.basketId", "is required: a string of 1-256 bytes");
+            }
+            // What assessment reads must be what it expects.
+            for total in ["basketTotal", "rewardsEligibleTotal"] {
+                if !(field(total).is_null() || field(total).is_number()) {
+                    errors.push(format!("basket.{total}"), "must be a number");
+                }
+            }
+            let items = field("basketItems");
+            if !(items.is_null() || items.as_array().is_some_and(|items| items.iter().all(Value::is_object))) {
+                errors.push("basket.basketItems", "must be an array of objects");
             }
             None
         }

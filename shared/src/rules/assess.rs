@@ -8,6 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use super::model::{Conditions, ItemConditions, Points, Reward, Rule};
 use super::occasion::{Line, Occasion};
 
+/// The most points one rule gives for one occasion (a rate on a huge amount
+/// must not overflow).
+const MAX_POINTS: f64 = 1_000_000_000_000.0;
+
 /// What one rule gives for one occasion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fulfilled {
@@ -41,8 +45,7 @@ pub fn assess(rules: &[Rule], occasion: &Occasion, fulfilled_before: impl Fn(&st
         let points = match rule.fulfilment.points {
             None => 0,
             Some(Points::Fixed(points)) => points,
-            // A hair over the floor: 129.90 × 2 is 259.79999… in binary.
-            Some(Points::PerCurrencyUnit(rate)) => (base * rate + 1e-9).floor().max(0.0) as u64,
+            Some(Points::PerCurrencyUnit(rate)) => per_currency_unit(base, rate),
         };
         fulfilled.push(Fulfilled {
             rule_id: rule.id.clone(),
@@ -51,7 +54,7 @@ pub fn assess(rules: &[Rule], occasion: &Occasion, fulfilled_before: impl Fn(&st
             points_expire_at: rule
                 .fulfilment
                 .points_expire_after_days
-                .map(|days| occasion.at + Duration::days(i64::from(days))),
+                .and_then(|days| occasion.at.checked_add_signed(Duration::days(i64::from(days)))),
             reward: rule.fulfilment.reward.clone(),
         });
         if rule.fulfilment.exclusive {
@@ -59,6 +62,13 @@ pub fn assess(rules: &[Rule], occasion: &Occasion, fulfilled_before: impl Fn(&st
         }
     }
     fulfilled
+}
+
+/// floor(base × rate), snapped to a millionth first (129.90 × 2 is 259.79999… in
+/// binary, and must give 259), at most `MAX_POINTS`.
+fn per_currency_unit(base: f64, rate: f64) -> u64 {
+    let snapped = ((base * rate) * 1e6).round() / 1e6;
+    snapped.floor().clamp(0.0, MAX_POINTS) as u64
 }
 
 /// The amount `perCurrencyUnit` applies to when `conditions` hold: the matching
@@ -223,6 +233,22 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_huge_amount_gives_at_most_the_cap() {
+        let rules = [rule(
+            "rul_spend",
+            json!({"name": "Spend", "ruleSet": "BASKET", "fulfilment": {"points": {"perCurrencyUnit": 1000000},
+                   "pointsExpireAfterDays": 36500}}),
+        )];
+        let basket = json!({"basket": {"basketId": "B", "basketTotal": 1e300}});
+        let earned = assess(
+            &rules,
+            &Occasion::from_body(OccasionKind::Basket, &basket, Utc::now()),
+            never,
+        );
+        assert_eq!(earned[0].points, MAX_POINTS as u64);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -16,6 +16,12 @@ const MAX_VALUE_LEN: usize = 256;
 const MAX_ATTRIBUTES: usize = 50;
 const MAX_FIXED_POINTS: i64 = 1_000_000_000;
 const MAX_PER_CURRENCY_UNIT: f64 = 1_000_000.0;
+const MAX_AMOUNT: f64 = 1_000_000_000_000.0;
+/// The smallest non-zero amount or rate: DynamoDB numbers stop at 1E-130, and
+/// nothing finer means anything in money.
+const MIN_NON_ZERO: f64 = 0.000_001;
+/// A hundred years.
+const MAX_EXPIRY_DAYS: i64 = 36_500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -25,7 +31,10 @@ pub struct RuleRequest {
     rule_set: Option<RuleSet>,
     active: Option<bool>,
     priority: Option<i64>,
+    // Strict RFC 3339 (chrono's own parser also takes relaxed spellings).
+    #[serde(default, with = "crate::util::rfc3339_millis::option")]
     valid_from: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::util::rfc3339_millis::option")]
     valid_to: Option<DateTime<Utc>>,
     conditions: Option<ConditionsRequest>,
     fulfilment: Option<FulfilmentRequest>,
@@ -83,6 +92,25 @@ struct RewardRequest {
 }
 
 impl RuleRequest {
+    /// A 400 naming the first nested block that is not an object (serde would
+    /// also read a struct from an array).
+    pub fn check_blocks(body: &serde_json::Value) -> Result<(), ApiError> {
+        const BLOCKS: [&str; 5] = [
+            "/conditions",
+            "/conditions/items",
+            "/fulfilment",
+            "/fulfilment/points",
+            "/fulfilment/reward",
+        ];
+        for pointer in BLOCKS {
+            if body.pointer(pointer).is_some_and(|v| !v.is_null() && !v.is_object()) {
+                let field = pointer.trim_start_matches('/').replace('/', ".");
+                return Err(ApiError::invalid_field(field, "must be an object"));
+            }
+        }
+        Ok(())
+    }
+
     /// The body's id, if it names one.
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
@@ -107,6 +135,12 @@ impl RuleRequest {
                     .ok_or_else(|| FieldError::new("priority", "must be a whole number from 0 to 1000000")),
             ),
         };
+        for (field, at) in [("validFrom", self.valid_from), ("validTo", self.valid_to)] {
+            // Years past 9999 (after converting to UTC) do not read back as RFC 3339.
+            if at.is_some_and(|at| !(0..=9999).contains(&at.year())) {
+                errors.push(field, "must be a time in the years 0000-9999 (UTC)");
+            }
+        }
         if let (Some(from), Some(to)) = (self.valid_from, self.valid_to)
             && to < from
         {
@@ -169,14 +203,22 @@ fn at_least_one(errors: &mut FieldErrors, field: &str, value: Option<i64>) -> Op
     errors.check(checked)
 }
 
+/// 0, or a number from `MIN_NON_ZERO` to `max`.
+fn amount(field: &str, value: f64, max: f64) -> Result<f64, FieldError> {
+    if value == 0.0 || (MIN_NON_ZERO..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be 0 or a number from {MIN_NON_ZERO} to {max}"),
+        ))
+    }
+}
+
 fn conditions(errors: &mut FieldErrors, request: ConditionsRequest, rule_set: Option<RuleSet>) -> Conditions {
-    let min_amount = request.min_amount.filter(|amount| {
-        let valid = amount.is_finite() && *amount >= 0.0;
-        if !valid {
-            errors.push("conditions.minAmount", "must be a number of at least 0");
-        }
-        valid
-    });
+    let min_amount = request
+        .min_amount
+        .and_then(|min| errors.check(amount("conditions.minAmount", min, MAX_AMOUNT)));
     let attributes = request.attributes.unwrap_or_default();
     if attributes.len() > MAX_ATTRIBUTES {
         errors.push(
@@ -184,11 +226,22 @@ fn conditions(errors: &mut FieldErrors, request: ConditionsRequest, rule_set: Op
             format!("may hold at most {MAX_ATTRIBUTES} keys"),
         );
     }
+    for (key, value) in &attributes {
+        let field = format!("conditions.attributes.{key}");
+        errors.check(text(&field, key.clone(), MAX_VALUE_LEN));
+        // A value may be empty (an event's attribute may be), never a control character.
+        if value.chars().count() > MAX_VALUE_LEN || value.chars().any(char::is_control) {
+            errors.push(
+                field,
+                format!("must be at most {MAX_VALUE_LEN} characters, without control characters"),
+            );
+        }
+    }
     let items = request.items.map(|items| {
-        if rule_set == Some(RuleSet::Action) {
+        if matches!(rule_set, Some(RuleSet::Action | RuleSet::Transaction)) {
             errors.push(
                 "conditions.items",
-                "does not apply to ACTION rules: actions have no items",
+                "does not apply to ACTION or TRANSACTION rules: actions and transactions have no items",
             );
         }
         ItemConditions {
@@ -226,15 +279,7 @@ fn fulfilment(errors: &mut FieldErrors, request: FulfilmentRequest) -> Fulfilmen
                     }),
             ),
             (None, Some(rate)) => errors.check(
-                Some(rate)
-                    .filter(|r| r.is_finite() && (0.0..=MAX_PER_CURRENCY_UNIT).contains(r))
-                    .map(Points::PerCurrencyUnit)
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            "fulfilment.points.perCurrencyUnit",
-                            format!("must be a number from 0 to {MAX_PER_CURRENCY_UNIT}"),
-                        )
-                    }),
+                amount("fulfilment.points.perCurrencyUnit", rate, MAX_PER_CURRENCY_UNIT).map(Points::PerCurrencyUnit),
             ),
             _ => {
                 errors.push(
@@ -256,11 +301,19 @@ fn fulfilment(errors: &mut FieldErrors, request: FulfilmentRequest) -> Fulfilmen
     });
     Fulfilment {
         points,
-        points_expire_after_days: at_least_one(
-            errors,
-            "fulfilment.pointsExpireAfterDays",
-            request.points_expire_after_days,
-        ),
+        points_expire_after_days: request.points_expire_after_days.and_then(|days| {
+            errors.check(
+                u32::try_from(days)
+                    .ok()
+                    .filter(|d| (1..=MAX_EXPIRY_DAYS).contains(&i64::from(*d)))
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            "fulfilment.pointsExpireAfterDays",
+                            format!("must be a whole number from 1 to {MAX_EXPIRY_DAYS}"),
+                        )
+                    }),
+            )
+        }),
         reward,
         exclusive: request.exclusive.unwrap_or(false),
     }
@@ -315,6 +368,45 @@ mod tests {
         both["fulfilment"]["points"] = json!({"fixed": 1, "perCurrencyUnit": 2.0});
         both["name"] = json!("");
         assert_eq!(fields(both), ["name", "fulfilment.points"]);
+    }
+
+    #[test]
+    fn numbers_and_times_dynamodb_or_rfc_3339_could_not_hold_are_refused() {
+        let mut body = registration_bonus();
+        body["conditions"]["minAmount"] = json!(1e200);
+        body["fulfilment"]["pointsExpireAfterDays"] = json!(36_501);
+        body["validTo"] = json!("9999-12-31T23:00:00-05:00");
+        assert_eq!(
+            fields(body),
+            ["validTo", "conditions.minAmount", "fulfilment.pointsExpireAfterDays"]
+        );
+        let mut tiny = registration_bonus();
+        tiny["fulfilment"]["points"] = json!({"perCurrencyUnit": 1e-200});
+        assert_eq!(fields(tiny), ["fulfilment.points.perCurrencyUnit"]);
+        // chrono's relaxed spellings are not RFC 3339.
+        let mut relaxed = registration_bonus();
+        relaxed["validFrom"] = json!("2026-1-1 0:0:0 UTC");
+        assert!(serde_json::from_value::<RuleRequest>(relaxed).is_err());
+    }
+
+    #[test]
+    fn attributes_need_keys_and_transactions_take_no_item_conditions() {
+        let mut body = registration_bonus();
+        body["conditions"]["attributes"] = json!({"": "web"});
+        assert_eq!(fields(body), ["conditions.attributes."]);
+        let mut transaction = registration_bonus();
+        transaction["ruleSet"] = json!("TRANSACTION");
+        transaction["conditions"]["items"] = json!({"tags": ["shoes"]});
+        assert_eq!(fields(transaction), ["conditions.items"]);
+    }
+
+    #[test]
+    fn a_block_sent_as_an_array_is_refused_by_name() {
+        let mut body = registration_bonus();
+        body["fulfilment"]["points"] = json!([5, null]);
+        let refused = RuleRequest::check_blocks(&body).expect_err("an array");
+        assert!(refused.to_string().contains("fulfilment.points"), "{refused}");
+        assert!(RuleRequest::check_blocks(&registration_bonus()).is_ok());
     }
 
     #[test]
