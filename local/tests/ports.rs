@@ -13,15 +13,17 @@ use chrono::Utc;
 use common::{SendGridStub, TestStack};
 use serde_json::json;
 use shared::jobs::{Job, RetryOverflow, RetryShoppers, ScheduleStatus};
+use shared::loyalty::{Applied, CustomerState, DynamoLedger, InMemoryLedger, Ledger, Outcome, Spend};
 use shared::notifications::{InMemoryRuns, JobUpdate, Lease, Progress, Ran, Run, RunStatus, RunStore, Runs};
 use shared::projections::{
     InMemoryProjections, MAX_PROJECTION_BYTES, ProductKey, ProductState, ProjectionStore, Projections, Shopper,
     Wishlist, WishlistItem,
 };
+use shared::rules::Fulfilled;
 use shared::schedule_sync::{InMemoryScheduler, ScheduleSpec, ScheduleStatuses, Scheduler, Schedules};
 use shared::senders::{InMemorySenders, SecretsManagerSenders, SenderStore};
 use shared::sendgrid::{Address, ApiKey, Mail, Mailer, Outbox, Personalization, RetryPolicy, SendGrid, Sender};
-use shared::storage::schema::{JOB_RECORDS, JOBS, PROJECTIONS};
+use shared::storage::schema::{JOB_RECORDS, JOBS, LOYALTY, PROJECTIONS};
 use shared::storage::{Counted, DynamoRecords, ErrorKind, InMemoryRecords, RecordError, Records};
 use shared::stream_failures::{FailureQueue, ParkedInMemory, Parking};
 use shared::tenant::TenantId;
@@ -616,4 +618,91 @@ async fn counted_records_in_dynamodb_keep_the_contract() {
     let stack = TestStack::new().await;
     let jobs = DynamoRecords::<Job>::new(stack.client.clone(), stack.stack.tables.of(&JOBS), JOB_RECORDS);
     counted_contract(&jobs).await;
+}
+
+fn outcome(event_id: &str, points: &[(&str, u64)]) -> Outcome {
+    let at = Utc::now();
+    Outcome {
+        event_id: event_id.into(),
+        at,
+        fulfilled: points
+            .iter()
+            .map(|(rule, points)| Fulfilled {
+                rule_id: (*rule).into(),
+                name: (*rule).into(),
+                points: *points,
+                points_expire_at: Some(at + chrono::Duration::days(30)),
+                reward: None,
+            })
+            .collect(),
+        spend: Some(Spend(10.0)),
+    }
+}
+
+/// What every ledger must do.
+async fn ledger_contract(ledger: &impl Ledger) {
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    let customer = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+    let empty = ledger.state(&acme, customer).await.expect("state");
+    assert_eq!(empty, CustomerState::default());
+    // One event's change is written whole.
+    let first = outcome("e-1", &[("rul_a", 100), ("rul_b", 50)]);
+    let (next, entries) = empty.after(&first);
+    let applied = ledger.apply(&acme, customer, "e-1", &empty, &next, &entries).await;
+    assert_eq!(applied.expect("apply"), Applied::Written);
+    let read = ledger.state(&acme, customer).await.expect("state");
+    assert_eq!(
+        (read.version, read.available(first.at), read.fulfilled("rul_a")),
+        (Some(1), 150, 1)
+    );
+    assert_eq!(read.spend_lifetime, 10.0);
+    // The same event again is a no-op, whatever state it was computed from.
+    let again = ledger
+        .apply(&acme, customer, "e-1", &read, &read.after(&first).0, &[])
+        .await;
+    assert_eq!(again.expect("apply"), Applied::AlreadyApplied);
+    // A change computed from an older state is refused whole.
+    let second = outcome("e-2", &[("rul_a", 7)]);
+    let (stale_next, stale_entries) = empty.after(&second);
+    let stale = ledger
+        .apply(&acme, customer, "e-2", &empty, &stale_next, &stale_entries)
+        .await;
+    assert_eq!(stale.expect("apply"), Applied::Stale);
+    let (next, entries) = read.after(&second);
+    let applied = ledger.apply(&acme, customer, "e-2", &read, &next, &entries).await;
+    assert_eq!(applied.expect("apply"), Applied::Written);
+    assert_eq!(
+        ledger.state(&acme, customer).await.expect("state").available(second.at),
+        157
+    );
+    // Entries newest first, a page at a time.
+    let (page, cursor) = ledger.entries(&acme, customer, 2, None).await.expect("entries");
+    assert_eq!(page[0].event_id, "e-2");
+    assert_eq!(page[0].balance_after, 157);
+    let (rest, end) = ledger
+        .entries(&acme, customer, 2, cursor.as_deref())
+        .await
+        .expect("entries");
+    assert_eq!((rest.len(), end), (1, None));
+    assert_eq!(page.len() + rest.len(), 3);
+    // Another tenant's customer of the same id is another customer.
+    assert_eq!(
+        ledger.state(&other, customer).await.expect("state"),
+        CustomerState::default()
+    );
+}
+
+#[tokio::test]
+async fn ledgers_in_memory_keep_the_contract() {
+    ledger_contract(&InMemoryLedger::default()).await;
+}
+
+#[tokio::test]
+async fn ledgers_in_dynamodb_keep_the_contract() {
+    let stack = TestStack::new().await;
+    ledger_contract(&DynamoLedger::new(
+        stack.client.clone(),
+        stack.stack.tables.of(&LOYALTY),
+    ))
+    .await;
 }

@@ -1,0 +1,92 @@
+//! The ledger in memory, for unit tests: the same rules as `DynamoLedger`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use super::model::{CustomerState, LedgerEntry};
+use super::port::{Applied, Ledger};
+use crate::storage::StorageError;
+use crate::tenant::TenantId;
+
+#[derive(Default)]
+pub struct InMemoryLedger {
+    state: Mutex<Customers>,
+}
+
+#[derive(Default)]
+struct Customers {
+    states: BTreeMap<(String, String), CustomerState>,
+    /// Newest last.
+    entries: BTreeMap<(String, String), Vec<LedgerEntry>>,
+    marks: BTreeSet<(String, String, String)>,
+}
+
+impl InMemoryLedger {
+    fn lock(&self) -> MutexGuard<'_, Customers> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn key(tenant: &TenantId, customer: &str) -> (String, String) {
+    (tenant.to_string(), customer.to_owned())
+}
+
+impl Ledger for InMemoryLedger {
+    async fn state(&self, tenant: &TenantId, customer: &str) -> Result<CustomerState, StorageError> {
+        Ok(self
+            .lock()
+            .states
+            .get(&key(tenant, customer))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+        before: &CustomerState,
+        next: &CustomerState,
+        entries: &[LedgerEntry],
+    ) -> Result<Applied, StorageError> {
+        let mut customers = self.lock();
+        let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
+        if customers.marks.contains(&mark) {
+            return Ok(Applied::AlreadyApplied);
+        }
+        let stored_version = customers.states.get(&key(tenant, customer)).and_then(|s| s.version);
+        if stored_version != before.version {
+            return Ok(Applied::Stale);
+        }
+        customers.marks.insert(mark);
+        customers.states.insert(key(tenant, customer), next.clone());
+        let list = customers.entries.entry(key(tenant, customer)).or_default();
+        list.extend(entries.iter().cloned());
+        list.sort_by(|a, b| (a.created_at, &a.entry_id).cmp(&(b.created_at, &b.entry_id)));
+        Ok(Applied::Written)
+    }
+
+    async fn entries(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<LedgerEntry>, Option<String>), StorageError> {
+        let customers = self.lock();
+        let newest_first = customers
+            .entries
+            .get(&key(tenant, customer))
+            .into_iter()
+            .flatten()
+            .rev()
+            .skip_while(|entry| cursor.is_some_and(|c| entry.entry_id != c))
+            .skip(usize::from(cursor.is_some()));
+        let mut page: Vec<LedgerEntry> = newest_first.take(limit + 1).cloned().collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next = more.then(|| page.last().map(|e| e.entry_id.clone())).flatten();
+        Ok((page, next))
+    }
+}

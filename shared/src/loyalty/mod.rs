@@ -1,0 +1,18 @@
+//! The points ledger (seed 003's fulfilment): what each customer earned, per
+//! tenant. A customer's state lives in its own partition of the loyalty table:
+//! `ACCOUNT` (totals, lock, version), `BAL#<day>` (points that expire at the end
+//! of that UTC day), `COUNT#<rule>` (fulfilments per rule) and, apart, the
+//! entries `LEDGER#<time>#<event>#<rule>` and one `MARK#<event>` per event
+//! applied. Every write is one transaction conditioned on the account's version,
+//! so a customer's state moves one event at a time, and the event's mark makes a
+//! redelivered event a no-op.
+
+mod dynamo;
+mod memory;
+mod model;
+mod port;
+
+pub use dynamo::DynamoLedger;
+pub use memory::InMemoryLedger;
+pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Spend};
+pub use port::{Applied, Ledger};

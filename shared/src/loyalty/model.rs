@@ -1,0 +1,215 @@
+//! A customer's ledger state, its entries, and what one event adds.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::rules::Fulfilled;
+use crate::util::rfc3339_millis;
+
+/// The day points without expiry are kept under.
+pub const NEVER: NaiveDate = NaiveDate::MAX;
+
+/// A customer's state as read before a change: the account (if any), points by
+/// the day they expire, and fulfilments per rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerState {
+    /// `None` until the customer's first event is applied.
+    pub version: Option<u64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub locked: bool,
+    pub lifetime: u64,
+    pub spend_lifetime: f64,
+    /// The year `spend_annual` is for.
+    pub spend_year: i32,
+    pub spend_annual: f64,
+    pub balances: BTreeMap<NaiveDate, u64>,
+    pub counts: BTreeMap<String, u32>,
+}
+
+impl CustomerState {
+    /// Points that have not expired by `now` (a day's points last to its end).
+    pub fn available(&self, now: DateTime<Utc>) -> u64 {
+        let today = now.date_naive();
+        self.balances
+            .range(today..)
+            .fold(0u64, |sum, (_, points)| sum.saturating_add(*points))
+    }
+
+    /// How often the customer had `rule_id`.
+    pub fn fulfilled(&self, rule_id: &str) -> u32 {
+        self.counts.get(rule_id).copied().unwrap_or(0)
+    }
+
+    /// The state after `outcome`, and its ledger entries (their balances after
+    /// each, in order).
+    pub fn after(&self, outcome: &Outcome) -> (CustomerState, Vec<LedgerEntry>) {
+        let mut next = self.clone();
+        next.version = Some(self.version.map_or(1, |v| v + 1));
+        next.created_at = Some(self.created_at.unwrap_or(outcome.at));
+        let mut balance = self.available(outcome.at);
+        let mut entries = Vec::new();
+        for fulfilled in &outcome.fulfilled {
+            *next.counts.entry(fulfilled.rule_id.clone()).or_default() += 1;
+            if fulfilled.points == 0 {
+                continue;
+            }
+            let day = fulfilled.points_expire_at.map_or(NEVER, |at| at.date_naive());
+            let bucket = next.balances.entry(day).or_default();
+            *bucket = bucket.saturating_add(fulfilled.points);
+            next.lifetime = next.lifetime.saturating_add(fulfilled.points);
+            balance = balance.saturating_add(fulfilled.points);
+            entries.push(LedgerEntry {
+                entry_id: format!("{}:{}", outcome.event_id, fulfilled.rule_id),
+                event_id: outcome.event_id.clone(),
+                rule_id: Some(fulfilled.rule_id.clone()),
+                entry_type: EntryType::Issued,
+                points: i64::try_from(fulfilled.points).unwrap_or(i64::MAX),
+                balance_after: balance,
+                created_at: outcome.at,
+                expires_at: fulfilled.points_expire_at,
+            });
+        }
+        if let Some(Spend(amount)) = outcome.spend {
+            next.spend_lifetime += amount;
+            let year = outcome.at.year();
+            next.spend_annual = if year == self.spend_year {
+                self.spend_annual + amount
+            } else {
+                amount
+            };
+            next.spend_year = year;
+        }
+        (next, entries)
+    }
+
+    /// The account as the API answers it.
+    pub fn view(&self, customer_id: &str, now: DateTime<Utc>) -> AccountView {
+        AccountView {
+            customer_id: customer_id.to_owned(),
+            created_at: self.created_at.unwrap_or(now),
+            locked: self.locked,
+            points: Points {
+                available: self.available(now),
+                pending: 0,
+                lifetime: self.lifetime,
+            },
+            spend: SpendView {
+                annual: if self.spend_year == now.year() {
+                    self.spend_annual
+                } else {
+                    0.0
+                },
+                lifetime: self.spend_lifetime,
+            },
+        }
+    }
+}
+
+/// What one event adds to a customer: its fulfilments and, for orders and
+/// transactions, its spend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub event_id: String,
+    /// When the event was accepted: the entries' time, and what expiry counts from.
+    pub at: DateTime<Utc>,
+    pub fulfilled: Vec<Fulfilled>,
+    pub spend: Option<Spend>,
+}
+
+/// An order's or transaction's `total`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spend(pub f64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntryType {
+    Issued,
+    Redeemed,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    pub entry_id: String,
+    pub event_id: String,
+    pub rule_id: Option<String>,
+    #[serde(rename = "type")]
+    pub entry_type: EntryType,
+    pub points: i64,
+    pub balance_after: u64,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis::option")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub customer_id: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    pub locked: bool,
+    pub points: Points,
+    pub spend: SpendView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Points {
+    pub available: u64,
+    pub pending: u64,
+    pub lifetime: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SpendView {
+    pub annual: f64,
+    pub lifetime: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn fulfilled(rule: &str, points: u64, expires: Option<DateTime<Utc>>) -> Fulfilled {
+        Fulfilled {
+            rule_id: rule.into(),
+            name: rule.into(),
+            points,
+            points_expire_at: expires,
+            reward: None,
+        }
+    }
+
+    #[test]
+    fn an_outcome_adds_points_by_expiry_day_and_expired_ones_leave_the_balance() {
+        let now = Utc::now();
+        let outcome = Outcome {
+            event_id: "e-1".into(),
+            at: now,
+            fulfilled: vec![
+                fulfilled("rul_a", 100, Some(now + Duration::days(2))),
+                fulfilled("rul_b", 50, None),
+                fulfilled("rul_reward_only", 0, None),
+            ],
+            spend: Some(Spend(129.9)),
+        };
+        let (state, entries) = CustomerState::default().after(&outcome);
+        assert_eq!(state.version, Some(1));
+        assert_eq!((state.available(now), state.lifetime), (150, 150));
+        assert_eq!(entries.iter().map(|e| e.balance_after).collect::<Vec<_>>(), [100, 150]);
+        assert_eq!((state.fulfilled("rul_a"), state.fulfilled("rul_reward_only")), (1, 1));
+        assert_eq!(state.spend_annual, 129.9);
+        // Three days on, rul_a's points have expired; the lifetime total stays.
+        let later = now + Duration::days(3);
+        assert_eq!(
+            (state.available(later), state.view("c", later).points.lifetime),
+            (50, 150)
+        );
+    }
+}

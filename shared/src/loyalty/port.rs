@@ -1,0 +1,49 @@
+//! The ledger port: a customer's state, one event's change to it, and its
+//! entries. `DynamoLedger` keeps them in the loyalty table, `InMemoryLedger` in
+//! memory; local/tests/ports.rs holds both to one contract.
+
+use std::future::Future;
+
+use super::model::{CustomerState, LedgerEntry};
+use crate::storage::StorageError;
+use crate::tenant::TenantId;
+
+/// How applying one event's change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Written,
+    /// The event was applied before (a redelivered batch): nothing written.
+    AlreadyApplied,
+    /// The customer changed since `before` was read: read again and retry.
+    Stale,
+}
+
+pub trait Ledger: Send + Sync {
+    /// The customer's state (the default one for a customer never seen).
+    fn state(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+    ) -> impl Future<Output = Result<CustomerState, StorageError>> + Send;
+
+    /// Writes `next` and `entries` for event `event_id`, if the customer is
+    /// still as `before` and the event was not applied yet; all or nothing.
+    fn apply(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+        before: &CustomerState,
+        next: &CustomerState,
+        entries: &[LedgerEntry],
+    ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
+
+    /// The customer's entries, newest first, `limit` a page after `cursor`.
+    fn entries(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<LedgerEntry>, Option<String>), StorageError>> + Send;
+}
