@@ -20,8 +20,10 @@ venv_ready() {
 moto_start() {
   local port=$1 log=$2
   # PurgeQueue without AWS's once-a-minute limit: tests and benchmarks empty
-  # queues between rounds (moto's SQS slows down as a queue grows).
-  MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR=false moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # queues between rounds (moto's SQS slows down as a queue grows). moto_server.py
+  # isolates DynamoDB transactions as DynamoDB does (see there).
+  MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR=false "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" \
+    -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     # Our process must be alive too: another server may already hold the port.
