@@ -7,11 +7,13 @@
 //! so a customer's state moves one event at a time, and the event's mark makes a
 //! redelivered event a no-op.
 
+mod assessor;
 mod dynamo;
 mod memory;
 mod model;
 mod port;
 
+pub use assessor::{AssessError, Assessor};
 pub use dynamo::DynamoLedger;
 pub use memory::InMemoryLedger;
 pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Spend};

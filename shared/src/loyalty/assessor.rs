@@ -1,0 +1,223 @@
+//! The assessor: applies the tenant's rules to each accepted action, order and
+//! transaction, and records what they earn in the customer's ledger (orders and
+//! transactions add their total to the customer's spend). Exactly once per event:
+//! the change is computed from the customer's state and written only if that
+//! state is still current and the event was not applied before.
+
+use super::model::{Outcome, Spend};
+use super::port::{Applied, Ledger};
+use crate::events::{CUSTOMER_ID_ATTRIBUTE, Event, decode_json};
+use crate::rules::{Occasion, OccasionKind, Rule, assess};
+use crate::storage::{ErrorKind, RecordError, Records, StorageError};
+use crate::tenant::TenantId;
+
+/// Tries of one event against a customer that other events keep changing.
+const ATTEMPTS: usize = 5;
+/// Rules read a page at a time.
+const RULES_PAGE: usize = 500;
+
+pub struct Assessor<L, R> {
+    pub ledger: L,
+    pub rules: R,
+}
+
+/// Why an event was not assessed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    /// The event's payload is not a typed body (it was accepted as one): park it.
+    #[error("the event is not as the typed endpoints store it: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<RecordError> for AssessError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::Storage(err) => Self::Storage(err),
+            other => Self::Storage(StorageError::caused(ErrorKind::Other, "reading the rules", other)),
+        }
+    }
+}
+
+/// What the assessor reads from a typed event: the occasion and its customer.
+fn occasion_of(event: &Event) -> Result<Option<(Occasion, String, Option<Spend>)>, AssessError> {
+    let kind = match event.entity_name.as_str() {
+        "ACTION" => OccasionKind::Action,
+        "ORDER" => OccasionKind::Order,
+        "TRANSACTION" => OccasionKind::Transaction,
+        _ => return Ok(None),
+    };
+    let customer = event
+        .event_payload
+        .key_attributes
+        .get(CUSTOMER_ID_ATTRIBUTE)
+        .cloned()
+        .ok_or_else(|| AssessError::Malformed("no customer".into()))?;
+    let body = event
+        .event_payload
+        .base64_encoded_payload_json
+        .as_deref()
+        .map(decode_json)
+        .transpose()
+        .map_err(AssessError::Malformed)?
+        .ok_or_else(|| AssessError::Malformed("no payload".into()))?;
+    let occasion = Occasion::from_body(kind, &body, event.created_at);
+    let spend = match kind {
+        OccasionKind::Order => body["order"]["total"].as_f64(),
+        OccasionKind::Transaction => body["transaction"]["total"].as_f64(),
+        _ => None,
+    }
+    .filter(|total| total.is_finite())
+    .map(Spend);
+    Ok(Some((occasion, customer, spend)))
+}
+
+impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
+    /// Assesses one accepted event; Ok for an event that earns nothing or is not
+    /// one the rules apply to.
+    pub async fn assess_event(&self, tenant: &TenantId, event: &Event) -> Result<(), AssessError> {
+        let Some((occasion, customer, spend)) = occasion_of(event)? else {
+            return Ok(());
+        };
+        let rules = self.rules_of(tenant).await?;
+        for _ in 0..ATTEMPTS {
+            let before = self.ledger.state(tenant, &customer).await?;
+            let fulfilled = assess(&rules, &occasion, |rule| before.fulfilled(rule));
+            if fulfilled.is_empty() && spend.is_none() {
+                return Ok(());
+            }
+            let outcome = Outcome {
+                event_id: event.id.clone(),
+                at: occasion.at,
+                fulfilled,
+                spend,
+            };
+            let (next, entries) = before.after(&outcome);
+            match self
+                .ledger
+                .apply(tenant, &customer, &event.id, &before, &next, &entries)
+                .await?
+            {
+                Applied::Written => {
+                    tracing::info!(%tenant, event_id = %event.id, entries = entries.len(), "event assessed");
+                    return Ok(());
+                }
+                Applied::AlreadyApplied => return Ok(()),
+                Applied::Stale => continue,
+            }
+        }
+        Err(StorageError::new(ErrorKind::Conflict, "the customer changed on every try", None).into())
+    }
+
+    /// The tenant's rules (at most `MaxRulesPerTenant`).
+    async fn rules_of(&self, tenant: &TenantId) -> Result<Vec<Rule>, AssessError> {
+        let mut rules = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.rules.list(tenant, RULES_PAGE, cursor.as_deref()).await?;
+            rules.extend(page.items.into_iter().map(|stored| stored.value));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(rules),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::events::{TypedKind, typed_event};
+    use crate::loyalty::InMemoryLedger;
+    use crate::rules::RuleRequest;
+    use crate::storage::InMemoryRecords;
+    use crate::testing::tenant;
+
+    const CUSTOMER: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+    async fn assessor(rules: &[Value]) -> Assessor<InMemoryLedger, InMemoryRecords<Rule>> {
+        let records = InMemoryRecords::default();
+        for (i, body) in rules.iter().enumerate() {
+            let id = format!("rul_{i}");
+            let rule = serde_json::from_value::<RuleRequest>(body.clone())
+                .expect("shape")
+                .into_rule(id.clone(), Utc::now(), None)
+                .expect("valid");
+            records.create(&tenant("acme"), &id, rule).await.expect("rule");
+        }
+        Assessor {
+            ledger: InMemoryLedger::default(),
+            rules: records,
+        }
+    }
+
+    fn event(kind: TypedKind, event_id: &str, block: Value) -> Event {
+        let body = json!({kind.block(): block, "eventId": event_id, "customerId": CUSTOMER,
+                          "nameSpace": "Customer.Registration", "attributes": [{"key": "channel", "value": "web"}]});
+        typed_event(kind, body, Utc::now()).expect("typed").0
+    }
+
+    fn registration_bonus() -> Value {
+        json!({"name": "Registration bonus", "ruleSet": "ACTION",
+               "conditions": {"nameSpaces": ["Customer.Registration"], "attributes": {"channel": "web"}, "maxPerCustomer": 1},
+               "fulfilment": {"points": {"fixed": 100}, "pointsExpireAfterDays": 365}})
+    }
+
+    #[tokio::test]
+    async fn a_registration_earns_its_bonus_exactly_once_even_delivered_twice() {
+        // GIVEN the registration bonus rule
+        let assessor = assessor(&[registration_bonus()]).await;
+        let registration = event(
+            TypedKind::Action,
+            "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e1f",
+            json!({"amount": 0}),
+        );
+        // WHEN the registration is assessed twice (a redelivered batch)
+        for _ in 0..2 {
+            assessor
+                .assess_event(&tenant("acme"), &registration)
+                .await
+                .expect("assessed");
+        }
+        // THEN the customer has 100 points, from one entry
+        let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
+        assert_eq!((state.available(Utc::now()), state.lifetime), (100, 100));
+        let (entries, _) = assessor
+            .ledger
+            .entries(&tenant("acme"), CUSTOMER, 10, None)
+            .await
+            .expect("entries");
+        assert_eq!(entries.len(), 1);
+        // AND a second registration does not pass maxPerCustomer
+        let again = event(
+            TypedKind::Action,
+            "1e0a3d5f-2a4b-4c6d-9e8f-7b6c5d4e3f2a",
+            json!({"amount": 0}),
+        );
+        assessor.assess_event(&tenant("acme"), &again).await.expect("assessed");
+        let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
+        assert_eq!(state.available(Utc::now()), 100);
+    }
+
+    #[tokio::test]
+    async fn an_order_earns_per_currency_unit_and_adds_its_total_to_the_spend() {
+        let spend = json!({"name": "Spend", "ruleSet": "SPEND", "fulfilment": {"points": {"perCurrencyUnit": 2}}});
+        let assessor = assessor(&[spend]).await;
+        let order = event(
+            TypedKind::Order,
+            "2f1b4e6a-3b5c-4d7e-8f9a-0c1d2e3f4a5b",
+            json!({"orderId": "O-1", "total": 129.90}),
+        );
+        assessor.assess_event(&tenant("acme"), &order).await.expect("assessed");
+        let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
+        assert_eq!(state.available(Utc::now()), 259);
+        assert_eq!(state.view(CUSTOMER, Utc::now()).spend.annual, 129.90);
+        // Another tenant's customer of the same id earned nothing.
+        let other = assessor.ledger.state(&tenant("globex"), CUSTOMER).await.expect("state");
+        assert_eq!(other.available(Utc::now()), 0);
+    }
+}
