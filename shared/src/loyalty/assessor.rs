@@ -4,6 +4,9 @@
 //! the change is computed from the customer's state and written only if that
 //! state is still current and the event was not applied before.
 
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
 use super::model::{Outcome, Spend};
 use super::port::{Applied, Ledger};
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, Event, decode_json};
@@ -40,46 +43,99 @@ impl From<RecordError> for AssessError {
     }
 }
 
-/// What the assessor reads from a typed event: the occasion and its customer.
-fn occasion_of(event: &Event) -> Result<Option<(Occasion, String, Option<Spend>)>, AssessError> {
-    let kind = match event.entity_name.as_str() {
-        "ACTION" => OccasionKind::Action,
-        "ORDER" => OccasionKind::Order,
-        "TRANSACTION" => OccasionKind::Transaction,
-        _ => return Ok(None),
-    };
-    let customer = event
-        .event_payload
-        .key_attributes
-        .get(CUSTOMER_ID_ATTRIBUTE)
-        .cloned()
-        .ok_or_else(|| AssessError::Malformed("no customer".into()))?;
-    let body = event
-        .event_payload
-        .base64_encoded_payload_json
-        .as_deref()
-        .map(decode_json)
-        .transpose()
-        .map_err(AssessError::Malformed)?
-        .ok_or_else(|| AssessError::Malformed("no payload".into()))?;
-    let occasion = Occasion::from_body(kind, &body, event.created_at);
-    let spend = match kind {
-        OccasionKind::Order => body["order"]["total"].as_f64(),
-        OccasionKind::Transaction => body["transaction"]["total"].as_f64(),
-        _ => None,
+/// What the assessor needs of an accepted event, whether it comes from the
+/// events table or from the stack's bus (seed 004's `detail`, which carries the
+/// same: id, time, tenant, entity, key attributes and the decoded payload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessable {
+    pub tenant: TenantId,
+    pub event_id: String,
+    pub entity_name: String,
+    pub at: DateTime<Utc>,
+    pub customer: Option<String>,
+    pub body: Value,
+}
+
+impl Assessable {
+    pub fn from_event(tenant: &TenantId, event: &Event) -> Result<Self, AssessError> {
+        let body = event
+            .event_payload
+            .base64_encoded_payload_json
+            .as_deref()
+            .map(decode_json)
+            .transpose()
+            .map_err(AssessError::Malformed)?
+            .unwrap_or(Value::Null);
+        Ok(Self {
+            tenant: tenant.clone(),
+            event_id: event.id.clone(),
+            entity_name: event.entity_name.clone(),
+            at: event.created_at,
+            customer: event.event_payload.key_attributes.get(CUSTOMER_ID_ATTRIBUTE).cloned(),
+            body,
+        })
     }
-    .filter(|total| total.is_finite())
-    .map(Spend);
-    Ok(Some((occasion, customer, spend)))
+
+    /// From an EventBridge entry the fan-out put on the stack's bus.
+    pub fn from_bus_detail(detail: &Value) -> Result<Self, AssessError> {
+        let text = |field: &str| {
+            detail[field]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AssessError::Malformed(format!("the detail has no {field}")))
+        };
+        let tenant = TenantId::parse(&text("tenant")?).map_err(|_| AssessError::Malformed("tenant".into()))?;
+        let at = detail["timestamp"]
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(|| AssessError::Malformed("the detail has no timestamp".into()))?;
+        Ok(Self {
+            tenant,
+            event_id: text("id")?,
+            entity_name: text("entityName")?,
+            at,
+            customer: detail["keyAttributes"][CUSTOMER_ID_ATTRIBUTE]
+                .as_str()
+                .map(str::to_owned),
+            body: detail["payload"].clone(),
+        })
+    }
+
+    /// The occasion, its customer and its spend; `None` for events the rules do
+    /// not apply to.
+    fn occasion(&self) -> Result<Option<(Occasion, String, Option<Spend>)>, AssessError> {
+        let kind = match self.entity_name.as_str() {
+            "ACTION" => OccasionKind::Action,
+            "ORDER" => OccasionKind::Order,
+            "TRANSACTION" => OccasionKind::Transaction,
+            _ => return Ok(None),
+        };
+        let customer = self
+            .customer
+            .clone()
+            .ok_or_else(|| AssessError::Malformed("no customer".into()))?;
+        if !self.body.is_object() {
+            return Err(AssessError::Malformed("the payload is not a typed body".into()));
+        }
+        let occasion = Occasion::from_body(kind, &self.body, self.at);
+        let spend = match kind {
+            OccasionKind::Order => self.body["order"]["total"].as_f64(),
+            OccasionKind::Transaction => self.body["transaction"]["total"].as_f64(),
+            OccasionKind::Action | OccasionKind::Basket => None,
+        }
+        .map(Spend);
+        Ok(Some((occasion, customer, spend)))
+    }
 }
 
 impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
     /// Assesses one accepted event; Ok for an event that earns nothing or is not
     /// one the rules apply to.
-    pub async fn assess_event(&self, tenant: &TenantId, event: &Event) -> Result<(), AssessError> {
-        let Some((occasion, customer, spend)) = occasion_of(event)? else {
+    pub async fn assess_event(&self, event: &Assessable) -> Result<(), AssessError> {
+        let Some((occasion, customer, spend)) = event.occasion()? else {
             return Ok(());
         };
+        let tenant = &event.tenant;
         let rules = self.rules_of(tenant).await?;
         for _ in 0..ATTEMPTS {
             let before = self.ledger.state(tenant, &customer).await?;
@@ -88,7 +144,7 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
                 return Ok(());
             }
             let outcome = Outcome {
-                event_id: event.id.clone(),
+                event_id: event.event_id.clone(),
                 at: occasion.at,
                 fulfilled,
                 spend,
@@ -96,11 +152,11 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
             let (next, entries) = before.after(&outcome);
             match self
                 .ledger
-                .apply(tenant, &customer, &event.id, &before, &next, &entries)
+                .apply(tenant, &customer, &event.event_id, &before, &next, &entries)
                 .await?
             {
                 Applied::Written => {
-                    tracing::info!(%tenant, event_id = %event.id, entries = entries.len(), "event assessed");
+                    tracing::info!(%tenant, event_id = %event.event_id, entries = entries.len(), "event assessed");
                     return Ok(());
                 }
                 Applied::AlreadyApplied => return Ok(()),
@@ -132,6 +188,7 @@ mod tests {
 
     use super::*;
     use crate::events::{TypedKind, typed_event};
+    use crate::fanout::{Envelope, bus_detail};
     use crate::loyalty::InMemoryLedger;
     use crate::rules::RuleRequest;
     use crate::storage::InMemoryRecords;
@@ -155,10 +212,11 @@ mod tests {
         }
     }
 
-    fn event(kind: TypedKind, event_id: &str, block: Value) -> Event {
+    fn event(kind: TypedKind, event_id: &str, block: Value) -> Assessable {
         let body = json!({kind.block(): block, "eventId": event_id, "customerId": CUSTOMER,
                           "nameSpace": "Customer.Registration", "attributes": [{"key": "channel", "value": "web"}]});
-        typed_event(kind, body, Utc::now()).expect("typed").0
+        let event = typed_event(kind, body, Utc::now()).expect("typed").0;
+        Assessable::from_event(&tenant("acme"), &event).expect("assessable")
     }
 
     fn registration_bonus() -> Value {
@@ -178,10 +236,7 @@ mod tests {
         );
         // WHEN the registration is assessed twice (a redelivered batch)
         for _ in 0..2 {
-            assessor
-                .assess_event(&tenant("acme"), &registration)
-                .await
-                .expect("assessed");
+            assessor.assess_event(&registration).await.expect("assessed");
         }
         // THEN the customer has 100 points, from one entry
         let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
@@ -198,9 +253,32 @@ mod tests {
             "1e0a3d5f-2a4b-4c6d-9e8f-7b6c5d4e3f2a",
             json!({"amount": 0}),
         );
-        assessor.assess_event(&tenant("acme"), &again).await.expect("assessed");
+        assessor.assess_event(&again).await.expect("assessed");
         let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
         assert_eq!(state.available(Utc::now()), 100);
+    }
+
+    #[test]
+    fn the_bus_entry_of_an_event_is_the_same_assessable_event() {
+        // GIVEN a typed order, and the detail the fan-out puts on the stack's bus for it
+        let order = event(
+            TypedKind::Order,
+            "2f1b4e6a-3b5c-4d7e-8f9a-0c1d2e3f4a5b",
+            json!({"orderId": "O-1", "total": 129.90}),
+        );
+        let stored = typed_event(
+            TypedKind::Order,
+            json!({"order": {"orderId": "O-1", "total": 129.90}, "eventId": "2f1b4e6a-3b5c-4d7e-8f9a-0c1d2e3f4a5b",
+                   "customerId": CUSTOMER, "nameSpace": "Customer.Registration",
+                   "attributes": [{"key": "channel", "value": "web"}]}),
+            order.at,
+        )
+        .expect("typed")
+        .0;
+        let envelope = serde_json::to_string(&Envelope::new("acme", &stored, None)).expect("envelope");
+        let detail: Value = serde_json::from_str(&bus_detail(&envelope).expect("detail")).expect("json");
+        // THEN it reads back as the same event
+        assert_eq!(Assessable::from_bus_detail(&detail).expect("assessable"), order);
     }
 
     #[tokio::test]
@@ -212,7 +290,7 @@ mod tests {
             "2f1b4e6a-3b5c-4d7e-8f9a-0c1d2e3f4a5b",
             json!({"orderId": "O-1", "total": 129.90}),
         );
-        assessor.assess_event(&tenant("acme"), &order).await.expect("assessed");
+        assessor.assess_event(&order).await.expect("assessed");
         let state = assessor.ledger.state(&tenant("acme"), CUSTOMER).await.expect("state");
         assert_eq!(state.available(Utc::now()), 259);
         assert_eq!(state.view(CUSTOMER, Utc::now()).spend.annual, 129.90);
