@@ -1,6 +1,7 @@
 //! template.yaml's event source mappings, in the local run: the events table's
 //! stream into the fan-out and the projector in batches of 100, the retry queue
-//! into the retry consumer, and the jobs table's stream into schedule-sync.
+//! into the retry consumer, the assessor's queue into the assessor, and the jobs
+//! table's stream into schedule-sync.
 //! Unlike Lambda, a batch item failure here is logged, not retried.
 
 use std::future::Future;
@@ -8,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::sqs::SqsMessage;
 use shared::fanout::Fanout;
+use shared::loyalty::Assessor;
 use shared::projections::Projector;
 use shared::schedule_sync::ScheduleSync;
 
@@ -69,20 +72,40 @@ pub async fn stream_into(
     }
 }
 
-/// Polls the retry queue forever, handing parked deliveries to the retry consumer.
-pub async fn retry_queue_into_fanout(queue: QueuePoller, fanout: Arc<Fanout>) {
+/// A function on an SQS queue: takes a batch, returns the ids of the messages
+/// to receive again.
+pub trait QueueConsumer: Send + Sync + 'static {
+    fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send;
+}
+
+/// fanout-retry.
+impl QueueConsumer for Fanout {
+    fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
+        Fanout::retry_batch(self, messages)
+    }
+}
+
+impl QueueConsumer for Assessor {
+    fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
+        Assessor::queue_batch(self, messages)
+    }
+}
+
+/// Polls `queue` forever, handing its messages to `consumer` (named `function`
+/// in logs), as an SQS event source mapping does.
+pub async fn queue_into(queue: QueuePoller, function: &'static str, consumer: Arc<impl QueueConsumer>) {
     loop {
         let polled = queue
             .poll_into(|messages| {
-                let fanout = fanout.clone();
-                async move { fanout.retry_batch(&messages).await }
+                let consumer = consumer.clone();
+                async move { consumer.queue_batch(&messages).await }
             })
             .await;
         match polled {
             Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(%error, "could not read the retry queue");
+                tracing::warn!(function, %error, "could not read the queue");
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
         }

@@ -37,6 +37,7 @@ use shared::events::DynamoEventStore;
 use shared::fanout::{Fanout, FanoutConfig};
 use shared::http::Authentication;
 use shared::lambda::BatchResponse;
+use shared::loyalty::{Assessor, AssessorConfig};
 use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
 use shared::projections::{Projector, ProjectorConfig};
 use shared::routes::FALLBACK_FUNCTION;
@@ -62,6 +63,7 @@ pub enum Settings {
     Projector(ProjectorConfig),
     ScheduleSync(ScheduleSyncConfig),
     NotificationJob(NotificationConfig),
+    Assessor(AssessorConfig),
 }
 
 impl Settings {
@@ -98,6 +100,7 @@ impl Settings {
             "projector" => read(env, Self::Projector),
             "schedule-sync" => read(env, Self::ScheduleSync),
             "notification-job" => read(env, Self::NotificationJob),
+            "assessor" => read(env, Self::Assessor),
             _ => return None,
         })
     }
@@ -229,6 +232,7 @@ pub struct EventFunctions {
     pub projector: Projector,
     pub schedule_sync: ScheduleSync,
     pub notification_job: NotificationRunner,
+    pub assessor: Assessor,
 }
 
 impl EventFunctions {
@@ -257,6 +261,10 @@ impl EventFunctions {
             },
             "schedule-sync" => match parse::<DynamoDbEvent>(payload) {
                 Ok(event) => batch(self.schedule_sync.stream_batch(&event.records).await),
+                Err(err) => Err(err),
+            },
+            "assessor" => match parse::<SqsEvent>(payload) {
+                Ok(event) => batch(self.assessor.queue_batch(&event.records).await),
                 Err(err) => Err(err),
             },
             "notification-job" => match parse::<Invocation>(payload) {

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 use shared::config::{ConfigError, Environment, FunctionConfig};
 use shared::fanout::{Fanout, FanoutConfig};
+use shared::loyalty::Assessor;
 use shared::notifications::NotificationRunner;
 use shared::projections::Projector;
 use shared::routes::ROUTES;
@@ -56,6 +57,10 @@ pub struct LocalStack {
     /// be processed.
     pub projector_failure_queue_url: String,
     pub schedule_sync_failure_queue_url: String,
+    /// The assessor's queue (the bus routes actions, orders and transactions to
+    /// it) and where its failures end.
+    pub assessor_queue_url: String,
+    pub assessor_dead_letter_queue_url: String,
     /// The Scheduler group that holds one schedule per job.
     pub schedule_group: String,
     /// The secret holding the SendGrid API key notification-job reads.
@@ -100,6 +105,20 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let schedule_sync_failure_queue_url = queue_named(&sqs, &format!("{prefix}-schedule-sync-failures"))
         .await
         .map_err(failed("schedule-sync failure queue"))?;
+    let assessor_queue_url = queue_named(&sqs, &format!("{prefix}-assessor"))
+        .await
+        .map_err(failed("assessor queue"))?;
+    let assessor_dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-assessor-dead-letter"))
+        .await
+        .map_err(failed("assessor dead-letter queue"))?;
+    assess_events_rule(
+        &aws_sdk_eventbridge::Client::new(sdk),
+        &event_bus,
+        &format!("{prefix}-assess-events"),
+        &queue_arn(&format!("{prefix}-assessor")),
+    )
+    .await
+    .map_err(failed("assessor rule"))?;
     let schedule_group = format!("{prefix}-schedules");
     schedule_group_named(&aws_sdk_scheduler::Client::new(sdk), &schedule_group)
         .await
@@ -115,6 +134,8 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         dead_letter_queue_url,
         projector_failure_queue_url,
         schedule_sync_failure_queue_url,
+        assessor_queue_url,
+        assessor_dead_letter_queue_url,
         schedule_group,
         sendgrid_secret_arn,
         name: prefix.to_owned(),
@@ -178,6 +199,45 @@ pub async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String
         .await
         .map_err(|e| DisplayErrorContext(e).to_string())?;
     created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
+}
+
+fn queue_arn(name: &str) -> String {
+    format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}")
+}
+
+/// template.yaml's AssessEventsRule: actions, orders and transactions created,
+/// from the bus to the assessor's queue (moto delivers to SQS targets).
+async fn assess_events_rule(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    name: &str,
+    queue_arn: &str,
+) -> Result<(), String> {
+    let source = shared::fanout::EVENT_SOURCE;
+    let detail_types = ["action", "order", "transaction"].map(|entity| format!("{source}/{entity}/create"));
+    let pattern = serde_json::json!({"source": [source], "detail-type": detail_types});
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("assessor")
+        .arn(queue_arn)
+        .build()
+        .map_err(|e| e.to_string())?;
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DisplayErrorContext(e).to_string())
 }
 
 async fn event_bus_named(events: &aws_sdk_eventbridge::Client, name: &str) -> Result<(), String> {
@@ -291,6 +351,8 @@ impl LocalStack {
                 "ScheduleSyncStreamFailureQueue",
                 self.schedule_sync_failure_queue_url.clone(),
             ),
+            ("AssessorQueue", self.assessor_queue_url.clone()),
+            ("AssessorDeadLetterQueue", self.assessor_dead_letter_queue_url.clone()),
             ("JobsScheduleGroup", self.schedule_group.clone()),
             ("SchedulerRole", SCHEDULER_ROLE.to_owned()),
             ("NotificationJobFunction", NOTIFICATION_JOB_FUNCTION.to_owned()),
@@ -328,6 +390,10 @@ impl LocalStack {
 
     pub fn projector(&self) -> Projector {
         Projector::new(&self.sdk_for("projector"), self.config("projector"))
+    }
+
+    pub fn assessor(&self) -> Assessor {
+        Assessor::new(&self.sdk_for("assessor"), self.config("assessor"))
     }
 
     /// notification-job for this stack, sending through `sendgrid` (a stub's

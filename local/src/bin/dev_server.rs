@@ -154,7 +154,13 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result
         fanout.clone(),
     ));
     let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
-    tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout_retry));
+    tokio::spawn(event_sources::queue_into(retries, "fanout-retry", fanout_retry));
+    let assessments = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.assessor_queue_url);
+    tokio::spawn(event_sources::queue_into(
+        assessments,
+        "assessor",
+        Arc::new(stack.assessor()),
+    ));
     let projector = Arc::new(stack.projector());
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     tokio::spawn(event_sources::stream_into(
@@ -166,7 +172,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result
     tracing::info!(
         event_bus = %stack.event_bus,
         dead_letter_queue = %stack.dead_letter_queue_url,
-        "fan-out and projector polling the events stream, fan-out the retry queue"
+        "fan-out and projector polling the events stream, fan-out the retry queue, the assessor its queue"
     );
     Ok(())
 }

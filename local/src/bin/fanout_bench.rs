@@ -92,7 +92,7 @@ async fn main() -> BenchResult<()> {
         fanout.clone(),
     ));
     let retries = QueuePoller::new(sqs.clone(), &stack.retry_queue_url);
-    tokio::spawn(event_sources::retry_queue_into_fanout(retries, fanout));
+    tokio::spawn(event_sources::queue_into(retries, "fanout-retry", fanout));
     let mut latencies = Vec::new();
     for i in 0..samples {
         let started = Instant::now();

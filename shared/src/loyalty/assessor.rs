@@ -7,19 +7,27 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::SqsMessage;
+
+use super::dynamo::DynamoLedger;
 use super::model::{Outcome, Spend};
 use super::port::{Applied, Ledger};
+use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, Event, decode_json};
 use crate::rules::{Occasion, OccasionKind, Rule, assess};
-use crate::storage::{ErrorKind, RecordError, Records, StorageError};
+use crate::storage::schema::{LOYALTY, RULE_RECORDS};
+use crate::storage::{DynamoRecords, ErrorKind, RecordError, Records, StorageError};
 use crate::tenant::TenantId;
+use crate::util::error_chain::ErrorChain;
 
 /// Tries of one event against a customer that other events keep changing.
 const ATTEMPTS: usize = 5;
 /// Rules read a page at a time.
 const RULES_PAGE: usize = 500;
 
-pub struct Assessor<L, R> {
+/// The assessor, over any ledger and rules (DynamoDB when deployed).
+pub struct Assessor<L = DynamoLedger, R = DynamoRecords<Rule>> {
     pub ledger: L,
     pub rules: R,
 }
@@ -128,6 +136,32 @@ impl Assessable {
     }
 }
 
+/// The assessor's settings: the loyalty table (rules and ledgers).
+#[derive(Debug, Clone)]
+pub struct AssessorConfig {
+    pub loyalty_table: String,
+}
+
+impl FunctionConfig for AssessorConfig {
+    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            loyalty_table: env.required(LOYALTY.env_var)?,
+        })
+    }
+}
+
+impl Assessor {
+    pub fn new(sdk: &SdkConfig, config: AssessorConfig) -> Self {
+        let client = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            ledger: DynamoLedger::new(client.clone(), &config.loyalty_table),
+            rules: DynamoRecords::new(client, config.loyalty_table, RULE_RECORDS),
+        }
+    }
+}
+
 impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
     /// Assesses one accepted event; Ok for an event that earns nothing or is not
     /// one the rules apply to.
@@ -164,6 +198,29 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
             }
         }
         Err(StorageError::new(ErrorKind::Conflict, "the customer changed on every try", None).into())
+    }
+
+    /// Assesses the bus entries a queue delivered (the stack's bus routes each
+    /// ACTION, ORDER and TRANSACTION create to the assessor's queue); returns the
+    /// ids of the messages to receive again. One that can never be assessed is
+    /// received again until the queue dead-letters it, so it is kept, not lost.
+    pub async fn queue_batch(&self, messages: &[SqsMessage]) -> Vec<String> {
+        let mut failed = Vec::new();
+        for message in messages {
+            let id = message.message_id.clone().unwrap_or_default();
+            let assessed = match serde_json::from_str::<Value>(message.body.as_deref().unwrap_or_default()) {
+                Ok(entry) => match Assessable::from_bus_detail(&entry["detail"]) {
+                    Ok(event) => self.assess_event(&event).await,
+                    Err(err) => Err(err),
+                },
+                Err(err) => Err(AssessError::Malformed(err.to_string())),
+            };
+            if let Err(err) = assessed {
+                tracing::warn!(message_id = %id, error = %ErrorChain(&err), "not assessed; received again");
+                failed.push(id);
+            }
+        }
+        failed
     }
 
     /// The tenant's rules (at most `MaxRulesPerTenant`).

@@ -13,7 +13,7 @@ mod memory;
 mod model;
 mod port;
 
-pub use assessor::{AssessError, Assessable, Assessor};
+pub use assessor::{AssessError, Assessable, Assessor, AssessorConfig};
 pub use dynamo::DynamoLedger;
 pub use memory::InMemoryLedger;
 pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Spend};
