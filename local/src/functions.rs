@@ -11,9 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    BasketConfig, CreateEventConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig, RulesConfig,
-    SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
+    BasketConfig, CreateEventConfig, CustomersConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig,
+    RulesConfig, SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
 };
+use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
@@ -57,6 +58,7 @@ pub enum Settings {
     JobRuns(JobsConfig),
     SenderSettings(SenderSettingsConfig),
     Rules(RulesConfig),
+    Customers(CustomersConfig),
     Basket(BasketConfig),
     RouteNotFound(NoConfig),
     Fanout(FanoutConfig),
@@ -94,6 +96,7 @@ impl Settings {
                 read(env, Self::SenderSettings)
             }
             "create-rule" | "list-rules" | "get-rule" | "update-rule" | "deactivate-rule" => read(env, Self::Rules),
+            "get-customer" | "list-customer-ledger" | "lock-customer" => read(env, Self::Customers),
             "assess-basket" => read(env, Self::Basket),
             FALLBACK_FUNCTION => read(env, Self::RouteNotFound),
             "fanout" | "fanout-retry" => read(env, Self::Fanout),
@@ -115,6 +118,7 @@ pub enum ApiFunction {
     JobRuns(JobRunsApi),
     SenderSettings(SecretsManagerSettingsApi),
     Rules(DynamoRulesApi),
+    Customers(CustomersApi),
     Basket(BasketApi),
 }
 
@@ -134,6 +138,7 @@ impl ApiFunction {
             S::JobRuns(config) => Self::JobRuns(JobRunsApi::new(sdk, config)),
             S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
             S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
+            S::Customers(config) => Self::Customers(CustomersApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             _ => return None,
         })
@@ -149,6 +154,7 @@ impl ApiFunction {
             Self::JobRuns(api) => &mut api.auth,
             Self::SenderSettings(api) => &mut api.auth,
             Self::Rules(api) => &mut api.auth,
+            Self::Customers(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
         };
         *auth = Authentication::DisabledForLocalRun;
@@ -219,6 +225,9 @@ impl ApiFunctions {
             ("get-rule", F::Rules(api)) => get_rule(api, req).await,
             ("update-rule", F::Rules(api)) => update_rule(api, req).await,
             ("deactivate-rule", F::Rules(api)) => deactivate_rule(api, req).await,
+            ("get-customer", F::Customers(api)) => get_customer(api, req).await,
+            ("list-customer-ledger", F::Customers(api)) => list_customer_ledger(api, req).await,
+            ("lock-customer", F::Customers(api)) => lock_customer(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

@@ -72,6 +72,24 @@ impl Harness {
         assessed
     }
 
+    /// The customer API on the test's customer: `suffix` after its path.
+    async fn customer(&self, method: &str, suffix: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
+        let function = match (method, suffix) {
+            ("GET", "") => "get-customer",
+            ("GET", "/ledger") => "list-customer-ledger",
+            _ => "lock-customer",
+        };
+        // Any GUID spelling names the same customer.
+        let spelled = CUSTOMER.to_uppercase();
+        let mut request = ApiRequest::new(method, &format!("/api/v1/customers/{spelled}{suffix}"))
+            .for_tenant(tenant)
+            .path_param("customerId", &spelled);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        parts(self.stack.call(function, request.build()).await)
+    }
+
     async fn available(&self) -> u64 {
         let ledger = DynamoLedger::new(self.stack.client.clone(), self.stack.stack.tables.of(&LOYALTY));
         let acme = TenantId::parse("acme").expect("tenant");
@@ -123,6 +141,36 @@ async fn typed_events_earn_points_through_the_bus_exactly_once() {
     assert_eq!(h.assess().await.len(), 2);
     // THEN maxPerCustomer holds, and the order adds 259
     assert_eq!(h.available().await, 359);
+    // AND the customer API shows the points, the spend and the ledger, newest first
+    let (status, customer) = h.customer("GET", "", "acme", None).await;
+    assert_eq!(status, 200, "{customer}");
+    assert_eq!(
+        customer["points"],
+        json!({"available": 359, "pending": 0, "lifetime": 359})
+    );
+    assert_eq!(
+        (&customer["locked"], &customer["spend"]["annual"]),
+        (&json!(false), &json!(129.9))
+    );
+    let (_, ledger) = h.customer("GET", "/ledger", "acme", None).await;
+    let entries: Vec<(i64, i64)> = ledger["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["points"].as_i64().unwrap_or(-1),
+                e["balanceAfter"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(entries, [(259, 359), (100, 100)], "{ledger}");
+    assert_eq!(ledger["items"][1]["type"], "ISSUED");
+    // AND the customer can be locked; another tenant does not know it
+    let (status, locked) = h.customer("PUT", "/lock", "acme", Some(json!({"locked": true}))).await;
+    assert_eq!((status, &locked["locked"]), (200, &json!(true)), "{locked}");
+    assert_eq!(h.customer("GET", "", "acme", None).await.1["locked"], true);
+    assert_eq!(h.customer("GET", "", "globex", None).await.0, 404);
     // AND no function made a call its policy does not allow
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }

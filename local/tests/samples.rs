@@ -70,7 +70,6 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-rules.json", Status(200)),
     ("get-rule.json", Status(200)),
     ("update-rule.json", Status(200)),
-    ("deactivate-rule.json", Status(200)),
     // A response's masked key sent back is refused, not stored.
     ("put-sendgrid-settings.json", Status(200)),
     ("put-sendgrid-settings.masked-key.json", Status(400)),
@@ -84,6 +83,13 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("projector.json", BatchFailures(0)),
     // A registration the bus routed to the assessor (after the rule samples).
     ("assessor.json", BatchFailures(0)),
+    // The customer the assessor recorded.
+    ("get-customer.json", Status(200)),
+    ("list-customer-ledger.json", Status(200)),
+    ("lock-customer.json", Status(200)),
+    ("get-customer.unknown-id.json", Status(404)),
+    // Last: the assessor sample needs the sample rule active.
+    ("deactivate-rule.json", Status(200)),
 ];
 
 fn events_dir() -> PathBuf {

@@ -14,8 +14,8 @@ pub struct Route {
 
 impl Route {
     /// Whether it creates or changes subscriptions, event definitions, jobs,
-    /// settings or rules (which needs the write scope); events are stored with any
-    /// valid token.
+    /// settings, rules or customers' locks (which needs the write scope); events
+    /// are stored with any valid token.
     pub fn changes_configuration(&self) -> bool {
         self.method != "GET"
             && [
@@ -24,6 +24,7 @@ impl Route {
                 "/api/v1/jobs",
                 "/api/v1/settings",
                 "/api/v1/rules",
+                "/api/v1/customers",
             ]
             .iter()
             .any(|prefix| self.path.starts_with(prefix))
@@ -175,6 +176,23 @@ pub const DEACTIVATE_RULE: Route = Route {
     function: "deactivate-rule",
 };
 
+/// A customer's points, ledger and lock.
+pub const GET_CUSTOMER: Route = Route {
+    method: "GET",
+    path: "/api/v1/customers/{customerId}",
+    function: "get-customer",
+};
+pub const LIST_CUSTOMER_LEDGER: Route = Route {
+    method: "GET",
+    path: "/api/v1/customers/{customerId}/ledger",
+    function: "list-customer-ledger",
+};
+pub const LOCK_CUSTOMER: Route = Route {
+    method: "PUT",
+    path: "/api/v1/customers/{customerId}/lock",
+    function: "lock-customer",
+};
+
 /// The tenant's own SendGrid key and sender, for its notification jobs.
 pub const PUT_SENDGRID_SETTINGS: Route = Route {
     method: "PUT",
@@ -248,6 +266,9 @@ pub const ROUTES: &[Route] = &[
     GET_RULE,
     UPDATE_RULE,
     DEACTIVATE_RULE,
+    GET_CUSTOMER,
+    LIST_CUSTOMER_LEDGER,
+    LOCK_CUSTOMER,
     CREATE_ACTION_EVENT,
     CREATE_ORDER_EVENT,
     CREATE_TRANSACTION_EVENT,

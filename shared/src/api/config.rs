@@ -154,6 +154,24 @@ impl FunctionConfig for BasketConfig {
     }
 }
 
+/// The customer functions: the loyalty table's ledgers.
+#[derive(Debug, Clone)]
+pub struct CustomersConfig {
+    pub loyalty_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for CustomersConfig {
+    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            loyalty_table: env.required(LOYALTY.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
 /// The rule functions: the loyalty table, and how many rules a tenant may keep.
 #[derive(Debug, Clone)]
 pub struct RulesConfig {
@@ -303,6 +321,7 @@ mod tests {
         reads_only_its_variables::<SenderSettingsConfig>();
         reads_only_its_variables::<RulesConfig>();
         reads_only_its_variables::<BasketConfig>();
+        reads_only_its_variables::<CustomersConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

@@ -6,6 +6,7 @@
 
 pub mod basket;
 pub mod config;
+pub mod customers;
 pub mod definitions;
 pub mod events;
 pub mod fallback;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -196,6 +197,36 @@ impl Ledger for DynamoLedger {
                 Some(_) => Applied::Stale,
             },
         )
+    }
+
+    async fn set_locked(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        before: &CustomerState,
+        locked: bool,
+    ) -> Result<Applied, StorageError> {
+        let Some(version) = before.version else {
+            return Ok(Applied::Stale);
+        };
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, customer))
+            .key("sk", AttributeValue::S("ACCOUNT".into()))
+            .update_expression("SET locked = :locked, version = version + :one")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":locked", AttributeValue::Bool(locked))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(Applied::Written),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Applied::Stale),
+            Err(e) => Err(StorageError::sdk("UpdateItem on the loyalty table (account)", e)),
+        }
     }
 
     async fn entries(

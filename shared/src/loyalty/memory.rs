@@ -67,6 +67,24 @@ impl Ledger for InMemoryLedger {
         Ok(Applied::Written)
     }
 
+    async fn set_locked(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        before: &CustomerState,
+        locked: bool,
+    ) -> Result<Applied, StorageError> {
+        let mut customers = self.lock();
+        match customers.states.get_mut(&key(tenant, customer)) {
+            Some(state) if state.version == before.version => {
+                state.locked = locked;
+                state.version = state.version.map(|v| v + 1);
+                Ok(Applied::Written)
+            }
+            _ => Ok(Applied::Stale),
+        }
+    }
+
     async fn entries(
         &self,
         tenant: &TenantId,

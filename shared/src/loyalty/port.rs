@@ -38,6 +38,15 @@ pub trait Ledger: Send + Sync {
         entries: &[LedgerEntry],
     ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
 
+    /// Locks or unlocks a customer known to the ledger, if it is still as `before`.
+    fn set_locked(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        before: &CustomerState,
+        locked: bool,
+    ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
+
     /// The customer's entries, newest first, `limit` a page after `cursor`.
     fn entries(
         &self,

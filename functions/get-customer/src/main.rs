@@ -1,0 +1,11 @@
+//! Lambda behind `GET /api/v1/customers/{customerId}`: a customer's points and spend.
+
+use shared::api::customers::{CustomersApi, get_customer};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = lambda::build(CustomersApi::new).await?;
+    lambda::serve_api(&api, get_customer).await
+}

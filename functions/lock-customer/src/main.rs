@@ -1,0 +1,11 @@
+//! Lambda behind `PUT /api/v1/customers/{customerId}/lock`: locks or unlocks a customer.
+
+use shared::api::customers::{CustomersApi, lock_customer};
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let api = lambda::build(CustomersApi::new).await?;
+    lambda::serve_api(&api, lock_customer).await
+}
