@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    BasketConfig, CreateEventConfig, CustomersConfig, DefinitionsConfig, JobsConfig, NoConfig, ReadEventsConfig,
+    CreateEventConfig, CustomersConfig, DefinitionsConfig, JobsConfig, LoyaltyEventsConfig, NoConfig, ReadEventsConfig,
     RulesConfig, SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
@@ -22,6 +22,7 @@ use shared::api::definitions::{
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
+use shared::api::redemptions::{RedemptionsApi, create_redemption_event};
 use shared::api::rules::{DynamoRulesApi, create_rule, deactivate_rule, get_rule, list_rules, update_rule};
 use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::api::senders::{
@@ -31,7 +32,7 @@ use shared::api::subscriptions::{
     DynamoSubscriptionsApi, create_subscription, deactivate_subscription, get_subscription, list_subscriptions,
     update_subscription,
 };
-use shared::api::typed::{create_action_event, create_order_event, create_redemption_event, create_transaction_event};
+use shared::api::typed::{create_action_event, create_order_event, create_transaction_event};
 use shared::config::{ConfigError, Environment, FunctionConfig};
 use shared::definitions::EventDefinition;
 use shared::events::DynamoEventStore;
@@ -59,7 +60,8 @@ pub enum Settings {
     SenderSettings(SenderSettingsConfig),
     Rules(RulesConfig),
     Customers(CustomersConfig),
-    Basket(BasketConfig),
+    Basket(LoyaltyEventsConfig),
+    Redemptions(LoyaltyEventsConfig),
     RouteNotFound(NoConfig),
     Fanout(FanoutConfig),
     Projector(ProjectorConfig),
@@ -76,9 +78,8 @@ impl Settings {
         }
         Some(match function {
             "create-event" => read(env, Self::CreateEvent),
-            "create-action-event" | "create-order-event" | "create-transaction-event" | "create-redemption-event" => {
-                read(env, Self::WriteEvents)
-            }
+            "create-action-event" | "create-order-event" | "create-transaction-event" => read(env, Self::WriteEvents),
+            "create-redemption-event" => read(env, Self::Redemptions),
             "get-event" | "list-events" => read(env, Self::ReadEvents),
             "create-event-definition"
             | "list-event-definitions"
@@ -120,6 +121,7 @@ pub enum ApiFunction {
     Rules(DynamoRulesApi),
     Customers(CustomersApi),
     Basket(BasketApi),
+    Redemptions(RedemptionsApi),
 }
 
 impl ApiFunction {
@@ -140,6 +142,7 @@ impl ApiFunction {
             S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
             S::Customers(config) => Self::Customers(CustomersApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
+            S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
         })
     }
@@ -156,6 +159,7 @@ impl ApiFunction {
             Self::Rules(api) => &mut api.auth,
             Self::Customers(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
+            Self::Redemptions(api) => &mut api.events.auth,
         };
         *auth = Authentication::DisabledForLocalRun;
     }
@@ -200,7 +204,7 @@ impl ApiFunctions {
             ("create-action-event", F::Events(api)) => create_action_event(api, req).await,
             ("create-order-event", F::Events(api)) => create_order_event(api, req).await,
             ("create-transaction-event", F::Events(api)) => create_transaction_event(api, req).await,
-            ("create-redemption-event", F::Events(api)) => create_redemption_event(api, req).await,
+            ("create-redemption-event", F::Redemptions(api)) => create_redemption_event(api, req).await,
             ("create-event-definition", F::Definitions(api)) => create_event_definition(api, req).await,
             ("list-event-definitions", F::Definitions(api)) => list_event_definitions(api, req).await,
             ("get-event-definition", F::Definitions(api)) => get_event_definition(api, req).await,

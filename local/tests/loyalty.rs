@@ -72,6 +72,22 @@ impl Harness {
         assessed
     }
 
+    async fn redeem(&self, body: &Value) -> (u16, Value) {
+        let request = ApiRequest::new("POST", "/api/v1/events/redemptions")
+            .for_tenant("acme")
+            .json(body)
+            .build();
+        parts(self.stack.call("create-redemption-event", request).await)
+    }
+
+    async fn event_status(&self, id: &str) -> u16 {
+        let request = ApiRequest::new("GET", &format!("/api/v1/events/{id}"))
+            .for_tenant("acme")
+            .path_param("eventId", id)
+            .build();
+        parts(self.stack.call("get-event", request).await).0
+    }
+
     /// The customer API on the test's customer: `suffix` after its path.
     async fn customer(&self, method: &str, suffix: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
         let function = match (method, suffix) {
@@ -166,11 +182,73 @@ async fn typed_events_earn_points_through_the_bus_exactly_once() {
         .collect();
     assert_eq!(entries, [(259, 359), (100, 100)], "{ledger}");
     assert_eq!(ledger["items"][1]["type"], "ISSUED");
+    // WHEN more points are redeemed than the customer has THEN 422, nothing stored
+    let too_many = typed(
+        "redemption",
+        "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d",
+        json!({"quantity": 360}),
+    );
+    let (status, problem) = h.redeem(&too_many).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (422, &json!("insufficient_points")),
+        "{problem}"
+    );
+    assert_eq!(h.event_status("3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d").await, 404);
+    // WHEN 300 are redeemed THEN the balances before and after are answered, also to a resend
+    let redemption = typed(
+        "redemption",
+        "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e",
+        json!({"quantity": 300}),
+    );
+    let (status, answer) = h.redeem(&redemption).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (
+            &answer["startingBalance"],
+            &answer["pendingBalance"],
+            &answer["isExisting"]
+        ),
+        (&json!(359), &json!(59), &json!(false))
+    );
+    let (_, resent) = h.redeem(&redemption).await;
+    assert_eq!(
+        (
+            &resent["startingBalance"],
+            &resent["pendingBalance"],
+            &resent["isExisting"]
+        ),
+        (&json!(359), &json!(59), &json!(true))
+    );
+    // WHEN two redemptions of 50 race for the 59 left THEN exactly one passes
+    let first = typed(
+        "redemption",
+        "5c4d3e2f-1a0b-4c9d-8e7f-7a6b5c4d3e2f",
+        json!({"quantity": 50}),
+    );
+    let second = typed(
+        "redemption",
+        "6d5e4f3a-2b1c-4d0e-9f8a-8b7c6d5e4f3a",
+        json!({"quantity": 50}),
+    );
+    let (one, two) = tokio::join!(h.redeem(&first), h.redeem(&second));
+    let mut statuses = [one.0, two.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 422], "{} {}", one.1, two.1);
+    assert_eq!(h.available().await, 9);
     // AND the customer can be locked; another tenant does not know it
     let (status, locked) = h.customer("PUT", "/lock", "acme", Some(json!({"locked": true}))).await;
     assert_eq!((status, &locked["locked"]), (200, &json!(true)), "{locked}");
     assert_eq!(h.customer("GET", "", "acme", None).await.1["locked"], true);
     assert_eq!(h.customer("GET", "", "globex", None).await.0, 404);
+    // AND a locked customer cannot redeem
+    let locked_out = typed(
+        "redemption",
+        "7e6f5a4b-3c2d-4e1f-8a9b-9c8d7e6f5a4b",
+        json!({"quantity": 1}),
+    );
+    let (status, problem) = h.redeem(&locked_out).await;
+    assert_eq!((status, &problem["code"]), (409, &json!("account_locked")), "{problem}");
     // AND no function made a call its policy does not allow
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }

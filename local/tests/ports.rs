@@ -648,7 +648,9 @@ async fn ledger_contract(ledger: &impl Ledger) {
     // One event's change is written whole.
     let first = outcome("e-1", &[("rul_a", 100), ("rul_b", 50)]);
     let (next, entries) = empty.after(&first);
-    let applied = ledger.apply(&acme, customer, "e-1", &empty, &next, &entries).await;
+    let applied = ledger
+        .apply(&acme, customer, "e-1", &empty, &next, &entries, None)
+        .await;
     assert_eq!(applied.expect("apply"), Applied::Written);
     let read = ledger.state(&acme, customer).await.expect("state");
     assert_eq!(
@@ -658,18 +660,18 @@ async fn ledger_contract(ledger: &impl Ledger) {
     assert_eq!(read.spend_lifetime, 10.0);
     // The same event again is a no-op, whatever state it was computed from.
     let again = ledger
-        .apply(&acme, customer, "e-1", &read, &read.after(&first).0, &[])
+        .apply(&acme, customer, "e-1", &read, &read.after(&first).0, &[], None)
         .await;
     assert_eq!(again.expect("apply"), Applied::AlreadyApplied);
     // A change computed from an older state is refused whole.
     let second = outcome("e-2", &[("rul_a", 7)]);
     let (stale_next, stale_entries) = empty.after(&second);
     let stale = ledger
-        .apply(&acme, customer, "e-2", &empty, &stale_next, &stale_entries)
+        .apply(&acme, customer, "e-2", &empty, &stale_next, &stale_entries, None)
         .await;
     assert_eq!(stale.expect("apply"), Applied::Stale);
     let (next, entries) = read.after(&second);
-    let applied = ledger.apply(&acme, customer, "e-2", &read, &next, &entries).await;
+    let applied = ledger.apply(&acme, customer, "e-2", &read, &next, &entries, None).await;
     assert_eq!(applied.expect("apply"), Applied::Written);
     assert_eq!(
         ledger.state(&acme, customer).await.expect("state").available(second.at),

@@ -35,7 +35,6 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("create-order-event.json", Status(200)),
     ("create-order-event.missing-order-id.json", Status(400)),
     ("create-transaction-event.json", Status(200)),
-    ("create-redemption-event.json", Status(200)),
     ("assess-basket.json", Status(200)),
     ("create-event-definition.json", Status(201)),
     ("create-event-definition.invalid-field-type.json", Status(400)),
@@ -84,6 +83,9 @@ const EXPECTED: &[(&str, Outcome)] = &[
     // A registration the bus routed to the assessor (after the rule samples).
     ("assessor.json", BatchFailures(0)),
     // The customer the assessor recorded.
+    // Redeemed from what the assessor recorded.
+    ("create-redemption-event.json", Status(200)),
+    ("create-redemption-event.insufficient-points.json", Status(422)),
     ("get-customer.json", Status(200)),
     ("list-customer-ledger.json", Status(200)),
     ("lock-customer.json", Status(200)),

@@ -90,6 +90,14 @@ pub enum ApiError {
     /// 409: the name is taken; `code` is the error code the request's API defines.
     #[error("{detail}")]
     AlreadyExists { detail: String, code: u16 },
+    /// 409 or 422: the request is valid, but what it asks of the account cannot
+    /// be done; `code` names why (`account_locked`, `insufficient_points`).
+    #[error("{detail}")]
+    Refused {
+        status: u16,
+        code: &'static str,
+        detail: String,
+    },
     /// 413: the body is larger than the API accepts.
     #[error("the request body is {actual} bytes; the limit is {limit} bytes")]
     PayloadTooLarge { actual: usize, limit: usize },

@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use super::config::BasketConfig;
+use super::config::LoyaltyEventsConfig;
 use super::events::EventsApi;
 use super::records::list_all;
 use super::typed::store_typed;
@@ -26,7 +26,7 @@ pub struct BasketApi<S = DynamoEventStore, R = DynamoRecords<Rule>> {
 }
 
 impl BasketApi {
-    pub fn new(sdk: &SdkConfig, config: BasketConfig) -> Self {
+    pub fn new(sdk: &SdkConfig, config: LoyaltyEventsConfig) -> Self {
         let events = EventsApi::writer(sdk, config.events);
         Self {
             rules: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.loyalty_table, RULE_RECORDS),

@@ -128,14 +128,15 @@ impl FunctionConfig for DefinitionsConfig {
     }
 }
 
-/// assess-basket: a typed event writer that also reads the tenant's rules.
+/// assess-basket and create-redemption-event: typed event writers that also use
+/// the loyalty table (the rules; the ledger).
 #[derive(Debug, Clone)]
-pub struct BasketConfig {
+pub struct LoyaltyEventsConfig {
     pub events: WriteEventsConfig,
     pub loyalty_table: String,
 }
 
-impl FunctionConfig for BasketConfig {
+impl FunctionConfig for LoyaltyEventsConfig {
     const VARIABLES: &'static [&'static str] = &[
         EVENTS.env_var,
         TENANT_CLAIM,
@@ -320,7 +321,7 @@ mod tests {
         reads_only_its_variables::<SubscriptionsConfig>();
         reads_only_its_variables::<SenderSettingsConfig>();
         reads_only_its_variables::<RulesConfig>();
-        reads_only_its_variables::<BasketConfig>();
+        reads_only_its_variables::<LoyaltyEventsConfig>();
         reads_only_its_variables::<CustomersConfig>();
         reads_only_its_variables::<NoConfig>();
     }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod fallback;
 pub mod jobs;
 mod records;
+pub mod redemptions;
 pub mod rules;
 pub mod runs;
 pub mod senders;

@@ -1,4 +1,5 @@
-//! `POST /api/v1/events/{actions,orders,transactions,redemptions}` (seed 003):
+//! `POST /api/v1/events/{actions,orders,transactions}` (seed 003; redemptions and
+//! baskets add the loyalty engine's part to the same store step):
 //! the typed body stored as one canonical event, answered the seed's way.
 
 use chrono::{DateTime, Utc};
@@ -83,14 +84,7 @@ async fn create<S: EventStore, D>(
 ) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
         let stored = store_typed(api, kind, &caller.tenant, json_body(&req)?).await?;
-        let mut answer = stored.answer(&caller.tenant);
-        if kind == TypedKind::Redemption {
-            // The seed answers with points balances; there is no points ledger here,
-            // so they are unknown (null), never made up. No balance check is made.
-            answer["startingBalance"] = Value::Null;
-            answer["pendingBalance"] = Value::Null;
-        }
-        json_response(StatusCode::OK, &answer)
+        json_response(StatusCode::OK, &stored.answer(&caller.tenant))
     })
     .await
 }
@@ -141,8 +135,4 @@ pub async fn create_order_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Re
 
 pub async fn create_transaction_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     create(api, TypedKind::Transaction, &routes::CREATE_TRANSACTION_EVENT, req).await
-}
-
-pub async fn create_redemption_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
-    create(api, TypedKind::Redemption, &routes::CREATE_REDEMPTION_EVENT, req).await
 }

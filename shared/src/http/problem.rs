@@ -16,6 +16,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::AlreadyExists { .. } => StatusCode::CONFLICT,
+            Self::Refused { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::CONFLICT),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -49,6 +50,9 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
         body["errors"] = json!(errors);
     }
     if let Some(code) = err.code() {
+        body["code"] = json!(code);
+    }
+    if let ApiError::Refused { code, .. } = err {
         body["code"] = json!(code);
     }
     let mut builder = Response::builder()

@@ -186,7 +186,7 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
             let (next, entries) = before.after(&outcome);
             match self
                 .ledger
-                .apply(tenant, &customer, &event.event_id, &before, &next, &entries)
+                .apply(tenant, &customer, &event.event_id, &before, &next, &entries, None)
                 .await?
             {
                 Applied::Written => {

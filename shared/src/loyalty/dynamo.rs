@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{CustomerState, LedgerEntry};
+use super::model::{CustomerState, LedgerEntry, Receipt};
 use super::port::{Applied, Ledger};
 use crate::storage::{ErrorKind, StorageError, transact};
 use crate::tenant::TenantId;
@@ -139,10 +139,19 @@ impl Ledger for DynamoLedger {
         before: &CustomerState,
         next: &CustomerState,
         entries: &[LedgerEntry],
+        receipt: Option<Receipt>,
     ) -> Result<Applied, StorageError> {
         let pk = partition(tenant, customer);
+        let kept: HashMap<String, AttributeValue> = receipt
+            .map(|r| {
+                HashMap::from([
+                    ("starting".to_owned(), AttributeValue::N(r.starting.to_string())),
+                    ("pending".to_owned(), AttributeValue::N(r.pending.to_string())),
+                ])
+            })
+            .unwrap_or_default();
         let mark = built(
-            self.put(&pk, format!("MARK#{event_id}"), HashMap::new())
+            self.put(&pk, format!("MARK#{event_id}"), kept)
                 .condition_expression("attribute_not_exists(pk)"),
         )?;
         let account = AccountItem {
@@ -197,6 +206,29 @@ impl Ledger for DynamoLedger {
                 Some(_) => Applied::Stale,
             },
         )
+    }
+
+    async fn receipt(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+    ) -> Result<Option<Receipt>, StorageError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, customer))
+            .key("sk", AttributeValue::S(format!("MARK#{event_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("GetItem on the loyalty table (mark)", e))?
+            .item;
+        Ok(item.filter(|item| item.contains_key("starting")).map(|item| Receipt {
+            starting: number(&item, "starting"),
+            pending: number(&item, "pending"),
+        }))
     }
 
     async fn set_locked(

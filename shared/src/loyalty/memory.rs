@@ -1,9 +1,9 @@
 //! The ledger in memory, for unit tests: the same rules as `DynamoLedger`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::model::{CustomerState, LedgerEntry};
+use super::model::{CustomerState, LedgerEntry, Receipt};
 use super::port::{Applied, Ledger};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
@@ -18,7 +18,7 @@ struct Customers {
     states: BTreeMap<(String, String), CustomerState>,
     /// Newest last.
     entries: BTreeMap<(String, String), Vec<LedgerEntry>>,
-    marks: BTreeSet<(String, String, String)>,
+    marks: BTreeMap<(String, String, String), Option<Receipt>>,
 }
 
 impl InMemoryLedger {
@@ -49,22 +49,33 @@ impl Ledger for InMemoryLedger {
         before: &CustomerState,
         next: &CustomerState,
         entries: &[LedgerEntry],
+        receipt: Option<Receipt>,
     ) -> Result<Applied, StorageError> {
         let mut customers = self.lock();
         let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
-        if customers.marks.contains(&mark) {
+        if customers.marks.contains_key(&mark) {
             return Ok(Applied::AlreadyApplied);
         }
         let stored_version = customers.states.get(&key(tenant, customer)).and_then(|s| s.version);
         if stored_version != before.version {
             return Ok(Applied::Stale);
         }
-        customers.marks.insert(mark);
+        customers.marks.insert(mark, receipt);
         customers.states.insert(key(tenant, customer), next.clone());
         let list = customers.entries.entry(key(tenant, customer)).or_default();
         list.extend(entries.iter().cloned());
         list.sort_by(|a, b| (a.created_at, &a.entry_id).cmp(&(b.created_at, &b.entry_id)));
         Ok(Applied::Written)
+    }
+
+    async fn receipt(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+    ) -> Result<Option<Receipt>, StorageError> {
+        let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
+        Ok(self.lock().marks.get(&mark).copied().flatten())
     }
 
     async fn set_locked(

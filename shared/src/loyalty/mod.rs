@@ -16,5 +16,5 @@ mod port;
 pub use assessor::{AssessError, Assessable, Assessor, AssessorConfig};
 pub use dynamo::DynamoLedger;
 pub use memory::InMemoryLedger;
-pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Spend};
+pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Receipt, Spend};
 pub use port::{Applied, Ledger};

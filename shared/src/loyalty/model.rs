@@ -107,6 +107,51 @@ impl CustomerState {
     }
 }
 
+/// What a redemption answered: the available points before and after it. Kept
+/// with the event's mark, so a resend answers the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub starting: u64,
+    pub pending: u64,
+}
+
+impl CustomerState {
+    /// The state after redeeming `quantity` points at `at` (the soonest to expire
+    /// first), its entry and its receipt; `None` when fewer are available.
+    pub fn redeemed(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+        quantity: u64,
+    ) -> Option<(CustomerState, LedgerEntry, Receipt)> {
+        let starting = self.available(at);
+        let pending = starting.checked_sub(quantity)?;
+        let mut next = self.clone();
+        next.version = Some(self.version.map_or(1, |v| v + 1));
+        next.created_at = Some(self.created_at.unwrap_or(at));
+        let mut left = quantity;
+        for (_, points) in next.balances.range_mut(at.date_naive()..) {
+            let taken = left.min(*points);
+            *points -= taken;
+            left -= taken;
+            if left == 0 {
+                break;
+            }
+        }
+        let entry = LedgerEntry {
+            entry_id: format!("{event_id}:redemption"),
+            event_id: event_id.to_owned(),
+            rule_id: None,
+            entry_type: EntryType::Redeemed,
+            points: -i64::try_from(quantity).unwrap_or(i64::MAX),
+            balance_after: pending,
+            created_at: at,
+            expires_at: None,
+        };
+        Some((next, entry, Receipt { starting, pending }))
+    }
+}
+
 /// What one event adds to a customer: its fulfilments and, for orders and
 /// transactions, its spend.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use super::model::{CustomerState, LedgerEntry};
+use super::model::{CustomerState, LedgerEntry, Receipt};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
@@ -26,8 +26,10 @@ pub trait Ledger: Send + Sync {
         customer: &str,
     ) -> impl Future<Output = Result<CustomerState, StorageError>> + Send;
 
-    /// Writes `next` and `entries` for event `event_id`, if the customer is
-    /// still as `before` and the event was not applied yet; all or nothing.
+    /// Writes `next` and `entries` for event `event_id` (with its `receipt`, if
+    /// any), if the customer is still as `before` and the event was not applied
+    /// yet; all or nothing.
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         tenant: &TenantId,
@@ -36,7 +38,17 @@ pub trait Ledger: Send + Sync {
         before: &CustomerState,
         next: &CustomerState,
         entries: &[LedgerEntry],
+        receipt: Option<Receipt>,
     ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
+
+    /// The receipt event `event_id` was applied with; `None` if it was not
+    /// applied (or had none).
+    fn receipt(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<Receipt>, StorageError>> + Send;
 
     /// Locks or unlocks a customer known to the ledger, if it is still as `before`.
     fn set_locked(

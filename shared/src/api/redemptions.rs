@@ -1,0 +1,129 @@
+//! `POST /api/v1/events/redemptions` (seed 003): the redemption is checked and
+//! applied at request time: the account must not be locked (409
+//! `account_locked`) and its available points must cover the quantity (422
+//! `insufficient_points`). One conditional write applies it, so two redemptions
+//! racing for the same points cannot both pass. Then it is stored and fanned out
+//! as a REDEMPTION event, like the other typed events.
+
+use aws_config::SdkConfig;
+use chrono::Utc;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use super::config::LoyaltyEventsConfig;
+use super::events::EventsApi;
+use super::typed::store_typed;
+use crate::error::ApiError;
+use crate::events::{DynamoEventStore, EventStore, TypedKind, typed_event};
+use crate::http::{Caller, json_body, json_response, serve};
+use crate::loyalty::{Applied, DynamoLedger, Ledger, Receipt};
+use crate::routes;
+use crate::tenant::TenantId;
+
+/// Tries against a customer that other events keep changing.
+const ATTEMPTS: usize = 5;
+/// The most points one redemption may take.
+const MAX_QUANTITY: u64 = 1_000_000_000_000;
+
+pub struct RedemptionsApi<S = DynamoEventStore, L = DynamoLedger> {
+    pub events: EventsApi<S>,
+    pub ledger: L,
+}
+
+impl RedemptionsApi {
+    pub fn new(sdk: &SdkConfig, config: LoyaltyEventsConfig) -> Self {
+        Self {
+            ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), &config.loyalty_table),
+            events: EventsApi::writer(sdk, config.events),
+        }
+    }
+}
+
+/// `redemption.quantity`: a whole number of points, at least 1.
+fn quantity(body: &Value) -> Result<u64, ApiError> {
+    body["redemption"]["quantity"]
+        .as_u64()
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "redemption.quantity",
+                format!("is required: a whole number of points from 1 to {MAX_QUANTITY}"),
+            )
+        })
+}
+
+/// Applies the redemption once; a resend of its event id gets the first answer.
+/// Returns the receipt and whether it was applied before.
+async fn redeem<L: Ledger>(
+    ledger: &L,
+    tenant: &TenantId,
+    customer: &str,
+    event_id: &str,
+    quantity: u64,
+) -> Result<(Receipt, bool), ApiError> {
+    for _ in 0..ATTEMPTS {
+        if let Some(receipt) = ledger.receipt(tenant, customer, event_id).await? {
+            return Ok((receipt, true));
+        }
+        let before = ledger.state(tenant, customer).await?;
+        if before.locked {
+            return Err(ApiError::Refused {
+                status: 409,
+                code: "account_locked",
+                detail: "the customer's account is locked; nothing was redeemed".into(),
+            });
+        }
+        let now = Utc::now();
+        let Some((next, entry, receipt)) = before.redeemed(event_id, now, quantity) else {
+            return Err(ApiError::Refused {
+                status: 422,
+                code: "insufficient_points",
+                detail: format!(
+                    "the customer has {} points available, fewer than the {quantity} asked; nothing was redeemed",
+                    before.available(now)
+                ),
+            });
+        };
+        match ledger
+            .apply(tenant, customer, event_id, &before, &next, &[entry], Some(receipt))
+            .await?
+        {
+            Applied::Written => return Ok((receipt, false)),
+            // Applied meanwhile (its receipt is read next), or the customer changed.
+            Applied::AlreadyApplied | Applied::Stale => {}
+        }
+    }
+    Err(ApiError::Conflict(
+        "the customer changed on every try; send the same request again".into(),
+    ))
+}
+
+/// 200 `{eventId, customerId, tenantId, isExisting, startingBalance, pendingBalance}`.
+pub async fn create_redemption_event<S: EventStore, L: Ledger>(
+    api: &RedemptionsApi<S, L>,
+    req: Request,
+) -> Response<Body> {
+    serve(
+        &api.events.auth,
+        &routes::CREATE_REDEMPTION_EVENT,
+        req,
+        |caller: Caller, req| async move {
+            let body: Value = json_body(&req)?;
+            // Validated (and its ids made canonical) before anything is redeemed.
+            let (event, customer) = typed_event(TypedKind::Redemption, body.clone(), Utc::now())?;
+            let quantity = quantity(&body)?;
+            let (receipt, redeemed_before) =
+                redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
+            // Stored once applied: a failure here is mended by a resend, which the
+            // ledger answers as the first time.
+            let stored = store_typed(&api.events, TypedKind::Redemption, &caller.tenant, body).await?;
+            let mut answer = stored.answer(&caller.tenant);
+            answer["isExisting"] = json!(stored.is_existing || redeemed_before);
+            answer["startingBalance"] = json!(receipt.starting);
+            answer["pendingBalance"] = json!(receipt.pending);
+            json_response(StatusCode::OK, &answer)
+        },
+    )
+    .await
+}
