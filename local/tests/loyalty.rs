@@ -195,6 +195,14 @@ async fn typed_events_earn_points_through_the_bus_exactly_once() {
         "{problem}"
     );
     assert_eq!(h.event_status("3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d").await, 404);
+    // WHEN a redemption reuses the order's eventId THEN 409, and nothing is redeemed
+    let reused = typed(
+        "redemption",
+        "2f1b4e6a-3b5c-4d7e-8f9a-0c1d2e3f4a5b",
+        json!({"quantity": 10}),
+    );
+    assert_eq!(h.redeem(&reused).await.0, 409);
+    assert_eq!(h.available().await, 359);
     // WHEN 300 are redeemed THEN the balances before and after are answered, also to a resend
     let redemption = typed(
         "redemption",

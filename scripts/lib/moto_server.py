@@ -2,8 +2,9 @@
 
 moto runs a transaction by copying the whole table and, when a condition fails,
 putting the copy back: a write that another request made in between is lost.
-DynamoDB never loses a committed write. Here moto's DynamoDB operations run one
-at a time, so a transaction is isolated from every other request, as in DynamoDB.
+DynamoDB never loses a committed write. Here moto's DynamoDB (and DynamoDB
+Streams) operations run one at a time, so no other request sees or loses what a
+transaction does before it ends.
 """
 
 import functools
@@ -11,11 +12,13 @@ import sys
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.server import main
 
 _ONE_AT_A_TIME = threading.RLock()
 
 _OPERATIONS = (
+    "batch_execute_statement",
     "batch_get_item",
     "batch_write_item",
     "delete_item",
@@ -40,8 +43,13 @@ def _serialized(operation):
     return run
 
 
+# A stream reader must not see the records of a transaction that is undone.
+_STREAM_OPERATIONS = ("describe_stream", "get_records", "get_shard_iterator", "list_streams")
+
 for _name in _OPERATIONS:
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+for _name in _STREAM_OPERATIONS:
+    setattr(DynamoDBStreamsBackend, _name, _serialized(getattr(DynamoDBStreamsBackend, _name)))
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

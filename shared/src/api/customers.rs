@@ -90,6 +90,10 @@ pub async fn list_customer_ledger<L: Ledger>(api: &CustomersApi<L>, req: Request
             // A token is good for the ledger it was issued for only.
             let scope = format!("ledger/{customer}");
             let page = PageRequest::from_query(&req.query_string_parameters(), &scope)?;
+            // Only an entry's key: another key would read outside the ledger.
+            if page.cursor.as_deref().is_some_and(|c| !c.starts_with("LEDGER#")) {
+                return Err(pagination::invalid_token().into());
+            }
             known(&api.ledger, &caller.tenant, &customer).await?;
             let (items, cursor) = api
                 .ledger

@@ -15,7 +15,8 @@ use super::config::LoyaltyEventsConfig;
 use super::events::EventsApi;
 use super::typed::store_typed;
 use crate::error::ApiError;
-use crate::events::{DynamoEventStore, EventStore, TypedKind, typed_event};
+use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedKind, typed_event};
+use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::loyalty::{Applied, DynamoLedger, Ledger, Receipt};
 use crate::routes;
@@ -99,6 +100,31 @@ async fn redeem<L: Ledger>(
     ))
 }
 
+/// For an `eventId` stored already: the first answer to a redemption (its
+/// customer's, whatever this body names), or a 409 for another kind of event.
+async fn first_answer<S: EventStore, L: Ledger>(
+    api: &RedemptionsApi<S, L>,
+    tenant: &TenantId,
+    event_id: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(stored) = api.events.store.get(tenant, event_id).await? else {
+        return Ok(None);
+    };
+    if stored.entity_name != TypedKind::Redemption.entity_name() {
+        return Err(ApiError::Conflict(format!(
+            "event {event_id} exists as another kind of event ({}); nothing was redeemed",
+            stored.entity_name
+        )));
+    }
+    let Some(customer) = stored.event_payload.key_attributes.get(CUSTOMER_ID_ATTRIBUTE) else {
+        return Ok(None);
+    };
+    Ok(api.ledger.receipt(tenant, customer, event_id).await?.map(|receipt| {
+        json!({"eventId": event_id, "customerId": customer, "tenantId": tenant.as_str(), "isExisting": true,
+               "startingBalance": receipt.starting, "pendingBalance": receipt.pending})
+    }))
+}
+
 /// 200 `{eventId, customerId, tenantId, isExisting, startingBalance, pendingBalance}`.
 pub async fn create_redemption_event<S: EventStore, L: Ledger>(
     api: &RedemptionsApi<S, L>,
@@ -110,9 +136,14 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
         req,
         |caller: Caller, req| async move {
             let body: Value = json_body(&req)?;
-            // Validated (and its ids made canonical) before anything is redeemed.
+            // Validated (and its ids made canonical), and known to be storable,
+            // before anything is redeemed.
             let (event, customer) = typed_event(TypedKind::Redemption, body.clone(), Utc::now())?;
+            check_deliverable(caller.tenant.as_str(), &event, "body")?;
             let quantity = quantity(&body)?;
+            if let Some(answer) = first_answer(api, &caller.tenant, &event.id).await? {
+                return json_response(StatusCode::OK, &answer);
+            }
             let (receipt, redeemed_before) =
                 redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
             // Stored once applied: a failure here is mended by a resend, which the

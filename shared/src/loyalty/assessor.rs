@@ -23,6 +23,9 @@ use crate::util::error_chain::ErrorChain;
 
 /// Tries of one event against a customer that other events keep changing.
 const ATTEMPTS: usize = 5;
+/// The largest order or transaction total that counts towards the spend.
+const MAX_SPEND: f64 = 1_000_000_000_000.0;
+
 /// Rules read a page at a time.
 const RULES_PAGE: usize = 500;
 
@@ -122,6 +125,13 @@ impl Assessable {
             .customer
             .clone()
             .ok_or_else(|| AssessError::Malformed("no customer".into()))?;
+        // The typed endpoints store customers as canonical GUIDs; another event of
+        // these kinds (a generic one) names no customer the ledger could show.
+        let canonical = uuid::Uuid::parse_str(&customer).map(|id| id.hyphenated().to_string());
+        if canonical.as_deref() != Ok(customer.as_str()) {
+            tracing::debug!(event_id = %self.event_id, "not a typed event's customer; not assessed");
+            return Ok(None);
+        }
         if !self.body.is_object() {
             return Err(AssessError::Malformed("the payload is not a typed body".into()));
         }
@@ -131,6 +141,8 @@ impl Assessable {
             OccasionKind::Transaction => self.body["transaction"]["total"].as_f64(),
             OccasionKind::Action | OccasionKind::Basket => None,
         }
+        // A total DynamoDB could not hold, or a negative one, adds nothing.
+        .filter(|total| (0.0..=MAX_SPEND).contains(total))
         .map(Spend);
         Ok(Some((occasion, customer, spend)))
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +40,8 @@ fn partition(tenant: &TenantId, customer: &str) -> AttributeValue {
     AttributeValue::S(format!("T#{tenant}#C#{customer}"))
 }
 
-fn entry_key(entry: &LedgerEntry) -> String {
+/// An entry's sort key, and the cursor the ledger's pages carry.
+pub(super) fn entry_key(entry: &LedgerEntry) -> String {
     format!(
         "LEDGER#{}#{}",
         rfc3339_millis::format(&entry.created_at),
@@ -172,11 +173,23 @@ impl Ledger for DynamoLedger {
                 .expression_attribute_values(":version", AttributeValue::N(version.to_string())),
         })?;
         let mut puts = vec![mark, account];
+        let bucket = |day: &NaiveDate| format!("BAL#{}", day.format("%Y-%m-%d"));
         for (day, points) in &next.balances {
             if before.balances.get(day) != Some(points) {
                 let item = HashMap::from([("points".to_owned(), AttributeValue::N(points.to_string()))]);
-                puts.push(built(self.put(&pk, format!("BAL#{}", day.format("%Y-%m-%d")), item))?);
+                puts.push(built(self.put(&pk, bucket(day), item))?);
             }
+        }
+        // Buckets emptied or expired go (the account's condition orders this too).
+        let mut deletes = Vec::new();
+        for day in before.balances.keys().filter(|day| !next.balances.contains_key(day)) {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", pk.clone())
+                .key("sk", AttributeValue::S(bucket(day)))
+                .build()
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "a ledger request does not build", e))?;
+            deletes.push(TransactWriteItem::builder().delete(delete).build());
         }
         for (rule, count) in &next.counts {
             if before.counts.get(rule) != Some(count) {
@@ -187,14 +200,15 @@ impl Ledger for DynamoLedger {
         for entry in entries {
             puts.push(built(self.put(&pk, entry_key(entry), encoded(entry)?))?);
         }
-        if puts.len() > MAX_TRANSACTION_ITEMS {
+        if puts.len() + deletes.len() > MAX_TRANSACTION_ITEMS {
             return Err(StorageError::other(
-                "one event fulfils more rules than one transaction can record",
+                "one change touches more items than one transaction can hold (too many rules fulfilled, or points of too many days redeemed)",
             ));
         }
         let items = puts
             .into_iter()
             .map(|put| TransactWriteItem::builder().put(put).build())
+            .chain(deletes)
             .collect();
         Ok(
             match transact(&self.client, items, "TransactWriteItems on the loyalty table (ledger)")

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::dynamo::entry_key;
 use super::model::{CustomerState, LedgerEntry, Receipt};
 use super::port::{Applied, Ledger};
 use crate::storage::StorageError;
@@ -110,12 +111,12 @@ impl Ledger for InMemoryLedger {
             .into_iter()
             .flatten()
             .rev()
-            .skip_while(|entry| cursor.is_some_and(|c| entry.entry_id != c))
+            .skip_while(|entry| cursor.is_some_and(|c| entry_key(entry) != c))
             .skip(usize::from(cursor.is_some()));
         let mut page: Vec<LedgerEntry> = newest_first.take(limit + 1).cloned().collect();
         let more = page.len() > limit;
         page.truncate(limit);
-        let next = more.then(|| page.last().map(|e| e.entry_id.clone())).flatten();
+        let next = more.then(|| page.last().map(entry_key)).flatten();
         Ok((page, next))
     }
 }

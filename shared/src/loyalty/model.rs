@@ -56,6 +56,8 @@ impl CustomerState {
                 continue;
             }
             let day = fulfilled.points_expire_at.map_or(NEVER, |at| at.date_naive());
+            // Points last to the end of their day: the entry says so.
+            let expires_at = fulfilled.points_expire_at.map(|_| end_of(day));
             let bucket = next.balances.entry(day).or_default();
             *bucket = bucket.saturating_add(fulfilled.points);
             next.lifetime = next.lifetime.saturating_add(fulfilled.points);
@@ -68,19 +70,20 @@ impl CustomerState {
                 points: i64::try_from(fulfilled.points).unwrap_or(i64::MAX),
                 balance_after: balance,
                 created_at: outcome.at,
-                expires_at: fulfilled.points_expire_at,
+                expires_at,
             });
         }
         if let Some(Spend(amount)) = outcome.spend {
             next.spend_lifetime += amount;
+            // Events may come out of order: an earlier year's only adds to the lifetime.
             let year = outcome.at.year();
-            next.spend_annual = if year == self.spend_year {
-                self.spend_annual + amount
-            } else {
-                amount
-            };
-            next.spend_year = year;
+            if year == self.spend_year {
+                next.spend_annual = self.spend_annual + amount;
+            } else if year > self.spend_year {
+                (next.spend_year, next.spend_annual) = (year, amount);
+            }
         }
+        next.prune(outcome.at);
         (next, entries)
     }
 
@@ -107,6 +110,12 @@ impl CustomerState {
     }
 }
 
+/// The last millisecond of `day` (UTC).
+fn end_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_milli_opt(23, 59, 59, 999)
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
 /// What a redemption answered: the available points before and after it. Kept
 /// with the event's mark, so a resend answers the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +125,12 @@ pub struct Receipt {
 }
 
 impl CustomerState {
+    /// Drops the buckets that are empty or expired by `at` (their items go).
+    fn prune(&mut self, at: DateTime<Utc>) {
+        let today = at.date_naive();
+        self.balances.retain(|day, points| *points > 0 && *day >= today);
+    }
+
     /// The state after redeeming `quantity` points at `at` (the soonest to expire
     /// first), its entry and its receipt; `None` when fewer are available.
     pub fn redeemed(
@@ -138,6 +153,7 @@ impl CustomerState {
                 break;
             }
         }
+        next.prune(at);
         let entry = LedgerEntry {
             entry_id: format!("{event_id}:redemption"),
             event_id: event_id.to_owned(),
@@ -229,6 +245,40 @@ mod tests {
             points_expire_at: expires,
             reward: None,
         }
+    }
+
+    #[test]
+    fn an_earlier_years_order_arriving_late_adds_to_the_lifetime_spend_only() {
+        let now = Utc::now();
+        let order = |at: DateTime<Utc>, amount: f64| Outcome {
+            event_id: format!("e-{amount}"),
+            at,
+            fulfilled: Vec::new(),
+            spend: Some(Spend(amount)),
+        };
+        let (this_year, _) = CustomerState::default().after(&order(now, 100.0));
+        let (late, _) = this_year.after(&order(now - Duration::days(400), 40.0));
+        assert_eq!((late.spend_annual, late.spend_lifetime), (100.0, 140.0));
+    }
+
+    #[test]
+    fn a_redemption_takes_the_soonest_expiring_points_and_empties_their_bucket() {
+        let now = Utc::now();
+        let earn = Outcome {
+            event_id: "e-1".into(),
+            at: now,
+            fulfilled: vec![
+                fulfilled("soon", 30, Some(now + Duration::days(1))),
+                fulfilled("later", 50, Some(now + Duration::days(10))),
+            ],
+            spend: None,
+        };
+        let (state, _) = CustomerState::default().after(&earn);
+        let (after, entry, receipt) = state.redeemed("r-1", now, 40).expect("enough");
+        assert_eq!((receipt.starting, receipt.pending, entry.points), (80, 40, -40));
+        // The soon bucket is gone (its item is deleted); 40 are left of the later one.
+        assert_eq!(after.balances.values().copied().collect::<Vec<_>>(), [40]);
+        assert!(state.redeemed("r-2", now, 81).is_none());
     }
 
     #[test]
