@@ -1,7 +1,7 @@
 //! `POST /api/v1/events/basket` (seed 003): the basket is stored and fanned out as
 //! a BASKET event like the other typed events, and assessed against the tenant's
-//! BASKET rules synchronously: the answer says what it would earn; no balance
-//! changes.
+//! BASKET rules synchronously (with the customer's history for
+//! `maxPerCustomer`): the answer says what it would earn; no balance changes.
 
 use aws_config::SdkConfig;
 use chrono::Utc;
@@ -15,28 +15,36 @@ use super::records::list_all;
 use super::typed::store_typed;
 use crate::events::{DynamoEventStore, EventStore, TypedKind};
 use crate::http::{Caller, json_body, json_response, serve};
+use crate::loyalty::{DynamoLedger, Ledger};
 use crate::routes;
 use crate::rules::{Occasion, OccasionKind, Rule, RuleSet, assess};
 use crate::storage::schema::RULE_RECORDS;
 use crate::storage::{DynamoRecords, Records};
 
-pub struct BasketApi<S = DynamoEventStore, R = DynamoRecords<Rule>> {
+pub struct BasketApi<S = DynamoEventStore, R = DynamoRecords<Rule>, L = DynamoLedger> {
     pub events: EventsApi<S>,
     pub rules: R,
+    /// Read only: how often the customer had each rule (`maxPerCustomer`).
+    pub ledger: L,
 }
 
 impl BasketApi {
     pub fn new(sdk: &SdkConfig, config: LoyaltyEventsConfig) -> Self {
         let events = EventsApi::writer(sdk, config.events);
+        let client = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            rules: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.loyalty_table, RULE_RECORDS),
+            ledger: DynamoLedger::new(client.clone(), &config.loyalty_table),
+            rules: DynamoRecords::new(client, config.loyalty_table, RULE_RECORDS),
             events,
         }
     }
 }
 
 /// 200 `{eventId, customerId, tenantId, basketId, isExisting, fulfilments, totalPoints}`.
-pub async fn assess_basket<S: EventStore, R: Records<Rule>>(api: &BasketApi<S, R>, req: Request) -> Response<Body> {
+pub async fn assess_basket<S: EventStore, R: Records<Rule>, L: Ledger>(
+    api: &BasketApi<S, R, L>,
+    req: Request,
+) -> Response<Body> {
     serve(
         &api.events.auth,
         &routes::ASSESS_BASKET,
@@ -55,8 +63,9 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>>(api: &BasketApi<S, R
             // Assessed as sent: a resend's answer is about this body (assessing
             // changes nothing), while the stored event stays the first body.
             let occasion = Occasion::from_body(OccasionKind::Basket, &body, Utc::now());
-            // No points ledger yet: no customer has had a rule before.
-            let fulfilled = assess(&rules, &occasion, |_| 0);
+            // One customer read: how often they had each rule.
+            let customer = api.ledger.state(&caller.tenant, &stored.customer_id).await?;
+            let fulfilled = assess(&rules, &occasion, |rule| customer.fulfilled(rule));
             let mut answer = stored.answer(&caller.tenant);
             answer["basketId"] = body["basket"]["basketId"].clone();
             let total = fulfilled.iter().fold(0u64, |sum, f| sum.saturating_add(f.points));
