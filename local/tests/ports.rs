@@ -13,7 +13,7 @@ use chrono::Utc;
 use common::{SendGridStub, TestStack};
 use serde_json::json;
 use shared::jobs::{Job, RetryOverflow, RetryShoppers, ScheduleStatus};
-use shared::loyalty::{Applied, CustomerState, DynamoLedger, InMemoryLedger, Ledger, Outcome, Spend};
+use shared::loyalty::{Applied, Change, CustomerState, DynamoLedger, InMemoryLedger, Ledger, Outcome, Spend};
 use shared::notifications::{InMemoryRuns, JobUpdate, Lease, Progress, Ran, Run, RunStatus, RunStore, Runs};
 use shared::projections::{
     InMemoryProjections, MAX_PROJECTION_BYTES, ProductKey, ProductState, ProjectionStore, Projections, Shopper,
@@ -649,7 +649,17 @@ async fn ledger_contract(ledger: &impl Ledger) {
     let first = outcome("e-1", &[("rul_a", 100), ("rul_b", 50)]);
     let (next, entries) = empty.after(&first);
     let applied = ledger
-        .apply(&acme, customer, "e-1", &empty, &next, &entries, None)
+        .apply(
+            &acme,
+            customer,
+            &Change {
+                event_id: "e-1",
+                before: &empty,
+                next: &next,
+                entries: &entries,
+                receipt: None,
+            },
+        )
         .await;
     assert_eq!(applied.expect("apply"), Applied::Written);
     let read = ledger.state(&acme, customer).await.expect("state");
@@ -660,18 +670,50 @@ async fn ledger_contract(ledger: &impl Ledger) {
     assert_eq!(read.spend_lifetime, 10.0);
     // The same event again is a no-op, whatever state it was computed from.
     let again = ledger
-        .apply(&acme, customer, "e-1", &read, &read.after(&first).0, &[], None)
+        .apply(
+            &acme,
+            customer,
+            &Change {
+                event_id: "e-1",
+                before: &read,
+                next: &read.after(&first).0,
+                entries: &[],
+                receipt: None,
+            },
+        )
         .await;
     assert_eq!(again.expect("apply"), Applied::AlreadyApplied);
     // A change computed from an older state is refused whole.
     let second = outcome("e-2", &[("rul_a", 7)]);
     let (stale_next, stale_entries) = empty.after(&second);
     let stale = ledger
-        .apply(&acme, customer, "e-2", &empty, &stale_next, &stale_entries, None)
+        .apply(
+            &acme,
+            customer,
+            &Change {
+                event_id: "e-2",
+                before: &empty,
+                next: &stale_next,
+                entries: &stale_entries,
+                receipt: None,
+            },
+        )
         .await;
     assert_eq!(stale.expect("apply"), Applied::Stale);
     let (next, entries) = read.after(&second);
-    let applied = ledger.apply(&acme, customer, "e-2", &read, &next, &entries, None).await;
+    let applied = ledger
+        .apply(
+            &acme,
+            customer,
+            &Change {
+                event_id: "e-2",
+                before: &read,
+                next: &next,
+                entries: &entries,
+                receipt: None,
+            },
+        )
+        .await;
     assert_eq!(applied.expect("apply"), Applied::Written);
     assert_eq!(
         ledger.state(&acme, customer).await.expect("state").available(second.at),

@@ -15,7 +15,7 @@ use super::records::list_all;
 use super::typed::store_typed;
 use crate::events::{DynamoEventStore, EventStore, TypedKind};
 use crate::http::{Caller, json_body, json_response, serve};
-use crate::loyalty::{DynamoLedger, Ledger};
+use crate::loyalty::{CustomerState, DynamoLedger, Ledger};
 use crate::routes;
 use crate::rules::{Occasion, OccasionKind, Rule, RuleSet, assess};
 use crate::storage::schema::RULE_RECORDS;
@@ -63,8 +63,12 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>, L: Ledger>(
             // Assessed as sent: a resend's answer is about this body (assessing
             // changes nothing), while the stored event stays the first body.
             let occasion = Occasion::from_body(OccasionKind::Basket, &body, Utc::now());
-            // One customer read: how often they had each rule.
-            let customer = api.ledger.state(&caller.tenant, &stored.customer_id).await?;
+            // One customer read, when a rule limits fulfilments per customer.
+            let customer = if rules.iter().any(|rule| rule.conditions.max_per_customer.is_some()) {
+                api.ledger.state(&caller.tenant, &stored.customer_id).await?
+            } else {
+                CustomerState::default()
+            };
             let fulfilled = assess(&rules, &occasion, |rule| customer.fulfilled(rule));
             let mut answer = stored.answer(&caller.tenant);
             answer["basketId"] = body["basket"]["basketId"].clone();

@@ -7,11 +7,8 @@ use crate::error::ApiError;
 use crate::ids;
 use crate::pagination;
 use crate::quotas::Quota;
-use crate::storage::{Counted, RecordError, Records, Versioned};
+use crate::storage::{self, Counted, RecordError, Records, Versioned};
 use crate::tenant::TenantId;
-
-/// Page size when reading a tenant's records for a list response.
-const LIST_PAGE: usize = 500;
 
 /// A store error where no record is named: its storage failure, or a bug.
 impl From<RecordError> for ApiError {
@@ -123,19 +120,9 @@ pub async fn list_all<T>(
     tenant: &TenantId,
     keep: impl Fn(&T) -> bool,
 ) -> Result<Vec<Versioned<T>>, ApiError> {
-    let mut found = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = records
-            .list(tenant, LIST_PAGE, cursor.as_deref())
-            .await
-            .map_err(record_error(kind, "*"))?;
-        found.extend(page.items.into_iter().filter(|r| keep(&r.value)));
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(found),
-        }
-    }
+    storage::list_all(records, tenant, keep)
+        .await
+        .map_err(record_error(kind, "*"))
 }
 
 /// `?name=true|false`, default false.

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedKind, typed_event};
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
-use crate::loyalty::{Applied, DynamoLedger, Ledger, Receipt};
+use crate::loyalty::{Applied, Change, DynamoLedger, Ledger, Receipt};
 use crate::routes;
 use crate::tenant::TenantId;
 
@@ -87,7 +87,17 @@ async fn redeem<L: Ledger>(
             });
         };
         match ledger
-            .apply(tenant, customer, event_id, &before, &next, &[entry], Some(receipt))
+            .apply(
+                tenant,
+                customer,
+                &Change {
+                    event_id,
+                    before: &before,
+                    next: &next,
+                    entries: &[entry],
+                    receipt: Some(receipt),
+                },
+            )
             .await?
         {
             Applied::Written => return Ok((receipt, false)),

@@ -7,17 +7,19 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use std::collections::HashMap;
+
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsMessage;
 
 use super::dynamo::DynamoLedger;
 use super::model::{Outcome, Spend};
-use super::port::{Applied, Ledger};
+use super::port::{Applied, Change, Ledger};
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, Event, decode_json};
 use crate::rules::{Occasion, OccasionKind, Rule, assess};
 use crate::storage::schema::{LOYALTY, RULE_RECORDS};
-use crate::storage::{DynamoRecords, ErrorKind, RecordError, Records, StorageError};
+use crate::storage::{DynamoRecords, ErrorKind, RecordError, Records, StorageError, list_all};
 use crate::tenant::TenantId;
 use crate::util::error_chain::ErrorChain;
 
@@ -25,9 +27,6 @@ use crate::util::error_chain::ErrorChain;
 const ATTEMPTS: usize = 5;
 /// The largest order or transaction total that counts towards the spend.
 const MAX_SPEND: f64 = 1_000_000_000_000.0;
-
-/// Rules read a page at a time.
-const RULES_PAGE: usize = 500;
 
 /// The assessor, over any ledger and rules (DynamoDB when deployed).
 pub struct Assessor<L = DynamoLedger, R = DynamoRecords<Rule>> {
@@ -178,14 +177,19 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
     /// Assesses one accepted event; Ok for an event that earns nothing or is not
     /// one the rules apply to.
     pub async fn assess_event(&self, event: &Assessable) -> Result<(), AssessError> {
+        let rules = self.rules_of(&event.tenant).await?;
+        self.assess_with(event, &rules).await
+    }
+
+    /// `assess_event` with the tenant's `rules` read already.
+    async fn assess_with(&self, event: &Assessable, rules: &[Rule]) -> Result<(), AssessError> {
         let Some((occasion, customer, spend)) = event.occasion()? else {
             return Ok(());
         };
         let tenant = &event.tenant;
-        let rules = self.rules_of(tenant).await?;
         for _ in 0..ATTEMPTS {
             let before = self.ledger.state(tenant, &customer).await?;
-            let fulfilled = assess(&rules, &occasion, |rule| before.fulfilled(rule));
+            let fulfilled = assess(rules, &occasion, |rule| before.fulfilled(rule));
             if fulfilled.is_empty() && spend.is_none() {
                 return Ok(());
             }
@@ -198,7 +202,17 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
             let (next, entries) = before.after(&outcome);
             match self
                 .ledger
-                .apply(tenant, &customer, &event.event_id, &before, &next, &entries, None)
+                .apply(
+                    tenant,
+                    &customer,
+                    &Change {
+                        event_id: &event.event_id,
+                        before: &before,
+                        next: &next,
+                        entries: &entries,
+                        receipt: None,
+                    },
+                )
                 .await?
             {
                 Applied::Written => {
@@ -218,15 +232,20 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
     /// received again until the queue dead-letters it, so it is kept, not lost.
     pub async fn queue_batch(&self, messages: &[SqsMessage]) -> Vec<String> {
         let mut failed = Vec::new();
+        // Each tenant's rules are read once a batch.
+        let mut rules: HashMap<TenantId, Vec<Rule>> = HashMap::new();
         for message in messages {
             let id = message.message_id.clone().unwrap_or_default();
-            let assessed = match serde_json::from_str::<Value>(message.body.as_deref().unwrap_or_default()) {
-                Ok(entry) => match Assessable::from_bus_detail(&entry["detail"]) {
-                    Ok(event) => self.assess_event(&event).await,
-                    Err(err) => Err(err),
-                },
-                Err(err) => Err(AssessError::Malformed(err.to_string())),
-            };
+            let assessed = async {
+                let entry = serde_json::from_str::<Value>(message.body.as_deref().unwrap_or_default())
+                    .map_err(|err| AssessError::Malformed(err.to_string()))?;
+                let event = Assessable::from_bus_detail(&entry["detail"])?;
+                if !rules.contains_key(&event.tenant) {
+                    rules.insert(event.tenant.clone(), self.rules_of(&event.tenant).await?);
+                }
+                self.assess_with(&event, &rules[&event.tenant]).await
+            }
+            .await;
             if let Err(err) = assessed {
                 tracing::warn!(message_id = %id, error = %ErrorChain(&err), "not assessed; received again");
                 failed.push(id);
@@ -237,16 +256,8 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
 
     /// The tenant's rules (at most `MaxRulesPerTenant`).
     async fn rules_of(&self, tenant: &TenantId) -> Result<Vec<Rule>, AssessError> {
-        let mut rules = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.rules.list(tenant, RULES_PAGE, cursor.as_deref()).await?;
-            rules.extend(page.items.into_iter().map(|stored| stored.value));
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(rules),
-            }
-        }
+        let rules = list_all(&self.rules, tenant, |_| true).await?;
+        Ok(rules.into_iter().map(|stored| stored.value).collect())
     }
 }
 

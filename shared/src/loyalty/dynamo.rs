@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::model::{CustomerState, LedgerEntry, Receipt};
-use super::port::{Applied, Ledger};
+use super::port::{Applied, Change, Ledger};
 use crate::storage::{ErrorKind, StorageError, transact};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
@@ -132,16 +132,14 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn apply(
-        &self,
-        tenant: &TenantId,
-        customer: &str,
-        event_id: &str,
-        before: &CustomerState,
-        next: &CustomerState,
-        entries: &[LedgerEntry],
-        receipt: Option<Receipt>,
-    ) -> Result<Applied, StorageError> {
+    async fn apply(&self, tenant: &TenantId, customer: &str, change: &Change<'_>) -> Result<Applied, StorageError> {
+        let Change {
+            event_id,
+            before,
+            next,
+            entries,
+            receipt,
+        } = *change;
         let pk = partition(tenant, customer);
         let kept: HashMap<String, AttributeValue> = receipt
             .map(|r| {

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::dynamo::entry_key;
 use super::model::{CustomerState, LedgerEntry, Receipt};
-use super::port::{Applied, Ledger};
+use super::port::{Applied, Change, Ledger};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
@@ -42,16 +42,14 @@ impl Ledger for InMemoryLedger {
             .unwrap_or_default())
     }
 
-    async fn apply(
-        &self,
-        tenant: &TenantId,
-        customer: &str,
-        event_id: &str,
-        before: &CustomerState,
-        next: &CustomerState,
-        entries: &[LedgerEntry],
-        receipt: Option<Receipt>,
-    ) -> Result<Applied, StorageError> {
+    async fn apply(&self, tenant: &TenantId, customer: &str, change: &Change<'_>) -> Result<Applied, StorageError> {
+        let Change {
+            event_id,
+            before,
+            next,
+            entries,
+            receipt,
+        } = *change;
         let mut customers = self.lock();
         let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
         if customers.marks.contains_key(&mark) {

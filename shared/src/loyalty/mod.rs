@@ -17,4 +17,4 @@ pub use assessor::{AssessError, Assessable, Assessor, AssessorConfig};
 pub use dynamo::DynamoLedger;
 pub use memory::InMemoryLedger;
 pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Receipt, Spend};
-pub use port::{Applied, Ledger};
+pub use port::{Applied, Change, Ledger};

@@ -8,6 +8,17 @@ use super::model::{CustomerState, LedgerEntry, Receipt};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
+/// One event's change to a customer: the state it was computed from, the state
+/// after it, its entries and (for a redemption) its receipt.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub event_id: &'a str,
+    pub before: &'a CustomerState,
+    pub next: &'a CustomerState,
+    pub entries: &'a [LedgerEntry],
+    pub receipt: Option<Receipt>,
+}
+
 /// How applying one event's change ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -26,19 +37,13 @@ pub trait Ledger: Send + Sync {
         customer: &str,
     ) -> impl Future<Output = Result<CustomerState, StorageError>> + Send;
 
-    /// Writes `next` and `entries` for event `event_id` (with its `receipt`, if
-    /// any), if the customer is still as `before` and the event was not applied
-    /// yet; all or nothing.
-    #[allow(clippy::too_many_arguments)]
+    /// Writes `change`, if the customer is still as it was computed from and its
+    /// event was not applied yet; all or nothing.
     fn apply(
         &self,
         tenant: &TenantId,
         customer: &str,
-        event_id: &str,
-        before: &CustomerState,
-        next: &CustomerState,
-        entries: &[LedgerEntry],
-        receipt: Option<Receipt>,
+        change: &Change<'_>,
     ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
 
     /// The receipt event `event_id` was applied with; `None` if it was not

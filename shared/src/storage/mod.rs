@@ -17,5 +17,5 @@ pub use error::{BoxError, ErrorKind, StorageError};
 pub use item_size::attribute_size;
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;
-pub use records::{RecordError, RecordPage, Records, Versioned};
+pub use records::{RecordError, RecordPage, Records, Versioned, list_all};
 pub use transaction::{Written, transact};

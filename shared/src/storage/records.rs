@@ -73,6 +73,27 @@ pub trait Records<T>: Send + Sync {
     ) -> impl Future<Output = Result<RecordPage<T>, RecordError>> + Send;
 }
 
+/// Page size when reading all of a tenant's records.
+const ALL_PAGE: usize = 500;
+
+/// Every record of the tenant that `keep` accepts, in id order, page by page.
+pub async fn list_all<T>(
+    records: &impl Records<T>,
+    tenant: &TenantId,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<Versioned<T>>, RecordError> {
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = records.list(tenant, ALL_PAGE, cursor.as_deref()).await?;
+        found.extend(page.items.into_iter().filter(|r| keep(&r.value)));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
 /// A shared store is a store (one the runs' and the runner's jobs share in tests).
 impl<T, R: Records<T>> Records<T> for std::sync::Arc<R> {
     fn create(
