@@ -205,7 +205,7 @@ fn queue_arn(name: &str) -> String {
     format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}")
 }
 
-/// template.yaml's AssessEventsRule: actions, orders and transactions created,
+/// template.yaml's AssessEventsRule: actions, orders, transactions and redemptions created,
 /// from the bus to the assessor's queue (moto delivers to SQS targets).
 async fn assess_events_rule(
     events: &aws_sdk_eventbridge::Client,
@@ -214,7 +214,8 @@ async fn assess_events_rule(
     queue_arn: &str,
 ) -> Result<(), String> {
     let source = shared::fanout::EVENT_SOURCE;
-    let detail_types = ["action", "order", "transaction"].map(|entity| format!("{source}/{entity}/create"));
+    let detail_types =
+        ["action", "order", "transaction", "redemption"].map(|entity| format!("{source}/{entity}/create"));
     let pattern = serde_json::json!({"source": [source], "detail-type": detail_types});
     events
         .put_rule()

@@ -1,8 +1,9 @@
 //! The loyalty engine end to end against moto: rules set through the API, typed
 //! events POSTed through the API, the events stream read by the fan-out, which
 //! puts each event on the stack's bus; the bus's rule routes actions, orders and
-//! transactions to the assessor's queue, and the assessor records what they earn
-//! in the customer's ledger (IAM enforced for every function).
+//! transactions (and redemptions) to the assessor's queue, and the assessor
+//! records what they earn in the customer's ledger and stores its notices, which
+//! the fan-out delivers to subscribers (IAM enforced for every function).
 
 mod common;
 
@@ -33,13 +34,49 @@ impl Harness {
         Self { stack, stream, queue }
     }
 
-    async fn rule(&self, body: Value) {
+    async fn rule(&self, body: Value) -> String {
         let request = ApiRequest::new("POST", "/api/v1/rules")
             .for_tenant("acme")
             .json(&body)
             .build();
         let (status, rule) = parts(self.stack.call("create-rule", request).await);
         assert_eq!(status, 201, "{rule}");
+        rule["id"].as_str().expect("rule id").to_owned()
+    }
+
+    /// A new queue subscribed to `entity` creates: its URL.
+    async fn subscribed_queue(&self, entity: &str) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+        let name = format!("{}-{}", entity.to_lowercase(), uuid::Uuid::now_v7().simple());
+        let url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("queue")
+            .queue_url
+            .expect("url");
+        let body = json!({"entityType": entity, "subscribeCreate": true,
+                          "destination": {"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}}});
+        let request = ApiRequest::new("POST", "/api/v1/event-subscription")
+            .for_tenant("acme")
+            .json(&body)
+            .build();
+        let (status, created) = parts(self.stack.call("create-subscription", request).await);
+        assert_eq!(status, 201, "{created}");
+        url
+    }
+
+    /// The messages in `queue`: each one's seed 002 notification (its `data`).
+    async fn notifications(&self, queue: &str) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+        let mut found: Vec<Value> = common::drain(&sqs, queue)
+            .await
+            .iter()
+            .map(|m| serde_json::from_str::<Value>(m.body().unwrap_or_default()).expect("envelope")["data"].clone())
+            .collect();
+        found.sort_by_key(|n| n["createdAt"].as_i64());
+        found
     }
 
     async fn post(&self, function: &str, path: &str, body: Value) {
@@ -117,6 +154,12 @@ impl Harness {
     }
 }
 
+fn registration_bonus() -> Value {
+    json!({"name": "Registration bonus", "ruleSet": "ACTION",
+        "conditions": {"nameSpaces": ["Customer.Registration"], "attributes": {"channel": "web"}, "maxPerCustomer": 1},
+        "fulfilment": {"points": {"fixed": 100}, "pointsExpireAfterDays": 365}})
+}
+
 fn typed(block: &str, event_id: &str, fields: Value) -> Value {
     json!({block: fields, "eventId": event_id, "customerId": CUSTOMER,
            "nameSpace": "Customer.Registration", "attributes": [{"key": "channel", "value": "web"}]})
@@ -126,10 +169,7 @@ fn typed(block: &str, event_id: &str, fields: Value) -> Value {
 async fn typed_events_earn_points_through_the_bus_exactly_once() {
     // GIVEN the registration bonus (once per customer) and two points per unit spent
     let mut h = Harness::new().await;
-    h.rule(json!({"name": "Registration bonus", "ruleSet": "ACTION",
-        "conditions": {"nameSpaces": ["Customer.Registration"], "attributes": {"channel": "web"}, "maxPerCustomer": 1},
-        "fulfilment": {"points": {"fixed": 100}, "pointsExpireAfterDays": 365}}))
-        .await;
+    h.rule(registration_bonus()).await;
     h.rule(json!({"name": "Spend", "ruleSet": "SPEND", "fulfilment": {"points": {"perCurrencyUnit": 2}}}))
         .await;
     // WHEN a registration is posted, fanned out and assessed
@@ -257,6 +297,77 @@ async fn typed_events_earn_points_through_the_bus_exactly_once() {
     );
     let (status, problem) = h.redeem(&locked_out).await;
     assert_eq!((status, &problem["code"]), (409, &json!("account_locked")), "{problem}");
+    // AND no function made a call its policy does not allow
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn subscribers_receive_the_engines_notices_in_seed_002s_shape() {
+    // GIVEN the registration bonus, and queues subscribed to POINTS and CUSTOMER events
+    let mut h = Harness::new().await;
+    let bonus = h.rule(registration_bonus()).await;
+    let points = h.subscribed_queue("POINTS").await;
+    let customers = h.subscribed_queue("CUSTOMER").await;
+    // WHEN a registration and a transaction are posted and assessed
+    let registration = typed("action", "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e1f", json!({"amount": 0}));
+    h.post("create-action-event", "/api/v1/events/actions", registration)
+        .await;
+    let mut transaction = typed(
+        "transaction",
+        "8f7a6b5c-4d3e-4f2a-9b1c-0d9e8f7a6b5c",
+        json!({"total": 20}),
+    );
+    transaction["reference"] = json!("INV-1");
+    h.post("create-transaction-event", "/api/v1/events/transactions", transaction)
+        .await;
+    assert_eq!(h.assess().await.len(), 2);
+    // AND 30 points are redeemed, and everything fanned out and assessed in turn
+    let redemption = typed(
+        "redemption",
+        "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        json!({"quantity": 30}),
+    );
+    assert_eq!(h.redeem(&redemption).await.0, 200);
+    assert_eq!(h.assess().await.len(), 1, "the redemption reaches the assessor");
+    h.assess().await;
+    // THEN the POINTS queue has pointsIssued, then pointsRedeemed, each once
+    let notices = h.notifications(&points).await;
+    let names: Vec<&str> = notices.iter().filter_map(|n| n["eventName"].as_str()).collect();
+    assert_eq!(names, ["pointsIssued", "pointsRedeemed"], "{notices:?}");
+    let issued = &notices[0]["data"];
+    assert_eq!(issued["customerIdentifiers"]["customerId"], CUSTOMER);
+    assert_eq!(
+        (
+            &issued["totalPointsIssued"],
+            &issued["programCurrentPoints"],
+            &issued["programLifetimePoints"]
+        ),
+        (&json!(100), &json!(100), &json!(100))
+    );
+    assert_eq!(
+        issued["promotionalPointsIssued"][0]["promotionIdentifier"],
+        json!(bonus)
+    );
+    assert_eq!(issued["triggeringActivity"]["name"], "ACTION");
+    let redeemed = &notices[1]["data"];
+    assert_eq!(
+        (&redeemed["totalPointsRedeemed"], &redeemed["programCurrentPoints"]),
+        (&json!(30), &json!(70))
+    );
+    assert!(
+        notices
+            .iter()
+            .all(|n| n["eventId"].as_str().is_some_and(|id| id.starts_with("pts_")))
+    );
+    // AND the CUSTOMER queue has customerAdded (its first event) and transactionAdded
+    let notices = h.notifications(&customers).await;
+    let names: Vec<&str> = notices.iter().filter_map(|n| n["eventName"].as_str()).collect();
+    assert_eq!(names, ["customerAdded", "transactionAdded"], "{notices:?}");
+    assert_eq!(notices[0]["data"]["customerIdentifiers"]["customerId"], CUSTOMER);
+    assert_eq!(
+        (&notices[1]["data"]["amount"], &notices[1]["data"]["billNumber"]),
+        (&json!(20), &json!("INV-1"))
+    );
     // AND no function made a call its policy does not allow
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }

@@ -647,7 +647,7 @@ async fn ledger_contract(ledger: &impl Ledger) {
     assert_eq!(empty, CustomerState::default());
     // One event's change is written whole.
     let first = outcome("e-1", &[("rul_a", 100), ("rul_b", 50)]);
-    let (next, entries) = empty.after(&first);
+    let effect = empty.after(&first);
     let applied = ledger
         .apply(
             &acme,
@@ -655,9 +655,7 @@ async fn ledger_contract(ledger: &impl Ledger) {
             &Change {
                 event_id: "e-1",
                 before: &empty,
-                next: &next,
-                entries: &entries,
-                receipt: None,
+                effect: &effect,
             },
         )
         .await;
@@ -668,6 +666,19 @@ async fn ledger_contract(ledger: &impl Ledger) {
         (Some(1), 150, 1)
     );
     assert_eq!(read.spend_lifetime, 10.0);
+    // Its mark and entries can be read back, as the notifications are built.
+    let mark = ledger.mark(&acme, customer, "e-1").await.expect("mark");
+    assert_eq!(mark, Some(effect.mark));
+    assert_eq!(
+        (effect.mark.starting, effect.mark.available, effect.mark.lifetime),
+        (0, 150, 150)
+    );
+    let of_event = ledger
+        .entries_of(&acme, customer, "e-1", effect.mark.at)
+        .await
+        .expect("entries of e-1");
+    assert_eq!(of_event, effect.entries);
+    assert_eq!(ledger.mark(&acme, customer, "e-9").await.expect("mark"), None);
     // The same event again is a no-op, whatever state it was computed from.
     let again = ledger
         .apply(
@@ -676,16 +687,13 @@ async fn ledger_contract(ledger: &impl Ledger) {
             &Change {
                 event_id: "e-1",
                 before: &read,
-                next: &read.after(&first).0,
-                entries: &[],
-                receipt: None,
+                effect: &read.after(&first),
             },
         )
         .await;
     assert_eq!(again.expect("apply"), Applied::AlreadyApplied);
     // A change computed from an older state is refused whole.
     let second = outcome("e-2", &[("rul_a", 7)]);
-    let (stale_next, stale_entries) = empty.after(&second);
     let stale = ledger
         .apply(
             &acme,
@@ -693,14 +701,11 @@ async fn ledger_contract(ledger: &impl Ledger) {
             &Change {
                 event_id: "e-2",
                 before: &empty,
-                next: &stale_next,
-                entries: &stale_entries,
-                receipt: None,
+                effect: &empty.after(&second),
             },
         )
         .await;
     assert_eq!(stale.expect("apply"), Applied::Stale);
-    let (next, entries) = read.after(&second);
     let applied = ledger
         .apply(
             &acme,
@@ -708,9 +713,7 @@ async fn ledger_contract(ledger: &impl Ledger) {
             &Change {
                 event_id: "e-2",
                 before: &read,
-                next: &next,
-                entries: &entries,
-                receipt: None,
+                effect: &read.after(&second),
             },
         )
         .await;

@@ -96,6 +96,21 @@ impl<'a> Environment<'a> {
     }
 }
 
+/// How many days an event (and what it claimed) is kept.
+pub const RETENTION: &str = "EVENT_RETENTION_DAYS";
+
+/// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
+pub fn retention(env: &Environment) -> Result<chrono::Duration, ConfigError> {
+    let days: i64 = env.parsed_or(RETENTION, 365)?;
+    (1..=36_500)
+        .contains(&days)
+        .then(|| chrono::Duration::days(days))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: RETENTION,
+            reason: format!("{days} is not between 1 and 36500"),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 
-use crate::config::{ConfigError, Environment, FunctionConfig};
+use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
 use crate::http::Authentication;
 use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
@@ -44,8 +44,6 @@ pub struct WriteEventsConfig {
     pub claims_table: String,
 }
 
-const RETENTION: &str = "EVENT_RETENTION_DAYS";
-
 impl FunctionConfig for WriteEventsConfig {
     const VARIABLES: &'static [&'static str] = &[
         EVENTS.env_var,
@@ -63,18 +61,6 @@ impl FunctionConfig for WriteEventsConfig {
             claims_table: env.required(CLAIMS.env_var)?,
         })
     }
-}
-
-/// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
-fn retention(env: &Environment) -> Result<Duration, ConfigError> {
-    let days: i64 = env.parsed_or(RETENTION, 365)?;
-    (1..=36_500)
-        .contains(&days)
-        .then(|| Duration::days(days))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: RETENTION,
-            reason: format!("{days} is not between 1 and 36500"),
-        })
 }
 
 /// create-event: writes like the typed endpoints, and validates against the

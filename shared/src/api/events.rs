@@ -66,7 +66,7 @@ impl EventsApi<DynamoEventStore> {
     fn write_with(client: Client, config: WriteEventsConfig) -> Self {
         let api = Self::read_with(client, config.events);
         Self {
-            store: api.store.writing(config.retention, config.claims_table),
+            store: api.store.writing(config.retention).claiming(config.claims_table),
             ..api
         }
     }

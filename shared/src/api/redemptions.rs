@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedKind, typed_event};
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
-use crate::loyalty::{Applied, Change, DynamoLedger, Ledger, Receipt};
+use crate::loyalty::{Applied, Change, DynamoLedger, Ledger, Mark};
 use crate::routes;
 use crate::tenant::TenantId;
 
@@ -55,17 +55,17 @@ fn quantity(body: &Value) -> Result<u64, ApiError> {
 }
 
 /// Applies the redemption once; a resend of its event id gets the first answer.
-/// Returns the receipt and whether it was applied before.
+/// Returns its mark (the balances before and after) and whether it was applied before.
 async fn redeem<L: Ledger>(
     ledger: &L,
     tenant: &TenantId,
     customer: &str,
     event_id: &str,
     quantity: u64,
-) -> Result<(Receipt, bool), ApiError> {
+) -> Result<(Mark, bool), ApiError> {
     for _ in 0..ATTEMPTS {
-        if let Some(receipt) = ledger.receipt(tenant, customer, event_id).await? {
-            return Ok((receipt, true));
+        if let Some(mark) = ledger.mark(tenant, customer, event_id).await? {
+            return Ok((mark, true));
         }
         let before = ledger.state(tenant, customer).await?;
         if before.locked {
@@ -76,7 +76,7 @@ async fn redeem<L: Ledger>(
             });
         }
         let now = Utc::now();
-        let Some((next, entry, receipt)) = before.redeemed(event_id, now, quantity) else {
+        let Some(effect) = before.redeemed(event_id, now, quantity) else {
             return Err(ApiError::Refused {
                 status: 422,
                 code: "insufficient_points",
@@ -93,15 +93,13 @@ async fn redeem<L: Ledger>(
                 &Change {
                     event_id,
                     before: &before,
-                    next: &next,
-                    entries: &[entry],
-                    receipt: Some(receipt),
+                    effect: &effect,
                 },
             )
             .await?
         {
-            Applied::Written => return Ok((receipt, false)),
-            // Applied meanwhile (its receipt is read next), or the customer changed.
+            Applied::Written => return Ok((effect.mark, false)),
+            // Applied meanwhile (its mark is read next), or the customer changed.
             Applied::AlreadyApplied | Applied::Stale => {}
         }
     }
@@ -129,9 +127,9 @@ async fn first_answer<S: EventStore, L: Ledger>(
     let Some(customer) = stored.event_payload.key_attributes.get(CUSTOMER_ID_ATTRIBUTE) else {
         return Ok(None);
     };
-    Ok(api.ledger.receipt(tenant, customer, event_id).await?.map(|receipt| {
+    Ok(api.ledger.mark(tenant, customer, event_id).await?.map(|mark| {
         json!({"eventId": event_id, "customerId": customer, "tenantId": tenant.as_str(), "isExisting": true,
-               "startingBalance": receipt.starting, "pendingBalance": receipt.pending})
+               "startingBalance": mark.starting, "pendingBalance": mark.available})
     }))
 }
 
@@ -154,15 +152,14 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
             if let Some(answer) = first_answer(api, &caller.tenant, &event.id).await? {
                 return json_response(StatusCode::OK, &answer);
             }
-            let (receipt, redeemed_before) =
-                redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
+            let (mark, redeemed_before) = redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
             // Stored once applied: a failure here is mended by a resend, which the
             // ledger answers as the first time.
             let stored = store_typed(&api.events, TypedKind::Redemption, &caller.tenant, body).await?;
             let mut answer = stored.answer(&caller.tenant);
             answer["isExisting"] = json!(stored.is_existing || redeemed_before);
-            answer["startingBalance"] = json!(receipt.starting);
-            answer["pendingBalance"] = json!(receipt.pending);
+            answer["startingBalance"] = json!(mark.starting);
+            answer["pendingBalance"] = json!(mark.available);
             json_response(StatusCode::OK, &answer)
         },
     )

@@ -2,12 +2,10 @@
 //! one CUSTOMER CREATE event, decided by a conditional write on a claim of that
 //! identifier (so concurrent first events still make only one).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::model::{Event, EventPayload, EventSource, EventType, Operation};
+use super::model::Event;
 use crate::ids;
 
 /// Entity name of the events that announce a new customer.
@@ -32,28 +30,34 @@ impl NewCustomer {
     }
 
     /// The CUSTOMER CREATE event announcing it, caused by `source_event_id`.
+    /// Its payload is seed 002's `customerAdded` notification, with the
+    /// identifier as given besides (`identifierType`, `identifierValue`).
     pub fn created_event(&self, source_event_id: &str, now: DateTime<Utc>) -> Event {
-        let payload = json!({"identifierType": self.identifier_type, "identifierValue": self.identifier});
-        Event {
-            id: format!("{CUSTOMER_EVENT_PREFIX}{}", self.digest()),
-            entity_id: self.identifier.clone(),
-            entity_name: CUSTOMER_ENTITY.to_owned(),
-            event_source: EventSource::System,
-            event_type: EventType::EntityEvent,
-            event_payload: EventPayload {
-                operation: Operation::Create,
-                entity_id: None,
-                key_attributes: [
-                    ("identifier_type".to_owned(), self.identifier_type.clone()),
-                    ("source_event_id".to_owned(), source_event_id.to_owned()),
-                ]
-                .into(),
-                base64_encoded_payload_json: Some(STANDARD.encode(payload.to_string())),
-                base64_encoded_fault_json: None,
-            },
-            created_at: now.trunc_subsecs(3),
-            definition: None,
-        }
+        let id = format!("{CUSTOMER_EVENT_PREFIX}{}", self.digest());
+        // Seed 002 names the customer id (the typed endpoints' identifier) at the
+        // top, other identifiers in `instore`.
+        let identifiers = if self.identifier_type == "customerId" {
+            json!({"customerId": self.identifier})
+        } else {
+            json!({"instore": {&self.identifier_type: self.identifier}})
+        };
+        let payload = json!({
+            "eventName": "customerAdded", "eventId": id, "createdAt": now.timestamp_millis(),
+            "data": {"customerIdentifiers": identifiers, "enteredAt": now.timestamp_millis()},
+            "identifierType": self.identifier_type, "identifierValue": self.identifier,
+        });
+        let key_attributes = [
+            ("identifier_type".to_owned(), self.identifier_type.clone()),
+            ("source_event_id".to_owned(), source_event_id.to_owned()),
+        ];
+        Event::created_by_service(
+            id,
+            CUSTOMER_ENTITY,
+            &self.identifier,
+            key_attributes.into(),
+            &payload,
+            now,
+        )
     }
 }
 
@@ -82,8 +86,15 @@ mod tests {
             .base64_encoded_payload_json
             .as_deref()
             .expect("payload");
+        let payload = decode_json(payload).expect("json");
+        assert_eq!(payload["identifierValue"], "ana@example.com");
+        // Seed 002's customerAdded, the event's id as its eventId.
         assert_eq!(
-            decode_json(payload).expect("json")["identifierValue"],
+            (&payload["eventName"], &payload["eventId"]),
+            (&json!("customerAdded"), &json!(first.id))
+        );
+        assert_eq!(
+            payload["data"]["customerIdentifiers"]["instore"]["email"],
             "ana@example.com"
         );
     }

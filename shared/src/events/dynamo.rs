@@ -31,7 +31,8 @@ pub struct DynamoEventStore {
 #[derive(Debug, Clone)]
 struct Writes {
     retention: Duration,
-    claims_table: String,
+    /// `None` in functions that store no unique keys or customers.
+    claims_table: Option<String>,
 }
 
 /// How long a container remembers a known customer (claims never expire; this
@@ -49,17 +50,27 @@ impl DynamoEventStore {
         }
     }
 
-    /// The same store, also writing events that expire after `retention`, with
-    /// their claims (unique keys, customers) in `claims_table`.
+    /// The same store, also writing events that expire after `retention`.
     #[must_use]
-    pub fn writing(self, retention: Duration, claims_table: impl Into<String>) -> Self {
+    pub fn writing(self, retention: Duration) -> Self {
         Self {
             writes: Some(Writes {
                 retention,
-                claims_table: claims_table.into(),
+                claims_table: None,
             }),
             ..self
         }
+    }
+
+    /// The writing store, keeping its events' claims (unique keys, customers) in
+    /// `claims_table`.
+    #[must_use]
+    pub fn claiming(self, claims_table: impl Into<String>) -> Self {
+        let writes = self.writes.map(|writes| Writes {
+            claims_table: Some(claims_table.into()),
+            ..writes
+        });
+        Self { writes, ..self }
     }
 
     fn writes(&self) -> Result<&Writes, EventStoreError> {
@@ -69,7 +80,10 @@ impl DynamoEventStore {
     }
 
     fn claims_table(&self) -> Result<&str, EventStoreError> {
-        Ok(&self.writes()?.claims_table)
+        self.writes()?
+            .claims_table
+            .as_deref()
+            .ok_or_else(|| StorageError::other("this function stores no claims").into())
     }
 
     fn event_item(&self, tenant: &TenantId, event: &Event) -> Result<HashMap<String, AttributeValue>, EventStoreError> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::util::rfc3339_millis;
@@ -84,6 +84,36 @@ pub struct DefinitionStamp {
 }
 
 impl Event {
+    /// A CREATE event the service itself stores (source SYSTEM), stamped `now`.
+    pub fn created_by_service(
+        id: String,
+        entity_name: &str,
+        entity_id: &str,
+        key_attributes: BTreeMap<String, String>,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Self {
+        use base64::Engine as _;
+        Self {
+            id,
+            entity_id: entity_id.to_owned(),
+            entity_name: entity_name.to_owned(),
+            event_source: EventSource::System,
+            event_type: EventType::EntityEvent,
+            event_payload: EventPayload {
+                operation: Operation::Create,
+                entity_id: None,
+                key_attributes,
+                base64_encoded_payload_json: Some(
+                    base64::engine::general_purpose::STANDARD.encode(payload.to_string()),
+                ),
+                base64_encoded_fault_json: None,
+            },
+            created_at: now.trunc_subsecs(3),
+            definition: None,
+        }
+    }
+
     /// True when `other` carries what the client sent for this event; the server-set
     /// `created_at` and `definition` are not part of it. Decides replay (200)
     /// versus conflict (409).

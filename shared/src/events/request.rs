@@ -10,6 +10,10 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::customer::CUSTOMER_EVENT_PREFIX;
+use crate::loyalty::POINTS_EVENT_PREFIX;
+
+/// Id prefixes of the events the service creates: no client event may take one.
+const RESERVED_PREFIXES: [&str; 2] = [CUSTOMER_EVENT_PREFIX, POINTS_EVENT_PREFIX];
 use super::model::{Event, EventPayload, EventSource, EventType, Operation};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ids;
@@ -62,11 +66,11 @@ impl EventRequest {
         let id = match self.id {
             Some(id) => {
                 errors.check(ids::validate_client_id("id", &id));
-                if id.starts_with(CUSTOMER_EVENT_PREFIX) {
+                if let Some(prefix) = RESERVED_PREFIXES.iter().find(|prefix| id.starts_with(**prefix)) {
                     errors.push(
                         "id",
                         format!(
-                            "the prefix {CUSTOMER_EVENT_PREFIX} is reserved for the CUSTOMER events the service creates"
+                            "the prefix {prefix} is reserved for the CUSTOMER and POINTS events the service creates"
                         ),
                     );
                 }

@@ -2,7 +2,9 @@
 //! transaction, and records what they earn in the customer's ledger (orders and
 //! transactions add their total to the customer's spend). Exactly once per event:
 //! the change is computed from the customer's state and written only if that
-//! state is still current and the event was not applied before.
+//! state is still current and the event was not applied before. Then it stores
+//! what the ledger recorded as notices (seed 002's `pointsIssued`, …), for
+//! redemptions too (the redemption endpoint applied those already).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -13,12 +15,15 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsMessage;
 
 use super::dynamo::DynamoLedger;
-use super::model::{Outcome, Spend};
+use super::model::{LedgerEntry, Mark, Outcome, Spend};
+use super::notices::Trigger;
 use super::port::{Applied, Change, Ledger};
 use crate::config::{ConfigError, Environment, FunctionConfig};
-use crate::events::{CUSTOMER_ID_ATTRIBUTE, Event, decode_json};
+use crate::events::{
+    CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, Event, EventStore, EventStoreError, PutOutcome, TypedKind, decode_json,
+};
 use crate::rules::{Occasion, OccasionKind, Rule, assess};
-use crate::storage::schema::{LOYALTY, RULE_RECORDS};
+use crate::storage::schema::{EVENTS, LOYALTY, RULE_RECORDS};
 use crate::storage::{DynamoRecords, ErrorKind, RecordError, Records, StorageError, list_all};
 use crate::tenant::TenantId;
 use crate::util::error_chain::ErrorChain;
@@ -28,11 +33,16 @@ const ATTEMPTS: usize = 5;
 /// The largest order or transaction total that counts towards the spend.
 const MAX_SPEND: f64 = 1_000_000_000_000.0;
 
-/// The assessor, over any ledger and rules (DynamoDB when deployed).
-pub struct Assessor<L = DynamoLedger, R = DynamoRecords<Rule>> {
+/// The assessor, over any ledger, rules and event store (DynamoDB when deployed).
+pub struct Assessor<L = DynamoLedger, R = DynamoRecords<Rule>, E = DynamoEventStore> {
     pub ledger: L,
     pub rules: R,
+    /// Where its notices go.
+    pub events: E,
 }
+
+/// What the ledger recorded for one event: its mark and entries.
+type Recorded = (Mark, Vec<LedgerEntry>);
 
 /// Why an event was not assessed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +52,15 @@ pub enum AssessError {
     Malformed(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl From<EventStoreError> for AssessError {
+    fn from(err: EventStoreError) -> Self {
+        match err {
+            EventStoreError::Storage(err) => Self::Storage(err),
+            other => Self::Storage(StorageError::caused(ErrorKind::Other, "storing a notice", other)),
+        }
+    }
 }
 
 impl From<RecordError> for AssessError {
@@ -111,29 +130,23 @@ impl Assessable {
         })
     }
 
-    /// The occasion, its customer and its spend; `None` for events the rules do
-    /// not apply to.
-    fn occasion(&self) -> Result<Option<(Occasion, String, Option<Spend>)>, AssessError> {
+    /// The customer of a typed event; `None` for any other event. The typed
+    /// endpoints store customers as canonical GUIDs and bodies as objects; a
+    /// generic event of the same entity name is not one the ledger could show.
+    fn typed_customer(&self) -> Option<&str> {
+        let customer = self.customer.as_deref()?;
+        let canonical = uuid::Uuid::parse_str(customer).map(|id| id.hyphenated().to_string());
+        (canonical.as_deref() == Ok(customer) && self.body.is_object()).then_some(customer)
+    }
+
+    /// The occasion and its spend; `None` for events the rules do not apply to.
+    fn occasion(&self) -> Option<(Occasion, Option<Spend>)> {
         let kind = match self.entity_name.as_str() {
             "ACTION" => OccasionKind::Action,
             "ORDER" => OccasionKind::Order,
             "TRANSACTION" => OccasionKind::Transaction,
-            _ => return Ok(None),
+            _ => return None,
         };
-        let customer = self
-            .customer
-            .clone()
-            .ok_or_else(|| AssessError::Malformed("no customer".into()))?;
-        // The typed endpoints store customers as canonical GUIDs; another event of
-        // these kinds (a generic one) names no customer the ledger could show.
-        let canonical = uuid::Uuid::parse_str(&customer).map(|id| id.hyphenated().to_string());
-        if canonical.as_deref() != Ok(customer.as_str()) {
-            tracing::debug!(event_id = %self.event_id, "not a typed event's customer; not assessed");
-            return Ok(None);
-        }
-        if !self.body.is_object() {
-            return Err(AssessError::Malformed("the payload is not a typed body".into()));
-        }
         let occasion = Occasion::from_body(kind, &self.body, self.at);
         let spend = match kind {
             OccasionKind::Order => self.body["order"]["total"].as_f64(),
@@ -143,22 +156,27 @@ impl Assessable {
         // A total DynamoDB could not hold, or a negative one, adds nothing.
         .filter(|total| (0.0..=MAX_SPEND).contains(total))
         .map(Spend);
-        Ok(Some((occasion, customer, spend)))
+        Some((occasion, spend))
     }
 }
 
-/// The assessor's settings: the loyalty table (rules and ledgers).
+/// The assessor's settings: the loyalty table (rules and ledgers), and the
+/// events table its notices go to (kept as long as other events).
 #[derive(Debug, Clone)]
 pub struct AssessorConfig {
     pub loyalty_table: String,
+    pub events_table: String,
+    pub retention: chrono::Duration,
 }
 
 impl FunctionConfig for AssessorConfig {
-    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var];
+    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var, EVENTS.env_var, crate::config::RETENTION];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             loyalty_table: env.required(LOYALTY.env_var)?,
+            events_table: env.required(EVENTS.env_var)?,
+            retention: crate::config::retention(env)?,
         })
     }
 }
@@ -168,14 +186,15 @@ impl Assessor {
         let client = aws_sdk_dynamodb::Client::new(sdk);
         Self {
             ledger: DynamoLedger::new(client.clone(), &config.loyalty_table),
-            rules: DynamoRecords::new(client, config.loyalty_table, RULE_RECORDS),
+            rules: DynamoRecords::new(client.clone(), config.loyalty_table, RULE_RECORDS),
+            events: DynamoEventStore::new(client, config.events_table).writing(config.retention),
         }
     }
 }
 
-impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
-    /// Assesses one accepted event; Ok for an event that earns nothing or is not
-    /// one the rules apply to.
+impl<L: Ledger, R: Records<Rule>, E: EventStore> Assessor<L, R, E> {
+    /// Assesses one accepted event and stores its notices; Ok for an event that
+    /// earns nothing or is not one the engine reads.
     pub async fn assess_event(&self, event: &Assessable) -> Result<(), AssessError> {
         let rules = self.rules_of(&event.tenant).await?;
         self.assess_with(event, &rules).await
@@ -183,15 +202,51 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
 
     /// `assess_event` with the tenant's `rules` read already.
     async fn assess_with(&self, event: &Assessable, rules: &[Rule]) -> Result<(), AssessError> {
-        let Some((occasion, customer, spend)) = event.occasion()? else {
+        let Some(customer) = event.typed_customer() else {
+            tracing::debug!(event_id = %event.event_id, "not a typed event; not assessed");
             return Ok(());
+        };
+        let recorded = if event.entity_name == TypedKind::Redemption.entity_name() {
+            self.recorded(event, customer).await?
+        } else {
+            self.apply_rules(event, customer, rules).await?
+        };
+        let trigger = Trigger {
+            event_id: &event.event_id,
+            entity_name: &event.entity_name,
+            customer,
+        };
+        let mut notices = recorded.map_or_else(Vec::new, |(mark, entries)| trigger.points_notices(&mark, &entries));
+        if event.entity_name == TypedKind::Transaction.entity_name() {
+            notices.push(trigger.transaction_added(&event.body, event.at));
+        }
+        for notice in notices {
+            let id = notice.id.clone();
+            // A replay is this notice stored before (a redelivered event).
+            if let PutOutcome::Conflict = self.events.put_new(&event.tenant, notice, None).await? {
+                tracing::warn!(event_id = %event.event_id, notice = %id, "a different notice holds this notice's id; kept");
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the rules to the event once; what the ledger recorded for it
+    /// (now or before), or `None` when it earns nothing and adds no spend.
+    async fn apply_rules(
+        &self,
+        event: &Assessable,
+        customer: &str,
+        rules: &[Rule],
+    ) -> Result<Option<Recorded>, AssessError> {
+        let Some((occasion, spend)) = event.occasion() else {
+            return Ok(None);
         };
         let tenant = &event.tenant;
         for _ in 0..ATTEMPTS {
-            let before = self.ledger.state(tenant, &customer).await?;
+            let before = self.ledger.state(tenant, customer).await?;
             let fulfilled = assess(rules, &occasion, |rule| before.fulfilled(rule));
             if fulfilled.is_empty() && spend.is_none() {
-                return Ok(());
+                return Ok(None);
             }
             let outcome = Outcome {
                 event_id: event.event_id.clone(),
@@ -199,31 +254,35 @@ impl<L: Ledger, R: Records<Rule>> Assessor<L, R> {
                 fulfilled,
                 spend,
             };
-            let (next, entries) = before.after(&outcome);
-            match self
-                .ledger
-                .apply(
-                    tenant,
-                    &customer,
-                    &Change {
-                        event_id: &event.event_id,
-                        before: &before,
-                        next: &next,
-                        entries: &entries,
-                        receipt: None,
-                    },
-                )
-                .await?
-            {
+            let effect = before.after(&outcome);
+            let change = Change {
+                event_id: &event.event_id,
+                before: &before,
+                effect: &effect,
+            };
+            match self.ledger.apply(tenant, customer, &change).await? {
                 Applied::Written => {
-                    tracing::info!(%tenant, event_id = %event.event_id, entries = entries.len(), "event assessed");
-                    return Ok(());
+                    let entries = effect.entries.len();
+                    tracing::info!(%tenant, event_id = %event.event_id, entries, "event assessed");
+                    return Ok(Some((effect.mark, effect.entries)));
                 }
-                Applied::AlreadyApplied => return Ok(()),
+                Applied::AlreadyApplied => return self.recorded(event, customer).await,
                 Applied::Stale => continue,
             }
         }
         Err(StorageError::new(ErrorKind::Conflict, "the customer changed on every try", None).into())
+    }
+
+    /// What the ledger recorded for the event, if it was applied.
+    async fn recorded(&self, event: &Assessable, customer: &str) -> Result<Option<Recorded>, AssessError> {
+        let Some(mark) = self.ledger.mark(&event.tenant, customer, &event.event_id).await? else {
+            return Ok(None);
+        };
+        let entries = self
+            .ledger
+            .entries_of(&event.tenant, customer, &event.event_id, mark.at)
+            .await?;
+        Ok(Some((mark, entries)))
     }
 
     /// Assesses the bus entries a queue delivered (the stack's bus routes each
@@ -267,7 +326,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::events::{TypedKind, typed_event};
+    use crate::events::{InMemoryEventStore, TypedKind, typed_event};
     use crate::fanout::{Envelope, bus_detail};
     use crate::loyalty::InMemoryLedger;
     use crate::rules::RuleRequest;
@@ -276,7 +335,7 @@ mod tests {
 
     const CUSTOMER: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
-    async fn assessor(rules: &[Value]) -> Assessor<InMemoryLedger, InMemoryRecords<Rule>> {
+    async fn assessor(rules: &[Value]) -> Assessor<InMemoryLedger, InMemoryRecords<Rule>, InMemoryEventStore> {
         let records = InMemoryRecords::default();
         for (i, body) in rules.iter().enumerate() {
             let id = format!("rul_{i}");
@@ -289,6 +348,7 @@ mod tests {
         Assessor {
             ledger: InMemoryLedger::default(),
             rules: records,
+            events: InMemoryEventStore::default(),
         }
     }
 
@@ -327,6 +387,13 @@ mod tests {
             .await
             .expect("entries");
         assert_eq!(entries.len(), 1);
+        // AND one pointsIssued notice is stored about the customer
+        let notices = assessor
+            .events
+            .list_by_entity(&tenant("acme"), "POINTS", CUSTOMER, 10, None)
+            .await
+            .expect("notices");
+        assert_eq!(notices.items.len(), 1);
         // AND a second registration does not pass maxPerCustomer
         let again = event(
             TypedKind::Action,

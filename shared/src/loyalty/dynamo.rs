@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{CustomerState, LedgerEntry, Receipt};
+use super::model::{CustomerState, LedgerEntry, Mark};
 use super::port::{Applied, Change, Ledger};
 use crate::storage::{ErrorKind, StorageError, transact};
 use crate::tenant::TenantId;
@@ -42,11 +42,13 @@ fn partition(tenant: &TenantId, customer: &str) -> AttributeValue {
 
 /// An entry's sort key, and the cursor the ledger's pages carry.
 pub(super) fn entry_key(entry: &LedgerEntry) -> String {
-    format!(
-        "LEDGER#{}#{}",
-        rfc3339_millis::format(&entry.created_at),
-        entry.entry_id
-    )
+    format!("{}{}", entries_at(entry.created_at), entry.entry_id)
+}
+
+/// The start of the sort keys of the entries written `at`; an event's entry ids
+/// start with its id and a `:`.
+fn entries_at(at: DateTime<Utc>) -> String {
+    format!("LEDGER#{}#", rfc3339_millis::format(&at))
 }
 
 fn encoded<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StorageError> {
@@ -136,21 +138,12 @@ impl Ledger for DynamoLedger {
         let Change {
             event_id,
             before,
-            next,
-            entries,
-            receipt,
+            effect,
         } = *change;
+        let (next, entries) = (&effect.next, &effect.entries);
         let pk = partition(tenant, customer);
-        let kept: HashMap<String, AttributeValue> = receipt
-            .map(|r| {
-                HashMap::from([
-                    ("starting".to_owned(), AttributeValue::N(r.starting.to_string())),
-                    ("pending".to_owned(), AttributeValue::N(r.pending.to_string())),
-                ])
-            })
-            .unwrap_or_default();
         let mark = built(
-            self.put(&pk, format!("MARK#{event_id}"), kept)
+            self.put(&pk, format!("MARK#{event_id}"), encoded(&effect.mark)?)
                 .condition_expression("attribute_not_exists(pk)"),
         )?;
         let account = AccountItem {
@@ -220,12 +213,7 @@ impl Ledger for DynamoLedger {
         )
     }
 
-    async fn receipt(
-        &self,
-        tenant: &TenantId,
-        customer: &str,
-        event_id: &str,
-    ) -> Result<Option<Receipt>, StorageError> {
+    async fn mark(&self, tenant: &TenantId, customer: &str, event_id: &str) -> Result<Option<Mark>, StorageError> {
         let item = self
             .client
             .get_item()
@@ -237,10 +225,29 @@ impl Ledger for DynamoLedger {
             .await
             .map_err(|e| StorageError::sdk("GetItem on the loyalty table (mark)", e))?
             .item;
-        Ok(item.filter(|item| item.contains_key("starting")).map(|item| Receipt {
-            starting: number(&item, "starting"),
-            pending: number(&item, "pending"),
-        }))
+        item.map(decoded::<Mark>).transpose()
+    }
+
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LedgerEntry>, StorageError> {
+        // At most one transaction's worth: one page.
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :event)")
+            .expression_attribute_values(":pk", partition(tenant, customer))
+            .expression_attribute_values(":event", AttributeValue::S(format!("{}{event_id}:", entries_at(at))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the loyalty table (an event's entries)", e))?;
+        page.items.unwrap_or_default().into_iter().map(decoded).collect()
     }
 
     async fn set_locked(

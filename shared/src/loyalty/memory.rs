@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::dynamo::entry_key;
-use super::model::{CustomerState, LedgerEntry, Receipt};
+use chrono::{DateTime, Utc};
+
+use super::model::{CustomerState, LedgerEntry, Mark};
 use super::port::{Applied, Change, Ledger};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
@@ -19,7 +21,7 @@ struct Customers {
     states: BTreeMap<(String, String), CustomerState>,
     /// Newest last.
     entries: BTreeMap<(String, String), Vec<LedgerEntry>>,
-    marks: BTreeMap<(String, String, String), Option<Receipt>>,
+    marks: BTreeMap<(String, String, String), Mark>,
 }
 
 impl InMemoryLedger {
@@ -46,9 +48,7 @@ impl Ledger for InMemoryLedger {
         let Change {
             event_id,
             before,
-            next,
-            entries,
-            receipt,
+            effect,
         } = *change;
         let mut customers = self.lock();
         let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
@@ -59,22 +59,32 @@ impl Ledger for InMemoryLedger {
         if stored_version != before.version {
             return Ok(Applied::Stale);
         }
-        customers.marks.insert(mark, receipt);
-        customers.states.insert(key(tenant, customer), next.clone());
+        customers.marks.insert(mark, effect.mark);
+        customers.states.insert(key(tenant, customer), effect.next.clone());
         let list = customers.entries.entry(key(tenant, customer)).or_default();
-        list.extend(entries.iter().cloned());
+        list.extend(effect.entries.iter().cloned());
         list.sort_by(|a, b| (a.created_at, &a.entry_id).cmp(&(b.created_at, &b.entry_id)));
         Ok(Applied::Written)
     }
 
-    async fn receipt(
+    async fn mark(&self, tenant: &TenantId, customer: &str, event_id: &str) -> Result<Option<Mark>, StorageError> {
+        let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
+        Ok(self.lock().marks.get(&mark).copied())
+    }
+
+    async fn entries_of(
         &self,
         tenant: &TenantId,
         customer: &str,
         event_id: &str,
-    ) -> Result<Option<Receipt>, StorageError> {
-        let mark = (tenant.to_string(), customer.to_owned(), event_id.to_owned());
-        Ok(self.lock().marks.get(&mark).copied().flatten())
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LedgerEntry>, StorageError> {
+        let customers = self.lock();
+        let all = customers.entries.get(&key(tenant, customer)).into_iter().flatten();
+        Ok(all
+            .filter(|entry| entry.event_id == event_id && entry.created_at == at)
+            .cloned()
+            .collect())
     }
 
     async fn set_locked(

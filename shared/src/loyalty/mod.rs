@@ -11,10 +11,12 @@ mod assessor;
 mod dynamo;
 mod memory;
 mod model;
+mod notices;
 mod port;
 
 pub use assessor::{AssessError, Assessable, Assessor, AssessorConfig};
 pub use dynamo::DynamoLedger;
 pub use memory::InMemoryLedger;
-pub use model::{AccountView, CustomerState, EntryType, LedgerEntry, Outcome, Points, Receipt, Spend};
+pub use model::{AccountView, CustomerState, Effect, EntryType, LedgerEntry, Mark, Outcome, Points, Spend};
+pub use notices::{POINTS_ENTITY, POINTS_EVENT_PREFIX, Trigger};
 pub use port::{Applied, Change, Ledger};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::Fulfilled;
@@ -42,14 +42,14 @@ impl CustomerState {
         self.counts.get(rule_id).copied().unwrap_or(0)
     }
 
-    /// The state after `outcome`, and its ledger entries (their balances after
-    /// each, in order).
-    pub fn after(&self, outcome: &Outcome) -> (CustomerState, Vec<LedgerEntry>) {
-        let mut next = self.clone();
-        next.version = Some(self.version.map_or(1, |v| v + 1));
-        next.created_at = Some(self.created_at.unwrap_or(outcome.at));
-        let mut balance = self.available(outcome.at);
-        let mut entries = Vec::new();
+    /// What `outcome` does: the state after it, and its ledger entries (their
+    /// balances after each, in order), the points it finds expired first.
+    pub fn after(&self, outcome: &Outcome) -> Effect {
+        // The ledger keeps times to the millisecond, as DynamoDB stores them.
+        let at = outcome.at.trunc_subsecs(3);
+        let mut next = self.successor(at);
+        let mut balance = self.available(at);
+        let mut entries = self.expiries(&outcome.event_id, at);
         for fulfilled in &outcome.fulfilled {
             *next.counts.entry(fulfilled.rule_id.clone()).or_default() += 1;
             if fulfilled.points == 0 {
@@ -69,22 +69,22 @@ impl CustomerState {
                 entry_type: EntryType::Issued,
                 points: i64::try_from(fulfilled.points).unwrap_or(i64::MAX),
                 balance_after: balance,
-                created_at: outcome.at,
+                created_at: at,
                 expires_at,
             });
         }
         if let Some(Spend(amount)) = outcome.spend {
             next.spend_lifetime += amount;
             // Events may come out of order: an earlier year's only adds to the lifetime.
-            let year = outcome.at.year();
+            let year = at.year();
             if year == self.spend_year {
                 next.spend_annual = self.spend_annual + amount;
             } else if year > self.spend_year {
                 (next.spend_year, next.spend_annual) = (year, amount);
             }
         }
-        next.prune(outcome.at);
-        (next, entries)
+        next.prune(at);
+        self.effect(next, entries, at)
     }
 
     /// The account as the API answers it.
@@ -116,34 +116,79 @@ fn end_of(day: NaiveDate) -> DateTime<Utc> {
         .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
 }
 
-/// What a redemption answered: the available points before and after it. Kept
-/// with the event's mark, so a resend answers the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Receipt {
+/// What one event did to a customer, kept as the event's mark: a redemption
+/// answers a resend with it, and the event's notifications carry its totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// When the change was made: its entries' time.
+    #[serde(with = "rfc3339_millis")]
+    pub at: DateTime<Utc>,
+    /// The available points before and after it.
     pub starting: u64,
-    pub pending: u64,
+    pub available: u64,
+    pub lifetime: u64,
+}
+
+/// One event's change to a customer: the state after it, its entries, its mark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    pub next: CustomerState,
+    pub entries: Vec<LedgerEntry>,
+    pub mark: Mark,
 }
 
 impl CustomerState {
+    /// This state, one version on, the customer created at `at` if it is new.
+    fn successor(&self, at: DateTime<Utc>) -> CustomerState {
+        let mut next = self.clone();
+        next.version = Some(self.version.map_or(1, |v| v + 1));
+        next.created_at = Some(self.created_at.unwrap_or(at));
+        next
+    }
+
+    fn effect(&self, next: CustomerState, entries: Vec<LedgerEntry>, at: DateTime<Utc>) -> Effect {
+        let mark = Mark {
+            at,
+            starting: self.available(at),
+            available: next.available(at),
+            lifetime: next.lifetime,
+        };
+        Effect { next, entries, mark }
+    }
+
+    /// One EXPIRED entry for each day whose points had expired by `at` (they
+    /// left the available balance then; the change that prunes their bucket
+    /// records it).
+    fn expiries(&self, event_id: &str, at: DateTime<Utc>) -> Vec<LedgerEntry> {
+        let balance = self.available(at);
+        self.balances
+            .range(..at.date_naive())
+            .filter(|(_, points)| **points > 0)
+            .map(|(day, points)| LedgerEntry {
+                entry_id: format!("{event_id}:expired:{}", day.format("%Y-%m-%d")),
+                event_id: event_id.to_owned(),
+                rule_id: None,
+                entry_type: EntryType::Expired,
+                points: -i64::try_from(*points).unwrap_or(i64::MAX),
+                balance_after: balance,
+                created_at: at,
+                expires_at: Some(end_of(*day)),
+            })
+            .collect()
+    }
+
     /// Drops the buckets that are empty or expired by `at` (their items go).
     fn prune(&mut self, at: DateTime<Utc>) {
         let today = at.date_naive();
         self.balances.retain(|day, points| *points > 0 && *day >= today);
     }
 
-    /// The state after redeeming `quantity` points at `at` (the soonest to expire
-    /// first), its entry and its receipt; `None` when fewer are available.
-    pub fn redeemed(
-        &self,
-        event_id: &str,
-        at: DateTime<Utc>,
-        quantity: u64,
-    ) -> Option<(CustomerState, LedgerEntry, Receipt)> {
-        let starting = self.available(at);
-        let pending = starting.checked_sub(quantity)?;
-        let mut next = self.clone();
-        next.version = Some(self.version.map_or(1, |v| v + 1));
-        next.created_at = Some(self.created_at.unwrap_or(at));
+    /// What redeeming `quantity` points at `at` does (the soonest to expire
+    /// go first); `None` when fewer are available.
+    pub fn redeemed(&self, event_id: &str, at: DateTime<Utc>, quantity: u64) -> Option<Effect> {
+        let at = at.trunc_subsecs(3);
+        let pending = self.available(at).checked_sub(quantity)?;
+        let mut next = self.successor(at);
         let mut left = quantity;
         for (_, points) in next.balances.range_mut(at.date_naive()..) {
             let taken = left.min(*points);
@@ -154,7 +199,8 @@ impl CustomerState {
             }
         }
         next.prune(at);
-        let entry = LedgerEntry {
+        let mut entries = self.expiries(event_id, at);
+        entries.push(LedgerEntry {
             entry_id: format!("{event_id}:redemption"),
             event_id: event_id.to_owned(),
             rule_id: None,
@@ -163,8 +209,8 @@ impl CustomerState {
             balance_after: pending,
             created_at: at,
             expires_at: None,
-        };
-        Some((next, entry, Receipt { starting, pending }))
+        });
+        Some(self.effect(next, entries, at))
     }
 }
 
@@ -256,8 +302,8 @@ mod tests {
             fulfilled: Vec::new(),
             spend: Some(Spend(amount)),
         };
-        let (this_year, _) = CustomerState::default().after(&order(now, 100.0));
-        let (late, _) = this_year.after(&order(now - Duration::days(400), 40.0));
+        let this_year = CustomerState::default().after(&order(now, 100.0)).next;
+        let late = this_year.after(&order(now - Duration::days(400), 40.0)).next;
         assert_eq!((late.spend_annual, late.spend_lifetime), (100.0, 140.0));
     }
 
@@ -273,11 +319,12 @@ mod tests {
             ],
             spend: None,
         };
-        let (state, _) = CustomerState::default().after(&earn);
-        let (after, entry, receipt) = state.redeemed("r-1", now, 40).expect("enough");
-        assert_eq!((receipt.starting, receipt.pending, entry.points), (80, 40, -40));
+        let state = CustomerState::default().after(&earn).next;
+        let redeemed = state.redeemed("r-1", now, 40).expect("enough");
+        let (mark, entry) = (redeemed.mark, &redeemed.entries[0]);
+        assert_eq!((mark.starting, mark.available, entry.points), (80, 40, -40));
         // The soon bucket is gone (its item is deleted); 40 are left of the later one.
-        assert_eq!(after.balances.values().copied().collect::<Vec<_>>(), [40]);
+        assert_eq!(redeemed.next.balances.values().copied().collect::<Vec<_>>(), [40]);
         assert!(state.redeemed("r-2", now, 81).is_none());
     }
 
@@ -294,7 +341,9 @@ mod tests {
             ],
             spend: Some(Spend(129.9)),
         };
-        let (state, entries) = CustomerState::default().after(&outcome);
+        let Effect {
+            next: state, entries, ..
+        } = CustomerState::default().after(&outcome);
         assert_eq!(state.version, Some(1));
         assert_eq!((state.available(now), state.lifetime), (150, 150));
         assert_eq!(entries.iter().map(|e| e.balance_after).collect::<Vec<_>>(), [100, 150]);
@@ -306,5 +355,21 @@ mod tests {
             (state.available(later), state.view("c", later).points.lifetime),
             (50, 150)
         );
+        // AND the next change records their expiry before what it earns
+        let next = Outcome {
+            event_id: "e-2".into(),
+            at: later,
+            fulfilled: vec![fulfilled("rul_b", 5, None)],
+            spend: None,
+        };
+        let effect = state.after(&next);
+        let recorded: Vec<_> = effect
+            .entries
+            .iter()
+            .map(|e| (e.entry_type, e.points, e.balance_after))
+            .collect();
+        assert_eq!(recorded, [(EntryType::Expired, -100, 50), (EntryType::Issued, 5, 55)]);
+        assert_eq!((effect.mark.starting, effect.mark.available), (50, 55));
+        assert_eq!(effect.next.balances.len(), 1, "the expired day's bucket goes");
     }
 }

@@ -4,19 +4,19 @@
 
 use std::future::Future;
 
-use super::model::{CustomerState, LedgerEntry, Receipt};
+use chrono::{DateTime, Utc};
+
+use super::model::{CustomerState, Effect, LedgerEntry, Mark};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
 
-/// One event's change to a customer: the state it was computed from, the state
-/// after it, its entries and (for a redemption) its receipt.
+/// One event's change to a customer: the state it was computed from, and what
+/// the event does to it.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
     pub event_id: &'a str,
     pub before: &'a CustomerState,
-    pub next: &'a CustomerState,
-    pub entries: &'a [LedgerEntry],
-    pub receipt: Option<Receipt>,
+    pub effect: &'a Effect,
 }
 
 /// How applying one event's change ended.
@@ -46,14 +46,22 @@ pub trait Ledger: Send + Sync {
         change: &Change<'_>,
     ) -> impl Future<Output = Result<Applied, StorageError>> + Send;
 
-    /// The receipt event `event_id` was applied with; `None` if it was not
-    /// applied (or had none).
-    fn receipt(
+    /// The mark event `event_id` was applied with; `None` if it was not applied.
+    fn mark(
         &self,
         tenant: &TenantId,
         customer: &str,
         event_id: &str,
-    ) -> impl Future<Output = Result<Option<Receipt>, StorageError>> + Send;
+    ) -> impl Future<Output = Result<Option<Mark>, StorageError>> + Send;
+
+    /// The entries event `event_id` wrote when it was applied `at` (its mark's time).
+    fn entries_of(
+        &self,
+        tenant: &TenantId,
+        customer: &str,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StorageError>> + Send;
 
     /// Locks or unlocks a customer known to the ledger, if it is still as `before`.
     fn set_locked(
