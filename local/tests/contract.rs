@@ -292,3 +292,77 @@ fn every_function_policy_is_understood_and_names_only_declared_resources() {
         assert!(policies.of(binary).is_some(), "{name} ({binary}) has no policy entry");
     }
 }
+
+/// Every queue holding what the stack gave up on, every stream consumer and
+/// every function not behind the API has an operator alarm, and every alarm
+/// notifies the operator's topic (docs/operations.md#alarms says what to do).
+#[test]
+fn operators_are_alarmed_of_what_the_stack_gives_up_on() {
+    let template = repo_file("template.yaml");
+    let text = |value: &Value| serde_norway::to_string(value).expect("yaml");
+    let alarms: Vec<(&str, String)> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(name, alarm)| (name, text(alarm)))
+        .collect();
+    let alarmed = |reference: &str, metric: &str| {
+        alarms
+            .iter()
+            .any(|(_, alarm)| alarm.contains(&format!("{reference}\n")) && alarm.contains(metric))
+    };
+    for (queue, _) in resources_of_type(&template, "AWS::SQS::Queue") {
+        if queue.ends_with("DeadLetterQueue") || queue.ends_with("StreamFailureQueue") {
+            assert!(
+                alarmed(
+                    &format!("!GetAtt {queue}.QueueName"),
+                    "ApproximateNumberOfMessagesVisible"
+                ),
+                "{queue} has no not-empty alarm"
+            );
+        }
+    }
+    for (function, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let events = text(&resource["Properties"]["Events"]);
+        if events.contains("Type: DynamoDB") {
+            assert!(
+                alarmed(&format!("!Ref {function}"), "IteratorAge"),
+                "{function}: no iterator-age alarm"
+            );
+        }
+        if !events.contains("Type: HttpApi") {
+            assert!(
+                alarmed(&format!("!Ref {function}"), "Errors") && alarmed(&format!("!Ref {function}"), "Throttles"),
+                "{function}: no errors-and-throttles alarm"
+            );
+        }
+    }
+    assert!(alarmed("!Ref HttpApi", "5xx"), "no alarm on the API's 5xx");
+    for (name, alarm) in resources_of_type(&template, "AWS::CloudWatch::Alarm") {
+        for actions in ["AlarmActions", "OKActions"] {
+            let actions_text = text(&alarm["Properties"][actions]);
+            assert!(
+                actions_text.contains("NotifiesOperator") && actions_text.contains("!Ref AlarmTopicArn"),
+                "{name}: {actions} do not notify AlarmTopicArn: {actions_text}"
+            );
+        }
+        let description = alarm["Properties"]["AlarmDescription"].as_str().unwrap_or_default();
+        assert!(description.contains("docs/operations.md#alarms"), "{name} names no runbook");
+    }
+    // The run alarm counts the line notification-job logs for a run that did not succeed.
+    let filter = &template["Resources"]["NotificationRunsNotSucceededMetric"]["Properties"];
+    let pattern = filter["FilterPattern"].as_str().expect("pattern");
+    let message = format!("$.fields.message = \"{}\"", shared::notifications::RUN_FINISHED);
+    assert!(pattern.contains(&message), "{pattern}");
+    for status in [
+        shared::notifications::RunStatus::Failed,
+        shared::notifications::RunStatus::Partial,
+    ] {
+        assert!(
+            pattern.contains(&format!("$.fields.status = \"{status:?}\"")),
+            "{pattern}"
+        );
+    }
+    let metric = &filter["MetricTransformations"][0];
+    let alarm = &template["Resources"]["NotificationRunsAlarm"]["Properties"];
+    assert_eq!(metric["MetricName"], alarm["MetricName"]);
+    assert_eq!(text(&metric["MetricNamespace"]), text(&alarm["Namespace"]));
+}

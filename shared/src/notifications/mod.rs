@@ -17,5 +17,5 @@ pub use lease::{JobUpdate, Lease, Progress, Ran, Resumed};
 pub use links::with_utm;
 pub use memory::InMemoryRuns;
 pub use port::Runs;
-pub use runner::{Invocation, NotificationRunner, Outcome, RunError};
+pub use runner::{Invocation, NotificationRunner, Outcome, RUN_FINISHED, RunError};
 pub use runs::{RUN_LEASE, Run, RunStatus, RunStore};

@@ -278,8 +278,7 @@ where
         if let Some(overflow) = left_behind {
             self.forget(&tenant, &job.id, overflow).await;
         }
-        tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, status = ?run.status, shoppers = run.shoppers,
-            emails = run.emails, items = run.items, failures = run.failures, "run finished");
+        log_finished(&tenant, &job.id, &run);
         Ok(Outcome::Ran(run))
     }
 
@@ -463,6 +462,22 @@ where
 }
 
 /// When the job's schedule fires next, after now.
+/// What a finished run logs. A FAILED or PARTIAL run is a warning: the
+/// template's `NotificationRunsNotSucceededMetric` counts those lines (message
+/// `RUN_FINISHED`, `status` `Failed` or `Partial`), whatever the log level.
+fn log_finished(tenant: &TenantId, job_id: &str, run: &Run) {
+    let succeeded = matches!(run.status, RunStatus::Succeeded);
+    let (shoppers, emails, items, failures) = (run.shoppers, run.emails, run.items, run.failures);
+    if succeeded {
+        tracing::info!(%tenant, job_id, run_id = %run.run_id, status = ?run.status, shoppers, emails, items, failures, "{RUN_FINISHED}");
+    } else {
+        tracing::warn!(%tenant, job_id, run_id = %run.run_id, status = ?run.status, shoppers, emails, items, failures, "{RUN_FINISHED}");
+    }
+}
+
+/// The message of `log_finished`'s line, which an operator alarm matches.
+pub const RUN_FINISHED: &str = "run finished";
+
 fn next_run(job: &Job) -> Option<DateTime<Utc>> {
     next_fire(
         job.schedule_expression.as_deref()?,
@@ -898,5 +913,49 @@ mod tests {
             })
             .await;
         assert!(matches!(unknown, Ok(Outcome::Skipped(_))));
+    }
+
+    /// Lines written as Lambda's JSON log format writes them.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lines").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_run_that_did_not_succeed_logs_the_warning_the_operator_alarm_counts() {
+        // GIVEN logs formatted as in Lambda (JSON, fields under `fields`), at WARN
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = lambda_http::tracing::subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || writer.clone())
+            .finish();
+        // WHEN a failed, a partial and a succeeded run finish
+        tracing::subscriber::with_default(subscriber, || {
+            for status in [RunStatus::Failed, RunStatus::Partial, RunStatus::Succeeded] {
+                let mut run = Run::starting("exec".into(), "job-1".into(), Utc::now(), Utc::now());
+                run.status = status;
+                log_finished(&tenant("acme"), "job-1", &run);
+            }
+        });
+        // THEN two lines match template.yaml's NotificationRunsNotSucceededMetric
+        // pattern (local/tests/contract.rs holds the template to these fields)
+        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        let logged: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        let matched: Vec<&str> = logged
+            .iter()
+            .filter(|l| l["fields"]["message"] == RUN_FINISHED)
+            .filter_map(|l| l["fields"]["status"].as_str())
+            .collect();
+        assert_eq!(matched, ["Failed", "Partial"]);
     }
 }
