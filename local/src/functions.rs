@@ -11,10 +11,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    CreateEventConfig, CustomersConfig, DefinitionsConfig, JobsConfig, LoyaltyEventsConfig, NoConfig, ReadEventsConfig,
-    RulesConfig, SenderSettingsConfig, SubscriptionsConfig, WriteEventsConfig,
+    CreateEventConfig, CustomersConfig, DeadLettersConfig, DefinitionsConfig, JobsConfig, LoyaltyEventsConfig,
+    NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig, SubscriptionsConfig,
+    WriteEventsConfig,
 };
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
+use shared::api::dead_letters::{DeadLettersApi, list_dead_letters, redrive_subscription};
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
@@ -60,6 +62,8 @@ pub enum Settings {
     SenderSettings(SenderSettingsConfig),
     Rules(RulesConfig),
     Customers(CustomersConfig),
+    DeadLetters(DeadLettersConfig),
+    Redrive(RedriveConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
     RouteNotFound(NoConfig),
@@ -91,6 +95,8 @@ impl Settings {
             | "list-subscriptions"
             | "get-subscription"
             | "deactivate-subscription" => read(env, Self::Subscriptions),
+            "list-dead-letters" => read(env, Self::DeadLetters),
+            "redrive-subscription" => read(env, Self::Redrive),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
             "put-sendgrid-settings" | "get-sendgrid-settings" | "delete-sendgrid-settings" => {
@@ -120,6 +126,7 @@ pub enum ApiFunction {
     SenderSettings(SecretsManagerSettingsApi),
     Rules(DynamoRulesApi),
     Customers(CustomersApi),
+    DeadLetters(DeadLettersApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -141,6 +148,8 @@ impl ApiFunction {
             S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
             S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
             S::Customers(config) => Self::Customers(CustomersApi::new(sdk, config)),
+            S::DeadLetters(config) => Self::DeadLetters(DeadLettersApi::new(sdk, config)),
+            S::Redrive(config) => Self::DeadLetters(DeadLettersApi::redriving(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -158,6 +167,7 @@ impl ApiFunction {
             Self::SenderSettings(api) => &mut api.auth,
             Self::Rules(api) => &mut api.auth,
             Self::Customers(api) => &mut api.auth,
+            Self::DeadLetters(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -232,6 +242,8 @@ impl ApiFunctions {
             ("get-customer", F::Customers(api)) => get_customer(api, req).await,
             ("list-customer-ledger", F::Customers(api)) => list_customer_ledger(api, req).await,
             ("lock-customer", F::Customers(api)) => lock_customer(api, req).await,
+            ("list-dead-letters", F::DeadLetters(api)) => list_dead_letters(api, req).await,
+            ("redrive-subscription", F::DeadLetters(api)) => redrive_subscription(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

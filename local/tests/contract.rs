@@ -345,7 +345,10 @@ fn operators_are_alarmed_of_what_the_stack_gives_up_on() {
             );
         }
         let description = alarm["Properties"]["AlarmDescription"].as_str().unwrap_or_default();
-        assert!(description.contains("docs/operations.md#alarms"), "{name} names no runbook");
+        assert!(
+            description.contains("docs/operations.md#alarms"),
+            "{name} names no runbook"
+        );
     }
     // The run alarm counts the line notification-job logs for a run that did not succeed.
     let filter = &template["Resources"]["NotificationRunsNotSucceededMetric"]["Properties"];

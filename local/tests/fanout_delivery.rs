@@ -229,23 +229,32 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
 
 #[tokio::test]
 async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once() {
-    use shared::fanout::{Delivery, Failed, Origin, RedeliveryPolicy, RetryQueues, Target};
+    use shared::fanout::{DeadLetters, Delivery, Failed, Origin, RedeliveryPolicy, RetryQueues, Target};
     use shared::tenant::TenantId;
-    // GIVEN two first failures: acme's message the destination refused as such
-    // (a sender fault), globex's a throttled call
+    // GIVEN three first failures: messages the destination refused as such (a
+    // sender fault) for acme's subscription and for the stack's bus, and a
+    // throttled call for globex's subscription
+    let stack = common::TestStack::new().await;
+    let dead_letters = || {
+        DeadLetters::new(
+            stack.client.clone(),
+            stack.stack.tables.of(&shared::storage::schema::DELIVERIES),
+            chrono::Duration::days(14),
+        )
+    };
     let (client, _) = sqs().await;
     let (retry, dead) = (
         queue(&client, "retry", false).await,
         queue(&client, "dead", false).await,
     );
-    let failed = |tenant: &str, reason: &str, permanent: bool| Failed {
+    let failed = |tenant: &str, subscription: Option<&str>, reason: &str, permanent: bool| Failed {
         target: Target::own_bus("bus"),
         delivery: Delivery {
             message: message(1),
             origin: Origin {
                 tenant: TenantId::parse(tenant).expect("tenant"),
                 event_id: format!("evt-{tenant}"),
-                subscription_id: Some(format!("sub-{tenant}")),
+                subscription_id: subscription.map(str::to_owned),
                 psi_fields: Vec::new(),
             },
             failures: 0,
@@ -257,23 +266,37 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
         client.clone(),
         retry.clone(),
         dead.clone(),
+        dead_letters(),
         RedeliveryPolicy {
             max_failures: 8,
             base_delay_seconds: 0,
         },
     );
 
-    // WHEN both are parked
+    // WHEN all are parked
     let unparked = queues
         .park(vec![
-            failed("acme", "InvalidMessageContents: bad", true),
-            failed("globex", "ThrottlingException", false),
+            failed("acme", Some("sub-acme"), "InvalidMessageContents: bad", true),
+            failed("acme", None, "InvalidMessageContents: bad", true),
+            failed("globex", Some("sub-globex"), "ThrottlingException", false),
         ])
         .await;
 
-    // THEN acme's goes to the dead-letter queue now, with its reason, and only
+    // THEN acme's subscription keeps its delivery as a dead letter now, with its
+    // reason; the bus entry goes to the operator's dead-letter queue; only
     // globex's waits for a retry
     assert!(unparked.is_empty());
+    let acme = TenantId::parse("acme").expect("tenant");
+    let (letters, _) = dead_letters()
+        .page(&acme, "sub-acme", 10, None)
+        .await
+        .expect("dead letters");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].failures, letters[0].last_error.as_str()),
+        (1, "InvalidMessageContents: bad")
+    );
+    assert!(shared::fanout::redriven(&letters[0]).is_ok(), "it can be sent again");
     let dead = drain(&client, &dead).await;
     assert_eq!(dead.len(), 1);
     let parked = dead[0].message_attributes.as_ref().expect("attributes")[shared::fanout::DELIVERY_ATTRIBUTE]
@@ -281,7 +304,7 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
         .expect("metadata")
         .to_owned();
     assert!(
-        parked.contains("acme") && parked.contains("InvalidMessageContents"),
+        parked.contains("acme") && parked.contains("InvalidMessageContents") && !parked.contains("sub-acme"),
         "{parked}"
     );
     let retried = drain(&client, &retry).await;

@@ -14,7 +14,7 @@ use local::event_sources::STREAM_BATCH_SIZE;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::fanout::{DELIVERY_ATTRIBUTE, Fanout, FanoutConfig, RedeliveryPolicy};
+use shared::fanout::{Fanout, FanoutConfig, RedeliveryPolicy};
 use shared::storage::schema::EVENTS;
 
 const TENANT: &str = "acme";
@@ -164,6 +164,24 @@ impl Harness {
         let (status, created) = parts(self.stack.call("create-subscription", request).await);
         assert_eq!(status, 201, "{created}");
         created["id"].as_str().expect("id").to_owned()
+    }
+
+    /// `GET …/{id}/dead-letters` as `tenant`.
+    async fn dead_letters(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/dead-letters"))
+            .for_tenant(tenant)
+            .path_param("id", id)
+            .build();
+        parts(self.stack.call("list-dead-letters", request).await)
+    }
+
+    /// `POST …/{id}/redrive` as `tenant`.
+    async fn redrive(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let request = ApiRequest::new("POST", &format!("/api/v1/event-subscription/{id}/redrive"))
+            .for_tenant(tenant)
+            .path_param("id", id)
+            .build();
+        parts(self.stack.call("redrive-subscription", request).await)
     }
 
     async fn subscription(&self, id: &str) -> Value {
@@ -394,14 +412,18 @@ async fn a_subscription_with_its_own_key_is_sent_with_it_and_its_secret_decrypte
 }
 
 #[tokio::test]
-async fn a_broken_subscriber_goes_to_retry_then_dead_letter_without_holding_up_others() {
-    // GIVEN a healthy subscription and one whose queue does not exist
+async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_sends_again() {
+    // GIVEN a healthy subscription and two whose queues do not exist
     let mut h = Harness::new(3).await;
     let healthy = h.queue("healthy").await;
     let missing = h.queue("gone").await;
-    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
+    let also_missing = h.queue("also-gone").await;
+    for url in [&missing, &also_missing] {
+        h.sqs.delete_queue().queue_url(url).send().await.expect("delete");
+    }
     h.subscribe("ORDER", sqs_destination(&healthy)).await;
     let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
+    let other = h.subscribe("ORDER", sqs_destination(&also_missing)).await;
 
     // WHEN two events are fanned out
     h.post_event("evt-1", "ORDER", "CREATE").await;
@@ -409,7 +431,7 @@ async fn a_broken_subscriber_goes_to_retry_then_dead_letter_without_holding_up_o
     let failures = h.fan_out().await;
 
     // THEN the records count as handled, the healthy queue has both events, and
-    // the broken subscriber's deliveries wait on the retry queue
+    // the broken subscribers' deliveries wait on the retry queue
     assert!(failures.is_empty(), "parked deliveries are handled: {failures:?}");
     assert_eq!(h.envelopes(&healthy).await.len(), 2);
     let health = &h.subscription(&broken).await["delivery"];
@@ -419,24 +441,62 @@ async fn a_broken_subscriber_goes_to_retry_then_dead_letter_without_holding_up_o
     // WHEN the retry consumer runs until its queue is empty (no backoff in this test)
     h.drain_retries().await;
 
-    // THEN after the last attempt both deliveries are dead letters, with the envelope as body
-    let dead = h.drain(&h.stack.stack.dead_letter_queue_url).await;
-    assert_eq!(dead.len(), 2, "{dead:?}");
-    let parked: Value = serde_json::from_str(
-        dead[0].message_attributes.as_ref().expect("attributes")[DELIVERY_ATTRIBUTE]
-            .string_value()
-            .expect("metadata"),
-    )
-    .expect("JSON");
-    assert_eq!(parked["failures"], 3);
-    assert_eq!(parked["origin"]["subscriptionId"], json!(broken));
-    let body: Value = serde_json::from_str(dead[0].body().expect("body")).expect("envelope");
-    assert_eq!(body["subscriptionId"], json!(broken));
+    // THEN after the last attempt both deliveries are each subscription's dead
+    // letters, with their last error; nothing is left for the operator's queue
+    let (status, letters) = h.dead_letters(TENANT, &broken).await;
+    assert_eq!(status, 200, "{letters}");
+    let items = letters["items"].as_array().expect("items");
+    assert_eq!(ids_of_events(items), ["evt-1", "evt-2"]);
+    assert_eq!(items[0]["failures"], 3);
+    assert!(
+        items[0]["lastError"].as_str().is_some_and(|e| !e.is_empty()),
+        "{letters}"
+    );
+    assert_eq!(
+        h.dead_letters(TENANT, &other).await.1["items"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
     assert_eq!(h.subscription(&broken).await["delivery"]["consecutiveFailures"], 6);
     assert!(
         h.envelopes(&healthy).await.is_empty(),
         "retries never resend to healthy subscribers"
     );
+    // AND another tenant knows neither the subscription nor its dead letters
+    assert_eq!(h.dead_letters("globex", &broken).await.0, 404);
+    assert_eq!(h.redrive("globex", &broken).await.0, 404);
+
+    // WHEN the broken queue is back (same name, same URL) and its dead letters are redriven
+    let name = missing.rsplit('/').next().expect("queue name");
+    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    let (status, redriven) = h.redrive(TENANT, &broken).await;
+    assert_eq!(status, 202, "{redriven}");
+    assert_eq!(redriven, json!({"redriven": 2, "more": false}));
+    h.drain_retries().await;
+
+    // THEN exactly the missed events arrive, its dead letters are gone, and the
+    // other subscription's are left alone
+    let mut received: Vec<String> = h
+        .envelopes(&missing)
+        .await
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    received.sort();
+    assert_eq!(received, ["evt-1", "evt-2"]);
+    assert_eq!(h.dead_letters(TENANT, &broken).await.1["items"], json!([]));
+    assert_eq!(
+        h.dead_letters(TENANT, &other).await.1["items"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(h.envelopes(&healthy).await.is_empty());
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+fn ids_of_events(items: &[Value]) -> Vec<&str> {
+    let mut ids: Vec<&str> = items.iter().filter_map(|i| i["eventId"].as_str()).collect();
+    ids.sort_unstable();
+    ids
 }
 
 #[tokio::test]

@@ -53,6 +53,8 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-subscriptions.json", Status(200)),
     ("get-subscription.json", Status(200)),
     ("get-subscription.unknown-id.json", Status(404)),
+    ("list-dead-letters.json", Status(200)),
+    ("redrive-subscription.json", Status(202)),
     ("deactivate-subscription.json", Status(200)),
     ("create-job.json", Status(201)),
     ("create-job.invalid-cron.json", Status(400)),

@@ -110,6 +110,16 @@ pub const DEACTIVATE_SUBSCRIPTION: Route = Route {
     path: "/api/v1/event-subscription/{id}/deactivate",
     function: "deactivate-subscription",
 };
+pub const LIST_DEAD_LETTERS: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-subscription/{id}/dead-letters",
+    function: "list-dead-letters",
+};
+pub const REDRIVE_SUBSCRIPTION: Route = Route {
+    method: "POST",
+    path: "/api/v1/event-subscription/{id}/redrive",
+    function: "redrive-subscription",
+};
 
 pub const CREATE_JOB: Route = Route {
     method: "POST",
@@ -251,6 +261,8 @@ pub const ROUTES: &[Route] = &[
     LIST_SUBSCRIPTIONS,
     GET_SUBSCRIPTION,
     DEACTIVATE_SUBSCRIPTION,
+    LIST_DEAD_LETTERS,
+    REDRIVE_SUBSCRIPTION,
     CREATE_JOB,
     LIST_JOBS,
     GET_JOB,

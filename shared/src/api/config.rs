@@ -5,11 +5,12 @@
 use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
+use crate::fanout::DEAD_LETTER_RETENTION;
 use crate::http::Authentication;
 use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
-use crate::storage::schema::{CLAIMS, DEFINITIONS, EVENTS, JOBS, LOYALTY, SUBSCRIPTIONS};
+use crate::storage::schema::{CLAIMS, DEFINITIONS, DELIVERIES, EVENTS, JOBS, LOYALTY, SUBSCRIPTIONS};
 use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
@@ -155,6 +156,63 @@ impl FunctionConfig for CustomersConfig {
         Ok(Self {
             loyalty_table: env.required(LOYALTY.env_var)?,
             auth: Authentication::read(env),
+        })
+    }
+}
+
+/// list-dead-letters: the subscriptions (to know the subscription) and the
+/// deliveries table (its dead letters, kept for the retention).
+#[derive(Debug, Clone)]
+pub struct DeadLettersConfig {
+    pub subscriptions_table: String,
+    pub deliveries_table: String,
+    pub retention: Duration,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for DeadLettersConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        DELIVERIES.env_var,
+        DEAD_LETTER_RETENTION,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
+            deliveries_table: env.required(DELIVERIES.env_var)?,
+            retention: crate::fanout::dead_letter_retention(env)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
+/// redrive-subscription: list-dead-letters' settings, and the retry queue the
+/// dead letters are sent to again.
+#[derive(Debug, Clone)]
+pub struct RedriveConfig {
+    pub dead_letters: DeadLettersConfig,
+    pub retry_queue_url: String,
+}
+
+impl FunctionConfig for RedriveConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        DELIVERIES.env_var,
+        DEAD_LETTER_RETENTION,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+        "RETRY_QUEUE_URL",
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            dead_letters: DeadLettersConfig::read(env)?,
+            retry_queue_url: env.required("RETRY_QUEUE_URL")?,
         })
     }
 }
@@ -309,6 +367,8 @@ mod tests {
         reads_only_its_variables::<RulesConfig>();
         reads_only_its_variables::<LoyaltyEventsConfig>();
         reads_only_its_variables::<CustomersConfig>();
+        reads_only_its_variables::<DeadLettersConfig>();
+        reads_only_its_variables::<RedriveConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

@@ -7,6 +7,7 @@
 pub mod basket;
 pub mod config;
 pub mod customers;
+pub mod dead_letters;
 pub mod definitions;
 pub mod events;
 pub mod fallback;

@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::budget::within_budget;
+use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
 use super::health::{HealthRecorder, HealthReport};
@@ -14,7 +15,7 @@ use super::retry::{RedeliveryPolicy, RetryQueues};
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::secrets::{self, KmsSealer};
 use crate::storage::DynamoRecords;
-use crate::storage::schema::{SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
+use crate::storage::schema::{DELIVERIES, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 use crate::subscriptions::{DestinationPolicy, Subscription};
 
@@ -27,6 +28,9 @@ pub struct FanoutConfig {
     pub event_bus: String,
     pub retry_queue_url: String,
     pub dead_letter_queue_url: String,
+    /// Where subscriptions' dead letters are kept, and for how long.
+    pub deliveries_table: String,
+    pub dead_letter_retention: chrono::Duration,
     pub retry: RedeliveryPolicy,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
@@ -48,6 +52,7 @@ impl FanoutConfig {
         event_bus: String,
         retry_queue_url: String,
         dead_letter_queue_url: String,
+        deliveries_table: String,
     ) -> Self {
         Self {
             subscriptions_table,
@@ -55,6 +60,8 @@ impl FanoutConfig {
             event_bus,
             retry_queue_url,
             dead_letter_queue_url,
+            deliveries_table,
+            dead_letter_retention: chrono::Duration::days(14),
             // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
             retry: RedeliveryPolicy {
                 max_failures: 8,
@@ -76,6 +83,8 @@ impl FunctionConfig for FanoutConfig {
         "EVENT_BUS_NAME",
         "RETRY_QUEUE_URL",
         "DEAD_LETTER_QUEUE_URL",
+        DELIVERIES.env_var,
+        dead_letters::RETENTION_VARIABLE,
         "RETRY_MAX_FAILURES",
         "RETRY_BASE_DELAY_SECONDS",
         "DELIVERY_ATTEMPTS",
@@ -93,6 +102,7 @@ impl FunctionConfig for FanoutConfig {
             env.required("EVENT_BUS_NAME")?,
             env.required("RETRY_QUEUE_URL")?,
             env.required("DEAD_LETTER_QUEUE_URL")?,
+            env.required(DELIVERIES.env_var)?,
         );
         Ok(Self {
             retry: RedeliveryPolicy {
@@ -103,6 +113,7 @@ impl FunctionConfig for FanoutConfig {
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             policy: DestinationPolicy::read(env)?,
             tenant_budget: tenant_budget(env, defaults.tenant_budget)?,
+            dead_letter_retention: dead_letters::retention(env)?,
             ..defaults
         })
     }
@@ -144,6 +155,7 @@ impl Fanout {
                 aws_sdk_sqs::Client::new(sdk),
                 config.retry_queue_url,
                 config.dead_letter_queue_url,
+                DeadLetters::new(dynamodb.clone(), config.deliveries_table, config.dead_letter_retention),
                 config.retry,
             ),
             event_bus: config.event_bus,

@@ -3,6 +3,7 @@
 
 mod app;
 mod budget;
+mod dead_letters;
 mod delivery;
 mod dispatch;
 mod envelope;
@@ -19,6 +20,10 @@ mod sns;
 mod sqs;
 
 pub use app::{Fanout, FanoutConfig};
+pub use dead_letters::{
+    DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
+    retention as dead_letter_retention,
+};
 pub use dispatch::{Dispatcher, Failed};
 pub use envelope::{
     EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, bus_detail, check_deliverable,
@@ -26,7 +31,7 @@ pub use envelope::{
 pub use eventbridge::EventBridgeSender;
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
-pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues};
+pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues, redriven};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;

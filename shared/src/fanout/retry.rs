@@ -5,8 +5,10 @@
 //! redrive) the dead-letter queue as is.
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::dead_letters::{DeadLetter, DeadLetters};
 use super::dispatch::Failed;
 use super::message::{OutgoingMessage, Undelivered};
 use super::plan::{Delivery, Origin};
@@ -64,6 +66,7 @@ pub struct RetryQueues {
     sender: SqsSender,
     retry_url: String,
     dead_letter_url: String,
+    dead_letters: DeadLetters,
     policy: RedeliveryPolicy,
 }
 
@@ -72,27 +75,70 @@ impl RetryQueues {
         client: aws_sdk_sqs::Client,
         retry_url: String,
         dead_letter_url: String,
+        dead_letters: DeadLetters,
         policy: RedeliveryPolicy,
     ) -> Self {
         Self {
             sender: SqsSender::new(client, 3),
             retry_url,
             dead_letter_url,
+            dead_letters,
             policy,
         }
     }
 
-    /// Parks each failed delivery: on the retry queue with backoff, or on the
-    /// dead-letter queue once it has failed `max_failures` times or can never be
-    /// delivered. Returns those that could not be parked either (the caller must
+    /// Parks each failed delivery: on the retry queue with backoff, or, once it
+    /// has failed `max_failures` times or can never be delivered, as its
+    /// subscription's dead letter (the stack's bus has none: the dead-letter
+    /// queue). Returns those that could not be parked at all (the caller must
     /// not acknowledge them).
     pub async fn park(&self, failed: Vec<Failed>) -> Vec<Failed> {
         let (dead, retry): (Vec<Failed>, Vec<Failed>) = failed
             .into_iter()
             .partition(|f| f.permanent || f.delivery.failures + 1 >= self.policy.max_failures);
         let mut unparked = self.send(&self.retry_url, retry, true).await;
-        unparked.extend(self.send(&self.dead_letter_url, dead, false).await);
+        let (subscribed, unsubscribed): (Vec<Failed>, Vec<Failed>) = dead
+            .into_iter()
+            .partition(|f| f.delivery.origin.subscription_id.is_some());
+        let mut to_queue = unsubscribed;
+        if let Err(unkept) = self.keep(subscribed).await {
+            to_queue.extend(unkept);
+        }
+        unparked.extend(self.send(&self.dead_letter_url, to_queue, false).await);
         unparked
+    }
+
+    /// Keeps each delivery as its subscription's dead letter; all of them back
+    /// if that failed (they go to the dead-letter queue instead).
+    async fn keep(&self, dead: Vec<Failed>) -> Result<(), Vec<Failed>> {
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let letters: Vec<_> = dead
+            .iter()
+            .filter_map(|f| {
+                let origin = &f.delivery.origin;
+                let failures = f.delivery.failures + 1;
+                tracing::warn!(tenant = %origin.tenant, event_id = %origin.event_id,
+                    subscription_id = origin.subscription_id.as_deref(), failures, reason = %f.reason,
+                    "delivery failed; kept as the subscription's dead letter");
+                let message = parked_message(f, failures, None);
+                let letter = DeadLetter {
+                    event_id: origin.event_id.clone(),
+                    failures,
+                    last_error: f.reason.chars().take(1000).collect(),
+                    at: now,
+                    parked: message.attributes.into_iter().next()?.1,
+                    body: message.body,
+                };
+                Some((origin.tenant.clone(), origin.subscription_id.clone()?, letter))
+            })
+            .collect();
+        self.dead_letters.keep(&letters).await.map_err(|err| {
+            tracing::error!(error = %err, "could not keep dead letters; they go to the dead-letter queue");
+            dead
+        })
     }
 
     /// Hands deliveries over to the retry consumer at once, their failures not
@@ -186,6 +232,21 @@ fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>) ->
         delay_seconds,
         ..OutgoingMessage::default()
     }
+}
+
+/// The retry-queue message that sends `letter` again, at once, its failures
+/// counted afresh.
+pub fn redriven(letter: &DeadLetter) -> Result<OutgoingMessage, UnparkError> {
+    let mut parked: Parked = serde_json::from_str(&letter.parked).map_err(|e| UnparkError(e.to_string()))?;
+    parked.failures = 0;
+    Ok(OutgoingMessage {
+        body: letter.body.clone(),
+        attributes: vec![(
+            DELIVERY_ATTRIBUTE.to_owned(),
+            serde_json::to_string(&parked).map_err(|e| UnparkError(e.to_string()))?,
+        )],
+        ..OutgoingMessage::default()
+    })
 }
 
 /// The delivery a retry-queue message carries.

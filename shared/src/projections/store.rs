@@ -67,41 +67,14 @@ impl ProjectionStore {
         }
     }
 
-    /// BatchWriteItem, 25 requests a call, unprocessed ones sent again.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
-        /// BatchWriteItem's limit on requests per call.
-        const PER_CALL: usize = 25;
-        for chunk in requests.chunks(PER_CALL) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0..ATTEMPTS {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                pending = output
-                    .unprocessed_items
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(StorageError::new(
-                    ErrorKind::Throttled,
-                    format!("{} writes left undone after retries", pending.len()),
-                    None,
-                ));
-            }
-        }
-        Ok(())
+        crate::storage::batch_write(
+            &self.client,
+            &self.table,
+            requests,
+            "BatchWriteItem on the projections table",
+        )
+        .await
     }
 
     /// BatchGetItem over `keys`, 100 keys a call, unprocessed keys asked again.

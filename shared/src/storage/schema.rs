@@ -130,4 +130,26 @@ pub const LOYALTY: TableSpec = TableSpec {
     ttl_attribute: None,
 };
 
-pub const TABLES: &[TableSpec] = &[EVENTS, SUBSCRIPTIONS, JOBS, PROJECTIONS, DEFINITIONS, CLAIMS, LOYALTY];
+/// What happened to each subscription's deliveries, under
+/// `pk = T#<tenant>#S#<subscription>`: its dead letters (`sk = DEAD#<time>#<event>`),
+/// expiring after `DeadLetterRetentionDays`.
+pub const DELIVERIES: TableSpec = TableSpec {
+    logical_id: "DeliveriesTable",
+    env_var: "DELIVERIES_TABLE",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    stream: None,
+    ttl_attribute: Some("expires_at"),
+};
+
+pub const TABLES: &[TableSpec] = &[
+    EVENTS,
+    SUBSCRIPTIONS,
+    JOBS,
+    PROJECTIONS,
+    DEFINITIONS,
+    CLAIMS,
+    LOYALTY,
+    DELIVERIES,
+];
