@@ -33,6 +33,11 @@ struct Harness {
 impl Harness {
     /// The stack, with the fan-out retrying at once (no backoff) after `max_failures`.
     async fn new(max_failures: u32) -> Self {
+        Self::disabling_after(max_failures, chrono::Duration::hours(72)).await
+    }
+
+    /// `new`, deactivating a subscription that fails without a break for `disable_after`.
+    async fn disabling_after(max_failures: u32, disable_after: chrono::Duration) -> Self {
         let stack = TestStack::new().await;
         let sdk = shared::aws::sdk_config().await;
         let proxy = CountingProxy::in_front_of_moto().await;
@@ -43,6 +48,7 @@ impl Harness {
                 base_delay_seconds: 0,
             },
             attempts: 2,
+            disable_after,
             ..stack.stack.fanout_config()
         };
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
@@ -164,6 +170,20 @@ impl Harness {
         let (status, created) = parts(self.stack.call("create-subscription", request).await);
         assert_eq!(status, 201, "{created}");
         created["id"].as_str().expect("id").to_owned()
+    }
+
+    /// PUTs the subscription back as read, `active` set as given.
+    async fn set_active(&self, id: &str, active: bool) -> Value {
+        let mut body = self.subscription(id).await;
+        body["active"] = json!(active);
+        let request = ApiRequest::new("PUT", &format!("/api/v1/event-subscription/{id}"))
+            .for_tenant(TENANT)
+            .path_param("id", id)
+            .json(&body)
+            .build();
+        let (status, updated) = parts(self.stack.call("update-subscription", request).await);
+        assert_eq!(status, 200, "{updated}");
+        updated
     }
 
     /// `GET …/{id}/dead-letters` as `tenant`.
@@ -490,6 +510,75 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
         Some(2)
     );
     assert!(h.envelopes(&healthy).await.is_empty());
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_missed() {
+    // GIVEN a subscription whose queue is missing, in a stack that deactivates a
+    // subscription failing without a break for no time at all (a shortened time)
+    let mut h = Harness::disabling_after(8, chrono::Duration::zero()).await;
+    let missing = h.queue("down").await;
+    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
+    let id = h.subscribe("ORDER", sqs_destination(&missing)).await;
+
+    // WHEN an event fails to reach it
+    h.post_event("evt-1", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    // THEN it is failing since then, still active
+    let first = h.subscription(&id).await;
+    assert_eq!(first["active"], true);
+    assert!(first["delivery"]["failingSince"].is_string(), "{first}");
+
+    // WHEN the next one fails too
+    h.post_event("evt-2", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    // THEN it is deactivated, saying when and why
+    let disabled = h.subscription(&id).await;
+    assert_eq!(disabled["active"], false, "{disabled}");
+    assert!(disabled["delivery"]["disabledAt"].is_string(), "{disabled}");
+    assert!(
+        disabled["delivery"]["disabledReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("without a break") && r.contains("\"active\": true")),
+        "{disabled}"
+    );
+    // AND what waited for a retry is kept as its dead letters, and no new event is routed to it
+    h.drain_retries().await;
+    h.post_event("evt-3", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    h.drain_retries().await;
+    let letters = h.dead_letters(TENANT, &id).await.1;
+    assert_eq!(
+        ids_of_events(letters["items"].as_array().expect("items")),
+        ["evt-1", "evt-2"]
+    );
+    assert!(
+        letters["items"][0]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("SUBSCRIPTION_DISABLED")),
+        "{letters}"
+    );
+    // AND it cannot be redriven while inactive
+    assert_eq!(h.redrive(TENANT, &id).await.0, 409);
+
+    // WHEN its queue is back, it is reactivated with a PUT and redriven
+    let name = missing.rsplit('/').next().expect("queue name");
+    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    let reactivated = h.set_active(&id, true).await;
+    assert_eq!(reactivated["delivery"]["consecutiveFailures"], 0, "{reactivated}");
+    assert!(reactivated["delivery"]["disabledAt"].is_null(), "{reactivated}");
+    assert_eq!(h.redrive(TENANT, &id).await.0, 202);
+    h.drain_retries().await;
+    // THEN the events it missed while failing arrive (evt-3 came while it was off)
+    let mut received: Vec<String> = h
+        .envelopes(&missing)
+        .await
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    received.sort();
+    assert_eq!(received, ["evt-1", "evt-2"]);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }
 

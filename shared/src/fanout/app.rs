@@ -42,6 +42,9 @@ pub struct FanoutConfig {
     /// Deliveries to one tenant's subscriptions per invocation; the rest go to the
     /// retry queue at once.
     pub tenant_budget: usize,
+    /// How long a subscription's deliveries may fail without a break before it
+    /// is deactivated.
+    pub disable_after: chrono::Duration,
 }
 
 impl FanoutConfig {
@@ -72,6 +75,7 @@ impl FanoutConfig {
             policy: DestinationPolicy::default(),
             // A hundred subscribers for ten events, well within a minute.
             tenant_budget: 1000,
+            disable_after: chrono::Duration::hours(72),
         }
     }
 }
@@ -93,6 +97,7 @@ impl FunctionConfig for FanoutConfig {
         STACK_DESTINATIONS,
         OWN_ACCOUNT_TENANTS,
         "TENANT_DELIVERY_BUDGET",
+        DISABLE_AFTER,
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -114,9 +119,24 @@ impl FunctionConfig for FanoutConfig {
             policy: DestinationPolicy::read(env)?,
             tenant_budget: tenant_budget(env, defaults.tenant_budget)?,
             dead_letter_retention: dead_letters::retention(env)?,
+            disable_after: disable_after(env)?,
             ..defaults
         })
     }
+}
+
+const DISABLE_AFTER: &str = "DISABLE_FAILING_AFTER_HOURS";
+
+/// `DISABLE_FAILING_AFTER_HOURS`: 1 to 8,760 (a year), default 72.
+fn disable_after(env: &Environment) -> Result<chrono::Duration, ConfigError> {
+    let hours: i64 = env.parsed_or(DISABLE_AFTER, 72)?;
+    (1..=8760)
+        .contains(&hours)
+        .then(|| chrono::Duration::hours(hours))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: DISABLE_AFTER,
+            reason: format!("{hours} is not between 1 and 8760"),
+        })
 }
 
 /// `TENANT_DELIVERY_BUDGET`: at least 10, a retry batch, or the retry consumer
@@ -140,6 +160,7 @@ pub struct Fanout {
     pub(super) event_bus: String,
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
     tenant_budget: usize,
+    disable_after: chrono::Duration,
 }
 
 impl Fanout {
@@ -160,6 +181,7 @@ impl Fanout {
             ),
             event_bus: config.event_bus,
             tenant_budget: config.tenant_budget,
+            disable_after: config.disable_after,
         }
     }
 
@@ -171,8 +193,11 @@ impl Fanout {
         let mut lost = self.queues.defer(deferred).await;
         let health = HealthReport::new(&plan);
         let failed = self.dispatcher.send(plan, subscriptions).await;
-        let health = health.with_failures(&failed).changes(subscriptions);
-        self.health.apply(health, Utc::now()).await;
+        let now = Utc::now();
+        let health = health
+            .with_failures(&failed)
+            .changes(subscriptions, now, self.disable_after);
+        self.health.apply(health, now).await;
         lost.extend(self.queues.park(failed).await);
         lost
     }

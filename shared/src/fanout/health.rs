@@ -1,11 +1,13 @@
 //! Each subscription's delivery health (`delivery` on GET): failed deliveries in a
-//! row and the last error. One update per subscription per invocation, and none
-//! for a healthy subscription that stays healthy.
+//! row, the last error, and since when it has failed without a break. One update
+//! per subscription per invocation, and none for a healthy subscription that
+//! stays healthy. A subscription that has failed without a break for longer than
+//! the stack allows is deactivated by that update, with the reason.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::{StreamExt, stream};
 
 use super::dispatch::Failed;
@@ -35,7 +37,17 @@ struct Tally {
 /// A change to one subscription's health.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HealthChange {
-    Failed { count: u64, last_error: String },
+    Failed {
+        count: u64,
+        last_error: String,
+    },
+    /// Failed again, and it has failed without a break since `since`, longer
+    /// than allowed: the subscription is deactivated.
+    Disabled {
+        count: u64,
+        last_error: String,
+        since: DateTime<Utc>,
+    },
     Recovered,
 }
 
@@ -63,27 +75,41 @@ impl HealthReport {
         self
     }
 
-    /// The writes it calls for, given what the subscriptions looked like: failures
-    /// are added; a clean run resets a subscription that had failed before (as its
-    /// record or a retried delivery shows).
-    pub fn changes(self, subscriptions: &SubscriptionsByTenant) -> Vec<(SubscriptionRef, HealthChange)> {
-        let had_failed = |s: &SubscriptionRef| {
+    /// The writes it calls for at `now`, given what the subscriptions looked
+    /// like: failures are added, and a subscription failing without a break for
+    /// `disable_after` or longer is deactivated; a clean run resets a subscription
+    /// that had failed before (as its record or a retried delivery shows).
+    pub fn changes(
+        self,
+        subscriptions: &SubscriptionsByTenant,
+        now: DateTime<Utc>,
+        disable_after: Duration,
+    ) -> Vec<(SubscriptionRef, HealthChange)> {
+        let health = |s: &SubscriptionRef| {
             subscriptions
                 .get(&s.tenant)
                 .and_then(|all| all.iter().find(|x| x.id == s.subscription_id))
-                .is_some_and(|x| x.delivery.consecutive_failures > 0)
+                .map(|x| x.delivery.clone())
+                .unwrap_or_default()
         };
         self.tallies
             .into_iter()
-            .filter_map(|(subscription, tally)| match tally.last_error {
-                Some(last_error) => Some((
-                    subscription,
-                    HealthChange::Failed {
+            .filter_map(|(subscription, tally)| {
+                let before = health(&subscription);
+                let change = match (tally.last_error, before.failing_since) {
+                    (Some(last_error), Some(since)) if now - since >= disable_after => HealthChange::Disabled {
+                        count: tally.failures,
+                        last_error,
+                        since,
+                    },
+                    (Some(last_error), _) => HealthChange::Failed {
                         count: tally.failures,
                         last_error,
                     },
-                )),
-                None => (tally.retried || had_failed(&subscription)).then_some((subscription, HealthChange::Recovered)),
+                    (None, _) if tally.retried || before.consecutive_failures > 0 => HealthChange::Recovered,
+                    (None, _) => return None,
+                };
+                Some((subscription, change))
             })
             .collect()
     }
@@ -104,20 +130,52 @@ impl HealthRecorder {
     pub async fn apply(&self, changes: Vec<(SubscriptionRef, HealthChange)>, now: DateTime<Utc>) {
         // A bounded number at once: a batch may touch many tenants' subscriptions.
         let writes = changes.into_iter().map(|(s, change)| async move {
+            if let HealthChange::Disabled { since, .. } = &change {
+                tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, failing_since = %since,
+                    "deliveries failed without a break for too long; subscription deactivated");
+            }
             let result = self
                 .records
                 .patch(&s.tenant, &s.subscription_id, |update| match change {
                     HealthChange::Failed { count, last_error } => update
                         .update_expression(
                             "SET delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
-                             delivery.lastError = :error, delivery.lastFailureAt = :at",
+                             delivery.lastError = :error, delivery.lastFailureAt = :at, \
+                             delivery.failingSince = if_not_exists(delivery.failingSince, :at)",
                         )
                         .condition_expression("attribute_exists(delivery)")
                         .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
                         .expression_attribute_values(":error", AttributeValue::S(last_error.chars().take(1000).collect()))
                         .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now))),
+                    HealthChange::Disabled {
+                        count,
+                        last_error,
+                        since,
+                    } => update
+                        .update_expression(
+                            "SET active = :inactive, \
+                             delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
+                             delivery.lastError = :error, delivery.lastFailureAt = :at, \
+                             delivery.disabledAt = :at, delivery.disabledReason = :reason",
+                        )
+                        // Not if it recovered or was changed meanwhile.
+                        .condition_expression("delivery.failingSince = :since AND active = :active")
+                        .expression_attribute_values(":inactive", AttributeValue::Bool(false))
+                        .expression_attribute_values(":active", AttributeValue::Bool(true))
+                        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+                        .expression_attribute_values(":error", AttributeValue::S(last_error.chars().take(1000).collect()))
+                        .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now)))
+                        .expression_attribute_values(":since", AttributeValue::S(rfc3339_millis::format(&since)))
+                        .expression_attribute_values(
+                            ":reason",
+                            AttributeValue::S(format!(
+                                "deliveries failed without a break since {}; reactivate with a PUT of \"active\": true, \
+                                 then redrive its dead letters",
+                                rfc3339_millis::format(&since)
+                            )),
+                        ),
                     HealthChange::Recovered => update
-                        .update_expression("SET delivery.consecutiveFailures = :zero")
+                        .update_expression("SET delivery.consecutiveFailures = :zero REMOVE delivery.failingSince")
                         .condition_expression("delivery.consecutiveFailures > :zero")
                         .expression_attribute_values(":zero", AttributeValue::N("0".into())),
                 })
@@ -198,7 +256,10 @@ mod tests {
             ]),
         )]);
         // WHEN the health changes are worked out
-        let changes = HealthReport::new(&plan).with_failures(&failed).changes(&subscriptions);
+        let changes =
+            HealthReport::new(&plan)
+                .with_failures(&failed)
+                .changes(&subscriptions, Utc::now(), Duration::days(3));
         // THEN two writes: the failures, and the recovery; nothing for the healthy one
         let named = |id: &str| SubscriptionRef {
             tenant: acme.clone(),
@@ -220,6 +281,46 @@ mod tests {
     }
 
     #[test]
+    fn a_subscription_failing_without_a_break_for_too_long_is_disabled() {
+        // GIVEN a subscription failing since four days, another since one
+        let now = Utc::now();
+        let failing = |id: &str, days: i64| Subscription {
+            delivery: DeliveryHealth {
+                consecutive_failures: 9,
+                failing_since: Some(now - Duration::days(days)),
+                ..DeliveryHealth::default()
+            },
+            ..fixtures::subscription(id)
+        };
+        let target = Target::own_bus("b");
+        let plan = DeliveryPlan::from([(target.clone(), vec![delivery("old"), delivery("new")])]);
+        let failed: Vec<Failed> = ["old", "new"]
+            .into_iter()
+            .map(|id| Failed {
+                target: target.clone(),
+                delivery: delivery(id),
+                reason: "DESTINATION_UNREACHABLE".into(),
+                permanent: false,
+            })
+            .collect();
+        let acme = TenantId::parse("acme").expect("tenant");
+        let subscriptions = SubscriptionsByTenant::from([(acme, Arc::from([failing("old", 4), failing("new", 1)]))]);
+        // WHEN both fail again, three days being the limit
+        let changes = HealthReport::new(&plan)
+            .with_failures(&failed)
+            .changes(&subscriptions, now, Duration::days(3));
+        // THEN the older is disabled (since when it failed), the newer only counted
+        assert!(
+            matches!(&changes[1].1, HealthChange::Disabled { since, .. } if *since == now - Duration::days(4)),
+            "{changes:?}"
+        );
+        assert!(
+            matches!(&changes[0].1, HealthChange::Failed { count: 1, .. }),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
     fn a_retry_that_gets_through_resets_even_when_the_cached_record_shows_no_failures() {
         let retried = Delivery {
             failures: 2,
@@ -228,7 +329,9 @@ mod tests {
         let plan = DeliveryPlan::from([(Target::own_bus("b"), vec![retried])]);
         let acme = TenantId::parse("acme").expect("tenant");
         let stale = SubscriptionsByTenant::from([(acme.clone(), Arc::from([subscription("flaky", 0)]))]);
-        let changes = HealthReport::new(&plan).with_failures(&[]).changes(&stale);
+        let changes = HealthReport::new(&plan)
+            .with_failures(&[])
+            .changes(&stale, Utc::now(), Duration::days(3));
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].1, HealthChange::Recovered);
     }

@@ -62,8 +62,14 @@ impl<R: Records<Subscription>> SubscriptionLookup<R> {
         let mut cursor: Option<String> = None;
         loop {
             let page = self.records.list(tenant, PAGE, cursor.as_deref()).await?;
-            // Inactive ones route nothing (and drop their retries): not kept.
-            all.extend(page.items.into_iter().map(|record| record.value).filter(|s| s.active));
+            // Deactivated ones route nothing and drop their retries: not kept. One
+            // disabled for failing is kept: its retries become its dead letters.
+            all.extend(
+                page.items
+                    .into_iter()
+                    .map(|record| record.value)
+                    .filter(|s| s.active || s.delivery.disabled_at.is_some()),
+            );
             match page.cursor {
                 Some(next) => cursor = Some(next),
                 None => return Ok(all.into()),

@@ -1,12 +1,14 @@
 //! The retry queue's consumer: each parked delivery is sent again to where its
-//! subscription points now (a deactivated subscription's retries are dropped),
-//! and parked once more, or dead-lettered, if it fails again.
+//! subscription points now (a deactivated subscription's retries are dropped;
+//! one disabled for failing keeps them as its dead letters), and parked once
+//! more, or dead-lettered, if it fails again.
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::sqs::SqsMessage;
 
 use super::app::Fanout;
+use super::dispatch::Failed;
 use super::envelope::masked_body;
 use super::plan::{Delivery, DeliveryPlan, Origin, Target};
 use super::retry::unpark;
@@ -41,6 +43,7 @@ impl Fanout {
         }
         let mut plan = DeliveryPlan::new();
         let mut sources: HashMap<Origin, Vec<String>> = HashMap::new();
+        let mut disabled = Vec::new();
         for (id, delivery) in deliveries {
             let origin = &delivery.origin;
             let (target, reveal_psi) = match &origin.subscription_id {
@@ -50,8 +53,21 @@ impl Fanout {
                         failed.insert(id);
                         continue;
                     };
-                    match all.iter().find(|s| &s.id == subscription_id && s.active) {
-                        Some(subscription) => (Target::of(&origin.tenant, subscription), subscription.include_psi),
+                    match all.iter().find(|s| &s.id == subscription_id) {
+                        Some(subscription) if subscription.active => {
+                            (Target::of(&origin.tenant, subscription), subscription.include_psi)
+                        }
+                        Some(subscription) => {
+                            let reason = subscription.delivery.disabled_reason.clone().unwrap_or_default();
+                            sources.entry(origin.clone()).or_default().push(id);
+                            disabled.push(Failed {
+                                target: Target::of(&origin.tenant, subscription),
+                                delivery,
+                                reason: format!("SUBSCRIPTION_DISABLED: {reason}"),
+                                permanent: true,
+                            });
+                            continue;
+                        }
                         None => {
                             tracing::info!(tenant = %origin.tenant, %subscription_id, event_id = %origin.event_id, "subscription no longer active; retry dropped");
                             continue;
@@ -71,7 +87,10 @@ impl Fanout {
             };
             plan.entry(target).or_default().push(delivery);
         }
-        for lost in self.deliver(plan, &subscriptions).await {
+        // A subscription disabled for failing keeps what it missed, for redrive.
+        let mut lost = self.queues.park(disabled).await;
+        lost.extend(self.deliver(plan, &subscriptions).await);
+        for lost in lost {
             failed.extend(sources.get(&lost.delivery.origin).into_iter().flatten().cloned());
         }
         failed.into_iter().collect()

@@ -170,7 +170,9 @@ pub struct Subscription {
 }
 
 /// Deliveries that failed in a row (each one went to the retry queue or the
-/// dead-letter queue), and the last failure.
+/// dead-letter queue), the last failure, and since when they have failed
+/// without a break; a subscription failing for too long is deactivated, and
+/// says when and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryHealth {
@@ -178,6 +180,12 @@ pub struct DeliveryHealth {
     pub last_error: Option<String>,
     #[serde(default, with = "rfc3339_millis::option")]
     pub last_failure_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "rfc3339_millis::option", skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<DateTime<Utc>>,
+    #[serde(default, with = "rfc3339_millis::option", skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
 }
 
 impl Subscription {
