@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    CreateEventConfig, CustomersConfig, DeadLettersConfig, DefinitionsConfig, JobsConfig, LoyaltyEventsConfig,
-    NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig, SubscriptionsConfig,
-    WriteEventsConfig,
+    CreateEventConfig, CustomersConfig, DeadLettersConfig, DefinitionsConfig, DeliveryHistoryConfig, JobsConfig,
+    LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
+    SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
 use shared::api::dead_letters::{DeadLettersApi, list_dead_letters, redrive_subscription};
@@ -21,6 +21,7 @@ use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
 };
+use shared::api::deliveries::{DeliveriesApi, list_deliveries};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
@@ -64,6 +65,7 @@ pub enum Settings {
     Customers(CustomersConfig),
     DeadLetters(DeadLettersConfig),
     Redrive(RedriveConfig),
+    Deliveries(DeliveryHistoryConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
     RouteNotFound(NoConfig),
@@ -97,6 +99,7 @@ impl Settings {
             | "deactivate-subscription" => read(env, Self::Subscriptions),
             "list-dead-letters" => read(env, Self::DeadLetters),
             "redrive-subscription" => read(env, Self::Redrive),
+            "list-deliveries" => read(env, Self::Deliveries),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
             "put-sendgrid-settings" | "get-sendgrid-settings" | "delete-sendgrid-settings" => {
@@ -127,6 +130,7 @@ pub enum ApiFunction {
     Rules(DynamoRulesApi),
     Customers(CustomersApi),
     DeadLetters(DeadLettersApi),
+    Deliveries(DeliveriesApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -150,6 +154,7 @@ impl ApiFunction {
             S::Customers(config) => Self::Customers(CustomersApi::new(sdk, config)),
             S::DeadLetters(config) => Self::DeadLetters(DeadLettersApi::new(sdk, config)),
             S::Redrive(config) => Self::DeadLetters(DeadLettersApi::redriving(sdk, config)),
+            S::Deliveries(config) => Self::Deliveries(DeliveriesApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -168,6 +173,7 @@ impl ApiFunction {
             Self::Rules(api) => &mut api.auth,
             Self::Customers(api) => &mut api.auth,
             Self::DeadLetters(api) => &mut api.auth,
+            Self::Deliveries(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -244,6 +250,7 @@ impl ApiFunctions {
             ("lock-customer", F::Customers(api)) => lock_customer(api, req).await,
             ("list-dead-letters", F::DeadLetters(api)) => list_dead_letters(api, req).await,
             ("redrive-subscription", F::DeadLetters(api)) => redrive_subscription(api, req).await,
+            ("list-deliveries", F::Deliveries(api)) => list_deliveries(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

@@ -195,6 +195,15 @@ impl Harness {
         parts(self.stack.call("list-dead-letters", request).await)
     }
 
+    /// `GET …/{id}/deliveries` as `tenant`.
+    async fn deliveries(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/deliveries"))
+            .for_tenant(tenant)
+            .path_param("id", id)
+            .build();
+        parts(self.stack.call("list-deliveries", request).await)
+    }
+
     /// `POST …/{id}/redrive` as `tenant`.
     async fn redrive(&self, tenant: &str, id: &str) -> (u16, Value) {
         let request = ApiRequest::new("POST", &format!("/api/v1/event-subscription/{id}/redrive"))
@@ -441,7 +450,7 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
     for url in [&missing, &also_missing] {
         h.sqs.delete_queue().queue_url(url).send().await.expect("delete");
     }
-    h.subscribe("ORDER", sqs_destination(&healthy)).await;
+    let fine = h.subscribe("ORDER", sqs_destination(&healthy)).await;
     let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
     let other = h.subscribe("ORDER", sqs_destination(&also_missing)).await;
 
@@ -482,8 +491,33 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
         h.envelopes(&healthy).await.is_empty(),
         "retries never resend to healthy subscribers"
     );
-    // AND another tenant knows neither the subscription nor its dead letters
+    // AND the delivery history shows every failed attempt, newest first, and a
+    // sampled success of the healthy subscription with its latency
+    let (status, history) = h.deliveries(TENANT, &broken).await;
+    assert_eq!(status, 200, "{history}");
+    let attempts: Vec<(String, i64, String)> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| {
+            (
+                a["eventId"].as_str().unwrap_or_default().to_owned(),
+                a["attempt"].as_i64().unwrap_or_default(),
+                a["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(attempts.len(), 6, "{history}");
+    assert!(attempts.iter().all(|(_, _, outcome)| outcome == "failed"), "{history}");
+    assert_eq!(attempts[0].1, 3, "the newest first: {history}");
+    assert!(history["items"][0]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    let sampled = h.deliveries(TENANT, &fine).await.1;
+    assert_eq!(sampled["items"].as_array().map(Vec::len), Some(1), "{sampled}");
+    assert_eq!(sampled["items"][0]["outcome"], "delivered");
+    assert!(sampled["items"][0]["latencyMs"].is_u64(), "{sampled}");
+    // AND another tenant knows neither the subscription nor its dead letters and history
     assert_eq!(h.dead_letters("globex", &broken).await.0, 404);
+    assert_eq!(h.deliveries("globex", &broken).await.0, 404);
     assert_eq!(h.redrive("globex", &broken).await.0, 404);
 
     // WHEN the broken queue is back (same name, same URL) and its dead letters are redriven

@@ -54,6 +54,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("get-subscription.json", Status(200)),
     ("get-subscription.unknown-id.json", Status(404)),
     ("list-dead-letters.json", Status(200)),
+    ("list-deliveries.json", Status(200)),
     ("redrive-subscription.json", Status(202)),
     ("deactivate-subscription.json", Status(200)),
     ("create-job.json", Status(201)),

@@ -115,6 +115,11 @@ pub const LIST_DEAD_LETTERS: Route = Route {
     path: "/api/v1/event-subscription/{id}/dead-letters",
     function: "list-dead-letters",
 };
+pub const LIST_DELIVERIES: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-subscription/{id}/deliveries",
+    function: "list-deliveries",
+};
 pub const REDRIVE_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription/{id}/redrive",
@@ -262,6 +267,7 @@ pub const ROUTES: &[Route] = &[
     GET_SUBSCRIPTION,
     DEACTIVATE_SUBSCRIPTION,
     LIST_DEAD_LETTERS,
+    LIST_DELIVERIES,
     REDRIVE_SUBSCRIPTION,
     CREATE_JOB,
     LIST_JOBS,

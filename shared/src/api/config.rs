@@ -5,7 +5,7 @@
 use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
-use crate::fanout::DEAD_LETTER_RETENTION;
+use crate::fanout::{DEAD_LETTER_RETENTION, DELIVERY_HISTORY_RETENTION};
 use crate::http::Authentication;
 use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
@@ -190,6 +190,36 @@ impl FunctionConfig for DeadLettersConfig {
     }
 }
 
+/// list-deliveries: the subscriptions and the deliveries table (its recent
+/// attempts, kept for the retention).
+#[derive(Debug, Clone)]
+pub struct DeliveryHistoryConfig {
+    pub subscriptions_table: String,
+    pub deliveries_table: String,
+    pub retention: Duration,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for DeliveryHistoryConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        DELIVERIES.env_var,
+        DELIVERY_HISTORY_RETENTION,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
+            deliveries_table: env.required(DELIVERIES.env_var)?,
+            retention: crate::fanout::delivery_history_retention(env)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
 /// redrive-subscription: list-dead-letters' settings, and the retry queue the
 /// dead letters are sent to again.
 #[derive(Debug, Clone)]
@@ -369,6 +399,7 @@ mod tests {
         reads_only_its_variables::<CustomersConfig>();
         reads_only_its_variables::<DeadLettersConfig>();
         reads_only_its_variables::<RedriveConfig>();
+        reads_only_its_variables::<DeliveryHistoryConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

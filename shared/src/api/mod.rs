@@ -9,6 +9,7 @@ pub mod config;
 pub mod customers;
 pub mod dead_letters;
 pub mod definitions;
+pub mod deliveries;
 pub mod events;
 pub mod fallback;
 pub mod jobs;

@@ -9,6 +9,7 @@ use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
 use super::health::{HealthRecorder, HealthReport};
+use super::history::{self, History};
 use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::{RedeliveryPolicy, RetryQueues};
@@ -31,6 +32,8 @@ pub struct FanoutConfig {
     /// Where subscriptions' dead letters are kept, and for how long.
     pub deliveries_table: String,
     pub dead_letter_retention: chrono::Duration,
+    /// How long recent delivery attempts are kept.
+    pub history_retention: chrono::Duration,
     pub retry: RedeliveryPolicy,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
@@ -65,6 +68,7 @@ impl FanoutConfig {
             dead_letter_queue_url,
             deliveries_table,
             dead_letter_retention: chrono::Duration::days(14),
+            history_retention: chrono::Duration::days(7),
             // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
             retry: RedeliveryPolicy {
                 max_failures: 8,
@@ -89,6 +93,7 @@ impl FunctionConfig for FanoutConfig {
         "DEAD_LETTER_QUEUE_URL",
         DELIVERIES.env_var,
         dead_letters::RETENTION_VARIABLE,
+        history::RETENTION_VARIABLE,
         "RETRY_MAX_FAILURES",
         "RETRY_BASE_DELAY_SECONDS",
         "DELIVERY_ATTEMPTS",
@@ -119,6 +124,7 @@ impl FunctionConfig for FanoutConfig {
             policy: DestinationPolicy::read(env)?,
             tenant_budget: tenant_budget(env, defaults.tenant_budget)?,
             dead_letter_retention: dead_letters::retention(env)?,
+            history_retention: history::retention(env)?,
             disable_after: disable_after(env)?,
             ..defaults
         })
@@ -156,6 +162,7 @@ pub struct Fanout {
     pub(super) subscriptions: SubscriptionLookup<DynamoRecords<Subscription>>,
     dispatcher: Dispatcher<KmsSealer>,
     health: HealthRecorder,
+    history: History,
     pub(super) queues: RetryQueues,
     pub(super) event_bus: String,
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
@@ -172,6 +179,7 @@ impl Fanout {
             subscriptions: SubscriptionLookup::new(records()),
             dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source, config.policy),
             health: HealthRecorder::new(records()),
+            history: History::new(dynamodb.clone(), &config.deliveries_table, config.history_retention),
             queues: RetryQueues::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.retry_queue_url,
@@ -185,20 +193,23 @@ impl Fanout {
         }
     }
 
-    /// Sends `plan`, records each subscription's health and parks what failed.
-    /// Returns the deliveries that could be neither delivered nor parked: the
-    /// caller reports their source as failed, so Lambda hands it over again.
+    /// Sends `plan`, records each subscription's health, parks what failed, and
+    /// records the attempts. Returns the deliveries that could be neither
+    /// delivered nor parked: the caller reports their source as failed, so
+    /// Lambda hands it over again.
     pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
         let mut lost = self.queues.defer(deferred).await;
         let health = HealthReport::new(&plan);
-        let failed = self.dispatcher.send(plan, subscriptions).await;
+        let sent = self.dispatcher.send(plan, subscriptions).await;
         let now = Utc::now();
         let health = health
-            .with_failures(&failed)
+            .with_failures(&sent.failed)
             .changes(subscriptions, now, self.disable_after);
         self.health.apply(health, now).await;
-        lost.extend(self.queues.park(failed).await);
+        let attempts = history::attempts_of(&sent, now);
+        lost.extend(self.queues.park(sent.failed).await);
+        self.history.record(attempts).await;
         lost
     }
 }

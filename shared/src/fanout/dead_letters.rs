@@ -67,7 +67,8 @@ pub struct DeadLetters {
     retention: Duration,
 }
 
-fn partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
+/// The partition of a subscription's deliveries: its dead letters and history.
+pub(super) fn subscription_partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
     AttributeValue::S(format!("T#{tenant}#S#{subscription_id}"))
 }
 
@@ -90,7 +91,7 @@ impl DeadLetters {
         for (tenant, subscription_id, letter) in letters {
             let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(letter)
                 .map_err(|e| StorageError::caused(ErrorKind::Other, "a dead letter does not encode", e))?;
-            item.insert("pk".into(), partition(tenant, subscription_id));
+            item.insert("pk".into(), subscription_partition(tenant, subscription_id));
             item.insert("sk".into(), AttributeValue::S(letter.sort_key()));
             let expires_at = (letter.at + self.retention).timestamp();
             item.insert("expires_at".into(), AttributeValue::N(expires_at.to_string()));
@@ -120,7 +121,7 @@ impl DeadLetters {
     ) -> Result<(Vec<DeadLetter>, Option<String>), StorageError> {
         let start = cursor.map(|sk| {
             HashMap::from([
-                ("pk".to_owned(), partition(tenant, subscription_id)),
+                ("pk".to_owned(), subscription_partition(tenant, subscription_id)),
                 ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
             ])
         });
@@ -129,7 +130,7 @@ impl DeadLetters {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :dead)")
-            .expression_attribute_values(":pk", partition(tenant, subscription_id))
+            .expression_attribute_values(":pk", subscription_partition(tenant, subscription_id))
             .expression_attribute_values(":dead", AttributeValue::S(DEAD_LETTER_KEYS.into()))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
@@ -167,7 +168,7 @@ impl DeadLetters {
         let mut requests = Vec::with_capacity(letters.len());
         for letter in letters {
             let delete = DeleteRequest::builder()
-                .key("pk", partition(tenant, subscription_id))
+                .key("pk", subscription_partition(tenant, subscription_id))
                 .key("sk", AttributeValue::S(letter.sort_key()))
                 .build()
                 .map_err(request_error)?;

@@ -16,7 +16,7 @@ use futures_util::{StreamExt, stream};
 
 use super::eventbridge::EventBridgeSender;
 use super::message::{OutgoingMessage, Undelivered};
-use super::plan::{AssumedRole, Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant, Target};
+use super::plan::{AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target};
 use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
@@ -48,6 +48,32 @@ pub struct Failed {
     /// (A destination that is missing or refuses access is retried with backoff:
     /// its owner can fix it.)
     pub permanent: bool,
+}
+
+/// A delivery that got through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub origin: Origin,
+    /// Failed attempts before this one.
+    pub failures: u32,
+    /// How long its target's calls took (its batch among them).
+    pub latency_ms: u64,
+}
+
+/// What sending a plan did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub failed: Vec<Failed>,
+    pub delivered: Vec<Delivered>,
+}
+
+impl Extend<Sent> for Sent {
+    fn extend<I: IntoIterator<Item = Sent>>(&mut self, groups: I) {
+        for group in groups {
+            self.failed.extend(group.failed);
+            self.delivered.extend(group.delivered);
+        }
+    }
 }
 
 /// Clients are cached per region and credentials for the container's life. The
@@ -101,17 +127,20 @@ impl<S: SecretSealer> Dispatcher<S> {
         }
     }
 
-    /// Sends every group of `plan` concurrently; returns what could not be delivered.
-    /// `subscriptions` holds the current subscriptions, for their credentials.
-    pub async fn send(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
+    /// Sends every group of `plan` concurrently; returns what could not be
+    /// delivered, and what was. `subscriptions` holds the current subscriptions,
+    /// for their credentials.
+    pub async fn send(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Sent {
         // A bounded number of targets at once (each sends its batches in turn), so
         // one tenant's many destinations cannot open unbounded connections.
-        stream::iter(plan)
+        let groups: Vec<Sent> = stream::iter(plan)
             .map(|(target, deliveries)| self.send_group(target, deliveries, subscriptions))
             .buffer_unordered(TARGETS_AT_ONCE)
-            .flat_map(stream::iter)
             .collect()
-            .await
+            .await;
+        let mut sent = Sent::default();
+        sent.extend(groups);
+        sent
     }
 
     async fn send_group(
@@ -119,7 +148,7 @@ impl<S: SecretSealer> Dispatcher<S> {
         target: Target,
         deliveries: Vec<Delivery>,
         subscriptions: &SubscriptionsByTenant,
-    ) -> Vec<Failed> {
+    ) -> Sent {
         // Decided once per subscription, not per event.
         let mut decided: HashMap<SubscriptionRef, bool> = HashMap::new();
         let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) = deliveries.into_iter().partition(|delivery| {
@@ -130,7 +159,7 @@ impl<S: SecretSealer> Dispatcher<S> {
                 .entry(owner)
                 .or_insert_with_key(|owner| self.allowed(owner, subscriptions))
         });
-        let mut failed: Vec<Failed> = refused
+        let failed: Vec<Failed> = refused
             .into_iter()
             .map(|delivery| Failed {
                 target: target.clone(),
@@ -140,10 +169,14 @@ impl<S: SecretSealer> Dispatcher<S> {
             })
             .collect();
         if deliveries.is_empty() {
-            return failed;
+            return Sent {
+                failed,
+                delivered: Vec::new(),
+            };
         }
-        failed.extend(self.send_allowed(target, deliveries, subscriptions).await);
-        failed
+        let mut sent = self.send_allowed(target, deliveries, subscriptions).await;
+        sent.failed.extend(failed);
+        sent
     }
 
     /// Whether `owner`'s subscription may be delivered to.
@@ -159,11 +192,12 @@ impl<S: SecretSealer> Dispatcher<S> {
         target: Target,
         deliveries: Vec<Delivery>,
         subscriptions: &SubscriptionsByTenant,
-    ) -> Vec<Failed> {
+    ) -> Sent {
+        let started = std::time::Instant::now();
         let clients = match self.clients(&target, subscriptions).await {
             Ok(clients) => clients,
             Err(reason) => {
-                return deliveries
+                let failed = deliveries
                     .into_iter()
                     .map(|delivery| Failed {
                         target: target.clone(),
@@ -172,6 +206,10 @@ impl<S: SecretSealer> Dispatcher<S> {
                         permanent: false,
                     })
                     .collect();
+                return Sent {
+                    failed,
+                    delivered: Vec::new(),
+                };
             }
         };
         let (messages, mut origins): (Vec<OutgoingMessage>, Vec<_>) = deliveries
@@ -195,7 +233,8 @@ impl<S: SecretSealer> Dispatcher<S> {
                     .await
             }
         };
-        undelivered
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let failed = undelivered
             .into_iter()
             .filter_map(
                 |Undelivered {
@@ -217,7 +256,18 @@ impl<S: SecretSealer> Dispatcher<S> {
                     })
                 },
             )
-            .collect()
+            .collect();
+        // What is left got through.
+        let delivered = origins
+            .into_iter()
+            .flatten()
+            .map(|(origin, failures)| Delivered {
+                origin,
+                failures,
+                latency_ms,
+            })
+            .collect();
+        Sent { failed, delivered }
     }
 
     async fn clients(&self, target: &Target, subscriptions: &SubscriptionsByTenant) -> Result<Arc<Clients>, String> {

@@ -9,6 +9,7 @@ mod dispatch;
 mod envelope;
 mod eventbridge;
 mod health;
+mod history;
 mod lookup;
 mod message;
 mod on_retry;
@@ -24,11 +25,15 @@ pub use dead_letters::{
     DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
     retention as dead_letter_retention,
 };
-pub use dispatch::{Dispatcher, Failed};
+pub use dispatch::{Delivered, Dispatcher, Failed, Sent};
 pub use envelope::{
     EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, bus_detail, check_deliverable,
 };
 pub use eventbridge::EventBridgeSender;
+pub use history::{
+    ATTEMPT_KEYS, Attempt, AttemptOutcome, History, RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION,
+    retention as delivery_history_retention,
+};
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
 pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues, redriven};

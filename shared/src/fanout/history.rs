@@ -1,0 +1,291 @@
+//! Each subscription's delivery history: recent attempts, in the deliveries
+//! table beside its dead letters (`sk = ATT#<time>#<event>#<attempt>`), expiring
+//! after the retention. Every failed attempt is kept; successes are sampled,
+//! one per subscription per invocation, so a busy subscription costs one write
+//! per batch, not one per event. Written after the deliveries are sent and
+//! parked: history is a report, and a failure to write it is only logged.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::dead_letters::subscription_partition;
+use super::dispatch::Sent;
+use super::plan::SubscriptionRef;
+use crate::config::{ConfigError, Environment};
+use crate::storage::{ErrorKind, StorageError, batch_write};
+use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
+
+/// Sort-key prefix of attempts; a page's cursor must start with it.
+pub const ATTEMPT_KEYS: &str = "ATT#";
+
+/// Days attempts are kept.
+pub const RETENTION_VARIABLE: &str = "DELIVERY_HISTORY_DAYS";
+
+/// `DELIVERY_HISTORY_DAYS`: 1 to 90 days, default 7.
+pub fn retention(env: &Environment) -> Result<Duration, ConfigError> {
+    let days: i64 = env.parsed_or(RETENTION_VARIABLE, 7)?;
+    (1..=90)
+        .contains(&days)
+        .then(|| Duration::days(days))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: RETENTION_VARIABLE,
+            reason: format!("{days} is not between 1 and 90"),
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptOutcome {
+    Delivered,
+    Failed,
+}
+
+/// One attempt to deliver an event to a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub event_id: String,
+    /// 1 for the first attempt, 2 for the first retry, …
+    pub attempt: u32,
+    pub outcome: AttemptOutcome,
+    pub error: Option<String>,
+    #[serde(with = "rfc3339_millis")]
+    pub at: DateTime<Utc>,
+    /// How long the calls to its destination took; none when no call completed.
+    pub latency_ms: Option<u64>,
+}
+
+impl Attempt {
+    fn sort_key(&self) -> String {
+        format!(
+            "{ATTEMPT_KEYS}{}#{}#{}",
+            rfc3339_millis::format(&self.at),
+            self.event_id,
+            self.attempt
+        )
+    }
+}
+
+/// An attempt as stored: with its expiry, which reads honour before TTL deletes it.
+#[derive(Deserialize)]
+struct StoredAttempt {
+    #[serde(flatten)]
+    attempt: Attempt,
+    expires_at: i64,
+}
+
+/// The attempts `sent` made at `at` that the history keeps: every failure, and
+/// the first success of each subscription. Deliveries to the stack's bus have
+/// no subscription and no history.
+pub fn attempts_of(sent: &Sent, at: DateTime<Utc>) -> Vec<(SubscriptionRef, Attempt)> {
+    let mut sampled: HashSet<SubscriptionRef> = HashSet::new();
+    let failed = sent.failed.iter().filter_map(|f| {
+        let attempt = Attempt {
+            event_id: f.delivery.origin.event_id.clone(),
+            attempt: f.delivery.failures + 1,
+            outcome: AttemptOutcome::Failed,
+            error: Some(f.reason.chars().take(1000).collect()),
+            at,
+            latency_ms: None,
+        };
+        Some((f.delivery.origin.subscription()?, attempt))
+    });
+    let delivered = sent.delivered.iter().filter_map(|d| {
+        let subscription = d.origin.subscription()?;
+        sampled.insert(subscription.clone()).then(|| {
+            let attempt = Attempt {
+                event_id: d.origin.event_id.clone(),
+                attempt: d.failures + 1,
+                outcome: AttemptOutcome::Delivered,
+                error: None,
+                at,
+                latency_ms: Some(d.latency_ms),
+            };
+            (subscription, attempt)
+        })
+    });
+    failed
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(delivered.collect::<Vec<_>>())
+        .collect()
+}
+
+/// The delivery history in the deliveries table.
+pub struct History {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+impl History {
+    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention,
+        }
+    }
+
+    /// Keeps `attempts`; a failure is logged, not returned (see the module).
+    pub async fn record(&self, attempts: Vec<(SubscriptionRef, Attempt)>) {
+        if attempts.is_empty() {
+            return;
+        }
+        let count = attempts.len();
+        if let Err(err) = self.write(attempts).await {
+            tracing::warn!(attempts = count, error = %err, "delivery history not recorded");
+        }
+    }
+
+    async fn write(&self, attempts: Vec<(SubscriptionRef, Attempt)>) -> Result<(), StorageError> {
+        let mut requests = Vec::with_capacity(attempts.len());
+        // One item per key (BatchWriteItem refuses a call naming one twice).
+        let mut keys: HashSet<(SubscriptionRef, String)> = HashSet::new();
+        for (subscription, attempt) in attempts {
+            let sort_key = attempt.sort_key();
+            if !keys.insert((subscription.clone(), sort_key.clone())) {
+                continue;
+            }
+            let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&attempt)
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt does not encode", e))?;
+            item.insert(
+                "pk".into(),
+                subscription_partition(&subscription.tenant, &subscription.subscription_id),
+            );
+            item.insert("sk".into(), AttributeValue::S(sort_key));
+            let expires_at = (attempt.at + self.retention).timestamp();
+            item.insert("expires_at".into(), AttributeValue::N(expires_at.to_string()));
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt request does not build", e))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        batch_write(
+            &self.client,
+            &self.table,
+            requests,
+            "BatchWriteItem on the deliveries table (history)",
+        )
+        .await
+    }
+
+    /// A subscription's attempts, newest first, `limit` after `cursor` (a sort
+    /// key this returned); the cursor of the next page, if any.
+    pub async fn page(
+        &self,
+        tenant: &TenantId,
+        subscription_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Attempt>, Option<String>), StorageError> {
+        let pk = subscription_partition(tenant, subscription_id);
+        let start = cursor.map(|sk| {
+            HashMap::from([
+                ("pk".to_owned(), pk.clone()),
+                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+            ])
+        });
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :attempts)")
+            .expression_attribute_values(":pk", pk)
+            .expression_attribute_values(":attempts", AttributeValue::S(ATTEMPT_KEYS.into()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the deliveries table (history)", e))?;
+        let now = Utc::now().timestamp();
+        let mut attempts = Vec::new();
+        for item in page.items.unwrap_or_default() {
+            let stored: StoredAttempt = serde_dynamo::from_item(item)
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt does not decode", e))?;
+            // TTL deletion lags expiry: an expired attempt is already gone.
+            if stored.expires_at > now {
+                attempts.push(stored.attempt);
+            }
+        }
+        let next = page
+            .last_evaluated_key
+            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        Ok((attempts, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fanout::dispatch::{Delivered, Failed};
+    use crate::fanout::message::OutgoingMessage;
+    use crate::fanout::plan::{Delivery, Origin, Target};
+
+    fn origin(subscription: Option<&str>, event: &str) -> Origin {
+        Origin {
+            tenant: TenantId::parse("acme").expect("tenant"),
+            event_id: event.into(),
+            subscription_id: subscription.map(str::to_owned),
+            psi_fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_failure_and_one_success_per_subscription_are_kept() {
+        // GIVEN an invocation that delivered three events to "a", one to the
+        // stack's bus, and failed one retry to "b"
+        let delivered = |subscription, event: &str| Delivered {
+            origin: origin(subscription, event),
+            failures: 0,
+            latency_ms: 12,
+        };
+        let sent = Sent {
+            failed: vec![Failed {
+                target: Target::own_bus("bus"),
+                delivery: Delivery {
+                    message: OutgoingMessage::default(),
+                    origin: origin(Some("b"), "e-9"),
+                    failures: 2,
+                },
+                reason: "DESTINATION_UNREACHABLE".into(),
+                permanent: false,
+            }],
+            delivered: vec![
+                delivered(Some("a"), "e-1"),
+                delivered(Some("a"), "e-2"),
+                delivered(None, "e-1"),
+                delivered(Some("a"), "e-3"),
+            ],
+        };
+        // WHEN the history is worked out
+        let attempts = attempts_of(&sent, Utc::now());
+        // THEN b's third attempt failed, and a's first success stands for its batch
+        let summary: Vec<(&str, &str, u32, AttemptOutcome, Option<u64>)> = attempts
+            .iter()
+            .map(|(s, a)| {
+                (
+                    s.subscription_id.as_str(),
+                    a.event_id.as_str(),
+                    a.attempt,
+                    a.outcome,
+                    a.latency_ms,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("b", "e-9", 3, AttemptOutcome::Failed, None),
+                ("a", "e-1", 1, AttemptOutcome::Delivered, Some(12))
+            ]
+        );
+    }
+}
