@@ -13,6 +13,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use shared::fanout::Fanout;
 use shared::loyalty::Assessor;
 use shared::projections::Projector;
+use shared::replays::ReplayWorker;
 use shared::schedule_sync::ScheduleSync;
 
 use crate::queue_poller::QueuePoller;
@@ -82,6 +83,12 @@ pub trait QueueConsumer: Send + Sync + 'static {
 impl QueueConsumer for Fanout {
     fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
         Fanout::retry_batch(self, messages)
+    }
+}
+
+impl QueueConsumer for ReplayWorker {
+    fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
+        ReplayWorker::queue_batch(self, messages)
     }
 }
 

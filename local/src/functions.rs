@@ -26,6 +26,7 @@ use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::redemptions::{RedemptionsApi, create_redemption_event};
+use shared::api::replays::{ReplaysApi, get_replay, replay_subscription};
 use shared::api::rules::{DynamoRulesApi, create_rule, deactivate_rule, get_rule, list_rules, update_rule};
 use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::api::senders::{
@@ -45,6 +46,7 @@ use shared::lambda::BatchResponse;
 use shared::loyalty::{Assessor, AssessorConfig};
 use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
 use shared::projections::{Projector, ProjectorConfig};
+use shared::replays::{ReplayWorker, ReplayWorkerConfig, ReplaysConfig, StartReplayConfig};
 use shared::routes::FALLBACK_FUNCTION;
 use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig};
 use shared::storage::DynamoRecords;
@@ -66,6 +68,9 @@ pub enum Settings {
     DeadLetters(DeadLettersConfig),
     Redrive(RedriveConfig),
     Deliveries(DeliveryHistoryConfig),
+    StartReplay(StartReplayConfig),
+    Replays(ReplaysConfig),
+    ReplayWorker(ReplayWorkerConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
     RouteNotFound(NoConfig),
@@ -100,6 +105,9 @@ impl Settings {
             "list-dead-letters" => read(env, Self::DeadLetters),
             "redrive-subscription" => read(env, Self::Redrive),
             "list-deliveries" => read(env, Self::Deliveries),
+            "replay-subscription" => read(env, Self::StartReplay),
+            "get-replay" => read(env, Self::Replays),
+            "replay-worker" => read(env, Self::ReplayWorker),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
             "put-sendgrid-settings" | "get-sendgrid-settings" | "delete-sendgrid-settings" => {
@@ -131,6 +139,7 @@ pub enum ApiFunction {
     Customers(CustomersApi),
     DeadLetters(DeadLettersApi),
     Deliveries(DeliveriesApi),
+    Replays(ReplaysApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -155,6 +164,8 @@ impl ApiFunction {
             S::DeadLetters(config) => Self::DeadLetters(DeadLettersApi::new(sdk, config)),
             S::Redrive(config) => Self::DeadLetters(DeadLettersApi::redriving(sdk, config)),
             S::Deliveries(config) => Self::Deliveries(DeliveriesApi::new(sdk, config)),
+            S::StartReplay(config) => Self::Replays(ReplaysApi::starting(sdk, config)),
+            S::Replays(config) => Self::Replays(ReplaysApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -174,6 +185,7 @@ impl ApiFunction {
             Self::Customers(api) => &mut api.auth,
             Self::DeadLetters(api) => &mut api.auth,
             Self::Deliveries(api) => &mut api.auth,
+            Self::Replays(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -251,6 +263,8 @@ impl ApiFunctions {
             ("list-dead-letters", F::DeadLetters(api)) => list_dead_letters(api, req).await,
             ("redrive-subscription", F::DeadLetters(api)) => redrive_subscription(api, req).await,
             ("list-deliveries", F::Deliveries(api)) => list_deliveries(api, req).await,
+            ("replay-subscription", F::Replays(api)) => replay_subscription(api, req).await,
+            ("get-replay", F::Replays(api)) => get_replay(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })
@@ -265,6 +279,7 @@ pub struct EventFunctions {
     pub schedule_sync: ScheduleSync,
     pub notification_job: NotificationRunner,
     pub assessor: Assessor,
+    pub replay_worker: ReplayWorker,
 }
 
 impl EventFunctions {
@@ -293,6 +308,10 @@ impl EventFunctions {
             },
             "schedule-sync" => match parse::<DynamoDbEvent>(payload) {
                 Ok(event) => batch(self.schedule_sync.stream_batch(&event.records).await),
+                Err(err) => Err(err),
+            },
+            "replay-worker" => match parse::<SqsEvent>(payload) {
+                Ok(event) => batch(self.replay_worker.queue_batch(&event.records).await),
                 Err(err) => Err(err),
             },
             "assessor" => match parse::<SqsEvent>(payload) {

@@ -17,6 +17,7 @@ use shared::fanout::{Fanout, FanoutConfig};
 use shared::loyalty::Assessor;
 use shared::notifications::NotificationRunner;
 use shared::projections::Projector;
+use shared::replays::ReplayWorker;
 use shared::routes::ROUTES;
 use shared::schedule_sync::ScheduleSync;
 use shared::sendgrid::SendGrid;
@@ -61,6 +62,9 @@ pub struct LocalStack {
     /// it) and where its failures end.
     pub assessor_queue_url: String,
     pub assessor_dead_letter_queue_url: String,
+    /// The replay worker's queue (one task per page of a replay).
+    pub replay_queue_url: String,
+    pub replay_dead_letter_queue_url: String,
     /// The Scheduler group that holds one schedule per job.
     pub schedule_group: String,
     /// The secret holding the SendGrid API key notification-job reads.
@@ -111,6 +115,12 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let assessor_dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-assessor-dead-letter"))
         .await
         .map_err(failed("assessor dead-letter queue"))?;
+    let replay_queue_url = queue_named(&sqs, &format!("{prefix}-replay"))
+        .await
+        .map_err(failed("replay queue"))?;
+    let replay_dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-replay-dead-letter"))
+        .await
+        .map_err(failed("replay dead-letter queue"))?;
     assess_events_rule(
         &aws_sdk_eventbridge::Client::new(sdk),
         &event_bus,
@@ -136,6 +146,8 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         schedule_sync_failure_queue_url,
         assessor_queue_url,
         assessor_dead_letter_queue_url,
+        replay_queue_url,
+        replay_dead_letter_queue_url,
         schedule_group,
         sendgrid_secret_arn,
         name: prefix.to_owned(),
@@ -354,6 +366,8 @@ impl LocalStack {
             ),
             ("AssessorQueue", self.assessor_queue_url.clone()),
             ("AssessorDeadLetterQueue", self.assessor_dead_letter_queue_url.clone()),
+            ("ReplayQueue", self.replay_queue_url.clone()),
+            ("ReplayDeadLetterQueue", self.replay_dead_letter_queue_url.clone()),
             ("JobsScheduleGroup", self.schedule_group.clone()),
             ("SchedulerRole", SCHEDULER_ROLE.to_owned()),
             ("NotificationJobFunction", NOTIFICATION_JOB_FUNCTION.to_owned()),
@@ -395,6 +409,10 @@ impl LocalStack {
 
     pub fn assessor(&self) -> Assessor {
         Assessor::new(&self.sdk_for("assessor"), self.config("assessor"))
+    }
+
+    pub fn replay_worker(&self) -> ReplayWorker {
+        ReplayWorker::new(&self.sdk_for("replay-worker"), self.config("replay-worker"))
     }
 
     /// notification-job for this stack, sending through `sendgrid` (a stub's
@@ -526,7 +544,15 @@ async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Result<(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(if index.keys_only {
+                            ProjectionType::KeysOnly
+                        } else {
+                            ProjectionType::All
+                        })
+                        .build(),
+                )
                 .build()
                 .map_err(|e| e.to_string())?,
         );

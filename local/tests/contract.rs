@@ -168,6 +168,13 @@ fn template_tables_match_the_code_schema() {
                 key_schema(&declared["KeySchema"]),
                 expected(index.partition_key, index.sort_key)
             );
+            let projection = if index.keys_only { "KEYS_ONLY" } else { "ALL" };
+            assert_eq!(
+                declared["Projection"]["ProjectionType"].as_str(),
+                Some(projection),
+                "{}",
+                index.name
+            );
         }
         let stream = table["StreamSpecification"]["StreamViewType"].as_str();
         let expected_stream = spec.stream.map(|view| match view {

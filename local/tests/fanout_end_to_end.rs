@@ -195,6 +195,41 @@ impl Harness {
         parts(self.stack.call("list-dead-letters", request).await)
     }
 
+    /// `POST …/{id}/replay` of `[from, to)` as `tenant`.
+    async fn replay(&self, tenant: &str, id: &str, from: &str, to: &str) -> (u16, Value) {
+        let request = ApiRequest::new("POST", &format!("/api/v1/event-subscription/{id}/replay"))
+            .for_tenant(tenant)
+            .path_param("id", id)
+            .json(&json!({"from": from, "to": to}))
+            .build();
+        parts(self.stack.call("replay-subscription", request).await)
+    }
+
+    /// `GET …/{id}/replays/{replayId}` as `tenant`.
+    async fn replay_progress(&self, tenant: &str, id: &str, replay_id: &str) -> (u16, Value) {
+        let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/replays/{replay_id}"))
+            .for_tenant(tenant)
+            .path_param("id", id)
+            .path_param("replayId", replay_id)
+            .build();
+        parts(self.stack.call("get-replay", request).await)
+    }
+
+    /// Runs the replay worker until its queue is empty.
+    async fn run_replays(&self) {
+        let worker = self.stack.stack.replay_worker();
+        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.replay_queue_url);
+        while poller
+            .poll_into(|messages| {
+                let worker = &worker;
+                async move { worker.queue_batch(&messages).await }
+            })
+            .await
+            .expect("replay queue")
+            > 0
+        {}
+    }
+
     /// `GET …/{id}/deliveries` as `tenant`.
     async fn deliveries(&self, tenant: &str, id: &str) -> (u16, Value) {
         let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/deliveries"))
@@ -613,6 +648,68 @@ async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_mi
         .collect();
     received.sort();
     assert_eq!(received, ["evt-1", "evt-2"]);
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gone() {
+    // GIVEN a subscription that received evt-1, then lost its queue while evt-2
+    // and evt-3 were fanned out (given up on at once in this test)
+    let mut h = Harness::new(1).await;
+    let queue = h.queue("outage").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.post_event("evt-1", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    assert_eq!(h.envelopes(&queue).await.len(), 1);
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let from = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+    h.post_event("evt-2", "ORDER", "CREATE").await;
+    h.post_event("evt-3", "ORDER", "CREATE").await;
+    h.post_event("other", "PRODUCT", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let to = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+
+    // WHEN the queue is back and the outage's window is replayed
+    let name = queue.rsplit('/').next().expect("queue name");
+    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    let (status, started) = h.replay(TENANT, &id, &from, &to).await;
+    assert_eq!(status, 202, "{started}");
+    let replay_id = started["replayId"].as_str().expect("replay id").to_owned();
+    assert!(replay_id.starts_with("rpl_"), "{started}");
+    assert_eq!(started["status"], "RUNNING");
+    // AND a second replay while it runs is refused, and another tenant knows neither
+    assert_eq!(h.replay(TENANT, &id, &from, &to).await.0, 409);
+    assert_eq!(h.replay("globex", &id, &from, &to).await.0, 404);
+    assert_eq!(h.replay_progress("globex", &id, &replay_id).await.0, 404);
+    h.run_replays().await;
+
+    // THEN exactly the missed events arrive, with their eventIds and the replay's id
+    let received = h.envelopes(&queue).await;
+    let mut ids: Vec<&str> = received.iter().filter_map(|e| e["eventId"].as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["evt-2", "evt-3"]);
+    assert!(
+        received.iter().all(|e| e["replayId"] == json!(replay_id)),
+        "{received:?}"
+    );
+    // AND the replay says so
+    let (status, progress) = h.replay_progress(TENANT, &id, &replay_id).await;
+    assert_eq!(status, 200, "{progress}");
+    assert_eq!(
+        (
+            &progress["status"],
+            &progress["matched"],
+            &progress["sent"],
+            &progress["failed"]
+        ),
+        (&json!("SUCCEEDED"), &json!(2), &json!(2), &json!(0)),
+        "{progress}"
+    );
+    assert!(progress["finishedAt"].is_string(), "{progress}");
+    // AND the subscription may be replayed again
+    assert_eq!(h.replay(TENANT, &id, &from, &to).await.0, 202);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }
 

@@ -55,6 +55,11 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("get-subscription.unknown-id.json", Status(404)),
     ("list-dead-letters.json", Status(200)),
     ("list-deliveries.json", Status(200)),
+    // Replay windows are absolute times: this one ends in the future, a 400 naming `to`.
+    ("replay-subscription.json", Status(400)),
+    ("get-replay.json", Status(404)),
+    // A step of a replay that does not exist is dropped, not retried.
+    ("replay-worker.json", BatchFailures(0)),
     ("redrive-subscription.json", Status(202)),
     ("deactivate-subscription.json", Status(200)),
     ("create-job.json", Status(201)),
@@ -135,6 +140,7 @@ async fn every_sample_event_gets_its_expected_outcome() {
             .await
             .expect("notification-job"),
         assessor: stack.stack.assessor(),
+        replay_worker: stack.stack.replay_worker(),
     };
     for (file, expected) in EXPECTED {
         let function = file.split('.').next().unwrap_or_default();

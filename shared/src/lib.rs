@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod pagination;
 pub mod projections;
 pub mod quotas;
+pub mod replays;
 pub mod routes;
 pub mod rules;
 pub mod schedule;

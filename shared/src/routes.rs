@@ -120,6 +120,16 @@ pub const LIST_DELIVERIES: Route = Route {
     path: "/api/v1/event-subscription/{id}/deliveries",
     function: "list-deliveries",
 };
+pub const REPLAY_SUBSCRIPTION: Route = Route {
+    method: "POST",
+    path: "/api/v1/event-subscription/{id}/replay",
+    function: "replay-subscription",
+};
+pub const GET_REPLAY: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-subscription/{id}/replays/{replayId}",
+    function: "get-replay",
+};
 pub const REDRIVE_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription/{id}/redrive",
@@ -269,6 +279,8 @@ pub const ROUTES: &[Route] = &[
     LIST_DEAD_LETTERS,
     LIST_DELIVERIES,
     REDRIVE_SUBSCRIPTION,
+    REPLAY_SUBSCRIPTION,
+    GET_REPLAY,
     CREATE_JOB,
     LIST_JOBS,
     GET_JOB,

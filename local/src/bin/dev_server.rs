@@ -161,6 +161,12 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result
         "assessor",
         Arc::new(stack.assessor()),
     ));
+    let replays = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.replay_queue_url);
+    tokio::spawn(event_sources::queue_into(
+        replays,
+        "replay-worker",
+        Arc::new(stack.replay_worker()),
+    ));
     let projector = Arc::new(stack.projector());
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
     tokio::spawn(event_sources::stream_into(
@@ -172,7 +178,7 @@ async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result
     tracing::info!(
         event_bus = %stack.event_bus,
         dead_letter_queue = %stack.dead_letter_queue_url,
-        "fan-out and projector polling the events stream, fan-out the retry queue, the assessor its queue"
+        "fan-out and projector polling the events stream, fan-out the retry queue, the assessor and the replay worker their queues"
     );
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod fallback;
 pub mod jobs;
 mod records;
 pub mod redemptions;
+pub mod replays;
 pub mod rules;
 pub mod runs;
 pub mod senders;

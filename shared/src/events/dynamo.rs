@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::customer::NewCustomer;
-use super::item::{self, BY_ENTITY_INDEX, EventItem};
+use super::item::{self, BY_ENTITY_INDEX, BY_TIME_INDEX, EventItem};
 use super::model::Event;
 use super::store::{EventPage, EventStore, EventStoreError, PutOutcome};
-use crate::storage::{ErrorKind, StorageError, Written, query_page, transact};
+use crate::storage::{ErrorKind, StorageError, Written, batch_get, query_page, transact};
 use crate::tenant::TenantId;
 use crate::util::ttl_map::TtlMap;
 
@@ -178,6 +178,71 @@ impl DynamoEventStore {
                 .is_some_and(|expires_at| expires_at <= Utc::now().timestamp())
         });
         output.item.filter(|_| !expired).map(decode).transpose()
+    }
+}
+
+impl DynamoEventStore {
+    /// One page (`limit` at most) of the tenant's events in `by_time` shard
+    /// `shard` accepted in `[from, to)`, oldest first, after `cursor` (a sort key
+    /// this returned); and the cursor of the next page. Expired events are left out.
+    pub async fn page_in_window(
+        &self,
+        tenant: &TenantId,
+        shard: u8,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Event>, Option<String>), EventStoreError> {
+        let partition = item::time_key(tenant, shard);
+        let start = cursor
+            .map(|sort_key| {
+                let id = item::id_from_sort_key(sort_key).ok_or(EventStoreError::InvalidCursor)?;
+                Ok::<_, EventStoreError>(HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(item::event_key(tenant, id))),
+                    ("gsi2pk".to_owned(), AttributeValue::S(partition.clone())),
+                    ("gsi2sk".to_owned(), AttributeValue::S(sort_key.to_owned())),
+                ]))
+            })
+            .transpose()?;
+        // `<from>` sorts before every key of that millisecond, `<to>` before `<to>#…`.
+        let bound = |at: &DateTime<Utc>| AttributeValue::S(crate::util::rfc3339_millis::format(at));
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_TIME_INDEX)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .expression_attribute_values(":from", bound(&from))
+            .expression_attribute_values(":to", bound(&to))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the events table (by_time)", e))?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|key| key.get("gsi2sk")?.as_s().ok().cloned());
+        // The index holds keys only: the events are read from the table.
+        let keys: Vec<_> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|key| Some(HashMap::from([("pk".to_owned(), key.get("pk")?.clone())])))
+            .collect();
+        let items = batch_get(&self.client, &self.table, keys, "BatchGetItem on the events table").await?;
+        let now = Utc::now().timestamp();
+        let mut events = Vec::with_capacity(items.len());
+        for item in items {
+            let stored: EventItem = serde_dynamo::from_item(item)
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "a stored event does not decode", e))?;
+            if stored.expires_at > now {
+                events.push(stored.event);
+            }
+        }
+        events.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok((events, next))
     }
 }
 

@@ -20,12 +20,23 @@ use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
 pub const BY_ENTITY_INDEX: &str = crate::storage::schema::EVENTS.indexes[0].name;
+pub const BY_TIME_INDEX: &str = crate::storage::schema::EVENTS.indexes[1].name;
+
+/// Partition keys a tenant's events are spread over in `by_time`: a partition
+/// takes 1,000 writes a second, so a tenant may store 8,000 events a second.
+pub const TIME_SHARDS: u8 = 8;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EventItem {
     pub pk: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    /// `by_time`: `T#<tenant>#S#<shard>` and `<created_at>#<id>`. Absent on
+    /// events stored before the index (they cannot be replayed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
     pub tenant: String,
     /// Epoch seconds; the table's TTL attribute.
     pub expires_at: i64,
@@ -39,6 +50,8 @@ impl EventItem {
             pk: event_key(tenant, &event.id),
             gsi1pk: entity_key(tenant, &event.entity_name, &event.entity_id),
             gsi1sk: entity_sort_key(&event.created_at, &event.id),
+            gsi2pk: Some(time_key(tenant, time_shard(&event.id))),
+            gsi2sk: Some(entity_sort_key(&event.created_at, &event.id)),
             tenant: tenant.to_string(),
             expires_at: (event.created_at + retention).timestamp(),
             event,
@@ -62,6 +75,17 @@ pub fn event_key(tenant: &TenantId, id: &str) -> String {
 
 pub fn entity_key(tenant: &TenantId, entity_name: &str, entity_id: &str) -> String {
     format!("T#{tenant}#N#{entity_name}#I#{entity_id}")
+}
+
+/// The `by_time` partition key of a tenant's shard.
+pub fn time_key(tenant: &TenantId, shard: u8) -> String {
+    format!("T#{tenant}#S#{shard}")
+}
+
+/// Which of the tenant's `by_time` shards an event id is in.
+pub fn time_shard(id: &str) -> u8 {
+    let digest = ids::digest(&[id]);
+    u8::from_str_radix(&digest[..2], 16).unwrap_or(0) % TIME_SHARDS
 }
 
 pub fn entity_sort_key(created_at: &DateTime<Utc>, id: &str) -> String {

@@ -84,26 +84,29 @@ impl FanoutConfig {
     }
 }
 
+/// What the fan-out functions read (and the replay worker, which delivers as they do).
+pub const FANOUT_VARIABLES: [&str; 17] = [
+    SUBSCRIPTIONS.env_var,
+    secrets::KEY_VARIABLE,
+    "EVENT_BUS_NAME",
+    "RETRY_QUEUE_URL",
+    "DEAD_LETTER_QUEUE_URL",
+    DELIVERIES.env_var,
+    dead_letters::RETENTION_VARIABLE,
+    history::RETENTION_VARIABLE,
+    "RETRY_MAX_FAILURES",
+    "RETRY_BASE_DELAY_SECONDS",
+    "DELIVERY_ATTEMPTS",
+    "EVENT_BUS_SOURCE",
+    STACK_ACCOUNT,
+    STACK_DESTINATIONS,
+    OWN_ACCOUNT_TENANTS,
+    "TENANT_DELIVERY_BUDGET",
+    DISABLE_AFTER,
+];
+
 impl FunctionConfig for FanoutConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        SUBSCRIPTIONS.env_var,
-        secrets::KEY_VARIABLE,
-        "EVENT_BUS_NAME",
-        "RETRY_QUEUE_URL",
-        "DEAD_LETTER_QUEUE_URL",
-        DELIVERIES.env_var,
-        dead_letters::RETENTION_VARIABLE,
-        history::RETENTION_VARIABLE,
-        "RETRY_MAX_FAILURES",
-        "RETRY_BASE_DELAY_SECONDS",
-        "DELIVERY_ATTEMPTS",
-        "EVENT_BUS_SOURCE",
-        STACK_ACCOUNT,
-        STACK_DESTINATIONS,
-        OWN_ACCOUNT_TENANTS,
-        "TENANT_DELIVERY_BUDGET",
-        DISABLE_AFTER,
-    ];
+    const VARIABLES: &'static [&'static str] = &FANOUT_VARIABLES;
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         let defaults = Self::new(
@@ -198,7 +201,25 @@ impl Fanout {
     /// delivered nor parked: the caller reports their source as failed, so
     /// Lambda hands it over again.
     pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
+        self.deliver_counted(plan, subscriptions).await.0
+    }
+
+    /// A replay's deliveries, sent as any others: returns how many got through
+    /// now, and how many went to the retry queue (or could not be parked either).
+    pub async fn deliver_replay(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (u64, u64) {
+        let total: usize = plan.values().map(Vec::len).sum();
+        let (lost, failed) = self.deliver_counted(plan, subscriptions).await;
+        for lost in &lost {
+            tracing::error!(event_id = %lost.delivery.origin.event_id, reason = %lost.reason, "a replayed delivery could be neither sent nor parked");
+        }
+        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        (total.saturating_sub(failed), failed)
+    }
+
+    /// `deliver`, also counting the deliveries that failed now (parked or lost).
+    async fn deliver_counted(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (Vec<Failed>, u64) {
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
+        let mut failed = u64::try_from(deferred.len()).unwrap_or(u64::MAX);
         let mut lost = self.queues.defer(deferred).await;
         let health = HealthReport::new(&plan);
         let sent = self.dispatcher.send(plan, subscriptions).await;
@@ -208,8 +229,9 @@ impl Fanout {
             .changes(subscriptions, now, self.disable_after);
         self.health.apply(health, now).await;
         let attempts = history::attempts_of(&sent, now);
+        failed = failed.saturating_add(u64::try_from(sent.failed.len()).unwrap_or(u64::MAX));
         lost.extend(self.queues.park(sent.failed).await);
         self.history.record(attempts).await;
-        lost
+        (lost, failed)
     }
 }

@@ -68,7 +68,7 @@ pub struct DeadLetters {
 }
 
 /// The partition of a subscription's deliveries: its dead letters and history.
-pub(super) fn subscription_partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
+pub(crate) fn subscription_partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
     AttributeValue::S(format!("T#{tenant}#S#{subscription_id}"))
 }
 

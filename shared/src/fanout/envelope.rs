@@ -71,6 +71,9 @@ pub struct Envelope<'a> {
     pub fault: Value,
     /// The subscription it was delivered for; null on the EventBridge bus entry.
     pub subscription_id: Option<&'a str>,
+    /// The replay that sent it again (absent on a first delivery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<&'a str>,
 }
 
 /// What a masked sensitive (PSI) value reads in a message: as a masked secret does.
@@ -110,6 +113,16 @@ impl<'a> Envelope<'a> {
             data: decode(&event.event_payload.base64_encoded_payload_json),
             fault: decode(&event.event_payload.base64_encoded_fault_json),
             subscription_id,
+            replay_id: None,
+        }
+    }
+
+    /// The envelope as replay `replay_id` sends it again.
+    #[must_use]
+    pub fn replayed(self, replay_id: &'a str) -> Self {
+        Self {
+            replay_id: Some(replay_id),
+            ..self
         }
     }
 
@@ -119,14 +132,19 @@ impl<'a> Envelope<'a> {
         detail_type(self.entity_name, operation_name(self.operation))
     }
 
-    /// SQS/SNS message attributes, so SNS filter policies can select messages.
+    /// SQS/SNS message attributes, so SNS filter policies can select messages
+    /// (and a replayed message names its replay).
     pub fn attributes(&self) -> Vec<(String, String)> {
-        attributes(
+        let mut attributes = attributes(
             &self.event_name,
             self.entity_name,
             operation_name(self.operation),
             self.tenant,
-        )
+        );
+        if let Some(replay_id) = self.replay_id {
+            attributes.push(("replayId".into(), replay_id.to_owned()));
+        }
+        attributes
     }
 }
 

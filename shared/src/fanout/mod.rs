@@ -20,7 +20,8 @@ mod routing;
 mod sns;
 mod sqs;
 
-pub use app::{Fanout, FanoutConfig};
+pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig};
+pub(crate) use dead_letters::subscription_partition;
 pub use dead_letters::{
     DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
     retention as dead_letter_retention,
@@ -35,7 +36,9 @@ pub use history::{
     retention as delivery_history_retention,
 };
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
-pub use plan::{AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan};
+pub use plan::{
+    AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan, replay_plan,
+};
 pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues, redriven};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;

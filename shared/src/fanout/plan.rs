@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{Envelope, attributes, detail_type};
 use super::message::OutgoingMessage;
 use super::routing::matching;
-use crate::events::StreamedEvent;
+use crate::events::{Event, StreamedEvent};
 use crate::subscriptions::{Destination, Subscription};
 use crate::tenant::TenantId;
 
@@ -167,19 +167,47 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus
             .or_default()
             .push(Delivery::new(entry, origin(None)));
         for subscription in matching(event, subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default()) {
-            let envelope = if subscription.include_psi {
-                Envelope::revealing(tenant.as_str(), event, Some(&subscription.id))
-            } else {
-                Envelope::new(tenant.as_str(), event, Some(&subscription.id))
-            };
-            let target = Target::of(tenant, subscription);
-            let message = target.message(body(&envelope), Shape::of(&envelope));
-            plan.entry(target)
-                .or_default()
-                .push(Delivery::new(message, origin(Some(&subscription.id))));
+            let (target, delivery) = subscription_delivery(tenant, event, subscription, None);
+            plan.entry(target).or_default().push(delivery);
         }
     }
     plan
+}
+
+/// The deliveries of replay `replay_id`: `events` to `subscription` only.
+pub fn replay_plan(tenant: &TenantId, events: &[Event], subscription: &Subscription, replay_id: &str) -> DeliveryPlan {
+    let mut plan = DeliveryPlan::new();
+    for event in events {
+        let (target, delivery) = subscription_delivery(tenant, event, subscription, Some(replay_id));
+        plan.entry(target).or_default().push(delivery);
+    }
+    plan
+}
+
+/// `event`'s delivery to `subscription`, as it asks for it.
+fn subscription_delivery(
+    tenant: &TenantId,
+    event: &Event,
+    subscription: &Subscription,
+    replay_id: Option<&str>,
+) -> (Target, Delivery) {
+    let mut envelope = if subscription.include_psi {
+        Envelope::revealing(tenant.as_str(), event, Some(&subscription.id))
+    } else {
+        Envelope::new(tenant.as_str(), event, Some(&subscription.id))
+    };
+    if let Some(replay_id) = replay_id {
+        envelope = envelope.replayed(replay_id);
+    }
+    let target = Target::of(tenant, subscription);
+    let message = target.message(body(&envelope), Shape::of(&envelope));
+    let origin = Origin {
+        tenant: tenant.clone(),
+        event_id: event.id.clone(),
+        subscription_id: Some(subscription.id.clone()),
+        psi_fields: event.definition.iter().flat_map(|d| d.psi_fields.clone()).collect(),
+    };
+    (target, Delivery::new(message, origin))
 }
 
 impl Delivery {
@@ -201,6 +229,7 @@ fn body(envelope: &Envelope<'_>) -> String {
 struct Shape<'a> {
     event_id: &'a str,
     subscription_id: Option<&'a str>,
+    replay_id: Option<&'a str>,
     entity_id: &'a str,
     attributes: Vec<(String, String)>,
     detail_type: String,
@@ -211,6 +240,7 @@ impl<'a> Shape<'a> {
         Self {
             event_id: envelope.event_id,
             subscription_id: envelope.subscription_id,
+            replay_id: envelope.replay_id,
             entity_id: envelope.entity_id,
             attributes: envelope.attributes(),
             detail_type: envelope.detail_type(),
@@ -244,7 +274,11 @@ impl Target {
             };
         }
         let fifo = self.is_fifo();
-        let dedup_key = format!("{}\n{}", shape.event_id, shape.subscription_id.unwrap_or_default());
+        // A replay is a new message: SQS would drop it as a duplicate within five minutes.
+        let mut dedup_key = format!("{}\n{}", shape.event_id, shape.subscription_id.unwrap_or_default());
+        if let Some(replay_id) = shape.replay_id {
+            dedup_key = format!("{dedup_key}\n{replay_id}");
+        }
         OutgoingMessage {
             body,
             attributes: shape.attributes,
@@ -269,15 +303,21 @@ impl Target {
             entity_id: String,
             operation: String,
             subscription_id: Option<String>,
+            replay_id: Option<String>,
         }
         let Ok(f) = serde_json::from_str::<Fields>(&message.body) else {
             return message;
         };
+        let mut attributes = attributes(&f.event_name, &f.entity_name, &f.operation, &f.tenant);
+        if let Some(replay_id) = &f.replay_id {
+            attributes.push(("replayId".into(), replay_id.clone()));
+        }
         let shape = Shape {
             event_id: &f.event_id,
             subscription_id: f.subscription_id.as_deref(),
+            replay_id: f.replay_id.as_deref(),
             entity_id: &f.entity_id,
-            attributes: attributes(&f.event_name, &f.entity_name, &f.operation, &f.tenant),
+            attributes,
             detail_type: detail_type(&f.entity_name, &f.operation),
         };
         self.message(message.body.clone(), shape)

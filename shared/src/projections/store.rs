@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -83,65 +83,26 @@ impl ProjectionStore {
         keys: Vec<(String, &'static str)>,
         attribute: &str,
     ) -> Result<Vec<T>, StorageError> {
-        /// BatchGetItem's limit on keys per call.
-        const PER_CALL: usize = 100;
-        let mut found = Vec::new();
-        for chunk in keys.chunks(PER_CALL) {
-            let mut pending: Vec<_> = chunk
-                .iter()
-                .map(|(pk, sk)| {
-                    std::collections::HashMap::from([
-                        ("pk".to_owned(), AttributeValue::S(pk.clone())),
-                        ("sk".to_owned(), AttributeValue::S((*sk).to_owned())),
-                    ])
-                })
-                .collect();
-            for attempt in 0..ATTEMPTS {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .build()
-                    .map_err(build)?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in output
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let value = item
-                        .get(attribute)
-                        .cloned()
-                        .ok_or_else(|| StorageError::other(format!("an item has no {attribute}")))?;
-                    found.push(serde_dynamo::from_attribute_value(value).map_err(uncodable)?);
-                }
-                pending = output
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(StorageError::new(
-                    ErrorKind::Throttled,
-                    format!("{} keys left unread after retries", pending.len()),
-                    None,
-                ));
-            }
-        }
-        Ok(found)
+        let keys = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                std::collections::HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(pk)),
+                    ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+                ])
+            })
+            .collect();
+        let items =
+            crate::storage::batch_get(&self.client, &self.table, keys, "BatchGetItem on the projections table").await?;
+        items
+            .into_iter()
+            .map(|mut item| {
+                let value = item
+                    .remove(attribute)
+                    .ok_or_else(|| StorageError::other(format!("an item has no {attribute}")))?;
+                serde_dynamo::from_attribute_value(value).map_err(uncodable)
+            })
+            .collect()
     }
 
     /// Items of the `by_kind` index under `partition` (after `after`, when given).

@@ -1,6 +1,7 @@
 //! Table layouts, and the generic per-tenant record store that subscriptions and
 //! jobs share (events have their own, with idempotent-create semantics).
 
+mod batch_get;
 mod batch_write;
 mod counted;
 mod dynamo_records;
@@ -12,6 +13,7 @@ mod records;
 pub mod schema;
 mod transaction;
 
+pub use batch_get::batch_get;
 pub use batch_write::batch_write;
 pub use counted::Counted;
 pub use dynamo_records::{DynamoRecords, partition, record_key};

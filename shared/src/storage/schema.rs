@@ -12,6 +12,8 @@ pub struct IndexSpec {
     pub name: &'static str,
     pub partition_key: &'static str,
     pub sort_key: Option<&'static str>,
+    /// Projects the keys only (readers fetch the items); otherwise every attribute.
+    pub keys_only: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +34,22 @@ pub const EVENTS: TableSpec = TableSpec {
     env_var: "EVENTS_TABLE",
     partition_key: "pk",
     sort_key: None,
-    indexes: &[IndexSpec {
-        name: "by_entity",
-        partition_key: "gsi1pk",
-        sort_key: Some("gsi1sk"),
-    }],
+    indexes: &[
+        IndexSpec {
+            name: "by_entity",
+            partition_key: "gsi1pk",
+            sort_key: Some("gsi1sk"),
+            keys_only: false,
+        },
+        // A tenant's events in time order, for replays; spread over a few
+        // partition keys so one busy tenant stays within a partition's write rate.
+        IndexSpec {
+            name: "by_time",
+            partition_key: "gsi2pk",
+            sort_key: Some("gsi2sk"),
+            keys_only: true,
+        },
+    ],
     stream: Some(StreamView::NewImage),
     ttl_attribute: Some("expires_at"),
 };
@@ -81,6 +94,7 @@ pub const PROJECTIONS: TableSpec = TableSpec {
         name: "by_kind",
         partition_key: "gsi1pk",
         sort_key: Some("gsi1sk"),
+        keys_only: false,
     }],
     stream: None,
     ttl_attribute: None,

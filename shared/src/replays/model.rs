@@ -1,0 +1,71 @@
+//! A replay and the steps it is done in.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::{Event, Operation};
+use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReplayStatus {
+    Running,
+    Succeeded,
+    /// Ended early: the subscription was deactivated or deleted meanwhile.
+    Stopped,
+}
+
+/// A subscription's events of `[from, to)` sent to it again; its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replay {
+    pub replay_id: String,
+    pub subscription_id: String,
+    pub status: ReplayStatus,
+    #[serde(with = "rfc3339_millis")]
+    pub from: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub to: DateTime<Utc>,
+    /// Narrowing beyond the subscription's own filter.
+    pub entity_name: Option<String>,
+    pub operation: Option<Operation>,
+    /// Events the window held that the subscription (and the narrowing) wants.
+    pub matched: u64,
+    /// Delivered at once; the others (`failed`) went to the retry queue, then
+    /// maybe to the dead letters, as any delivery.
+    pub sent: u64,
+    pub failed: u64,
+    #[serde(with = "rfc3339_millis")]
+    pub started_at: DateTime<Utc>,
+    #[serde(default, with = "rfc3339_millis::option")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Steps done; each task names its step, so a task delivered twice counts once.
+    #[serde(default)]
+    pub step: u64,
+}
+
+impl Replay {
+    /// Whether `event` is one of the narrowing's (the subscription's filter is
+    /// applied besides).
+    pub fn narrows_to(&self, event: &Event) -> bool {
+        self.entity_name.as_ref().is_none_or(|name| *name == event.entity_name)
+            && self.operation.is_none_or(|op| op == event.event_payload.operation)
+    }
+}
+
+/// One step of a replay: a page of one `by_time` shard, on the replay queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayTask {
+    pub tenant: TenantId,
+    pub subscription_id: String,
+    pub replay_id: String,
+    pub step: u64,
+    pub shard: u8,
+    /// The page's start in the shard (a sort key); none for its first page.
+    pub cursor: Option<String>,
+}

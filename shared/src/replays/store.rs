@@ -1,0 +1,213 @@
+//! Replays in the deliveries table, under their subscription's partition:
+//! `REPLAY#<id>` (the replay and its counts) and `REPLAYING` (the one running,
+//! so a second replay of the subscription is refused while it runs).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, Utc};
+
+use super::model::{Replay, ReplayStatus};
+use crate::fanout::subscription_partition as partition;
+use crate::storage::{ErrorKind, StorageError, Written, transact};
+use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
+
+/// How long a replay and its counts stay readable after it started.
+const KEPT: Duration = Duration::days(30);
+/// A replay not finished after this no longer holds off another (its worker
+/// died for good: its task is on the replay dead-letter queue).
+const LOCK: Duration = Duration::hours(24);
+
+const LOCK_KEY: &str = "REPLAYING";
+
+pub struct Replays {
+    client: Client,
+    table: String,
+}
+
+fn replay_key(replay_id: &str) -> AttributeValue {
+    AttributeValue::S(format!("REPLAY#{replay_id}"))
+}
+
+fn unbuildable(e: aws_sdk_dynamodb::error::BuildError) -> StorageError {
+    StorageError::caused(ErrorKind::Other, "a replay request does not build", e)
+}
+
+fn status(status: ReplayStatus) -> AttributeValue {
+    AttributeValue::S(
+        serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    )
+}
+
+impl Replays {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Records `replay` as its subscription's running replay; false when another
+    /// one is running.
+    pub async fn start(&self, tenant: &TenantId, replay: &Replay) -> Result<bool, StorageError> {
+        let pk = partition(tenant, &replay.subscription_id);
+        let now = replay.started_at;
+        let lock = Put::builder()
+            .table_name(&self.table)
+            .item("pk", pk.clone())
+            .item("sk", AttributeValue::S(LOCK_KEY.into()))
+            .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
+            .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
+            .item("expires_at", AttributeValue::N((now + LOCK).timestamp().to_string()))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .build()
+            .map_err(unbuildable)?;
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(replay)
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a replay does not encode", e))?;
+        item.insert("pk".into(), pk);
+        item.insert("sk".into(), replay_key(&replay.replay_id));
+        item.insert(
+            "expires_at".into(),
+            AttributeValue::N((now + KEPT).timestamp().to_string()),
+        );
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unbuildable)?;
+        let items = vec![
+            TransactWriteItem::builder().put(lock).build(),
+            TransactWriteItem::builder().put(record).build(),
+        ];
+        Ok(matches!(
+            transact(
+                &self.client,
+                items,
+                "TransactWriteItems on the deliveries table (replay)"
+            )
+            .await?,
+            Written::Committed
+        ))
+    }
+
+    /// The replay, as last written.
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        subscription_id: &str,
+        replay_id: &str,
+    ) -> Result<Option<Replay>, StorageError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, subscription_id))
+            .key("sk", replay_key(replay_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("GetItem on the deliveries table (replay)", e))?
+            .item;
+        item.map(|item| {
+            serde_dynamo::from_item(item)
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "a replay does not decode", e))
+        })
+        .transpose()
+    }
+
+    /// Counts step `step` of a running replay and moves it to the next; false
+    /// if that step was counted already (its task was delivered twice) or the
+    /// replay ended.
+    pub async fn advance(
+        &self,
+        tenant: &TenantId,
+        replay: &Replay,
+        counts: (u64, u64, u64),
+    ) -> Result<bool, StorageError> {
+        let (matched, sent, failed) = counts;
+        let n = |v: u64| AttributeValue::N(v.to_string());
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, &replay.subscription_id))
+            .key("sk", replay_key(&replay.replay_id))
+            .update_expression("ADD matched :matched, sent :sent, failed :failed SET step = :next")
+            .condition_expression("step = :step AND #status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":matched", n(matched))
+            .expression_attribute_values(":sent", n(sent))
+            .expression_attribute_values(":failed", n(failed))
+            .expression_attribute_values(":next", n(replay.step + 1))
+            .expression_attribute_values(":step", n(replay.step))
+            .expression_attribute_values(":running", status(ReplayStatus::Running))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(StorageError::sdk("UpdateItem on the deliveries table (replay)", e)),
+        }
+    }
+
+    /// Ends a running replay with `outcome` (and why, when it stopped early) and
+    /// lets the subscription be replayed again.
+    pub async fn finish(
+        &self,
+        tenant: &TenantId,
+        replay: &Replay,
+        outcome: ReplayStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let pk = partition(tenant, &replay.subscription_id);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", pk.clone())
+            .key("sk", replay_key(&replay.replay_id))
+            .update_expression(if reason.is_some() {
+                "SET #status = :outcome, finishedAt = :at, reason = :reason"
+            } else {
+                "SET #status = :outcome, finishedAt = :at"
+            })
+            .condition_expression("#status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":outcome", status(outcome))
+            .expression_attribute_values(":running", status(ReplayStatus::Running))
+            .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&at)));
+        if let Some(reason) = reason {
+            update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()));
+        }
+        let unlock = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", AttributeValue::S(LOCK_KEY.into()))
+            .condition_expression("replay_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
+            .build()
+            .map_err(unbuildable)?;
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(update.build().map_err(unbuildable)?)
+                .build(),
+            TransactWriteItem::builder().delete(unlock).build(),
+        ];
+        // Refused: it had ended already (a task delivered twice).
+        transact(
+            &self.client,
+            items,
+            "TransactWriteItems on the deliveries table (replay end)",
+        )
+        .await?;
+        Ok(())
+    }
+}
