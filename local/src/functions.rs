@@ -11,12 +11,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    CreateEventConfig, CustomersConfig, DeadLettersConfig, DefinitionsConfig, DeliveryHistoryConfig, JobsConfig,
-    LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
-    SubscriptionsConfig, WriteEventsConfig,
+    CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, JobsConfig, LoyaltyEventsConfig, NoConfig,
+    ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig, StartReplayConfig, SubscriptionsConfig,
+    WriteEventsConfig,
 };
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
-use shared::api::dead_letters::{DeadLettersApi, list_dead_letters, redrive_subscription};
+use shared::api::dead_letters::{list_dead_letters, redrive_subscription};
 use shared::api::definitions::{
     DefinitionsApi, create_event_definition, deactivate_event_definition, get_event_definition, list_event_definitions,
     update_event_definition,
@@ -26,7 +26,7 @@ use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::redemptions::{RedemptionsApi, create_redemption_event};
-use shared::api::replays::{ReplaysApi, get_replay, replay_subscription};
+use shared::api::replays::{get_replay, replay_subscription};
 use shared::api::rules::{DynamoRulesApi, create_rule, deactivate_rule, get_rule, list_rules, update_rule};
 use shared::api::runs::{JobRunsApi, list_job_runs};
 use shared::api::senders::{
@@ -46,7 +46,7 @@ use shared::lambda::BatchResponse;
 use shared::loyalty::{Assessor, AssessorConfig};
 use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
 use shared::projections::{Projector, ProjectorConfig};
-use shared::replays::{ReplayWorker, ReplayWorkerConfig, ReplaysConfig, StartReplayConfig};
+use shared::replays::{ReplayWorker, ReplayWorkerConfig};
 use shared::routes::FALLBACK_FUNCTION;
 use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig};
 use shared::storage::DynamoRecords;
@@ -65,11 +65,9 @@ pub enum Settings {
     SenderSettings(SenderSettingsConfig),
     Rules(RulesConfig),
     Customers(CustomersConfig),
-    DeadLetters(DeadLettersConfig),
     Redrive(RedriveConfig),
-    Deliveries(DeliveryHistoryConfig),
+    Deliveries(DeliveriesConfig),
     StartReplay(StartReplayConfig),
-    Replays(ReplaysConfig),
     ReplayWorker(ReplayWorkerConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
@@ -102,11 +100,9 @@ impl Settings {
             | "list-subscriptions"
             | "get-subscription"
             | "deactivate-subscription" => read(env, Self::Subscriptions),
-            "list-dead-letters" => read(env, Self::DeadLetters),
+            "list-dead-letters" | "list-deliveries" | "get-replay" => read(env, Self::Deliveries),
             "redrive-subscription" => read(env, Self::Redrive),
-            "list-deliveries" => read(env, Self::Deliveries),
             "replay-subscription" => read(env, Self::StartReplay),
-            "get-replay" => read(env, Self::Replays),
             "replay-worker" => read(env, Self::ReplayWorker),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
@@ -137,9 +133,7 @@ pub enum ApiFunction {
     SenderSettings(SecretsManagerSettingsApi),
     Rules(DynamoRulesApi),
     Customers(CustomersApi),
-    DeadLetters(DeadLettersApi),
     Deliveries(DeliveriesApi),
-    Replays(ReplaysApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -161,11 +155,9 @@ impl ApiFunction {
             S::SenderSettings(config) => Self::SenderSettings(SecretsManagerSettingsApi::new(sdk, config)),
             S::Rules(config) => Self::Rules(DynamoRulesApi::new(sdk, config)),
             S::Customers(config) => Self::Customers(CustomersApi::new(sdk, config)),
-            S::DeadLetters(config) => Self::DeadLetters(DeadLettersApi::new(sdk, config)),
-            S::Redrive(config) => Self::DeadLetters(DeadLettersApi::redriving(sdk, config)),
+            S::Redrive(config) => Self::Deliveries(DeliveriesApi::redriving(sdk, config)),
             S::Deliveries(config) => Self::Deliveries(DeliveriesApi::new(sdk, config)),
-            S::StartReplay(config) => Self::Replays(ReplaysApi::starting(sdk, config)),
-            S::Replays(config) => Self::Replays(ReplaysApi::new(sdk, config)),
+            S::StartReplay(config) => Self::Deliveries(DeliveriesApi::starting_replays(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -183,9 +175,7 @@ impl ApiFunction {
             Self::SenderSettings(api) => &mut api.auth,
             Self::Rules(api) => &mut api.auth,
             Self::Customers(api) => &mut api.auth,
-            Self::DeadLetters(api) => &mut api.auth,
             Self::Deliveries(api) => &mut api.auth,
-            Self::Replays(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -260,11 +250,11 @@ impl ApiFunctions {
             ("get-customer", F::Customers(api)) => get_customer(api, req).await,
             ("list-customer-ledger", F::Customers(api)) => list_customer_ledger(api, req).await,
             ("lock-customer", F::Customers(api)) => lock_customer(api, req).await,
-            ("list-dead-letters", F::DeadLetters(api)) => list_dead_letters(api, req).await,
-            ("redrive-subscription", F::DeadLetters(api)) => redrive_subscription(api, req).await,
+            ("list-dead-letters", F::Deliveries(api)) => list_dead_letters(api, req).await,
+            ("redrive-subscription", F::Deliveries(api)) => redrive_subscription(api, req).await,
             ("list-deliveries", F::Deliveries(api)) => list_deliveries(api, req).await,
-            ("replay-subscription", F::Replays(api)) => replay_subscription(api, req).await,
-            ("get-replay", F::Replays(api)) => get_replay(api, req).await,
+            ("replay-subscription", F::Deliveries(api)) => replay_subscription(api, req).await,
+            ("get-replay", F::Deliveries(api)) => get_replay(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

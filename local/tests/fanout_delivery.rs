@@ -239,8 +239,8 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
         DeadLetters::new(
             stack.client.clone(),
             stack.stack.tables.of(&shared::storage::schema::DELIVERIES),
-            chrono::Duration::days(14),
         )
+        .keeping_for(chrono::Duration::days(14))
     };
     let (client, _) = sqs().await;
     let (retry, dead) = (

@@ -565,14 +565,7 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
 
     // THEN exactly the missed events arrive, its dead letters are gone, and the
     // other subscription's are left alone
-    let mut received: Vec<String> = h
-        .envelopes(&missing)
-        .await
-        .iter()
-        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    received.sort();
-    assert_eq!(received, ["evt-1", "evt-2"]);
+    assert_eq!(ids_of_events(&h.envelopes(&missing).await), ["evt-1", "evt-2"]);
     assert_eq!(h.dead_letters(TENANT, &broken).await.1["items"], json!([]));
     assert_eq!(
         h.dead_letters(TENANT, &other).await.1["items"].as_array().map(Vec::len),
@@ -640,14 +633,7 @@ async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_mi
     assert_eq!(h.redrive(TENANT, &id).await.0, 202);
     h.drain_retries().await;
     // THEN the events it missed while failing arrive (evt-3 came while it was off)
-    let mut received: Vec<String> = h
-        .envelopes(&missing)
-        .await
-        .iter()
-        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    received.sort();
-    assert_eq!(received, ["evt-1", "evt-2"]);
+    assert_eq!(ids_of_events(&h.envelopes(&missing).await), ["evt-1", "evt-2"]);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }
 
@@ -687,9 +673,7 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
 
     // THEN exactly the missed events arrive, with their eventIds and the replay's id
     let received = h.envelopes(&queue).await;
-    let mut ids: Vec<&str> = received.iter().filter_map(|e| e["eventId"].as_str()).collect();
-    ids.sort_unstable();
-    assert_eq!(ids, ["evt-2", "evt-3"]);
+    assert_eq!(ids_of_events(&received), ["evt-2", "evt-3"]);
     assert!(
         received.iter().all(|e| e["replayId"] == json!(replay_id)),
         "{received:?}"

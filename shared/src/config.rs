@@ -94,6 +94,26 @@ impl<'a> Environment<'a> {
     pub fn string_or(&self, name: &'static str, default: &str) -> String {
         self.value(name).unwrap_or_else(|| default.to_owned())
     }
+
+    /// `name` as a whole number of `unit`s (`chrono::Duration::days`, `hours`)
+    /// within `range`, `default` when unset.
+    pub fn duration(
+        &self,
+        name: &'static str,
+        unit: fn(i64) -> chrono::Duration,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<chrono::Duration, ConfigError> {
+        let count: i64 = self.parsed_or(name, default)?;
+        if range.contains(&count) {
+            Ok(unit(count))
+        } else {
+            Err(ConfigError::Invalid {
+                name,
+                reason: format!("{count} is not between {} and {}", range.start(), range.end()),
+            })
+        }
+    }
 }
 
 /// How many days an event (and what it claimed) is kept.
@@ -101,14 +121,7 @@ pub const RETENTION: &str = "EVENT_RETENTION_DAYS";
 
 /// `EVENT_RETENTION_DAYS`: 1 to 36,500 days, default 365.
 pub fn retention(env: &Environment) -> Result<chrono::Duration, ConfigError> {
-    let days: i64 = env.parsed_or(RETENTION, 365)?;
-    (1..=36_500)
-        .contains(&days)
-        .then(|| chrono::Duration::days(days))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: RETENTION,
-            reason: format!("{days} is not between 1 and 36500"),
-        })
+    env.duration(RETENTION, chrono::Duration::days, 365, 1..=36_500)
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Lambda behind `GET /api/v1/event-subscription/{id}/replays/{replayId}`: a
 //! replay's progress.
 
-use shared::api::replays::{ReplaysApi, get_replay};
+use shared::api::deliveries::DeliveriesApi;
+use shared::api::replays::get_replay;
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = lambda::build(ReplaysApi::new).await?;
+    let api = lambda::build(DeliveriesApi::new).await?;
     lambda::serve_api(&api, get_replay).await
 }

@@ -1,12 +1,13 @@
 //! Lambda behind `POST /api/v1/event-subscription/{id}/replay`: starts sending a
 //! window of the subscription's events again (replay-worker does it).
 
-use shared::api::replays::{ReplaysApi, replay_subscription};
+use shared::api::deliveries::DeliveriesApi;
+use shared::api::replays::replay_subscription;
 use shared::lambda;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
-    let api = lambda::build(ReplaysApi::starting).await?;
+    let api = lambda::build(DeliveriesApi::starting_replays).await?;
     lambda::serve_api(&api, replay_subscription).await
 }

@@ -5,9 +5,9 @@
 use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
-use crate::fanout::{DEAD_LETTER_RETENTION, DELIVERY_HISTORY_RETENTION};
 use crate::http::Authentication;
 use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
+use crate::replays::QUEUE_VARIABLE as REPLAY_QUEUE;
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
 use crate::storage::schema::{CLAIMS, DEFINITIONS, DELIVERIES, EVENTS, JOBS, LOYALTY, SUBSCRIPTIONS};
@@ -160,21 +160,20 @@ impl FunctionConfig for CustomersConfig {
     }
 }
 
-/// list-dead-letters: the subscriptions (to know the subscription) and the
-/// deliveries table (its dead letters, kept for the retention).
+/// The functions on a subscription's deliveries (list-dead-letters,
+/// list-deliveries, get-replay): the subscriptions, to know the subscription,
+/// and the deliveries table (its dead letters, recent attempts and replays).
 #[derive(Debug, Clone)]
-pub struct DeadLettersConfig {
+pub struct DeliveriesConfig {
     pub subscriptions_table: String,
     pub deliveries_table: String,
-    pub retention: Duration,
     pub auth: Authentication,
 }
 
-impl FunctionConfig for DeadLettersConfig {
+impl FunctionConfig for DeliveriesConfig {
     const VARIABLES: &'static [&'static str] = &[
         SUBSCRIPTIONS.env_var,
         DELIVERIES.env_var,
-        DEAD_LETTER_RETENTION,
         TENANT_CLAIM,
         WRITE_SCOPE,
         ADMIN_SCOPE,
@@ -184,47 +183,16 @@ impl FunctionConfig for DeadLettersConfig {
         Ok(Self {
             subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
             deliveries_table: env.required(DELIVERIES.env_var)?,
-            retention: crate::fanout::dead_letter_retention(env)?,
             auth: Authentication::read(env),
         })
     }
 }
 
-/// list-deliveries: the subscriptions and the deliveries table (its recent
-/// attempts, kept for the retention).
-#[derive(Debug, Clone)]
-pub struct DeliveryHistoryConfig {
-    pub subscriptions_table: String,
-    pub deliveries_table: String,
-    pub retention: Duration,
-    pub auth: Authentication,
-}
-
-impl FunctionConfig for DeliveryHistoryConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        SUBSCRIPTIONS.env_var,
-        DELIVERIES.env_var,
-        DELIVERY_HISTORY_RETENTION,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-    ];
-
-    fn read(env: &Environment) -> Result<Self, ConfigError> {
-        Ok(Self {
-            subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
-            deliveries_table: env.required(DELIVERIES.env_var)?,
-            retention: crate::fanout::delivery_history_retention(env)?,
-            auth: Authentication::read(env),
-        })
-    }
-}
-
-/// redrive-subscription: list-dead-letters' settings, and the retry queue the
-/// dead letters are sent to again.
+/// redrive-subscription: `DeliveriesConfig`, and the retry queue the dead
+/// letters are sent to again.
 #[derive(Debug, Clone)]
 pub struct RedriveConfig {
-    pub dead_letters: DeadLettersConfig,
+    pub deliveries: DeliveriesConfig,
     pub retry_queue_url: String,
 }
 
@@ -232,7 +200,6 @@ impl FunctionConfig for RedriveConfig {
     const VARIABLES: &'static [&'static str] = &[
         SUBSCRIPTIONS.env_var,
         DELIVERIES.env_var,
-        DEAD_LETTER_RETENTION,
         TENANT_CLAIM,
         WRITE_SCOPE,
         ADMIN_SCOPE,
@@ -241,8 +208,43 @@ impl FunctionConfig for RedriveConfig {
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
-            dead_letters: DeadLettersConfig::read(env)?,
+            deliveries: DeliveriesConfig::read(env)?,
             retry_queue_url: env.required("RETRY_QUEUE_URL")?,
+        })
+    }
+}
+
+/// replay-subscription: `DeliveriesConfig`, the replay queue, and what a
+/// window may span.
+#[derive(Debug, Clone)]
+pub struct StartReplayConfig {
+    pub deliveries: DeliveriesConfig,
+    pub replay_queue_url: String,
+    /// Events older than this are gone.
+    pub retention: Duration,
+    pub max_window: Duration,
+}
+
+const MAX_WINDOW: &str = "REPLAY_MAX_WINDOW_HOURS";
+
+impl FunctionConfig for StartReplayConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        SUBSCRIPTIONS.env_var,
+        DELIVERIES.env_var,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+        REPLAY_QUEUE,
+        RETENTION,
+        MAX_WINDOW,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            deliveries: DeliveriesConfig::read(env)?,
+            replay_queue_url: env.required(REPLAY_QUEUE)?,
+            retention: retention(env)?,
+            max_window: env.duration(MAX_WINDOW, Duration::hours, 168, 1..=876_000)?,
         })
     }
 }
@@ -397,9 +399,9 @@ mod tests {
         reads_only_its_variables::<RulesConfig>();
         reads_only_its_variables::<LoyaltyEventsConfig>();
         reads_only_its_variables::<CustomersConfig>();
-        reads_only_its_variables::<DeadLettersConfig>();
+        reads_only_its_variables::<DeliveriesConfig>();
         reads_only_its_variables::<RedriveConfig>();
-        reads_only_its_variables::<DeliveryHistoryConfig>();
+        reads_only_its_variables::<StartReplayConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

@@ -1,72 +1,149 @@
-//! `GET /api/v1/event-subscription/{id}/deliveries`: the subscription's recent
-//! delivery attempts, newest first (every failure, and sampled successes; see
-//! fanout/history.rs). 404 for another tenant's subscription.
+//! What a tenant sees of a subscription's deliveries, one API over the
+//! deliveries table: `GET …/{id}/deliveries` (recent attempts, here),
+//! `…/dead-letters` and `…/redrive` (dead_letters.rs), `…/replay` and
+//! `…/replays/{replayId}` (replays.rs). Every route answers 404 for another
+//! tenant's subscription.
+
+use std::future::Future;
 
 use aws_config::SdkConfig;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use super::config::DeliveryHistoryConfig;
+use super::config::{DeliveriesConfig, RedriveConfig, StartReplayConfig};
 use super::records::{load, path_id};
-use crate::fanout::{ATTEMPT_KEYS, Attempt, History};
+use crate::error::ApiError;
+use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, SqsSender};
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::pagination::{self, PageRequest};
+use crate::replays::{Replays, WindowLimits};
 use crate::routes;
-use crate::storage::DynamoRecords;
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
+use crate::storage::{DynamoRecords, StorageError, Versioned};
 use crate::subscriptions::Subscription;
+use crate::tenant::TenantId;
 
 const KIND: &str = "subscription";
 
 pub struct DeliveriesApi {
     pub auth: Authentication,
     pub subscriptions: DynamoRecords<Subscription>,
+    pub dead_letters: DeadLetters,
     pub history: History,
+    pub replays: Replays,
+    /// redrive-subscription only: the retry queue.
+    pub(super) redrive: Option<Queue>,
+    /// replay-subscription only: the replay queue, and what a window may span.
+    pub(super) replay: Option<(Queue, WindowLimits)>,
 }
 
-impl DeliveriesApi {
-    pub fn new(sdk: &SdkConfig, config: DeliveryHistoryConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+/// A queue and how it is sent to.
+pub(super) struct Queue {
+    pub sender: SqsSender,
+    pub url: String,
+}
+
+impl Queue {
+    fn new(sdk: &SdkConfig, url: String) -> Self {
         Self {
-            auth: config.auth,
-            subscriptions: DynamoRecords::new(dynamodb.clone(), config.subscriptions_table, SUBSCRIPTION_RECORDS),
-            history: History::new(dynamodb, config.deliveries_table, config.retention),
+            sender: SqsSender::new(aws_sdk_sqs::Client::new(sdk), 3),
+            url,
         }
     }
 }
 
+impl DeliveriesApi {
+    pub fn new(sdk: &SdkConfig, config: DeliveriesConfig) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        Self {
+            auth: config.auth,
+            subscriptions: DynamoRecords::new(dynamodb.clone(), config.subscriptions_table, SUBSCRIPTION_RECORDS),
+            dead_letters: DeadLetters::new(dynamodb.clone(), &config.deliveries_table),
+            history: History::new(dynamodb.clone(), &config.deliveries_table),
+            replays: Replays::new(dynamodb, config.deliveries_table),
+            redrive: None,
+            replay: None,
+        }
+    }
+
+    pub fn redriving(sdk: &SdkConfig, config: RedriveConfig) -> Self {
+        Self {
+            redrive: Some(Queue::new(sdk, config.retry_queue_url)),
+            ..Self::new(sdk, config.deliveries)
+        }
+    }
+
+    pub fn starting_replays(sdk: &SdkConfig, config: StartReplayConfig) -> Self {
+        let limits = WindowLimits {
+            retention: config.retention,
+            max_window: config.max_window,
+        };
+        Self {
+            replay: Some((Queue::new(sdk, config.replay_queue_url), limits)),
+            ..Self::new(sdk, config.deliveries)
+        }
+    }
+
+    /// The path's subscription, the caller's; 404 otherwise.
+    pub(super) async fn subscription(
+        &self,
+        tenant: &TenantId,
+        req: &Request,
+    ) -> Result<Versioned<Subscription>, ApiError> {
+        let id = path_id(req, "id", KIND)?;
+        load(&self.subscriptions, KIND, tenant, &id).await
+    }
+}
+
 #[derive(Serialize)]
-struct Page {
-    items: Vec<Attempt>,
+struct Page<T> {
+    items: Vec<T>,
     next_token: Option<String>,
 }
 
+/// A page of the subscription's items under `keys` (a sort-key prefix), read by
+/// `read(tenant, subscription, limit, cursor)`: `{items, next_token}`.
+pub(super) async fn subscription_page<T, F, Fut>(
+    api: &DeliveriesApi,
+    caller: &Caller,
+    req: &Request,
+    keys: &str,
+    read: F,
+) -> Result<Response<Body>, ApiError>
+where
+    T: Serialize,
+    F: FnOnce(TenantId, String, usize, Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), StorageError>>,
+{
+    let subscription = api.subscription(&caller.tenant, req).await?;
+    // A token is good for the listing it was issued for, and names only its keys.
+    let scope = format!("{keys}{}", subscription.value.id);
+    let page = PageRequest::from_query(&req.query_string_parameters(), &scope)?;
+    if page.cursor.as_deref().is_some_and(|c| !c.starts_with(keys)) {
+        return Err(pagination::invalid_token().into());
+    }
+    let (items, cursor) = read(caller.tenant.clone(), subscription.value.id, page.limit, page.cursor).await?;
+    let body = Page {
+        items,
+        next_token: cursor.map(|cursor| pagination::encode_token(&scope, &cursor)),
+    };
+    json_response(StatusCode::OK, &body)
+}
+
 /// `GET …/deliveries[?limit=&next_token=]`: `{items: [{eventId, attempt,
-/// outcome, error, at, latencyMs}], next_token}`.
+/// outcome, error, at, latencyMs}], next_token}`, newest first (every failure,
+/// and sampled successes; see fanout/history.rs).
 pub async fn list_deliveries(api: &DeliveriesApi, req: Request) -> Response<Body> {
     serve(
         &api.auth,
         &routes::LIST_DELIVERIES,
         req,
         |caller: Caller, req| async move {
-            let id = path_id(&req, "id", KIND)?;
-            // A token is good for the subscription it was issued for, and names only attempts.
-            let scope = format!("deliveries/{id}");
-            let page = PageRequest::from_query(&req.query_string_parameters(), &scope)?;
-            if page.cursor.as_deref().is_some_and(|c| !c.starts_with(ATTEMPT_KEYS)) {
-                return Err(pagination::invalid_token().into());
-            }
-            load(&api.subscriptions, KIND, &caller.tenant, &id).await?;
-            let (items, cursor) = api
-                .history
-                .page(&caller.tenant, &id, page.limit, page.cursor.as_deref())
-                .await?;
-            let body = Page {
-                items,
-                next_token: cursor.map(|cursor| pagination::encode_token(&scope, &cursor)),
-            };
-            json_response(StatusCode::OK, &body)
+            subscription_page(api, &caller, &req, ATTEMPT_KEYS, |tenant, id, limit, cursor| async move {
+                api.history.page(&tenant, &id, limit, cursor.as_deref()).await
+            })
+            .await
         },
     )
     .await

@@ -3,82 +3,33 @@
 //! `GET …/replays/{replayId}` shows its progress. 404 for another tenant's
 //! subscription; 409 while another replay of it runs, or when it is inactive.
 
-use aws_config::SdkConfig;
 use chrono::{SubsecRound, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use super::records::{load, path_id};
+use super::deliveries::DeliveriesApi;
+use super::records::path_id;
 use crate::error::ApiError;
-use crate::fanout::SqsSender;
-use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::http::{Caller, json_body, json_response, serve};
 use crate::ids;
-use crate::replays::{
-    Replay, ReplayRequest, ReplayStatus, ReplayTask, ReplayWorker, Replays, ReplaysConfig, StartReplayConfig,
-    WindowLimits,
-};
+use crate::replays::{Replay, ReplayRequest, ReplayStatus, ReplayTask, ReplayWorker};
 use crate::routes;
-use crate::storage::DynamoRecords;
-use crate::storage::schema::SUBSCRIPTION_RECORDS;
-use crate::subscriptions::Subscription;
-
-const KIND: &str = "subscription";
-
-pub struct ReplaysApi {
-    pub auth: Authentication,
-    pub subscriptions: DynamoRecords<Subscription>,
-    pub replays: Replays,
-    /// replay-subscription only: where replays are worked, and their limits.
-    start: Option<Starting>,
-}
-
-struct Starting {
-    queue: SqsSender,
-    queue_url: String,
-    limits: WindowLimits,
-}
-
-impl ReplaysApi {
-    pub fn new(sdk: &SdkConfig, config: ReplaysConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        Self {
-            auth: config.auth,
-            subscriptions: DynamoRecords::new(dynamodb.clone(), config.subscriptions_table, SUBSCRIPTION_RECORDS),
-            replays: Replays::new(dynamodb, config.deliveries_table),
-            start: None,
-        }
-    }
-
-    pub fn starting(sdk: &SdkConfig, config: StartReplayConfig) -> Self {
-        Self {
-            start: Some(Starting {
-                queue: SqsSender::new(aws_sdk_sqs::Client::new(sdk), 3),
-                queue_url: config.replay_queue_url,
-                limits: WindowLimits {
-                    retention: config.retention,
-                    max_window: config.max_window,
-                },
-            }),
-            ..Self::new(sdk, config.replays)
-        }
-    }
-}
 
 /// `POST …/replay` with `{from, to, entityName?, operation?}`: 202 the replay.
-pub async fn replay_subscription(api: &ReplaysApi, req: Request) -> Response<Body> {
+pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<Body> {
     serve(
         &api.auth,
         &routes::REPLAY_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let Some(start) = &api.start else {
+            let Some((queue, limits)) = &api.replay else {
                 return Err(ApiError::internal("this function was not built to start replays"));
             };
-            let id = path_id(&req, "id", KIND)?;
             let request: ReplayRequest = json_body(&req)?;
-            let subscription = load(&api.subscriptions, KIND, &caller.tenant, &id).await?.value;
+            let subscription = api.subscription(&caller.tenant, &req).await?.value;
+            let id = subscription.id.clone();
             let now = Utc::now().trunc_subsecs(3);
-            let window = request.check(now, start.limits, &subscription.entity_type)?;
+            let window = request.check(now, *limits, &subscription.entity_type)?;
             if !subscription.active {
                 return Err(ApiError::Conflict(format!(
                     "subscription {id} is inactive; reactivate it (PUT with \"active\": true) to replay to it"
@@ -113,7 +64,7 @@ pub async fn replay_subscription(api: &ReplaysApi, req: Request) -> Response<Bod
                 shard: 0,
                 cursor: None,
             };
-            if let Err(err) = ReplayWorker::queue(&start.queue, &start.queue_url, &first).await {
+            if let Err(err) = ReplayWorker::queue(&queue.sender, &queue.url, &first).await {
                 let why = "the replay could not be queued";
                 api.replays
                     .finish(&caller.tenant, &replay, ReplayStatus::Stopped, Some(why), Utc::now())
@@ -128,11 +79,10 @@ pub async fn replay_subscription(api: &ReplaysApi, req: Request) -> Response<Bod
 }
 
 /// `GET …/replays/{replayId}`: 200 the replay and its progress.
-pub async fn get_replay(api: &ReplaysApi, req: Request) -> Response<Body> {
+pub async fn get_replay(api: &DeliveriesApi, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::GET_REPLAY, req, |caller: Caller, req| async move {
-        let id = path_id(&req, "id", KIND)?;
         let replay_id = path_id(&req, "replayId", "replay")?;
-        load(&api.subscriptions, KIND, &caller.tenant, &id).await?;
+        let id = api.subscription(&caller.tenant, &req).await?.value.id;
         let replay = api
             .replays
             .get(&caller.tenant, &id, &replay_id)

@@ -138,14 +138,7 @@ const DISABLE_AFTER: &str = "DISABLE_FAILING_AFTER_HOURS";
 
 /// `DISABLE_FAILING_AFTER_HOURS`: 1 to 8,760 (a year), default 72.
 fn disable_after(env: &Environment) -> Result<chrono::Duration, ConfigError> {
-    let hours: i64 = env.parsed_or(DISABLE_AFTER, 72)?;
-    (1..=8760)
-        .contains(&hours)
-        .then(|| chrono::Duration::hours(hours))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: DISABLE_AFTER,
-            reason: format!("{hours} is not between 1 and 8760"),
-        })
+    env.duration(DISABLE_AFTER, chrono::Duration::hours, 72, 1..=8760)
 }
 
 /// `TENANT_DELIVERY_BUDGET`: at least 10, a retry batch, or the retry consumer
@@ -182,12 +175,12 @@ impl Fanout {
             subscriptions: SubscriptionLookup::new(records()),
             dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source, config.policy),
             health: HealthRecorder::new(records()),
-            history: History::new(dynamodb.clone(), &config.deliveries_table, config.history_retention),
+            history: History::new(dynamodb.clone(), &config.deliveries_table).keeping_for(config.history_retention),
             queues: RetryQueues::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.retry_queue_url,
                 config.dead_letter_queue_url,
-                DeadLetters::new(dynamodb.clone(), config.deliveries_table, config.dead_letter_retention),
+                DeadLetters::new(dynamodb.clone(), &config.deliveries_table).keeping_for(config.dead_letter_retention),
                 config.retry,
             ),
             event_bus: config.event_bus,

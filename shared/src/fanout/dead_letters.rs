@@ -1,18 +1,15 @@
 //! Each subscription's dead letters: the deliveries the fan-out gave up on,
-//! kept under the subscription (`pk = T#<tenant>#S#<subscription>`,
-//! `sk = DEAD#<time>#<event>`) for the tenant to list and redrive, expiring after
-//! the retention. Deliveries to the stack's own bus have no subscription: they go
-//! to the operator's dead-letter queue instead.
-
-use std::collections::HashMap;
+//! kept under the subscription (`sk = DEAD#<time>#<event>`) for the tenant to
+//! list and redrive, expiring after the retention. Deliveries to the stack's own
+//! bus have no subscription: they go to the operator's dead-letter queue instead.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::subscription_items::SubscriptionItems;
 use crate::config::{ConfigError, Environment};
-use crate::storage::{ErrorKind, StorageError, batch_write};
+use crate::storage::StorageError;
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -24,14 +21,7 @@ pub const RETENTION_VARIABLE: &str = "DEAD_LETTER_RETENTION_DAYS";
 
 /// `DEAD_LETTER_RETENTION_DAYS`: 1 to 365 days, default 14.
 pub fn retention(env: &Environment) -> Result<Duration, ConfigError> {
-    let days: i64 = env.parsed_or(RETENTION_VARIABLE, 14)?;
-    (1..=365)
-        .contains(&days)
-        .then(|| Duration::days(days))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: RETENTION_VARIABLE,
-            reason: format!("{days} is not between 1 and 365"),
-        })
+    env.duration(RETENTION_VARIABLE, Duration::days, 14, 1..=365)
 }
 
 /// A delivery the fan-out gave up on.
@@ -62,52 +52,41 @@ impl DeadLetter {
 
 /// The dead letters in the deliveries table.
 pub struct DeadLetters {
-    client: Client,
-    table: String,
-    retention: Duration,
-}
-
-/// The partition of a subscription's deliveries: its dead letters and history.
-pub(crate) fn subscription_partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
-    AttributeValue::S(format!("T#{tenant}#S#{subscription_id}"))
-}
-
-fn request_error(e: aws_sdk_dynamodb::error::BuildError) -> StorageError {
-    StorageError::caused(ErrorKind::Other, "a dead-letter request does not build", e)
+    items: SubscriptionItems,
+    /// How long new ones are kept; `None` where they are only read and removed.
+    retention: Option<Duration>,
 }
 
 impl DeadLetters {
-    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
-            retention,
+            items: SubscriptionItems::new(client, table),
+            retention: None,
+        }
+    }
+
+    /// The same store, keeping new dead letters for `retention`.
+    #[must_use]
+    pub fn keeping_for(self, retention: Duration) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
         }
     }
 
     /// Keeps each letter under its tenant's subscription.
     pub async fn keep(&self, letters: &[(TenantId, String, DeadLetter)]) -> Result<(), StorageError> {
-        let mut requests = Vec::with_capacity(letters.len());
-        for (tenant, subscription_id, letter) in letters {
-            let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(letter)
-                .map_err(|e| StorageError::caused(ErrorKind::Other, "a dead letter does not encode", e))?;
-            item.insert("pk".into(), subscription_partition(tenant, subscription_id));
-            item.insert("sk".into(), AttributeValue::S(letter.sort_key()));
-            let expires_at = (letter.at + self.retention).timestamp();
-            item.insert("expires_at".into(), AttributeValue::N(expires_at.to_string()));
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(request_error)?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        batch_write(
-            &self.client,
-            &self.table,
-            requests,
-            "BatchWriteItem on the deliveries table",
-        )
-        .await
+        let retention = self
+            .retention
+            .ok_or_else(|| StorageError::other("this function keeps no dead letters"))?;
+        let requests = letters
+            .iter()
+            .map(|(tenant, subscription_id, letter)| {
+                let owner = (tenant, subscription_id.as_str());
+                self.items.put(owner, letter.sort_key(), letter, letter.at + retention)
+            })
+            .collect::<Result<_, _>>()?;
+        self.items.write(requests).await
     }
 
     /// A subscription's dead letters, oldest first, `limit` after `cursor` (a
@@ -119,43 +98,9 @@ impl DeadLetters {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<DeadLetter>, Option<String>), StorageError> {
-        let start = cursor.map(|sk| {
-            HashMap::from([
-                ("pk".to_owned(), subscription_partition(tenant, subscription_id)),
-                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-            ])
-        });
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :dead)")
-            .expression_attribute_values(":pk", subscription_partition(tenant, subscription_id))
-            .expression_attribute_values(":dead", AttributeValue::S(DEAD_LETTER_KEYS.into()))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
+        self.items
+            .page((tenant, subscription_id), DEAD_LETTER_KEYS, false, (limit, cursor))
             .await
-            .map_err(|e| StorageError::sdk("Query on the deliveries table (dead letters)", e))?;
-        let now = Utc::now();
-        let letters: Vec<DeadLetter> = page
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StorageError::caused(ErrorKind::Other, "a dead letter does not decode", e))
-            })
-            .collect::<Result<_, _>>()?;
-        // TTL deletion lags expiry: an expired letter is already gone.
-        let letters = letters
-            .into_iter()
-            .filter(|letter| letter.at + self.retention > now)
-            .collect();
-        let next = page
-            .last_evaluated_key
-            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
-        Ok((letters, next))
     }
 
     /// Removes `letters` of the subscription (they were sent again).
@@ -165,21 +110,10 @@ impl DeadLetters {
         subscription_id: &str,
         letters: &[DeadLetter],
     ) -> Result<(), StorageError> {
-        let mut requests = Vec::with_capacity(letters.len());
-        for letter in letters {
-            let delete = DeleteRequest::builder()
-                .key("pk", subscription_partition(tenant, subscription_id))
-                .key("sk", AttributeValue::S(letter.sort_key()))
-                .build()
-                .map_err(request_error)?;
-            requests.push(WriteRequest::builder().delete_request(delete).build());
-        }
-        batch_write(
-            &self.client,
-            &self.table,
-            requests,
-            "BatchWriteItem on the deliveries table",
-        )
-        .await
+        let requests = letters
+            .iter()
+            .map(|letter| self.items.delete((tenant, subscription_id), letter.sort_key()))
+            .collect::<Result<_, _>>()?;
+        self.items.write(requests).await
     }
 }

@@ -5,18 +5,17 @@
 //! per batch, not one per event. Written after the deliveries are sent and
 //! parked: history is a report, and a failure to write it is only logged.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::dead_letters::subscription_partition;
 use super::dispatch::Sent;
 use super::plan::SubscriptionRef;
+use super::subscription_items::SubscriptionItems;
 use crate::config::{ConfigError, Environment};
-use crate::storage::{ErrorKind, StorageError, batch_write};
+use crate::storage::StorageError;
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -28,14 +27,7 @@ pub const RETENTION_VARIABLE: &str = "DELIVERY_HISTORY_DAYS";
 
 /// `DELIVERY_HISTORY_DAYS`: 1 to 90 days, default 7.
 pub fn retention(env: &Environment) -> Result<Duration, ConfigError> {
-    let days: i64 = env.parsed_or(RETENTION_VARIABLE, 7)?;
-    (1..=90)
-        .contains(&days)
-        .then(|| Duration::days(days))
-        .ok_or_else(|| ConfigError::Invalid {
-            name: RETENTION_VARIABLE,
-            reason: format!("{days} is not between 1 and 90"),
-        })
+    env.duration(RETENTION_VARIABLE, Duration::days, 7, 1..=90)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,14 +61,6 @@ impl Attempt {
             self.attempt
         )
     }
-}
-
-/// An attempt as stored: with its expiry, which reads honour before TTL deletes it.
-#[derive(Deserialize)]
-struct StoredAttempt {
-    #[serde(flatten)]
-    attempt: Attempt,
-    expires_at: i64,
 }
 
 /// The attempts `sent` made at `at` that the history keeps: every failure, and
@@ -118,17 +102,25 @@ pub fn attempts_of(sent: &Sent, at: DateTime<Utc>) -> Vec<(SubscriptionRef, Atte
 
 /// The delivery history in the deliveries table.
 pub struct History {
-    client: Client,
-    table: String,
-    retention: Duration,
+    items: SubscriptionItems,
+    /// How long new attempts are kept; `None` where they are only read.
+    retention: Option<Duration>,
 }
 
 impl History {
-    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
-            retention,
+            items: SubscriptionItems::new(client, table),
+            retention: None,
+        }
+    }
+
+    /// The same store, keeping new attempts for `retention`.
+    #[must_use]
+    pub fn keeping_for(self, retention: Duration) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
         }
     }
 
@@ -144,36 +136,20 @@ impl History {
     }
 
     async fn write(&self, attempts: Vec<(SubscriptionRef, Attempt)>) -> Result<(), StorageError> {
-        let mut requests = Vec::with_capacity(attempts.len());
+        let retention = self
+            .retention
+            .ok_or_else(|| StorageError::other("this function records no delivery history"))?;
         // One item per key (BatchWriteItem refuses a call naming one twice).
         let mut keys: HashSet<(SubscriptionRef, String)> = HashSet::new();
+        let mut requests = Vec::with_capacity(attempts.len());
         for (subscription, attempt) in attempts {
             let sort_key = attempt.sort_key();
-            if !keys.insert((subscription.clone(), sort_key.clone())) {
-                continue;
+            if keys.insert((subscription.clone(), sort_key.clone())) {
+                let owner = (&subscription.tenant, subscription.subscription_id.as_str());
+                requests.push(self.items.put(owner, sort_key, &attempt, attempt.at + retention)?);
             }
-            let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&attempt)
-                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt does not encode", e))?;
-            item.insert(
-                "pk".into(),
-                subscription_partition(&subscription.tenant, &subscription.subscription_id),
-            );
-            item.insert("sk".into(), AttributeValue::S(sort_key));
-            let expires_at = (attempt.at + self.retention).timestamp();
-            item.insert("expires_at".into(), AttributeValue::N(expires_at.to_string()));
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt request does not build", e))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
         }
-        batch_write(
-            &self.client,
-            &self.table,
-            requests,
-            "BatchWriteItem on the deliveries table (history)",
-        )
-        .await
+        self.items.write(requests).await
     }
 
     /// A subscription's attempts, newest first, `limit` after `cursor` (a sort
@@ -185,40 +161,9 @@ impl History {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<Attempt>, Option<String>), StorageError> {
-        let pk = subscription_partition(tenant, subscription_id);
-        let start = cursor.map(|sk| {
-            HashMap::from([
-                ("pk".to_owned(), pk.clone()),
-                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-            ])
-        });
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :attempts)")
-            .expression_attribute_values(":pk", pk)
-            .expression_attribute_values(":attempts", AttributeValue::S(ATTEMPT_KEYS.into()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
+        self.items
+            .page((tenant, subscription_id), ATTEMPT_KEYS, true, (limit, cursor))
             .await
-            .map_err(|e| StorageError::sdk("Query on the deliveries table (history)", e))?;
-        let now = Utc::now().timestamp();
-        let mut attempts = Vec::new();
-        for item in page.items.unwrap_or_default() {
-            let stored: StoredAttempt = serde_dynamo::from_item(item)
-                .map_err(|e| StorageError::caused(ErrorKind::Other, "an attempt does not decode", e))?;
-            // TTL deletion lags expiry: an expired attempt is already gone.
-            if stored.expires_at > now {
-                attempts.push(stored.attempt);
-            }
-        }
-        let next = page
-            .last_evaluated_key
-            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
-        Ok((attempts, next))
     }
 }
 

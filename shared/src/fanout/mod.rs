@@ -19,9 +19,9 @@ mod retry;
 mod routing;
 mod sns;
 mod sqs;
+mod subscription_items;
 
 pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig};
-pub(crate) use dead_letters::subscription_partition;
 pub use dead_letters::{
     DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
     retention as dead_letter_retention,
@@ -43,3 +43,4 @@ pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQue
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;
+pub(crate) use subscription_items::subscription_partition;

@@ -10,7 +10,7 @@ mod request;
 mod store;
 mod worker;
 
-pub use config::{ReplayWorkerConfig, ReplaysConfig, StartReplayConfig};
+pub use config::{QUEUE as QUEUE_VARIABLE, ReplayWorkerConfig};
 pub use model::{Replay, ReplayStatus, ReplayTask};
 pub use request::{ReplayRequest, ReplayWindow, WindowLimits};
 pub use store::Replays;

@@ -1,0 +1,139 @@
+//! A subscription's items in the deliveries table
+//! (`pk = T#<tenant>#S#<subscription>`): its dead letters, recent attempts and
+//! replays. Each expires (`expires_at`, the table's TTL); reads leave out the
+//! expired ones TTL has not deleted yet (it lags by up to days).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{ErrorKind, StorageError, batch_write};
+use crate::tenant::TenantId;
+
+/// The partition of a subscription's items.
+pub(crate) fn subscription_partition(tenant: &TenantId, subscription_id: &str) -> AttributeValue {
+    AttributeValue::S(format!("T#{tenant}#S#{subscription_id}"))
+}
+
+/// An item as stored: its value and when it expires.
+#[derive(Deserialize)]
+struct Expiring<T> {
+    #[serde(flatten)]
+    value: T,
+    expires_at: i64,
+}
+
+fn unbuildable(e: aws_sdk_dynamodb::error::BuildError) -> StorageError {
+    StorageError::caused(ErrorKind::Other, "a deliveries-table request does not build", e)
+}
+
+pub struct SubscriptionItems {
+    client: Client,
+    table: String,
+}
+
+impl SubscriptionItems {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The write of `value` under the subscription at `sort_key`, expiring at `expires_at`.
+    pub fn put<T: Serialize>(
+        &self,
+        (tenant, subscription_id): (&TenantId, &str),
+        sort_key: String,
+        value: &T,
+        expires_at: DateTime<Utc>,
+    ) -> Result<WriteRequest, StorageError> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(value)
+            .map_err(|e| StorageError::caused(ErrorKind::Other, "a deliveries-table item does not encode", e))?;
+        item.insert("pk".into(), subscription_partition(tenant, subscription_id));
+        item.insert("sk".into(), AttributeValue::S(sort_key));
+        item.insert(
+            "expires_at".into(),
+            AttributeValue::N(expires_at.timestamp().to_string()),
+        );
+        let put = PutRequest::builder()
+            .set_item(Some(item))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(WriteRequest::builder().put_request(put).build())
+    }
+
+    /// The removal of the subscription's item at `sort_key`.
+    pub fn delete(
+        &self,
+        (tenant, subscription_id): (&TenantId, &str),
+        sort_key: String,
+    ) -> Result<WriteRequest, StorageError> {
+        let delete = DeleteRequest::builder()
+            .key("pk", subscription_partition(tenant, subscription_id))
+            .key("sk", AttributeValue::S(sort_key))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(WriteRequest::builder().delete_request(delete).build())
+    }
+
+    /// Writes `requests`, 25 a call.
+    pub async fn write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
+        batch_write(
+            &self.client,
+            &self.table,
+            requests,
+            "BatchWriteItem on the deliveries table",
+        )
+        .await
+    }
+
+    /// The subscription's items whose sort keys start with `prefix`, oldest
+    /// first or newest first, `limit` after `cursor` (a sort key this returned);
+    /// the cursor of the next page, if any.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        (tenant, subscription_id): (&TenantId, &str),
+        prefix: &str,
+        newest_first: bool,
+        (limit, cursor): (usize, Option<&str>),
+    ) -> Result<(Vec<T>, Option<String>), StorageError> {
+        let pk = subscription_partition(tenant, subscription_id);
+        let start = cursor.map(|sk| {
+            HashMap::from([
+                ("pk".to_owned(), pk.clone()),
+                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+            ])
+        });
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", pk)
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the deliveries table", e))?;
+        let now = Utc::now().timestamp();
+        let mut values = Vec::new();
+        for item in page.items.unwrap_or_default() {
+            let stored: Expiring<T> = serde_dynamo::from_item(item)
+                .map_err(|e| StorageError::caused(ErrorKind::Other, "a deliveries-table item does not decode", e))?;
+            if stored.expires_at > now {
+                values.push(stored.value);
+            }
+        }
+        let next = page
+            .last_evaluated_key
+            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        Ok((values, next))
+    }
+}
