@@ -229,7 +229,9 @@ async fn eventbridge_entries_reach_the_rules_matching_their_detail_type() {
 
 #[tokio::test]
 async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once() {
-    use shared::fanout::{DeadLetters, Delivery, Failed, Origin, RedeliveryPolicy, RetryQueues, Target};
+    use shared::fanout::{
+        DeadLetters, Delivery, Failed, Origin, RedeliveryPolicy, RetryQueues, SubscriptionItems, Target,
+    };
     use shared::tenant::TenantId;
     // GIVEN three first failures: messages the destination refused as such (a
     // sender fault) for acme's subscription and for the stack's bus, and a
@@ -237,10 +239,12 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
     let stack = common::TestStack::new().await;
     let dead_letters = || {
         DeadLetters::new(
-            stack.client.clone(),
-            stack.stack.tables.of(&shared::storage::schema::DELIVERIES),
+            SubscriptionItems::new(
+                stack.client.clone(),
+                stack.stack.tables.of(&shared::storage::schema::DELIVERIES),
+            )
+            .keeping_for(chrono::Duration::days(14)),
         )
-        .keeping_for(chrono::Duration::days(14))
     };
     let (client, _) = sqs().await;
     let (retry, dead) = (

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::config::{DeliveriesConfig, RedriveConfig, StartReplayConfig};
 use super::records::{load, path_id};
 use crate::error::ApiError;
-use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, SqsSender};
+use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, SqsSender, SubscriptionItems};
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::pagination::{self, PageRequest};
 use crate::replays::{Replays, WindowLimits};
@@ -59,8 +59,8 @@ impl DeliveriesApi {
         Self {
             auth: config.auth,
             subscriptions: DynamoRecords::new(dynamodb.clone(), config.subscriptions_table, SUBSCRIPTION_RECORDS),
-            dead_letters: DeadLetters::new(dynamodb.clone(), &config.deliveries_table),
-            history: History::new(dynamodb.clone(), &config.deliveries_table),
+            dead_letters: DeadLetters::new(SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)),
+            history: History::new(SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)),
             replays: Replays::new(dynamodb, config.deliveries_table),
             redrive: None,
             replay: None,

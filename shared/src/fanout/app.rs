@@ -13,6 +13,7 @@ use super::history::{self, History};
 use super::lookup::SubscriptionLookup;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::{RedeliveryPolicy, RetryQueues};
+use super::subscription_items::SubscriptionItems;
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::secrets::{self, KmsSealer};
 use crate::storage::DynamoRecords;
@@ -175,12 +176,18 @@ impl Fanout {
             subscriptions: SubscriptionLookup::new(records()),
             dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source, config.policy),
             health: HealthRecorder::new(records()),
-            history: History::new(dynamodb.clone(), &config.deliveries_table).keeping_for(config.history_retention),
+            history: History::new(
+                SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)
+                    .keeping_for(config.history_retention),
+            ),
             queues: RetryQueues::new(
                 aws_sdk_sqs::Client::new(sdk),
                 config.retry_queue_url,
                 config.dead_letter_queue_url,
-                DeadLetters::new(dynamodb.clone(), &config.deliveries_table).keeping_for(config.dead_letter_retention),
+                DeadLetters::new(
+                    SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)
+                        .keeping_for(config.dead_letter_retention),
+                ),
                 config.retry,
             ),
             event_bus: config.event_bus,

@@ -3,7 +3,6 @@
 //! list and redrive, expiring after the retention. Deliveries to the stack's own
 //! bus have no subscription: they go to the operator's dead-letter queue instead.
 
-use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -51,42 +50,23 @@ impl DeadLetter {
 }
 
 /// The dead letters in the deliveries table.
-pub struct DeadLetters {
-    items: SubscriptionItems,
-    /// How long new ones are kept; `None` where they are only read and removed.
-    retention: Option<Duration>,
-}
+pub struct DeadLetters(SubscriptionItems);
 
 impl DeadLetters {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            items: SubscriptionItems::new(client, table),
-            retention: None,
-        }
-    }
-
-    /// The same store, keeping new dead letters for `retention`.
-    #[must_use]
-    pub fn keeping_for(self, retention: Duration) -> Self {
-        Self {
-            retention: Some(retention),
-            ..self
-        }
+    pub fn new(items: SubscriptionItems) -> Self {
+        Self(items)
     }
 
     /// Keeps each letter under its tenant's subscription.
     pub async fn keep(&self, letters: &[(TenantId, String, DeadLetter)]) -> Result<(), StorageError> {
-        let retention = self
-            .retention
-            .ok_or_else(|| StorageError::other("this function keeps no dead letters"))?;
         let requests = letters
             .iter()
             .map(|(tenant, subscription_id, letter)| {
-                let owner = (tenant, subscription_id.as_str());
-                self.items.put(owner, letter.sort_key(), letter, letter.at + retention)
+                self.0
+                    .put((tenant, subscription_id.as_str()), letter.sort_key(), letter, letter.at)
             })
             .collect::<Result<_, _>>()?;
-        self.items.write(requests).await
+        self.0.write(requests).await
     }
 
     /// A subscription's dead letters, oldest first, `limit` after `cursor` (a
@@ -98,7 +78,7 @@ impl DeadLetters {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<DeadLetter>, Option<String>), StorageError> {
-        self.items
+        self.0
             .page((tenant, subscription_id), DEAD_LETTER_KEYS, false, (limit, cursor))
             .await
     }
@@ -112,8 +92,8 @@ impl DeadLetters {
     ) -> Result<(), StorageError> {
         let requests = letters
             .iter()
-            .map(|letter| self.items.delete((tenant, subscription_id), letter.sort_key()))
+            .map(|letter| self.0.delete((tenant, subscription_id), letter.sort_key()))
             .collect::<Result<_, _>>()?;
-        self.items.write(requests).await
+        self.0.write(requests).await
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -101,27 +100,11 @@ pub fn attempts_of(sent: &Sent, at: DateTime<Utc>) -> Vec<(SubscriptionRef, Atte
 }
 
 /// The delivery history in the deliveries table.
-pub struct History {
-    items: SubscriptionItems,
-    /// How long new attempts are kept; `None` where they are only read.
-    retention: Option<Duration>,
-}
+pub struct History(SubscriptionItems);
 
 impl History {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            items: SubscriptionItems::new(client, table),
-            retention: None,
-        }
-    }
-
-    /// The same store, keeping new attempts for `retention`.
-    #[must_use]
-    pub fn keeping_for(self, retention: Duration) -> Self {
-        Self {
-            retention: Some(retention),
-            ..self
-        }
+    pub fn new(items: SubscriptionItems) -> Self {
+        Self(items)
     }
 
     /// Keeps `attempts`; a failure is logged, not returned (see the module).
@@ -136,9 +119,6 @@ impl History {
     }
 
     async fn write(&self, attempts: Vec<(SubscriptionRef, Attempt)>) -> Result<(), StorageError> {
-        let retention = self
-            .retention
-            .ok_or_else(|| StorageError::other("this function records no delivery history"))?;
         // One item per key (BatchWriteItem refuses a call naming one twice).
         let mut keys: HashSet<(SubscriptionRef, String)> = HashSet::new();
         let mut requests = Vec::with_capacity(attempts.len());
@@ -146,10 +126,10 @@ impl History {
             let sort_key = attempt.sort_key();
             if keys.insert((subscription.clone(), sort_key.clone())) {
                 let owner = (&subscription.tenant, subscription.subscription_id.as_str());
-                requests.push(self.items.put(owner, sort_key, &attempt, attempt.at + retention)?);
+                requests.push(self.0.put(owner, sort_key, &attempt, attempt.at)?);
             }
         }
-        self.items.write(requests).await
+        self.0.write(requests).await
     }
 
     /// A subscription's attempts, newest first, `limit` after `cursor` (a sort
@@ -161,7 +141,7 @@ impl History {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<Attempt>, Option<String>), StorageError> {
-        self.items
+        self.0
             .page((tenant, subscription_id), ATTEMPT_KEYS, true, (limit, cursor))
             .await
     }

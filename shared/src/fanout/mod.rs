@@ -43,4 +43,5 @@ pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQue
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;
+pub use subscription_items::SubscriptionItems;
 pub(crate) use subscription_items::subscription_partition;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,8 @@ fn unbuildable(e: aws_sdk_dynamodb::error::BuildError) -> StorageError {
 pub struct SubscriptionItems {
     client: Client,
     table: String,
+    /// How long new items are kept; `None` where they are only read and removed.
+    retention: Option<Duration>,
 }
 
 impl SubscriptionItems {
@@ -41,17 +43,31 @@ impl SubscriptionItems {
         Self {
             client,
             table: table.into(),
+            retention: None,
         }
     }
 
-    /// The write of `value` under the subscription at `sort_key`, expiring at `expires_at`.
+    /// The same items, new ones kept for `retention`.
+    #[must_use]
+    pub fn keeping_for(self, retention: Duration) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
+        }
+    }
+
+    /// The write of `value`, made `at`, under the subscription at `sort_key`.
     pub fn put<T: Serialize>(
         &self,
         (tenant, subscription_id): (&TenantId, &str),
         sort_key: String,
         value: &T,
-        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<WriteRequest, StorageError> {
+        let expires_at = at
+            + self
+                .retention
+                .ok_or_else(|| StorageError::other("this function keeps nothing in the deliveries table"))?;
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(value)
             .map_err(|e| StorageError::caused(ErrorKind::Other, "a deliveries-table item does not encode", e))?;
         item.insert("pk".into(), subscription_partition(tenant, subscription_id));
