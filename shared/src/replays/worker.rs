@@ -22,6 +22,8 @@ use crate::util::error_chain::ErrorChain;
 pub const PAGE: usize = 100;
 
 pub struct ReplayWorker {
+    /// Events read per step (`PAGE`; tests take fewer to see paging).
+    page: usize,
     fanout: Fanout,
     events: DynamoEventStore,
     subscriptions: DynamoRecords<Subscription>,
@@ -46,6 +48,7 @@ impl ReplayWorker {
     pub fn new(sdk: &SdkConfig, config: ReplayWorkerConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
+            page: PAGE,
             events: DynamoEventStore::new(dynamodb.clone(), config.events_table),
             subscriptions: DynamoRecords::new(
                 dynamodb.clone(),
@@ -57,6 +60,12 @@ impl ReplayWorker {
             queue_url: config.replay_queue_url,
             fanout: Fanout::new(sdk, config.fanout),
         }
+    }
+
+    /// The same worker, reading `page` events a step.
+    #[must_use]
+    pub fn paging_by(self, page: usize) -> Self {
+        Self { page, ..self }
     }
 
     /// Runs each task of a queue batch; returns the ids of the messages to
@@ -122,7 +131,7 @@ impl ReplayWorker {
                 tenant,
                 task.shard,
                 (replay.from, replay.to),
-                PAGE,
+                self.page,
                 task.cursor.as_deref(),
             )
             .await?;
