@@ -15,6 +15,7 @@ use shared::api::config::{
     ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig, StartReplayConfig, SubscriptionsConfig,
     WriteEventsConfig,
 };
+use shared::api::console::console;
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
 use shared::api::dead_letters::{list_dead_letters, redrive_subscription};
 use shared::api::definitions::{
@@ -47,7 +48,7 @@ use shared::loyalty::{Assessor, AssessorConfig};
 use shared::notifications::{Invocation, NotificationConfig, NotificationRunner};
 use shared::projections::{Projector, ProjectorConfig};
 use shared::replays::{ReplayWorker, ReplayWorkerConfig};
-use shared::routes::FALLBACK_FUNCTION;
+use shared::routes::{CONSOLE_FUNCTION, FALLBACK_FUNCTION};
 use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig};
 use shared::storage::DynamoRecords;
 
@@ -112,7 +113,7 @@ impl Settings {
             "create-rule" | "list-rules" | "get-rule" | "update-rule" | "deactivate-rule" => read(env, Self::Rules),
             "get-customer" | "list-customer-ledger" | "lock-customer" => read(env, Self::Customers),
             "assess-basket" => read(env, Self::Basket),
-            FALLBACK_FUNCTION => read(env, Self::RouteNotFound),
+            FALLBACK_FUNCTION | CONSOLE_FUNCTION => read(env, Self::RouteNotFound),
             "fanout" | "fanout-retry" => read(env, Self::Fanout),
             "projector" => read(env, Self::Projector),
             "schedule-sync" => read(env, Self::ScheduleSync),
@@ -214,6 +215,9 @@ impl ApiFunctions {
         use ApiFunction as F;
         if function == FALLBACK_FUNCTION {
             return Some(route_not_found(req).await);
+        }
+        if function == CONSOLE_FUNCTION {
+            return Some(console(req).await);
         }
         Some(match (function, self.0.get(function)?) {
             ("create-event", F::Events(api)) => create_event(api, req).await,

@@ -65,8 +65,12 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> io::Result<(
 impl Gateway {
     async fn handle(&self, req: hyper::Request<Incoming>) -> HttpResponse {
         let (parts, body) = req.into_parts();
+        let resolution = routes::resolve(parts.method.as_str(), parts.uri.path());
+        // The console's files have no authorizer (template.yaml: `Authorizer: NONE`).
+        let public = matches!(&resolution, Resolution::Found { route, .. } if route.public);
         let claims = match self.authorize(&parts) {
             Ok(claims) => claims,
+            Err(_) if public => None,
             Err(reason) => {
                 tracing::info!(%reason, "bearer token refused");
                 return gateway_error(401, "Unauthorized");
@@ -79,7 +83,7 @@ impl Gateway {
         else {
             return gateway_error(413, "Request Entity Too Large");
         };
-        let (function, route_key, path_parameters) = match routes::resolve(parts.method.as_str(), parts.uri.path()) {
+        let (function, route_key, path_parameters) = match resolution {
             Resolution::Found { route, path_parameters } => (route.function, route.to_string(), path_parameters),
             _ => (FALLBACK_FUNCTION, "$default".to_owned(), Vec::new()),
         };

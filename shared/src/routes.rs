@@ -10,6 +10,9 @@ pub struct Route {
     pub path: &'static str,
     /// The crate under `functions/` that serves it.
     pub function: &'static str,
+    /// Served without the JWT authorizer (the console's static files); every
+    /// API route is authorized.
+    pub public: bool,
 }
 
 impl Route {
@@ -41,137 +44,179 @@ pub const CREATE_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events",
     function: "create-event",
+    public: false,
 };
 pub const GET_EVENT: Route = Route {
     method: "GET",
     path: "/api/v1/events/{eventId}",
     function: "get-event",
+    public: false,
 };
 pub const LIST_EVENTS: Route = Route {
     method: "GET",
     path: "/api/v1/events",
     function: "list-events",
+    public: false,
 };
 
 pub const CREATE_EVENT_DEFINITION: Route = Route {
     method: "POST",
     path: "/api/v1/event-definitions",
     function: "create-event-definition",
+    public: false,
 };
 pub const LIST_EVENT_DEFINITIONS: Route = Route {
     method: "GET",
     path: "/api/v1/event-definitions",
     function: "list-event-definitions",
+    public: false,
 };
 pub const GET_EVENT_DEFINITION: Route = Route {
     method: "GET",
     path: "/api/v1/event-definitions/{eventName}",
     function: "get-event-definition",
+    public: false,
 };
 pub const UPDATE_EVENT_DEFINITION: Route = Route {
     method: "PUT",
     path: "/api/v1/event-definitions/{eventName}",
     function: "update-event-definition",
+    public: false,
 };
 pub const DEACTIVATE_EVENT_DEFINITION: Route = Route {
     method: "PUT",
     path: "/api/v1/event-definitions/{eventName}/deactivate",
     function: "deactivate-event-definition",
+    public: false,
 };
 
 pub const CREATE_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription",
     function: "create-subscription",
+    public: false,
 };
 /// The seed's form: the id is in the body.
 pub const UPDATE_SUBSCRIPTION: Route = Route {
     method: "PUT",
     path: "/api/v1/event-subscription",
     function: "update-subscription",
+    public: false,
 };
 pub const UPDATE_SUBSCRIPTION_BY_ID: Route = Route {
     method: "PUT",
     path: "/api/v1/event-subscription/{id}",
     function: "update-subscription",
+    public: false,
 };
 pub const LIST_SUBSCRIPTIONS: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription",
     function: "list-subscriptions",
+    public: false,
 };
 pub const GET_SUBSCRIPTION: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription/{id}",
     function: "get-subscription",
+    public: false,
 };
 pub const DEACTIVATE_SUBSCRIPTION: Route = Route {
     method: "PUT",
     path: "/api/v1/event-subscription/{id}/deactivate",
     function: "deactivate-subscription",
+    public: false,
+};
+/// The function serving the console's files.
+pub const CONSOLE_FUNCTION: &str = "console";
+
+/// The tenant console (its page; its assets are `CONSOLE_ASSET`).
+pub const CONSOLE: Route = Route {
+    method: "GET",
+    path: "/console",
+    function: "console",
+    public: true,
+};
+pub const CONSOLE_ASSET: Route = Route {
+    method: "GET",
+    path: "/console/{asset}",
+    function: "console",
+    public: true,
 };
 pub const LIST_DEAD_LETTERS: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription/{id}/dead-letters",
     function: "list-dead-letters",
+    public: false,
 };
 pub const LIST_DELIVERIES: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription/{id}/deliveries",
     function: "list-deliveries",
+    public: false,
 };
 pub const REPLAY_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription/{id}/replay",
     function: "replay-subscription",
+    public: false,
 };
 pub const GET_REPLAY: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription/{id}/replays/{replayId}",
     function: "get-replay",
+    public: false,
 };
 pub const REDRIVE_SUBSCRIPTION: Route = Route {
     method: "POST",
     path: "/api/v1/event-subscription/{id}/redrive",
     function: "redrive-subscription",
+    public: false,
 };
 
 pub const CREATE_JOB: Route = Route {
     method: "POST",
     path: "/api/v1/jobs",
     function: "create-job",
+    public: false,
 };
 pub const LIST_JOBS: Route = Route {
     method: "GET",
     path: "/api/v1/jobs",
     function: "list-jobs",
+    public: false,
 };
 pub const GET_JOB: Route = Route {
     method: "GET",
     path: "/api/v1/jobs/{jobId}",
     function: "get-job",
+    public: false,
 };
 pub const UPDATE_JOB: Route = Route {
     method: "PUT",
     path: "/api/v1/jobs/{jobId}",
     function: "update-job",
+    public: false,
 };
 pub const DELETE_JOB: Route = Route {
     method: "DELETE",
     path: "/api/v1/jobs/{jobId}",
     function: "delete-job",
+    public: false,
 };
 /// Seed 000 deletes a job with POST on its path: the same function, the same 204.
 pub const DELETE_JOB_BY_POST: Route = Route {
     method: "POST",
     path: "/api/v1/jobs/{jobId}",
     function: "delete-job",
+    public: false,
 };
 
 pub const LIST_JOB_RUNS: Route = Route {
     method: "GET",
     path: "/api/v1/jobs/{jobId}/runs",
     function: "list-job-runs",
+    public: false,
 };
 
 /// Loyalty rules: which customer events earn what.
@@ -179,26 +224,31 @@ pub const CREATE_RULE: Route = Route {
     method: "POST",
     path: "/api/v1/rules",
     function: "create-rule",
+    public: false,
 };
 pub const LIST_RULES: Route = Route {
     method: "GET",
     path: "/api/v1/rules",
     function: "list-rules",
+    public: false,
 };
 pub const GET_RULE: Route = Route {
     method: "GET",
     path: "/api/v1/rules/{ruleId}",
     function: "get-rule",
+    public: false,
 };
 pub const UPDATE_RULE: Route = Route {
     method: "PUT",
     path: "/api/v1/rules/{ruleId}",
     function: "update-rule",
+    public: false,
 };
 pub const DEACTIVATE_RULE: Route = Route {
     method: "POST",
     path: "/api/v1/rules/{ruleId}/deactivate",
     function: "deactivate-rule",
+    public: false,
 };
 
 /// A customer's points, ledger and lock.
@@ -206,16 +256,19 @@ pub const GET_CUSTOMER: Route = Route {
     method: "GET",
     path: "/api/v1/customers/{customerId}",
     function: "get-customer",
+    public: false,
 };
 pub const LIST_CUSTOMER_LEDGER: Route = Route {
     method: "GET",
     path: "/api/v1/customers/{customerId}/ledger",
     function: "list-customer-ledger",
+    public: false,
 };
 pub const LOCK_CUSTOMER: Route = Route {
     method: "PUT",
     path: "/api/v1/customers/{customerId}/lock",
     function: "lock-customer",
+    public: false,
 };
 
 /// The tenant's own SendGrid key and sender, for its notification jobs.
@@ -223,42 +276,50 @@ pub const PUT_SENDGRID_SETTINGS: Route = Route {
     method: "PUT",
     path: "/api/v1/settings/sendgrid",
     function: "put-sendgrid-settings",
+    public: false,
 };
 pub const GET_SENDGRID_SETTINGS: Route = Route {
     method: "GET",
     path: "/api/v1/settings/sendgrid",
     function: "get-sendgrid-settings",
+    public: false,
 };
 pub const DELETE_SENDGRID_SETTINGS: Route = Route {
     method: "DELETE",
     path: "/api/v1/settings/sendgrid",
     function: "delete-sendgrid-settings",
+    public: false,
 };
 
 pub const CREATE_ACTION_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events/actions",
     function: "create-action-event",
+    public: false,
 };
 pub const CREATE_ORDER_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events/orders",
     function: "create-order-event",
+    public: false,
 };
 pub const CREATE_TRANSACTION_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events/transactions",
     function: "create-transaction-event",
+    public: false,
 };
 pub const CREATE_REDEMPTION_EVENT: Route = Route {
     method: "POST",
     path: "/api/v1/events/redemptions",
     function: "create-redemption-event",
+    public: false,
 };
 pub const ASSESS_BASKET: Route = Route {
     method: "POST",
     path: "/api/v1/events/basket",
     function: "assess-basket",
+    public: false,
 };
 
 pub const ROUTES: &[Route] = &[
@@ -281,6 +342,8 @@ pub const ROUTES: &[Route] = &[
     REDRIVE_SUBSCRIPTION,
     REPLAY_SUBSCRIPTION,
     GET_REPLAY,
+    CONSOLE,
+    CONSOLE_ASSET,
     CREATE_JOB,
     LIST_JOBS,
     GET_JOB,
@@ -322,6 +385,18 @@ pub enum Resolution {
 }
 
 pub fn resolve(method: &str, path: &str) -> Resolution {
+    // The console's page answers with a trailing slash too (`/console/`).
+    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty());
+    if let Some(route) = trimmed.and_then(|trimmed| {
+        ROUTES
+            .iter()
+            .find(|r| r.public && r.method == method && r.path == trimmed)
+    }) {
+        return Resolution::Found {
+            route,
+            path_parameters: Vec::new(),
+        };
+    }
     let mut allowed = Vec::new();
     for route in ROUTES {
         if let Some(path_parameters) = match_path(route.path, path) {

@@ -101,6 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     start_schedules(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
+    tracing::info!(url = %format!("http://127.0.0.1:{port}/console/"), "tenant console");
     let gateway = Arc::new(Gateway { functions, auth });
     tokio::select! {
         served = gateway::serve(listener, gateway) => served?,

@@ -6,6 +6,7 @@
 
 pub mod basket;
 pub mod config;
+pub mod console;
 pub mod customers;
 pub mod dead_letters;
 pub mod definitions;

@@ -1,0 +1,11 @@
+//! Lambda behind `GET /console` and `/console/{asset}`: the tenant console's
+//! static files (no authorizer: the console calls the API with the user's token).
+
+use shared::api::console::console;
+use shared::lambda;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    lambda::serve_api(&(), |_, req| console(req)).await
+}

@@ -1,0 +1,153 @@
+"""The console in headless Chromium against the local run (scripts/test).
+
+A user signs in with a token, creates a subscription through the form, an event
+is posted through the API, and the user finds it on the events page and in the
+subscription's delivery health; a bad cron on the jobs form shows the API's
+message next to the field. Screenshots of every page at 1280 and 390 px go to
+the directory given.
+
+usage: console_test.py BASE_URL TOKEN TENANT SCREENSHOT_DIR
+"""
+
+import base64
+import json
+import os
+import sys
+import time
+import urllib.request
+
+import boto3
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE, TOKEN, TENANT, SHOTS = sys.argv[1:5]
+PAGES = ["settings", "events", "subscriptions", "jobs"]
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    # This machine's network is closed: no background connections, no sandbox as root.
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,900"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def post_event(entity_id):
+    body = {"entity_id": entity_id, "entity_name": "ORDER", "event_source": "APPLICATION",
+            "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": "CREATE", "key_attributes": {"channel": "web"},
+                              "base64_encoded_payload_json": base64.b64encode(b'{"total": 42.5}').decode()}}
+    request = urllib.request.Request(f"{BASE}/api/v1/events", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "X-TWC-Tenant": TENANT,
+                                              "Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 201, response.status
+        return json.load(response)["id"]
+
+
+def fill(driver, name, value):
+    element = driver.find_element(By.NAME, name)
+    element.clear()
+    element.send_keys(value)
+
+
+def main():
+    queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=f"console-{int(time.time())}")["QueueUrl"]
+    driver = browser()
+    wait = WebDriverWait(driver, 20)
+    try:
+        # GIVEN a user who signs in with a tenant and a token
+        driver.get(f"{BASE}/console/")
+        wait.until(seen.presence_of_element_located((By.NAME, "tenant")))
+        fill(driver, "tenant", TENANT)
+        fill(driver, "token", TOKEN)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "Signed in"))
+
+        # WHEN they create a subscription through the form
+        driver.get(f"{BASE}/console/#subscriptions")
+        wait.until(seen.presence_of_element_located((By.NAME, "entityType")))
+        fill(driver, "entityType", "ORDER")
+        fill(driver, "address", queue)
+        driver.find_element(By.XPATH, "//button[text()='Create subscription']").click()
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "Created subscription"))
+        subscription = driver.find_element(By.ID, "status").text.split()[-1].rstrip(".")
+
+        # AND an event is posted through the API
+        entity = f"ORD-C{int(time.time())}"
+        event_id = post_event(entity)
+
+        # THEN the events page finds it
+        driver.get(f"{BASE}/console/#events")
+        wait.until(seen.presence_of_element_located((By.NAME, "entity_name")))
+        fill(driver, "entity_name", "ORDER")
+        fill(driver, "entity_id", entity)
+        driver.find_element(By.XPATH, "//button[text()='Search']").click()
+        wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-event-id='{event_id}']")))
+
+        # AND the subscription's delivery health shows it delivered, once the fan-out ran
+        deadline = time.time() + 30
+        while True:
+            driver.get(f"{BASE}/console/#subscriptions")
+            driver.refresh()
+            row = wait.until(seen.presence_of_element_located(
+                (By.CSS_SELECTOR, f"tr[data-subscription-id='{subscription}']")))
+            last = row.find_element(By.CSS_SELECTOR, "[data-last-attempt]").text
+            if last.startswith("delivered"):
+                break
+            assert time.time() < deadline, f"no delivery shown: {last!r}"
+            time.sleep(0.5)
+        health = row.find_element(By.CSS_SELECTOR, "[data-health]").text
+        assert health.startswith("0 failures"), health
+
+        # WHEN a job is created with a schedule that is not a cron
+        driver.get(f"{BASE}/console/#jobs")
+        wait.until(seen.presence_of_element_located((By.NAME, "schedule")))
+        fill(driver, "template_id", "d-console-test")
+        fill(driver, "schedule", "every tuesday")
+        driver.find_element(By.XPATH, "//button[text()='Create job']").click()
+        # THEN the API's message stands next to the schedule field
+        error = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label + p.error")))
+        schedule = driver.find_element(By.NAME, "schedule")
+        assert schedule.get_attribute("aria-invalid") == "true"
+        assert schedule.get_attribute("aria-describedby") == error.get_attribute("id"), "the message names the field"
+        assert error.text, "the API's message is shown"
+
+        # AND every page is screenshotted at both widths, as the steps above left it
+        def search():
+            fill(driver, "entity_name", "ORDER")
+            fill(driver, "entity_id", entity)
+            driver.find_element(By.XPATH, "//button[text()='Search']").click()
+            wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-event-id='{event_id}']")))
+
+        def bad_schedule():
+            fill(driver, "template_id", "d-console-test")
+            fill(driver, "schedule", "every tuesday")
+            driver.find_element(By.XPATH, "//button[text()='Create job']").click()
+            wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label + p.error")))
+
+        steps = {"events": search, "jobs": bad_schedule}
+        os.makedirs(SHOTS, exist_ok=True)
+        for width, height in [(1280, 900), (390, 844)]:
+            driver.set_window_size(width, height)
+            for name in PAGES:
+                driver.get(f"{BASE}/console/#{name}")
+                driver.refresh()
+                wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "main h2")))
+                steps.get(name, lambda: None)()
+                time.sleep(0.3)
+                driver.save_screenshot(os.path.join(SHOTS, f"{name}-{width}.png"))
+        print(f"console: subscription, event, delivery health and the job form's message all shown; "
+              f"screenshots in {SHOTS}")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+// The tenant console: plain ES module, no build. It calls only the public API,
+// with the bearer token and tenant the user gives (kept for the browser tab).
+
+const page = document.getElementById("page");
+const status = document.getElementById("status");
+
+const settings = {
+  get tenant() { return sessionStorage.getItem("tenant") || ""; },
+  get token() { return sessionStorage.getItem("token") || ""; },
+  save(tenant, token) {
+    sessionStorage.setItem("tenant", tenant);
+    sessionStorage.setItem("token", token);
+  },
+};
+
+/** An API error: problem+json's `detail`, and the fields it names. */
+class Problem extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.errors = (body && body.errors) || [];
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { "X-TWC-Tenant": settings.tenant };
+  if (settings.token) headers.Authorization = `Bearer ${settings.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Problem(response.status, parsed);
+  return parsed;
+}
+
+/** Builds an element; strings become text (never HTML). */
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+let nextId = 0;
+/** A labelled input; `fields` are the API field names its errors are shown for. */
+function field(label, name, attributes = {}, fields = [name]) {
+  const id = `f${nextId++}`;
+  const input = attributes.options
+    ? h("select", { id, name }, attributes.options.map((o) => h("option", { value: o }, o)))
+    : h("input", { id, name, ...attributes });
+  input.dataset.fields = fields.join(" ");
+  return h("label", { for: id }, label, input);
+}
+
+function say(message) {
+  status.textContent = message;
+}
+
+/** Shows a problem next to the fields it names, or as the form's message. */
+function showProblem(form, problem) {
+  form.querySelectorAll(".error").forEach((e) => e.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  let placed = false;
+  for (const error of problem.errors || []) {
+    const input = [...form.querySelectorAll("[data-fields]")].find((i) => i.dataset.fields.split(" ").includes(error.field));
+    if (!input) continue;
+    const note = h("p", { class: "error", id: `${input.id}-error` }, error.message);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", note.id);
+    input.closest("label").after(note);
+    placed = true;
+  }
+  if (!placed) form.append(h("p", { class: "error", role: "alert" }, problem.message));
+}
+
+function table(headings, rows) {
+  return h("div", { class: "table" },
+    h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows)));
+}
+
+function decoded(base64) {
+  if (!base64) return "";
+  try {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    return JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2);
+  } catch {
+    return base64;
+  }
+}
+
+const pages = {
+  settings() {
+    const form = h("form", {
+      onsubmit(event) {
+        event.preventDefault();
+        settings.save(form.tenant.value.trim(), form.token.value.trim());
+        say(`Signed in as tenant ${settings.tenant}.`);
+        location.hash = "#events";
+      },
+    },
+    field("Tenant", "tenant", { required: true, value: settings.tenant, autocomplete: "organization" }),
+    field("Bearer token", "token", { type: "password", value: settings.token, autocomplete: "off" }),
+    h("button", { type: "submit" }, "Save"));
+    return [h("h2", {}, "Settings"), h("p", {}, "The console calls the API as this tenant, with this token."), form];
+  },
+
+  events() {
+    const results = h("div");
+    const form = h("form", {
+      async onsubmit(event) {
+        event.preventDefault();
+        const query = new URLSearchParams({ entity_name: form.entity_name.value, entity_id: form.entity_id.value });
+        try {
+          const found = await api("GET", `/api/v1/events?${query}`);
+          results.replaceChildren(table(["Event", "Created", "Operation", "Key attributes", "Payload"],
+            found.items.map((e) => h("tr", { "data-event-id": e.id },
+              h("td", {}, e.id), h("td", {}, e.created_at), h("td", {}, e.event_payload.operation),
+              h("td", {}, h("pre", {}, JSON.stringify(e.event_payload.key_attributes || {}, null, 2))),
+              h("td", {}, h("pre", {}, decoded(e.event_payload.base64_encoded_payload_json)))))));
+          say(`${found.items.length} events, newest first.`);
+        } catch (problem) {
+          showProblem(form, problem);
+        }
+      },
+    },
+    field("Entity name", "entity_name", { required: true, placeholder: "ORDER" }),
+    field("Entity id", "entity_id", { required: true, placeholder: "ORD-1001" }),
+    h("button", { type: "submit" }, "Search"));
+    return [h("h2", {}, "Events"), form, results];
+  },
+
+  async subscriptions() {
+    const list = h("div");
+    const refresh = async () => {
+      const all = await api("GET", "/api/v1/event-subscription?include_inactive=true");
+      const rows = await Promise.all(all.map(async (s) => {
+        const latest = await api("GET", `/api/v1/event-subscription/${encodeURIComponent(s.id)}/deliveries?limit=1`);
+        const last = latest.items[0];
+        const d = s.destination.sqs || s.destination.sns || s.destination.eventBridge || {};
+        const act = (label, method, suffix, done) => h("button", {
+          type: "button", class: "secondary",
+          async onclick() {
+            try {
+              const answer = await api(method, `/api/v1/event-subscription/${encodeURIComponent(s.id)}${suffix}`);
+              say(done(answer));
+              await refresh();
+            } catch (problem) {
+              say(problem.message);
+            }
+          },
+        }, label);
+        return h("tr", { "data-subscription-id": s.id },
+          h("td", {}, s.id), h("td", {}, s.entityType), h("td", {}, s.active ? "active" : "inactive"),
+          h("td", {}, d.queueUrl || d.topicArn || d.eventBusArn || ""),
+          h("td", { class: s.delivery.consecutiveFailures ? "bad" : "good", "data-health": "" },
+            `${s.delivery.consecutiveFailures} failures in a row`,
+            s.delivery.lastError ? h("br") : null, s.delivery.lastError || null,
+            s.delivery.disabledReason ? h("br") : null, s.delivery.disabledReason || null),
+          h("td", { "data-last-attempt": "" }, last ? `${last.outcome}: ${last.eventId} (attempt ${last.attempt})` : "none yet"),
+          h("td", {}, s.active ? act("Deactivate", "PUT", "/deactivate", () => `Deactivated ${s.id}.`) : null,
+            act("Redrive", "POST", "/redrive", (a) => `Sent ${a.redriven} dead letters again.`)));
+      }));
+      list.replaceChildren(table(["Subscription", "Entity", "State", "Destination", "Delivery health", "Last attempt", ""], rows));
+    };
+    const form = h("form", {
+      async onsubmit(event) {
+        event.preventDefault();
+        const type = form.type.value;
+        const block = { SQS: ["sqs", "queueUrl"], SNS: ["sns", "topicArn"], EVENTBRIDGE: ["eventBridge", "eventBusArn"] }[type];
+        const body = {
+          entityType: form.entityType.value,
+          subscribeCreate: form.subscribeCreate.checked,
+          subscribeChange: form.subscribeChange.checked,
+          subscribeDelete: form.subscribeDelete.checked,
+          destination: { type, [block[0]]: { [block[1]]: form.address.value, region: form.region.value } },
+        };
+        try {
+          const created = await api("POST", "/api/v1/event-subscription", body);
+          form.querySelectorAll(".error").forEach((e) => e.remove());
+          say(`Created subscription ${created.id}.`);
+          await refresh();
+        } catch (problem) {
+          showProblem(form, problem);
+        }
+      },
+    },
+    field("Entity type", "entityType", { required: true, placeholder: "ORDER" }),
+    h("fieldset", {}, h("legend", {}, "Operations"),
+      ["subscribeCreate", "subscribeChange", "subscribeDelete"].map((name) =>
+        h("label", {}, h("input", { type: "checkbox", name, checked: name === "subscribeCreate" }), name.slice(9)))),
+    field("Destination type", "type", { options: ["SQS", "SNS", "EVENTBRIDGE"] }, ["destination.type", "destination"]),
+    field("Queue URL, topic ARN or bus ARN", "address", { required: true },
+      ["destination.sqs.queueUrl", "destination.sns.topicArn", "destination.eventBridge.eventBusArn"]),
+    field("Region", "region", { required: true, value: "us-east-1" },
+      ["destination.sqs.region", "destination.sns.region", "destination.eventBridge.region"]),
+    h("button", { type: "submit" }, "Create subscription"));
+    await refresh();
+    return [h("h2", {}, "Subscriptions"), list, h("h2", {}, "New subscription"), form];
+  },
+
+  async jobs() {
+    const list = h("div");
+    const refresh = async () => {
+      const jobs = await api("GET", "/api/v1/jobs");
+      list.replaceChildren(table(["Job", "Notification", "Schedule", "Next run", "Status"],
+        jobs.map((j) => h("tr", { "data-job-id": j.id }, h("td", {}, j.id), h("td", {}, j.notification),
+          h("td", {}, j.scheduleExpression || ""), h("td", {}, j.next_run_at || ""), h("td", {}, j.schedule_status || "")))));
+    };
+    const form = h("form", {
+      async onsubmit(event) {
+        event.preventDefault();
+        const body = {
+          notification: form.notification.value,
+          template_id: form.template_id.value,
+          schedule: form.schedule.value,
+          scheduleTimezone: form.scheduleTimezone.value || undefined,
+        };
+        try {
+          const created = await api("POST", "/api/v1/jobs", body);
+          form.querySelectorAll(".error").forEach((e) => e.remove());
+          say(`Created job ${created.id}.`);
+          await refresh();
+        } catch (problem) {
+          showProblem(form, problem);
+        }
+      },
+    },
+    field("Notification", "notification", { options: ["BACK_IN_STOCK", "PRICE_DROP", "LOW_STOCK", "WISHLIST_REMINDER"] }),
+    field("SendGrid template id", "template_id", { required: true }),
+    field("Schedule (cron or rate)", "schedule", { required: true, placeholder: "0 9 * * 1-5" }, ["schedule", "scheduleExpression"]),
+    field("Time zone", "scheduleTimezone", { placeholder: "Europe/Berlin" }),
+    h("button", { type: "submit" }, "Create job"));
+    await refresh();
+    return [h("h2", {}, "Jobs"), list, h("h2", {}, "New job"), form];
+  },
+};
+
+async function show() {
+  const name = location.hash.slice(1) || (settings.tenant ? "events" : "settings");
+  const render = pages[name] || pages.settings;
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.hash === `#${name}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  try {
+    page.replaceChildren(...(await render()));
+  } catch (problem) {
+    page.replaceChildren(h("p", { class: "error", role: "alert" }, problem.message));
+  }
+  page.focus();
+}
+
+window.addEventListener("hashchange", show);
+show();
