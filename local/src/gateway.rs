@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use shared::routes::{self, FALLBACK_FUNCTION, Resolution};
 use tokio::net::TcpListener;
 
+use shared::notifications::{Invocation, NotificationRunner};
+
 use crate::dev_token;
 use crate::functions::ApiFunctions;
 
@@ -40,6 +42,10 @@ pub enum LocalAuth {
 pub struct Gateway {
     pub functions: ApiFunctions,
     pub auth: LocalAuth,
+    /// The local run's own `POST /local/jobs/{jobId}/run` (the console's "run
+    /// now"): notification-job at once, as Scheduler would invoke it. Not a
+    /// route of the deployed API.
+    pub jobs: Option<Arc<NotificationRunner>>,
 }
 
 /// Accepts connections until the listener fails; each request is one invocation.
@@ -65,6 +71,9 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> io::Result<(
 impl Gateway {
     async fn handle(&self, req: hyper::Request<Incoming>) -> HttpResponse {
         let (parts, body) = req.into_parts();
+        if let Some(job_id) = local_run_path(&parts) {
+            return self.run_job_now(&parts, job_id).await;
+        }
         let resolution = routes::resolve(parts.method.as_str(), parts.uri.path());
         // The console's files have no authorizer (template.yaml: `Authorizer: NONE`).
         let public = matches!(&resolution, Resolution::Found { route, .. } if route.public);
@@ -104,6 +113,47 @@ impl Gateway {
         }
     }
 
+    /// Runs the tenant's job now (the tenant as the API takes it: the header,
+    /// which a verified token's claim must name).
+    async fn run_job_now(&self, parts: &Parts, job_id: String) -> HttpResponse {
+        let Some(runner) = &self.jobs else {
+            return gateway_error(404, "Not Found");
+        };
+        let claims = match self.authorize(parts) {
+            Ok(claims) => claims,
+            Err(_) => return gateway_error(401, "Unauthorized"),
+        };
+        let tenant = parts
+            .headers
+            .get("x-twc-tenant")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if claims.is_some_and(|c| c.get("tenant") != Some(&tenant)) {
+            return gateway_error(403, "Forbidden");
+        }
+        let invocation = Invocation {
+            tenant,
+            job_id,
+            scheduled_time: None,
+            execution_id: format!("manual-{}", uuid::Uuid::now_v7()),
+        };
+        match runner.run(invocation).await {
+            Ok(outcome) => {
+                let mut response = hyper::Response::new(Full::new(Bytes::from(outcome.answer().to_string())));
+                response.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "run now failed");
+                gateway_error(500, "Internal Server Error")
+            }
+        }
+    }
+
     /// The authorizer's claims, as API Gateway's JWT authorizer would pass them.
     fn authorize(&self, parts: &Parts) -> Result<Option<Claims>, String> {
         let LocalAuth::DevTokens { secret } = &self.auth else {
@@ -119,6 +169,12 @@ impl Gateway {
             .map(Some)
             .map_err(|e| e.to_string())
     }
+}
+
+/// The job id of `POST /local/jobs/{jobId}/run`.
+fn local_run_path(parts: &Parts) -> Option<String> {
+    let rest = parts.uri.path().strip_prefix("/local/jobs/")?.strip_suffix("/run")?;
+    (parts.method == hyper::Method::POST && !rest.is_empty() && !rest.contains('/')).then(|| rest.to_owned())
 }
 
 /// The JSON API Gateway sends to a Lambda integration (payload format 2.0).

@@ -27,7 +27,11 @@ impl Local {
             LocalAuth::Off => stack.functions().without_authentication(),
             LocalAuth::DevTokens { .. } => stack.functions(),
         };
-        let gateway = Arc::new(Gateway { functions, auth });
+        let gateway = Arc::new(Gateway {
+            functions,
+            auth,
+            jobs: None,
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(gateway::serve(listener, gateway));

@@ -24,7 +24,7 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE, TOKEN, TENANT, SHOTS = sys.argv[1:5]
-PAGES = ["settings", "events", "subscriptions", "jobs"]
+PAGES = ["settings", "events", "subscriptions", "jobs", "definitions", "rules", "customer"]
 
 
 def browser():
@@ -105,6 +105,15 @@ def main():
             time.sleep(0.5)
         health = row.find_element(By.CSS_SELECTOR, "[data-health]").text
         assert health.startswith("0 failures"), health
+        assert "1 delivered" in row.find_element(By.CSS_SELECTOR, "figcaption").text, "the sparkline counts it"
+
+        # WHEN the last minutes are replayed to the subscription THEN the replay starts
+        fill(driver, "subscription", subscription)
+        for name, minutes in [("from", 10), ("to", 0)]:
+            when = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() - minutes * 60))
+            driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, name), when)
+        driver.find_element(By.XPATH, "//button[text()='Replay']").click()
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "started: RUNNING"))
 
         # WHEN a job is created with a schedule that is not a cron
         driver.get(f"{BASE}/console/#jobs")
@@ -113,11 +122,22 @@ def main():
         fill(driver, "schedule", "every tuesday")
         driver.find_element(By.XPATH, "//button[text()='Create job']").click()
         # THEN the API's message stands next to the schedule field
-        error = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label + p.error")))
+        error = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label .error")))
         schedule = driver.find_element(By.NAME, "schedule")
         assert schedule.get_attribute("aria-invalid") == "true"
         assert schedule.get_attribute("aria-describedby") == error.get_attribute("id"), "the message names the field"
         assert error.text, "the API's message is shown"
+
+        # WHEN a valid job is created and run now (the local run's own route)
+        fill(driver, "schedule", "rate(1 day)")
+        driver.find_element(By.XPATH, "//button[text()='Create job']").click()
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "Created job"))
+        job = driver.find_element(By.ID, "status").text.split()[-1].rstrip(".")
+        row = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-job-id='{job}']")))
+        row.find_element(By.XPATH, ".//button[text()='Run now']").click()
+        # THEN its run shows in its history
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), f"Ran {job}"))
+        wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), f"Runs of {job}"))
 
         # AND every page is screenshotted at both widths, as the steps above left it
         def search():
@@ -130,7 +150,7 @@ def main():
             fill(driver, "template_id", "d-console-test")
             fill(driver, "schedule", "every tuesday")
             driver.find_element(By.XPATH, "//button[text()='Create job']").click()
-            wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label + p.error")))
+            wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "label .error")))
 
         steps = {"events": search, "jobs": bad_schedule}
         os.makedirs(SHOTS, exist_ok=True)

@@ -70,10 +70,10 @@ function showProblem(form, problem) {
   for (const error of problem.errors || []) {
     const input = [...form.querySelectorAll("[data-fields]")].find((i) => i.dataset.fields.split(" ").includes(error.field));
     if (!input) continue;
-    const note = h("p", { class: "error", id: `${input.id}-error` }, error.message);
+    const note = h("span", { class: "error", id: `${input.id}-error` }, error.message);
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
-    input.closest("label").after(note);
+    input.closest("label").append(note);
     placed = true;
   }
   if (!placed) form.append(h("p", { class: "error", role: "alert" }, problem.message));
@@ -93,6 +93,41 @@ function decoded(base64) {
   } catch {
     return base64;
   }
+}
+
+/** Counts per hour over the last `hours`, oldest first, of `times` (ISO strings). */
+function perHour(times, hours = 24) {
+  const now = Date.now();
+  const counts = new Array(hours).fill(0);
+  for (const time of times) {
+    const age = Math.floor((now - Date.parse(time)) / 3_600_000);
+    if (age >= 0 && age < hours) counts[hours - 1 - age] += 1;
+  }
+  return counts;
+}
+
+/** A bar sparkline of `series` ([{label, counts, css}] stacked), with its numbers as text. */
+function sparkline(title, series) {
+  const hours = series[0].counts.length;
+  const totals = series[0].counts.map((_, i) => series.reduce((sum, s) => sum + s.counts[i], 0));
+  const max = Math.max(1, ...totals);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${hours * 6} 24`);
+  svg.setAttribute("class", "sparkline");
+  svg.setAttribute("aria-hidden", "true");
+  totals.forEach((_, i) => {
+    let y = 24;
+    for (const s of series) {
+      const height = (s.counts[i] / max) * 24;
+      if (!height) continue;
+      y -= height;
+      const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      Object.entries({ x: i * 6, y, width: 5, height, class: s.css }).forEach(([k, v]) => bar.setAttribute(k, v));
+      svg.append(bar);
+    }
+  });
+  const summary = series.map((s) => `${s.counts.reduce((a, b) => a + b, 0)} ${s.label}`).join(", ");
+  return h("figure", { class: "spark" }, svg, h("figcaption", {}, `${title}: ${summary}`));
 }
 
 const pages = {
@@ -124,6 +159,8 @@ const pages = {
               h("td", {}, e.id), h("td", {}, e.created_at), h("td", {}, e.event_payload.operation),
               h("td", {}, h("pre", {}, JSON.stringify(e.event_payload.key_attributes || {}, null, 2))),
               h("td", {}, h("pre", {}, decoded(e.event_payload.base64_encoded_payload_json)))))));
+          results.prepend(sparkline("Events per hour, last 24 h",
+            [{ label: "events", counts: perHour(found.items.map((e) => e.created_at)), css: "bar" }]));
           say(`${found.items.length} events, newest first.`);
         } catch (problem) {
           showProblem(form, problem);
@@ -141,8 +178,9 @@ const pages = {
     const refresh = async () => {
       const all = await api("GET", "/api/v1/event-subscription?include_inactive=true");
       const rows = await Promise.all(all.map(async (s) => {
-        const latest = await api("GET", `/api/v1/event-subscription/${encodeURIComponent(s.id)}/deliveries?limit=1`);
-        const last = latest.items[0];
+        const history = await api("GET", `/api/v1/event-subscription/${encodeURIComponent(s.id)}/deliveries?limit=500`);
+        const last = history.items[0];
+        const at = (outcome) => history.items.filter((a) => a.outcome === outcome).map((a) => a.at);
         const d = s.destination.sqs || s.destination.sns || s.destination.eventBridge || {};
         const act = (label, method, suffix, done) => h("button", {
           type: "button", class: "secondary",
@@ -163,7 +201,11 @@ const pages = {
             `${s.delivery.consecutiveFailures} failures in a row`,
             s.delivery.lastError ? h("br") : null, s.delivery.lastError || null,
             s.delivery.disabledReason ? h("br") : null, s.delivery.disabledReason || null),
-          h("td", { "data-last-attempt": "" }, last ? `${last.outcome}: ${last.eventId} (attempt ${last.attempt})` : "none yet"),
+          h("td", { "data-last-attempt": "" }, last ? `${last.outcome}: ${last.eventId} (attempt ${last.attempt})` : "none yet",
+            sparkline("Attempts per hour", [
+              { label: "delivered (sampled)", counts: perHour(at("delivered")), css: "bar" },
+              { label: "failed", counts: perHour(at("failed")), css: "bar bad-bar" },
+            ])),
           h("td", {}, s.active ? act("Deactivate", "PUT", "/deactivate", () => `Deactivated ${s.id}.`) : null,
             act("Redrive", "POST", "/redrive", (a) => `Sent ${a.redriven} dead letters again.`)));
       }));
@@ -201,17 +243,57 @@ const pages = {
     field("Region", "region", { required: true, value: "us-east-1" },
       ["destination.sqs.region", "destination.sns.region", "destination.eventBridge.region"]),
     h("button", { type: "submit" }, "Create subscription"));
+    const replay = h("form", {
+      async onsubmit(event) {
+        event.preventDefault();
+        const id = replay.subscription.value;
+        try {
+          const started = await api("POST", `/api/v1/event-subscription/${encodeURIComponent(id)}/replay`,
+            { from: new Date(replay.from.value).toISOString(), to: new Date(replay.to.value).toISOString() });
+          replay.querySelectorAll(".error").forEach((e) => e.remove());
+          say(`Replay ${started.replayId} started: ${started.status}.`);
+        } catch (problem) {
+          showProblem(replay, problem);
+        }
+      },
+    },
+    field("Subscription id", "subscription", { required: true }),
+    field("From", "from", { type: "datetime-local", required: true }),
+    field("To", "to", { type: "datetime-local", required: true }),
+    h("button", { type: "submit" }, "Replay"));
     await refresh();
-    return [h("h2", {}, "Subscriptions"), list, h("h2", {}, "New subscription"), form];
+    return [h("h2", {}, "Subscriptions"), list, h("h2", {}, "New subscription"), form,
+      h("h2", {}, "Replay a window"), h("p", {}, "Sends the subscription the window's events again, with their eventIds."), replay];
   },
 
   async jobs() {
     const list = h("div");
     const refresh = async () => {
       const jobs = await api("GET", "/api/v1/jobs");
-      list.replaceChildren(table(["Job", "Notification", "Schedule", "Next run", "Status"],
+      list.replaceChildren(table(["Job", "Notification", "Schedule", "Next run", "Status", ""],
         jobs.map((j) => h("tr", { "data-job-id": j.id }, h("td", {}, j.id), h("td", {}, j.notification),
-          h("td", {}, j.scheduleExpression || ""), h("td", {}, j.next_run_at || ""), h("td", {}, j.schedule_status || "")))));
+          h("td", {}, j.scheduleExpression || ""), h("td", {}, j.next_run_at || ""), h("td", {}, j.schedule_status || ""),
+          h("td", {},
+            h("button", { type: "button", class: "secondary", onclick: () => showRuns(j.id) }, "Runs"),
+            h("button", {
+              type: "button", class: "secondary",
+              async onclick() {
+                try {
+                  const outcome = await api("POST", `/local/jobs/${encodeURIComponent(j.id)}/run`);
+                  say(`Ran ${j.id}: ${JSON.stringify(outcome)}`);
+                  await showRuns(j.id);
+                } catch (problem) {
+                  say(problem.status === 404 ? "Run now works in the local run only." : problem.message);
+                }
+              },
+            }, "Run now"))))));
+    };
+    const runs = h("div");
+    const showRuns = async (id) => {
+      const latest = await api("GET", `/api/v1/jobs/${encodeURIComponent(id)}/runs`);
+      runs.replaceChildren(h("h3", {}, `Runs of ${id}`), table(["Started", "Status", "Shoppers", "E-mails", "Items", "Failures", "First error"],
+        latest.map((r) => h("tr", {}, h("td", {}, r.started_at), h("td", {}, r.status), h("td", {}, r.shoppers),
+          h("td", {}, r.emails), h("td", {}, r.items), h("td", {}, r.failures), h("td", {}, (r.errors || [])[0] || "")))));
     };
     const form = h("form", {
       async onsubmit(event) {
@@ -238,7 +320,48 @@ const pages = {
     field("Time zone", "scheduleTimezone", { placeholder: "Europe/Berlin" }),
     h("button", { type: "submit" }, "Create job"));
     await refresh();
-    return [h("h2", {}, "Jobs"), list, h("h2", {}, "New job"), form];
+    return [h("h2", {}, "Jobs"), list, runs, h("h2", {}, "New job"), form];
+  },
+
+  async definitions() {
+    const all = await api("GET", "/api/v1/event-definitions?include_inactive=true");
+    return [h("h2", {}, "Event definitions"), table(["Event name", "Version", "State", "Fields"],
+      all.map((d) => h("tr", {}, h("td", {}, d.eventName), h("td", {}, d.version), h("td", {}, d.active ? "active" : "inactive"),
+        h("td", {}, (d.fields || []).map((f) => `${f.name} (${f.type}${f.isRequired ? ", required" : ""})`).join(", ")))))];
+  },
+
+  async rules() {
+    const page = await api("GET", "/api/v1/rules?limit=500");
+    return [h("h2", {}, "Loyalty rules"), table(["Rule", "Name", "Rule set", "State", "Priority", "Points"],
+      page.items.map((r) => h("tr", {}, h("td", {}, r.id), h("td", {}, r.name), h("td", {}, r.ruleSet),
+        h("td", {}, r.active ? "active" : "inactive"), h("td", {}, r.priority),
+        h("td", {}, JSON.stringify((r.fulfilment || {}).points || {})))))];
+  },
+
+  customer() {
+    const shown = h("div");
+    const form = h("form", {
+      async onsubmit(event) {
+        event.preventDefault();
+        const id = encodeURIComponent(form.customerId.value.trim());
+        try {
+          const customer = await api("GET", `/api/v1/customers/${id}`);
+          const ledger = await api("GET", `/api/v1/customers/${id}/ledger?limit=100`);
+          form.querySelectorAll(".error").forEach((e) => e.remove());
+          shown.replaceChildren(
+            h("p", { "data-balance": "" }, `${customer.points.available} points available, ${customer.points.lifetime} lifetime; `,
+              `spend ${customer.spend.annual} this year, ${customer.spend.lifetime} lifetime${customer.locked ? "; locked" : ""}.`),
+            table(["When", "Type", "Points", "Balance after", "Rule", "Event", "Expires"],
+              ledger.items.map((e) => h("tr", {}, h("td", {}, e.createdAt), h("td", {}, e.type), h("td", {}, e.points),
+                h("td", {}, e.balanceAfter), h("td", {}, e.ruleId || ""), h("td", {}, e.eventId), h("td", {}, e.expiresAt || "")))));
+        } catch (problem) {
+          showProblem(form, problem);
+        }
+      },
+    },
+    field("Customer id (GUID)", "customerId", { required: true }),
+    h("button", { type: "submit" }, "Show"));
+    return [h("h2", {}, "Customer"), form, shown];
   },
 };
 

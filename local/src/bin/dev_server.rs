@@ -98,11 +98,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     start_fanout(&sdk, &stack).await?;
     start_schedule_sync(&sdk, &stack).await?;
-    start_schedules(&sdk, &stack).await?;
+    let jobs = start_schedules(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), tables = ?stack.tables, "event collector API listening");
     tracing::info!(url = %format!("http://127.0.0.1:{port}/console/"), "tenant console");
-    let gateway = Arc::new(Gateway { functions, auth });
+    let gateway = Arc::new(Gateway {
+        functions,
+        auth,
+        jobs: Some(jobs),
+    });
     tokio::select! {
         served = gateway::serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
@@ -197,12 +201,16 @@ async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &LocalStack) ->
 
 /// Fires the schedules moto holds into notification-job, which sends to a local
 /// SendGrid stub that logs each e-mail instead.
-async fn start_schedules(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), Box<dyn std::error::Error>> {
+/// Returns another notification-job for the console's "run now".
+async fn start_schedules(
+    sdk: &aws_config::SdkConfig,
+    stack: &LocalStack,
+) -> Result<Arc<NotificationRunner>, Box<dyn std::error::Error>> {
     let runner = notification_runner(stack).await?;
     let schedules = ScheduleRunner::new(aws_sdk_scheduler::Client::new(sdk), &stack.schedule_group, runner);
     tokio::spawn(schedules.run());
     tracing::info!("due schedules fire into notification-job; e-mails go to the SendGrid stub (logged)");
-    Ok(())
+    Ok(Arc::new(notification_runner(stack).await?))
 }
 
 /// The demo subscriber's account in the emulator, apart from the stack's.

@@ -142,6 +142,7 @@ impl Api {
         let gateway = Arc::new(Gateway {
             functions,
             auth: LocalAuth::Off,
+            jobs: None,
         });
         tokio::spawn(gateway::serve(listener, gateway));
         Ok(Self { address })
