@@ -1,9 +1,10 @@
 """The console in headless Chromium against the local run (scripts/test).
 
-A user signs in with a token, creates a subscription through the form, an event
-is posted through the API, and the user finds it on the events page and in the
-subscription's delivery health; a bad cron on the jobs form shows the API's
-message next to the field. Screenshots of every page at 1280 and 390 px go to
+A user signs in with a token (by keyboard), creates and edits a subscription
+through the form, an event is posted through the API, and the user finds it on
+the events page and in the subscription's delivery health; a replay starts; a
+bad cron on the jobs form shows the API's message next to the field; a job runs
+now (the local run's own route). Screenshots of every page at 1280 and 390 px go to
 the directory given.
 
 usage: console_test.py BASE_URL TOKEN TENANT SCREENSHOT_DIR
@@ -20,6 +21,7 @@ import boto3
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -65,9 +67,11 @@ def main():
         # GIVEN a user who signs in with a tenant and a token
         driver.get(f"{BASE}/console/")
         wait.until(seen.presence_of_element_located((By.NAME, "tenant")))
-        fill(driver, "tenant", TENANT)
-        fill(driver, "token", TOKEN)
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        # (by keyboard alone: type, Tab to the next field, Enter to submit)
+        tenant = driver.find_element(By.NAME, "tenant")
+        tenant.clear()
+        tenant.send_keys(TENANT, Keys.TAB)
+        driver.switch_to.active_element.send_keys(TOKEN, Keys.ENTER)
         wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "Signed in"))
 
         # WHEN they create a subscription through the form
@@ -106,6 +110,12 @@ def main():
         health = row.find_element(By.CSS_SELECTOR, "[data-health]").text
         assert health.startswith("0 failures"), health
         assert "1 delivered" in row.find_element(By.CSS_SELECTOR, "figcaption").text, "the sparkline counts it"
+
+        # WHEN it is edited to follow changes too THEN it is saved
+        row.find_element(By.XPATH, ".//button[text()='Edit']").click()
+        driver.find_element(By.NAME, "subscribeChange").click()
+        driver.find_element(By.XPATH, f"//button[text()='Save {subscription}']").click()
+        wait.until(seen.text_to_be_present_in_element((By.ID, "status"), f"Saved subscription {subscription}"))
 
         # WHEN the last minutes are replayed to the subscription THEN the replay starts
         fill(driver, "subscription", subscription)
@@ -163,8 +173,8 @@ def main():
                 steps.get(name, lambda: None)()
                 time.sleep(0.3)
                 driver.save_screenshot(os.path.join(SHOTS, f"{name}-{width}.png"))
-        print(f"console: subscription, event, delivery health and the job form's message all shown; "
-              f"screenshots in {SHOTS}")
+        print("console: signed in by keyboard; subscription created, edited, its event and delivery shown, "
+              f"a replay started; the job form's message shown; a job run now. Screenshots in {SHOTS}")
     finally:
         driver.quit()
 

@@ -207,7 +207,8 @@ const pages = {
               { label: "failed", counts: perHour(at("failed")), css: "bar bad-bar" },
             ])),
           h("td", {}, s.active ? act("Deactivate", "PUT", "/deactivate", () => `Deactivated ${s.id}.`) : null,
-            act("Redrive", "POST", "/redrive", (a) => `Sent ${a.redriven} dead letters again.`)));
+            act("Redrive", "POST", "/redrive", (a) => `Sent ${a.redriven} dead letters again.`),
+            h("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Edit")));
       }));
       list.replaceChildren(table(["Subscription", "Entity", "State", "Destination", "Delivery health", "Last attempt", ""], rows));
     };
@@ -223,10 +224,21 @@ const pages = {
           subscribeDelete: form.subscribeDelete.checked,
           destination: { type, [block[0]]: { [block[1]]: form.address.value, region: form.region.value } },
         };
+        // An edit keeps how the destination is reached (roleArn, or accessKey with
+        // its secret as "****", which the API keeps as stored).
+        const original = editedDestination.get(form.dataset.editing);
+        if (original && original.type === type) {
+          body.destination[block[0]] = { ...original[block[0]], ...body.destination[block[0]] };
+        }
         try {
-          const created = await api("POST", "/api/v1/event-subscription", body);
+          const editing = form.dataset.editing;
+          const saved = editing
+            ? await api("PUT", `/api/v1/event-subscription/${encodeURIComponent(editing)}`, { ...body, active: true })
+            : await api("POST", "/api/v1/event-subscription", body);
           form.querySelectorAll(".error").forEach((e) => e.remove());
-          say(`Created subscription ${created.id}.`);
+          say(`${editing ? "Saved" : "Created"} subscription ${saved.id}.`);
+          delete form.dataset.editing;
+          form.querySelector("button[type=submit]").textContent = "Create subscription";
           await refresh();
         } catch (problem) {
           showProblem(form, problem);
@@ -243,6 +255,23 @@ const pages = {
     field("Region", "region", { required: true, value: "us-east-1" },
       ["destination.sqs.region", "destination.sns.region", "destination.eventBridge.region"]),
     h("button", { type: "submit" }, "Create subscription"));
+    const editedDestination = new Map();
+    /** Fills the form with `s`; saving it then updates `s` (and reactivates it). */
+    const edit = (s) => {
+      editedDestination.set(s.id, s.destination);
+      const type = s.destination.type;
+      const d = s.destination.sqs || s.destination.sns || s.destination.eventBridge || {};
+      form.entityType.value = s.entityType;
+      form.subscribeCreate.checked = s.subscribeCreate;
+      form.subscribeChange.checked = s.subscribeChange;
+      form.subscribeDelete.checked = s.subscribeDelete;
+      form.type.value = type;
+      form.address.value = d.queueUrl || d.topicArn || d.eventBusArn || "";
+      form.region.value = d.region || "";
+      form.dataset.editing = s.id;
+      form.querySelector("button[type=submit]").textContent = `Save ${s.id}`;
+      form.entityType.focus();
+    };
     const replay = h("form", {
       async onsubmit(event) {
         event.preventDefault();
