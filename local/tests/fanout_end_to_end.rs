@@ -547,8 +547,17 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
     assert!(attempts.iter().all(|(_, _, outcome)| outcome == "failed"), "{history}");
     assert_eq!(attempts[0].1, 3, "the newest first: {history}");
     assert!(history["items"][0]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(
+        (&history["hourly"][0]["delivered"], &history["hourly"][0]["failed"]),
+        (&json!(0), &json!(6)),
+        "exact counts this hour: {history}"
+    );
     let sampled = h.deliveries(TENANT, &fine).await.1;
     assert_eq!(sampled["items"].as_array().map(Vec::len), Some(1), "{sampled}");
+    assert_eq!(
+        sampled["hourly"][0]["delivered"], 2,
+        "both counted, one sampled: {sampled}"
+    );
     assert_eq!(sampled["items"][0]["outcome"], "delivered");
     assert!(sampled["items"][0]["latencyMs"].is_u64(), "{sampled}");
     // AND another tenant knows neither the subscription nor its dead letters and history

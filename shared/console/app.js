@@ -106,12 +106,25 @@ function perHour(times, hours = 24) {
   return counts;
 }
 
+/** The last `hours` hours' `field` counts from `hourly` ([{hour: "yyyy-mm-ddThh", …}]), oldest first. */
+function fromHourly(hourly, field, hours = 24) {
+  const counts = new Array(hours).fill(0);
+  const now = Math.floor(Date.now() / 3_600_000);
+  for (const entry of hourly || []) {
+    const age = now - Math.floor(Date.parse(`${entry.hour}:00:00Z`) / 3_600_000);
+    if (age >= 0 && age < hours) counts[hours - 1 - age] += entry[field];
+  }
+  return counts;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
 /** A bar sparkline of `series` ([{label, counts, css}] stacked), with its numbers as text. */
 function sparkline(title, series) {
   const hours = series[0].counts.length;
   const totals = series[0].counts.map((_, i) => series.reduce((sum, s) => sum + s.counts[i], 0));
   const max = Math.max(1, ...totals);
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${hours * 6} 24`);
   svg.setAttribute("class", "sparkline");
   svg.setAttribute("aria-hidden", "true");
@@ -121,7 +134,7 @@ function sparkline(title, series) {
       const height = (s.counts[i] / max) * 24;
       if (!height) continue;
       y -= height;
-      const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      const bar = document.createElementNS(SVG, "rect");
       Object.entries({ x: i * 6, y, width: 5, height, class: s.css }).forEach(([k, v]) => bar.setAttribute(k, v));
       svg.append(bar);
     }
@@ -178,9 +191,9 @@ const pages = {
     const refresh = async () => {
       const all = await api("GET", "/api/v1/event-subscription?include_inactive=true");
       const rows = await Promise.all(all.map(async (s) => {
-        const history = await api("GET", `/api/v1/event-subscription/${encodeURIComponent(s.id)}/deliveries?limit=500`);
+        const history = await api("GET", `/api/v1/event-subscription/${encodeURIComponent(s.id)}/deliveries?limit=1`);
         const last = history.items[0];
-        const at = (outcome) => history.items.filter((a) => a.outcome === outcome).map((a) => a.at);
+
         const d = s.destination.sqs || s.destination.sns || s.destination.eventBridge || {};
         const act = (label, method, suffix, done) => h("button", {
           type: "button", class: "secondary",
@@ -202,9 +215,9 @@ const pages = {
             s.delivery.lastError ? h("br") : null, s.delivery.lastError || null,
             s.delivery.disabledReason ? h("br") : null, s.delivery.disabledReason || null),
           h("td", { "data-last-attempt": "" }, last ? `${last.outcome}: ${last.eventId} (attempt ${last.attempt})` : "none yet",
-            sparkline("Attempts per hour", [
-              { label: "delivered (sampled)", counts: perHour(at("delivered")), css: "bar" },
-              { label: "failed", counts: perHour(at("failed")), css: "bar bad-bar" },
+            sparkline("Deliveries per hour, last 24 h", [
+              { label: "delivered", counts: fromHourly(history.hourly, "delivered"), css: "bar" },
+              { label: "failed", counts: fromHourly(history.hourly, "failed"), css: "bar bad-bar" },
             ])),
           h("td", {}, s.active ? act("Deactivate", "PUT", "/deactivate", () => `Deactivated ${s.id}.`) : null,
             act("Redrive", "POST", "/redrive", (a) => `Sent ${a.redriven} dead letters again.`),

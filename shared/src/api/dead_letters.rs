@@ -49,7 +49,7 @@ pub async fn list_dead_letters(api: &DeliveriesApi, req: Request) -> Response<Bo
         &routes::LIST_DEAD_LETTERS,
         req,
         |caller: Caller, req| async move {
-            subscription_page(
+            let page = subscription_page(
                 api,
                 &caller,
                 &req,
@@ -59,7 +59,8 @@ pub async fn list_dead_letters(api: &DeliveriesApi, req: Request) -> Response<Bo
                     Ok((letters.into_iter().map(Listed::from).collect(), next))
                 },
             )
-            .await
+            .await?;
+            json_response(StatusCode::OK, &page)
         },
     )
     .await

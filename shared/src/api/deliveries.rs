@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::config::{DeliveriesConfig, RedriveConfig, StartReplayConfig};
 use super::records::{load, path_id};
 use crate::error::ApiError;
-use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, SqsSender, SubscriptionItems};
+use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, HourCount, SqsSender, SubscriptionItems};
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::pagination::{self, PageRequest};
 use crate::replays::{Replays, WindowLimits};
@@ -97,9 +97,12 @@ impl DeliveriesApi {
 }
 
 #[derive(Serialize)]
-struct Page<T> {
+pub(super) struct Page<T> {
     items: Vec<T>,
     next_token: Option<String>,
+    /// `…/deliveries` only: the last 24 hours' counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hourly: Option<Vec<HourCount>>,
 }
 
 /// A page of the subscription's items under `keys` (a sort-key prefix), read by
@@ -110,7 +113,7 @@ pub(super) async fn subscription_page<T, F, Fut>(
     req: &Request,
     keys: &str,
     read: F,
-) -> Result<Response<Body>, ApiError>
+) -> Result<Page<T>, ApiError>
 where
     T: Serialize,
     F: FnOnce(TenantId, String, usize, Option<String>) -> Fut,
@@ -124,26 +127,37 @@ where
         return Err(pagination::invalid_token().into());
     }
     let (items, cursor) = read(caller.tenant.clone(), subscription.value.id, page.limit, page.cursor).await?;
-    let body = Page {
+    Ok(Page {
         items,
         next_token: cursor.map(|cursor| pagination::encode_token(&scope, &cursor)),
-    };
-    json_response(StatusCode::OK, &body)
+        hourly: None,
+    })
 }
 
 /// `GET …/deliveries[?limit=&next_token=]`: `{items: [{eventId, attempt,
-/// outcome, error, at, latencyMs}], next_token}`, newest first (every failure,
-/// and sampled successes; see fanout/history.rs).
+/// outcome, error, at, latencyMs}], next_token, hourly: [{hour, delivered,
+/// failed}]}`, newest first (every failure, and sampled successes; exact
+/// counts per hour for the last 24; see fanout/history.rs).
 pub async fn list_deliveries(api: &DeliveriesApi, req: Request) -> Response<Body> {
     serve(
         &api.auth,
         &routes::LIST_DELIVERIES,
         req,
         |caller: Caller, req| async move {
-            subscription_page(api, &caller, &req, ATTEMPT_KEYS, |tenant, id, limit, cursor| async move {
-                api.history.page(&tenant, &id, limit, cursor.as_deref()).await
-            })
-            .await
+            let mut page =
+                subscription_page(
+                    api,
+                    &caller,
+                    &req,
+                    ATTEMPT_KEYS,
+                    |tenant, id, limit, cursor| async move {
+                        api.history.page(&tenant, &id, limit, cursor.as_deref()).await
+                    },
+                )
+                .await?;
+            let id = api.subscription(&caller.tenant, &req).await?.value.id;
+            page.hourly = Some(api.history.hours(&caller.tenant, &id, 24).await?);
+            json_response(StatusCode::OK, &page)
         },
     )
     .await

@@ -229,9 +229,11 @@ impl Fanout {
             .changes(subscriptions, now, self.disable_after);
         self.health.apply(health, now).await;
         let attempts = history::attempts_of(&sent, now);
+        let counts = history::hourly_counts(&sent);
         failed = failed.saturating_add(u64::try_from(sent.failed.len()).unwrap_or(u64::MAX));
         lost.extend(self.queues.park(sent.failed).await);
         self.history.record(attempts).await;
+        self.history.count(counts, now).await;
         (lost, failed)
     }
 }

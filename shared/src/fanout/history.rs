@@ -2,7 +2,9 @@
 //! table beside its dead letters (`sk = ATT#<time>#<event>#<attempt>`), expiring
 //! after the retention. Every failed attempt is kept; successes are sampled,
 //! one per subscription per invocation, so a busy subscription costs one write
-//! per batch, not one per event. Written after the deliveries are sent and
+//! per batch, not one per event. Beside them, exact counts per hour
+//! (`sk = HOUR#<yyyy-mm-ddThh>`: delivered, failed), one update per
+//! subscription per invocation. Written after the deliveries are sent and
 //! parked: history is a report, and a failure to write it is only logged.
 
 use std::collections::HashSet;
@@ -20,6 +22,37 @@ use crate::util::rfc3339_millis;
 
 /// Sort-key prefix of attempts; a page's cursor must start with it.
 pub const ATTEMPT_KEYS: &str = "ATT#";
+
+/// Sort-key prefix of the hourly counts.
+const HOUR_KEYS: &str = "HOUR#";
+
+/// A subscription's deliveries in one hour (UTC): `hour` is `yyyy-mm-ddThh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCount {
+    /// Read from the item's sort key (`HOUR#…`, the prefix then cut).
+    #[serde(rename(deserialize = "sk"))]
+    pub hour: String,
+    #[serde(default)]
+    pub delivered: u64,
+    #[serde(default)]
+    pub failed: u64,
+}
+
+/// Each subscription's deliveries and failures in `sent` (not sampled).
+pub fn hourly_counts(sent: &Sent) -> Vec<(SubscriptionRef, u64, u64)> {
+    let mut counts: std::collections::BTreeMap<SubscriptionRef, (u64, u64)> = std::collections::BTreeMap::new();
+    for origin in sent.delivered.iter().map(|d| &d.origin) {
+        if let Some(subscription) = origin.subscription() {
+            counts.entry(subscription).or_default().0 += 1;
+        }
+    }
+    for origin in sent.failed.iter().map(|f| &f.delivery.origin) {
+        if let Some(subscription) = origin.subscription() {
+            counts.entry(subscription).or_default().1 += 1;
+        }
+    }
+    counts.into_iter().map(|(s, (d, f))| (s, d, f)).collect()
+}
 
 /// Days attempts are kept.
 pub const RETENTION_VARIABLE: &str = "DELIVERY_HISTORY_DAYS";
@@ -130,6 +163,41 @@ impl History {
             }
         }
         self.0.write(requests).await
+    }
+
+    /// Adds each subscription's counts to its hour (`at`'s); a failure is logged.
+    pub async fn count(&self, counts: Vec<(SubscriptionRef, u64, u64)>, at: DateTime<Utc>) {
+        let hour = format!("{HOUR_KEYS}{}", at.format("%Y-%m-%dT%H"));
+        let updates = counts.iter().map(|(subscription, delivered, failed)| {
+            let hour = hour.clone();
+            async move {
+                let owner = (&subscription.tenant, subscription.subscription_id.as_str());
+                let counts = [("delivered", *delivered), ("failed", *failed)];
+                self.0.add(owner, hour, &counts, at).await
+            }
+        });
+        for result in futures_util::future::join_all(updates).await {
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "delivery counts not recorded");
+            }
+        }
+    }
+
+    /// A subscription's counts of the last `hours` hours that had deliveries, newest first.
+    pub async fn hours(
+        &self,
+        tenant: &TenantId,
+        subscription_id: &str,
+        hours: usize,
+    ) -> Result<Vec<HourCount>, StorageError> {
+        let (mut counts, _): (Vec<HourCount>, _) = self
+            .0
+            .page((tenant, subscription_id), HOUR_KEYS, true, (hours, None))
+            .await?;
+        for count in &mut counts {
+            count.hour = count.hour.trim_start_matches(HOUR_KEYS).to_owned();
+        }
+        Ok(counts)
     }
 
     /// A subscription's attempts, newest first, `limit` after `cursor` (a sort

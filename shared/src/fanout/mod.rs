@@ -32,7 +32,7 @@ pub use envelope::{
 };
 pub use eventbridge::EventBridgeSender;
 pub use history::{
-    ATTEMPT_KEYS, Attempt, AttemptOutcome, History, RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION,
+    ATTEMPT_KEYS, Attempt, AttemptOutcome, History, HourCount, RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION,
     retention as delivery_history_retention,
 };
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};

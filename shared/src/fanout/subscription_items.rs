@@ -97,6 +97,41 @@ impl SubscriptionItems {
         Ok(WriteRequest::builder().delete_request(delete).build())
     }
 
+    /// Adds `counts` (attribute, amount) to the subscription's item at
+    /// `sort_key`, made `at` (created when missing).
+    pub async fn add(
+        &self,
+        (tenant, subscription_id): (&TenantId, &str),
+        sort_key: String,
+        counts: &[(&str, u64)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let expires_at = at
+            + self
+                .retention
+                .ok_or_else(|| StorageError::other("this function keeps nothing in the deliveries table"))?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", subscription_partition(tenant, subscription_id))
+            .key("sk", AttributeValue::S(sort_key))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.timestamp().to_string()));
+        let mut adds = Vec::new();
+        for (i, (name, amount)) in counts.iter().enumerate() {
+            adds.push(format!("#c{i} :c{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":c{i}"), AttributeValue::N(amount.to_string()));
+        }
+        update
+            .update_expression(format!("ADD {} SET expires_at = :expires", adds.join(", ")))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::sdk("UpdateItem on the deliveries table (counts)", e))
+    }
+
     /// Writes `requests`, 25 a call.
     pub async fn write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
         batch_write(
