@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, JobsConfig, LoyaltyEventsConfig, NoConfig,
-    ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig, StartReplayConfig, SubscriptionsConfig,
-    WriteEventsConfig,
+    CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, EventStatsConfig, JobsConfig,
+    LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
+    StartReplayConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::console::console;
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
@@ -23,6 +23,7 @@ use shared::api::definitions::{
     update_event_definition,
 };
 use shared::api::deliveries::{DeliveriesApi, list_deliveries};
+use shared::api::event_stats::{EventStatsApi, get_event_stats};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
@@ -69,6 +70,7 @@ pub enum Settings {
     Redrive(RedriveConfig),
     Deliveries(DeliveriesConfig),
     StartReplay(StartReplayConfig),
+    EventStats(EventStatsConfig),
     ReplayWorker(ReplayWorkerConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
@@ -104,6 +106,7 @@ impl Settings {
             "list-dead-letters" | "list-deliveries" | "get-replay" => read(env, Self::Deliveries),
             "redrive-subscription" => read(env, Self::Redrive),
             "replay-subscription" => read(env, Self::StartReplay),
+            "get-event-stats" => read(env, Self::EventStats),
             "replay-worker" => read(env, Self::ReplayWorker),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
@@ -135,6 +138,7 @@ pub enum ApiFunction {
     Rules(DynamoRulesApi),
     Customers(CustomersApi),
     Deliveries(DeliveriesApi),
+    EventStats(EventStatsApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -159,6 +163,7 @@ impl ApiFunction {
             S::Redrive(config) => Self::Deliveries(DeliveriesApi::redriving(sdk, config)),
             S::Deliveries(config) => Self::Deliveries(DeliveriesApi::new(sdk, config)),
             S::StartReplay(config) => Self::Deliveries(DeliveriesApi::starting_replays(sdk, config)),
+            S::EventStats(config) => Self::EventStats(EventStatsApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -177,6 +182,7 @@ impl ApiFunction {
             Self::Rules(api) => &mut api.auth,
             Self::Customers(api) => &mut api.auth,
             Self::Deliveries(api) => &mut api.auth,
+            Self::EventStats(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -259,6 +265,7 @@ impl ApiFunctions {
             ("list-deliveries", F::Deliveries(api)) => list_deliveries(api, req).await,
             ("replay-subscription", F::Deliveries(api)) => replay_subscription(api, req).await,
             ("get-replay", F::Deliveries(api)) => get_replay(api, req).await,
+            ("get-event-stats", F::EventStats(api)) => get_event_stats(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

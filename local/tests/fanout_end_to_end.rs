@@ -707,6 +707,20 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
         "{progress}"
     );
     assert!(progress["finishedAt"].is_string(), "{progress}");
+    // AND the fan-out counted the tenant's ORDER events per hour (the replay is no new event)
+    let request = ApiRequest::new("GET", "/api/v1/event-stats")
+        .for_tenant(TENANT)
+        .query("entity_name", "order")
+        .build();
+    let (status, stats) = parts(h.stack.call("get-event-stats", request).await);
+    assert_eq!(status, 200, "{stats}");
+    let counted: u64 = stats["hourly"]
+        .as_array()
+        .expect("hourly")
+        .iter()
+        .filter_map(|h| h["events"].as_u64())
+        .sum();
+    assert_eq!((&stats["entityName"], counted), (&json!("ORDER"), 10), "{stats}");
     // AND the subscription may be replayed again
     assert_eq!(h.replay(TENANT, &id, &from, &to).await.0, 202);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());

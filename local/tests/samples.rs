@@ -56,6 +56,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("get-subscription.unknown-id.json", Status(404)),
     ("list-dead-letters.json", Status(200)),
     ("list-deliveries.json", Status(200)),
+    ("get-event-stats.json", Status(200)),
     // Replay windows are absolute times: this one ends in the future, a 400 naming `to`.
     ("replay-subscription.json", Status(400)),
     ("get-replay.json", Status(404)),

@@ -94,6 +94,8 @@ def main():
         fill(driver, "entity_id", entity)
         driver.find_element(By.XPATH, "//button[text()='Search']").click()
         wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-event-id='{event_id}']")))
+        caption = driver.find_element(By.CSS_SELECTOR, "figcaption").text
+        assert caption.startswith("ORDER events per hour") and "events" in caption, caption
 
         # AND the subscription's delivery health shows it delivered, once the fan-out ran
         deadline = time.time() + 30

@@ -172,8 +172,12 @@ const pages = {
               h("td", {}, e.id), h("td", {}, e.created_at), h("td", {}, e.event_payload.operation),
               h("td", {}, h("pre", {}, JSON.stringify(e.event_payload.key_attributes || {}, null, 2))),
               h("td", {}, h("pre", {}, decoded(e.event_payload.base64_encoded_payload_json)))))));
-          results.prepend(sparkline("Events per hour, last 24 h",
-            [{ label: "events", counts: perHour(found.items.map((e) => e.created_at)), css: "bar" }]));
+          const stats = await api("GET", `/api/v1/event-stats?${new URLSearchParams({ entity_name: form.entity_name.value })}`);
+          results.prepend(
+            sparkline(`${stats.entityName} events per hour, last 24 h`,
+              [{ label: "events", counts: fromHourly(stats.hourly, "events"), css: "bar" }]),
+            sparkline("This entity's events per hour",
+              [{ label: "events", counts: perHour(found.items.map((e) => e.created_at)), css: "bar" }]));
           say(`${found.items.length} events, newest first.`);
         } catch (problem) {
           showProblem(form, problem);

@@ -149,6 +149,12 @@ pub const LIST_DEAD_LETTERS: Route = Route {
     function: "list-dead-letters",
     public: false,
 };
+pub const GET_EVENT_STATS: Route = Route {
+    method: "GET",
+    path: "/api/v1/event-stats",
+    function: "get-event-stats",
+    public: false,
+};
 pub const LIST_DELIVERIES: Route = Route {
     method: "GET",
     path: "/api/v1/event-subscription/{id}/deliveries",
@@ -339,6 +345,7 @@ pub const ROUTES: &[Route] = &[
     DEACTIVATE_SUBSCRIPTION,
     LIST_DEAD_LETTERS,
     LIST_DELIVERIES,
+    GET_EVENT_STATS,
     REDRIVE_SUBSCRIPTION,
     REPLAY_SUBSCRIPTION,
     GET_REPLAY,

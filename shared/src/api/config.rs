@@ -188,6 +188,24 @@ impl FunctionConfig for DeliveriesConfig {
     }
 }
 
+/// get-event-stats: the deliveries table, where the fan-out counts events.
+#[derive(Debug, Clone)]
+pub struct EventStatsConfig {
+    pub deliveries_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for EventStatsConfig {
+    const VARIABLES: &'static [&'static str] = &[DELIVERIES.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            deliveries_table: env.required(DELIVERIES.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
 /// redrive-subscription: `DeliveriesConfig`, and the retry queue the dead
 /// letters are sent to again.
 #[derive(Debug, Clone)]
@@ -402,6 +420,7 @@ mod tests {
         reads_only_its_variables::<DeliveriesConfig>();
         reads_only_its_variables::<RedriveConfig>();
         reads_only_its_variables::<StartReplayConfig>();
+        reads_only_its_variables::<EventStatsConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

@@ -8,6 +8,7 @@ use super::budget::within_budget;
 use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
+use super::event_counts::EventCounts;
 use super::health::{HealthRecorder, HealthReport};
 use super::history::{self, History};
 use super::lookup::SubscriptionLookup;
@@ -160,6 +161,7 @@ pub struct Fanout {
     dispatcher: Dispatcher<KmsSealer>,
     health: HealthRecorder,
     history: History,
+    pub(super) event_counts: EventCounts,
     pub(super) queues: RetryQueues,
     pub(super) event_bus: String,
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
@@ -177,6 +179,10 @@ impl Fanout {
             dispatcher: Dispatcher::new(sdk.clone(), sealer, config.attempts, config.event_source, config.policy),
             health: HealthRecorder::new(records()),
             history: History::new(
+                SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)
+                    .keeping_for(config.history_retention),
+            ),
+            event_counts: EventCounts::new(
                 SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)
                     .keeping_for(config.history_retention),
             ),

@@ -7,6 +7,7 @@ mod dead_letters;
 mod delivery;
 mod dispatch;
 mod envelope;
+mod event_counts;
 mod eventbridge;
 mod health;
 mod history;
@@ -30,6 +31,7 @@ pub use dispatch::{Delivered, Dispatcher, Failed, Sent};
 pub use envelope::{
     EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, bus_detail, check_deliverable,
 };
+pub use event_counts::{EventCounts, EventHour};
 pub use eventbridge::EventBridgeSender;
 pub use history::{
     ATTEMPT_KEYS, Attempt, AttemptOutcome, History, HourCount, RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION,

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_lambda_events::event::dynamodb::EventRecord;
 
 use super::app::Fanout;
+use super::event_counts::event_counts;
 use super::plan::plan;
 use crate::events::inserted_event;
 use crate::tenant::TenantId;
@@ -61,6 +62,7 @@ impl Fanout {
             let origin = lost.delivery.origin;
             failed.extend(sources.get(&(origin.tenant, origin.event_id)).cloned());
         }
+        self.event_counts.add(event_counts(&events), chrono::Utc::now()).await;
         failed.into_iter().collect()
     }
 }

@@ -106,6 +106,18 @@ impl SubscriptionItems {
         counts: &[(&str, u64)],
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        self.add_in(subscription_partition(tenant, subscription_id), sort_key, counts, at)
+            .await
+    }
+
+    /// `add`, under any partition of the table (the tenant's event counts).
+    pub async fn add_in(
+        &self,
+        partition: AttributeValue,
+        sort_key: String,
+        counts: &[(&str, u64)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let expires_at = at
             + self
                 .retention
@@ -114,7 +126,7 @@ impl SubscriptionItems {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", subscription_partition(tenant, subscription_id))
+            .key("pk", partition)
             .key("sk", AttributeValue::S(sort_key))
             .expression_attribute_values(":expires", AttributeValue::N(expires_at.timestamp().to_string()));
         let mut adds = Vec::new();
@@ -153,7 +165,23 @@ impl SubscriptionItems {
         newest_first: bool,
         (limit, cursor): (usize, Option<&str>),
     ) -> Result<(Vec<T>, Option<String>), StorageError> {
-        let pk = subscription_partition(tenant, subscription_id);
+        self.page_in(
+            subscription_partition(tenant, subscription_id),
+            prefix,
+            newest_first,
+            (limit, cursor),
+        )
+        .await
+    }
+
+    /// `page`, under any partition of the table.
+    pub async fn page_in<T: DeserializeOwned>(
+        &self,
+        pk: AttributeValue,
+        prefix: &str,
+        newest_first: bool,
+        (limit, cursor): (usize, Option<&str>),
+    ) -> Result<(Vec<T>, Option<String>), StorageError> {
         let start = cursor.map(|sk| {
             HashMap::from([
                 ("pk".to_owned(), pk.clone()),
