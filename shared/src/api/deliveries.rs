@@ -103,6 +103,9 @@ pub(super) struct Page<T> {
     /// `…/deliveries` only: the last 24 hours' counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     hourly: Option<Vec<HourCount>>,
+    /// The subscription listed (read once, for whatever the route adds).
+    #[serde(skip)]
+    subscription_id: String,
 }
 
 /// A page of the subscription's items under `keys` (a sort-key prefix), read by
@@ -126,11 +129,13 @@ where
     if page.cursor.as_deref().is_some_and(|c| !c.starts_with(keys)) {
         return Err(pagination::invalid_token().into());
     }
-    let (items, cursor) = read(caller.tenant.clone(), subscription.value.id, page.limit, page.cursor).await?;
+    let id = subscription.value.id;
+    let (items, cursor) = read(caller.tenant.clone(), id.clone(), page.limit, page.cursor).await?;
     Ok(Page {
         items,
         next_token: cursor.map(|cursor| pagination::encode_token(&scope, &cursor)),
         hourly: None,
+        subscription_id: id,
     })
 }
 
@@ -155,8 +160,7 @@ pub async fn list_deliveries(api: &DeliveriesApi, req: Request) -> Response<Body
                     },
                 )
                 .await?;
-            let id = api.subscription(&caller.tenant, &req).await?.value.id;
-            page.hourly = Some(api.history.hours(&caller.tenant, &id, 24).await?);
+            page.hourly = Some(api.history.hours(&caller.tenant, &page.subscription_id, 24).await?);
             json_response(StatusCode::OK, &page)
         },
     )

@@ -238,8 +238,8 @@ impl Fanout {
         let counts = history::hourly_counts(&sent);
         failed = failed.saturating_add(u64::try_from(sent.failed.len()).unwrap_or(u64::MAX));
         lost.extend(self.queues.park(sent.failed).await);
-        self.history.record(attempts).await;
-        self.history.count(counts, now).await;
+        // Reports, after the deliveries are safe: written side by side.
+        tokio::join!(self.history.record(attempts), self.history.count(counts, now));
         (lost, failed)
     }
 }

@@ -299,6 +299,10 @@ impl<L: Ledger, R: Records<Rule>, E: EventStore> Assessor<L, R, E> {
                 let entry = serde_json::from_str::<Value>(message.body.as_deref().unwrap_or_default())
                     .map_err(|err| AssessError::Malformed(err.to_string()))?;
                 let event = Assessable::from_bus_detail(&entry["detail"])?;
+                // A redemption only gets its notices: no rules to read for it.
+                if event.entity_name == TypedKind::Redemption.entity_name() {
+                    return self.assess_with(&event, &[]).await;
+                }
                 if !rules.contains_key(&event.tenant) {
                     rules.insert(event.tenant.clone(), self.rules_of(&event.tenant).await?);
                 }

@@ -3,6 +3,7 @@
 
 mod batch_get;
 mod batch_write;
+mod batches;
 mod counted;
 mod dynamo_records;
 mod error;
