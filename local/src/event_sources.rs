@@ -2,7 +2,10 @@
 //! stream into the fan-out and the projector in batches of 100, the retry queue
 //! into the retry consumer, the assessor's queue into the assessor, and the jobs
 //! table's stream into schedule-sync.
-//! Unlike Lambda, a batch item failure here is logged, not retried.
+//! As with Lambda, a stream batch's reported failure is handed over again from
+//! the first failed record (`MaximumRetryAttempts` times, then logged where Lambda
+//! would send it to the on-failure destination); a queue message reported as
+//! failed stays on its queue and comes back after its visibility timeout.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +19,10 @@ use shared::projections::Projector;
 use shared::replays::ReplayWorker;
 use shared::schedule_sync::ScheduleSync;
 
+use shared::storage::schema::EVENTS;
+
+use crate::crash::Crashes;
+use crate::provision::LocalStack;
 use crate::queue_poller::QueuePoller;
 use crate::stream_poller::StreamPoller;
 
@@ -24,6 +31,9 @@ pub const STREAM_BATCH_SIZE: usize = 100;
 
 /// Short enough that a POSTed event reaches its subscribers well within a second.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// `MaximumRetryAttempts` of the events stream mappings in template.yaml.
+const STREAM_RETRY_ATTEMPTS: u32 = 10;
 
 /// A function on a DynamoDB stream: takes a batch, returns the sequence numbers
 /// to report as failed.
@@ -50,7 +60,8 @@ impl StreamConsumer for ScheduleSync {
 }
 
 /// Polls `stream` forever, handing new records to `consumer` (named `function`
-/// in logs) in batches of `batch_size`, as a stream event source mapping does.
+/// in logs) in batches of `batch_size`, as a stream event source mapping does:
+/// a batch with failed records is handed over again from the first of them.
 pub async fn stream_into(
     mut stream: StreamPoller,
     batch_size: usize,
@@ -61,16 +72,36 @@ pub async fn stream_into(
         match stream.poll().await {
             Ok(records) => {
                 for batch in records.chunks(batch_size) {
-                    let failed = consumer.stream_batch(batch).await;
-                    if !failed.is_empty() {
-                        tracing::warn!(function, ?failed, "failed records (Lambda would retry them)");
-                    }
+                    hand_over(batch, function, consumer.as_ref()).await;
                 }
             }
             Err(error) => tracing::warn!(function, %error, "could not read the stream"),
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
+}
+
+/// One batch, retried from its first failed record until none fails or the
+/// retries run out.
+async fn hand_over(batch: &[EventRecord], function: &'static str, consumer: &impl StreamConsumer) {
+    let mut pending = batch;
+    for attempt in 0..=STREAM_RETRY_ATTEMPTS {
+        let failed = consumer.stream_batch(pending).await;
+        let Some(first) = pending
+            .iter()
+            .position(|r| r.change.sequence_number.as_ref().is_some_and(|s| failed.contains(s)))
+        else {
+            return;
+        };
+        pending = &pending[first..];
+        tracing::warn!(function, attempt, records = pending.len(), "failed records; handed over again");
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    tracing::error!(
+        function,
+        records = pending.len(),
+        "records still failing after every retry (Lambda would report them to the on-failure destination)"
+    );
 }
 
 /// A function on an SQS queue: takes a batch, returns the ids of the messages
@@ -117,4 +148,47 @@ pub async fn queue_into(queue: QueuePoller, function: &'static str, consumer: Ar
             }
         }
     }
+}
+
+/// Runs the fan-out and its retry consumer, the projector, the assessor and the
+/// replay worker on the emulator's events stream and queues, as the stack's
+/// event source mappings do; `crashes` says how often their invocations are killed.
+pub async fn start_event_consumers(
+    sdk: &aws_config::SdkConfig,
+    stack: &LocalStack,
+    crashes: &Crashes,
+) -> Result<(), String> {
+    let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
+    let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    tokio::spawn(stream_into(stream, STREAM_BATCH_SIZE, "fanout", Arc::new(crashes.wrap(fanout))));
+    let queue = |url: &str| QueuePoller::new(aws_sdk_sqs::Client::new(sdk), url);
+    tokio::spawn(queue_into(
+        queue(&stack.retry_queue_url),
+        "fanout-retry",
+        Arc::new(crashes.wrap(fanout_retry)),
+    ));
+    tokio::spawn(queue_into(
+        queue(&stack.assessor_queue_url),
+        "assessor",
+        Arc::new(crashes.wrap(Arc::new(stack.assessor()))),
+    ));
+    tokio::spawn(queue_into(
+        queue(&stack.replay_queue_url),
+        "replay-worker",
+        Arc::new(crashes.wrap(Arc::new(stack.replay_worker()))),
+    ));
+    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    tokio::spawn(stream_into(
+        stream,
+        STREAM_BATCH_SIZE,
+        "projector",
+        Arc::new(crashes.wrap(Arc::new(stack.projector()))),
+    ));
+    tracing::info!(
+        event_bus = %stack.event_bus,
+        dead_letter_queue = %stack.dead_letter_queue_url,
+        "fan-out and projector polling the events stream, fan-out the retry queue, the assessor and the replay worker their queues"
+    );
+    Ok(())
 }

@@ -3,8 +3,10 @@
 //! payload-v2 events Lambda receives and calls the same handler code; stream and
 //! queue pollers stand in for Lambda's event source mappings.
 
+pub mod crash;
 pub mod dev_token;
 pub mod event_sources;
+pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod iam;
@@ -12,5 +14,6 @@ pub mod provision;
 pub mod queue_poller;
 pub mod schedule_runner;
 pub mod sendgrid_stub;
+pub mod soak;
 pub mod stream_poller;
 pub mod template;

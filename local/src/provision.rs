@@ -24,6 +24,7 @@ use shared::sendgrid::SendGrid;
 use shared::storage::schema::{StreamView, TABLES, TableSpec};
 
 use crate::functions::{ApiFunction, ApiFunctions, Settings};
+use crate::faults::Faults;
 use crate::iam::{AccessLog, Enforcer, Scope, TrustPolicies};
 use crate::template::{self, FunctionEnvironments, FunctionPolicies, TEMPLATE};
 
@@ -292,6 +293,12 @@ impl LocalStack {
     /// unless IAM is enforced.
     pub fn access_log(&self) -> Option<&AccessLog> {
         self.iam.as_ref().map(|iam| &iam.log)
+    }
+
+    /// The faults injected into the functions' AWS calls (`None` unless IAM is
+    /// enforced: they are broken in the same layer).
+    pub fn faults(&self) -> Option<&Faults> {
+        self.iam.as_ref().map(|iam| &iam.faults)
     }
 
     /// The trust policies of subscribers' roles (`None` unless IAM is enforced).

@@ -11,7 +11,7 @@ use chrono::Utc;
 use shared::config::{ConfigError, Environment};
 use tokio::net::TcpListener;
 
-use local::event_sources::STREAM_BATCH_SIZE;
+use local::crash::Crashes;
 use local::gateway::{self, Gateway, LocalAuth};
 use local::provision::{self, LocalStack};
 use local::queue_poller::QueuePoller;
@@ -20,7 +20,7 @@ use local::sendgrid_stub::SendGridStub;
 use local::stream_poller::StreamPoller;
 use local::{dev_token, event_sources};
 use shared::notifications::{Invocation, NotificationRunner};
-use shared::storage::schema::{EVENTS, JOBS};
+use shared::storage::schema::JOBS;
 
 const TOKEN_TTL_SECONDS: i64 = 12 * 3600;
 
@@ -96,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             stack.functions()
         }
     };
-    start_fanout(&sdk, &stack).await?;
+    event_sources::start_event_consumers(&sdk, &stack, &Crashes::default()).await?;
     start_schedule_sync(&sdk, &stack).await?;
     let jobs = start_schedules(&sdk, &stack).await?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
@@ -143,48 +143,6 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
             .await?;
     }
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
-    Ok(())
-}
-
-/// Runs the fan-out and its retry consumer, and the projector, on the emulator's
-/// stream and queue, as the stack's event source mappings do.
-async fn start_fanout(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), String> {
-    let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
-    let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
-    tokio::spawn(event_sources::stream_into(
-        stream,
-        STREAM_BATCH_SIZE,
-        "fanout",
-        fanout.clone(),
-    ));
-    let retries = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.retry_queue_url);
-    tokio::spawn(event_sources::queue_into(retries, "fanout-retry", fanout_retry));
-    let assessments = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.assessor_queue_url);
-    tokio::spawn(event_sources::queue_into(
-        assessments,
-        "assessor",
-        Arc::new(stack.assessor()),
-    ));
-    let replays = QueuePoller::new(aws_sdk_sqs::Client::new(sdk), &stack.replay_queue_url);
-    tokio::spawn(event_sources::queue_into(
-        replays,
-        "replay-worker",
-        Arc::new(stack.replay_worker()),
-    ));
-    let projector = Arc::new(stack.projector());
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
-    tokio::spawn(event_sources::stream_into(
-        stream,
-        STREAM_BATCH_SIZE,
-        "projector",
-        projector,
-    ));
-    tracing::info!(
-        event_bus = %stack.event_bus,
-        dead_letter_queue = %stack.dead_letter_queue_url,
-        "fan-out and projector polling the events stream, fan-out the retry queue, the assessor and the replay worker their queues"
-    );
     Ok(())
 }
 

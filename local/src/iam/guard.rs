@@ -21,6 +21,7 @@ use aws_smithy_types::body::SdkBody;
 use super::limits;
 use super::policy::Policy;
 use super::request::{self, Scope};
+use crate::faults::{Faults, Injected};
 use crate::template::FunctionPolicies;
 
 /// Every call the guarded functions made, and every call IAM would have refused.
@@ -109,6 +110,7 @@ pub struct Enforcer {
     inner: SharedHttpClient,
     pub log: AccessLog,
     pub trusts: TrustPolicies,
+    pub faults: Faults,
 }
 
 impl Enforcer {
@@ -124,6 +126,7 @@ impl Enforcer {
             inner: aws_smithy_http_client::Builder::new().build_http(),
             log: AccessLog::default(),
             trusts: TrustPolicies::default(),
+            faults: Faults::default(),
         })
     }
 
@@ -137,6 +140,7 @@ impl Enforcer {
             own_key: self.own_key.clone(),
             log: self.log.clone(),
             trusts: self.trusts.clone(),
+            faults: self.faults.clone(),
         }));
         sdk.to_builder()
             .http_client(GuardedClient {
@@ -155,6 +159,7 @@ struct Check {
     own_key: String,
     log: AccessLog,
     trusts: TrustPolicies,
+    faults: Faults,
 }
 
 #[derive(Debug, Clone)]
@@ -209,9 +214,16 @@ impl Check {
         let call = request::call(&request, &self.scope).map_err(|reason| self.refuse(protocol, reason))?;
         limits::check(&request).map_err(|breach| {
             let mut refusal = self.refuse(protocol, format!("{}: {}", call.operation, breach.message));
-            refusal.limit = Some(breach.code);
+            refusal.answer = Answer::Limit(breach.code);
             refusal
         })?;
+        if let Some(injected) = self.faults.breaks(&self.function, &call.operation, path, request.body) {
+            return Err(Refusal {
+                protocol,
+                reason: format!("{}: {} broken by an injected fault", self.function, call.operation),
+                answer: Answer::Injected(injected),
+            });
+        }
         let signer = http
             .headers()
             .get("authorization")
@@ -255,7 +267,7 @@ impl Check {
         Refusal {
             protocol,
             reason,
-            limit: None,
+            answer: Answer::Iam,
         }
     }
 }
@@ -285,8 +297,18 @@ impl Protocol {
 struct Refusal {
     protocol: Protocol,
     reason: String,
-    /// The error code of the limit broken; `None` for a call IAM would refuse.
-    limit: Option<&'static str>,
+    answer: Answer,
+}
+
+/// Why a call is refused, which sets the error it gets.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// IAM would refuse it.
+    Iam,
+    /// It breaks a limit: the service's own error code.
+    Limit(&'static str),
+    /// A fault injected by a test or the load harness.
+    Injected(Injected),
 }
 
 impl Refusal {
@@ -294,11 +316,16 @@ impl Refusal {
     /// AccessDenied for IAM, the service's own code (a 400) for a limit.
     fn response(&self) -> HttpResponse {
         let message = serde_json::Value::String(self.reason.clone());
-        let (status, code) = match (self.limit, self.protocol) {
-            (Some(code), _) => (400, code),
-            (None, Protocol::Json) => (400, "AccessDeniedException"),
-            (None, Protocol::RestJson) => (403, "AccessDeniedException"),
-            (None, Protocol::Query) => (403, "AuthorizationError"),
+        let (status, code) = match (self.answer, self.protocol) {
+            (Answer::Limit(code), _) => (400, code),
+            (Answer::Iam | Answer::Injected(Injected::AccessDenied), Protocol::Json) => (400, "AccessDeniedException"),
+            (Answer::Iam | Answer::Injected(Injected::AccessDenied), Protocol::RestJson) => {
+                (403, "AccessDeniedException")
+            }
+            (Answer::Iam | Answer::Injected(Injected::AccessDenied), Protocol::Query) => (403, "AuthorizationError"),
+            (Answer::Injected(Injected::Throttled), Protocol::Query) => (400, "Throttling"),
+            (Answer::Injected(Injected::Throttled), _) => (400, "ThrottlingException"),
+            (Answer::Injected(Injected::ServerError), _) => (500, "InternalFailure"),
         };
         let (content_type, error_type, body) = match self.protocol {
             Protocol::Json => (

@@ -1,0 +1,298 @@
+//! The reconciling load-and-fault harness (`scripts/soak`): open-loop load for
+//! several tenants, each subscribed through every kind of destination; named
+//! fault scenarios run under that load; receivers record every arrival; and a
+//! reconciler accounts for every accepted event in every subscription (received,
+//! or one of its dead letters, or lost). See docs/operations.md, "The system
+//! harness".
+
+pub mod api;
+pub mod destinations;
+pub mod load;
+pub mod receivers;
+pub mod reconcile;
+pub mod report;
+pub mod scenarios;
+pub mod system;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use api::Api;
+use destinations::{Accounts, Kind, Subscriber};
+use load::TenantLoad;
+use receivers::Arrivals;
+use report::Outcome;
+use scenarios::Scenario;
+
+use crate::crash::Crashes;
+use crate::faults::{Fault, Faults, Injected};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    #[error("setting up: {0}")]
+    Setup(String),
+    #[error("API: {0}")]
+    Api(String),
+    #[error("injecting a fault: {0}")]
+    Fault(String),
+    #[error("scenario {0} breaks what only the local stack can break")]
+    NeedsLocal(&'static str),
+}
+
+/// How big a run is.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: &'static str,
+    /// How long each scenario's load runs.
+    pub load: Duration,
+    pub quiet_tenants: usize,
+    /// Each quiet tenant's events a second.
+    pub quiet_rate: f64,
+    /// Entities a tenant's events are spread over.
+    pub entities: usize,
+    /// The noisy tenant's traffic, as a multiple of a quiet tenant's.
+    pub noisy_factor: f64,
+    /// The noisy tenant's failing subscriptions.
+    pub noisy_failing: usize,
+    /// How long to wait, after the load, for every event to be accounted for.
+    pub drain: Duration,
+}
+
+impl Profile {
+    /// About two minutes of load, every scenario at small scale: the test command's.
+    pub fn short() -> Self {
+        Self {
+            name: "short",
+            load: Duration::from_secs(10),
+            quiet_tenants: 3,
+            quiet_rate: 2.0,
+            entities: 6,
+            noisy_factor: 10.0,
+            noisy_failing: 10,
+            drain: Duration::from_secs(90),
+        }
+    }
+
+    /// The benchmark: longer, busier, the noisy tenant at full size.
+    pub fn long() -> Self {
+        Self {
+            name: "long",
+            load: Duration::from_secs(60),
+            quiet_rate: 3.0,
+            noisy_failing: 50,
+            drain: Duration::from_secs(300),
+            ..Self::short()
+        }
+    }
+}
+
+/// What a scenario works with: the API, the accounts destinations live in, the
+/// receivers, and (locally) the knobs that break things.
+pub struct Context {
+    pub api: Api,
+    pub accounts: Accounts,
+    pub arrivals: Arrivals,
+    pub local: Option<system::LocalSystem>,
+    /// Names the run's tenants apart from an earlier run's.
+    pub run_id: String,
+}
+
+impl Context {
+    pub fn faults(&self) -> Result<&Faults, SoakError> {
+        self.local
+            .as_ref()
+            .map(|local| &local.faults)
+            .ok_or(SoakError::NeedsLocal("faults"))
+    }
+
+    pub fn crashes(&self) -> Result<&Crashes, SoakError> {
+        self.local
+            .as_ref()
+            .map(|local| &local.crashes)
+            .ok_or(SoakError::NeedsLocal("crashes"))
+    }
+
+    /// Deletes a subscriber's destination. A deleted queue takes what it held with
+    /// it, so locally the queue first refuses new messages (as a deleted one
+    /// would), then its inbox is read to the end, then it goes; deployed, what
+    /// arrives between the last read and the deletion is the harness's to lose.
+    async fn delete_destination(&self, subscriber: &Subscriber) -> Result<(), SoakError> {
+        let queue = matches!(subscriber.kind, Kind::Sqs | Kind::Fifo | Kind::CrossAccount);
+        let closing = format!("closing-{}", subscriber.name);
+        if queue && let Some(local) = &self.local {
+            local.faults.inject(Fault {
+                name: closing.clone(),
+                function: None,
+                operation: "SendMessageBatch".into(),
+                resource: subscriber.name.clone(),
+                fraction: 1.0,
+                error: Injected::ServerError,
+            });
+        }
+        self.arrivals.drain(subscriber).await;
+        let deleted = self.accounts.delete(subscriber).await.map_err(SoakError::Fault);
+        if let Some(local) = &self.local {
+            local.faults.lift(&closing);
+        }
+        deleted
+    }
+
+    /// Runs `scenario` under `profile`'s load and accounts for every event.
+    pub async fn run(&self, scenario: Scenario, profile: &Profile) -> Result<Outcome, SoakError> {
+        if scenario.needs_local_faults() && self.local.is_none() {
+            return Err(SoakError::NeedsLocal(scenario.name()));
+        }
+        let tag = format!("{}-{}", scenario.name(), self.run_id);
+        let mut loads = Vec::new();
+        let mut quiet = Vec::new();
+        for i in 0..profile.quiet_tenants {
+            let tenant = format!("q{i}-{tag}");
+            for (index, kind) in self.accounts.kinds().into_iter().enumerate() {
+                quiet.push(self.subscribe(&tenant, kind, index).await?);
+            }
+            loads.push(TenantLoad {
+                tenant,
+                rate: profile.quiet_rate,
+                entities: profile.entities,
+            });
+        }
+        let mut extra = Vec::new();
+        match scenario {
+            Scenario::DestinationGone => {
+                let tenant = &loads[0].tenant;
+                extra.push(self.subscribe(tenant, Kind::Sqs, 99).await?);
+            }
+            Scenario::NoisyTenant => {
+                let tenant = format!("noisy-{tag}");
+                for index in 0..profile.noisy_failing {
+                    extra.push(self.subscribe(&tenant, Kind::Missing, index).await?);
+                }
+                loads.push(TenantLoad {
+                    tenant,
+                    rate: profile.quiet_rate * profile.noisy_factor,
+                    entities: profile.entities,
+                });
+            }
+            _ => {}
+        }
+        if let Some(local) = &self.local {
+            local.calls.take_calls();
+        }
+        let crashes_before = self.local.as_ref().map_or(0, |l| l.crashes.killed());
+        let started = Instant::now();
+        let (sent, disturbed) = tokio::join!(
+            load::run(&self.api, &loads, profile.load),
+            scenario.disturb(self, &quiet, &extra, profile.load)
+        );
+        let loaded = started.elapsed();
+        let disturbed = disturbed.map_err(|e| {
+            tracing::error!(error = %e, "the scenario's fault could not be made");
+            e
+        });
+        let subscribers: Vec<Subscriber> = quiet.iter().chain(&extra).cloned().collect();
+        let dead_letters = self.settle(&sent.accepted, &subscribers, profile.drain).await;
+        let settled = started.elapsed();
+        let calls = self.local.as_ref().map(|l| l.calls.take_calls()).unwrap_or_default();
+        let faults = self.local.as_ref().map(|l| {
+            l.crashes.set(0.0, Duration::ZERO);
+            let injected = l.faults.injected();
+            l.faults.clear();
+            injected
+        });
+        disturbed?;
+        let rows = reconcile::reconcile(&sent.accepted, &subscribers, &self.arrivals.snapshot(), &dead_letters);
+        Ok(Outcome {
+            scenario: scenario.name(),
+            quiet_tenants: loads.iter().filter(|l| l.tenant.starts_with('q')).map(|l| l.tenant.clone()).collect(),
+            accepted: sent.accepted.len(),
+            refused: sent.refused,
+            loaded,
+            settled,
+            rows,
+            calls,
+            injected: faults.unwrap_or_default(),
+            crashes: self.local.as_ref().map_or(0, |l| l.crashes.killed()) - crashes_before,
+        })
+    }
+
+    async fn subscribe(&self, tenant: &str, kind: Kind, index: usize) -> Result<Subscriber, SoakError> {
+        let name = destinations::name_of(tenant, kind, index);
+        let subscriber = self.accounts.subscribe(&self.api, tenant, kind, &name).await?;
+        self.arrivals.start(&subscriber);
+        Ok(subscriber)
+    }
+
+    /// Waits, up to `drain`, until every accepted event is in each subscriber's
+    /// inbox or dead letters; returns the dead letters found.
+    async fn settle(
+        &self,
+        accepted: &[load::Accepted],
+        subscribers: &[Subscriber],
+        drain: Duration,
+    ) -> HashMap<String, HashSet<String>> {
+        let deadline = Instant::now() + drain;
+        let mut dead: HashMap<String, HashSet<String>> = HashMap::new();
+        loop {
+            let arrived: HashSet<(String, String)> = self
+                .arrivals
+                .snapshot()
+                .into_iter()
+                .map(|a| (a.subscription_id, a.event_id))
+                .collect();
+            let mut unsettled = 0;
+            for subscriber in subscribers {
+                let id = &subscriber.subscription_id;
+                let missing = |dead: &HashMap<String, HashSet<String>>| {
+                    accepted
+                        .iter()
+                        .filter(|a| a.tenant == subscriber.tenant)
+                        .filter(|a| !arrived.contains(&(id.clone(), a.event_id.clone())))
+                        .filter(|a| !dead.get(id).is_some_and(|d| d.contains(&a.event_id)))
+                        .count()
+                };
+                if missing(&dead) == 0 {
+                    continue;
+                }
+                match self.dead_letters(subscriber).await {
+                    Ok(letters) => {
+                        dead.insert(id.clone(), letters);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "could not list dead letters"),
+                }
+                unsettled += missing(&dead);
+            }
+            if unsettled == 0 || Instant::now() >= deadline {
+                if unsettled > 0 {
+                    tracing::warn!(unsettled, "drain time over with deliveries unaccounted for");
+                }
+                return dead;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// Every event id among `subscriber`'s dead letters.
+    async fn dead_letters(&self, subscriber: &Subscriber) -> Result<HashSet<String>, SoakError> {
+        let mut ids = HashSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut path = format!(
+                "/api/v1/event-subscription/{}/dead-letters?limit=500",
+                subscriber.subscription_id
+            );
+            if let Some(token) = &token {
+                path.push_str(&format!("&next_token={}", form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()));
+            }
+            let answer = self.api.get(&subscriber.tenant, &path).await?;
+            if answer.status != 200 {
+                return Err(SoakError::Api(format!("{path}: {} {}", answer.status, answer.body)));
+            }
+            let items = answer.body["items"].as_array().cloned().unwrap_or_default();
+            ids.extend(items.iter().filter_map(|i| i["eventId"].as_str().map(str::to_owned)));
+            match answer.body["next_token"].as_str() {
+                Some(next) if !items.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! A scenario's outcome: the reconciled rows, the figures the docs publish, and
+//! what makes the run fail.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::reconcile::{Percentiles, Row};
+
+/// Functions the harness itself calls while it settles (not part of an event's cost).
+const HARNESS_CALLS: [&str; 1] = ["list-dead-letters"];
+
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub scenario: &'static str,
+    pub quiet_tenants: Vec<String>,
+    pub accepted: usize,
+    /// POSTs not accepted, with why.
+    pub refused: Vec<String>,
+    /// How long the load ran, and until every event was accounted for.
+    pub loaded: Duration,
+    pub settled: Duration,
+    pub rows: Vec<Row>,
+    /// (function, operation) of every AWS call the functions made.
+    #[serde(skip)]
+    pub calls: Vec<(String, String)>,
+    /// Calls each injected fault broke.
+    pub injected: Vec<(String, u64)>,
+    /// Invocations killed mid-batch.
+    pub crashes: u64,
+}
+
+/// Totals over a scenario's rows.
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    pub deliveries: usize,
+    pub delivered: usize,
+    pub dead_lettered: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+    pub corrupted: usize,
+    pub order_violations: usize,
+}
+
+impl Outcome {
+    pub fn totals(&self) -> Totals {
+        self.rows.iter().fold(Totals::default(), |t, r| Totals {
+            deliveries: t.deliveries + r.accepted,
+            delivered: t.delivered + r.delivered,
+            dead_lettered: t.dead_lettered + r.dead_lettered,
+            lost: t.lost + r.lost,
+            duplicates: t.duplicates + r.duplicates,
+            corrupted: t.corrupted + r.corrupted,
+            order_violations: t.order_violations + r.order_violations,
+        })
+    }
+
+    /// Latency over the quiet tenants' deliveries.
+    pub fn quiet_latency(&self) -> Percentiles {
+        Percentiles::of(
+            self.rows
+                .iter()
+                .filter(|r| self.quiet_tenants.contains(&r.tenant))
+                .flat_map(|r| r.latencies.iter().copied())
+                .collect(),
+        )
+    }
+
+    /// AWS calls per accepted event, by function.
+    pub fn calls_per_event(&self) -> BTreeMap<String, f64> {
+        let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+        for (function, _) in self.calls.iter().filter(|(f, _)| !HARNESS_CALLS.contains(&f.as_str())) {
+            *counts.entry(function.clone()).or_default() += 1.0;
+        }
+        let events = self.accepted.max(1) as f64;
+        counts.values_mut().for_each(|c| *c /= events);
+        counts
+    }
+
+    /// Why this scenario fails the run (empty when it passes).
+    pub fn problems(&self) -> Vec<String> {
+        let t = self.totals();
+        let mut problems = Vec::new();
+        for (count, what) in [
+            (t.lost, "deliveries lost"),
+            (t.order_violations, "FIFO order violations"),
+            (t.corrupted, "payloads corrupted"),
+            (self.refused.len(), "events refused by the API"),
+        ] {
+            if count > 0 {
+                problems.push(format!("{}: {count} {what}", self.scenario));
+            }
+        }
+        problems
+    }
+
+    /// The scenario's table, for people.
+    pub fn render(&self) -> String {
+        let t = self.totals();
+        let q = self.quiet_latency();
+        let mut out = format!(
+            "\n== {}: {} events accepted ({:.1}/s) over {:.0} s, all accounted for after {:.0} s\n",
+            self.scenario,
+            self.accepted,
+            self.accepted as f64 / self.loaded.as_secs_f64().max(0.001),
+            self.loaded.as_secs_f64(),
+            self.settled.as_secs_f64(),
+        );
+        let _ = writeln!(
+            out,
+            "   deliveries {}: delivered {}, dead-lettered {}, LOST {}, duplicates {}, corrupted {}, order violations {}; quiet tenants' latency p50/p95/p99 {}/{}/{} ms",
+            t.deliveries, t.delivered, t.dead_lettered, t.lost, t.duplicates, t.corrupted, t.order_violations, q.p50, q.p95, q.p99
+        );
+        if !self.injected.is_empty() || self.crashes > 0 {
+            let _ = writeln!(out, "   faults: {:?}, invocations killed: {}", self.injected, self.crashes);
+        }
+        let _ = writeln!(
+            out,
+            "   {:<34} {:<14} {:>8} {:>9} {:>5} {:>5} {:>4} {:>7} {:>5} {:>7} {:>7} {:>7}",
+            "tenant", "destination", "accepted", "delivered", "dead", "lost", "dup", "corrupt", "order", "p50 ms", "p95 ms", "p99 ms"
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                out,
+                "   {:<34} {:<14} {:>8} {:>9} {:>5} {:>5} {:>4} {:>7} {:>5} {:>7} {:>7} {:>7}{}",
+                r.tenant,
+                r.kind,
+                r.accepted,
+                r.delivered,
+                r.dead_lettered,
+                r.lost,
+                r.duplicates,
+                r.corrupted,
+                r.order_violations,
+                r.latency_ms.p50,
+                r.latency_ms.p95,
+                r.latency_ms.p99,
+                if r.lost > 0 { format!("  lost e.g. {:?}", r.lost_examples) } else { String::new() }
+            );
+        }
+        for refused in self.refused.iter().take(5) {
+            let _ = writeln!(out, "   refused: {refused}");
+        }
+        out
+    }
+}
