@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
-    CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, EventStatsConfig, JobsConfig,
-    LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
+    CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, EventDeliveriesConfig, EventStatsConfig,
+    JobsConfig, LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
     StartReplayConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::console::console;
@@ -23,6 +23,7 @@ use shared::api::definitions::{
     update_event_definition,
 };
 use shared::api::deliveries::{DeliveriesApi, list_deliveries};
+use shared::api::event_deliveries::{EventDeliveriesApi, list_event_deliveries};
 use shared::api::event_stats::{EventStatsApi, get_event_stats};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
@@ -71,6 +72,7 @@ pub enum Settings {
     Deliveries(DeliveriesConfig),
     StartReplay(StartReplayConfig),
     EventStats(EventStatsConfig),
+    EventDeliveries(EventDeliveriesConfig),
     ReplayWorker(ReplayWorkerConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
@@ -107,6 +109,7 @@ impl Settings {
             "redrive-subscription" => read(env, Self::Redrive),
             "replay-subscription" => read(env, Self::StartReplay),
             "get-event-stats" => read(env, Self::EventStats),
+            "list-event-deliveries" => read(env, Self::EventDeliveries),
             "replay-worker" => read(env, Self::ReplayWorker),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
@@ -139,6 +142,7 @@ pub enum ApiFunction {
     Customers(CustomersApi),
     Deliveries(DeliveriesApi),
     EventStats(EventStatsApi),
+    EventDeliveries(EventDeliveriesApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -164,6 +168,7 @@ impl ApiFunction {
             S::Deliveries(config) => Self::Deliveries(DeliveriesApi::new(sdk, config)),
             S::StartReplay(config) => Self::Deliveries(DeliveriesApi::starting_replays(sdk, config)),
             S::EventStats(config) => Self::EventStats(EventStatsApi::new(sdk, config)),
+            S::EventDeliveries(config) => Self::EventDeliveries(EventDeliveriesApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -183,6 +188,7 @@ impl ApiFunction {
             Self::Customers(api) => &mut api.auth,
             Self::Deliveries(api) => &mut api.auth,
             Self::EventStats(api) => &mut api.auth,
+            Self::EventDeliveries(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -266,6 +272,7 @@ impl ApiFunctions {
             ("replay-subscription", F::Deliveries(api)) => replay_subscription(api, req).await,
             ("get-replay", F::Deliveries(api)) => get_replay(api, req).await,
             ("get-event-stats", F::EventStats(api)) => get_event_stats(api, req).await,
+            ("list-event-deliveries", F::EventDeliveries(api)) => list_event_deliveries(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

@@ -240,6 +240,15 @@ impl Harness {
         parts(self.stack.call("list-deliveries", request).await)
     }
 
+    /// `GET /api/v1/events/{eventId}/deliveries` as `tenant`.
+    async fn event_deliveries(&self, tenant: &str, event_id: &str) -> (u16, Value) {
+        let request = ApiRequest::new("GET", &format!("/api/v1/events/{event_id}/deliveries"))
+            .for_tenant(tenant)
+            .path_param("eventId", event_id)
+            .build();
+        parts(self.stack.call("list-event-deliveries", request).await)
+    }
+
     /// `POST …/{id}/redrive` as `tenant`.
     async fn redrive(&self, tenant: &str, id: &str) -> (u16, Value) {
         let request = ApiRequest::new("POST", &format!("/api/v1/event-subscription/{id}/redrive"))
@@ -582,6 +591,98 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
         Some(2)
     );
     assert!(h.envelopes(&healthy).await.is_empty());
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_event_lists_every_attempt_to_deliver_it_to_its_tenant_only() {
+    // GIVEN a tenant with two subscriptions: one on a working queue, one on a
+    // queue that does not exist (retried once, then given up on)
+    let mut h = Harness::new(2).await;
+    let working = h.queue("working").await;
+    let missing = h.queue("missing").await;
+    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
+    let fine = h.subscribe("ORDER", sqs_destination(&working)).await;
+    let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
+
+    // WHEN an event is posted and fanned out
+    h.post_event("evt-traced", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+
+    // THEN its deliveries list a success for the working subscription and a
+    // failure, with its error, for the other
+    let (status, deliveries) = h.event_deliveries(TENANT, "evt-traced").await;
+    assert_eq!(status, 200, "{deliveries}");
+    let of = |deliveries: &Value, id: &str| -> Vec<Value> {
+        deliveries["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|a| a["subscriptionId"] == json!(id))
+            .cloned()
+            .collect()
+    };
+    let delivered = of(&deliveries, &fine);
+    assert_eq!(delivered.len(), 1, "{deliveries}");
+    assert_eq!(
+        (
+            &delivered[0]["attempt"],
+            &delivered[0]["outcome"],
+            &delivered[0]["error"]
+        ),
+        (&json!(1), &json!("delivered"), &Value::Null),
+        "{deliveries}"
+    );
+    assert!(delivered[0]["latencyMs"].is_u64(), "{deliveries}");
+    let failed = of(&deliveries, &broken);
+    assert_eq!(failed.len(), 1, "{deliveries}");
+    assert_eq!(
+        (&failed[0]["attempt"], &failed[0]["outcome"]),
+        (&json!(1), &json!("failed"))
+    );
+    assert!(
+        failed[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{deliveries}"
+    );
+    assert!(failed[0]["at"].is_string(), "{deliveries}");
+    assert_eq!(deliveries["next_token"], Value::Null);
+
+    // WHEN the retry consumer tries the broken one again, and gives up
+    h.drain_retries().await;
+    // THEN that attempt is listed after the first, and the working one was not sent again
+    let (_, deliveries) = h.event_deliveries(TENANT, "evt-traced").await;
+    let attempts: Vec<(Value, Value)> = of(&deliveries, &broken)
+        .iter()
+        .map(|a| (a["attempt"].clone(), a["outcome"].clone()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [(json!(1), json!("failed")), (json!(2), json!("failed"))],
+        "{deliveries}"
+    );
+    assert_eq!(of(&deliveries, &fine).len(), 1, "{deliveries}");
+    // AND a page of one hands on to the next with its token
+    let request = ApiRequest::new("GET", "/api/v1/events/evt-traced/deliveries")
+        .for_tenant(TENANT)
+        .path_param("eventId", "evt-traced")
+        .query("limit", "1")
+        .build();
+    let (status, first) = parts(h.stack.call("list-event-deliveries", request).await);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(1), "{first}");
+    let token = first["next_token"].as_str().expect("a next page").to_owned();
+    let request = ApiRequest::new("GET", "/api/v1/events/evt-traced/deliveries")
+        .for_tenant(TENANT)
+        .path_param("eventId", "evt-traced")
+        .query("next_token", &token)
+        .build();
+    let (status, rest) = parts(h.stack.call("list-event-deliveries", request).await);
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(2), "{rest}");
+    // AND another tenant does not know the event, nor does anyone an unknown id
+    let (status, problem) = h.event_deliveries("globex", "evt-traced").await;
+    assert_eq!(status, 404, "{problem}");
+    assert_eq!(h.event_deliveries(TENANT, "evt-never-posted").await.0, 404);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
 }
 

@@ -29,6 +29,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("get-event.json", Status(200)),
     ("get-event.unknown-id.json", Status(404)),
     ("list-events.json", Status(200)),
+    ("list-event-deliveries.json", Status(200)),
     ("list-events.missing-entity-id.json", Status(400)),
     ("route-not-found.json", Status(405)),
     ("console.json", Status(200)),

@@ -58,6 +58,13 @@ pub const LIST_EVENTS: Route = Route {
     function: "list-events",
     public: false,
 };
+/// Every attempt to deliver one event, to each of its subscriptions.
+pub const LIST_EVENT_DELIVERIES: Route = Route {
+    method: "GET",
+    path: "/api/v1/events/{eventId}/deliveries",
+    function: "list-event-deliveries",
+    public: false,
+};
 
 pub const CREATE_EVENT_DEFINITION: Route = Route {
     method: "POST",
@@ -332,6 +339,7 @@ pub const ROUTES: &[Route] = &[
     CREATE_EVENT,
     GET_EVENT,
     LIST_EVENTS,
+    LIST_EVENT_DELIVERIES,
     CREATE_EVENT_DEFINITION,
     LIST_EVENT_DEFINITIONS,
     GET_EVENT_DEFINITION,

@@ -188,6 +188,33 @@ impl FunctionConfig for DeliveriesConfig {
     }
 }
 
+/// list-event-deliveries: the events, to know the event is the caller's, and
+/// the deliveries table, where the fan-out keeps each event's attempts.
+#[derive(Debug, Clone)]
+pub struct EventDeliveriesConfig {
+    pub events_table: String,
+    pub deliveries_table: String,
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for EventDeliveriesConfig {
+    const VARIABLES: &'static [&'static str] = &[
+        EVENTS.env_var,
+        DELIVERIES.env_var,
+        TENANT_CLAIM,
+        WRITE_SCOPE,
+        ADMIN_SCOPE,
+    ];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events_table: env.required(EVENTS.env_var)?,
+            deliveries_table: env.required(DELIVERIES.env_var)?,
+            auth: Authentication::read(env),
+        })
+    }
+}
+
 /// get-event-stats: the deliveries table, where the fan-out counts events.
 #[derive(Debug, Clone)]
 pub struct EventStatsConfig {
@@ -421,6 +448,7 @@ mod tests {
         reads_only_its_variables::<RedriveConfig>();
         reads_only_its_variables::<StartReplayConfig>();
         reads_only_its_variables::<EventStatsConfig>();
+        reads_only_its_variables::<EventDeliveriesConfig>();
         reads_only_its_variables::<NoConfig>();
     }
 

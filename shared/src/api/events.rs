@@ -147,17 +147,22 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
 /// `GET /api/v1/events/{eventId}`: another tenant's id is as unknown as a missing one.
 pub async fn get_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::GET_EVENT, req, |caller: Caller, req| async move {
-        let id = req
-            .path_parameters_ref()
-            .and_then(|p| p.first("eventId"))
-            .unwrap_or_default();
-        let not_found = || ApiError::NotFound(format!("no event with id {id:?}"));
-        // An id that could never have been stored is unknown, not malformed.
-        ids::validate_client_id("eventId", id).map_err(|_| not_found())?;
-        let event = api.store.get(&caller.tenant, id).await?.ok_or_else(not_found)?;
+        let event = path_event(&api.store, &caller.tenant, &req).await?;
         json_response(StatusCode::OK, &event)
     })
     .await
+}
+
+/// The event the path's `{eventId}` names, the tenant's; 404 otherwise.
+pub(super) async fn path_event(store: &impl EventStore, tenant: &TenantId, req: &Request) -> Result<Event, ApiError> {
+    let id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("eventId"))
+        .unwrap_or_default();
+    let not_found = || ApiError::NotFound(format!("no event with id {id:?}"));
+    // An id that could never have been stored is unknown, not malformed.
+    ids::validate_client_id("eventId", id).map_err(|_| not_found())?;
+    store.get(tenant, id).await?.ok_or_else(not_found)
 }
 
 #[derive(Serialize)]

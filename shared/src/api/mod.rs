@@ -11,6 +11,7 @@ pub mod customers;
 pub mod dead_letters;
 pub mod definitions;
 pub mod deliveries;
+pub mod event_deliveries;
 pub mod event_stats;
 pub mod events;
 pub mod fallback;

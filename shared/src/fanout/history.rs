@@ -1,22 +1,26 @@
-//! Each subscription's delivery history: recent attempts, in the deliveries
-//! table beside its dead letters (`sk = ATT#<time>#<event>#<attempt>`), expiring
-//! after the retention. Every failed attempt is kept; successes are sampled,
-//! one per subscription per invocation, so a busy subscription costs one write
-//! per batch, not one per event. Beside them, exact counts per hour
+//! The delivery history, in the deliveries table, expiring after the
+//! retention. Every attempt is kept under its event (event_attempts.rs: "did
+//! event X reach subscription Y?"). Under each subscription
+//! (`sk = ATT#<time>#<event>#<attempt>`) every failed attempt is kept and
+//! successes are sampled, one per subscription per invocation: its listing is
+//! for spotting trouble, and its exact counts per hour sit beside it
 //! (`sk = HOUR#<yyyy-mm-ddThh>`: delivered, failed), one update per
 //! subscription per invocation. Written after the deliveries are sent and
 //! parked: history is a report, and a failure to write it is only logged.
 
 use std::collections::HashSet;
 
+use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::{DateTime, Duration, Utc};
+use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::dispatch::Sent;
+use super::event_attempts::{EventAttempt, event_partition};
 use super::plan::SubscriptionRef;
-use super::subscription_items::SubscriptionItems;
+use super::subscription_items::{SubscriptionItems, subscription_partition};
 use crate::config::{ConfigError, Environment};
-use crate::storage::StorageError;
+use crate::storage::{StorageError, WRITES_PER_CALL};
 use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
@@ -69,11 +73,12 @@ pub enum AttemptOutcome {
     Failed,
 }
 
-/// One attempt to deliver an event to a subscription.
+/// What one attempt to deliver an event to a subscription came to, listed
+/// with its event (`Attempt`, under the subscription) or with its subscription
+/// (`EventAttempt`, under the event).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Attempt {
-    pub event_id: String,
+pub struct AttemptResult {
     /// 1 for the first attempt, 2 for the first retry, …
     pub attempt: u32,
     pub outcome: AttemptOutcome,
@@ -84,85 +89,130 @@ pub struct Attempt {
     pub latency_ms: Option<u64>,
 }
 
+/// An attempt as a subscription's listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub event_id: String,
+    #[serde(flatten)]
+    pub result: AttemptResult,
+}
+
 impl Attempt {
     fn sort_key(&self) -> String {
         format!(
             "{ATTEMPT_KEYS}{}#{}#{}",
-            rfc3339_millis::format(&self.at),
+            rfc3339_millis::format(&self.result.at),
             self.event_id,
-            self.attempt
+            self.result.attempt
         )
     }
 }
 
-/// The attempts `sent` made at `at` that the history keeps: every failure, and
-/// the first success of each subscription. Deliveries to the stack's bus have
-/// no subscription and no history.
+/// Every attempt `sent` made at `at`. Deliveries to the stack's bus have no
+/// subscription and no history.
 pub fn attempts_of(sent: &Sent, at: DateTime<Utc>) -> Vec<(SubscriptionRef, Attempt)> {
-    let mut sampled: HashSet<SubscriptionRef> = HashSet::new();
     let failed = sent.failed.iter().filter_map(|f| {
-        let attempt = Attempt {
-            event_id: f.delivery.origin.event_id.clone(),
+        let result = AttemptResult {
             attempt: f.delivery.failures + 1,
             outcome: AttemptOutcome::Failed,
             error: Some(f.reason.chars().take(1000).collect()),
             at,
             latency_ms: None,
         };
-        Some((f.delivery.origin.subscription()?, attempt))
+        Some((
+            f.delivery.origin.subscription()?,
+            f.delivery.origin.event_id.clone(),
+            result,
+        ))
     });
     let delivered = sent.delivered.iter().filter_map(|d| {
-        let subscription = d.origin.subscription()?;
-        sampled.insert(subscription.clone()).then(|| {
-            let attempt = Attempt {
-                event_id: d.origin.event_id.clone(),
-                attempt: d.failures + 1,
-                outcome: AttemptOutcome::Delivered,
-                error: None,
-                at,
-                latency_ms: Some(d.latency_ms),
-            };
-            (subscription, attempt)
-        })
+        let result = AttemptResult {
+            attempt: d.failures + 1,
+            outcome: AttemptOutcome::Delivered,
+            error: None,
+            at,
+            latency_ms: Some(d.latency_ms),
+        };
+        Some((d.origin.subscription()?, d.origin.event_id.clone(), result))
     });
     failed
-        .collect::<Vec<_>>()
-        .into_iter()
-        .chain(delivered.collect::<Vec<_>>())
+        .chain(delivered)
+        .map(|(subscription, event_id, result)| (subscription, Attempt { event_id, result }))
+        .collect()
+}
+
+/// Whether each of `attempts` goes to its subscription's listing too: every
+/// failure, and the first success of each subscription.
+fn sampled(attempts: &[(SubscriptionRef, Attempt)]) -> Vec<bool> {
+    let mut with_success: HashSet<&SubscriptionRef> = HashSet::new();
+    attempts
+        .iter()
+        .map(|(subscription, attempt)| match attempt.result.outcome {
+            AttemptOutcome::Failed => true,
+            AttemptOutcome::Delivered => with_success.insert(subscription),
+        })
         .collect()
 }
 
 /// The delivery history in the deliveries table.
 pub struct History(SubscriptionItems);
 
+/// BatchWriteItem calls of one invocation's history in flight at once.
+const WRITES_AT_ONCE: usize = 8;
+
 impl History {
     pub fn new(items: SubscriptionItems) -> Self {
         Self(items)
     }
 
-    /// Keeps `attempts`; a failure is logged, not returned (see the module).
+    /// Keeps `attempts` (all of them, from `attempts_of`); a failure is logged,
+    /// not returned (see the module).
     pub async fn record(&self, attempts: Vec<(SubscriptionRef, Attempt)>) {
         if attempts.is_empty() {
             return;
         }
         let count = attempts.len();
-        if let Err(err) = self.write(attempts).await {
+        let written = match self.requests(attempts) {
+            Ok(requests) => self.write(requests).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = written {
             tracing::warn!(attempts = count, error = %err, "delivery history not recorded");
         }
     }
 
-    async fn write(&self, attempts: Vec<(SubscriptionRef, Attempt)>) -> Result<(), StorageError> {
-        // One item per key (BatchWriteItem refuses a call naming one twice).
-        let mut keys: HashSet<(SubscriptionRef, String)> = HashSet::new();
-        let mut requests = Vec::with_capacity(attempts.len());
-        for (subscription, attempt) in attempts {
-            let sort_key = attempt.sort_key();
-            if keys.insert((subscription.clone(), sort_key.clone())) {
-                let owner = (&subscription.tenant, subscription.subscription_id.as_str());
-                requests.push(self.0.put(owner, sort_key, &attempt, attempt.at)?);
+    /// The writes that keep `attempts`: each under its event, and the sampled
+    /// ones under their subscription too.
+    fn requests(&self, mut attempts: Vec<(SubscriptionRef, Attempt)>) -> Result<Vec<WriteRequest>, StorageError> {
+        // One item per key (BatchWriteItem refuses a call naming one twice);
+        // both keys are made of these.
+        let mut keys: HashSet<(SubscriptionRef, String, u32, DateTime<Utc>)> = HashSet::new();
+        attempts.retain(|(subscription, a)| {
+            keys.insert((subscription.clone(), a.event_id.clone(), a.result.attempt, a.result.at))
+        });
+        let mut requests = Vec::with_capacity(attempts.len() * 2);
+        let sampled = sampled(&attempts);
+        for ((subscription, attempt), sampled) in attempts.into_iter().zip(sampled) {
+            let (tenant, at) = (&subscription.tenant, attempt.result.at);
+            let under_event = EventAttempt::of(&subscription, &attempt);
+            let partition = event_partition(tenant, &attempt.event_id);
+            requests.push(self.0.put_in(partition, under_event.sort_key(), &under_event, at)?);
+            if sampled {
+                let partition = subscription_partition(tenant, &subscription.subscription_id);
+                requests.push(self.0.put_in(partition, attempt.sort_key(), &attempt, at)?);
             }
         }
-        self.0.write(requests).await
+        Ok(requests)
+    }
+
+    /// Writes `requests`, a full BatchWriteItem a call, a few calls at once.
+    async fn write(&self, requests: Vec<WriteRequest>) -> Result<(), StorageError> {
+        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(WRITES_PER_CALL).map(<[_]>::to_vec).collect();
+        let calls = chunks.into_iter().map(|chunk| self.0.write(chunk));
+        let written: Vec<Result<(), StorageError>> =
+            stream::iter(calls).buffer_unordered(WRITES_AT_ONCE).collect().await;
+        written.into_iter().collect()
     }
 
     /// Adds each subscription's counts to its hour (`at`'s); a failure is logged.
@@ -231,16 +281,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_failure_and_one_success_per_subscription_are_kept() {
-        // GIVEN an invocation that delivered three events to "a", one to the
-        // stack's bus, and failed one retry to "b"
+    /// An invocation that delivered three events to "a", one to the stack's
+    /// bus, and failed a retry to "b".
+    fn sent() -> Sent {
         let delivered = |subscription, event: &str| Delivered {
             origin: origin(subscription, event),
             failures: 0,
             latency_ms: 12,
         };
-        let sent = Sent {
+        Sent {
             failed: vec![Failed {
                 target: Target::own_bus("bus"),
                 delivery: Delivery {
@@ -257,19 +306,36 @@ mod tests {
                 delivered(None, "e-1"),
                 delivered(Some("a"), "e-3"),
             ],
-        };
-        // WHEN the history is worked out
+        }
+    }
+
+    fn history() -> History {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        let items = SubscriptionItems::new(aws_sdk_dynamodb::Client::from_conf(config), "deliveries")
+            .keeping_for(Duration::days(7));
+        History::new(items)
+    }
+
+    #[test]
+    fn every_attempt_to_a_subscription_is_kept() {
+        // GIVEN an invocation's deliveries
+        let sent = sent();
+        // WHEN its attempts are worked out
         let attempts = attempts_of(&sent, Utc::now());
-        // THEN b's third attempt failed, and a's first success stands for its batch
+        // THEN b's third attempt failed, and each of a's successes is there; the
+        // stack's bus has none
         let summary: Vec<(&str, &str, u32, AttemptOutcome, Option<u64>)> = attempts
             .iter()
             .map(|(s, a)| {
                 (
                     s.subscription_id.as_str(),
                     a.event_id.as_str(),
-                    a.attempt,
-                    a.outcome,
-                    a.latency_ms,
+                    a.result.attempt,
+                    a.result.outcome,
+                    a.result.latency_ms,
                 )
             })
             .collect();
@@ -277,8 +343,49 @@ mod tests {
             summary,
             [
                 ("b", "e-9", 3, AttemptOutcome::Failed, None),
-                ("a", "e-1", 1, AttemptOutcome::Delivered, Some(12))
+                ("a", "e-1", 1, AttemptOutcome::Delivered, Some(12)),
+                ("a", "e-2", 1, AttemptOutcome::Delivered, Some(12)),
+                ("a", "e-3", 1, AttemptOutcome::Delivered, Some(12)),
             ]
         );
+    }
+
+    #[test]
+    fn every_attempt_is_written_under_its_event_and_failures_and_a_sample_under_the_subscription() {
+        // GIVEN an invocation's attempts, one of them twice (a batch handed over again)
+        let at = Utc::now();
+        let mut attempts = attempts_of(&sent(), at);
+        attempts.push(attempts[1].clone());
+        // WHEN the history's writes are made
+        let requests = history().requests(attempts).expect("requests");
+        // THEN each attempt is one item under its event, and b's failure and a's
+        // first success are under their subscriptions too, each key once
+        let time = rfc3339_millis::format(&at);
+        let keys: Vec<(String, String)> = requests
+            .iter()
+            .map(|r| {
+                let item = &r.put_request().expect("a put").item;
+                let text = |name: &str| item[name].as_s().expect("a string").clone();
+                (text("pk"), text("sk"))
+            })
+            .collect();
+        let key = |pk: &str, sk: String| (pk.to_owned(), sk);
+        assert_eq!(
+            keys,
+            [
+                key("T#acme#E#e-9", format!("ATT#{time}#b#3")),
+                key("T#acme#S#b", format!("ATT#{time}#e-9#3")),
+                key("T#acme#E#e-1", format!("ATT#{time}#a#1")),
+                key("T#acme#S#a", format!("ATT#{time}#e-1#1")),
+                key("T#acme#E#e-2", format!("ATT#{time}#a#1")),
+                key("T#acme#E#e-3", format!("ATT#{time}#a#1")),
+            ]
+        );
+        // AND an event's item names its subscription, and expires with the history
+        let item = &requests[0].put_request().expect("a put").item;
+        assert_eq!(item["subscriptionId"].as_s().ok().map(String::as_str), Some("b"));
+        assert_eq!(item["outcome"].as_s().ok().map(String::as_str), Some("failed"));
+        let expires = (at + Duration::days(7)).timestamp().to_string();
+        assert_eq!(item["expires_at"].as_n().ok(), Some(&expires));
     }
 }

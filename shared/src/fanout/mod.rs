@@ -7,6 +7,7 @@ mod dead_letters;
 mod delivery;
 mod dispatch;
 mod envelope;
+mod event_attempts;
 mod event_counts;
 mod eventbridge;
 mod health;
@@ -31,11 +32,12 @@ pub use dispatch::{Delivered, Dispatcher, Failed, Sent};
 pub use envelope::{
     EVENT_SOURCE, Envelope, MASKED, MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES, bus_detail, check_deliverable,
 };
+pub use event_attempts::{EventAttempt, EventAttempts};
 pub use event_counts::{EventCounts, EventHour};
 pub use eventbridge::EventBridgeSender;
 pub use history::{
-    ATTEMPT_KEYS, Attempt, AttemptOutcome, History, HourCount, RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION,
-    retention as delivery_history_retention,
+    ATTEMPT_KEYS, Attempt, AttemptOutcome, AttemptResult, History, HourCount,
+    RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION, retention as delivery_history_retention,
 };
 pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{

@@ -1,7 +1,9 @@
 //! A subscription's items in the deliveries table
 //! (`pk = T#<tenant>#S#<subscription>`): its dead letters, recent attempts and
-//! replays. Each expires (`expires_at`, the table's TTL); reads leave out the
-//! expired ones TTL has not deleted yet (it lags by up to days).
+//! replays; the `…_in` methods reach the table's other partitions (an event's
+//! attempts, a tenant's event counts). Each expires (`expires_at`, the
+//! table's TTL); reads leave out the expired ones TTL has not deleted yet (it
+//! lags by up to days).
 
 use std::collections::HashMap;
 
@@ -64,13 +66,24 @@ impl SubscriptionItems {
         value: &T,
         at: DateTime<Utc>,
     ) -> Result<WriteRequest, StorageError> {
+        self.put_in(subscription_partition(tenant, subscription_id), sort_key, value, at)
+    }
+
+    /// `put`, under any partition of the table (an event's attempts).
+    pub fn put_in<T: Serialize>(
+        &self,
+        partition: AttributeValue,
+        sort_key: String,
+        value: &T,
+        at: DateTime<Utc>,
+    ) -> Result<WriteRequest, StorageError> {
         let expires_at = at
             + self
                 .retention
                 .ok_or_else(|| StorageError::other("this function keeps nothing in the deliveries table"))?;
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(value)
             .map_err(|e| StorageError::caused(ErrorKind::Other, "a deliveries-table item does not encode", e))?;
-        item.insert("pk".into(), subscription_partition(tenant, subscription_id));
+        item.insert("pk".into(), partition);
         item.insert("sk".into(), AttributeValue::S(sort_key));
         item.insert(
             "expires_at".into(),

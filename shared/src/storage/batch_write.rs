@@ -8,7 +8,7 @@ use super::StorageError;
 use super::batches::in_batches;
 
 /// BatchWriteItem's limit on requests per call.
-const PER_CALL: usize = 25;
+pub const WRITES_PER_CALL: usize = 25;
 
 /// Writes `requests` to `table`; `what` names the table in errors.
 pub async fn batch_write(
@@ -17,7 +17,7 @@ pub async fn batch_write(
     requests: Vec<WriteRequest>,
     what: &'static str,
 ) -> Result<(), StorageError> {
-    in_batches(requests, PER_CALL, what, |pending| async move {
+    in_batches(requests, WRITES_PER_CALL, what, |pending| async move {
         let output = client
             .batch_write_item()
             .request_items(table, pending)

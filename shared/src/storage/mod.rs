@@ -15,7 +15,7 @@ pub mod schema;
 mod transaction;
 
 pub use batch_get::batch_get;
-pub use batch_write::batch_write;
+pub use batch_write::{WRITES_PER_CALL, batch_write};
 pub use counted::Counted;
 pub use dynamo_records::{DynamoRecords, partition, record_key};
 pub use error::{BoxError, ErrorKind, StorageError};
