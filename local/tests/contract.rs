@@ -304,6 +304,36 @@ fn every_function_policy_is_understood_and_names_only_declared_resources() {
     }
 }
 
+/// SQS drops a message past its queue's retention without a trace: the retry
+/// queue keeps messages as long as the code assumes, at least twice as long as
+/// any delivery is retried, and its oldest message is alarmed on well before.
+#[test]
+fn no_retry_outlives_the_retry_queue_unseen() {
+    let template = repo_file("template.yaml");
+    let retention = template["Resources"]["FanoutRetryQueue"]["Properties"]["MessageRetentionPeriod"]
+        .as_i64()
+        .expect("FanoutRetryQueue's MessageRetentionPeriod");
+    assert_eq!(retention, shared::fanout::RETRY_QUEUE_RETENTION.num_seconds());
+    let parameter = |name: &str, field: &str| {
+        template["Parameters"][name][field]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name}.{field}"))
+    };
+    assert!(parameter("RetryMaxAgeHours", "MaxValue") * 3600 * 2 <= retention);
+    assert!(parameter("RetryQueueAgeAlarmSeconds", "MaxValue") * 2 <= retention);
+    let alarm = serde_norway::to_string(&template["Resources"]["FanoutRetryBacklogAlarm"]).expect("yaml");
+    for needed in [
+        "ApproximateAgeOfOldestMessage",
+        "!GetAtt FanoutRetryQueue.QueueName",
+        "!Ref RetryQueueAgeAlarmSeconds",
+    ] {
+        assert!(
+            alarm.contains(needed),
+            "FanoutRetryBacklogAlarm lacks {needed}: {alarm}"
+        );
+    }
+}
+
 /// Every queue holding what the stack gave up on, every stream consumer and
 /// every function not behind the API has an operator alarm, and every alarm
 /// notifies the operator's topic (docs/operations.md#alarms says what to do).

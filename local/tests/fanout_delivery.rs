@@ -262,6 +262,7 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
                 psi_fields: Vec::new(),
             },
             failures: 0,
+            parked_since: None,
         },
         reason: reason.into(),
         permanent,
@@ -318,4 +319,111 @@ async fn a_message_the_destination_refuses_for_itself_is_dead_lettered_at_once()
             .string_value()
             .is_some_and(|m| m.contains("globex"))
     );
+}
+
+#[tokio::test]
+async fn a_delivery_retried_past_the_bound_becomes_its_subscriptions_dead_letter_not_a_lost_message() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    use common::{ApiRequest, parts};
+    use local::queue_poller::QueuePoller;
+    use serde_json::json;
+    use shared::fanout::{DeadLetters, Delivery, Failed, Origin, RetryQueues, SubscriptionItems, Target};
+    use shared::tenant::TenantId;
+    // GIVEN acme's subscription to a queue that is gone, and its delivery first
+    // parked 49 hours ago, back on the retry queue (deferred by the fan-out)
+    let stack = common::TestStack::new().await;
+    let (client, _) = sqs().await;
+    let gone = queue(&client, "gone", false).await;
+    client.delete_queue().queue_url(&gone).send().await.expect("delete");
+    let body = json!({
+        "entityType": "ORDER", "subscribeCreate": true,
+        "destination": {"type": "SQS", "sqs": {"queueUrl": gone, "region": "us-east-1"}}
+    });
+    let create = ApiRequest::new("POST", "/api/v1/event-subscription")
+        .for_tenant("acme")
+        .json(&body)
+        .build();
+    let (status, created) = parts(stack.call("create-subscription", create).await);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    // … the retry consumer as template.yaml configures it (RETRY_MAX_AGE_HOURS 48)
+    let config = stack.stack.config::<shared::fanout::FanoutConfig>("fanout-retry");
+    assert_eq!(config.retry_max_age, chrono::Duration::hours(48));
+    let queues = RetryQueues::new(
+        client.clone(),
+        stack.stack.retry_queue_url.clone(),
+        stack.stack.dead_letter_queue_url.clone(),
+        DeadLetters::new(
+            SubscriptionItems::new(
+                stack.client.clone(),
+                stack.stack.tables.of(&shared::storage::schema::DELIVERIES),
+            )
+            .keeping_for(chrono::Duration::days(14)),
+        ),
+        config.retry,
+    );
+    let deferred = Failed {
+        target: Target::own_bus("bus"),
+        delivery: Delivery {
+            message: message(1),
+            origin: Origin {
+                tenant: TenantId::parse("acme").expect("tenant"),
+                event_id: "evt-1".into(),
+                subscription_id: Some(id.clone()),
+                psi_fields: Vec::new(),
+            },
+            failures: 2,
+            parked_since: Some(chrono::Utc::now() - chrono::Duration::hours(49)),
+        },
+        reason: "DEFERRED".into(),
+        permanent: false,
+    };
+    assert!(queues.defer(vec![deferred]).await.is_empty(), "parked");
+    // … in acme's message group: moto takes a MessageGroupId on a standard queue, as SQS does
+    let waiting = client
+        .receive_message()
+        .queue_url(&stack.stack.retry_queue_url)
+        .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        waiting[0]
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId)),
+        Some(&"acme".to_owned())
+    );
+
+    // WHEN the retry consumer takes it
+    let sdk = shared::aws::sdk_config().await;
+    let retry = stack.stack.fanout("fanout-retry", &sdk, config);
+    let handed = QueuePoller::new(client.clone(), &stack.stack.retry_queue_url)
+        .poll_into(|messages| {
+            let retry = &retry;
+            async move { retry.retry_batch(&messages).await }
+        })
+        .await
+        .expect("retry queue");
+    assert_eq!(handed, 1);
+
+    // THEN it is not retried but listed as the subscription's dead letter, saying
+    // why, and nothing is left to expire on the retry queue
+    let list = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/dead-letters"))
+        .for_tenant("acme")
+        .path_param("id", &id)
+        .build();
+    let (status, letters) = parts(stack.call("list-dead-letters", list).await);
+    assert_eq!(status, 200, "{letters}");
+    assert_eq!(letters["items"][0]["eventId"], "evt-1", "{letters}");
+    assert_eq!(
+        letters["items"][0]["lastError"], "EXPIRED: retried for 49 h",
+        "{letters}"
+    );
+    assert!(drain(&client, &stack.stack.retry_queue_url).await.is_empty());
+    assert_eq!(stack.calls.refused(), Vec::<String>::new());
 }

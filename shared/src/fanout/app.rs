@@ -9,6 +9,7 @@ use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
 use super::event_counts::EventCounts;
+use super::expiry;
 use super::health::{HealthRecorder, HealthReport};
 use super::history::{self, History};
 use super::lookup::SubscriptionLookup;
@@ -37,6 +38,8 @@ pub struct FanoutConfig {
     /// How long recent delivery attempts are kept.
     pub history_retention: chrono::Duration,
     pub retry: RedeliveryPolicy,
+    /// How long a delivery may be retried before it becomes a dead letter.
+    pub retry_max_age: chrono::Duration,
     /// Tries per message within one invocation (the first included).
     pub attempts: u32,
     /// `Source` of every EventBridge entry, and the first part of its `DetailType`.
@@ -76,6 +79,7 @@ impl FanoutConfig {
                 max_failures: 8,
                 base_delay_seconds: 30,
             },
+            retry_max_age: chrono::Duration::hours(48),
             attempts: 3,
             event_source: EVENT_SOURCE.to_owned(),
             policy: DestinationPolicy::default(),
@@ -87,7 +91,7 @@ impl FanoutConfig {
 }
 
 /// What the fan-out functions read (and the replay worker, which delivers as they do).
-pub const FANOUT_VARIABLES: [&str; 17] = [
+pub const FANOUT_VARIABLES: [&str; 18] = [
     SUBSCRIPTIONS.env_var,
     secrets::KEY_VARIABLE,
     "EVENT_BUS_NAME",
@@ -98,6 +102,7 @@ pub const FANOUT_VARIABLES: [&str; 17] = [
     history::RETENTION_VARIABLE,
     "RETRY_MAX_FAILURES",
     "RETRY_BASE_DELAY_SECONDS",
+    expiry::MAX_AGE_VARIABLE,
     "DELIVERY_ATTEMPTS",
     "EVENT_BUS_SOURCE",
     STACK_ACCOUNT,
@@ -124,6 +129,7 @@ impl FunctionConfig for FanoutConfig {
                 max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
                 base_delay_seconds: env.parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
             },
+            retry_max_age: expiry::max_age(env)?,
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
             policy: DestinationPolicy::read(env)?,
@@ -164,6 +170,7 @@ pub struct Fanout {
     pub(super) event_counts: EventCounts,
     pub(super) queues: RetryQueues,
     pub(super) event_bus: String,
+    pub(super) retry_max_age: chrono::Duration,
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
     tenant_budget: usize,
     disable_after: chrono::Duration,
@@ -197,6 +204,7 @@ impl Fanout {
                 config.retry,
             ),
             event_bus: config.event_bus,
+            retry_max_age: config.retry_max_age,
             tenant_budget: config.tenant_budget,
             disable_after: config.disable_after,
         }

@@ -58,6 +58,7 @@ mod tests {
                 psi_fields: Vec::new(),
             },
             failures: 0,
+            parked_since: None,
         }
     }
 
@@ -95,6 +96,23 @@ mod tests {
                 .iter()
                 .all(|f| f.delivery.origin.tenant.as_str() == "acme" && !f.permanent)
         );
+    }
+
+    #[test]
+    fn in_a_retry_batch_one_tenants_ten_deliveries_leave_anothers_alone() {
+        // GIVEN a retry batch (ten messages, SQS's batch size) full of acme's
+        // deliveries but one of globex's
+        let mut plan = DeliveryPlan::new();
+        plan.insert(
+            queue("a"),
+            (0..9).map(|i| delivery("acme", Some(&format!("s{i}")))).collect(),
+        );
+        plan.insert(queue("g"), vec![delivery("globex", Some("s"))]);
+        // WHEN the smallest share a deployment may set is applied
+        let (kept, deferred) = within_budget(plan, 10);
+        // THEN nothing waits: each tenant's share is its own, and no retry is deferred
+        assert_eq!((kept[&queue("a")].len(), kept[&queue("g")].len()), (9, 1));
+        assert!(deferred.is_empty());
     }
 
     #[test]

@@ -214,7 +214,7 @@ impl<S: SecretSealer> Dispatcher<S> {
         };
         let (messages, mut origins): (Vec<OutgoingMessage>, Vec<_>) = deliveries
             .into_iter()
-            .map(|d| (d.message, Some((d.origin, d.failures))))
+            .map(|d| (d.message, Some((d.origin, d.failures, d.parked_since))))
             .unzip();
         let undelivered = match &target {
             Target::Queue { url, .. } => {
@@ -243,13 +243,14 @@ impl<S: SecretSealer> Dispatcher<S> {
                      reason,
                      permanent,
                  }| {
-                    let (origin, failures) = origins.get_mut(index)?.take()?;
+                    let (origin, failures, parked_since) = origins.get_mut(index)?.take()?;
                     Some(Failed {
                         target: target.clone(),
                         delivery: Delivery {
                             message,
                             origin,
                             failures,
+                            parked_since,
                         },
                         reason,
                         permanent,
@@ -261,7 +262,7 @@ impl<S: SecretSealer> Dispatcher<S> {
         let delivered = origins
             .into_iter()
             .flatten()
-            .map(|(origin, failures)| Delivered {
+            .map(|(origin, failures, _)| Delivered {
                 origin,
                 failures,
                 latency_ms,

@@ -211,6 +211,7 @@ mod tests {
                 psi_fields: Vec::new(),
             },
             failures: 0,
+            parked_since: None,
         }
     }
 

@@ -296,6 +296,7 @@ mod tests {
                     message: OutgoingMessage::default(),
                     origin: origin(Some("b"), "e-9"),
                     failures: 2,
+                    parked_since: None,
                 },
                 reason: "DESTINATION_UNREACHABLE".into(),
                 permanent: false,

@@ -10,6 +10,7 @@ mod envelope;
 mod event_attempts;
 mod event_counts;
 mod eventbridge;
+mod expiry;
 mod health;
 mod history;
 mod lookup;
@@ -35,6 +36,7 @@ pub use envelope::{
 pub use event_attempts::{EventAttempt, EventAttempts};
 pub use event_counts::{EventCounts, EventHour};
 pub use eventbridge::EventBridgeSender;
+pub use expiry::RETRY_QUEUE_RETENTION;
 pub use history::{
     ATTEMPT_KEYS, Attempt, AttemptOutcome, AttemptResult, History, HourCount,
     RETENTION_VARIABLE as DELIVERY_HISTORY_RETENTION, retention as delivery_history_retention,

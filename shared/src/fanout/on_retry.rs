@@ -1,15 +1,18 @@
 //! The retry queue's consumer: each parked delivery is sent again to where its
 //! subscription points now (a deactivated subscription's retries are dropped;
 //! one disabled for failing keeps them as its dead letters), and parked once
-//! more, or dead-lettered, if it fails again.
+//! more, or dead-lettered, if it fails again. One first parked longer ago than
+//! `RETRY_MAX_AGE_HOURS` becomes a dead letter instead (expiry.rs).
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use chrono::Utc;
 
 use super::app::Fanout;
 use super::dispatch::Failed;
 use super::envelope::masked_body;
+use super::expiry::expired;
 use super::plan::{Delivery, DeliveryPlan, Origin, Target};
 use super::retry::unpark;
 
@@ -43,7 +46,8 @@ impl Fanout {
         }
         let mut plan = DeliveryPlan::new();
         let mut sources: HashMap<Origin, Vec<String>> = HashMap::new();
-        let mut disabled = Vec::new();
+        let mut given_up = Vec::new();
+        let now = Utc::now();
         for (id, delivery) in deliveries {
             let origin = &delivery.origin;
             let (target, reveal_psi) = match &origin.subscription_id {
@@ -60,7 +64,7 @@ impl Fanout {
                         Some(subscription) => {
                             let reason = subscription.delivery.disabled_reason.clone().unwrap_or_default();
                             sources.entry(origin.clone()).or_default().push(id);
-                            disabled.push(Failed {
+                            given_up.push(Failed {
                                 target: Target::of(&origin.tenant, subscription),
                                 delivery,
                                 reason: format!("SUBSCRIPTION_DISABLED: {reason}"),
@@ -76,6 +80,17 @@ impl Fanout {
                 }
             };
             sources.entry(origin.clone()).or_default().push(id);
+            if let Some(reason) = expired(&delivery, self.retry_max_age, now) {
+                tracing::warn!(tenant = %origin.tenant, subscription_id = origin.subscription_id.as_deref(),
+                    event_id = %origin.event_id, %reason, "retried too long; dead-lettered");
+                given_up.push(Failed {
+                    target,
+                    delivery,
+                    reason,
+                    permanent: true,
+                });
+                continue;
+            }
             let mut message = delivery.message;
             // Parked as the subscription then wanted it; it may not include PSI any more.
             if !reveal_psi {
@@ -87,8 +102,9 @@ impl Fanout {
             };
             plan.entry(target).or_default().push(delivery);
         }
-        // A subscription disabled for failing keeps what it missed, for redrive.
-        let mut lost = self.queues.park(disabled).await;
+        // A subscription disabled for failing keeps what it missed, and one whose
+        // deliveries were retried too long keeps those, for redrive.
+        let mut lost = self.queues.park(given_up).await;
         lost.extend(self.deliver(plan, &subscriptions).await);
         for lost in lost {
             failed.extend(sources.get(&lost.delivery.origin).into_iter().flatten().cloned());

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, attributes, detail_type};
@@ -141,6 +142,9 @@ pub struct Delivery {
     pub origin: Origin,
     /// Failed attempts before this one (0 on the first fan-out of an event).
     pub failures: u32,
+    /// When it first went to the retry queue (failed or deferred); `None` until
+    /// then. A retry older than `RETRY_MAX_AGE_HOURS` becomes a dead letter.
+    pub parked_since: Option<DateTime<Utc>>,
 }
 
 pub type DeliveryPlan = BTreeMap<Target, Vec<Delivery>>;
@@ -216,6 +220,7 @@ impl Delivery {
             message,
             origin,
             failures: 0,
+            parked_since: None,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! for an exponentially growing, jittered delay; after the last attempt they go to
 //! the dead-letter queue. Either way the message body is the envelope itself and
 //! a message attribute says whose delivery it is, so an operator can read (and
-//! redrive) the dead-letter queue as is.
+//! redrive) the dead-letter queue as is. Every message on the retry queue has its
+//! tenant as `MessageGroupId`: SQS fair queues then keep one tenant's backlog from
+//! delaying the others' retries.
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::dead_letters::{DeadLetter, DeadLetters};
@@ -56,6 +58,10 @@ struct Parked {
     group_id: Option<String>,
     dedup_id: Option<String>,
     detail_type: Option<String>,
+    /// When the delivery first went to the retry queue (expiry.rs). Absent on
+    /// messages parked before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_parked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +129,7 @@ impl RetryQueues {
                 tracing::warn!(tenant = %origin.tenant, event_id = %origin.event_id,
                     subscription_id = origin.subscription_id.as_deref(), failures, reason = %f.reason,
                     "delivery failed; kept as the subscription's dead letter");
-                let message = parked_message(f, failures, None);
+                let message = parked_message(f, failures, None, now);
                 let letter = DeadLetter {
                     event_id: origin.event_id.clone(),
                     failures,
@@ -151,9 +157,10 @@ impl RetryQueues {
             deferred = deferred.len(),
             "deliveries over a tenant's share; handed to the retry queue"
         );
+        let now = Utc::now();
         let messages = deferred
             .iter()
-            .map(|f| parked_message(f, f.delivery.failures, None))
+            .map(|f| parked_message(f, f.delivery.failures, None, now))
             .collect();
         self.unsent(deferred, self.sender.send(&self.retry_url, messages).await)
     }
@@ -174,6 +181,7 @@ impl RetryQueues {
         if failed.is_empty() {
             return failed;
         }
+        let now = Utc::now();
         let messages = failed
             .iter()
             .map(|f| {
@@ -191,6 +199,7 @@ impl RetryQueues {
                     f,
                     failures,
                     delayed.then(|| self.policy.delay_seconds(failures, fastrand::f64())),
+                    now,
                 )
             })
             .collect();
@@ -210,8 +219,9 @@ impl RetryQueues {
     }
 }
 
-/// The retry-queue message of `failed`, counted as failed `failures` times.
-fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>) -> OutgoingMessage {
+/// The retry-queue message of `failed`, counted as failed `failures` times,
+/// first parked `now` unless it was before.
+fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>, now: DateTime<Utc>) -> OutgoingMessage {
     let message = &failed.delivery.message;
     let parked = Parked {
         origin: failed.delivery.origin.clone(),
@@ -221,32 +231,43 @@ fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>) ->
         group_id: message.group_id.clone(),
         dedup_id: message.dedup_id.clone(),
         detail_type: message.detail_type.clone(),
+        first_parked_at: Some(failed.delivery.parked_since.unwrap_or(now)),
     };
     OutgoingMessage {
-        body: message.body.clone(),
-        // Serialising plain data into a String cannot fail.
-        attributes: vec![(
-            DELIVERY_ATTRIBUTE.to_owned(),
-            serde_json::to_string(&parked).unwrap_or_default(),
-        )],
         delay_seconds,
-        ..OutgoingMessage::default()
+        // Serialising plain data into a String cannot fail.
+        ..retry_message(message.body.clone(), &parked).unwrap_or_default()
     }
 }
 
+/// The message that carries `body` and `parked` on the retry queue, in its
+/// tenant's message group (fair queues).
+fn retry_message(body: String, parked: &Parked) -> Result<OutgoingMessage, UnparkError> {
+    Ok(OutgoingMessage {
+        body,
+        attributes: vec![(
+            DELIVERY_ATTRIBUTE.to_owned(),
+            serde_json::to_string(parked).map_err(|e| UnparkError(e.to_string()))?,
+        )],
+        group_id: Some(parked.origin.tenant.as_str().to_owned()),
+        ..OutgoingMessage::default()
+    })
+}
+
 /// The retry-queue message that sends `letter` again, at once, its failures
-/// counted afresh.
+/// counted afresh and its age from now.
 pub fn redriven(letter: &DeadLetter) -> Result<OutgoingMessage, UnparkError> {
     let mut parked: Parked = serde_json::from_str(&letter.parked).map_err(|e| UnparkError(e.to_string()))?;
     parked.failures = 0;
-    Ok(OutgoingMessage {
-        body: letter.body.clone(),
-        attributes: vec![(
-            DELIVERY_ATTRIBUTE.to_owned(),
-            serde_json::to_string(&parked).map_err(|e| UnparkError(e.to_string()))?,
-        )],
-        ..OutgoingMessage::default()
-    })
+    parked.first_parked_at = Some(Utc::now());
+    retry_message(letter.body.clone(), &parked)
+}
+
+/// When SQS received `message` (its `SentTimestamp`, epoch milliseconds): the
+/// latest a message parked without `firstParkedAt` can have been first parked.
+fn sent_at(message: &SqsMessage) -> Option<DateTime<Utc>> {
+    let millis = message.attributes.get("SentTimestamp")?.parse().ok()?;
+    DateTime::from_timestamp_millis(millis)
 }
 
 /// The delivery a retry-queue message carries.
@@ -269,6 +290,7 @@ pub fn unpark(message: &SqsMessage) -> Result<Delivery, UnparkError> {
         },
         origin: parked.origin,
         failures: parked.failures,
+        parked_since: parked.first_parked_at.or_else(|| sent_at(message)),
     })
 }
 
@@ -301,9 +323,8 @@ mod tests {
         assert_eq!(immediate.delay_seconds(2, 0.5), 0);
     }
 
-    #[test]
-    fn a_parked_delivery_comes_back_as_it_left_with_one_more_failure() {
-        let delivery = Delivery {
+    fn delivery() -> Delivery {
+        Delivery {
             message: OutgoingMessage {
                 body: r#"{"eventId":"evt-1"}"#.into(),
                 attributes: vec![("eventName".into(), "ORDER.CREATE".into())],
@@ -319,28 +340,99 @@ mod tests {
                 psi_fields: Vec::new(),
             },
             failures: 2,
-        };
-        let failed = Failed {
+            parked_since: None,
+        }
+    }
+
+    fn failed(delivery: Delivery) -> Failed {
+        Failed {
             target: Target::own_bus("bus"),
-            delivery: delivery.clone(),
+            delivery,
             reason: "AWS.SimpleQueueService.NonExistentQueue".into(),
             permanent: false,
-        };
-        let parked = parked_message(&failed, failed.delivery.failures + 1, Some(60));
+        }
+    }
+
+    /// `message` as SQS hands it to the retry consumer, sent at `sent_at`.
+    fn received(message: &OutgoingMessage, sent_at: Option<DateTime<Utc>>) -> SqsMessage {
+        let mut attribute = SqsMessageAttribute::default();
+        attribute.string_value = Some(message.attributes[0].1.clone());
+        let mut received = SqsMessage::default();
+        received.body = Some(message.body.clone());
+        received.message_attributes = HashMap::from([(DELIVERY_ATTRIBUTE.to_owned(), attribute)]);
+        if let Some(sent_at) = sent_at {
+            received.attributes = HashMap::from([("SentTimestamp".to_owned(), sent_at.timestamp_millis().to_string())]);
+        }
+        received
+    }
+
+    #[test]
+    fn a_parked_delivery_comes_back_as_it_left_with_one_more_failure_and_when_it_was_first_parked() {
+        // GIVEN a delivery failing for the third time, parked for the first time now
+        let now = Utc::now();
+        let failed = failed(delivery());
+        let parked = parked_message(&failed, failed.delivery.failures + 1, Some(60), now);
         assert_eq!(parked.delay_seconds, Some(60));
         // WHEN SQS hands it back to the retry consumer
-        let mut attribute = SqsMessageAttribute::default();
-        attribute.string_value = Some(parked.attributes[0].1.clone());
-        let mut received = SqsMessage::default();
-        received.body = Some(parked.body.clone());
-        received.message_attributes = HashMap::from([(DELIVERY_ATTRIBUTE.to_owned(), attribute)]);
+        let unparked = unpark(&received(&parked, None)).expect("parked");
+        // THEN it is as it left, one failure more, parked since now
         assert_eq!(
-            unpark(&received).expect("parked"),
+            unparked,
             Delivery {
                 failures: 3,
-                ..delivery
+                parked_since: Some(now),
+                ..delivery()
             }
         );
         assert!(unpark(&SqsMessage::default()).is_err());
+        // AND parked again later, it keeps its first parking
+        let again = parked_message(&self::failed(unparked), 4, Some(60), now + chrono::Duration::hours(1));
+        assert_eq!(unpark(&received(&again, None)).expect("parked").parked_since, Some(now));
+    }
+
+    #[test]
+    fn every_retry_queue_message_is_in_its_tenants_message_group() {
+        // GIVEN a delivery to a FIFO queue, whose own group is its entity
+        let failed = failed(delivery());
+        // WHEN it is parked, deferred or redriven
+        let parked = parked_message(&failed, 1, Some(30), Utc::now());
+        let letter = DeadLetter {
+            event_id: "evt-1".into(),
+            failures: 8,
+            last_error: "gone".into(),
+            at: Utc::now(),
+            body: parked.body.clone(),
+            parked: parked.attributes[0].1.clone(),
+        };
+        let redriven = redriven(&letter).expect("redriven");
+        // THEN the retry queue's message group is the tenant (SQS fair queues),
+        // and the destination's own group travels in the metadata
+        assert_eq!(parked.group_id.as_deref(), Some("acme"));
+        assert_eq!(redriven.group_id.as_deref(), Some("acme"));
+        let unparked = unpark(&received(&redriven, None)).expect("parked");
+        assert_eq!(unparked.message.group_id.as_deref(), Some("ORD-1"));
+        assert_eq!(unparked.failures, 0);
+        assert!(
+            unparked
+                .parked_since
+                .is_some_and(|at| at > letter.at - chrono::Duration::seconds(1))
+        );
+    }
+
+    #[test]
+    fn a_message_parked_before_first_parkings_were_recorded_is_as_old_as_sqs_says() {
+        // GIVEN metadata as parked before `firstParkedAt` existed, sent a day ago
+        let metadata = r#"{"origin":{"tenant":"acme","eventId":"evt-1","subscriptionId":"sub-1"},"failures":2,
+            "lastError":"gone","attributes":[],"groupId":null,"dedupId":null,"detailType":null}"#;
+        let old = OutgoingMessage {
+            body: "{}".into(),
+            attributes: vec![(DELIVERY_ATTRIBUTE.to_owned(), metadata.to_owned())],
+            ..OutgoingMessage::default()
+        };
+        let sent = DateTime::from_timestamp_millis((Utc::now() - chrono::Duration::days(1)).timestamp_millis());
+        // WHEN the retry consumer reads it, with and without SQS's SentTimestamp
+        // THEN it decodes, first parked no later than it was sent
+        assert_eq!(unpark(&received(&old, sent)).expect("decodes").parked_since, sent);
+        assert_eq!(unpark(&received(&old, None)).expect("decodes").parked_since, None);
     }
 }
