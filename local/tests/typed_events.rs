@@ -130,6 +130,32 @@ async fn any_spelling_of_a_uuid_is_one_event_read_back_canonical() {
 }
 
 #[tokio::test]
+async fn an_orders_numbers_are_stored_as_sent() {
+    let stack = TestStack::new().await;
+    // GIVEN an order whose total and reference no f64 holds
+    let sent = r#"{"eventId":"6b1f3a2e-0c4d-4e5f-8a9b-1c2d3e4f5a6b","customerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "order":{"orderId":"ORD-EXACT","total":0.12345678901234567890,"ref":123456789012345678901234}}"#;
+    // WHEN it is posted
+    let request = ApiRequest::new("POST", "/api/v1/events/orders")
+        .for_tenant("acme")
+        .header("content-type", "application/json")
+        .body(sent)
+        .build();
+    let (status, answer) = parts(stack.call("create-order-event", request).await);
+    assert_eq!(status, 200, "{answer}");
+    // THEN the stored event's payload has them digit for digit
+    let (status, stored) = read(&stack, "6b1f3a2e-0c4d-4e5f-8a9b-1c2d3e4f5a6b").await;
+    assert_eq!(status, 200);
+    let encoded = stored["event_payload"]["base64_encoded_payload_json"]
+        .as_str()
+        .expect("payload");
+    let payload = shared::events::decode_json_text(encoded).expect("JSON payload");
+    for digits in ["0.12345678901234567890", "123456789012345678901234"] {
+        assert!(payload.get().contains(digits), "{payload}");
+    }
+}
+
+#[tokio::test]
 async fn an_order_id_too_long_for_a_key_is_a_400() {
     let stack = TestStack::new().await;
     let mut body = sample_body("create-order-event");

@@ -17,6 +17,8 @@ pub struct CountingProxy {
     pub calls: CallLog,
     /// `<operation> by <access key id>` for every call, from its SigV4 signature.
     pub signers: CallLog,
+    /// Every call's request body, as text: what was put on the wire.
+    pub bodies: CallLog,
 }
 
 impl CountingProxy {
@@ -39,8 +41,8 @@ impl CountingProxy {
     pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let (calls, signers) = (CallLog::default(), CallLog::default());
-        let logs = (calls.clone(), signers.clone());
+        let (calls, signers, bodies) = (CallLog::default(), CallLog::default(), CallLog::default());
+        let logs = (calls.clone(), signers.clone(), bodies.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (upstream, logs) = (upstream.clone(), logs.clone());
@@ -52,14 +54,19 @@ impl CountingProxy {
                 });
             }
         });
-        Self { url, calls, signers }
+        Self {
+            url,
+            calls,
+            signers,
+            bodies,
+        }
     }
 }
 
 async fn forward(
     request: Request<Incoming>,
     upstream: String,
-    (calls, signers): (CallLog, CallLog),
+    (calls, signers, bodies): (CallLog, CallLog, CallLog),
 ) -> Result<Response<Full<Bytes>>, String> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
@@ -73,6 +80,7 @@ async fn forward(
         .unwrap_or_default();
     signers.record(format!("{operation} by {signer}"));
     calls.record(operation);
+    bodies.record(String::from_utf8_lossy(&body).into_owned());
     let stream = TcpStream::connect(&upstream).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

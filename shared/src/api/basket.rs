@@ -7,13 +7,13 @@ use aws_config::SdkConfig;
 use chrono::Utc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::config::LoyaltyEventsConfig;
 use super::events::EventsApi;
 use super::records::list_all;
 use super::typed::store_typed;
-use crate::events::{DynamoEventStore, EventStore, TypedKind};
+use crate::events::{DynamoEventStore, EventStore, TypedBody, TypedKind};
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::loyalty::{CustomerState, DynamoLedger, Ledger};
 use crate::routes;
@@ -50,8 +50,9 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>, L: Ledger>(
         &routes::ASSESS_BASKET,
         req,
         |caller: Caller, req| async move {
-            let body: Value = json_body(&req)?;
-            let stored = store_typed(&api.events, TypedKind::Basket, &caller.tenant, body.clone()).await?;
+            let sent: TypedBody = json_body(&req)?;
+            let body = sent.json.clone();
+            let stored = store_typed(&api.events, TypedKind::Basket, &caller.tenant, sent).await?;
             // One read: the tenant's rules (at most MaxRulesPerTenant).
             let rules: Vec<Rule> = list_all(&api.rules, "rule", &caller.tenant, |rule| {
                 rule.active && rule.rule_set == RuleSet::Basket

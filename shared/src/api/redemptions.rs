@@ -15,7 +15,7 @@ use super::config::LoyaltyEventsConfig;
 use super::events::EventsApi;
 use super::typed::store_typed;
 use crate::error::ApiError;
-use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedKind, typed_event};
+use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedBody, TypedKind, typed_event};
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::loyalty::{Applied, Change, DynamoLedger, Ledger, Mark};
@@ -143,12 +143,12 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
         &routes::CREATE_REDEMPTION_EVENT,
         req,
         |caller: Caller, req| async move {
-            let body: Value = json_body(&req)?;
+            let body: TypedBody = json_body(&req)?;
             // Validated (and its ids made canonical), and known to be storable,
             // before anything is redeemed.
             let (event, customer) = typed_event(TypedKind::Redemption, body.clone(), Utc::now())?;
             check_deliverable(caller.tenant.as_str(), &event, "body")?;
-            let quantity = quantity(&body)?;
+            let quantity = quantity(&body.json)?;
             if let Some(answer) = first_answer(api, &caller.tenant, &event.id).await? {
                 return json_response(StatusCode::OK, &answer);
             }

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::events::EventsApi;
 use crate::error::ApiError;
 use crate::events::{
-    Admission, CUSTOMER_ID_ATTRIBUTE, EventStore, NewCustomer, PutOutcome, TypedKind, make_customer_known, typed_event,
+    Admission, CUSTOMER_ID_ATTRIBUTE, EventStore, NewCustomer, PutOutcome, TypedBody, TypedKind, make_customer_known,
+    typed_event,
 };
 use crate::fanout::check_deliverable;
 use crate::http::{Caller, json_body, json_response, serve};
@@ -48,7 +49,7 @@ pub async fn store_typed<S: EventStore, D>(
     api: &EventsApi<S, D>,
     kind: TypedKind,
     tenant: &TenantId,
-    body: Value,
+    body: TypedBody,
 ) -> Result<Stored, ApiError> {
     let now = Utc::now();
     let (event, customer_id) = typed_event(kind, body, now)?;

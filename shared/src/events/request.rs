@@ -8,6 +8,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
 use super::customer::CUSTOMER_EVENT_PREFIX;
 use crate::loyalty::POINTS_EVENT_PREFIX;
@@ -140,7 +141,18 @@ impl PayloadRequest {
 
 /// Decodes a base64 field (standard or URL-safe alphabet, padding optional) that
 /// must hold JSON. The error message says which of the two steps failed.
+/// Numbers come out as `f64`/`u64`/`i64`: for reading the payload, not passing it on.
 pub fn decode_json(encoded: &str) -> Result<serde_json::Value, String> {
+    decode_as(encoded)
+}
+
+/// The JSON a base64 field holds, as its text: what subscribers are sent, so
+/// that its numbers keep every digit.
+pub fn decode_json_text(encoded: &str) -> Result<Box<RawValue>, String> {
+    decode_as(encoded)
+}
+
+fn decode_as<T: serde::de::DeserializeOwned>(encoded: &str) -> Result<T, String> {
     let bytes = STANDARD
         .decode(encoded)
         .or_else(|_| URL_SAFE.decode(encoded))
@@ -275,6 +287,19 @@ mod tests {
     fn accepts_url_safe_and_unpadded_base64() {
         assert_eq!(decode_json("eyJhIjoxfQ").ok(), Some(json!({"a": 1})));
         assert_eq!(decode_json("WyI-PiJd").ok(), Some(json!([">>"])));
+    }
+
+    #[test]
+    fn the_payload_text_keeps_every_digit() {
+        // GIVEN a payload whose numbers no f64 holds
+        let sent = r#"{"id":123456789012345678901234,"amt":0.12345678901234567890}"#;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(sent);
+        // WHEN it is decoded as text, THEN it reads as sent
+        assert_eq!(
+            decode_json_text(&encoded).map(|raw| raw.get().to_owned()),
+            Ok(sent.to_owned())
+        );
+        assert!(decode_json_text("bm90IGpzb24=").is_err(), "not JSON");
     }
 
     #[test]

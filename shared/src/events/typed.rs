@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::model::{Event, EventPayload, EventSource, EventType, Operation};
 use crate::error::{ApiError, FieldErrors};
+use crate::util::raw_json::{RawObject, raw};
 
 /// The key attribute of a typed event that holds its customer.
 pub const CUSTOMER_ID_ATTRIBUTE: &str = "customer_id";
@@ -50,6 +52,33 @@ impl TypedKind {
     }
 }
 
+/// A typed endpoint's body: read as JSON, stored as sent (so that its numbers
+/// keep every digit).
+#[derive(Debug, Clone)]
+pub struct TypedBody {
+    /// For reading: numbers as `u64`/`i64`/`f64`.
+    pub json: Value,
+    /// The text as sent: what the stored event's payload is made of.
+    sent: Box<RawValue>,
+}
+
+/// A body the service itself makes (its text is the value's).
+impl From<Value> for TypedBody {
+    fn from(json: Value) -> Self {
+        let sent = raw(&json);
+        Self { json, sent }
+    }
+}
+
+/// A request's body.
+impl<'de> Deserialize<'de> for TypedBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let sent = Box::<RawValue>::deserialize(deserializer)?;
+        let json = serde_json::from_str(sent.get()).map_err(serde::de::Error::custom)?;
+        Ok(Self { json, sent })
+    }
+}
+
 /// The fields every typed body shares (the block is read from the raw JSON).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,12 +105,16 @@ struct Attribute {
 /// `entity_id` is the order's `orderId` for orders, the customer otherwise (so
 /// `GET /api/v1/events?entity_name=ACTION&entity_id=<customer>` lists a
 /// customer's actions); the payload is the body as sent.
-pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(Event, String), ApiError> {
+pub fn typed_event(
+    kind: TypedKind,
+    body: impl Into<TypedBody>,
+    now: DateTime<Utc>,
+) -> Result<(Event, String), ApiError> {
     let mut errors = FieldErrors::default();
-    let Value::Object(_) = &body else {
+    let TypedBody { json: body, sent } = body.into();
+    let (Value::Object(_), Some(mut payload)) = (&body, RawObject::parse(sent.get())) else {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
     };
-    let mut body = body;
     let common: Common =
         serde_json::from_value(body.clone()).map_err(|e| ApiError::invalid_field("body", e.to_string()))?;
     // Any spelling the seed's clients send (upper case, braces, `urn:uuid:`) is
@@ -101,7 +134,7 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
     let customer_id = uuid(&mut errors, "customerId", common.customer_id);
     for (field, canonical) in [("eventId", &event_id), ("customerId", &customer_id)] {
         if let Some(canonical) = canonical {
-            body[field] = Value::from(canonical.as_str());
+            payload.set(field, raw(canonical));
         }
     }
     let block = body.get(kind.block());
@@ -172,9 +205,9 @@ pub fn typed_event(kind: TypedKind, body: Value, now: DateTime<Utc>) -> Result<(
             operation: Operation::Create,
             entity_id: order_id,
             key_attributes,
-            // Serialising a parsed JSON value cannot fail; keys come out sorted, so a
-            // resend of the same body is recognised as the same event.
-            base64_encoded_payload_json: Some(STANDARD.encode(serde_json::to_vec(&body).unwrap_or_default())),
+            // The body as sent, its ids canonical: a resend of the same body is the
+            // same event (one sent otherwise is answered as the first body).
+            base64_encoded_payload_json: Some(STANDARD.encode(payload.to_raw().get())),
             base64_encoded_fault_json: None,
         },
         created_at: chrono::SubsecRound::trunc_subsecs(now, 3),
@@ -267,6 +300,23 @@ mod tests {
             assert_eq!((event.id.as_str(), event.entity_id.as_str()), (canonical, canonical));
             assert!(event.same_content(&events[0]), "one event, whatever the spelling");
         }
+    }
+
+    #[test]
+    fn a_typed_payload_is_the_body_as_sent_with_canonical_ids() {
+        // GIVEN an order body with numbers no f64 holds and an upper-case event id
+        let sent = r#"{"eventId":"0D9B2C4E-1F3A-4E5B-8C7D-6A5B4C3D2E1F","customerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "order": {"orderId": "ORD-1", "total": 0.12345678901234567890, "ref": 123456789012345678901234}}"#;
+        let body: TypedBody = serde_json::from_str(sent).expect("a body");
+        // WHEN it becomes an event
+        let (event, _) = typed_event(TypedKind::Order, body, Utc::now()).expect("valid");
+        // THEN its payload has the numbers as sent, and the id canonical
+        let payload = event.event_payload.base64_encoded_payload_json.expect("a payload");
+        let payload = String::from_utf8(STANDARD.decode(payload).expect("base64")).expect("text");
+        assert_eq!(
+            payload,
+            r#"{"eventId":"0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e1f","customerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","order":{"orderId": "ORD-1", "total": 0.12345678901234567890, "ref": 123456789012345678901234}}"#
+        );
     }
 
     #[test]

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::FieldError;
-use crate::events::{Event, EventSource, EventType, Operation, decode_json};
+use crate::events::{Event, EventSource, EventType, Operation, decode_json_text};
+use crate::util::raw_json::{RawObject, is_null, raw};
 
 /// EventBridge `Source` of every entry unless the stack sets another
 /// (`EVENT_BUS_SOURCE`).
@@ -30,8 +31,7 @@ const LONGEST_SUBSCRIPTION_ID: &str = concat!(
 );
 
 /// Checks, before an event is stored, that its envelope fits every destination
-/// for any subscription: the payload is decoded and serialised again, which can
-/// make it grow (`1e15` becomes `1000000000000000.0`), and masking can lengthen
+/// for any subscription: the payload goes in as sent, but masking can lengthen
 /// short values. `field` is what the error names.
 pub fn check_deliverable(tenant: &str, event: &Event, field: &str) -> Result<(), FieldError> {
     let envelope = Envelope::revealing(tenant, event, Some(LONGEST_SUBSCRIPTION_ID));
@@ -43,14 +43,14 @@ pub fn check_deliverable(tenant: &str, event: &Event, field: &str) -> Result<(),
             field,
             format!(
                 "the event's message to subscribers would be {size} bytes; SQS, SNS and EventBridge take at most \
-                 {MAX_ENVELOPE_BYTES} here (payloads are delivered as re-serialised JSON)"
+                 {MAX_ENVELOPE_BYTES} here (payloads are delivered as sent, decoded from base64)"
             ),
         ));
     }
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<'a> {
     /// `<entity_name>.<operation>`, e.g. `ORDER.CREATE`.
@@ -65,10 +65,11 @@ pub struct Envelope<'a> {
     /// Epoch milliseconds.
     pub created_at: i64,
     pub key_attributes: &'a BTreeMap<String, String>,
-    /// The decoded `base64_encoded_payload_json`, or null.
-    pub data: Value,
-    /// The decoded `base64_encoded_fault_json`, or null.
-    pub fault: Value,
+    /// The decoded `base64_encoded_payload_json`, or null: its text as sent, so
+    /// numbers keep every digit (no `f64` rounding).
+    pub data: Box<RawValue>,
+    /// The decoded `base64_encoded_fault_json`, or null, as sent.
+    pub fault: Box<RawValue>,
     /// The subscription it was delivered for; null on the EventBridge bus entry.
     pub subscription_id: Option<&'a str>,
     /// The replay that sent it again (absent on a first delivery).
@@ -95,8 +96,8 @@ impl<'a> Envelope<'a> {
         let decode = |field: &Option<String>| {
             field
                 .as_deref()
-                .and_then(|b| decode_json(b).ok())
-                .unwrap_or(Value::Null)
+                .and_then(|b| decode_json_text(b).ok())
+                .unwrap_or_else(|| RawValue::NULL.to_owned())
         };
         let operation = event.event_payload.operation;
         Self {
@@ -148,14 +149,21 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Replaces the (non-null) values of `fields` in the payload `data`.
-fn mask<'a>(data: &mut Value, fields: impl IntoIterator<Item = &'a String>) {
-    if let Value::Object(data) = data {
-        for name in fields {
-            if let Some(value) = data.get_mut(name).filter(|v| !v.is_null()) {
-                *value = Value::from(MASKED);
-            }
+/// Replaces the (non-null) values of `fields` in the payload `data`; the rest
+/// of it stays as sent (untouched when nothing is masked).
+fn mask<'a>(data: &mut Box<RawValue>, fields: impl IntoIterator<Item = &'a String>) {
+    let Some(mut object) = RawObject::parse(data.get()) else {
+        return;
+    };
+    let mut masked = false;
+    for name in fields {
+        if object.get(name).is_some_and(|v| !is_null(v)) {
+            object.set(name, raw(MASKED));
+            masked = true;
         }
+    }
+    if masked {
+        *data = object.to_raw();
     }
 }
 
@@ -166,13 +174,14 @@ pub fn masked_body(body: &str, fields: &[String]) -> String {
     if fields.is_empty() {
         return body.to_owned();
     }
-    let Ok(mut envelope) = serde_json::from_str::<Value>(body) else {
+    let Some(mut envelope) = RawObject::parse(body) else {
         return body.to_owned();
     };
-    if let Some(data) = envelope.get_mut("data") {
-        mask(data, fields);
-    }
-    envelope.to_string()
+    let Some(data) = envelope.get_mut("data") else {
+        return body.to_owned();
+    };
+    mask(data, fields);
+    envelope.to_raw().get().to_owned()
 }
 
 pub(super) fn detail_type(entity_name: &str, operation: &str) -> String {
@@ -182,22 +191,22 @@ pub(super) fn detail_type(entity_name: &str, operation: &str) -> String {
 /// The EventBridge form of an envelope (seed 004's): `{id, timestamp (epoch ms),
 /// payload}`, `fault` beside the payload when there is one, and the fields rules
 /// route on. `None` when `body` is not an envelope (it is then put as it is).
+/// The payload and fault go in as they are in `body`: as sent.
 pub fn bus_detail(body: &str) -> Option<String> {
-    let Value::Object(mut envelope) = serde_json::from_str::<Value>(body).ok()? else {
-        return None;
-    };
-    let mut take = |field: &str| envelope.remove(field).unwrap_or(Value::Null);
+    let mut envelope = RawObject::parse(body)?;
+    let mut take = |field: &str| envelope.remove(field).unwrap_or_else(|| RawValue::NULL.to_owned());
     let (id, timestamp) = (take("eventId"), take("createdAt"));
-    if !id.is_string() || !timestamp.is_number() {
+    let is_number = |v: &RawValue| serde_json::from_str::<serde_json::Number>(v.get()).is_ok();
+    if !id.get().starts_with('"') || !is_number(&timestamp) {
         return None;
     }
-    let mut detail = serde_json::Map::new();
-    detail.insert("id".into(), id);
-    detail.insert("timestamp".into(), timestamp);
-    detail.insert("payload".into(), take("data"));
+    let mut detail = RawObject::default();
+    detail.set("id", id);
+    detail.set("timestamp", timestamp);
+    detail.set("payload", take("data"));
     let fault = take("fault");
-    if !fault.is_null() {
-        detail.insert("fault".into(), fault);
+    if !is_null(&fault) {
+        detail.set("fault", fault);
     }
     for field in [
         "tenant",
@@ -208,9 +217,9 @@ pub fn bus_detail(body: &str) -> Option<String> {
         "keyAttributes",
         "subscriptionId",
     ] {
-        detail.insert(field.into(), take(field));
+        detail.set(field, take(field));
     }
-    Some(Value::Object(detail).to_string())
+    Some(detail.to_raw().get().to_owned())
 }
 
 pub(super) fn attributes(event_name: &str, entity_name: &str, operation: &str, tenant: &str) -> Vec<(String, String)> {
@@ -239,7 +248,7 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use chrono::{DateTime, Utc};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::events::{DefinitionStamp, EventPayload, EventRequest};
@@ -277,12 +286,48 @@ mod tests {
             psi_fields: vec!["phone".into(), "email".into(), "absent".into()],
         });
         let masked = Envelope::new("acme", &e, Some("sub-1"));
-        assert_eq!(masked.data, json!({"phone": MASKED, "email": null, "total": 42}));
+        assert_eq!(
+            parsed(&masked.data),
+            json!({"phone": MASKED, "email": null, "total": 42})
+        );
         let revealed = Envelope::revealing("acme", &e, Some("sub-1"));
-        assert_eq!(revealed.data["phone"], "+15550100");
+        assert_eq!(parsed(&revealed.data)["phone"], "+15550100");
         let remasked = masked_body(&serde_json::to_string(&revealed).expect("json"), &["phone".to_owned()]);
         let remasked: Value = serde_json::from_str(&remasked).expect("json");
-        assert_eq!(remasked["data"], masked.data);
+        assert_eq!(remasked["data"], parsed(&masked.data));
+    }
+
+    fn parsed(raw: &RawValue) -> Value {
+        serde_json::from_str(raw.get()).expect("JSON")
+    }
+
+    /// Numbers no f64 holds: a 24-digit id and a 20-decimal amount.
+    const EXACT: &str = r#"{"id":123456789012345678901234,"amt":0.12345678901234567890,"phone":"+15550100"}"#;
+
+    #[test]
+    fn payload_numbers_reach_every_destination_as_sent() {
+        // GIVEN an event whose payload and fault carry numbers no f64 holds, one field sensitive
+        let mut e = event(Some(STANDARD.encode(EXACT)), Some(STANDARD.encode(r#"{"code":1.50}"#)));
+        e.definition = Some(DefinitionStamp {
+            version: 1,
+            psi_fields: vec!["phone".into()],
+        });
+        // WHEN it is put in an envelope, revealed or masked, re-masked on retry and put on a bus
+        let revealed = serde_json::to_string(&Envelope::revealing("acme", &e, Some("sub-1"))).expect("json");
+        let masked = serde_json::to_string(&Envelope::new("acme", &e, Some("sub-1"))).expect("json");
+        let remasked = masked_body(&revealed, &["phone".to_owned()]);
+        let detail = bus_detail(&masked).expect("an envelope");
+        // THEN every message has the digits as sent
+        assert!(
+            revealed.contains(&format!(r#""data":{EXACT},"fault":{{"code":1.50}}"#)),
+            "{revealed}"
+        );
+        let masked_data =
+            format!(r#"{{"id":123456789012345678901234,"amt":0.12345678901234567890,"phone":"{MASKED}"}}"#);
+        for message in [&masked, &remasked, &detail] {
+            assert!(message.contains(&masked_data), "{message}");
+            assert!(message.contains(r#"{"code":1.50}"#), "{message}");
+        }
     }
 
     #[test]
