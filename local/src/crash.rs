@@ -69,7 +69,10 @@ pub struct Crashing<C> {
 
 impl<C: StreamConsumer> StreamConsumer for Crashing<C> {
     fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send {
-        let all = records.iter().filter_map(|r| r.change.sequence_number.clone()).collect();
+        let all = records
+            .iter()
+            .filter_map(|r| r.change.sequence_number.clone())
+            .collect();
         self.crashes.run(self.inner.stream_batch(records), all)
     }
 }

@@ -94,7 +94,12 @@ async fn hand_over(batch: &[EventRecord], function: &'static str, consumer: &imp
             return;
         };
         pending = &pending[first..];
-        tracing::warn!(function, attempt, records = pending.len(), "failed records; handed over again");
+        tracing::warn!(
+            function,
+            attempt,
+            records = pending.len(),
+            "failed records; handed over again"
+        );
         tokio::time::sleep(POLL_INTERVAL).await;
     }
     tracing::error!(
@@ -161,7 +166,12 @@ pub async fn start_event_consumers(
     let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
     let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
     let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
-    tokio::spawn(stream_into(stream, STREAM_BATCH_SIZE, "fanout", Arc::new(crashes.wrap(fanout))));
+    tokio::spawn(stream_into(
+        stream,
+        STREAM_BATCH_SIZE,
+        "fanout",
+        Arc::new(crashes.wrap(fanout)),
+    ));
     let queue = |url: &str| QueuePoller::new(aws_sdk_sqs::Client::new(sdk), url);
     tokio::spawn(queue_into(
         queue(&stack.retry_queue_url),

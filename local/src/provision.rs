@@ -23,8 +23,8 @@ use shared::schedule_sync::ScheduleSync;
 use shared::sendgrid::SendGrid;
 use shared::storage::schema::{StreamView, TABLES, TableSpec};
 
-use crate::functions::{ApiFunction, ApiFunctions, Settings};
 use crate::faults::Faults;
+use crate::functions::{ApiFunction, ApiFunctions, Settings};
 use crate::iam::{AccessLog, Enforcer, Scope, TrustPolicies};
 use crate::template::{self, FunctionEnvironments, FunctionPolicies, TEMPLATE};
 

@@ -33,6 +33,15 @@ impl Kind {
     /// One of every kind that can receive.
     pub const RECEIVING: [Self; 5] = [Self::Sqs, Self::Fifo, Self::Sns, Self::Bus, Self::CrossAccount];
 
+    /// The operations that deliver to this kind of destination.
+    pub fn delivered_by(self) -> &'static [&'static str] {
+        match self {
+            Self::Sqs | Self::Fifo | Self::CrossAccount | Self::Missing => &["SendMessageBatch", "SendMessage"],
+            Self::Sns => &["PublishBatch", "Publish"],
+            Self::Bus => &["PutEvents"],
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Sqs => "sqs",
@@ -269,7 +278,11 @@ impl Accounts {
             Kind::Sns => {
                 let sns = aws_sdk_sns::Client::new(&self.own);
                 sns.delete_topic()
-                    .topic_arn(format!("arn:aws:sns:{}:{}:{name}", self.region, own_account(subscriber)?))
+                    .topic_arn(format!(
+                        "arn:aws:sns:{}:{}:{name}",
+                        self.region,
+                        own_account(subscriber)?
+                    ))
                     .send()
                     .await
                     .map_err(|e| DisplayErrorContext(e).to_string())?;
@@ -336,9 +349,11 @@ fn own_account(subscriber: &Subscriber) -> Result<String, String> {
     let url = &subscriber.inbox.as_ref().ok_or("no inbox")?.url;
     let mut parts = url.rsplit('/');
     parts.next();
-    parts.next().map(str::to_owned).ok_or_else(|| format!("no account in {url}"))
+    parts
+        .next()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no account in {url}"))
 }
-
 
 /// The name of the destination `kind` of `tenant` in a run.
 pub fn name_of(tenant: &str, kind: Kind, index: usize) -> String {

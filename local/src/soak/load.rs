@@ -77,7 +77,9 @@ async fn tenant_load(api: &Api, load: &TenantLoad, duration: Duration, sent: &Ar
         let event_id = format!("{tenant}-{n}");
         posts.push(tokio::spawn(async move {
             let at = Instant::now();
-            let answer = api.post(&tenant, "/api/v1/events", &event(&event_id, &entity, seq)).await;
+            let answer = api
+                .post(&tenant, "/api/v1/events", &event(&event_id, &entity, seq))
+                .await;
             drop(turn);
             let mut sent = sent.lock().unwrap_or_else(PoisonError::into_inner);
             match answer {
@@ -88,7 +90,9 @@ async fn tenant_load(api: &Api, load: &TenantLoad, duration: Duration, sent: &Ar
                     seq,
                     sent: at,
                 }),
-                Ok(answer) => sent.refused.push(format!("{event_id}: {} {}", answer.status, answer.body)),
+                Ok(answer) => sent
+                    .refused
+                    .push(format!("{event_id}: {} {}", answer.status, answer.body)),
                 Err(err) => sent.refused.push(format!("{event_id}: {err}")),
             }
         }));

@@ -15,6 +15,7 @@ pub mod scenarios;
 pub mod system;
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use api::Api;
@@ -56,6 +57,10 @@ pub struct Profile {
     pub noisy_failing: usize,
     /// How long to wait, after the load, for every event to be accounted for.
     pub drain: Duration,
+    /// Whether the quiet tenants' p99 beside the noisy tenant failing its bound
+    /// fails the run (the emulator's one core bounds the short profile's figure:
+    /// it is reported, not enforced).
+    pub enforce_noisy_bound: bool,
 }
 
 impl Profile {
@@ -63,13 +68,15 @@ impl Profile {
     pub fn short() -> Self {
         Self {
             name: "short",
-            load: Duration::from_secs(10),
+            load: Duration::from_secs(12),
             quiet_tenants: 3,
-            quiet_rate: 2.0,
+            // Well under moto's one core with the noisy tenant's ten times on top.
+            quiet_rate: 1.0,
             entities: 6,
             noisy_factor: 10.0,
-            noisy_failing: 10,
+            noisy_failing: 3,
             drain: Duration::from_secs(90),
+            enforce_noisy_bound: false,
         }
     }
 
@@ -77,10 +84,10 @@ impl Profile {
     pub fn long() -> Self {
         Self {
             name: "long",
-            load: Duration::from_secs(60),
-            quiet_rate: 3.0,
+            load: Duration::from_secs(30),
             noisy_failing: 50,
-            drain: Duration::from_secs(300),
+            drain: Duration::from_secs(900),
+            enforce_noisy_bound: true,
             ..Self::short()
         }
     }
@@ -112,29 +119,48 @@ impl Context {
             .ok_or(SoakError::NeedsLocal("crashes"))
     }
 
-    /// Deletes a subscriber's destination. A deleted queue takes what it held with
-    /// it, so locally the queue first refuses new messages (as a deleted one
-    /// would), then its inbox is read to the end, then it goes; deployed, what
-    /// arrives between the last read and the deletion is the harness's to lose.
+    /// Deletes a subscriber's destination. A deleted queue takes what it held
+    /// with it, so its inbox is read to the end first; locally, the destination
+    /// refuses new messages meanwhile (as a deleted one would), so nothing lands
+    /// between the last read and the deletion. Deployed, what arrives in that
+    /// moment is the harness's to lose.
     async fn delete_destination(&self, subscriber: &Subscriber) -> Result<(), SoakError> {
-        let queue = matches!(subscriber.kind, Kind::Sqs | Kind::Fifo | Kind::CrossAccount);
-        let closing = format!("closing-{}", subscriber.name);
-        if queue && let Some(local) = &self.local {
+        self.refusing(subscriber, async {
+            self.arrivals.drain(subscriber).await;
+            self.accounts.delete(subscriber).await.map_err(SoakError::Fault)
+        })
+        .await
+    }
+
+    /// Makes a deleted destination again. Locally it refuses messages until it
+    /// is whole again: a topic without its subscription, or a bus without its
+    /// rule, would take messages and drop them, a loss of the harness's making.
+    async fn restore_destination(&self, subscriber: &Subscriber) -> Result<(), SoakError> {
+        self.refusing(subscriber, async {
+            self.accounts.restore(subscriber).await.map_err(SoakError::Fault)
+        })
+        .await
+    }
+
+    /// Runs `step` while (locally) every delivery to `subscriber`'s destination fails.
+    async fn refusing<T>(&self, subscriber: &Subscriber, step: impl Future<Output = T>) -> T {
+        let Some(local) = &self.local else {
+            return step.await;
+        };
+        let name = format!("refusing-{}", subscriber.name);
+        for operation in subscriber.kind.delivered_by() {
             local.faults.inject(Fault {
-                name: closing.clone(),
+                name: name.clone(),
                 function: None,
-                operation: "SendMessageBatch".into(),
+                operation: (*operation).into(),
                 resource: subscriber.name.clone(),
                 fraction: 1.0,
                 error: Injected::ServerError,
             });
         }
-        self.arrivals.drain(subscriber).await;
-        let deleted = self.accounts.delete(subscriber).await.map_err(SoakError::Fault);
-        if let Some(local) = &self.local {
-            local.faults.lift(&closing);
-        }
-        deleted
+        let done = step.await;
+        local.faults.lift(&name);
+        done
     }
 
     /// Runs `scenario` under `profile`'s load and accounts for every event.
@@ -200,10 +226,17 @@ impl Context {
             injected
         });
         disturbed?;
-        let rows = reconcile::reconcile(&sent.accepted, &subscribers, &self.arrivals.snapshot(), &dead_letters);
+        let mut rows = reconcile::reconcile(&sent.accepted, &subscribers, &self.arrivals.snapshot(), &dead_letters);
+        for row in rows.iter_mut().filter(|r| r.lost > 0) {
+            row.first_lost_attempts = self.attempts(row).await;
+        }
         Ok(Outcome {
             scenario: scenario.name(),
-            quiet_tenants: loads.iter().filter(|l| l.tenant.starts_with('q')).map(|l| l.tenant.clone()).collect(),
+            quiet_tenants: loads
+                .iter()
+                .filter(|l| l.tenant.starts_with('q'))
+                .map(|l| l.tenant.clone())
+                .collect(),
             accepted: sent.accepted.len(),
             refused: sent.refused,
             loaded,
@@ -271,6 +304,25 @@ impl Context {
         }
     }
 
+    /// What the service recorded of its attempts to deliver `row`'s first lost
+    /// event to `row`'s subscription (`GET /api/v1/events/{id}/deliveries`).
+    async fn attempts(&self, row: &reconcile::Row) -> Vec<serde_json::Value> {
+        let Some(event_id) = row.lost_examples.first() else {
+            return Vec::new();
+        };
+        let path = format!("/api/v1/events/{event_id}/deliveries?limit=500");
+        match self.api.get(&row.tenant, &path).await {
+            Ok(answer) => answer.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["subscriptionId"] == row.subscription_id.as_str())
+                .cloned()
+                .collect(),
+            Err(err) => vec![serde_json::json!({"error": err.to_string()})],
+        }
+    }
+
     /// Every event id among `subscriber`'s dead letters.
     async fn dead_letters(&self, subscriber: &Subscriber) -> Result<HashSet<String>, SoakError> {
         let mut ids = HashSet::new();
@@ -281,7 +333,10 @@ impl Context {
                 subscriber.subscription_id
             );
             if let Some(token) = &token {
-                path.push_str(&format!("&next_token={}", form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()));
+                path.push_str(&format!(
+                    "&next_token={}",
+                    form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+                ));
             }
             let answer = self.api.get(&subscriber.tenant, &path).await?;
             if answer.status != 200 {

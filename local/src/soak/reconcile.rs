@@ -30,6 +30,9 @@ pub struct Row {
     pub latency_ms: Percentiles,
     /// Up to five of the lost events, to look up.
     pub lost_examples: Vec<String>,
+    /// The service's record of its attempts at the first lost event
+    /// (`GET /api/v1/events/{id}/deliveries`), filled in after reconciling.
+    pub first_lost_attempts: Vec<serde_json::Value>,
     /// Each delivered event's ingest-to-delivery time.
     #[serde(skip)]
     pub latencies: Vec<Duration>,
@@ -49,7 +52,9 @@ impl Percentiles {
             let last = samples.len().saturating_sub(1);
             // Nearest rank; samples are few enough for an f64 index.
             let index = ((last as f64) * q).round() as usize;
-            samples.get(index.min(last)).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            samples
+                .get(index.min(last))
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         };
         Self {
             p50: at(0.50),
@@ -69,7 +74,10 @@ pub fn reconcile(
 ) -> Vec<Row> {
     let mut by_subscription: HashMap<&str, Vec<&Arrival>> = HashMap::new();
     for arrival in arrivals {
-        by_subscription.entry(&arrival.subscription_id).or_default().push(arrival);
+        by_subscription
+            .entry(&arrival.subscription_id)
+            .or_default()
+            .push(arrival);
     }
     subscribers
         .iter()
@@ -125,6 +133,7 @@ fn row(subscriber: &Subscriber, sent: &[&Accepted], got: &[&Arrival], dead: Opti
         },
         latency_ms: Percentiles::of(latencies.clone()),
         lost_examples: lost.into_iter().take(5).collect(),
+        first_lost_attempts: Vec::new(),
         latencies,
     }
 }
@@ -187,7 +196,11 @@ mod tests {
         let t0 = Instant::now();
         let sent: Vec<_> = (0..4).map(|i| accepted(&format!("e{i}"), i, t0)).collect();
         let later = t0 + Duration::from_millis(100);
-        let got = [arrival("e0", 0, later), arrival("e1", 1, later), arrival("e1", 1, later)];
+        let got = [
+            arrival("e0", 0, later),
+            arrival("e1", 1, later),
+            arrival("e1", 1, later),
+        ];
         let dead = HashMap::from([("sub_1".to_owned(), HashSet::from(["e2".to_owned()]))]);
         // WHEN reconciled
         let rows = reconcile(&sent, &[subscriber(Kind::Sqs)], &got, &dead);

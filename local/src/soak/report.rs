@@ -79,6 +79,17 @@ impl Outcome {
         counts
     }
 
+    /// AWS calls per accepted event, by function and operation.
+    pub fn operations_per_event(&self) -> BTreeMap<(String, String), f64> {
+        let mut counts: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for call in self.calls.iter().filter(|(f, _)| !HARNESS_CALLS.contains(&f.as_str())) {
+            *counts.entry(call.clone()).or_default() += 1.0;
+        }
+        let events = self.accepted.max(1) as f64;
+        counts.values_mut().for_each(|c| *c /= events);
+        counts
+    }
+
     /// Why this scenario fails the run (empty when it passes).
     pub fn problems(&self) -> Vec<String> {
         let t = self.totals();
@@ -101,7 +112,7 @@ impl Outcome {
         let t = self.totals();
         let q = self.quiet_latency();
         let mut out = format!(
-            "\n== {}: {} events accepted ({:.1}/s) over {:.0} s, all accounted for after {:.0} s\n",
+            "\n== {}: {} events accepted ({:.1}/s) over {:.0} s, settled after {:.0} s\n",
             self.scenario,
             self.accepted,
             self.accepted as f64 / self.loaded.as_secs_f64().max(0.001),
@@ -111,15 +122,39 @@ impl Outcome {
         let _ = writeln!(
             out,
             "   deliveries {}: delivered {}, dead-lettered {}, LOST {}, duplicates {}, corrupted {}, order violations {}; quiet tenants' latency p50/p95/p99 {}/{}/{} ms",
-            t.deliveries, t.delivered, t.dead_lettered, t.lost, t.duplicates, t.corrupted, t.order_violations, q.p50, q.p95, q.p99
+            t.deliveries,
+            t.delivered,
+            t.dead_lettered,
+            t.lost,
+            t.duplicates,
+            t.corrupted,
+            t.order_violations,
+            q.p50,
+            q.p95,
+            q.p99
         );
         if !self.injected.is_empty() || self.crashes > 0 {
-            let _ = writeln!(out, "   faults: {:?}, invocations killed: {}", self.injected, self.crashes);
+            let _ = writeln!(
+                out,
+                "   faults: {:?}, invocations killed: {}",
+                self.injected, self.crashes
+            );
         }
         let _ = writeln!(
             out,
             "   {:<34} {:<14} {:>8} {:>9} {:>5} {:>5} {:>4} {:>7} {:>5} {:>7} {:>7} {:>7}",
-            "tenant", "destination", "accepted", "delivered", "dead", "lost", "dup", "corrupt", "order", "p50 ms", "p95 ms", "p99 ms"
+            "tenant",
+            "destination",
+            "accepted",
+            "delivered",
+            "dead",
+            "lost",
+            "dup",
+            "corrupt",
+            "order",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms"
         );
         for r in &self.rows {
             let _ = writeln!(
@@ -137,7 +172,21 @@ impl Outcome {
                 r.latency_ms.p50,
                 r.latency_ms.p95,
                 r.latency_ms.p99,
-                if r.lost > 0 { format!("  lost e.g. {:?}", r.lost_examples) } else { String::new() }
+                if r.lost > 0 {
+                    format!("  lost e.g. {:?}", r.lost_examples)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for r in self.rows.iter().filter(|r| r.lost > 0) {
+            let _ = writeln!(
+                out,
+                "   {} {}: the service's attempts at {:?}: {}",
+                r.tenant,
+                r.kind,
+                r.lost_examples.first(),
+                serde_json::Value::from(r.first_lost_attempts.clone())
             );
         }
         for refused in self.refused.iter().take(5) {

@@ -84,7 +84,7 @@ impl Scenario {
                 }
                 tokio::time::sleep(load / 4).await;
                 for subscriber in &bounced {
-                    context.accounts.restore(subscriber).await.map_err(SoakError::Fault)?;
+                    context.restore_destination(subscriber).await?;
                 }
                 Ok(())
             }

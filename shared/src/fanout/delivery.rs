@@ -52,20 +52,56 @@ pub(super) fn tenant_reason(code: &str, message: Option<&str>) -> String {
     format!("{code}: {message}")
 }
 
+/// A batch call that failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CallFailed {
+    /// What the tenant reads; the detail is logged.
+    pub reason: String,
+    /// Whether trying again within this invocation can help: not for a
+    /// destination that is missing or refuses access (its owner must act), so a
+    /// failing subscriber costs one call a batch, not one a try.
+    pub transient: bool,
+}
+
+/// A batch that could not even be built (an attribute SQS or SNS would refuse):
+/// no try will build it.
+impl From<String> for CallFailed {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            transient: false,
+        }
+    }
+}
+
 /// The tenant's reason for a call that failed as a whole; the detail is logged.
-pub(super) fn call_failure<E, R>(err: SdkError<E, R>) -> String
+pub(super) fn call_failure<E, R>(err: SdkError<E, R>) -> CallFailed
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let reason = match &err {
-        SdkError::ServiceError(_) => tenant_reason(err.code().unwrap_or("Unknown"), err.message()),
-        SdkError::TimeoutError(_) => "TIMEOUT: the destination's service did not answer in time".into(),
-        SdkError::DispatchFailure(_) => "UNREACHABLE: the destination's service could not be reached".into(),
-        _ => "FAILED: the destination's service gave an answer that could not be read".into(),
+    let (reason, transient) = match &err {
+        SdkError::ServiceError(_) => {
+            let code = err.code().unwrap_or("Unknown");
+            (tenant_reason(code, err.message()), !is_unreachable(code))
+        }
+        SdkError::TimeoutError(_) => ("TIMEOUT: the destination's service did not answer in time".into(), true),
+        SdkError::DispatchFailure(_) => (
+            "UNREACHABLE: the destination's service could not be reached".into(),
+            true,
+        ),
+        _ => (
+            "FAILED: the destination's service gave an answer that could not be read".into(),
+            true,
+        ),
     };
     tracing::warn!(error = %DisplayErrorContext(&err), %reason, "delivery call failed");
-    reason
+    CallFailed { reason, transient }
+}
+
+/// Whether `code` says the destination is missing or refuses this service.
+fn is_unreachable(code: &str) -> bool {
+    UNREACHABLE.contains(&code.rsplit('.').next().unwrap_or(code))
 }
 
 /// One entry a batch call refused, by its index in the batch.
@@ -105,7 +141,7 @@ pub(super) async fn deliver<F, Fut>(
 ) -> Vec<Undelivered>
 where
     F: Fn(&[OutgoingMessage]) -> Fut,
-    Fut: Future<Output = Result<Vec<EntryFailure>, String>>,
+    Fut: Future<Output = Result<Vec<EntryFailure>, CallFailed>>,
 {
     let mut undelivered = Vec::new();
     for batch in batches(messages, max_batch_bytes) {
@@ -118,9 +154,12 @@ where
             }
             let failures = match call(&pending).await {
                 Ok(failures) => failures,
-                Err(reason) => {
+                Err(CallFailed { reason, transient }) => {
                     reasons = vec![reason; pending.len()];
-                    continue;
+                    if transient {
+                        continue;
+                    }
+                    break;
                 }
             };
             let mut retry = (Vec::new(), Vec::new(), Vec::new());
@@ -215,12 +254,44 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_call_is_retried_then_reported_for_every_entry() {
-        let undelivered = deliver(messages(12), 1000, 2, |_: &[OutgoingMessage]| async {
-            Err("down".to_owned())
+        let calls = Mutex::new(0);
+        let undelivered = deliver(messages(12), 1000, 2, |_: &[OutgoingMessage]| {
+            *calls.lock().expect("calls") += 1;
+            async {
+                Err(CallFailed {
+                    reason: "down".to_owned(),
+                    transient: true,
+                })
+            }
         })
         .await;
         assert_eq!(undelivered.len(), 12);
-        assert!(undelivered.iter().all(|u| u.reason == "down"));
+        assert!(undelivered.iter().all(|u| u.reason == "down" && !u.permanent));
+        assert_eq!(*calls.lock().expect("calls"), 4, "two batches, two tries each");
+    }
+
+    #[tokio::test]
+    async fn a_missing_destination_is_called_once_a_batch_not_once_a_try() {
+        // GIVEN a destination that does not exist
+        let calls = Mutex::new(0);
+        let undelivered = deliver(messages(12), 1000, 3, |_: &[OutgoingMessage]| {
+            *calls.lock().expect("calls") += 1;
+            async {
+                Err(CallFailed {
+                    reason: tenant_reason("AWS.SimpleQueueService.NonExistentQueue", None),
+                    transient: !is_unreachable("AWS.SimpleQueueService.NonExistentQueue"),
+                })
+            }
+        })
+        .await;
+        // THEN each batch is tried once, and every message waits on the retry queue
+        assert_eq!(*calls.lock().expect("calls"), 2);
+        assert!(
+            undelivered
+                .iter()
+                .all(|u| !u.permanent && u.reason.starts_with("DESTINATION_UNREACHABLE"))
+        );
+        assert_eq!(undelivered.len(), 12);
     }
 
     #[test]
