@@ -8,6 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::sqs::SqsMessage;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -17,7 +19,7 @@ use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::fanout::{Fanout, FanoutConfig, RedeliveryPolicy};
-use shared::storage::schema::EVENTS;
+use shared::storage::schema::{DELIVERIES, EVENTS};
 
 const TENANT: &str = "acme";
 
@@ -231,6 +233,47 @@ impl Harness {
             .expect("replay queue")
             > 0
         {}
+    }
+
+    /// Hands one task of the replay queue to the replay worker (reading one
+    /// event a step) and returns its message, to be received again.
+    async fn run_one_replay_step(&self) -> SqsMessage {
+        let worker = self.stack.stack.replay_worker().paging_by(1);
+        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.replay_queue_url);
+        let mut taken = None;
+        poller
+            .poll_into(|messages| {
+                let (worker, taken) = (&worker, &mut taken);
+                async move {
+                    assert_eq!(messages.len(), 1, "one replay task at a time");
+                    *taken = messages.first().cloned();
+                    worker.queue_batch(&messages).await
+                }
+            })
+            .await
+            .expect("replay queue");
+        taken.expect("a replay task")
+    }
+
+    /// Deletes the replay queue's tasks unrun, as if their queueing had failed.
+    async fn lose_replay_tasks(&self) -> usize {
+        self.drain(&self.stack.stack.replay_queue_url).await.len()
+    }
+
+    /// Makes the replay look untouched for `minutes`: its last step and resume
+    /// that long ago.
+    async fn age_replay(&self, id: &str, replay_id: &str, minutes: i64) {
+        let long_ago = shared::util::rfc3339_millis::format(&(chrono::Utc::now() - chrono::Duration::minutes(minutes)));
+        aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
+            .update_item()
+            .table_name(self.stack.stack.tables.of(&DELIVERIES))
+            .key("pk", AttributeValue::S(format!("T#{TENANT}#S#{id}")))
+            .key("sk", AttributeValue::S(format!("REPLAY#{replay_id}")))
+            .update_expression("SET startedAt = :then, advancedAt = :then, resumedAt = :then")
+            .expression_attribute_values(":then", AttributeValue::S(long_ago))
+            .send()
+            .await
+            .expect("age the replay");
     }
 
     /// `GET …/{id}/deliveries` as `tenant`.
@@ -914,6 +957,165 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
     // AND the subscription may be replayed again
     assert_eq!(h.replay(TENANT, &id, &from, &to).await.0, 202);
     assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+/// A subscription given evt-1 to evt-4, then a replay of them started: (the
+/// subscription's queue and id, the replay's id).
+async fn replay_of_four_events(h: &mut Harness) -> (String, String, String) {
+    let queue = h.queue("replayed").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let from = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+    for event in ["evt-1", "evt-2", "evt-3", "evt-4"] {
+        h.post_event(event, "ORDER", "CREATE").await;
+    }
+    assert!(h.fan_out().await.is_empty());
+    assert_eq!(h.envelopes(&queue).await.len(), 4);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let to = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+    let (status, started) = h.replay(TENANT, &id, &from, &to).await;
+    assert_eq!(status, 202, "{started}");
+    let replay_id = started["replayId"].as_str().expect("replay id").to_owned();
+    (queue, id, replay_id)
+}
+
+/// The replay's status and counts, once its tasks ran out.
+async fn replay_outcome(h: &Harness, id: &str, replay_id: &str) -> (Value, Value, Value) {
+    let (status, progress) = h.replay_progress(TENANT, id, replay_id).await;
+    assert_eq!(status, 200, "{progress}");
+    (
+        progress["status"].clone(),
+        progress["matched"].clone(),
+        progress["sent"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_replay_step_whose_next_was_never_queued_is_queued_again_when_its_task_comes_back() {
+    // GIVEN a replay of four events whose first step ran, recorded, but whose
+    // next step's task never reached the queue (lost here)
+    let mut h = Harness::new(1).await;
+    let (queue, id, replay_id) = replay_of_four_events(&mut h).await;
+    let first = h.run_one_replay_step().await;
+    assert_eq!(h.lose_replay_tasks().await, 1);
+
+    // WHEN the first step's message is received again, as SQS redelivers a
+    // message the worker failed on or died with
+    assert!(
+        h.stack
+            .stack
+            .replay_worker()
+            .paging_by(1)
+            .queue_batch(&[first])
+            .await
+            .is_empty()
+    );
+    h.run_replays().await;
+
+    // THEN the replay finished, every event sent (one page maybe twice: consumers dedupe by eventId)
+    assert_eq!(
+        replay_outcome(&h, &id, &replay_id).await,
+        (json!("SUCCEEDED"), json!(4), json!(4))
+    );
+    let received = h.envelopes(&queue).await;
+    let mut ids = ids_of_events(&received);
+    ids.dedup();
+    assert_eq!(ids, ["evt-1", "evt-2", "evt-3", "evt-4"]);
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_stalled_replay_says_so_and_a_second_replay_resumes_it() {
+    // GIVEN a replay whose next task was lost after its first step, and not redelivered
+    let mut h = Harness::new(1).await;
+    let (queue, id, replay_id) = replay_of_four_events(&mut h).await;
+    h.run_one_replay_step().await;
+    assert_eq!(h.lose_replay_tasks().await, 1);
+    let (from, to) = ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z");
+    let detail = |refused: &Value| refused["detail"].as_str().unwrap_or_default().to_owned();
+
+    // WHEN it is asked after at once: it is running, not stalled, and holds off another
+    let (_, progress) = h.replay_progress(TENANT, &id, &replay_id).await;
+    assert_eq!(
+        (&progress["status"], &progress["stalled"]),
+        (&json!("RUNNING"), &json!(false))
+    );
+    let (status, refused) = h.replay(TENANT, &id, from, to).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(detail(&refused).contains("is running"), "{refused}");
+    assert_eq!(h.lose_replay_tasks().await, 0);
+
+    // WHEN it has not moved for eleven minutes
+    h.age_replay(&id, &replay_id, 11).await;
+    // THEN its progress says it stalled
+    let (_, progress) = h.replay_progress(TENANT, &id, &replay_id).await;
+    assert_eq!(
+        (&progress["status"], &progress["stalled"]),
+        (&json!("RUNNING"), &json!(true))
+    );
+    assert_eq!(h.lose_replay_tasks().await, 0, "a GET resumes nothing");
+
+    // WHEN a second replay is asked
+    let (status, refused) = h.replay(TENANT, &id, from, to).await;
+    // THEN that is refused, saying the running one was resumed, which is no longer stalled
+    assert_eq!(status, 409, "{refused}");
+    assert!(detail(&refused).contains("resumed"), "{refused}");
+    let (_, progress) = h.replay_progress(TENANT, &id, &replay_id).await;
+    assert_eq!(progress["stalled"], false, "{progress}");
+    assert!(progress["resumedAt"].is_string(), "{progress}");
+    // AND a third one at once resumes nothing more: one task queued
+    assert!(detail(&h.replay(TENANT, &id, from, to).await.1).contains("is running"));
+    assert_eq!(h.lose_replay_tasks().await, 1);
+
+    // WHEN (that task lost too) it stalls again and a replay is asked again
+    h.age_replay(&id, &replay_id, 11).await;
+    let (status, refused) = h.replay(TENANT, &id, from, to).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(detail(&refused).contains("resumed"), "{refused}");
+    h.run_replays().await;
+
+    // AND the replay finished, every event sent, so the subscription may be replayed again
+    assert_eq!(
+        replay_outcome(&h, &id, &replay_id).await,
+        (json!("SUCCEEDED"), json!(4), json!(4))
+    );
+    let received = h.envelopes(&queue).await;
+    let mut ids = ids_of_events(&received);
+    ids.dedup();
+    assert_eq!(ids, ["evt-1", "evt-2", "evt-3", "evt-4"]);
+    assert_eq!(h.replay(TENANT, &id, from, to).await.0, 202);
+    assert_eq!(h.stack.calls.refused(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_replay_window_ending_in_the_future_ends_now_but_one_starting_there_is_refused() {
+    // GIVEN a subscription
+    let h = Harness::new(1).await;
+    let queue = h.queue("clock-ahead").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    let at =
+        |seconds: i64| shared::util::rfc3339_millis::format(&(chrono::Utc::now() + chrono::Duration::seconds(seconds)));
+
+    // WHEN a client whose clock runs ahead asks for everything up to its "now"
+    let (status, started) = h.replay(TENANT, &id, &at(-3600), &at(2)).await;
+
+    // THEN the replay runs up to the present, and says so
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["toClamped"], true, "{started}");
+    let to: chrono::DateTime<chrono::Utc> = started["to"].as_str().expect("to").parse().expect("a time");
+    assert!(to <= chrono::Utc::now(), "{started}");
+    h.run_replays().await;
+    let replay_id = started["replayId"].as_str().expect("replay id");
+    let (_, progress) = h.replay_progress(TENANT, &id, replay_id).await;
+    assert_eq!(
+        (&progress["status"], &progress["toClamped"]),
+        (&json!("SUCCEEDED"), &json!(true))
+    );
+
+    // AND a window starting in the future is a 400 naming `from`
+    let (status, refused) = h.replay(TENANT, &id, &at(60), &at(120)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "from", "{refused}");
 }
 
 fn ids_of_events(items: &[Value]) -> Vec<&str> {

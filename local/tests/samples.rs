@@ -58,7 +58,8 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("list-dead-letters.json", Status(200)),
     ("list-deliveries.json", Status(200)),
     ("get-event-stats.json", Status(200)),
-    // Replay windows are absolute times: this one ends in the future, a 400 naming `to`.
+    // Replay windows are absolute times: this one's `to` (2099) is taken as now, so it
+    // spans more than the longest window, a 400 naming `to`.
     ("replay-subscription.json", Status(400)),
     ("get-replay.json", Status(404)),
     // A step of a replay that does not exist is dropped, not retried.

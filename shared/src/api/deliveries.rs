@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::fanout::{ATTEMPT_KEYS, DeadLetters, History, HourCount, SqsSender, SubscriptionItems};
 use crate::http::{Authentication, Caller, json_response, serve};
 use crate::pagination::{self, PageRequest};
-use crate::replays::{Replays, WindowLimits};
+use crate::replays::{ReplayQueue, Replays, WindowLimits};
 use crate::routes;
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, StorageError, Versioned};
@@ -34,8 +34,9 @@ pub struct DeliveriesApi {
     pub replays: Replays,
     /// redrive-subscription only: the retry queue.
     pub(super) redrive: Option<Queue>,
-    /// replay-subscription only: the replay queue, and what a window may span.
-    pub(super) replay: Option<(Queue, WindowLimits)>,
+    /// replay-subscription only: the replay queue (to start a replay, or resume
+    /// a stalled one), and what a window may span.
+    pub(super) replay: Option<(ReplayQueue, WindowLimits)>,
 }
 
 /// A queue and how it is sent to.
@@ -80,7 +81,7 @@ impl DeliveriesApi {
             max_window: config.max_window,
         };
         Self {
-            replay: Some((Queue::new(sdk, config.replay_queue_url), limits)),
+            replay: Some((ReplayQueue::new(sdk, config.replay_queue_url), limits)),
             ..Self::new(sdk, config.deliveries)
         }
     }

@@ -2,8 +2,10 @@
 //! subscription's events of a window (202, with its id);
 //! `GET …/replays/{replayId}` shows its progress. 404 for another tenant's
 //! subscription; 409 while another replay of it runs, or when it is inactive.
+//! A stalled replay (stall.rs) is answered `stalled: true`; the refused second
+//! replay resumes it (GETs write nothing).
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
@@ -12,8 +14,9 @@ use super::records::path_id;
 use crate::error::ApiError;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::ids;
-use crate::replays::{Replay, ReplayRequest, ReplayStatus, ReplayTask, ReplayWorker};
+use crate::replays::{Replay, ReplayError, ReplayQueue, ReplayRequest, ReplayStatus, resume_if_stalled};
 use crate::routes;
+use crate::tenant::TenantId;
 
 /// `POST …/replay` with `{from, to, entityName?, operation?}`: 202 the replay.
 pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<Body> {
@@ -49,22 +52,18 @@ pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<
                 started_at: now,
                 finished_at: None,
                 reason: None,
-                step: 0,
-            };
-            if !api.replays.start(&caller.tenant, &replay).await? {
-                return Err(ApiError::Conflict(format!(
-                    "a replay of subscription {id} is running; wait for it to end (GET its progress)"
-                )));
-            }
-            let first = ReplayTask {
-                tenant: caller.tenant.clone(),
-                subscription_id: id,
-                replay_id: replay.replay_id.clone(),
+                to_clamped: window.to_clamped,
+                advanced_at: Some(now),
+                resumed_at: None,
                 step: 0,
                 shard: 0,
                 cursor: None,
+                advanced_by: None,
             };
-            if let Err(err) = ReplayWorker::queue(&queue.sender, &queue.url, &first).await {
+            if !api.replays.start(&caller.tenant, &replay).await? {
+                return Err(running_conflict(api, queue, &caller.tenant, &id).await?);
+            }
+            if let Err(err) = queue.send(&replay.task(&caller.tenant)).await {
                 let why = "the replay could not be queued";
                 api.replays
                     .finish(&caller.tenant, &replay, ReplayStatus::Stopped, Some(why), Utc::now())
@@ -72,7 +71,7 @@ pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<
                 return Err(ApiError::Unavailable(Box::new(err)));
             }
             tracing::info!(tenant = %caller.tenant, replay_id = %replay.replay_id, "replay started");
-            json_response(StatusCode::ACCEPTED, &view(&replay))
+            json_response(StatusCode::ACCEPTED, &view(&replay, now))
         },
     )
     .await
@@ -88,16 +87,57 @@ pub async fn get_replay(api: &DeliveriesApi, req: Request) -> Response<Body> {
             .get(&caller.tenant, &id, &replay_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no replay with id {replay_id:?}")))?;
-        json_response(StatusCode::OK, &view(&replay))
+        json_response(StatusCode::OK, &view(&replay, Utc::now()))
     })
     .await
 }
 
-/// The replay as answered: its progress, without the worker's step.
-fn view(replay: &Replay) -> serde_json::Value {
+/// The 409 for a second replay of subscription `id`: it names the running
+/// one, and resumes it if it stalled.
+async fn running_conflict(
+    api: &DeliveriesApi,
+    queue: &ReplayQueue,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<ApiError, ApiError> {
+    let running = match api.replays.running(tenant, id).await? {
+        Some(replay_id) => api.replays.get(tenant, id, &replay_id).await?,
+        None => None,
+    };
+    let Some(running) = running else {
+        // It ended in between: the caller may ask again.
+        return Ok(ApiError::Conflict(format!(
+            "a replay of subscription {id} was running; ask again"
+        )));
+    };
+    let replay_id = &running.replay_id;
+    let resumed = resume_if_stalled(&api.replays, queue, tenant, &running, Utc::now()).await?;
+    Ok(ApiError::Conflict(match resumed {
+        Some(_) => format!(
+            "replay {replay_id} of subscription {id} had stalled and was resumed; wait for it to end (GET its progress)"
+        ),
+        None => format!("replay {replay_id} of subscription {id} is running; wait for it to end (GET its progress)"),
+    }))
+}
+
+impl From<ReplayError> for ApiError {
+    fn from(err: ReplayError) -> Self {
+        match err {
+            ReplayError::Storage(err) => err.into(),
+            other => Self::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+/// The replay as answered at `now`: its progress and whether it stalled,
+/// without the worker's position.
+fn view(replay: &Replay, now: DateTime<Utc>) -> serde_json::Value {
     let mut value = serde_json::to_value(replay).unwrap_or_default();
     if let Some(fields) = value.as_object_mut() {
-        fields.remove("step");
+        for internal in ["step", "shard", "cursor", "advancedBy"] {
+            fields.remove(internal);
+        }
+        fields.insert("stalled".into(), replay.stalled(now).into());
     }
     value
 }

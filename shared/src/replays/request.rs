@@ -1,5 +1,7 @@
 //! `POST …/replay`'s body: `{from, to, entityName?, operation?}`, checked
-//! against the events' retention and the stack's longest window.
+//! against the events' retention and the stack's longest window. A `to` in the
+//! future is taken as now (a client whose clock runs ahead asking for
+//! everything up to now); a `from` in the future is refused.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -21,6 +23,8 @@ pub struct ReplayRequest {
 pub struct ReplayWindow {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// `to` was asked in the future: it is now instead.
+    pub to_clamped: bool,
     pub entity_name: Option<String>,
     pub operation: Option<Operation>,
 }
@@ -48,13 +52,14 @@ impl ReplayRequest {
                 }
             }
         };
-        let (from, to) = (time("from", self.from), time("to", self.to));
+        let (from, asked_to) = (time("from", self.from), time("to", self.to));
+        let to_clamped = asked_to.is_some_and(|to| to > now);
+        let to = asked_to.map(|to| to.min(now));
         if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
+            if from >= now {
+                errors.push("from", "must be in the past");
+            } else if from >= to {
                 errors.push("to", "must be after from");
-            }
-            if to > now {
-                errors.push("to", "must not be in the future");
             }
             if from < now - limits.retention {
                 errors.push(
@@ -82,6 +87,7 @@ impl ReplayRequest {
         let window = from.zip(to).map(|(from, to)| ReplayWindow {
             from,
             to,
+            to_clamped,
             entity_name,
             operation: self.operation,
         });
@@ -123,8 +129,8 @@ mod tests {
             ["to"]
         );
         assert_eq!(
-            fields(check(json!({"from": "2026-11-30T10:00:00Z", "to": "2026-12-30T08:00:00Z"})).expect_err("invalid")),
-            ["to", "to"]
+            fields(check(json!({"from": "2026-11-01T10:00:00Z", "to": "2026-11-30T08:00:00Z"})).expect_err("invalid")),
+            ["to"]
         );
         assert_eq!(
             fields(check(json!({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"})).expect_err("invalid")),
@@ -138,5 +144,27 @@ mod tests {
             ["from", "entityName"]
         );
         assert_eq!(fields(check(json!({})).expect_err("invalid")), ["from", "to"]);
+    }
+
+    #[test]
+    fn a_window_ending_in_the_future_ends_now_but_one_starting_there_is_refused() {
+        // GIVEN now is 12:00
+        // WHEN a window ends a second ahead (a client's clock running ahead)
+        let window = check(json!({"from": "2026-11-30T08:00:00Z", "to": "2026-11-30T12:00:01Z"})).expect("valid");
+        // THEN it ends now, and says so
+        assert_eq!(window.to, "2026-11-30T12:00:00Z".parse::<DateTime<Utc>>().expect("now"));
+        assert!(window.to_clamped);
+        // AND a window in the past is as asked
+        let past = check(json!({"from": "2026-11-30T08:00:00Z", "to": "2026-11-30T11:00:00Z"})).expect("valid");
+        assert!(!past.to_clamped);
+        // AND a window starting in the future (or now) is refused, naming `from`
+        assert_eq!(
+            fields(check(json!({"from": "2026-11-30T12:00:01Z", "to": "2026-11-30T13:00:00Z"})).expect_err("invalid")),
+            ["from"]
+        );
+        assert_eq!(
+            fields(check(json!({"from": "2026-11-30T12:00:00Z", "to": "2026-11-30T13:00:00Z"})).expect_err("invalid")),
+            ["from"]
+        );
     }
 }

@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 
-use super::model::{Replay, ReplayStatus};
+use super::model::{Replay, ReplayStatus, ReplayTask};
+use super::stall::STALLED_AFTER;
 use crate::fanout::subscription_partition as partition;
 use crate::storage::{ErrorKind, StorageError, Written, transact};
 use crate::tenant::TenantId;
@@ -22,6 +23,17 @@ const KEPT: Duration = Duration::days(30);
 const LOCK: Duration = Duration::hours(24);
 
 const LOCK_KEY: &str = "REPLAYING";
+
+/// A step's outcome, as recorded.
+pub struct StepDone<'a> {
+    /// Events matched, sent and failed.
+    pub counts: (u64, u64, u64),
+    /// The next step's task; none after the last.
+    pub next: Option<&'a ReplayTask>,
+    /// The replay-queue message whose task it was.
+    pub by: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
 
 pub struct Replays {
     client: Client,
@@ -124,39 +136,139 @@ impl Replays {
         .transpose()
     }
 
-    /// Counts step `step` of a running replay and moves it to the next; false
-    /// if that step was counted already (its task was delivered twice) or the
-    /// replay ended.
-    pub async fn advance(
-        &self,
-        tenant: &TenantId,
-        replay: &Replay,
-        counts: (u64, u64, u64),
-    ) -> Result<bool, StorageError> {
-        let (matched, sent, failed) = counts;
-        let n = |v: u64| AttributeValue::N(v.to_string());
-        let updated = self
+    /// The id of the subscription's running replay, if one holds it off.
+    pub async fn running(&self, tenant: &TenantId, subscription_id: &str) -> Result<Option<String>, StorageError> {
+        let item = self
             .client
-            .update_item()
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, subscription_id))
+            .key("sk", AttributeValue::S(LOCK_KEY.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("GetItem on the deliveries table (replay lock)", e))?
+            .item;
+        Ok(item
+            .and_then(|mut item| item.remove("replay_id"))
+            .and_then(|id| id.as_s().ok().cloned()))
+    }
+
+    /// Counts step `step` of a running replay and moves it to the next (or ends
+    /// it, after the last), in one write; false if that step was counted already
+    /// (its task was delivered twice) or the replay ended.
+    pub async fn advance(&self, tenant: &TenantId, replay: &Replay, done: StepDone<'_>) -> Result<bool, StorageError> {
+        let (matched, sent, failed) = done.counts;
+        let n = |v: u64| AttributeValue::N(v.to_string());
+        let mut set = vec!["step = :next", "advancedAt = :at"];
+        let mut remove = Vec::new();
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", partition(tenant, &replay.subscription_id))
             .key("sk", replay_key(&replay.replay_id))
-            .update_expression("ADD matched :matched, sent :sent, failed :failed SET step = :next")
             .condition_expression("step = :step AND #status = :running")
             .expression_attribute_names("#status", "status")
+            // CURSOR and SHARD are among DynamoDB's reserved words.
+            .expression_attribute_names("#cursor", "cursor")
             .expression_attribute_values(":matched", n(matched))
             .expression_attribute_values(":sent", n(sent))
             .expression_attribute_values(":failed", n(failed))
             .expression_attribute_values(":next", n(replay.step + 1))
             .expression_attribute_values(":step", n(replay.step))
             .expression_attribute_values(":running", status(ReplayStatus::Running))
+            .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&done.at)));
+        match done.next {
+            Some(next) => {
+                set.push("#shard = :shard");
+                update = update
+                    .expression_attribute_names("#shard", "shard")
+                    .expression_attribute_values(":shard", n(u64::from(next.shard)));
+                match &next.cursor {
+                    Some(cursor) => {
+                        set.push("#cursor = :cursor");
+                        update = update.expression_attribute_values(":cursor", AttributeValue::S(cursor.clone()));
+                    }
+                    None => remove.push("#cursor"),
+                }
+            }
+            None => {
+                set.extend(["#status = :succeeded", "finishedAt = :at"]);
+                remove.push("#cursor");
+                update = update.expression_attribute_values(":succeeded", status(ReplayStatus::Succeeded));
+            }
+        }
+        match done.by {
+            Some(by) => {
+                set.push("advancedBy = :by");
+                update = update.expression_attribute_values(":by", AttributeValue::S(by.to_owned()));
+            }
+            None => remove.push("advancedBy"),
+        }
+        let mut expression = format!(
+            "ADD matched :matched, sent :sent, failed :failed SET {}",
+            set.join(", ")
+        );
+        if !remove.is_empty() {
+            expression = format!("{expression} REMOVE {}", remove.join(", "));
+        }
+        let update = update.update_expression(expression).build().map_err(unbuildable)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if done.next.is_none() {
+            items.push(self.unlock(tenant, replay)?);
+        }
+        let written = transact(
+            &self.client,
+            items,
+            "TransactWriteItems on the deliveries table (replay step)",
+        )
+        .await?;
+        Ok(matches!(written, Written::Committed))
+    }
+
+    /// Marks a stalled replay (stall.rs) resumed at `now`, so its step may be
+    /// queued again; false if it moved meanwhile or another caller resumed it.
+    pub async fn resume(&self, tenant: &TenantId, replay: &Replay, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        let time = |at: DateTime<Utc>| AttributeValue::S(rfc3339_millis::format(&at));
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, &replay.subscription_id))
+            .key("sk", replay_key(&replay.replay_id))
+            .update_expression("SET resumedAt = :now")
+            .condition_expression(
+                "#status = :running AND step = :step AND startedAt < :quiet \
+                 AND (attribute_not_exists(advancedAt) OR advancedAt < :quiet) \
+                 AND (attribute_not_exists(resumedAt) OR resumedAt < :quiet)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", status(ReplayStatus::Running))
+            .expression_attribute_values(":step", AttributeValue::N(replay.step.to_string()))
+            .expression_attribute_values(":quiet", time(now - STALLED_AFTER))
+            .expression_attribute_values(":now", time(now))
             .send()
             .await;
         match updated {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(StorageError::sdk("UpdateItem on the deliveries table (replay)", e)),
+            Err(e) => Err(StorageError::sdk(
+                "UpdateItem on the deliveries table (replay resume)",
+                e,
+            )),
         }
+    }
+
+    /// Lets the subscription be replayed again (in the transaction that ends `replay`).
+    fn unlock(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
+        let unlock = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", partition(tenant, &replay.subscription_id))
+            .key("sk", AttributeValue::S(LOCK_KEY.into()))
+            .condition_expression("replay_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(TransactWriteItem::builder().delete(unlock).build())
     }
 
     /// Ends a running replay with `outcome` (and why, when it stopped early) and
@@ -169,10 +281,9 @@ impl Replays {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        let pk = partition(tenant, &replay.subscription_id);
         let mut update = Update::builder()
             .table_name(&self.table)
-            .key("pk", pk.clone())
+            .key("pk", partition(tenant, &replay.subscription_id))
             .key("sk", replay_key(&replay.replay_id))
             .update_expression(if reason.is_some() {
                 "SET #status = :outcome, finishedAt = :at, reason = :reason"
@@ -187,19 +298,11 @@ impl Replays {
         if let Some(reason) = reason {
             update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()));
         }
-        let unlock = Delete::builder()
-            .table_name(&self.table)
-            .key("pk", pk)
-            .key("sk", AttributeValue::S(LOCK_KEY.into()))
-            .condition_expression("replay_id = :id")
-            .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
-            .build()
-            .map_err(unbuildable)?;
         let items = vec![
             TransactWriteItem::builder()
                 .update(update.build().map_err(unbuildable)?)
                 .build(),
-            TransactWriteItem::builder().delete(unlock).build(),
+            self.unlock(tenant, replay)?,
         ];
         // Refused: it had ended already (a task delivered twice).
         transact(

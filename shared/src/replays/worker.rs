@@ -3,6 +3,9 @@
 //! events that the subscription wants to that subscription only, counts them,
 //! and queues the next page, so no window is one long run. A task delivered
 //! twice sends its page twice (consumers deduplicate by eventId) but counts once.
+//! Recording a step and queueing the next are two calls: the replay records
+//! which message recorded its step, so that message, received again (its
+//! queueing failed, or its worker died in between), queues the step again.
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsMessage;
@@ -10,9 +13,10 @@ use chrono::Utc;
 
 use super::config::ReplayWorkerConfig;
 use super::model::{Replay, ReplayStatus, ReplayTask};
-use super::store::Replays;
+use super::queue::ReplayQueue;
+use super::store::{Replays, StepDone};
 use crate::events::{DynamoEventStore, EventStoreError, TIME_SHARDS};
-use crate::fanout::{Fanout, OutgoingMessage, SqsSender, SubscriptionsByTenant, matching, replay_plan};
+use crate::fanout::{Fanout, SubscriptionsByTenant, matching, replay_plan};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, StorageError};
 use crate::subscriptions::Subscription;
@@ -28,8 +32,7 @@ pub struct ReplayWorker {
     events: DynamoEventStore,
     subscriptions: DynamoRecords<Subscription>,
     replays: Replays,
-    queue: SqsSender,
-    queue_url: String,
+    queue: ReplayQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +59,7 @@ impl ReplayWorker {
                 SUBSCRIPTION_RECORDS,
             ),
             replays: Replays::new(dynamodb, &config.fanout.deliveries_table),
-            queue: SqsSender::new(aws_sdk_sqs::Client::new(sdk), 3),
-            queue_url: config.replay_queue_url,
+            queue: ReplayQueue::new(sdk, config.replay_queue_url),
             fanout: Fanout::new(sdk, config.fanout),
         }
     }
@@ -77,7 +79,7 @@ impl ReplayWorker {
             let done = async {
                 let task: ReplayTask = serde_json::from_str(message.body.as_deref().unwrap_or_default())
                     .map_err(|e| ReplayError::Malformed(e.to_string()))?;
-                self.run(&task).await
+                self.run(&task, message.message_id.as_deref()).await
             }
             .await;
             if let Err(err) = done {
@@ -88,28 +90,21 @@ impl ReplayWorker {
         failed
     }
 
-    /// Queues a replay's next task.
-    pub async fn queue(sender: &SqsSender, queue_url: &str, task: &ReplayTask) -> Result<(), ReplayError> {
-        let message = OutgoingMessage {
-            body: serde_json::to_string(task).map_err(|e| ReplayError::Queue(e.to_string()))?,
-            ..OutgoingMessage::default()
-        };
-        match sender.send(queue_url, vec![message]).await.pop() {
-            None => Ok(()),
-            Some(undelivered) => Err(ReplayError::Queue(undelivered.reason)),
-        }
-    }
-
-    /// One step: a page sent, counted, and the next step queued (or the replay ended).
-    async fn run(&self, task: &ReplayTask) -> Result<(), ReplayError> {
+    /// One step: a page sent, counted, and the next step queued (or the replay
+    /// ended); `message` is the task's replay-queue message.
+    async fn run(&self, task: &ReplayTask, message: Option<&str>) -> Result<(), ReplayError> {
         let tenant = &task.tenant;
         let Some(replay) = self.replays.get(tenant, &task.subscription_id, &task.replay_id).await? else {
             tracing::warn!(%tenant, replay_id = %task.replay_id, "no such replay; task dropped");
             return Ok(());
         };
-        if replay.status != ReplayStatus::Running || replay.step != task.step {
-            // Done already: this task was delivered twice.
-            return Ok(());
+        match turn(&replay, task, message) {
+            Turn::Run => {}
+            Turn::QueueAgain => {
+                tracing::info!(%tenant, replay_id = %task.replay_id, step = replay.step, "step recorded, its next queued again");
+                return self.queue.send(&replay.task(tenant)).await;
+            }
+            Turn::Drop => return Ok(()),
         }
         let subscription = self
             .subscriptions
@@ -148,24 +143,47 @@ impl ReplayWorker {
             let subscriptions = SubscriptionsByTenant::from([(tenant.clone(), one.to_vec().into())]);
             self.fanout.deliver_replay(plan, &subscriptions).await
         };
-        if !self.replays.advance(tenant, &replay, (matched, sent, failed)).await? {
+        let next = next_step(task, next_cursor);
+        let done = StepDone {
+            counts: (matched, sent, failed),
+            next: next.as_ref(),
+            by: message,
+            at: Utc::now(),
+        };
+        if !self.replays.advance(tenant, &replay, done).await? {
             return Ok(());
         }
-        let next = next_step(task, next_cursor);
         match next {
-            Some(next) => Self::queue(&self.queue, &self.queue_url, &next).await,
+            Some(next) => self.queue.send(&next).await,
             None => {
-                let advanced = Replay {
-                    step: replay.step + 1,
-                    ..replay
-                };
-                self.replays
-                    .finish(tenant, &advanced, ReplayStatus::Succeeded, None, Utc::now())
-                    .await?;
                 tracing::info!(%tenant, replay_id = %task.replay_id, "replay done");
                 Ok(())
             }
         }
+    }
+}
+
+/// What a task received does.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Its step is the replay's: run it.
+    Run,
+    /// Its message recorded the step before the replay's: the next task may
+    /// never have been queued, so queue the replay's step (again, maybe).
+    QueueAgain,
+    /// A duplicate of a step done, or the replay ended.
+    Drop,
+}
+
+fn turn(replay: &Replay, task: &ReplayTask, message: Option<&str>) -> Turn {
+    if replay.status != ReplayStatus::Running {
+        Turn::Drop
+    } else if replay.step == task.step {
+        Turn::Run
+    } else if replay.step == task.step + 1 && message.is_some() && replay.advanced_by.as_deref() == message {
+        Turn::QueueAgain
+    } else {
+        Turn::Drop
     }
 }
 
@@ -183,4 +201,42 @@ fn next_step(task: &ReplayTask, cursor: Option<String>) -> Option<ReplayTask> {
         cursor,
         ..task.clone()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::TenantId;
+
+    fn task(step: u64) -> ReplayTask {
+        let replay = Replay::running_since("2026-11-30T11:00:00Z");
+        ReplayTask {
+            step,
+            ..replay.task(&TenantId::parse("acme").expect("tenant"))
+        }
+    }
+
+    #[test]
+    fn the_message_that_recorded_a_step_queues_the_next_again_when_received_again() {
+        // GIVEN a replay at step 3, whose step 2 message "m-2" recorded
+        let replay = Replay {
+            advanced_by: Some("m-2".into()),
+            ..Replay::running_since("2026-11-30T11:00:00Z")
+        };
+        // THEN its step's task runs, whichever message brings it
+        assert_eq!(turn(&replay, &task(3), Some("m-3")), Turn::Run);
+        // AND "m-2" received again (its step 3 may never have been queued) queues step 3
+        assert_eq!(turn(&replay, &task(2), Some("m-2")), Turn::QueueAgain);
+        // AND any other copy of step 2, or an older step, is dropped: one resume per step
+        assert_eq!(turn(&replay, &task(2), Some("m-2b")), Turn::Drop);
+        assert_eq!(turn(&replay, &task(2), None), Turn::Drop);
+        assert_eq!(turn(&replay, &task(1), Some("m-2")), Turn::Drop);
+        // AND nothing runs once the replay ended
+        let ended = Replay {
+            status: ReplayStatus::Succeeded,
+            ..replay
+        };
+        assert_eq!(turn(&ended, &task(2), Some("m-2")), Turn::Drop);
+        assert_eq!(turn(&ended, &task(3), Some("m-3")), Turn::Drop);
+    }
 }
