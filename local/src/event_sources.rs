@@ -32,6 +32,10 @@ pub const STREAM_BATCH_SIZE: usize = 100;
 /// Short enough that a POSTed event reaches its subscribers well within a second.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// `MaximumConcurrency` of fanout-retry's queue mapping in template.yaml: that
+/// many batches of the retry queue are handled at once.
+const RETRY_CONCURRENCY: usize = 5;
+
 /// `MaximumRetryAttempts` of the events stream mappings in template.yaml.
 const STREAM_RETRY_ATTEMPTS: u32 = 10;
 
@@ -173,11 +177,14 @@ pub async fn start_event_consumers(
         Arc::new(crashes.wrap(fanout)),
     ));
     let queue = |url: &str| QueuePoller::new(aws_sdk_sqs::Client::new(sdk), url);
-    tokio::spawn(queue_into(
-        queue(&stack.retry_queue_url),
-        "fanout-retry",
-        Arc::new(crashes.wrap(fanout_retry)),
-    ));
+    let fanout_retry = Arc::new(crashes.wrap(fanout_retry));
+    for _ in 0..RETRY_CONCURRENCY {
+        tokio::spawn(queue_into(
+            queue(&stack.retry_queue_url),
+            "fanout-retry",
+            fanout_retry.clone(),
+        ));
+    }
     tokio::spawn(queue_into(
         queue(&stack.assessor_queue_url),
         "assessor",

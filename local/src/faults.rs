@@ -69,17 +69,16 @@ impl Faults {
         self.with(|f| f.injected.clone())
     }
 
-    /// The error this call is to get, if a fault breaks it.
+    /// The error this call is to get, if a fault breaks it: each fault that
+    /// matches it has its own chance.
     pub(crate) fn breaks(&self, function: &str, operation: &str, path: &str, body: &[u8]) -> Option<Injected> {
         self.with(|f| {
             let fault = f.active.iter().find(|fault| {
                 fault.function.as_deref().is_none_or(|wanted| wanted == function)
                     && fault.operation == operation
                     && (fault.resource.is_empty() || mentions(path, body, &fault.resource))
+                    && fastrand::f64() < fault.fraction
             })?;
-            if fastrand::f64() >= fault.fraction {
-                return None;
-            }
             let (name, error) = (fault.name.clone(), fault.error);
             match f.injected.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, count)) => *count += 1,
@@ -126,6 +125,21 @@ mod tests {
         assert_eq!(faults.injected(), [("orders-throttled".to_owned(), 1)]);
         faults.lift("orders-throttled");
         assert_eq!(faults.breaks("fanout", "SendMessageBatch", "/", body), None);
+    }
+
+    #[test]
+    fn an_outage_over_a_partial_fault_breaks_every_call() {
+        let faults = Faults::default();
+        faults.inject(fault(0.0));
+        faults.inject(Fault {
+            name: "outage".into(),
+            error: Injected::ServerError,
+            ..fault(1.0)
+        });
+        assert_eq!(
+            faults.breaks("fanout", "SendMessageBatch", "/", b"orders"),
+            Some(Injected::ServerError)
+        );
     }
 
     #[test]

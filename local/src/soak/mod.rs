@@ -8,8 +8,10 @@
 pub mod api;
 pub mod destinations;
 pub mod load;
+pub mod loyalty;
 pub mod receivers;
 pub mod reconcile;
+pub mod replay_check;
 pub mod report;
 pub mod scenarios;
 pub mod system;
@@ -75,7 +77,7 @@ impl Profile {
             entities: 6,
             noisy_factor: 10.0,
             noisy_failing: 3,
-            drain: Duration::from_secs(90),
+            drain: Duration::from_secs(150),
             enforce_noisy_bound: false,
         }
     }
@@ -176,6 +178,9 @@ impl Context {
             for (index, kind) in self.accounts.kinds().into_iter().enumerate() {
                 quiet.push(self.subscribe(&tenant, kind, index).await?);
             }
+            if scenario.audits() {
+                self.earn_rule(&tenant).await?;
+            }
             loads.push(TenantLoad {
                 tenant,
                 rate: profile.quiet_rate,
@@ -206,9 +211,27 @@ impl Context {
         }
         let crashes_before = self.local.as_ref().map_or(0, |l| l.crashes.killed());
         let started = Instant::now();
-        let (sent, disturbed) = tokio::join!(
+        let window_start = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let loyal: Vec<String> = if scenario.audits() {
+            loads
+                .iter()
+                .take(profile.quiet_tenants)
+                .map(|l| l.tenant.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // One action a tenant every two of its events.
+        let interval = Duration::from_secs_f64(2.0 / profile.quiet_rate.max(0.01));
+        let (sent, disturbed, loyalty_loads) = tokio::join!(
             load::run(&self.api, &loads, profile.load),
-            scenario.disturb(self, &quiet, &extra, profile.load)
+            scenario.disturb(self, &quiet, &extra, profile.load),
+            futures_util::future::join_all(loyal.iter().map(|tenant| loyalty::run(
+                &self.api,
+                tenant,
+                interval,
+                profile.load
+            )))
         );
         let loaded = started.elapsed();
         let disturbed = disturbed.map_err(|e| {
@@ -218,6 +241,15 @@ impl Context {
         let subscribers: Vec<Subscriber> = quiet.iter().chain(&extra).cloned().collect();
         let dead_letters = self.settle(&sent.accepted, &subscribers, profile.drain).await;
         let settled = started.elapsed();
+        // The replay worker under the same faults (before they are lifted).
+        let replay = match (scenario.audits(), quiet.first()) {
+            (true, Some(subscriber)) => Some(self.replay_check(subscriber, window_start, &sent.accepted).await?),
+            _ => None,
+        };
+        let loyalty = match loyalty_loads.is_empty() {
+            true => None,
+            false => Some(loyalty::check(&self.api, &loyalty_loads).await?),
+        };
         let calls = self.local.as_ref().map(|l| l.calls.take_calls()).unwrap_or_default();
         let faults = self.local.as_ref().map(|l| {
             l.crashes.set(0.0, Duration::ZERO);
@@ -245,6 +277,8 @@ impl Context {
             calls,
             injected: faults.unwrap_or_default(),
             crashes: self.local.as_ref().map_or(0, |l| l.crashes.killed()) - crashes_before,
+            replay,
+            loyalty,
         })
     }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::loyalty::LoyaltyCheck;
 use super::reconcile::{Percentiles, Row};
+use super::replay_check::ReplayCheck;
 
 /// Functions the harness itself calls while it settles (not part of an event's cost).
 const HARNESS_CALLS: [&str; 1] = ["list-dead-letters"];
@@ -30,6 +32,10 @@ pub struct Outcome {
     pub injected: Vec<(String, u64)>,
     /// Invocations killed mid-batch.
     pub crashes: u64,
+    /// The replay run after the load, if the scenario runs one.
+    pub replay: Option<ReplayCheck>,
+    /// The loyalty ledgers' invariants, if the scenario earns and spends points.
+    pub loyalty: Option<LoyaltyCheck>,
 }
 
 /// Totals over a scenario's rows.
@@ -104,6 +110,15 @@ impl Outcome {
                 problems.push(format!("{}: {count} {what}", self.scenario));
             }
         }
+        if let Some(loyalty) = self.loyalty.as_ref().filter(|l| !l.passed()) {
+            problems.push(format!("{}: a loyalty invariant broke: {loyalty:?}", self.scenario));
+        }
+        if let Some(replay) = self.replay.as_ref().filter(|r| !r.passed()) {
+            problems.push(format!(
+                "{}: the replay did not finish whole: {replay:?}",
+                self.scenario
+            ));
+        }
         problems
     }
 
@@ -133,6 +148,20 @@ impl Outcome {
             q.p95,
             q.p99
         );
+        if let Some(r) = &self.replay {
+            let _ = writeln!(
+                out,
+                "   replay of the window to one subscription: {} (matched {}, sent {}), events not sent again: {}",
+                r.status, r.matched, r.sent, r.not_resent
+            );
+        }
+        if let Some(l) = &self.loyalty {
+            let _ = writeln!(
+                out,
+                "   loyalty: {} customers, {} actions, {} redemptions; balance ≠ ledger {}, negative {}, applied twice {}, not earned {}",
+                l.customers, l.actions, l.redemptions, l.unbalanced, l.negative, l.applied_twice, l.not_earned
+            );
+        }
         if !self.injected.is_empty() || self.crashes > 0 {
             let _ = writeln!(
                 out,

@@ -15,7 +15,8 @@ pub enum Scenario {
     DestinationsBounce,
     /// A queue deleted for good: its events must all end as dead letters.
     DestinationGone,
-    /// Destinations throttling or failing a share of their calls.
+    /// Destinations throttling or failing a share of their calls, and all of
+    /// them refusing access for four seconds.
     FlakyDestinations,
     /// The fan-out, its retry consumer, the projector, the assessor and the
     /// replay worker killed in the middle of batches.
@@ -56,6 +57,14 @@ impl Scenario {
     /// Whether it breaks things only the local stack lets the harness break.
     pub fn needs_local_faults(self) -> bool {
         !matches!(self, Self::Steady | Self::DestinationsBounce | Self::DestinationGone)
+    }
+
+    /// Whether the scenario also earns and spends loyalty points, and replays
+    /// its window to a subscription (under its faults), checking the ledgers
+    /// and that the replay finishes. Not `steady`: its calls per event are
+    /// those of ORDER events alone.
+    pub fn audits(self) -> bool {
+        matches!(self, Self::Crashes)
     }
 
     /// Breaks what the scenario breaks while the load runs for `load`.
@@ -105,6 +114,22 @@ impl Scenario {
                         error,
                     });
                 }
+                // And every subscriber refusing access for four seconds (a policy
+                // briefly wrong): neither the SDK nor the fan-out tries that again
+                // at once, so those deliveries go through the retry queue.
+                tokio::time::sleep(load / 3).await;
+                for operation in ["SendMessageBatch", "PutEvents", "PublishBatch"] {
+                    faults.inject(Fault {
+                        name: "outage".into(),
+                        function: None,
+                        operation: operation.into(),
+                        resource: "--".into(),
+                        fraction: 1.0,
+                        error: Injected::AccessDenied,
+                    });
+                }
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                faults.lift("outage");
                 Ok(())
             }
             Self::Crashes => {
