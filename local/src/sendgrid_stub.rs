@@ -20,6 +20,8 @@ pub struct Received {
     pub path: String,
     pub authorization: String,
     pub body: Value,
+    /// What the stub answered.
+    pub status: u16,
 }
 
 /// A status and the headers to answer it with.
@@ -28,6 +30,8 @@ type Answer = (u16, Vec<(&'static str, String)>);
 #[derive(Clone, Default)]
 struct State {
     script: Arc<Mutex<VecDeque<Answer>>>,
+    /// Shares of 429 and 503 answers once the script is out (the load harness's faults).
+    odds: Arc<Mutex<(f64, f64)>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
@@ -66,6 +70,12 @@ impl SendGridStub {
             .push_back((status, headers));
     }
 
+    /// Once the script runs out, answers a share `rate_limited` of requests with
+    /// 429 (Retry-After 0) and a share `unavailable` with 503; the rest 202.
+    pub fn answer_randomly(&self, rate_limited: f64, unavailable: f64) {
+        *self.state.odds.lock().unwrap_or_else(PoisonError::into_inner) = (rate_limited, unavailable);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state
             .received
@@ -92,6 +102,18 @@ async fn answer(request: Request<Incoming>, state: State) -> Result<Response<Ful
         .filter_map(|p| p["to"][0]["email"].as_str())
         .collect();
     tracing::info!(template_id = %body["template_id"], ?recipients, custom_args = %body["custom_args"], "SendGrid stub: would send");
+    let scripted = state.script.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+    let (status, headers) = scripted.unwrap_or_else(|| {
+        let (rate_limited, unavailable) = *state.odds.lock().unwrap_or_else(PoisonError::into_inner);
+        let draw = fastrand::f64();
+        if draw < rate_limited {
+            (429, vec![("retry-after", "0".to_owned())])
+        } else if draw < rate_limited + unavailable {
+            (503, Vec::new())
+        } else {
+            (202, Vec::new())
+        }
+    });
     state
         .received
         .lock()
@@ -100,13 +122,8 @@ async fn answer(request: Request<Incoming>, state: State) -> Result<Response<Ful
             path,
             authorization,
             body,
+            status,
         });
-    let (status, headers) = state
-        .script
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop_front()
-        .unwrap_or_else(|| (202, Vec::new()));
     let mut response = Response::builder().status(status);
     for (name, value) in headers {
         response = response.header(name, value);

@@ -9,6 +9,7 @@ pub mod api;
 pub mod destinations;
 pub mod load;
 pub mod loyalty;
+pub mod notifications;
 pub mod receivers;
 pub mod reconcile;
 pub mod replay_check;
@@ -187,6 +188,13 @@ impl Context {
                 entities: profile.entities,
             });
         }
+        let mut jobs = Vec::new();
+        if scenario == Scenario::SendGridRefusing {
+            for load in &loads {
+                jobs.push((load.tenant.clone(), self.shop(&load.tenant).await?));
+            }
+        }
+        let shoppers: Vec<String> = jobs.iter().map(|(tenant, _)| tenant.clone()).collect();
         let mut extra = Vec::new();
         match scenario {
             Scenario::DestinationGone => {
@@ -223,17 +231,21 @@ impl Context {
         };
         // One action a tenant every two of its events.
         let interval = Duration::from_secs_f64(2.0 / profile.quiet_rate.max(0.01));
-        let (sent, disturbed, loyalty_loads) = tokio::join!(
-            load::run(&self.api, &loads, profile.load),
+        let timed_load = async {
+            let sent = load::run(&self.api, &loads, profile.load).await;
+            (sent, started.elapsed())
+        };
+        let ((sent, loaded), disturbed, loyalty_loads, mail_runs) = tokio::join!(
+            timed_load,
             scenario.disturb(self, &quiet, &extra, profile.load),
             futures_util::future::join_all(loyal.iter().map(|tenant| loyalty::run(
                 &self.api,
                 tenant,
                 interval,
                 profile.load
-            )))
+            ))),
+            self.notify(&shoppers, &jobs, profile.load)
         );
-        let loaded = started.elapsed();
         let disturbed = disturbed.map_err(|e| {
             tracing::error!(error = %e, "the scenario's fault could not be made");
             e
@@ -249,6 +261,10 @@ impl Context {
         let loyalty = match loyalty_loads.is_empty() {
             true => None,
             false => Some(loyalty::check(&self.api, &loyalty_loads).await?),
+        };
+        let mails = match (mail_runs?, &self.local) {
+            (Some(runs), Some(local)) => Some(notifications::check(&local.sendgrid, &shoppers, runs)),
+            _ => None,
         };
         let calls = self.local.as_ref().map(|l| l.calls.take_calls()).unwrap_or_default();
         let faults = self.local.as_ref().map(|l| {
@@ -279,7 +295,29 @@ impl Context {
             crashes: self.local.as_ref().map_or(0, |l| l.crashes.killed()) - crashes_before,
             replay,
             loyalty,
+            mails,
         })
+    }
+
+    /// Restocks `tenants`' products while their jobs run every two seconds
+    /// through the load (and a few times after); the runs made, `None` without
+    /// jobs.
+    async fn notify(
+        &self,
+        tenants: &[String],
+        jobs: &[(String, String)],
+        load: Duration,
+    ) -> Result<Option<usize>, SoakError> {
+        let Some(local) = self.local.as_ref().filter(|_| !jobs.is_empty()) else {
+            return Ok(None);
+        };
+        let every = Duration::from_secs(2);
+        let (restocked, runs) = tokio::join!(
+            self.restock(tenants, load),
+            notifications::run_jobs(&local.notifications, &local.sendgrid, jobs, every, load)
+        );
+        restocked?;
+        Ok(Some(runs?))
     }
 
     async fn subscribe(&self, tenant: &str, kind: Kind, index: usize) -> Result<Subscriber, SoakError> {

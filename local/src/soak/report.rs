@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::loyalty::LoyaltyCheck;
+use super::notifications::MailCheck;
 use super::reconcile::{Percentiles, Row};
 use super::replay_check::ReplayCheck;
 
@@ -36,6 +37,8 @@ pub struct Outcome {
     pub replay: Option<ReplayCheck>,
     /// The loyalty ledgers' invariants, if the scenario earns and spends points.
     pub loyalty: Option<LoyaltyCheck>,
+    /// The shoppers' e-mails, if the scenario runs notification jobs.
+    pub mails: Option<MailCheck>,
 }
 
 /// Totals over a scenario's rows.
@@ -110,6 +113,12 @@ impl Outcome {
                 problems.push(format!("{}: {count} {what}", self.scenario));
             }
         }
+        if let Some(mails) = self.mails.as_ref().filter(|m| !m.passed()) {
+            problems.push(format!(
+                "{}: shoppers not mailed exactly once a change: {mails:?}",
+                self.scenario
+            ));
+        }
         if let Some(loyalty) = self.loyalty.as_ref().filter(|l| !l.passed()) {
             problems.push(format!("{}: a loyalty invariant broke: {loyalty:?}", self.scenario));
         }
@@ -153,6 +162,13 @@ impl Outcome {
                 out,
                 "   replay of the window to one subscription: {} (matched {}, sent {}), events not sent again: {}",
                 r.status, r.matched, r.sent, r.not_resent
+            );
+        }
+        if let Some(m) = &self.mails {
+            let _ = writeln!(
+                out,
+                "   e-mails: {} runs, {} SendGrid calls refused (429/503); (shopper, restocked product) mailed once {}, never {}, extra {}",
+                m.runs, m.refused_calls, m.mailed_once, m.never_mailed, m.extra
             );
         }
         if let Some(l) = &self.loyalty {

@@ -25,10 +25,12 @@ pub enum Scenario {
     RoleRefused,
     /// One tenant with ten times the traffic and many failing subscriptions.
     NoisyTenant,
+    /// SendGrid answering 429 and 503 to a share of a notification run's calls.
+    SendGridRefusing,
 }
 
 impl Scenario {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Steady,
         Self::DestinationsBounce,
         Self::DestinationGone,
@@ -36,6 +38,7 @@ impl Scenario {
         Self::Crashes,
         Self::RoleRefused,
         Self::NoisyTenant,
+        Self::SendGridRefusing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Scenario {
             Self::Crashes => "crashes",
             Self::RoleRefused => "role-refused",
             Self::NoisyTenant => "noisy-tenant",
+            Self::SendGridRefusing => "sendgrid-refusing",
         }
     }
 
@@ -78,6 +82,11 @@ impl Scenario {
     ) -> Result<(), SoakError> {
         match self {
             Self::Steady | Self::NoisyTenant => Ok(()),
+            Self::SendGridRefusing => {
+                let local = context.local.as_ref().ok_or(SoakError::NeedsLocal("sendgrid"))?;
+                local.sendgrid.answer_randomly(0.3, 0.2);
+                Ok(())
+            }
             Self::DestinationGone => {
                 for gone in extra {
                     context.arrivals.drain(gone).await;

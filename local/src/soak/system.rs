@@ -7,6 +7,8 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use shared::notifications::NotificationRunner;
+use shared::sendgrid::{RetryPolicy, SendGrid};
 use tokio::net::TcpListener;
 
 use super::SoakError;
@@ -17,8 +19,13 @@ use crate::faults::Faults;
 use crate::gateway::{self, Gateway, LocalAuth};
 use crate::iam::AccessLog;
 use crate::provision;
+use crate::sendgrid_stub::SendGridStub;
 
 pub struct LocalSystem {
+    /// Where notification-job sends (answers can be made to fail).
+    pub sendgrid: SendGridStub,
+    /// notification-job, invoked by the harness as Scheduler would.
+    pub notifications: NotificationRunner,
     pub faults: Faults,
     pub crashes: Crashes,
     /// Every AWS call the functions made.
@@ -61,7 +68,20 @@ impl LocalSystem {
             jobs: None,
         });
         tokio::spawn(gateway::serve(listener, gateway));
+        let sendgrid = SendGridStub::start().await.map_err(|e| setup(e.to_string()))?;
+        // SendGrid's client as deployed, its backoff shortened to the harness's pace.
+        let retry = RetryPolicy {
+            attempts: 3,
+            base_delay: std::time::Duration::from_millis(20),
+        };
+        let client = SendGrid::new(&sendgrid.url, retry).map_err(|e| setup(e.to_string()))?;
+        let notifications = stack
+            .notification_runner(client)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
         Ok(Self {
+            sendgrid,
+            notifications,
             faults,
             crashes,
             calls,

@@ -1,0 +1,228 @@
+//! Notification runs under the load, with SendGrid answering 429 and 5xx to a
+//! share of its calls: each quiet tenant's shoppers wish for products that are
+//! out of stock, some come back in stock while the load runs, and the tenant's
+//! back-in-stock job runs every few seconds (as Scheduler would invoke it).
+//! Afterwards, each shopper must have been mailed each restocked product they
+//! wished for exactly once (in a mail SendGrid accepted), and no other.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Value, json};
+use shared::notifications::{Invocation, NotificationRunner, Outcome};
+
+use super::{Context, SoakError};
+use crate::sendgrid_stub::SendGridStub;
+
+const SHOPPERS: usize = 6;
+/// Products each tenant's shoppers wish for; the last never comes back.
+const PRODUCTS: [&str; 4] = ["P0", "P1", "P2", "P3"];
+/// Runs after the faults end, to mail what failed before (carried shoppers).
+const CLEAN_RUNS: usize = 4;
+
+/// The mails' outcome over every quiet tenant.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MailCheck {
+    pub runs: usize,
+    /// SendGrid calls answered 429 or 5xx.
+    pub refused_calls: usize,
+    /// (shopper, restocked product wished) pairs mailed exactly once.
+    pub mailed_once: usize,
+    /// Pairs never mailed.
+    pub never_mailed: usize,
+    /// Pairs mailed more than once, or products mailed that were not restocked.
+    pub extra: usize,
+}
+
+impl MailCheck {
+    pub fn passed(&self) -> bool {
+        self.never_mailed == 0 && self.extra == 0
+    }
+}
+
+/// What a shopper of `tenant` wishes for: two products, by turns.
+fn wishes(shopper: usize) -> [&'static str; 2] {
+    [
+        PRODUCTS[shopper % PRODUCTS.len()],
+        PRODUCTS[(shopper + 1) % PRODUCTS.len()],
+    ]
+}
+
+fn email(tenant: &str, shopper: usize) -> String {
+    format!("{tenant}-s{shopper}@example.com")
+}
+
+impl Context {
+    /// Posts an event of `entity` with `payload` for `tenant`.
+    async fn post_entity(
+        &self,
+        tenant: &str,
+        entity: &str,
+        operation: &str,
+        id: &str,
+        payload: &Value,
+    ) -> Result<(), SoakError> {
+        let body = json!({
+            "entity_id": id, "entity_name": entity, "event_source": "APPLICATION", "event_type": "ENTITY_EVENT",
+            "event_payload": {"operation": operation, "entity_id": id,
+                "base64_encoded_payload_json": base64::engine::general_purpose::STANDARD.encode(payload.to_string())}
+        });
+        let answer = self.api.post(tenant, "/api/v1/events", &body).await?;
+        if answer.status != 201 {
+            return Err(SoakError::Api(format!(
+                "{entity} event for {tenant}: {} {}",
+                answer.status, answer.body
+            )));
+        }
+        Ok(())
+    }
+
+    /// Wishlists and empty stock for `tenant`, and its back-in-stock job; the
+    /// job id.
+    pub(super) async fn shop(&self, tenant: &str) -> Result<String, SoakError> {
+        for shopper in 0..SHOPPERS {
+            let items: Vec<Value> = wishes(shopper)
+                .iter()
+                .map(|p| json!({"product_id": p, "name": p, "url": format!("https://shop.example/p/{p}")}))
+                .collect();
+            let payload = json!({"shopper": {"id": format!("s{shopper}"), "email": email(tenant, shopper), "name": "Shopper"},
+                "items": items});
+            self.post_entity(tenant, "WISHLIST", "CREATE", &format!("s{shopper}"), &payload)
+                .await?;
+        }
+        for product in PRODUCTS {
+            self.post_entity(
+                tenant,
+                "INVENTORY_LEVEL",
+                "UPDATE",
+                product,
+                &json!({"product_id": product, "quantity": 0}),
+            )
+            .await?;
+        }
+        let job = json!({"notification": "BACK_IN_STOCK", "template_id": "d-restock", "number_of_items_in_email": 4,
+            "job_parameters": {"campaign_id": "soak"}, "schedule": "0 9 * * *",
+            "is_active": true, "is_scheduled": true, "deleted": false});
+        let answer = self.api.post(tenant, "/api/v1/jobs", &job).await?;
+        answer.body["id"]
+            .as_str()
+            .filter(|_| answer.status == 201)
+            .map(str::to_owned)
+            .ok_or_else(|| SoakError::Setup(format!("job for {tenant}: {} {}", answer.status, answer.body)))
+    }
+
+    /// Restocks all products but the last, a third and two thirds into `load`.
+    pub(super) async fn restock(&self, tenants: &[String], load: Duration) -> Result<(), SoakError> {
+        for (at, products) in [(load / 3, &PRODUCTS[..2]), (load / 3, &PRODUCTS[2..3])] {
+            tokio::time::sleep(at).await;
+            for tenant in tenants {
+                for product in products {
+                    let payload = json!({"product_id": product, "quantity": 5});
+                    self.post_entity(tenant, "INVENTORY_LEVEL", "UPDATE", product, &payload)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs each tenant's job every `every` until `until`, then `CLEAN_RUNS` more
+/// times once SendGrid answers well again; returns the runs made.
+pub async fn run_jobs(
+    runner: &NotificationRunner,
+    sendgrid: &SendGridStub,
+    jobs: &[(String, String)],
+    every: Duration,
+    until: Duration,
+) -> Result<usize, SoakError> {
+    let started = Instant::now();
+    let mut runs = 0;
+    let run_all = |label: String| {
+        let label = label.clone();
+        async move {
+            for (tenant, job) in jobs {
+                let invocation = Invocation {
+                    tenant: tenant.clone(),
+                    job_id: job.clone(),
+                    scheduled_time: None,
+                    execution_id: format!("{label}-{}", uuid::Uuid::now_v7().simple()),
+                };
+                match runner.run(invocation).await {
+                    Ok(Outcome::Ran(_) | Outcome::AlreadyRan) => {}
+                    Ok(Outcome::Skipped(why)) => return Err(SoakError::Setup(format!("job skipped: {why}"))),
+                    // Lambda would retry the invocation; the next run carries on.
+                    Err(err) => tracing::warn!(error = %err, "notification run failed"),
+                }
+            }
+            Ok::<(), SoakError>(())
+        }
+    };
+    while started.elapsed() < until {
+        run_all(format!("soak-{runs}")).await?;
+        runs += 1;
+        tokio::time::sleep(every).await;
+    }
+    sendgrid.answer_randomly(0.0, 0.0);
+    for clean in 0..CLEAN_RUNS {
+        tokio::time::sleep(every).await;
+        run_all(format!("clean-{clean}")).await?;
+        runs += 1;
+    }
+    Ok(runs)
+}
+
+/// Each (shopper, restocked product) must be in exactly one accepted mail.
+pub fn check(sendgrid: &SendGridStub, tenants: &[String], runs: usize) -> MailCheck {
+    let mut mailed: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut refused_calls = 0;
+    for received in sendgrid.received() {
+        if received.status != 202 {
+            refused_calls += 1;
+            continue;
+        }
+        for personalization in received.body["personalizations"].as_array().into_iter().flatten() {
+            let to = personalization["to"][0]["email"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            for item in personalization["dynamic_template_data"]["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let product = item["product_id"].as_str().unwrap_or_default().to_owned();
+                *mailed.entry((to.clone(), product)).or_default() += 1;
+            }
+        }
+    }
+    let restocked: BTreeSet<&str> = PRODUCTS[..3].iter().copied().collect();
+    let mut check = MailCheck {
+        runs,
+        refused_calls,
+        ..MailCheck::default()
+    };
+    let mut expected = BTreeSet::new();
+    for tenant in tenants {
+        for shopper in 0..SHOPPERS {
+            for product in wishes(shopper).into_iter().filter(|p| restocked.contains(p)) {
+                expected.insert((email(tenant, shopper), product.to_owned()));
+            }
+        }
+    }
+    for pair in &expected {
+        match mailed.get(pair).copied().unwrap_or(0) {
+            0 => check.never_mailed += 1,
+            1 => check.mailed_once += 1,
+            _ => check.extra += 1,
+        }
+    }
+    let ours = |to: &str| tenants.iter().any(|t| to.starts_with(&format!("{t}-s")));
+    check.extra += mailed
+        .keys()
+        .filter(|pair| ours(&pair.0) && !expected.contains(*pair))
+        .count();
+    check
+}
