@@ -194,9 +194,11 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
         for (function, calls) in steady.calls_per_event() {
             out.push_str(&format!("     {function:<20} {calls:.2}\n"));
         }
-        out.push_str("   and by operation:\n");
-        for ((function, operation), calls) in steady.operations_per_event() {
-            out.push_str(&format!("     {function:<20} {operation:<24} {calls:.2}\n"));
+        out.push_str("   and by operation (calls, and the entries in them):\n");
+        for ((function, operation), (calls, entries)) in steady.operations_per_event() {
+            out.push_str(&format!(
+                "     {function:<20} {operation:<24} {calls:>6.2} {entries:>7.2}\n"
+            ));
         }
     }
     if problems.is_empty() {

@@ -18,9 +18,9 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
-use super::limits;
 use super::policy::Policy;
 use super::request::{self, Scope};
+use super::{entries, limits};
 use crate::faults::{Faults, Injected};
 use crate::template::FunctionPolicies;
 
@@ -30,8 +30,8 @@ pub struct AccessLog(Arc<Mutex<Log>>);
 
 #[derive(Debug, Default)]
 struct Log {
-    /// (function, operation), in order.
-    calls: Vec<(String, String)>,
+    /// (function, operation, entries), in order.
+    calls: Vec<(String, String, usize)>,
     refused: Vec<String>,
 }
 
@@ -42,14 +42,23 @@ impl AccessLog {
 
     /// The operations made since the last take, in order.
     pub fn take(&self) -> Vec<String> {
-        self.with(|log| std::mem::take(&mut log.calls))
+        self.take_counted()
             .into_iter()
-            .map(|(_, operation)| operation)
+            .map(|(_, operation, _)| operation)
             .collect()
     }
 
     /// The (function, operation) pairs made since the last take.
     pub fn take_calls(&self) -> Vec<(String, String)> {
+        self.take_counted()
+            .into_iter()
+            .map(|(function, operation, _)| (function, operation))
+            .collect()
+    }
+
+    /// The (function, operation, entries) of each call since the last take
+    /// (see `entries`: what AWS bills by).
+    pub fn take_counted(&self) -> Vec<(String, String, usize)> {
         self.with(|log| std::mem::take(&mut log.calls))
     }
 
@@ -230,8 +239,9 @@ impl Check {
             .and_then(|auth| auth.split("Credential=").nth(1))
             .and_then(|credential| credential.split('/').next())
             .unwrap_or_default();
+        let entries = entries::entries(&call.operation, request.body);
         self.log
-            .with(|log| log.calls.push((self.function.clone(), call.operation.clone())));
+            .with(|log| log.calls.push((self.function.clone(), call.operation.clone(), entries)));
         // Another key's authority (a subscriber's own credentials), not the role's.
         // An unsigned request is checked like the role's own.
         if !signer.is_empty() && signer != self.own_key {

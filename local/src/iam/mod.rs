@@ -4,6 +4,7 @@
 //! template uses), and against the message limits moto does not check
 //! (`limits`). See docs/operations.md, "What the local stack enforces".
 
+pub mod entries;
 mod guard;
 pub mod limits;
 pub mod policy;

@@ -215,7 +215,7 @@ impl Context {
             _ => {}
         }
         if let Some(local) = &self.local {
-            local.calls.take_calls();
+            local.calls.take_counted();
         }
         let crashes_before = self.local.as_ref().map_or(0, |l| l.crashes.killed());
         let started = Instant::now();
@@ -266,7 +266,7 @@ impl Context {
             (Some(runs), Some(local)) => Some(notifications::check(&local.sendgrid, &shoppers, runs)),
             _ => None,
         };
-        let calls = self.local.as_ref().map(|l| l.calls.take_calls()).unwrap_or_default();
+        let calls = self.local.as_ref().map(|l| l.calls.take_counted()).unwrap_or_default();
         let faults = self.local.as_ref().map(|l| {
             l.crashes.set(0.0, Duration::ZERO);
             let injected = l.faults.injected();

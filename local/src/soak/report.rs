@@ -26,9 +26,9 @@ pub struct Outcome {
     pub loaded: Duration,
     pub settled: Duration,
     pub rows: Vec<Row>,
-    /// (function, operation) of every AWS call the functions made.
+    /// (function, operation, entries) of every AWS call the functions made.
     #[serde(skip)]
-    pub calls: Vec<(String, String)>,
+    pub calls: Vec<(String, String, usize)>,
     /// Calls each injected fault broke.
     pub injected: Vec<(String, u64)>,
     /// Invocations killed mid-batch.
@@ -80,7 +80,7 @@ impl Outcome {
     /// AWS calls per accepted event, by function.
     pub fn calls_per_event(&self) -> BTreeMap<String, f64> {
         let mut counts: BTreeMap<String, f64> = BTreeMap::new();
-        for (function, _) in self.calls.iter().filter(|(f, _)| !HARNESS_CALLS.contains(&f.as_str())) {
+        for (function, _, _) in self.own_calls() {
             *counts.entry(function.clone()).or_default() += 1.0;
         }
         let events = self.accepted.max(1) as f64;
@@ -88,15 +88,28 @@ impl Outcome {
         counts
     }
 
-    /// AWS calls per accepted event, by function and operation.
-    pub fn operations_per_event(&self) -> BTreeMap<(String, String), f64> {
-        let mut counts: BTreeMap<(String, String), f64> = BTreeMap::new();
-        for call in self.calls.iter().filter(|(f, _)| !HARNESS_CALLS.contains(&f.as_str())) {
-            *counts.entry(call.clone()).or_default() += 1.0;
+    /// AWS calls and their entries (what AWS bills by: items, messages, events)
+    /// per accepted event, by function and operation.
+    pub fn operations_per_event(&self) -> BTreeMap<(String, String), (f64, f64)> {
+        let mut counts: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+        for (function, operation, entries) in self.own_calls() {
+            let count = counts.entry((function.clone(), operation.clone())).or_default();
+            count.0 += 1.0;
+            count.1 += *entries as f64;
         }
         let events = self.accepted.max(1) as f64;
-        counts.values_mut().for_each(|c| *c /= events);
+        for (calls, entries) in counts.values_mut() {
+            *calls /= events;
+            *entries /= events;
+        }
         counts
+    }
+
+    /// The calls the stack's functions made, not the harness's own reads.
+    fn own_calls(&self) -> impl Iterator<Item = &(String, String, usize)> {
+        self.calls
+            .iter()
+            .filter(|(function, _, _)| !HARNESS_CALLS.contains(&function.as_str()))
     }
 
     /// Why this scenario fails the run (empty when it passes).
