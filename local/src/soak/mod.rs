@@ -276,7 +276,17 @@ impl Context {
         disturbed?;
         let mut rows = reconcile::reconcile(&sent.accepted, &subscribers, &self.arrivals.snapshot(), &dead_letters);
         for row in rows.iter_mut().filter(|r| r.lost > 0) {
-            row.first_lost_attempts = self.attempts(row).await;
+            if let Some(event_id) = row.lost_examples.first().cloned() {
+                row.first_lost_attempts = self.attempts(row, &event_id).await;
+            }
+        }
+        for row in rows.iter_mut().filter(|r| !r.late.is_empty()) {
+            for event_id in row.late.clone() {
+                if self.attempts(row, &event_id).await.len() > 1 {
+                    row.order_violations -= 1;
+                    row.reordered_by_retry += 1;
+                }
+            }
         }
         Ok(Outcome {
             scenario: scenario.name(),
@@ -376,12 +386,9 @@ impl Context {
         }
     }
 
-    /// What the service recorded of its attempts to deliver `row`'s first lost
-    /// event to `row`'s subscription (`GET /api/v1/events/{id}/deliveries`).
-    async fn attempts(&self, row: &reconcile::Row) -> Vec<serde_json::Value> {
-        let Some(event_id) = row.lost_examples.first() else {
-            return Vec::new();
-        };
+    /// What the service recorded of its attempts to deliver `event_id` to
+    /// `row`'s subscription (`GET /api/v1/events/{id}/deliveries`).
+    async fn attempts(&self, row: &reconcile::Row, event_id: &str) -> Vec<serde_json::Value> {
         let path = format!("/api/v1/events/{event_id}/deliveries?limit=500");
         match self.api.get(&row.tenant, &path).await {
             Ok(answer) => answer.body["items"]
