@@ -4,7 +4,7 @@
 //! `--token` (and the AWS credentials of the account its destinations may be
 //! made in), where only the scenarios that need no injected fault run.
 //!
-//! soak [--profile short|long] [--scenario NAME]... [--api-url URL --token JWT] [--json FILE]
+//! soak [--profile short|long] [--scenario NAME]... [--noisy-failing N] [--api-url URL --token JWT] [--json FILE]
 //!
 //! Prints each scenario's table and a summary; exits 1 if any event was lost,
 //! arrived corrupted or out of order, or the quiet tenants' p99 with a noisy
@@ -54,6 +54,9 @@ fn args() -> Result<Args, String> {
                 let name = value()?;
                 args.scenarios
                     .push(Scenario::parse(&name).ok_or(format!("no scenario {name:?}"))?);
+            }
+            "--noisy-failing" => {
+                args.profile.noisy_failing = value()?.parse().map_err(|e| format!("--noisy-failing: {e}"))?;
             }
             "--api-url" => args.api_url = Some(value()?),
             "--token" => args.token = Some(value()?),
