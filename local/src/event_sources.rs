@@ -209,3 +209,76 @@ pub async fn start_event_consumers(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::crash::Crashes;
+
+    /// A stream consumer that fails the records listed in `failing`, once each,
+    /// and remembers what it was handed.
+    #[derive(Default)]
+    struct Flaky {
+        failing: Mutex<Vec<String>>,
+        handed: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl StreamConsumer for Flaky {
+        fn stream_batch(&self, records: &[EventRecord]) -> impl Future<Output = Vec<String>> + Send {
+            let sequences: Vec<String> = records
+                .iter()
+                .filter_map(|r| r.change.sequence_number.clone())
+                .collect();
+            self.handed.lock().expect("handed").push(sequences.clone());
+            let mut failing = self.failing.lock().expect("failing");
+            let failed: Vec<String> = sequences.into_iter().filter(|s| failing.contains(s)).collect();
+            failing.retain(|s| !failed.contains(s));
+            async move { failed }
+        }
+    }
+
+    fn records(n: usize) -> Vec<EventRecord> {
+        (0..n)
+            .map(|i| {
+                let mut record = EventRecord::default();
+                record.change.sequence_number = Some(format!("s{i}"));
+                record
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_failed_record_is_handed_over_again_with_those_after_it() {
+        // GIVEN a consumer that fails record s2 of five once
+        let consumer = Flaky {
+            failing: Mutex::new(vec!["s2".into()]),
+            ..Flaky::default()
+        };
+        // WHEN the batch is handed over
+        hand_over(&records(5), "test", &consumer).await;
+        // THEN it is handed over again from s2, as Lambda does with ReportBatchItemFailures
+        let handed = consumer.handed.lock().expect("handed").clone();
+        assert_eq!(handed, [vec!["s0", "s1", "s2", "s3", "s4"], vec!["s2", "s3", "s4"]]);
+    }
+
+    #[tokio::test]
+    async fn a_killed_invocation_is_handed_over_whole() {
+        // GIVEN a consumer that takes 50 ms, every invocation of which is killed within 10 ms
+        struct Slow;
+        impl StreamConsumer for Slow {
+            async fn stream_batch(&self, _: &[EventRecord]) -> Vec<String> {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Vec::new()
+            }
+        }
+        let crashes = Crashes::default();
+        crashes.set(1.0, Duration::from_millis(10));
+        let consumer = crashes.wrap(Arc::new(Slow));
+        // WHEN a batch is handed over
+        hand_over(&records(3), "test", &consumer).await;
+        // THEN every try is killed and the whole batch comes back, up to the retries
+        assert_eq!(crashes.killed(), u64::from(STREAM_RETRY_ATTEMPTS) + 1);
+    }
+}
