@@ -183,8 +183,15 @@ impl Outcome {
         if let Some(m) = &self.mails {
             let _ = writeln!(
                 out,
-                "   e-mails: {} runs, {} SendGrid calls refused (429/503); (shopper, restocked product) mailed once {}, never {}, extra {}",
-                m.runs, m.refused_calls, m.mailed_once, m.never_mailed, m.extra
+                "   e-mails: {} runs ({} failed part way), {} SendGrid calls refused (429/503); (shopper, restocked product) mailed once {}, never {}, twice or more {}, unexpected {} {:?}",
+                m.runs,
+                m.failed_runs,
+                m.refused_calls,
+                m.mailed_once,
+                m.never_mailed,
+                m.duplicates,
+                m.unexpected,
+                m.extra_examples
             );
         }
         if let Some(l) = &self.loyalty {
