@@ -54,6 +54,29 @@ impl Api {
         self.call("GET", tenant, path, None).await
     }
 
+    /// Every item of a listing at `path` (which has its query, `limit` at least),
+    /// following `next_token` to the end.
+    pub async fn get_all(&self, tenant: &str, path: &str) -> Result<Vec<Value>, SoakError> {
+        let mut items = Vec::new();
+        let mut page = path.to_owned();
+        loop {
+            let answer = self.get(tenant, &page).await?;
+            if answer.status != 200 {
+                return Err(SoakError::Api(format!("{page}: {} {}", answer.status, answer.body)));
+            }
+            let found = answer.body["items"].as_array().cloned().unwrap_or_default();
+            let done = found.is_empty();
+            items.extend(found);
+            match answer.body["next_token"].as_str() {
+                Some(next) if !done => {
+                    let token: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                    page = format!("{path}&next_token={token}");
+                }
+                _ => return Ok(items),
+            }
+        }
+    }
+
     async fn call(&self, method: &str, tenant: &str, path: &str, body: Option<&Value>) -> Result<Answer, SoakError> {
         let failed = |e: String| SoakError::Api(format!("{method} {path}: {e}"));
         let mut request = hyper::Request::builder()

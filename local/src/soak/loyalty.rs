@@ -157,24 +157,6 @@ async fn audit(
 }
 
 async fn ledger(api: &Api, tenant: &str, customer: &str) -> Result<Vec<Value>, SoakError> {
-    let mut entries = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut path = format!("/api/v1/customers/{customer}/ledger?limit=500");
-        if let Some(token) = &token {
-            let token: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
-            path.push_str(&format!("&next_token={token}"));
-        }
-        let answer = api.get(tenant, &path).await?;
-        if answer.status != 200 {
-            return Err(SoakError::Api(format!("{path}: {} {}", answer.status, answer.body)));
-        }
-        let items = answer.body["items"].as_array().cloned().unwrap_or_default();
-        let done = items.is_empty();
-        entries.extend(items);
-        match answer.body["next_token"].as_str() {
-            Some(next) if !done => token = Some(next.to_owned()),
-            _ => return Ok(entries),
-        }
-    }
+    api.get_all(tenant, &format!("/api/v1/customers/{customer}/ledger?limit=500"))
+        .await
 }

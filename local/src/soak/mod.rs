@@ -404,29 +404,14 @@ impl Context {
 
     /// Every event id among `subscriber`'s dead letters.
     async fn dead_letters(&self, subscriber: &Subscriber) -> Result<HashSet<String>, SoakError> {
-        let mut ids = HashSet::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut path = format!(
-                "/api/v1/event-subscription/{}/dead-letters?limit=500",
-                subscriber.subscription_id
-            );
-            if let Some(token) = &token {
-                path.push_str(&format!(
-                    "&next_token={}",
-                    form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
-                ));
-            }
-            let answer = self.api.get(&subscriber.tenant, &path).await?;
-            if answer.status != 200 {
-                return Err(SoakError::Api(format!("{path}: {} {}", answer.status, answer.body)));
-            }
-            let items = answer.body["items"].as_array().cloned().unwrap_or_default();
-            ids.extend(items.iter().filter_map(|i| i["eventId"].as_str().map(str::to_owned)));
-            match answer.body["next_token"].as_str() {
-                Some(next) if !items.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(ids),
-            }
-        }
+        let path = format!(
+            "/api/v1/event-subscription/{}/dead-letters?limit=500",
+            subscriber.subscription_id
+        );
+        let items = self.api.get_all(&subscriber.tenant, &path).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i["eventId"].as_str().map(str::to_owned))
+            .collect())
     }
 }
