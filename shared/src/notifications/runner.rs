@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use aws_config::SdkConfig;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Map, json};
@@ -205,8 +205,7 @@ where
             return Ok(Outcome::Skipped(why.into()));
         }
         let started = Instant::now();
-        // Kept to the millisecond, rounded up: the next run's "changed since"
-        // then never counts again a change written in this run's first millisecond.
+        // Kept to the millisecond, as stored; the run's cut-off is taken from it.
         let now = rfc3339_millis::ceil(Utc::now());
         let mut run = Run::starting(
             invocation.execution_id,
@@ -233,7 +232,8 @@ where
                 "an earlier attempt of this run died; carrying on after the last shopper it reached");
         }
         let mut progress = resumed.progress.clone();
-        if let Err(err) = self.send(&tenant, &job, &mut run, &mut progress).await {
+        let window = Window::of(&job, resumed.first_started_at);
+        if let Err(err) = self.send(&tenant, &job, window, &mut run, &mut progress).await {
             match err {
                 // Without its progress kept, a later retry could send twice: stop here
                 // and let Lambda retry the whole invocation once the lease is over.
@@ -262,7 +262,7 @@ where
             // A run that sent nothing leaves the comparison time alone, so the next
             // run tries the same changes again (and the same carried shoppers).
             ran: (run.status != RunStatus::Failed).then(|| Ran {
-                at: resumed.first_started_at,
+                at: window.until,
                 retry: progress.retry,
                 overflow: spilled.clone(),
             }),
@@ -289,15 +289,16 @@ where
         &self,
         tenant: &TenantId,
         job: &Job,
+        Window { since, until }: Window,
         run: &mut Run,
         progress: &mut Progress,
     ) -> Result<(), SendRunError> {
         let sender = self.senders.for_tenant(tenant).await.map_err(SendRunError::Sender)?;
-        let since = job.last_run_at.unwrap_or(job.created_at);
         let (wishlists, products) = self.candidates(tenant, job, since).await.map_err(SendRunError::Read)?;
         let composer = Composer {
             job,
             since,
+            until,
             products: &products,
         };
         let carried = self.carried(tenant, job).await.map_err(SendRunError::Read)?;
@@ -308,6 +309,7 @@ where
                 let composer = Composer {
                     job,
                     since: *since,
+                    until,
                     products: &carried.products,
                 };
                 (composer, wishlists.as_slice())
@@ -498,6 +500,32 @@ fn carry(retry: &mut Vec<RetryShoppers>, since: DateTime<Utc>, shopper: &str) {
     }
 }
 
+/// How long a product change may take from being stamped (the projector's
+/// clock) to being readable: one PutItem and its SDK retries. A run counts the
+/// changes stamped up to its start less this, so none of them is still on its
+/// way when it reads; the rest go to the next run.
+const CHANGES_SETTLE: TimeDelta = TimeDelta::seconds(5);
+
+/// The recording times whose changes a run mails: after the last run's cut-off,
+/// up to this run's. Consecutive windows meet, so each change is in one.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl Window {
+    /// The window of the execution whose first attempt started at `started`
+    /// (the same for every attempt of it).
+    fn of(job: &Job, started: DateTime<Utc>) -> Self {
+        let since = job.last_run_at.unwrap_or(job.created_at);
+        Self {
+            since,
+            until: (started - CHANGES_SETTLE).max(since),
+        }
+    }
+}
+
 /// Shoppers earlier runs could not mail, with what their e-mails need.
 #[derive(Default)]
 struct Carried {
@@ -585,14 +613,16 @@ mod tests {
                 .expect("wishlist");
         }
 
-        /// `product` was out of stock before the job was created, and is back now.
+        /// `product` was out of stock before the job was created, and came back
+        /// half an hour ago (well before any run's cut-off).
         async fn restocked(&self, product: &str) {
             let key = ProductKey::new(product, None);
             self.projections
                 .update_product(&tenant("acme"), &key, |_| {
                     let mut state = ProductState::new(key.clone());
                     state.apply(hours_ago(2), hours_ago(2), None, Some(0), None);
-                    state.apply(Utc::now(), Utc::now(), None, Some(5), None);
+                    let back = Utc::now() - TimeDelta::minutes(30);
+                    state.apply(back, back, None, Some(5), None);
                     Some(state)
                 })
                 .await
@@ -650,7 +680,7 @@ mod tests {
             (RunStatus::Succeeded, 2, 2, 0)
         );
         let job = runner.job().await;
-        assert_eq!(job.last_run_at, Some(run.started_at));
+        assert_eq!(job.last_run_at, Some(run.started_at - CHANGES_SETTLE));
         assert!(job.next_run_at.is_some());
         // The run as stored: times to the millisecond.
         let latest = runner.runs.latest(&tenant("acme"), "job-1", 5).await.expect("runs");
@@ -870,8 +900,11 @@ mod tests {
         let runs = runner.runs.latest(&acme, "job-1", 5).await.expect("runs");
         assert_eq!(runs.len(), 2);
         assert_eq!((runs[1].status, runs[1].emails), (RunStatus::Failed, 1));
-        // AND the job's changes count from the first attempt's start (as stored)
-        assert_eq!(runner.job().await.last_run_at, Some(rfc3339_millis::stored(started)));
+        // AND the job's changes count from the first attempt's cut-off (as stored)
+        assert_eq!(
+            runner.job().await.last_run_at,
+            Some(rfc3339_millis::stored(started) - CHANGES_SETTLE)
+        );
     }
 
     #[tokio::test]

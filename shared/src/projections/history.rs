@@ -70,6 +70,21 @@ impl<T: Clone + PartialEq> History<T> {
             .map(|c| &c.value)
     }
 
+    /// Whether `changed(then, now)` holds from what the projection showed at
+    /// `since` to what it showed at `until`, and still holds for the current
+    /// value (a product sold out again since is not announced back in stock).
+    pub fn changed_between(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        changed: impl Fn(&T, &T) -> bool,
+    ) -> bool {
+        match (self.seen_at(since), self.seen_at(until), self.current()) {
+            (Some(then), Some(now), Some(current)) => changed(then, now) && changed(then, current),
+            _ => false,
+        }
+    }
+
     /// The time of the last change from a value for which `from` holds to one
     /// for which `to` holds.
     pub fn last_transition(&self, from: impl Fn(&T) -> bool, to: impl Fn(&T) -> bool) -> Option<DateTime<Utc>> {
