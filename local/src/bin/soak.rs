@@ -159,7 +159,7 @@ fn verdict(outcomes: &[Outcome], profile: &Profile) -> Vec<String> {
 fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
     let mut out = String::from("\n== summary\n");
     out.push_str(&format!(
-        "   {:<20} {:>7} {:>8} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9}\n",
+        "   {:<20} {:>7} {:>8} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9} {:>7}\n",
         "scenario",
         "events",
         "events/s",
@@ -172,12 +172,13 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
         "p50 ms",
         "p95 ms",
         "p99 ms",
-        "settled s"
+        "settled s",
+        "emu ms"
     ));
     for o in outcomes {
         let (t, q) = (o.totals(), o.quiet_latency());
         out.push_str(&format!(
-            "   {:<20} {:>7} {:>8.1} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9.0}\n",
+            "   {:<20} {:>7} {:>8.1} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9.0} {:>7}\n",
             o.scenario,
             o.accepted,
             o.accepted as f64 / o.loaded.as_secs_f64().max(0.001),
@@ -190,7 +191,10 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
             q.p50,
             q.p95,
             q.p99,
-            o.settled.as_secs_f64()
+            o.settled.as_secs_f64(),
+            o.emulator
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |e| format!("{:.1}", e.mean_ms))
         ));
     }
     if let Some(steady) = outcomes.iter().find(|o| o.scenario == "steady") {

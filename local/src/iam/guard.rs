@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
@@ -33,6 +34,8 @@ struct Log {
     /// (function, operation, entries), in order.
     calls: Vec<(String, String, usize)>,
     refused: Vec<String>,
+    /// Calls answered by the emulator since the last take, and the time they took.
+    answered: (usize, Duration),
 }
 
 impl AccessLog {
@@ -60,6 +63,13 @@ impl AccessLog {
     /// (see `entries`: what AWS bills by).
     pub fn take_counted(&self) -> Vec<(String, String, usize)> {
         self.with(|log| std::mem::take(&mut log.calls))
+    }
+
+    /// How many calls the emulator answered since the last take, and their mean
+    /// time: how busy the emulator (one Python core) was.
+    pub fn take_latency(&self) -> (usize, Duration) {
+        let (calls, total) = self.with(|log| std::mem::take(&mut log.answered));
+        (calls, total / u32::try_from(calls.max(1)).unwrap_or(u32::MAX))
     }
 
     /// Why each refused call was refused.
@@ -198,7 +208,19 @@ struct GuardedConnector {
 impl HttpConnector for GuardedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         match self.guard.0.admit(&request) {
-            Ok(()) => self.inner.call(request),
+            Ok(()) => {
+                let answer = self.inner.call(request);
+                let log = self.guard.0.log.clone();
+                HttpConnectorFuture::new(async move {
+                    let started = Instant::now();
+                    let answered = answer.await;
+                    log.with(|log| {
+                        log.answered.0 += 1;
+                        log.answered.1 += started.elapsed();
+                    });
+                    answered
+                })
+            }
             Err(refusal) => HttpConnectorFuture::ready(Ok(refusal.response())),
         }
     }

@@ -216,6 +216,7 @@ impl Context {
         }
         if let Some(local) = &self.local {
             local.calls.take_counted();
+            local.calls.take_latency();
         }
         let crashes_before = self.local.as_ref().map_or(0, |l| l.crashes.killed());
         let started = Instant::now();
@@ -267,6 +268,14 @@ impl Context {
             _ => None,
         };
         let calls = self.local.as_ref().map(|l| l.calls.take_counted()).unwrap_or_default();
+        let emulator = self.local.as_ref().map(|l| {
+            let (calls, mean) = l.calls.take_latency();
+            report::Emulator {
+                calls,
+                per_second: calls as f64 / started.elapsed().as_secs_f64().max(0.001),
+                mean_ms: mean.as_secs_f64() * 1000.0,
+            }
+        });
         let faults = self.local.as_ref().map(|l| {
             l.crashes.set(0.0, Duration::ZERO);
             let injected = l.faults.injected();
@@ -306,6 +315,7 @@ impl Context {
             replay,
             loyalty,
             mails,
+            emulator,
         })
     }
 

@@ -39,6 +39,17 @@ pub struct Outcome {
     pub loyalty: Option<LoyaltyCheck>,
     /// The shoppers' e-mails, if the scenario runs notification jobs.
     pub mails: Option<MailCheck>,
+    /// How busy the emulator was (locally): a figure moto's one core bounds
+    /// shows here as calls slower than in the steady run.
+    pub emulator: Option<Emulator>,
+}
+
+/// The functions' calls to the emulator from the load's start to the end of the checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Emulator {
+    pub calls: usize,
+    pub per_second: f64,
+    pub mean_ms: f64,
 }
 
 /// Totals over a scenario's rows.
@@ -173,6 +184,13 @@ impl Outcome {
             q.p95,
             q.p99
         );
+        if let Some(e) = &self.emulator {
+            let _ = writeln!(
+                out,
+                "   emulator: {} calls from the functions ({:.0}/s), {:.1} ms each on average",
+                e.calls, e.per_second, e.mean_ms
+            );
+        }
         if let Some(r) = &self.replay {
             let _ = writeln!(
                 out,
