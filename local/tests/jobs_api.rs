@@ -83,7 +83,7 @@ async fn updates_replace_the_job_but_never_its_id() {
     let (_, created) = parts(stack.call("create-job", post("acme", &job("job-1"))).await);
 
     let mut change = job("job-1");
-    change["scheduleExpression"] = json!("rate(1 hours)");
+    change["scheduleExpression"] = json!("rate(1  hour)");
     change.as_object_mut().expect("object").remove("schedule");
     change["notification"] = json!("PRICE_DROP");
     let (status, updated) = parts(

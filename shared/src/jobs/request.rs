@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::model::{JobParameters, Notification};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ids;
-use crate::schedule::{self, ScheduleExpression};
+use crate::schedule::{self, ScheduleErrors, ScheduleExpression};
 
 const MAX_ITEMS_IN_EMAIL: i64 = 1000;
 const MAX_PARAMETERS: usize = 50;
@@ -98,9 +98,8 @@ impl JobRequest {
         let job_parameters = self.job_parameters.unwrap_or_default();
         errors.check(check_parameters(&job_parameters));
         let timezone = match &self.schedule_timezone {
-            Some(name) => {
-                errors.check(schedule::parse_timezone(name).map_err(|m| FieldError::new("scheduleTimezone", m)))
-            }
+            Some(name) => errors
+                .check(schedule::parse_timezone(name).map_err(|e| FieldError::new("scheduleTimezone", e.to_string()))),
             None => None,
         };
         let sent = if self.schedule_expression.is_some() {
@@ -108,14 +107,16 @@ impl JobRequest {
         } else {
             "schedule"
         };
+        let any_sent = self.schedule.is_some() || self.schedule_expression.is_some();
         let expression = expression(
             &mut errors,
             self.schedule.as_deref(),
             self.schedule_expression.as_deref(),
         );
-        let is_scheduled = self.is_scheduled.unwrap_or(expression.is_some());
+        let is_scheduled = self.is_scheduled.unwrap_or(any_sent);
         match &expression {
-            None if is_scheduled => {
+            // A schedule that was sent but is invalid has its error already.
+            None if is_scheduled && !any_sent => {
                 errors.push(
                     "scheduleExpression",
                     "is required when is_scheduled is true (or send schedule)",
@@ -126,7 +127,10 @@ impl JobRequest {
                     && e.next_after(now, timezone.as_ref().map_or(&TimeZone::UTC, |(zone, _)| zone))
                         .is_none() =>
             {
-                errors.push(sent, "never fires after now");
+                errors.push(
+                    sent,
+                    "is valid, but never fires after now (before 2199); a scheduled job needs one that does",
+                );
             }
             _ => {}
         }
@@ -151,13 +155,21 @@ impl JobRequest {
 }
 
 /// `schedule` and `scheduleExpression` may both be sent; they must then agree.
+/// The same text sent in both is judged once, under `scheduleExpression`.
 fn expression(
     errors: &mut FieldErrors,
     schedule: Option<&str>,
     expression: Option<&str>,
 ) -> Option<ScheduleExpression> {
-    let mut parse = |field: &str, raw: Option<&str>| {
-        raw.and_then(|raw| errors.check(ScheduleExpression::parse(raw).map_err(|m| FieldError::new(field, m))))
+    let schedule = schedule.filter(|s| expression.is_none_or(|e| e.trim() != s.trim()));
+    let mut parse = |field: &str, raw: Option<&str>| match ScheduleExpression::parse(raw?) {
+        Ok(parsed) => Some(parsed),
+        Err(ScheduleErrors(problems)) => {
+            for problem in problems {
+                errors.push(field, problem.to_string());
+            }
+            None
+        }
     };
     let from_schedule = parse("schedule", schedule);
     let from_expression = parse("scheduleExpression", expression);
@@ -233,4 +245,63 @@ fn check_parameters(parameters: &JobParameters) -> Result<(), FieldError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The 400's errors for a job with `schedule` fields merged in.
+    fn refused(schedule: Value) -> Vec<FieldError> {
+        let mut body = json!({"notification": "BACK_IN_STOCK", "template_id": "d-1", "is_scheduled": true});
+        body.as_object_mut()
+            .expect("object")
+            .extend(schedule.as_object().expect("object").clone());
+        let request: JobRequest = serde_json::from_value(body).expect("request");
+        let now = DateTime::parse_from_rfc3339("2026-11-26T06:30:00Z")
+            .expect("now")
+            .to_utc();
+        match request.into_draft(now) {
+            Err(ApiError::Invalid { errors, .. }) => errors,
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn each_problem_of_an_expression_is_one_error_on_the_field_sent() {
+        let errors = refused(json!({"scheduleExpression": "cron(61 9 ? * 0 *)"}));
+        assert_eq!(fields(&errors), ["scheduleExpression", "scheduleExpression"]);
+        assert!(errors[0].message.starts_with("minutes: "), "{errors:?}");
+        assert!(errors[1].message.starts_with("day-of-week: "), "{errors:?}");
+    }
+
+    #[test]
+    fn the_same_invalid_text_in_both_fields_is_judged_once() {
+        let same = "cron(0 9 ? * 3#1,6#3 *)";
+        let errors = refused(json!({"schedule": same, "scheduleExpression": same}));
+        assert_eq!(fields(&errors), ["scheduleExpression"], "{errors:?}");
+    }
+
+    #[test]
+    fn a_missing_schedule_is_required_but_an_invalid_one_is_not_missing() {
+        assert_eq!(fields(&refused(json!({}))), ["scheduleExpression"]);
+        assert_eq!(fields(&refused(json!({"schedule": "rate(1 hours)"}))), ["schedule"]);
+    }
+
+    #[test]
+    fn policy_refusals_read_apart_from_grammar_errors() {
+        // Valid Scheduler syntax, but its years are past.
+        let never = refused(json!({"schedule": "cron(15 10 ? * 6L 2019-2022)"}));
+        assert_eq!(fields(&never), ["schedule"]);
+        assert!(never[0].message.starts_with("is valid, but never fires"), "{never:?}");
+        let zone = refused(json!({"schedule": "rate(1 day)", "scheduleTimezone": "Mars/Olympus"}));
+        assert_eq!(fields(&zone), ["scheduleTimezone"]);
+        assert!(zone[0].message.contains("IANA"), "{zone:?}");
+    }
 }

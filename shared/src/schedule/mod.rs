@@ -1,85 +1,97 @@
-//! EventBridge Scheduler expressions — `cron(…)`, `rate(…)`, `at(…)` — validated
-//! in our own code (the emulator accepts anything), normalised, and able to say
-//! when they next fire.
+//! EventBridge Scheduler expressions — `cron(…)`, `rate(…)`, `at(…)` — checked
+//! in our own code against Scheduler's documented grammar (the emulator
+//! accepts anything), normalised, and able to say when they next fire.
+//!
+//! Grammar errors (`ScheduleError`) say what AWS allows; the project's own
+//! policy (a schedule must fire again; `MinScheduleMinutes`) is applied by
+//! the jobs API on expressions that passed.
 
+mod at;
 mod cron;
+#[cfg(test)]
+mod documented;
+mod error;
+mod field;
+#[cfg(test)]
+mod findings;
+mod rate;
+mod timezone;
+mod unix;
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use jiff::tz::TimeZone;
 
-/// `at(…)`'s timestamp format.
-const AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-/// Largest `rate()` value accepted: ten years in days, far more in minutes.
-const MAX_RATE: u32 = 1_000_000;
+pub use at::At;
+pub use cron::AwsCron;
+pub use error::{FieldProblem, MAX_EXPRESSION_CHARS, RateProblem, ScheduleError, ScheduleErrors, UnixProblem};
+pub use field::CronField;
+pub use rate::{Rate, RateUnit};
+pub use timezone::{TimezoneError, parse_timezone};
+
 /// Scheduler's last year; a time after it is "never".
 const LAST_YEAR: i32 = 2199;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateUnit {
-    Minutes,
-    Hours,
-    Days,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScheduleExpression {
     /// The six AWS fields: minutes hours day-of-month month day-of-week year.
-    Cron(String),
-    Rate {
-        value: u32,
-        unit: RateUnit,
-    },
+    Cron(AwsCron),
+    Rate(Rate),
     /// Local time in the schedule's timezone.
-    At(NaiveDateTime),
+    At(At),
 }
 
 impl ScheduleExpression {
-    /// Accepts the three Scheduler forms and bare cron: six AWS fields, or five
-    /// Unix fields (converted: day-of-week numbers, `?` placement, year `*`).
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// Scheduler's three forms, judged as Scheduler judges them; also a bare
+    /// cron: six AWS fields, or five Unix fields (converted: day-of-week
+    /// numbers, `?` placement, year `*`). What is returned is always in
+    /// Scheduler's syntax, at most 256 characters.
+    pub fn parse(raw: &str) -> Result<Self, ScheduleErrors> {
         let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(ScheduleError::Empty.into());
+        }
+        let too_long = |chars: usize| (chars > MAX_EXPRESSION_CHARS).then_some(ScheduleError::TooLong(chars));
+        match Self::parse_form(raw) {
+            // Scheduler is given the normalised text, which a Unix cron's conversion lengthens.
+            Ok(expression) => match too_long(raw.len().max(expression.to_string().len())) {
+                Some(error) => Err(error.into()),
+                None => Ok(expression),
+            },
+            Err(ScheduleErrors(mut errors)) => {
+                errors.extend(too_long(raw.len()));
+                Err(ScheduleErrors(errors))
+            }
+        }
+    }
+
+    fn parse_form(raw: &str) -> Result<Self, ScheduleErrors> {
         if let Some(inner) = wrapped(raw, "cron") {
-            return cron::aws_fields(inner).map(Self::Cron);
+            return AwsCron::parse(inner).map(Self::Cron);
         }
         if let Some(inner) = wrapped(raw, "rate") {
-            return parse_rate(inner);
+            return Ok(Self::Rate(Rate::parse(inner)?));
         }
         if let Some(inner) = wrapped(raw, "at") {
-            return parse_at(inner);
+            return Ok(Self::At(At::parse(inner)?));
         }
         match raw.split_whitespace().count() {
-            6 => cron::aws_fields(raw).map(Self::Cron),
-            5 => cron::from_unix(raw).map(Self::Cron),
-            _ => Err(
-                "expected cron(m h dom mon dow yr), rate(n unit), at(yyyy-mm-ddThh:mm:ss), or a 5- or 6-field cron"
-                    .to_owned(),
-            ),
+            6 => AwsCron::parse(raw).map(Self::Cron),
+            5 => AwsCron::parse(&unix::to_aws_fields(raw)?).map(Self::Cron),
+            _ => Err(ScheduleError::Form.into()),
         }
     }
 
     /// The first time it fires after `now`, in `timezone`; `None` if never again.
     pub fn next_after(&self, now: DateTime<Utc>, timezone: &TimeZone) -> Option<DateTime<Utc>> {
         let next = match self {
-            Self::Cron(fields) => {
+            Self::Cron(cron) => {
                 let now = jiff::Timestamp::from_millisecond(now.timestamp_millis()).ok()?;
-                cron::next_after(fields, &now.to_zoned(timezone.clone()))
+                to_chrono(cron.next_after(now, timezone)?)
             }
-            Self::Rate { value, unit } => {
-                let minutes = i64::from(*value)
-                    * match unit {
-                        RateUnit::Minutes => 1,
-                        RateUnit::Hours => 60,
-                        RateUnit::Days => 24 * 60,
-                    };
-                now.checked_add_signed(chrono::Duration::minutes(minutes))
-            }
-            Self::At(local) => {
-                let civil: jiff::civil::DateTime = local.format(AT_FORMAT).to_string().parse().ok()?;
-                let at = timezone.to_ambiguous_zoned(civil).compatible().ok()?;
-                to_chrono(at.timestamp()).filter(|at| *at > now)
-            }
+            Self::Rate(rate) => rate.next_after(now),
+            Self::At(at) => at.next_after(now, timezone),
         };
         next.filter(|at| chrono::Datelike::year(at) <= LAST_YEAR)
     }
@@ -89,16 +101,9 @@ impl ScheduleExpression {
 impl fmt::Display for ScheduleExpression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Cron(fields) => write!(f, "cron({fields})"),
-            Self::Rate { value, unit } => {
-                let name = match unit {
-                    RateUnit::Minutes => "minute",
-                    RateUnit::Hours => "hour",
-                    RateUnit::Days => "day",
-                };
-                write!(f, "rate({value} {name}{})", if *value == 1 { "" } else { "s" })
-            }
-            Self::At(at) => write!(f, "at({})", at.format(AT_FORMAT)),
+            Self::Cron(cron) => write!(f, "cron({})", cron.fields()),
+            Self::Rate(rate) => rate.fmt(f),
+            Self::At(at) => at.fmt(f),
         }
     }
 }
@@ -111,55 +116,12 @@ fn wrapped<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     raw.strip_prefix(name)?.strip_prefix('(')?.strip_suffix(')')
 }
 
-/// `rate(5 minutes)`; the unit's number is forgiven (`1 minutes`, `5 minute`).
-fn parse_rate(inner: &str) -> Result<ScheduleExpression, String> {
-    let invalid =
-        || "rate(…) needs a positive whole number and minute(s), hour(s) or day(s), e.g. rate(5 minutes)".to_owned();
-    let mut parts = inner.split_whitespace();
-    let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let value: u32 = value
-        .parse()
-        .ok()
-        .filter(|v| (1..=MAX_RATE).contains(v))
-        .ok_or_else(invalid)?;
-    let unit = match unit {
-        "minute" | "minutes" => RateUnit::Minutes,
-        "hour" | "hours" => RateUnit::Hours,
-        "day" | "days" => RateUnit::Days,
-        _ => return Err(invalid()),
-    };
-    Ok(ScheduleExpression::Rate { value, unit })
-}
-
-/// `at(yyyy-mm-ddThh:mm:ss)`, exactly, in Scheduler's years.
-fn parse_at(inner: &str) -> Result<ScheduleExpression, String> {
-    let invalid = || format!("at(…) needs a time as yyyy-mm-ddThh:mm:ss between 1970 and {LAST_YEAR}");
-    let at = NaiveDateTime::parse_from_str(inner, AT_FORMAT).map_err(|_| invalid())?;
-    // chrono is lenient (signs, wide years, leap seconds): insist on the canonical text.
-    let year = chrono::Datelike::year(&at);
-    let leap_second = chrono::Timelike::nanosecond(&at) >= 1_000_000_000;
-    if at.format(AT_FORMAT).to_string() != inner || !(1970..=LAST_YEAR).contains(&year) || leap_second {
-        return Err(invalid());
-    }
-    Ok(ScheduleExpression::At(at))
-}
-
-/// An IANA timezone such as `Europe/Berlin`, and its canonical name.
 /// When a stored schedule (`expression`, IANA `timezone`, UTC when `None`) fires
 /// next after `after`; `None` if never again or if either does not parse.
 pub fn next_fire(expression: &str, timezone: Option<&str>, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let expression = ScheduleExpression::parse(expression).ok()?;
     let (zone, _) = parse_timezone(timezone.unwrap_or("UTC")).ok()?;
     expression.next_after(after, &zone)
-}
-
-pub fn parse_timezone(name: &str) -> Result<(TimeZone, String), String> {
-    let zone =
-        TimeZone::get(name).map_err(|_| format!("{name:?} is not an IANA timezone name (e.g. Europe/Berlin)"))?;
-    let canonical = zone.iana_name().unwrap_or(name).to_owned();
-    Ok((zone, canonical))
 }
 
 #[cfg(test)]
@@ -191,8 +153,9 @@ mod tests {
             ("cron(0/15 8-17 ? * 2#1 2030)", "cron(0/15 8-17 ? * 2#1 2030)"),
             ("cron(0 12 L * ? *)", "cron(0 12 L * ? *)"),
             ("cron(0 12 15W * ? *)", "cron(0 12 15W * ? *)"),
-            ("rate(1 minutes)", "rate(1 minute)"),
-            ("rate(12 hour)", "rate(12 hours)"),
+            ("rate(1 minute)", "rate(1 minute)"),
+            ("rate( 12   hours )", "rate(12 hours)"),
+            ("rate(05 minutes)", "rate(5 minutes)"),
             ("rate(2 days)", "rate(2 days)"),
             ("at(2030-01-31T09:00:00)", "at(2030-01-31T09:00:00)"),
         ];
@@ -222,8 +185,16 @@ mod tests {
             "cron(0 9 ? * \u{17f}UN *)", // a non-ASCII look-alike of SUN
             "0 9 * * 5-1",               // reversed Unix range
             "0 9 1 * 1",                 // Unix cron with both day fields
+            "0 9 * * 8",                 // no Unix weekday 8
+            "0 9 * * 1-9",
             "rate(0 minutes)",
-            "rate(4294967295 hours)",
+            "rate(4294967296 hours)",
+            "rate(1 minutes)", // 1 takes the singular
+            "rate(12 hour)",   // above 1, the plural
+            "rate(+5 minutes)",
+            "rate(5 Minutes)",
+            "cron(0 9 ? * 2/2 *)", // no steps in day-of-week
+            "cron(0 9 LW * ? *)",  // not a form AWS documents
             "at(+12345-01-01T00:00:00)",
             "at(2030-01-01T00:00:60)",
             "at( 2030-01-01T00:00:00)",
@@ -275,6 +246,7 @@ mod tests {
             next("rate(1000000 days)", &utc).is_none(),
             "after Scheduler's last year"
         );
+        assert!(next("rate(4294967295 hours)", &utc).is_none(), "valid, but never");
     }
 
     #[test]
@@ -289,5 +261,9 @@ mod tests {
             "POSIX TZ strings are not names"
         );
         assert!(parse_timezone("").is_err());
+        assert!(
+            parse_timezone(&format!("America/{}", "X".repeat(43))).is_err(),
+            "51 characters"
+        );
     }
 }
