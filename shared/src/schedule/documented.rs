@@ -29,7 +29,7 @@ struct Accepted {
     stored: &'static str,
     zone: &'static str,
     after: &'static str,
-    /// Every fire after `after`, in order, then no more if `ends`.
+    /// The next fires after `after`, in order; an `at()` or a cron whose years are over has no more.
     fires: &'static [&'static str],
 }
 

@@ -27,7 +27,7 @@ pub use at::At;
 pub use cron::AwsCron;
 pub use error::{FieldProblem, MAX_EXPRESSION_CHARS, RateProblem, ScheduleError, ScheduleErrors, UnixProblem};
 pub use field::CronField;
-pub use rate::{Rate, RateUnit};
+pub use rate::Rate;
 pub use timezone::{TimezoneError, parse_timezone};
 
 /// Scheduler's last year; a time after it is "never".
@@ -55,12 +55,12 @@ impl ScheduleExpression {
         let too_long = |chars: usize| (chars > MAX_EXPRESSION_CHARS).then_some(ScheduleError::TooLong(chars));
         match Self::parse_form(raw) {
             // Scheduler is given the normalised text, which a Unix cron's conversion lengthens.
-            Ok(expression) => match too_long(raw.len().max(expression.to_string().len())) {
+            Ok(expression) => match too_long(raw.chars().count().max(expression.to_string().len())) {
                 Some(error) => Err(error.into()),
                 None => Ok(expression),
             },
             Err(ScheduleErrors(mut errors)) => {
-                errors.extend(too_long(raw.len()));
+                errors.extend(too_long(raw.chars().count()));
                 Err(ScheduleErrors(errors))
             }
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::error::{RateProblem, ScheduleError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateUnit {
+enum RateUnit {
     Minutes,
     Hours,
     Days,
