@@ -57,14 +57,12 @@ impl Composer<'_> {
         let Some(state) = self.products.get(&item.product()) else {
             return false;
         };
-        // Compared with what the projection showed at the two cut-offs (recording
-        // times, our clock), not with event times (the retailers' clocks).
+        // By what the projection showed within the window (recording times, our
+        // clock), not by event times (the retailers' clocks).
         let (since, until) = (self.since, self.until);
         match self.job.notification {
             Notification::WishlistReminder => true,
-            Notification::BackInStock => state
-                .stock
-                .changed_between(since, until, |then, now| *then <= 0 && *now > 0),
+            Notification::BackInStock => state.stock.came_to(since, until, |q| *q <= 0, |q| *q > 0),
             Notification::PriceDrop => state
                 .prices
                 .changed_between(since, until, |then, now| now.amount < then.amount),
@@ -72,7 +70,7 @@ impl Composer<'_> {
                 let line = self.low_stock_threshold();
                 state
                     .stock
-                    .changed_between(since, until, |then, now| *then > line && *now <= line && *now > 0)
+                    .came_to(since, until, |q| *q > line, |q| *q <= line && *q > 0)
             }
         }
     }

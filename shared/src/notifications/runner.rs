@@ -129,6 +129,9 @@ pub struct NotificationRunner<
     pub mailer: M,
     /// Who each tenant's e-mails go out as.
     pub senders: SenderChoice<S>,
+    /// How long before its start a run's window of changes ends
+    /// ([`CHANGES_SETTLE`]; tests that write and run at once set zero).
+    pub settle: TimeDelta,
 }
 
 impl NotificationRunner {
@@ -169,6 +172,7 @@ impl NotificationRunner {
                 stack,
                 stack_tenants,
             },
+            settle: CHANGES_SETTLE,
         })
     }
 }
@@ -232,8 +236,17 @@ where
                 "an earlier attempt of this run died; carrying on after the last shopper it reached");
         }
         let mut progress = resumed.progress.clone();
-        let window = Window::of(&job, resumed.first_started_at);
-        if let Err(err) = self.send(&tenant, &job, window, &mut run, &mut progress).await {
+        let window = Window::of(&job, resumed.first_started_at - self.settle);
+        let sent = match window {
+            Some(window) => self.send(&tenant, &job, window, &mut run, &mut progress).await,
+            None => {
+                // A later execution finished first and mailed past this one's cut-off
+                // (its retry came late): nothing is left for this one to send.
+                tracing::info!(%tenant, job_id = %job.id, run_id = %run.run_id, "a later execution covered this one's changes");
+                Ok(())
+            }
+        };
+        if let Err(err) = sent {
             match err {
                 // Without its progress kept, a later retry could send twice: stop here
                 // and let Lambda retry the whole invocation once the lease is over.
@@ -261,7 +274,7 @@ where
             next_run_at: next_run(&job),
             // A run that sent nothing leaves the comparison time alone, so the next
             // run tries the same changes again (and the same carried shoppers).
-            ran: (run.status != RunStatus::Failed).then(|| Ran {
+            ran: window.filter(|_| run.status != RunStatus::Failed).map(|window| Ran {
                 at: window.until,
                 retry: progress.retry,
                 overflow: spilled.clone(),
@@ -515,13 +528,17 @@ struct Window {
 }
 
 impl Window {
-    /// The window of the execution whose first attempt started at `started`
-    /// (the same for every attempt of it).
-    fn of(job: &Job, started: DateTime<Utc>) -> Self {
-        let since = job.last_run_at.unwrap_or(job.created_at);
-        Self {
-            since,
-            until: (started - CHANGES_SETTLE).max(since),
+    /// The window of an execution cut off at `cut_off` (the same for every
+    /// attempt of it); `None` when a later execution already moved the job past
+    /// it. A job created less than a settle ago gets an empty window.
+    fn of(job: &Job, cut_off: DateTime<Utc>) -> Option<Self> {
+        match job.last_run_at {
+            Some(last) if last > cut_off => None,
+            Some(since) => Some(Self { since, until: cut_off }),
+            None => Some(Self {
+                since: job.created_at,
+                until: cut_off.max(job.created_at),
+            }),
         }
     }
 }
@@ -589,6 +606,7 @@ mod tests {
                 stack: Some(stack_sender()),
                 stack_tenants: TenantList::all(),
             },
+            settle: CHANGES_SETTLE,
         }
     }
 
@@ -904,6 +922,47 @@ mod tests {
         assert_eq!(
             runner.job().await.last_run_at,
             Some(rfc3339_millis::stored(started) - CHANGES_SETTLE)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_retry_of_an_execution_a_later_one_overtook_sends_nothing() {
+        // GIVEN an attempt of exec-1 that died ten minutes ago, before mailing anyone
+        let runner = runner(Outbox::default(), Duration::ZERO).await;
+        runner.wishes("A", "P1").await;
+        runner.wishes("B", "P1").await;
+        runner.restocked("P1").await;
+        let started = Utc::now() - chrono::Duration::minutes(10);
+        let dead = Run::starting("exec-1".into(), "job-1".into(), started, started);
+        let acme = tenant("acme");
+        assert!(matches!(runner.runs.lease(&acme, &dead).await, Ok(Lease::Started(_))));
+        // AND exec-2 ran since, mailed A and B, and left B carried to the next run
+        // (as when SendGrid was unavailable for B's request)
+        ran(runner.run_execution("exec-2").await);
+        let stored = runner.jobs.get(&acme, "job-1").await.expect("read").expect("job");
+        let carrying = Job {
+            retry_shoppers: vec![RetryShoppers {
+                since: stored.value.last_run_at.expect("moved on"),
+                shoppers: vec!["B".into()],
+            }],
+            ..stored.value
+        };
+        runner
+            .jobs
+            .replace(&acme, "job-1", carrying, stored.version)
+            .await
+            .expect("carry B");
+        let moved_on = runner.job().await;
+        // WHEN Lambda's retry of exec-1 comes
+        let run = ran(runner.run_execution("exec-1").await);
+        // THEN it mails nobody and leaves the job as exec-2 left it, for the next
+        // execution to mail B
+        assert_eq!(runner.mailer.sent(), [["A", "B"]], "exec-2's request only");
+        assert_eq!((run.status, run.emails), (RunStatus::Succeeded, 0));
+        let job = runner.job().await;
+        assert_eq!(
+            (job.last_run_at, job.retry_shoppers),
+            (moved_on.last_run_at, moved_on.retry_shoppers)
         );
     }
 

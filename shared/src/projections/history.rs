@@ -85,6 +85,29 @@ impl<T: Clone + PartialEq> History<T> {
         }
     }
 
+    /// Whether the value came to one for which `to` holds by `until`, from one for
+    /// which `from` held at `since` or at any recording in between, and `to`
+    /// still holds now. So a product sold out and back within one window counts,
+    /// and one sold out again since `until` waits for the window that sees it
+    /// come back.
+    pub fn came_to(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        from: impl Fn(&T) -> bool,
+        to: impl Fn(&T) -> bool,
+    ) -> bool {
+        let recorded_between = self
+            .changes
+            .iter()
+            .filter(|c| c.recorded_at > since && c.recorded_at <= until)
+            .map(|c| c.recorded_at);
+        let was = std::iter::once(since)
+            .chain(recorded_between)
+            .any(|when| self.seen_at(when).is_some_and(&from));
+        was && self.seen_at(until).is_some_and(&to) && self.current().is_some_and(&to)
+    }
+
     /// The time of the last change from a value for which `from` holds to one
     /// for which `to` holds.
     pub fn last_transition(&self, from: impl Fn(&T) -> bool, to: impl Fn(&T) -> bool) -> Option<DateTime<Utc>> {
@@ -129,6 +152,26 @@ mod tests {
             Some(&0),
             "before anything: the first value learned"
         );
+    }
+
+    #[test]
+    fn a_value_comes_to_a_state_in_the_window_that_sees_it() {
+        let at = |s: i64| DateTime::UNIX_EPOCH + Duration::seconds(s);
+        let (out, back) = (|q: &i64| *q <= 0, |q: &i64| *q > 0);
+        let mut stock = History::default();
+        stock.record(at(1), at(1), 0);
+        stock.record(at(15), at(15), 5);
+        // back at 15: in the window (10, 20] only
+        assert!(stock.came_to(at(10), at(20), out, back));
+        assert!(!stock.came_to(at(20), at(30), out, back));
+        // sold out again at 25 (before a run cut off at 20 reads): not announced now...
+        stock.record(at(25), at(25), 0);
+        assert!(!stock.came_to(at(10), at(20), out, back));
+        // ...but when it comes back within the next window, though the stock at
+        // both of that window's ends is 5
+        stock.record(at(28), at(28), 5);
+        assert!(stock.came_to(at(20), at(30), out, back));
+        assert!(!stock.came_to(at(30), at(40), out, back));
     }
 
     #[test]
