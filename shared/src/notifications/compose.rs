@@ -54,6 +54,9 @@ impl Composer<'_> {
     }
 
     fn selects(&self, item: &WishlistItem) -> bool {
+        if self.job.notification == Notification::WishlistReminder {
+            return true;
+        }
         let Some(state) = self.products.get(&item.product()) else {
             return false;
         };
@@ -61,7 +64,7 @@ impl Composer<'_> {
         // clock), not by event times (the retailers' clocks).
         let (since, until) = (self.since, self.until);
         match self.job.notification {
-            Notification::WishlistReminder => true,
+            Notification::WishlistReminder => true, // answered above, product state or not
             Notification::BackInStock => state.stock.came_to(since, until, |q| *q <= 0, |q| *q > 0),
             Notification::PriceDrop => state
                 .prices
