@@ -241,11 +241,13 @@ impl Fanout {
         let health = health
             .with_failures(&sent.failed)
             .changes(subscriptions, now, self.disable_after);
-        self.health.apply(health, now).await;
         let attempts = history::attempts_of(&sent, now);
         let counts = history::hourly_counts(&sent);
         failed = failed.saturating_add(u64::try_from(sent.failed.len()).unwrap_or(u64::MAX));
-        lost.extend(self.queues.park(sent.failed).await);
+        // Side by side: neither needs the other, and a failing subscription's
+        // parking should not add its health writes' wait to the batch's.
+        let ((), unparked) = tokio::join!(self.health.apply(health, now), self.queues.park(sent.failed));
+        lost.extend(unparked);
         // Reports, after the deliveries are safe: written side by side.
         tokio::join!(self.history.record(attempts), self.history.count(counts, now));
         (lost, failed)

@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::{StreamExt, stream};
+
 // The SDKs' shared error types, re-exported by each.
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -132,72 +134,115 @@ pub(super) fn is_message_fault(code: &str) -> bool {
     MESSAGE_FAULTS.contains(&code.rsplit('.').next().unwrap_or(code))
 }
 
-/// Sends `messages` through `call` (one batch per call), up to `attempts` tries each.
+/// Batch calls in flight at once to one destination that keeps no order: a
+/// hundred messages (a tenant's burst, or a failing subscription's parked
+/// deliveries) take one round trip rather than ten.
+const BATCHES_AT_ONCE: usize = 8;
+
+/// Whether a destination keeps the order messages are sent in (a FIFO queue or
+/// topic): its batches must then go one after another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    Kept,
+    None,
+}
+
+impl Order {
+    /// The order of the queue or topic named by `url_or_arn`.
+    pub(super) fn of(url_or_arn: &str) -> Self {
+        if url_or_arn.ends_with(".fifo") {
+            Self::Kept
+        } else {
+            Self::None
+        }
+    }
+}
+
+/// Sends `messages` through `call` (one batch per call), up to `attempts` tries
+/// each; batches one after another where `order` is kept, else a few at once.
 pub(super) async fn deliver<F, Fut>(
     messages: Vec<OutgoingMessage>,
     max_batch_bytes: usize,
     attempts: u32,
+    order: Order,
     call: F,
 ) -> Vec<Undelivered>
 where
     F: Fn(&[OutgoingMessage]) -> Fut,
     Fut: Future<Output = Result<Vec<EntryFailure>, CallFailed>>,
 {
+    let at_once = match order {
+        Order::Kept => 1,
+        Order::None => BATCHES_AT_ONCE,
+    };
+    let call = &call;
+    let per_batch: Vec<Vec<Undelivered>> = stream::iter(batches(messages, max_batch_bytes))
+        .map(|batch| deliver_batch(batch, attempts, call))
+        .buffered(at_once)
+        .collect()
+        .await;
+    per_batch.into_iter().flatten().collect()
+}
+
+/// One batch, its failed entries tried again up to `attempts` tries in all.
+async fn deliver_batch<F, Fut>(batch: Vec<(usize, OutgoingMessage)>, attempts: u32, call: &F) -> Vec<Undelivered>
+where
+    F: Fn(&[OutgoingMessage]) -> Fut,
+    Fut: Future<Output = Result<Vec<EntryFailure>, CallFailed>>,
+{
     let mut undelivered = Vec::new();
-    for batch in batches(messages, max_batch_bytes) {
-        let (mut positions, mut pending): (Vec<usize>, Vec<OutgoingMessage>) = batch.into_iter().unzip();
-        let mut reasons = vec![String::new(); pending.len()];
-        for attempt in 0..attempts.max(1) {
-            if attempt > 0 {
-                // 50 ms, 100 ms, 200 ms, …: enough for throttling to pass within one invocation.
-                tokio::time::sleep(Duration::from_millis(50 << (attempt - 1).min(6))).await;
-            }
-            let failures = match call(&pending).await {
-                Ok(failures) => failures,
-                Err(CallFailed { reason, transient }) => {
-                    reasons = vec![reason; pending.len()];
-                    if transient {
-                        continue;
-                    }
-                    break;
-                }
-            };
-            let mut retry = (Vec::new(), Vec::new(), Vec::new());
-            for failure in failures {
-                let (Some(&index), Some(message)) = (positions.get(failure.index), pending.get(failure.index)) else {
+    let (mut positions, mut pending): (Vec<usize>, Vec<OutgoingMessage>) = batch.into_iter().unzip();
+    let mut reasons = vec![String::new(); pending.len()];
+    for attempt in 0..attempts.max(1) {
+        if attempt > 0 {
+            // 50 ms, 100 ms, 200 ms, …: enough for throttling to pass within one invocation.
+            tokio::time::sleep(Duration::from_millis(50 << (attempt - 1).min(6))).await;
+        }
+        let failures = match call(&pending).await {
+            Ok(failures) => failures,
+            Err(CallFailed { reason, transient }) => {
+                reasons = vec![reason; pending.len()];
+                if transient {
                     continue;
-                };
-                if failure.permanent {
-                    undelivered.push(Undelivered {
-                        index,
-                        message: message.clone(),
-                        reason: failure.reason,
-                        permanent: failure.undeliverable,
-                    });
-                } else {
-                    retry.0.push(index);
-                    retry.1.push(message.clone());
-                    retry.2.push(failure.reason);
                 }
-            }
-            (positions, pending, reasons) = retry;
-            if pending.is_empty() {
                 break;
             }
-        }
-        undelivered.extend(
-            positions
-                .into_iter()
-                .zip(pending)
-                .zip(reasons)
-                .map(|((index, message), reason)| Undelivered {
+        };
+        let mut retry = (Vec::new(), Vec::new(), Vec::new());
+        for failure in failures {
+            let (Some(&index), Some(message)) = (positions.get(failure.index), pending.get(failure.index)) else {
+                continue;
+            };
+            if failure.permanent {
+                undelivered.push(Undelivered {
                     index,
-                    message,
-                    reason,
-                    permanent: false,
-                }),
-        );
+                    message: message.clone(),
+                    reason: failure.reason,
+                    permanent: failure.undeliverable,
+                });
+            } else {
+                retry.0.push(index);
+                retry.1.push(message.clone());
+                retry.2.push(failure.reason);
+            }
+        }
+        (positions, pending, reasons) = retry;
+        if pending.is_empty() {
+            break;
+        }
     }
+    undelivered.extend(
+        positions
+            .into_iter()
+            .zip(pending)
+            .zip(reasons)
+            .map(|((index, message), reason)| Undelivered {
+                index,
+                message,
+                reason,
+                permanent: false,
+            }),
+    );
     undelivered
 }
 
@@ -206,6 +251,35 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+
+    /// The most batch calls `deliver` had in flight at once for 30 messages.
+    async fn most_in_flight(order: Order) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let undelivered = deliver(messages(30), 1000, 1, order, |_: &[OutgoingMessage]| {
+            let (now, most) = (&now, &most);
+            async move {
+                most.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now.fetch_sub(1, SeqCst);
+                Ok(Vec::new())
+            }
+        })
+        .await;
+        assert!(undelivered.is_empty());
+        most.load(SeqCst)
+    }
+
+    #[tokio::test]
+    async fn batches_to_an_ordered_destination_go_one_after_another_and_others_at_once() {
+        assert_eq!(most_in_flight(Order::Kept).await, 1);
+        assert_eq!(most_in_flight(Order::None).await, 3);
+        assert_eq!(
+            Order::of("https://sqs.eu-west-1.amazonaws.com/1/orders.fifo"),
+            Order::Kept
+        );
+        assert_eq!(Order::of("arn:aws:sns:eu-west-1:1:orders"), Order::None);
+    }
 
     fn messages(n: usize) -> Vec<OutgoingMessage> {
         (0..n)
@@ -220,7 +294,7 @@ mod tests {
     async fn retries_transient_failures_and_gives_up_on_permanent_ones() {
         // GIVEN a destination that refuses entry 0 for good and entry 1 once
         let calls = Mutex::new(Vec::new());
-        let undelivered = deliver(messages(3), 1000, 3, |batch: &[OutgoingMessage]| {
+        let undelivered = deliver(messages(3), 1000, 3, Order::Kept, |batch: &[OutgoingMessage]| {
             let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
             calls.lock().expect("calls").push(bodies.clone());
             let first_call = calls.lock().expect("calls").len() == 1;
@@ -255,7 +329,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_call_is_retried_then_reported_for_every_entry() {
         let calls = Mutex::new(0);
-        let undelivered = deliver(messages(12), 1000, 2, |_: &[OutgoingMessage]| {
+        let undelivered = deliver(messages(12), 1000, 2, Order::Kept, |_: &[OutgoingMessage]| {
             *calls.lock().expect("calls") += 1;
             async {
                 Err(CallFailed {
@@ -274,7 +348,7 @@ mod tests {
     async fn a_missing_destination_is_called_once_a_batch_not_once_a_try() {
         // GIVEN a destination that does not exist
         let calls = Mutex::new(0);
-        let undelivered = deliver(messages(12), 1000, 3, |_: &[OutgoingMessage]| {
+        let undelivered = deliver(messages(12), 1000, 3, Order::Kept, |_: &[OutgoingMessage]| {
             *calls.lock().expect("calls") += 1;
             async {
                 Err(CallFailed {

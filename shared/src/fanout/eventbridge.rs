@@ -3,7 +3,7 @@
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use super::delivery::{EntryFailure, call_failure, deliver, is_message_fault, tenant_reason};
+use super::delivery::{EntryFailure, Order, call_failure, deliver, is_message_fault, tenant_reason};
 use super::envelope::bus_detail;
 use super::message::{OutgoingMessage, Undelivered};
 
@@ -32,7 +32,7 @@ impl EventBridgeSender {
     /// `<source>/<entity>/<operation>`, `Detail` `{id, timestamp, payload, …}`.
     /// Messages keep the envelope until here, so a parked one can go anywhere.
     pub async fn send(&self, bus: &str, messages: Vec<OutgoingMessage>) -> Vec<Undelivered> {
-        deliver(messages, MAX_BATCH_BYTES, self.attempts, |batch| {
+        deliver(messages, MAX_BATCH_BYTES, self.attempts, Order::None, |batch| {
             let entries: Vec<PutEventsRequestEntry> = batch
                 .iter()
                 .map(|m| {

@@ -3,7 +3,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use super::delivery::{EntryFailure, call_failure, deliver};
+use super::delivery::{EntryFailure, Order, call_failure, deliver};
 use super::message::{OutgoingMessage, Undelivered};
 
 /// SNS's limit on a whole batch's payload.
@@ -22,26 +22,32 @@ impl SnsSender {
 
     /// Publishes every message to `topic_arn`; returns those that could not be delivered.
     pub async fn send(&self, topic_arn: &str, messages: Vec<OutgoingMessage>) -> Vec<Undelivered> {
-        deliver(messages, MAX_BATCH_BYTES, self.attempts, |batch| {
-            let entries = batch
-                .iter()
-                .enumerate()
-                .map(|(i, m)| entry(i, m))
-                .collect::<Result<Vec<_>, _>>();
-            let request = self.client.publish_batch().topic_arn(topic_arn);
-            async move {
-                let output = request
-                    .set_publish_batch_request_entries(Some(entries?))
-                    .send()
-                    .await
-                    .map_err(call_failure)?;
-                Ok(output
-                    .failed()
+        deliver(
+            messages,
+            MAX_BATCH_BYTES,
+            self.attempts,
+            Order::of(topic_arn),
+            |batch| {
+                let entries = batch
                     .iter()
-                    .filter_map(|f| EntryFailure::from_batch_error(f.id(), f.code(), f.message(), f.sender_fault()))
-                    .collect())
-            }
-        })
+                    .enumerate()
+                    .map(|(i, m)| entry(i, m))
+                    .collect::<Result<Vec<_>, _>>();
+                let request = self.client.publish_batch().topic_arn(topic_arn);
+                async move {
+                    let output = request
+                        .set_publish_batch_request_entries(Some(entries?))
+                        .send()
+                        .await
+                        .map_err(call_failure)?;
+                    Ok(output
+                        .failed()
+                        .iter()
+                        .filter_map(|f| EntryFailure::from_batch_error(f.id(), f.code(), f.message(), f.sender_fault()))
+                        .collect())
+                }
+            },
+        )
         .await
     }
 }

@@ -3,7 +3,7 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
-use super::delivery::{EntryFailure, call_failure, deliver};
+use super::delivery::{EntryFailure, Order, call_failure, deliver};
 use super::message::{OutgoingMessage, Undelivered};
 
 /// SQS's limit on a whole batch's payload.
@@ -22,22 +22,28 @@ impl SqsSender {
 
     /// Sends every message to `queue_url`; returns those that could not be delivered.
     pub async fn send(&self, queue_url: &str, messages: Vec<OutgoingMessage>) -> Vec<Undelivered> {
-        deliver(messages, MAX_BATCH_BYTES, self.attempts, |batch| {
-            let entries = batch
-                .iter()
-                .enumerate()
-                .map(|(i, m)| entry(i, m))
-                .collect::<Result<Vec<_>, _>>();
-            let request = self.client.send_message_batch().queue_url(queue_url);
-            async move {
-                let output = request.set_entries(Some(entries?)).send().await.map_err(call_failure)?;
-                Ok(output
-                    .failed()
+        deliver(
+            messages,
+            MAX_BATCH_BYTES,
+            self.attempts,
+            Order::of(queue_url),
+            |batch| {
+                let entries = batch
                     .iter()
-                    .filter_map(|f| EntryFailure::from_batch_error(f.id(), f.code(), f.message(), f.sender_fault()))
-                    .collect())
-            }
-        })
+                    .enumerate()
+                    .map(|(i, m)| entry(i, m))
+                    .collect::<Result<Vec<_>, _>>();
+                let request = self.client.send_message_batch().queue_url(queue_url);
+                async move {
+                    let output = request.set_entries(Some(entries?)).send().await.map_err(call_failure)?;
+                    Ok(output
+                        .failed()
+                        .iter()
+                        .filter_map(|f| EntryFailure::from_batch_error(f.id(), f.code(), f.message(), f.sender_fault()))
+                        .collect())
+                }
+            },
+        )
         .await
     }
 }
