@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::budget::within_budget;
+use super::circuit::Circuit;
 use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
@@ -174,6 +175,7 @@ pub struct Fanout {
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
     tenant_budget: usize,
     disable_after: chrono::Duration,
+    circuit: Circuit,
 }
 
 impl Fanout {
@@ -207,6 +209,7 @@ impl Fanout {
             retry_max_age: config.retry_max_age,
             tenant_budget: config.tenant_budget,
             disable_after: config.disable_after,
+            circuit: Circuit::for_retries(&config.retry),
         }
     }
 
@@ -235,18 +238,22 @@ impl Fanout {
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
         let mut failed = u64::try_from(deferred.len()).unwrap_or(u64::MAX);
         let mut lost = self.queues.defer(deferred).await;
+        // Held ones are parked as failures, but were not tried: no health, no attempt.
+        let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
         let health = HealthReport::new(&plan);
         let sent = self.dispatcher.send(plan, subscriptions).await;
         let now = Utc::now();
         let health = health
             .with_failures(&sent.failed)
-            .changes(subscriptions, now, self.disable_after);
+            .changes(subscriptions, now, self.disable_after, &self.circuit);
         let attempts = history::attempts_of(&sent, now);
         let counts = history::hourly_counts(&sent);
-        failed = failed.saturating_add(u64::try_from(sent.failed.len()).unwrap_or(u64::MAX));
+        let mut to_park = sent.failed;
+        to_park.extend(held);
+        failed = failed.saturating_add(u64::try_from(to_park.len()).unwrap_or(u64::MAX));
         // Side by side: neither needs the other, and a failing subscription's
         // parking should not add its health writes' wait to the batch's.
-        let ((), unparked) = tokio::join!(self.health.apply(health, now), self.queues.park(sent.failed));
+        let ((), unparked) = tokio::join!(self.health.apply(health, now), self.queues.park(to_park));
         lost.extend(unparked);
         // Reports, after the deliveries are safe: written side by side.
         tokio::join!(self.history.record(attempts), self.history.count(counts, now));

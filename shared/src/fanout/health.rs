@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{StreamExt, stream};
 
+use super::circuit::Circuit;
 use super::dispatch::Failed;
 use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
 use crate::storage::DynamoRecords;
@@ -40,6 +41,8 @@ pub enum HealthChange {
     Failed {
         count: u64,
         last_error: String,
+        /// Set when these failures open its circuit (circuit.rs).
+        open_until: Option<DateTime<Utc>>,
     },
     /// Failed again, and it has failed without a break since `since`, longer
     /// than allowed: the subscription is deactivated.
@@ -84,6 +87,7 @@ impl HealthReport {
         subscriptions: &SubscriptionsByTenant,
         now: DateTime<Utc>,
         disable_after: Duration,
+        circuit: &Circuit,
     ) -> Vec<(SubscriptionRef, HealthChange)> {
         let health = |s: &SubscriptionRef| {
             subscriptions
@@ -105,6 +109,7 @@ impl HealthReport {
                     (Some(last_error), _) => HealthChange::Failed {
                         count: tally.failures,
                         last_error,
+                        open_until: circuit.opens(before.consecutive_failures, tally.failures, now),
                     },
                     (None, _) if tally.retried || before.consecutive_failures > 0 => HealthChange::Recovered,
                     (None, _) => return None,
@@ -137,16 +142,32 @@ impl HealthRecorder {
             let result = self
                 .records
                 .patch(&s.tenant, &s.subscription_id, |update| match change {
-                    HealthChange::Failed { count, last_error } => update
-                        .update_expression(
-                            "SET delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
+                    HealthChange::Failed {
+                        count,
+                        last_error,
+                        open_until,
+                    } => {
+                        let failed = "SET delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
                              delivery.lastError = :error, delivery.lastFailureAt = :at, \
-                             delivery.failingSince = if_not_exists(delivery.failingSince, :at)",
-                        )
-                        .condition_expression("attribute_exists(delivery)")
-                        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
-                        .expression_attribute_values(":error", AttributeValue::S(last_error.chars().take(1000).collect()))
-                        .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now))),
+                             delivery.failingSince = if_not_exists(delivery.failingSince, :at)";
+                        let update = update
+                            .condition_expression("attribute_exists(delivery)")
+                            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+                            .expression_attribute_values(
+                                ":error",
+                                AttributeValue::S(last_error.chars().take(1000).collect()),
+                            )
+                            .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now)));
+                        match open_until {
+                            Some(until) => update
+                                .update_expression(format!("{failed}, delivery.circuitOpenUntil = :until"))
+                                .expression_attribute_values(
+                                    ":until",
+                                    AttributeValue::S(rfc3339_millis::format(&until)),
+                                ),
+                            None => update.update_expression(failed),
+                        }
+                    }
                     HealthChange::Disabled {
                         count,
                         last_error,
@@ -175,7 +196,9 @@ impl HealthRecorder {
                             )),
                         ),
                     HealthChange::Recovered => update
-                        .update_expression("SET delivery.consecutiveFailures = :zero REMOVE delivery.failingSince")
+                        .update_expression(
+                            "SET delivery.consecutiveFailures = :zero REMOVE delivery.failingSince, delivery.circuitOpenUntil",
+                        )
                         .condition_expression("delivery.consecutiveFailures > :zero")
                         .expression_attribute_values(":zero", AttributeValue::N("0".into())),
                 })
@@ -213,6 +236,13 @@ mod tests {
             failures: 0,
             parked_since: None,
         }
+    }
+
+    fn circuit() -> Circuit {
+        Circuit::for_retries(&crate::fanout::RedeliveryPolicy {
+            max_failures: 8,
+            base_delay_seconds: 30,
+        })
     }
 
     fn subscription(id: &str, consecutive_failures: u64) -> Subscription {
@@ -257,10 +287,12 @@ mod tests {
             ]),
         )]);
         // WHEN the health changes are worked out
-        let changes =
-            HealthReport::new(&plan)
-                .with_failures(&failed)
-                .changes(&subscriptions, Utc::now(), Duration::days(3));
+        let changes = HealthReport::new(&plan).with_failures(&failed).changes(
+            &subscriptions,
+            Utc::now(),
+            Duration::days(3),
+            &circuit(),
+        );
         // THEN two writes: the failures, and the recovery; nothing for the healthy one
         let named = |id: &str| SubscriptionRef {
             tenant: acme.clone(),
@@ -273,7 +305,8 @@ mod tests {
                     named("broken"),
                     HealthChange::Failed {
                         count: 2,
-                        last_error: "second".into()
+                        last_error: "second".into(),
+                        open_until: None
                     }
                 ),
                 (named("healed"), HealthChange::Recovered),
@@ -307,9 +340,10 @@ mod tests {
         let acme = TenantId::parse("acme").expect("tenant");
         let subscriptions = SubscriptionsByTenant::from([(acme, Arc::from([failing("old", 4), failing("new", 1)]))]);
         // WHEN both fail again, three days being the limit
-        let changes = HealthReport::new(&plan)
-            .with_failures(&failed)
-            .changes(&subscriptions, now, Duration::days(3));
+        let changes =
+            HealthReport::new(&plan)
+                .with_failures(&failed)
+                .changes(&subscriptions, now, Duration::days(3), &circuit());
         // THEN the older is disabled (since when it failed), the newer only counted
         assert!(
             matches!(&changes[1].1, HealthChange::Disabled { since, .. } if *since == now - Duration::days(4)),
@@ -317,6 +351,29 @@ mod tests {
         );
         assert!(
             matches!(&changes[0].1, HealthChange::Failed { count: 1, .. }),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn the_tenth_failure_in_a_row_opens_the_circuit() {
+        let now = Utc::now();
+        let target = Target::own_bus("b");
+        let plan = DeliveryPlan::from([(target.clone(), vec![delivery("down")])]);
+        let failed = [Failed {
+            target,
+            delivery: delivery("down"),
+            reason: "DESTINATION_UNREACHABLE".into(),
+            permanent: false,
+        }];
+        let acme = TenantId::parse("acme").expect("tenant");
+        let subscriptions = SubscriptionsByTenant::from([(acme, Arc::from([subscription("down", 9)]))]);
+        let changes =
+            HealthReport::new(&plan)
+                .with_failures(&failed)
+                .changes(&subscriptions, now, Duration::days(3), &circuit());
+        assert!(
+            matches!(&changes[0].1, HealthChange::Failed { open_until: Some(until), .. } if *until == now + Duration::seconds(60)),
             "{changes:?}"
         );
     }
@@ -330,9 +387,10 @@ mod tests {
         let plan = DeliveryPlan::from([(Target::own_bus("b"), vec![retried])]);
         let acme = TenantId::parse("acme").expect("tenant");
         let stale = SubscriptionsByTenant::from([(acme.clone(), Arc::from([subscription("flaky", 0)]))]);
-        let changes = HealthReport::new(&plan)
-            .with_failures(&[])
-            .changes(&stale, Utc::now(), Duration::days(3));
+        let changes =
+            HealthReport::new(&plan)
+                .with_failures(&[])
+                .changes(&stale, Utc::now(), Duration::days(3), &circuit());
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].1, HealthChange::Recovered);
     }

@@ -3,6 +3,7 @@
 
 mod app;
 mod budget;
+mod circuit;
 mod dead_letters;
 mod delivery;
 mod dispatch;
