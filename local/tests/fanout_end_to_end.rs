@@ -1281,3 +1281,43 @@ async fn a_subscription_routes_the_very_next_event_and_a_deactivation_stops_it()
     assert!(h.fan_out().await.is_empty());
     assert!(h.envelopes(&queue).await.is_empty());
 }
+
+#[tokio::test]
+async fn ten_failures_in_a_row_open_the_circuit_and_its_deliveries_wait_untried_until_a_probe_closes_it() {
+    // GIVEN a subscription whose queue is missing, and ten events that failed to reach it
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("breaker").await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    for i in 0..10 {
+        h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
+    }
+    assert!(h.fan_out().await.is_empty());
+    let health = h.subscription(&id).await["delivery"].clone();
+    assert_eq!(health["consecutiveFailures"], 10, "{health}");
+    assert!(health["circuitOpenUntil"].is_string(), "the circuit opened: {health}");
+
+    // WHEN another event is fanned out while the circuit is open
+    h.post_event("evt-10", "ORDER", "CREATE").await;
+    h.proxy.calls.take();
+    assert!(h.fan_out().await.is_empty());
+
+    // THEN its delivery is parked without being tried: one SendMessageBatch (to
+    // the retry queue), and no failure written
+    let calls = counts(h.proxy.calls.take());
+    assert_eq!(calls.get("SendMessageBatch"), Some(&1), "{calls:?}");
+    assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 10);
+
+    // WHEN the queue is back after the cool-off (a second here) and the retries run
+    let name = queue.rsplit('/').next().expect("queue name");
+    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    h.drain_retries().await;
+
+    // THEN every event arrives, and the probe's success closed the circuit
+    assert_eq!(h.envelopes(&queue).await.len(), 11);
+    let health = h.subscription(&id).await["delivery"].clone();
+    assert_eq!(health["consecutiveFailures"], 0, "{health}");
+    assert!(health.get("circuitOpenUntil").is_none_or(Value::is_null), "{health}");
+    assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
+}
