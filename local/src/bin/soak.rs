@@ -222,8 +222,7 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
     let remailed: usize = outcomes
         .iter()
         .filter_map(|o| o.mails.as_ref())
-        .filter(|m| m.failed_runs > 0)
-        .map(|m| m.duplicates)
+        .map(|m| m.duplicates_after_failed_runs)
         .sum();
     if remailed > 0 {
         out.push_str(&format!(

@@ -320,14 +320,14 @@ impl Context {
     }
 
     /// Restocks `tenants`' products while their jobs run every two seconds
-    /// through the load (and a few times after); the runs made and those that
-    /// failed, `None` without jobs.
+    /// through the load (and a few times after); the runs made and the tenant
+    /// of each that failed part way, `None` without jobs.
     async fn notify(
         &self,
         tenants: &[String],
         jobs: &[(String, String)],
         load: Duration,
-    ) -> Result<Option<(usize, usize)>, SoakError> {
+    ) -> Result<Option<(usize, Vec<String>)>, SoakError> {
         let Some(local) = self.local.as_ref().filter(|_| !jobs.is_empty()) else {
             return Ok(None);
         };

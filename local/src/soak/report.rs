@@ -201,13 +201,14 @@ impl Outcome {
         if let Some(m) = &self.mails {
             let _ = writeln!(
                 out,
-                "   e-mails: {} runs ({} failed part way), {} SendGrid calls refused (429/503); (shopper, restocked product) mailed once {}, never {}, twice or more {}, unexpected {} {:?}",
+                "   e-mails: {} runs ({} failed part way), {} SendGrid calls refused (429/503); (shopper, restocked product) mailed once {}, never {}, twice or more {} (and {} after a failed run), unexpected {} {:?}",
                 m.runs,
                 m.failed_runs,
                 m.refused_calls,
                 m.mailed_once,
                 m.never_mailed,
                 m.duplicates,
+                m.duplicates_after_failed_runs,
                 m.unexpected,
                 m.extra_examples
             );
