@@ -18,7 +18,7 @@ use local::event_sources::STREAM_BATCH_SIZE;
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
-use shared::fanout::{Fanout, FanoutConfig, RedeliveryPolicy};
+use shared::fanout::{Circuit, Fanout, FanoutConfig, RedeliveryPolicy};
 use shared::storage::schema::{DELIVERIES, EVENTS};
 
 const TENANT: &str = "acme";
@@ -53,6 +53,11 @@ impl Harness {
             },
             attempts: 2,
             disable_after,
+            // Long enough that a test sees the circuit still open after a few calls.
+            circuit: Circuit {
+                failures: 10,
+                cool_off: chrono::Duration::seconds(4),
+            },
             ..stack.stack.fanout_config()
         };
         let stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
@@ -1308,10 +1313,10 @@ async fn ten_failures_in_a_row_open_the_circuit_and_its_deliveries_wait_untried_
     assert_eq!(calls.get("SendMessageBatch"), Some(&1), "{calls:?}");
     assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 10);
 
-    // WHEN the queue is back after the cool-off (a second here) and the retries run
+    // WHEN the queue is back after the cool-off (four seconds here) and the retries run
     let name = queue.rsplit('/').next().expect("queue name");
     h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     h.drain_retries().await;
 
     // THEN every event arrives, and the probe's success closed the circuit

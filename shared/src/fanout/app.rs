@@ -54,6 +54,9 @@ pub struct FanoutConfig {
     /// How long a subscription's deliveries may fail without a break before it
     /// is deactivated.
     pub disable_after: chrono::Duration,
+    /// When a subscription's deliveries stop being tried, and for how long
+    /// (circuit.rs): from `retry`.
+    pub circuit: Circuit,
 }
 
 impl FanoutConfig {
@@ -66,6 +69,10 @@ impl FanoutConfig {
         dead_letter_queue_url: String,
         deliveries_table: String,
     ) -> Self {
+        let retry = RedeliveryPolicy {
+            max_failures: 8,
+            base_delay_seconds: 30,
+        };
         Self {
             subscriptions_table,
             secrets_key_id,
@@ -76,10 +83,8 @@ impl FanoutConfig {
             dead_letter_retention: chrono::Duration::days(14),
             history_retention: chrono::Duration::days(7),
             // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
-            retry: RedeliveryPolicy {
-                max_failures: 8,
-                base_delay_seconds: 30,
-            },
+            retry,
+            circuit: Circuit::for_retries(&retry),
             retry_max_age: chrono::Duration::hours(48),
             attempts: 3,
             event_source: EVENT_SOURCE.to_owned(),
@@ -125,11 +130,13 @@ impl FunctionConfig for FanoutConfig {
             env.required("DEAD_LETTER_QUEUE_URL")?,
             env.required(DELIVERIES.env_var)?,
         );
+        let retry = RedeliveryPolicy {
+            max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
+            base_delay_seconds: env.parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
+        };
         Ok(Self {
-            retry: RedeliveryPolicy {
-                max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
-                base_delay_seconds: env.parsed_or("RETRY_BASE_DELAY_SECONDS", defaults.retry.base_delay_seconds)?,
-            },
+            retry,
+            circuit: Circuit::for_retries(&retry),
             retry_max_age: expiry::max_age(env)?,
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),
@@ -209,7 +216,7 @@ impl Fanout {
             retry_max_age: config.retry_max_age,
             tenant_budget: config.tenant_budget,
             disable_after: config.disable_after,
-            circuit: Circuit::for_retries(&config.retry),
+            circuit: config.circuit,
         }
     }
 
@@ -235,16 +242,18 @@ impl Fanout {
 
     /// `deliver`, also counting the deliveries that failed now (parked or lost).
     async fn deliver_counted(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (Vec<Failed>, u64) {
+        // Held ones are parked as failures, but were not tried: no health, no
+        // attempt, and no share of the tenant's budget.
+        let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
         let mut failed = u64::try_from(deferred.len()).unwrap_or(u64::MAX);
         let mut lost = self.queues.defer(deferred).await;
-        // Held ones are parked as failures, but were not tried: no health, no attempt.
-        let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
         let health = HealthReport::new(&plan);
         let sent = self.dispatcher.send(plan, subscriptions).await;
         let now = Utc::now();
         let health = health
             .with_failures(&sent.failed)
+            .with_delivered(&sent.delivered)
             .changes(subscriptions, now, self.disable_after, &self.circuit);
         let attempts = history::attempts_of(&sent, now);
         let counts = history::hourly_counts(&sent);

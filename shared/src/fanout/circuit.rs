@@ -12,6 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::dispatch::Failed;
+use super::health::Opening;
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::RedeliveryPolicy;
 use crate::tenant::TenantId;
@@ -36,10 +37,14 @@ impl Circuit {
         }
     }
 
-    /// Until when a subscription that had failed `before` times in a row and
-    /// now failed `now_failed` more stays untried, if that opens its circuit.
-    pub fn opens(&self, before: u64, now_failed: u64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        (before.saturating_add(now_failed) >= self.failures).then(|| now + self.cool_off)
+    /// The opening of the circuit of a subscription that had failed `before`
+    /// times in a row and now failed `now_failed` more with nothing getting
+    /// through, if that opens it.
+    pub fn opens(&self, before: u64, now_failed: u64, now: DateTime<Utc>) -> Option<Opening> {
+        (before.saturating_add(now_failed) >= self.failures).then(|| Opening {
+            until: now + self.cool_off,
+            after: self.failures,
+        })
     }
 
     /// `plan` without the deliveries to subscriptions whose circuit is open at
@@ -117,7 +122,13 @@ mod tests {
     fn ten_failures_in_a_row_open_it_for_twice_the_first_retry_delay() {
         let now = Utc::now();
         assert_eq!(circuit().opens(7, 2, now), None);
-        assert_eq!(circuit().opens(7, 3, now), Some(now + Duration::seconds(60)));
+        assert_eq!(
+            circuit().opens(7, 3, now),
+            Some(Opening {
+                until: now + Duration::seconds(60),
+                after: 10
+            })
+        );
         let compressed = Circuit::for_retries(&RedeliveryPolicy {
             max_failures: 6,
             base_delay_seconds: 0,

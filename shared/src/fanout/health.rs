@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{StreamExt, stream};
 
 use super::circuit::Circuit;
-use super::dispatch::Failed;
+use super::dispatch::{Delivered, Failed};
 use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
 use crate::storage::DynamoRecords;
 use crate::subscriptions::Subscription;
@@ -29,10 +29,21 @@ pub struct HealthReport {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Tally {
     failures: u64,
+    /// Failures the destination caused (not the message): what may open its circuit.
+    destination_failures: u64,
+    delivered: u64,
     last_error: Option<String>,
     /// Some delivery was a retry, so the subscription had failed before, whatever
     /// the (cached) record says.
     retried: bool,
+}
+
+/// A circuit to open: until when, once the subscription's failures in a row
+/// (as stored, after this write) are at least `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    pub until: DateTime<Utc>,
+    pub after: u64,
 }
 
 /// A change to one subscription's health.
@@ -42,7 +53,7 @@ pub enum HealthChange {
         count: u64,
         last_error: String,
         /// Set when these failures open its circuit (circuit.rs).
-        open_until: Option<DateTime<Utc>>,
+        opening: Option<Opening>,
     },
     /// Failed again, and it has failed without a break since `since`, longer
     /// than allowed: the subscription is deactivated.
@@ -72,7 +83,18 @@ impl HealthReport {
             if let Some(subscription) = f.delivery.origin.subscription() {
                 let tally = self.tallies.entry(subscription).or_default();
                 tally.failures += 1;
+                tally.destination_failures += u64::from(!f.permanent);
                 tally.last_error = Some(f.reason.clone());
+            }
+        }
+        self
+    }
+
+    /// Counts the deliveries that got through.
+    pub fn with_delivered(mut self, delivered: &[Delivered]) -> Self {
+        for d in delivered {
+            if let Some(subscription) = d.origin.subscription() {
+                self.tallies.entry(subscription).or_default().delivered += 1;
             }
         }
         self
@@ -109,7 +131,11 @@ impl HealthReport {
                     (Some(last_error), _) => HealthChange::Failed {
                         count: tally.failures,
                         last_error,
-                        open_until: circuit.opens(before.consecutive_failures, tally.failures, now),
+                        // Only when nothing got through, and the destination (not a
+                        // message) failed: a throttled entry among many is no outage.
+                        opening: (tally.delivered == 0 && tally.destination_failures > 0)
+                            .then(|| circuit.opens(before.consecutive_failures, tally.failures, now))
+                            .flatten(),
                     },
                     (None, _) if tally.retried || before.consecutive_failures > 0 => HealthChange::Recovered,
                     (None, _) => return None,
@@ -135,6 +161,10 @@ impl HealthRecorder {
     pub async fn apply(&self, changes: Vec<(SubscriptionRef, HealthChange)>, now: DateTime<Utc>) {
         // A bounded number at once: a batch may touch many tenants' subscriptions.
         let writes = changes.into_iter().map(|(s, change)| async move {
+            let opening = match &change {
+                HealthChange::Failed { opening, .. } => *opening,
+                _ => None,
+            };
             if let HealthChange::Disabled { since, .. } = &change {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, failing_since = %since,
                     "deliveries failed without a break for too long; subscription deactivated");
@@ -142,32 +172,16 @@ impl HealthRecorder {
             let result = self
                 .records
                 .patch(&s.tenant, &s.subscription_id, |update| match change {
-                    HealthChange::Failed {
-                        count,
-                        last_error,
-                        open_until,
-                    } => {
-                        let failed = "SET delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
+                    HealthChange::Failed { count, last_error, .. } => update
+                        .update_expression(
+                            "SET delivery.consecutiveFailures = delivery.consecutiveFailures + :n, \
                              delivery.lastError = :error, delivery.lastFailureAt = :at, \
-                             delivery.failingSince = if_not_exists(delivery.failingSince, :at)";
-                        let update = update
-                            .condition_expression("attribute_exists(delivery)")
-                            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
-                            .expression_attribute_values(
-                                ":error",
-                                AttributeValue::S(last_error.chars().take(1000).collect()),
-                            )
-                            .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now)));
-                        match open_until {
-                            Some(until) => update
-                                .update_expression(format!("{failed}, delivery.circuitOpenUntil = :until"))
-                                .expression_attribute_values(
-                                    ":until",
-                                    AttributeValue::S(rfc3339_millis::format(&until)),
-                                ),
-                            None => update.update_expression(failed),
-                        }
-                    }
+                             delivery.failingSince = if_not_exists(delivery.failingSince, :at)",
+                        )
+                        .condition_expression("attribute_exists(delivery)")
+                        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+                        .expression_attribute_values(":error", AttributeValue::S(last_error.chars().take(1000).collect()))
+                        .expression_attribute_values(":at", AttributeValue::S(rfc3339_millis::format(&now))),
                     HealthChange::Disabled {
                         count,
                         last_error,
@@ -203,14 +217,42 @@ impl HealthRecorder {
                         .expression_attribute_values(":zero", AttributeValue::N("0".into())),
                 })
                 .await;
-            if let Err(err) = result {
+            if let Err(err) = &result {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not record delivery health");
+            }
+            if let (Ok(true), Some(opening)) = (result, opening) {
+                self.open(&s, opening).await;
             }
         });
         stream::iter(writes)
             .buffer_unordered(WRITES_AT_ONCE)
             .collect::<Vec<()>>()
             .await;
+    }
+}
+
+impl HealthRecorder {
+    /// Opens the subscription's circuit, unless a success reset its failures
+    /// since they were read (another invocation's probe got through).
+    async fn open(&self, s: &SubscriptionRef, opening: Opening) {
+        let opened = self
+            .records
+            .patch(&s.tenant, &s.subscription_id, |update| {
+                update
+                    .update_expression("SET delivery.circuitOpenUntil = :until")
+                    .condition_expression("delivery.consecutiveFailures >= :after")
+                    .expression_attribute_values(":until", AttributeValue::S(rfc3339_millis::format(&opening.until)))
+                    .expression_attribute_values(":after", AttributeValue::N(opening.after.to_string()))
+            })
+            .await;
+        match opened {
+            Ok(true) => tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id,
+                until = %rfc3339_millis::format(&opening.until), "deliveries failed without a break; circuit opened"),
+            Ok(false) => {}
+            Err(err) => {
+                tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not open the circuit")
+            }
+        }
     }
 }
 
@@ -306,7 +348,7 @@ mod tests {
                     HealthChange::Failed {
                         count: 2,
                         last_error: "second".into(),
-                        open_until: None
+                        opening: None
                     }
                 ),
                 (named("healed"), HealthChange::Recovered),
@@ -373,7 +415,38 @@ mod tests {
                 .with_failures(&failed)
                 .changes(&subscriptions, now, Duration::days(3), &circuit());
         assert!(
-            matches!(&changes[0].1, HealthChange::Failed { open_until: Some(until), .. } if *until == now + Duration::seconds(60)),
+            matches!(&changes[0].1, HealthChange::Failed { opening: Some(o), .. } if o.until == now + Duration::seconds(60) && o.after == 10),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_batch_where_some_got_through_or_only_messages_were_refused_opens_no_circuit() {
+        let now = Utc::now();
+        let target = Target::own_bus("b");
+        let plan = DeliveryPlan::from([(target.clone(), vec![delivery("busy"), delivery("refused")])]);
+        let failed = |id: &str, permanent: bool| Failed {
+            target: target.clone(),
+            delivery: delivery(id),
+            reason: "THROTTLED".into(),
+            permanent,
+        };
+        let got_through = Delivered {
+            origin: delivery("busy").origin,
+            failures: 0,
+            latency_ms: 5,
+        };
+        let acme = TenantId::parse("acme").expect("tenant");
+        let subscriptions =
+            SubscriptionsByTenant::from([(acme, Arc::from([subscription("busy", 9), subscription("refused", 9)]))]);
+        let changes = HealthReport::new(&plan)
+            .with_failures(&[failed("busy", false), failed("refused", true)])
+            .with_delivered(&[got_through])
+            .changes(&subscriptions, now, Duration::days(3), &circuit());
+        assert!(
+            changes
+                .iter()
+                .all(|(_, c)| matches!(c, HealthChange::Failed { opening: None, .. })),
             "{changes:?}"
         );
     }

@@ -26,6 +26,7 @@ mod sqs;
 mod subscription_items;
 
 pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig};
+pub use circuit::Circuit;
 pub use dead_letters::{
     DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
     retention as dead_letter_retention,
