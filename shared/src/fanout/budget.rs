@@ -46,20 +46,10 @@ pub fn within_budget(plan: DeliveryPlan, budget: usize) -> (DeliveryPlan, Vec<Fa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fanout::{Delivery, Origin, OutgoingMessage, Target};
+    use crate::fanout::{Delivery, Target};
 
     fn delivery(tenant: &str, subscription: Option<&str>) -> Delivery {
-        Delivery {
-            message: OutgoingMessage::default(),
-            origin: Origin {
-                tenant: TenantId::parse(tenant).expect("tenant"),
-                event_id: "e".into(),
-                subscription_id: subscription.map(str::to_owned),
-                psi_fields: Vec::new(),
-            },
-            failures: 0,
-            parked_since: None,
-        }
+        Delivery::of(tenant, subscription)
     }
 
     fn queue(name: &str) -> Target {

@@ -29,6 +29,15 @@ pub struct Circuit {
 }
 
 impl Circuit {
+    /// The deployed defaults' circuit (8 failures, 30 s first delay): a minute's cool-off.
+    #[cfg(test)]
+    pub(super) fn deployed() -> Self {
+        Self::for_retries(&RedeliveryPolicy {
+            max_failures: 8,
+            base_delay_seconds: 30,
+        })
+    }
+
     /// Ten failures in a row; a cool-off of twice the retries' first delay (at least a second).
     pub fn for_retries(policy: &RedeliveryPolicy) -> Self {
         Self {
@@ -93,29 +102,15 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::fanout::message::OutgoingMessage;
-    use crate::fanout::plan::{Delivery, Origin, Target};
+    use crate::fanout::plan::{Delivery, Target};
     use crate::subscriptions::{DeliveryHealth, Subscription, fixtures};
 
     fn delivery(subscription: &str) -> Delivery {
-        Delivery {
-            message: OutgoingMessage::default(),
-            origin: Origin {
-                tenant: TenantId::parse("acme").expect("tenant"),
-                event_id: "evt-1".into(),
-                subscription_id: Some(subscription.into()),
-                psi_fields: Vec::new(),
-            },
-            failures: 0,
-            parked_since: None,
-        }
+        Delivery::of("acme", Some(subscription))
     }
 
     fn circuit() -> Circuit {
-        Circuit::for_retries(&RedeliveryPolicy {
-            max_failures: 8,
-            base_delay_seconds: 30,
-        })
+        Circuit::deployed()
     }
 
     #[test]

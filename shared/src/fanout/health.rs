@@ -261,30 +261,16 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::fanout::message::OutgoingMessage;
-    use crate::fanout::plan::{Delivery, Origin, Target};
+    use crate::fanout::plan::{Delivery, Target};
     use crate::subscriptions::{DeliveryHealth, fixtures};
     use crate::tenant::TenantId;
 
     fn delivery(subscription: &str) -> Delivery {
-        Delivery {
-            message: OutgoingMessage::default(),
-            origin: Origin {
-                tenant: TenantId::parse("acme").expect("tenant"),
-                event_id: "evt-1".into(),
-                subscription_id: Some(subscription.into()),
-                psi_fields: Vec::new(),
-            },
-            failures: 0,
-            parked_since: None,
-        }
+        Delivery::of("acme", Some(subscription))
     }
 
     fn circuit() -> Circuit {
-        Circuit::for_retries(&crate::fanout::RedeliveryPolicy {
-            max_failures: 8,
-            base_delay_seconds: 30,
-        })
+        Circuit::deployed()
     }
 
     fn subscription(id: &str, consecutive_failures: u64) -> Subscription {

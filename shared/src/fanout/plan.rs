@@ -149,6 +149,25 @@ pub struct Delivery {
 
 pub type DeliveryPlan = BTreeMap<Target, Vec<Delivery>>;
 
+#[cfg(test)]
+impl Delivery {
+    /// A first delivery of an empty message of `tenant`'s event `e`, for
+    /// `subscription` (none: the stack's own bus).
+    pub(crate) fn of(tenant: &str, subscription: Option<&str>) -> Self {
+        Self {
+            message: OutgoingMessage::default(),
+            origin: Origin {
+                tenant: TenantId::parse(tenant).expect("tenant"),
+                event_id: "e".into(),
+                subscription_id: subscription.map(str::to_owned),
+                psi_fields: Vec::new(),
+            },
+            failures: 0,
+            parked_since: None,
+        }
+    }
+}
+
 /// Each tenant's subscriptions, active or not (routing decides).
 pub type SubscriptionsByTenant = HashMap<TenantId, Arc<[Subscription]>>;
 

@@ -233,54 +233,44 @@ mod tests {
         assert!(listed(&job("BACK_IN_STOCK", -1), &nothing_new).is_empty(), "no e-mail");
     }
 
-    #[test]
-    fn consecutive_runs_mail_a_restock_once_whenever_it_is_read() {
-        // GIVEN P9 out of stock, back at hour 15, read by runs cut off at 20 and at 30
+    /// Whether ann, wishing for P9 whose stock went through `stock` (hour,
+    /// quantity: recorded at that hour), is mailed by a back-in-stock run whose
+    /// window is (`since`, `until`].
+    fn p9_mailed(stock: &[(i64, i64)], since: i64, until: i64) -> bool {
         let key = ProductKey::new("P9", None);
         let mut state = ProductState::new(key.clone());
-        state.apply(at(1), at(1), None, Some(0), None);
-        state.apply(at(15), at(15), None, Some(5), None);
-        let products = HashMap::from([(key, state)]);
-        let job = job("BACK_IN_STOCK", -1);
-        let list = wishlist("ann", &[("P9", false)], false);
-        let selects = |since: i64, until: i64| {
-            let composer = Composer {
-                job: &job,
-                since: at(since),
-                until: at(until),
-                products: &products,
-            };
-            composer.personalization(&list).is_some()
-        };
-        // THEN the run whose window holds the restock mails it, the next does not
-        // (both read the same state: the second run's read comes after it)
-        assert!(selects(10, 20));
-        assert!(!selects(20, 30));
-        // AND a run cut off before it leaves it to the next
-        assert!(!selects(0, 12));
-        assert!(selects(12, 20));
-    }
-
-    #[test]
-    fn a_product_sold_out_again_since_the_cut_off_is_not_announced() {
-        let key = ProductKey::new("P9", None);
-        let mut state = ProductState::new(key.clone());
-        state.apply(at(1), at(1), None, Some(0), None);
-        state.apply(at(15), at(15), None, Some(5), None);
-        state.apply(at(25), at(25), None, Some(0), None);
+        for &(hour, quantity) in stock {
+            state.apply(at(hour), at(hour), None, Some(quantity), None);
+        }
         let products = HashMap::from([(key, state)]);
         let job = job("BACK_IN_STOCK", -1);
         let composer = Composer {
             job: &job,
-            since: at(10),
-            until: at(20),
+            since: at(since),
+            until: at(until),
             products: &products,
         };
-        assert!(
-            composer
-                .personalization(&wishlist("ann", &[("P9", false)], false))
-                .is_none()
-        );
+        composer
+            .personalization(&wishlist("ann", &[("P9", false)], false))
+            .is_some()
+    }
+
+    #[test]
+    fn consecutive_runs_mail_a_restock_once_whenever_it_is_read() {
+        // GIVEN P9 out of stock, back at hour 15
+        let back = [(1, 0), (15, 5)];
+        // THEN of runs cut off at 20 and at 30, the one whose window holds the
+        // restock mails it, the next does not (both read the same state)
+        assert!(p9_mailed(&back, 10, 20));
+        assert!(!p9_mailed(&back, 20, 30));
+        // AND a run cut off before it leaves it to the next
+        assert!(!p9_mailed(&back, 0, 12));
+        assert!(p9_mailed(&back, 12, 20));
+    }
+
+    #[test]
+    fn a_product_sold_out_again_since_the_cut_off_is_not_announced() {
+        assert!(!p9_mailed(&[(1, 0), (15, 5), (25, 0)], 10, 20));
     }
 
     #[test]
