@@ -246,10 +246,16 @@ impl Fanout {
         // attempt, and no share of the tenant's budget.
         let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
-        let mut failed = u64::try_from(deferred.len()).unwrap_or(u64::MAX);
-        let mut lost = self.queues.defer(deferred).await;
+        let mut failed = count(&deferred).saturating_add(count(&held));
         let health = HealthReport::new(&plan);
-        let sent = self.dispatcher.send(plan, subscriptions).await;
+        // What is not tried now is parked while the rest is sent: a subscription
+        // held by its circuit adds no call to the batch's critical path.
+        let (sent, mut lost, unparked_held) = tokio::join!(
+            self.dispatcher.send(plan, subscriptions),
+            self.queues.defer(deferred),
+            self.queues.park(held),
+        );
+        lost.extend(unparked_held);
         let now = Utc::now();
         let health = health
             .with_failures(&sent.failed)
@@ -257,15 +263,22 @@ impl Fanout {
             .changes(subscriptions, now, self.disable_after, &self.circuit);
         let attempts = history::attempts_of(&sent, now);
         let counts = history::hourly_counts(&sent);
-        let mut to_park = sent.failed;
-        to_park.extend(held);
-        failed = failed.saturating_add(u64::try_from(to_park.len()).unwrap_or(u64::MAX));
-        // Side by side: neither needs the other, and a failing subscription's
-        // parking should not add its health writes' wait to the batch's.
-        let ((), unparked) = tokio::join!(self.health.apply(health, now), self.queues.park(to_park));
+        failed = failed.saturating_add(count(&sent.failed));
+        // Side by side: parking the failures, the health writes and the reports
+        // need nothing of each other, and the next batch waits for the slowest
+        // alone. A report written before a parking that then fails tells of an
+        // attempt that happened; the batch is handed over again either way.
+        let ((), unparked, (), ()) = tokio::join!(
+            self.health.apply(health, now),
+            self.queues.park(sent.failed),
+            self.history.record(attempts),
+            self.history.count(counts, now),
+        );
         lost.extend(unparked);
-        // Reports, after the deliveries are safe: written side by side.
-        tokio::join!(self.history.record(attempts), self.history.count(counts, now));
         (lost, failed)
     }
+}
+
+fn count<T>(items: &[T]) -> u64 {
+    u64::try_from(items.len()).unwrap_or(u64::MAX)
 }
