@@ -3,7 +3,7 @@
 //! claims API Gateway would pass, so the handlers' tenant-claim check runs as
 //! deployed. Development only: production tokens are verified by API Gateway.
 
-use shared::http::auth::{DEFAULT_ADMIN_SCOPE, DEFAULT_WRITE_SCOPE};
+use shared::http::Scope;
 use std::collections::HashMap;
 
 use base64::Engine as _;
@@ -33,11 +33,28 @@ fn mac(secret: &str, signing_input: &str) -> HmacSha256 {
     mac
 }
 
-/// A token for `tenant` (claim `claim`), valid for `ttl_seconds` from `now`.
+/// A token for `tenant` (claim `claim`), valid for `ttl_seconds` from `now`,
+/// granting every scope the API asks for (as the template defaults them).
 pub fn mint(secret: &str, claim: &str, tenant: &str, now: i64, ttl_seconds: i64) -> String {
+    mint_with_scopes(secret, claim, tenant, &every_scope(), now, ttl_seconds)
+}
+
+/// The default name of every scope the API asks for.
+pub fn every_scope() -> Vec<&'static str> {
+    Scope::ALL.into_iter().map(Scope::default_name).collect()
+}
+
+/// `mint`, granting exactly `scopes` (its `scope` claim, space-separated).
+pub fn mint_with_scopes(
+    secret: &str,
+    claim: &str,
+    tenant: &str,
+    scopes: &[&str],
+    now: i64,
+    ttl_seconds: i64,
+) -> String {
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
-    // Every scope the API asks for (template parameters WriteScope and AdminScope, as defaulted).
-    let scope = format!("{DEFAULT_WRITE_SCOPE} {DEFAULT_ADMIN_SCOPE}");
+    let scope = scopes.join(" ");
     let claims =
         json!({ claim: tenant, "sub": "local-developer", "scope": scope, "iat": now, "exp": now + ttl_seconds });
     let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
@@ -92,6 +109,9 @@ mod tests {
         let claims = verify("s3cret", &token, 1_010).expect("valid");
         assert_eq!(claims["tenant"], "acme");
         assert_eq!(claims["exp"], "1060");
+        assert_eq!(claims["scope"], every_scope().join(" "));
+        let read_only = mint_with_scopes("s3cret", "tenant", "acme", &["openid"], 1_000, 60);
+        assert_eq!(verify("s3cret", &read_only, 1_010).expect("valid")["scope"], "openid");
     }
 
     #[test]

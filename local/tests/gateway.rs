@@ -3,98 +3,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{TestStack, order_event};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
+use common::{LocalRun, order_event};
 use local::dev_token;
-use local::gateway::{self, Gateway, LocalAuth};
+use local::gateway::LocalAuth;
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-
-struct Local {
-    address: std::net::SocketAddr,
-    _stack: TestStack,
-}
-
-impl Local {
-    /// The local run as `scripts/dev` starts it with `AUTH=off` or `AUTH=jwt`.
-    async fn start(auth: LocalAuth) -> Self {
-        let stack = TestStack::new().await;
-        let functions = match auth {
-            LocalAuth::Off => stack.functions().without_authentication(),
-            LocalAuth::DevTokens { .. } => stack.functions(),
-        };
-        let gateway = Arc::new(Gateway {
-            functions,
-            auth,
-            jobs: None,
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(gateway::serve(listener, gateway));
-        Self { address, _stack: stack }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        tenant: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, hyper::HeaderMap, Value) {
-        self.call_with(method, path, tenant, None, body).await
-    }
-
-    /// One HTTP/1.1 request on its own connection: (status, headers, JSON body).
-    async fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        tenant: Option<&str>,
-        bearer: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, hyper::HeaderMap, Value) {
-        let stream = TcpStream::connect(self.address).await.expect("connect");
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(connection);
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "localhost");
-        if let Some(tenant) = tenant {
-            request = request.header("x-twc-tenant", tenant);
-        }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        if let Some(token) = bearer {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let response = sender
-            .send_request(request.body(Full::new(Bytes::from(body))).expect("request"))
-            .await
-            .expect("response");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        (status, headers, json)
-    }
-}
 
 #[tokio::test]
 async fn serves_the_events_api_over_http() {
-    let local = Local::start(LocalAuth::Off).await;
+    let local = LocalRun::start(LocalAuth::Off).await;
     let event = order_event("evt-http-1", "ORD 1/2");
 
     let (status, headers, created) = local.call("POST", "/api/v1/events", Some("acme"), Some(&event)).await;
@@ -120,7 +36,7 @@ async fn serves_the_events_api_over_http() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_problem_json() {
-    let local = Local::start(LocalAuth::Off).await;
+    let local = LocalRun::start(LocalAuth::Off).await;
 
     let (status, headers, problem) = local.call("GET", "/api/v2/nothing", Some("acme"), None).await;
     assert_eq!((status, problem["status"].as_u64()), (404, Some(404)));
@@ -140,7 +56,7 @@ async fn unknown_routes_and_methods_get_problem_json() {
 #[tokio::test]
 async fn opt_in_dev_tokens_are_checked_like_the_deployed_authorizer() {
     let secret = "test-secret";
-    let local = Local::start(LocalAuth::DevTokens { secret: secret.into() }).await;
+    let local = LocalRun::start(LocalAuth::DevTokens { secret: secret.into() }).await;
     let now = chrono::Utc::now().timestamp();
     let acme = dev_token::mint(secret, common::TENANT_CLAIM, "acme", now, 60);
     let forged = dev_token::mint("guess", common::TENANT_CLAIM, "acme", now, 60);

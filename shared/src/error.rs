@@ -75,7 +75,8 @@ pub enum ApiError {
     /// 401: no usable credentials reached the handler.
     #[error("{0}")]
     Unauthorized(String),
-    /// 403: the credentials are not valid for the tenant named in the request.
+    /// 403: the credentials are not valid for the tenant named in the request,
+    /// or lack the scope the call needs.
     #[error("{0}")]
     Forbidden(String),
     /// 404: unknown id, also for an id that belongs to another tenant.

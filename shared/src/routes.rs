@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::http::Scope;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
@@ -17,8 +19,7 @@ pub struct Route {
 
 impl Route {
     /// Whether it creates or changes subscriptions, event definitions, jobs,
-    /// settings, rules or customers' locks (which needs the write scope); events
-    /// are stored with any valid token.
+    /// settings, rules or customers' locks (which needs the write scope).
     pub fn changes_configuration(&self) -> bool {
         self.method != "GET"
             && [
@@ -31,6 +32,29 @@ impl Route {
             ]
             .iter()
             .any(|prefix| self.path.starts_with(prefix))
+    }
+
+    /// The scopes every call of the route needs. A generic event the loyalty
+    /// assessor would apply needs the points scope too, which its handler
+    /// checks once it has read the event.
+    pub fn scopes(&self) -> &'static [Scope] {
+        if self.changes_configuration() {
+            &[Scope::Write]
+        } else if [
+            CREATE_ACTION_EVENT,
+            CREATE_ORDER_EVENT,
+            CREATE_TRANSACTION_EVENT,
+            CREATE_REDEMPTION_EVENT,
+        ]
+        .contains(self)
+        {
+            // Typed events always name a customer: they earn, or spend.
+            &[Scope::Events, Scope::Points]
+        } else if self.method == "POST" && (self.path == "/api/v1/events" || self.path.starts_with("/api/v1/events/")) {
+            &[Scope::Events]
+        } else {
+            &[]
+        }
     }
 }
 
@@ -476,5 +500,19 @@ mod tests {
         assert_eq!(resolve("GET", "/api/v1/events/"), Resolution::NotFound);
         assert_eq!(resolve("GET", "/api/v1/events/a/b"), Resolution::NotFound);
         assert_eq!(resolve("GET", "/nope"), Resolution::NotFound);
+    }
+
+    #[test]
+    fn every_call_that_changes_something_needs_a_scope() {
+        for route in ROUTES.iter().filter(|r| r.method != "GET") {
+            assert!(!route.scopes().is_empty(), "{route} needs no scope");
+        }
+        assert_eq!(CREATE_EVENT.scopes(), [Scope::Events]);
+        assert_eq!(ASSESS_BASKET.scopes(), [Scope::Events]);
+        assert_eq!(CREATE_REDEMPTION_EVENT.scopes(), [Scope::Events, Scope::Points]);
+        assert_eq!(CREATE_ORDER_EVENT.scopes(), [Scope::Events, Scope::Points]);
+        assert_eq!(REDRIVE_SUBSCRIPTION.scopes(), [Scope::Write]);
+        assert_eq!(LOCK_CUSTOMER.scopes(), [Scope::Write]);
+        assert!(GET_EVENT.scopes().is_empty() && LIST_EVENTS.scopes().is_empty());
     }
 }

@@ -3,7 +3,8 @@
 //! and runs the fan-out on the events stream, as Lambda would.
 //!
 //! `AUTH=jwt` turns on bearer-token checks with HS256 tokens signed by
-//! `DEV_JWT_SECRET`; `dev-server token <tenant>` prints such a token.
+//! `DEV_JWT_SECRET`; `dev-server token <tenant> [scope…]` prints such a token,
+//! granting the scopes named (every scope the API asks for when none is).
 
 use std::sync::Arc;
 
@@ -46,14 +47,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let env = Environment::process();
     let tenant_claim = env.string_or("TENANT_CLAIM", "tenant");
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [command, tenant] = args.as_slice()
+    if let [command, tenant, scopes @ ..] = args.as_slice()
         && command == "token"
     {
+        // The scopes to grant; none named: every scope the API asks for.
+        let scopes: Vec<&str> = match scopes {
+            [] => dev_token::every_scope(),
+            named => named.iter().map(String::as_str).collect(),
+        };
         let secret = dev_secret();
-        let token = dev_token::mint(
+        let token = dev_token::mint_with_scopes(
             &secret,
             &tenant_claim,
             tenant,
+            &scopes,
             Utc::now().timestamp(),
             TOKEN_TTL_SECONDS,
         );

@@ -16,14 +16,16 @@ use local::functions::ApiFunctions;
 use local::iam::AccessLog;
 use local::provision::{self, LocalStack};
 use serde_json::{Value, json};
-use shared::http::auth::{DEFAULT_ADMIN_SCOPE, DEFAULT_WRITE_SCOPE};
 
 mod counting_proxy;
+mod local_run;
 mod projected;
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use counting_proxy::CountingProxy;
 #[allow(unused_imports)]
 pub use local::sendgrid_stub::SendGridStub;
+#[allow(unused_imports)]
+pub use local_run::LocalRun;
 #[allow(unused_imports)]
 pub use projected::ProjectedStack;
 
@@ -177,10 +179,10 @@ impl ApiRequest {
         }
     }
 
-    /// A caller of `tenant` whose token names the same tenant and grants the
-    /// write and admin scopes.
+    /// A caller of `tenant` whose token names the same tenant and grants every
+    /// scope the API asks for.
     pub fn for_tenant(self, tenant: &str) -> Self {
-        let scopes = format!("{DEFAULT_WRITE_SCOPE} {DEFAULT_ADMIN_SCOPE}");
+        let scopes = local::dev_token::every_scope().join(" ");
         self.header("x-twc-tenant", tenant)
             .claims(json!({ TENANT_CLAIM: tenant, "sub": "client-1", "scope": scopes }))
     }

@@ -5,7 +5,7 @@
 use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
-use crate::http::Authentication;
+use crate::http::{Authentication, Scope};
 use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
 use crate::replays::QUEUE_VARIABLE as REPLAY_QUEUE;
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
@@ -14,9 +14,21 @@ use crate::storage::schema::{CLAIMS, DEFINITIONS, DELIVERIES, EVENTS, JOBS, LOYA
 use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
-const TENANT_CLAIM: &str = Authentication::VARIABLE;
-const WRITE_SCOPE: &str = Authentication::WRITE_SCOPE;
-const ADMIN_SCOPE: &str = Authentication::ADMIN_SCOPE;
+/// A config's variables: the authentication's (the tenant claim, every scope's
+/// name), then its own.
+macro_rules! with_auth {
+    ($($own:expr),* $(,)?) => {
+        &[
+            Authentication::VARIABLE,
+            Scope::Events.variable(),
+            Scope::Points.variable(),
+            Scope::Write.variable(),
+            Scope::Admin.variable(),
+            Scope::PersonalData.variable(),
+            $($own),*
+        ]
+    };
+}
 
 /// get-event, list-events: they only read events.
 #[derive(Debug, Clone)]
@@ -26,7 +38,7 @@ pub struct ReadEventsConfig {
 }
 
 impl FunctionConfig for ReadEventsConfig {
-    const VARIABLES: &'static [&'static str] = &[EVENTS.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+    const VARIABLES: &'static [&'static str] = with_auth![EVENTS.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -46,14 +58,7 @@ pub struct WriteEventsConfig {
 }
 
 impl FunctionConfig for WriteEventsConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        EVENTS.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-        RETENTION,
-        CLAIMS.env_var,
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![EVENTS.env_var, RETENTION, CLAIMS.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -77,15 +82,12 @@ pub struct CreateEventConfig {
 const DEFINITION_CACHE: &str = "DEFINITION_CACHE_SECONDS";
 
 impl FunctionConfig for CreateEventConfig {
-    const VARIABLES: &'static [&'static str] = &[
+    const VARIABLES: &'static [&'static str] = with_auth![
         EVENTS.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
         RETENTION,
         CLAIMS.env_var,
         DEFINITIONS.env_var,
-        DEFINITION_CACHE,
+        DEFINITION_CACHE
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -105,7 +107,7 @@ pub struct DefinitionsConfig {
 }
 
 impl FunctionConfig for DefinitionsConfig {
-    const VARIABLES: &'static [&'static str] = &[DEFINITIONS.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+    const VARIABLES: &'static [&'static str] = with_auth![DEFINITIONS.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -124,15 +126,7 @@ pub struct LoyaltyEventsConfig {
 }
 
 impl FunctionConfig for LoyaltyEventsConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        EVENTS.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-        RETENTION,
-        CLAIMS.env_var,
-        LOYALTY.env_var,
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![EVENTS.env_var, RETENTION, CLAIMS.env_var, LOYALTY.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -150,7 +144,7 @@ pub struct CustomersConfig {
 }
 
 impl FunctionConfig for CustomersConfig {
-    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+    const VARIABLES: &'static [&'static str] = with_auth![LOYALTY.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -171,13 +165,7 @@ pub struct DeliveriesConfig {
 }
 
 impl FunctionConfig for DeliveriesConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        SUBSCRIPTIONS.env_var,
-        DELIVERIES.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![SUBSCRIPTIONS.env_var, DELIVERIES.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -198,13 +186,7 @@ pub struct EventDeliveriesConfig {
 }
 
 impl FunctionConfig for EventDeliveriesConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        EVENTS.env_var,
-        DELIVERIES.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![EVENTS.env_var, DELIVERIES.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -223,7 +205,7 @@ pub struct EventStatsConfig {
 }
 
 impl FunctionConfig for EventStatsConfig {
-    const VARIABLES: &'static [&'static str] = &[DELIVERIES.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+    const VARIABLES: &'static [&'static str] = with_auth![DELIVERIES.env_var];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -242,14 +224,7 @@ pub struct RedriveConfig {
 }
 
 impl FunctionConfig for RedriveConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        SUBSCRIPTIONS.env_var,
-        DELIVERIES.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-        "RETRY_QUEUE_URL",
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![SUBSCRIPTIONS.env_var, DELIVERIES.env_var, "RETRY_QUEUE_URL"];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -273,15 +248,12 @@ pub struct StartReplayConfig {
 const MAX_WINDOW: &str = "REPLAY_MAX_WINDOW_HOURS";
 
 impl FunctionConfig for StartReplayConfig {
-    const VARIABLES: &'static [&'static str] = &[
+    const VARIABLES: &'static [&'static str] = with_auth![
         SUBSCRIPTIONS.env_var,
         DELIVERIES.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
         REPLAY_QUEUE,
         RETENTION,
-        MAX_WINDOW,
+        MAX_WINDOW
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -304,7 +276,7 @@ pub struct RulesConfig {
 }
 
 impl FunctionConfig for RulesConfig {
-    const VARIABLES: &'static [&'static str] = &[LOYALTY.env_var, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE, MAX_RULES];
+    const VARIABLES: &'static [&'static str] = with_auth![LOYALTY.env_var, MAX_RULES];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -324,7 +296,7 @@ pub struct SenderSettingsConfig {
 }
 
 impl FunctionConfig for SenderSettingsConfig {
-    const VARIABLES: &'static [&'static str] = &[TENANT_SECRETS_PREFIX, TENANT_CLAIM, WRITE_SCOPE, ADMIN_SCOPE];
+    const VARIABLES: &'static [&'static str] = with_auth![TENANT_SECRETS_PREFIX];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -346,14 +318,7 @@ pub struct JobsConfig {
 }
 
 impl FunctionConfig for JobsConfig {
-    const VARIABLES: &'static [&'static str] = &[
-        JOBS.env_var,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
-        MAX_JOBS,
-        MIN_SCHEDULE_MINUTES,
-    ];
+    const VARIABLES: &'static [&'static str] = with_auth![JOBS.env_var, MAX_JOBS, MIN_SCHEDULE_MINUTES];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -378,16 +343,13 @@ pub struct SubscriptionsConfig {
 }
 
 impl FunctionConfig for SubscriptionsConfig {
-    const VARIABLES: &'static [&'static str] = &[
+    const VARIABLES: &'static [&'static str] = with_auth![
         SUBSCRIPTIONS.env_var,
         SECRETS_KEY,
-        TENANT_CLAIM,
-        WRITE_SCOPE,
-        ADMIN_SCOPE,
         STACK_ACCOUNT,
         STACK_DESTINATIONS,
         OWN_ACCOUNT_TENANTS,
-        MAX_SUBSCRIPTIONS,
+        MAX_SUBSCRIPTIONS
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {

@@ -13,8 +13,9 @@ use crate::definitions::{self, DefinitionCache, EventDefinition};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, EventStoreError, PutOutcome};
 use crate::fanout::check_deliverable;
-use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
 use crate::ids;
+use crate::loyalty::Assessable;
 use crate::pagination::{self, PageRequest};
 use crate::projections::check_projected_keys;
 use crate::routes;
@@ -109,6 +110,10 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
         |caller: Caller, req| async move {
             let now = Utc::now();
             let event = json_body::<EventRequest>(&req)?.into_event(now)?;
+            // One the assessor would apply earns or spends like a typed event.
+            if Assessable::from_event(&caller.tenant, &event).is_ok_and(|event| event.moves_points()) {
+                caller.may(Scope::Points)?;
+            }
             // An id the projections would put in a key is bounded now, not found
             // unprojectable later.
             check_projected_keys(&event)
@@ -122,14 +127,15 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
             )?;
             match admission.store(&api.store, &caller.tenant, now).await? {
                 PutOutcome::Created(event) => {
-                    let mut response = json_response(StatusCode::CREATED, &event)?;
+                    let mut response = json_response(StatusCode::CREATED, &as_seen_by(&caller, event))?;
                     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/events/{id}")) {
                         response.headers_mut().insert(header::LOCATION, location);
                     }
                     Ok(response)
                 }
+                // The first event, whose personal data this request may not have sent.
                 PutOutcome::Replayed(event) => {
-                    let mut response = json_response(StatusCode::OK, &event)?;
+                    let mut response = json_response(StatusCode::OK, &as_seen_by(&caller, event))?;
                     response
                         .headers_mut()
                         .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
@@ -148,9 +154,19 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
 pub async fn get_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::GET_EVENT, req, |caller: Caller, req| async move {
         let event = path_event(&api.store, &caller.tenant, &req).await?;
-        json_response(StatusCode::OK, &event)
+        json_response(StatusCode::OK, &as_seen_by(&caller, event))
     })
     .await
+}
+
+/// The event as `caller` may see it: its personal data masked unless the token
+/// grants the personal-data scope.
+fn as_seen_by(caller: &Caller, event: Event) -> Event {
+    if caller.sees_personal_data() {
+        event
+    } else {
+        event.psi_masked()
+    }
 }
 
 /// The event the path's `{eventId}` names, the tenant's; 404 otherwise.
@@ -227,7 +243,11 @@ pub async fn list_events<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) 
         json_response(
             StatusCode::OK,
             &EventList {
-                items: found.items,
+                items: found
+                    .items
+                    .into_iter()
+                    .map(|event| as_seen_by(&caller, event))
+                    .collect(),
                 next_token: found
                     .cursor
                     .map(|cursor| pagination::encode_token(&query.scope, &cursor)),
@@ -345,5 +365,104 @@ mod tests {
         let response = get_event(&api(), request("DELETE", "/api/v1/events/e1", None)).await;
         assert_eq!(response.status(), 405);
         assert_eq!(response.headers()[header::ALLOW], "GET");
+    }
+
+    /// `api()` as deployed: every call needs a token, and its scopes count.
+    fn deployed() -> EventsApi<InMemoryEventStore, InMemoryRecords<EventDefinition>> {
+        EventsApi {
+            auth: Authentication::read(&crate::config::Environment::new(|_| None)),
+            ..api()
+        }
+    }
+
+    /// `req` sent with an acme token granting `scope` (space-separated).
+    fn with_token(req: Request, scope: &str) -> Request {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        let context: ApiGatewayV2httpRequestContext = serde_json::from_value(json!({
+            "http": {"method": req.method().as_str(), "path": req.uri().path()},
+            "authorizer": {"jwt": {"claims": {"tenant": "acme", "scope": scope}}}
+        }))
+        .expect("a request context");
+        req.with_request_context(RequestContext::ApiGatewayV2(context))
+    }
+
+    fn refused_scope(response: &Response<Body>) -> String {
+        assert_eq!(response.status(), 403, "{}", json_of(response));
+        json_of(response)["detail"].as_str().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn storing_needs_the_events_scope_and_moving_points_the_points_scope() {
+        let api = deployed();
+        let post = |body: Value, scope: &str| with_token(request("POST", "/api/v1/events", Some(body)), scope);
+        // GIVEN a read-only token WHEN it stores an event THEN 403 naming the events scope
+        let refused = create_event(&api, post(event("e1"), "openid")).await;
+        assert!(refused_scope(&refused).contains("\"event-collector/events\""));
+        assert_eq!(
+            create_event(&api, post(event("e1"), "event-collector/events"))
+                .await
+                .status(),
+            201
+        );
+        // GIVEN an order naming a customer, which the assessor would apply (it earns)
+        let mut order = event("o1");
+        order["entity_name"] = json!("ORDER");
+        order["event_payload"]["key_attributes"] = json!({"customer_id": "0192f1a2-0000-7000-8000-000000000001"});
+        order["event_payload"]["base64_encoded_payload_json"] = json!("eyJvcmRlciI6IHsidG90YWwiOiAxMH19");
+        // WHEN a token that may only store events sends it THEN 403 naming the points scope
+        let refused = create_event(&api, post(order.clone(), "event-collector/events")).await;
+        assert!(refused_scope(&refused).contains("\"event-collector/points\""));
+        let both = "event-collector/events event-collector/points";
+        assert_eq!(create_event(&api, post(order.clone(), both)).await.status(), 201);
+        // AND the same order without a customer earns nothing: the events scope is enough
+        order["id"] = json!("o2");
+        order["event_payload"]["key_attributes"] = json!({});
+        assert_eq!(
+            create_event(&api, post(order, "event-collector/events")).await.status(),
+            201
+        );
+    }
+
+    #[tokio::test]
+    async fn personal_data_reads_masked_without_its_scope() {
+        // GIVEN an event whose definition marks `phone` as personal data
+        let api = deployed();
+        let tenant = TenantId::parse("acme").expect("tenant");
+        let stored: Event = serde_json::from_value(json!({
+            "id": "p1", "entity_id": "C-1", "entity_name": "PURCHASEEVENT", "event_source": "APPLICATION",
+            "event_type": "ENTITY_EVENT", "created_at": "2026-01-01T00:00:00.000Z",
+            "event_payload": {"operation": "CREATE",
+                "base64_encoded_payload_json": "eyJwaG9uZSI6ICIrNDQgMjAiLCAiYW1vdW50IjogMX0="},
+            "definition": {"version": 1, "psiFields": ["phone"]}
+        }))
+        .expect("an event");
+        api.store.put_new(&tenant, stored, None).await.expect("stored");
+        let decoded = |event: &Value| {
+            let encoded = event["event_payload"]["base64_encoded_payload_json"]
+                .as_str()
+                .unwrap_or_default();
+            crate::events::decode_json(encoded).expect("a JSON payload")
+        };
+        // WHEN a token without the personal-data scope reads it, alone or listed
+        let read = |scope: &'static str| get_event(&api, with_token(request("GET", "/api/v1/events/p1", None), scope));
+        let list = list_events(
+            &api,
+            with_token(
+                request("GET", "/api/v1/events?entity_name=PURCHASEEVENT&entity_id=C-1", None),
+                "openid",
+            ),
+        )
+        .await;
+        // THEN the phone reads "****", the rest as stored
+        let masked = json_of(&read("openid").await);
+        assert_eq!(decoded(&masked), json!({"phone": "****", "amount": 1}));
+        assert_eq!(
+            decoded(&json_of(&list)["items"][0]),
+            json!({"phone": "****", "amount": 1})
+        );
+        // AND with the scope, in the clear
+        let clear = json_of(&read("event-collector/personal-data").await);
+        assert_eq!(decoded(&clear), json!({"phone": "+44 20", "amount": 1}));
     }
 }

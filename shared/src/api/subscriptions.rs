@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use super::config::SubscriptionsConfig;
 use super::records::{check_version, create_counted, flag, list_all, load, path_id, record_error, room_for_one};
 use crate::error::ApiError;
-use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
 use crate::quotas::Quota;
 use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
@@ -114,7 +114,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         let block = format!("destination.{}", draft.destination.block());
         self.policy.check(&caller.tenant, &draft.destination, &block)?;
         if draft.include_psi {
-            caller.may_include_psi()?;
+            caller.may(Scope::Admin)?;
         }
         Ok(draft)
     }

@@ -6,43 +6,69 @@
 //! The tenant claim must be one the tenant cannot edit (an `org_id` your identity
 //! provider sets, never a Cognito `custom:` attribute a user may write).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
+pub use super::scopes::Scope;
 use crate::config::Environment;
 use crate::error::ApiError;
 use crate::tenant::{TENANT_HEADER, TenantId};
 
 /// The scopes' defaults (template parameters `WriteScope`, `AdminScope`).
-pub const DEFAULT_WRITE_SCOPE: &str = "event-collector/write";
-pub const DEFAULT_ADMIN_SCOPE: &str = "event-collector/admin";
+pub const DEFAULT_WRITE_SCOPE: &str = Scope::Write.default_name();
+pub const DEFAULT_ADMIN_SCOPE: &str = Scope::Admin.default_name();
 
 #[derive(Debug, Clone)]
 pub enum Authentication {
     /// Deployed functions: JWT authorizer claims are required, the named claim
-    /// must equal the tenant header, and changes need the named scopes.
+    /// must equal the tenant header, and what a call changes or reveals needs
+    /// the named scopes.
     JwtClaims { tenant_claim: String, scopes: ScopeNames },
     /// Only the local runner builds this, when started without authentication:
     /// every caller may do everything.
     DisabledForLocalRun,
 }
 
-/// The OAuth scopes that grant changes, and sending PII out.
+/// The OAuth scope names this deployment uses, each from its variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeNames {
-    /// Creating or changing subscriptions, event definitions and jobs.
-    pub write: String,
-    /// Subscriptions with `includePsi: true`.
-    pub admin: String,
+pub struct ScopeNames(BTreeMap<Scope, String>);
+
+impl ScopeNames {
+    /// Each scope's variable, else its default.
+    pub fn read(env: &Environment) -> Self {
+        Self(
+            Scope::ALL
+                .into_iter()
+                .map(|scope| (scope, env.string_or(scope.variable(), scope.default_name())))
+                .collect(),
+        )
+    }
+
+    pub fn name(&self, scope: Scope) -> &str {
+        self.0.get(&scope).map_or(scope.default_name(), String::as_str)
+    }
 }
 
 /// What the caller's token grants beyond reading its tenant's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Grants {
-    pub write: bool,
-    pub admin: bool,
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(BTreeSet<Scope>);
+
+impl Grants {
+    pub fn all() -> Self {
+        Self(Scope::ALL.into_iter().collect())
+    }
+
+    pub fn has(&self, scope: Scope) -> bool {
+        self.0.contains(&scope)
+    }
+}
+
+impl FromIterator<Scope> for Grants {
+    fn from_iter<I: IntoIterator<Item = Scope>>(scopes: I) -> Self {
+        Self(scopes.into_iter().collect())
+    }
 }
 
 /// The authenticated caller of a request.
@@ -55,47 +81,35 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// A 403 unless the token grants changes.
-    pub fn may_write(&self) -> Result<(), ApiError> {
-        self.require(
-            self.grants.write,
-            |names| &names.write,
-            "this route changes configuration",
-        )
-    }
-
-    /// A 403 unless the token may send PII to a subscriber.
-    pub fn may_include_psi(&self) -> Result<(), ApiError> {
-        self.require(self.grants.admin, |names| &names.admin, "includePsi: true")
-    }
-
-    fn require(&self, granted: bool, name: impl Fn(&ScopeNames) -> &String, what: &str) -> Result<(), ApiError> {
-        match (&self.scopes, granted) {
-            (Some(names), false) => Err(ApiError::Forbidden(format!(
-                "{what}: it needs the OAuth scope {:?}, which the token does not grant",
-                name(names)
+    /// A 403 naming the scope unless the token grants it.
+    pub fn may(&self, scope: Scope) -> Result<(), ApiError> {
+        match &self.scopes {
+            Some(names) if !self.grants.has(scope) => Err(ApiError::Forbidden(format!(
+                "{}: it needs the OAuth scope {:?}, which the token does not grant",
+                scope.guards(),
+                names.name(scope)
             ))),
             _ => Ok(()),
         }
     }
+
+    /// Whether answers may show personal data (`isPsiData` fields) in the clear.
+    pub fn sees_personal_data(&self) -> bool {
+        self.may(Scope::PersonalData).is_ok()
+    }
 }
 
 impl Authentication {
-    /// The variables naming the JWT claim that carries the tenant, and the scopes.
+    /// The variable naming the JWT claim that carries the tenant.
     pub const VARIABLE: &str = "TENANT_CLAIM";
-    pub const WRITE_SCOPE: &str = "WRITE_SCOPE";
-    pub const ADMIN_SCOPE: &str = "ADMIN_SCOPE";
 
     /// What deployed functions use: claims required, claim name from `TENANT_CLAIM`
-    /// (default `tenant`), scopes from `WRITE_SCOPE` and `ADMIN_SCOPE`. There is no
-    /// environment switch that turns this off.
+    /// (default `tenant`), each scope's name from its variable (`WRITE_SCOPE`, …).
+    /// There is no environment switch that turns this off.
     pub fn read(env: &Environment) -> Self {
         Self::JwtClaims {
             tenant_claim: env.string_or(Self::VARIABLE, "tenant"),
-            scopes: ScopeNames {
-                write: env.string_or(Self::WRITE_SCOPE, DEFAULT_WRITE_SCOPE),
-                admin: env.string_or(Self::ADMIN_SCOPE, DEFAULT_ADMIN_SCOPE),
-            },
+            scopes: ScopeNames::read(env),
         }
     }
 
@@ -108,13 +122,9 @@ impl Authentication {
         let (tenant_claim, names) = match self {
             Self::DisabledForLocalRun => {
                 let tenant = TenantId::parse(header?.to_str().unwrap_or("\u{fffd}"))?;
-                let grants = Grants {
-                    write: true,
-                    admin: true,
-                };
                 return Ok(Caller {
                     tenant,
-                    grants,
+                    grants: Grants::all(),
                     scopes: None,
                 });
             }
@@ -135,10 +145,10 @@ impl Authentication {
                 )));
             }
         }
-        let grants = Grants {
-            write: granted.contains(&names.write.as_str()),
-            admin: granted.contains(&names.admin.as_str()),
-        };
+        let grants = Scope::ALL
+            .into_iter()
+            .filter(|scope| granted.contains(&names.name(*scope)))
+            .collect();
         Ok(Caller {
             tenant,
             grants,
@@ -192,45 +202,56 @@ mod tests {
         from_str(&event.to_string()).expect("request")
     }
 
-    fn grants(req: &Request) -> Grants {
+    fn caller(req: &Request) -> Caller {
         let auth = Authentication::read(&Environment::new(|_| None));
-        auth.caller(req).expect("caller").grants
+        auth.caller(req).expect("caller")
+    }
+
+    fn grants(scopes: &[Scope]) -> Grants {
+        scopes.iter().copied().collect()
     }
 
     #[test]
     fn scopes_come_from_api_gateway_or_the_tokens_scope_claims() {
-        let all = Grants {
-            write: true,
-            admin: true,
-        };
-        let from_gateway = request(
-            serde_json::json!({"tenant": "acme"}),
-            serde_json::json!([DEFAULT_WRITE_SCOPE, DEFAULT_ADMIN_SCOPE]),
-        );
-        assert_eq!(grants(&from_gateway), all);
+        let every = Scope::ALL.map(Scope::default_name);
+        let from_gateway = request(serde_json::json!({"tenant": "acme"}), serde_json::json!(every));
+        assert_eq!(caller(&from_gateway).grants, Grants::all());
         let from_claim = request(
             serde_json::json!({"tenant": "acme", "scope": format!("openid {DEFAULT_WRITE_SCOPE}")}),
             serde_json::Value::Null,
         );
-        assert_eq!(
-            grants(&from_claim),
-            Grants {
-                write: true,
-                admin: false
-            }
-        );
+        assert_eq!(caller(&from_claim).grants, grants(&[Scope::Write]));
         let from_list = request(
-            serde_json::json!({"tenant": "acme", "scp": format!("[{DEFAULT_ADMIN_SCOPE} {DEFAULT_WRITE_SCOPE}]")}),
+            serde_json::json!({"tenant": "acme", "scp": format!("[{DEFAULT_ADMIN_SCOPE} event-collector/points]")}),
             serde_json::Value::Null,
         );
-        assert_eq!(grants(&from_list), all);
+        assert_eq!(caller(&from_list).grants, grants(&[Scope::Admin, Scope::Points]));
         let none = request(serde_json::json!({"tenant": "acme"}), serde_json::Value::Null);
-        assert_eq!(
-            grants(&none),
-            Grants {
-                write: false,
-                admin: false
-            }
+        assert_eq!(caller(&none).grants, Grants::default());
+    }
+
+    #[test]
+    fn a_missing_scope_is_a_403_naming_it_as_this_deployment_spells_it() {
+        // GIVEN a deployment that renames the points scope, and a token with the events scope only
+        let env = Environment::new(|name| (name == "POINTS_SCOPE").then(|| "shop/loyalty".to_owned()));
+        let req = request(
+            serde_json::json!({"tenant": "acme", "scope": "event-collector/events"}),
+            serde_json::Value::Null,
         );
+        let caller = Authentication::read(&env).caller(&req).expect("caller");
+        // THEN it may store events, but not move points nor read personal data
+        assert!(caller.may(Scope::Events).is_ok());
+        let refused = caller.may(Scope::Points).expect_err("no points scope");
+        assert_eq!(refused.status(), 403);
+        assert!(refused.to_string().contains("\"shop/loyalty\""), "{refused}");
+        assert!(!caller.sees_personal_data());
+    }
+
+    #[test]
+    fn without_authentication_everything_is_granted_as_before() {
+        let req = request(serde_json::json!({}), serde_json::Value::Null);
+        let caller = Authentication::DisabledForLocalRun.caller(&req).expect("caller");
+        assert!(Scope::ALL.into_iter().all(|scope| caller.may(scope).is_ok()));
+        assert!(caller.sees_personal_data());
     }
 }

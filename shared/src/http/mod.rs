@@ -5,9 +5,10 @@ pub mod auth;
 mod body;
 mod problem;
 mod response;
+mod scopes;
 mod serve;
 
-pub use auth::{Authentication, Caller, Grants, ScopeNames};
+pub use auth::{Authentication, Caller, Grants, Scope, ScopeNames};
 pub use body::{MAX_BODY_BYTES, json_body};
 pub use lambda_http::{Body, Request, Response};
 pub use problem::problem_response;

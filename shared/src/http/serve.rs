@@ -35,8 +35,8 @@ where
             }
             let caller = auth.caller(&req)?;
             tracing::Span::current().record("tenant", caller.tenant.as_str());
-            if route.changes_configuration() {
-                caller.may_write()?;
+            for scope in route.scopes() {
+                caller.may(*scope)?;
             }
             handler(caller, req).await
         }

@@ -139,6 +139,14 @@ impl Assessable {
         (canonical.as_deref() == Ok(customer) && self.body.is_object()).then_some(customer)
     }
 
+    /// Whether assessing it would touch the customer's points: it earns or
+    /// spends (an action, order or transaction), or is a redemption whose
+    /// notices the ledger answers. What the points scope guards at ingest.
+    pub fn moves_points(&self) -> bool {
+        self.typed_customer().is_some()
+            && (self.entity_name == TypedKind::Redemption.entity_name() || self.occasion().is_some())
+    }
+
     /// The occasion and its spend; `None` for events the rules do not apply to.
     fn occasion(&self) -> Option<(Occasion, Option<Spend>)> {
         let kind = match self.entity_name.as_str() {
@@ -448,5 +456,37 @@ mod tests {
         // Another tenant's customer of the same id earned nothing.
         let other = assessor.ledger.state(&tenant("globex"), CUSTOMER).await.expect("state");
         assert_eq!(other.available(Utc::now()), 0);
+    }
+
+    #[test]
+    fn what_moves_points_is_what_the_assessor_applies_to_a_ledger() {
+        let order = event(
+            TypedKind::Order,
+            "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e10",
+            json!({"orderId": "O-1", "total": 5}),
+        );
+        let redemption = event(
+            TypedKind::Redemption,
+            "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e11",
+            json!({"quantity": 5}),
+        );
+        let basket = event(
+            TypedKind::Basket,
+            "0d9b2c4e-1f3a-4e5b-8c7d-6a5b4c3d2e12",
+            json!({"basketId": "B-1"}),
+        );
+        assert!(order.moves_points() && redemption.moves_points());
+        assert!(!basket.moves_points(), "a basket is assessed, never applied");
+        // A customer the ledger could not show (not a canonical GUID) is never assessed.
+        let unknown = Assessable {
+            customer: Some("CUST-1".into()),
+            ..order.clone()
+        };
+        assert!(!unknown.moves_points());
+        let other = Assessable {
+            entity_name: "PRODUCT".into(),
+            ..order
+        };
+        assert!(!other.moves_points());
     }
 }
