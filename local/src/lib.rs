@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod iam;
 pub mod provision;
 pub mod queue_poller;
+pub mod runtime_api;
 pub mod schedule_runner;
 pub mod sendgrid_stub;
 pub mod soak;

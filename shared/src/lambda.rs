@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use crate::config::{ConfigError, FunctionConfig};
 
 /// Logs as JSON when Lambda's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`), at
-/// `AWS_LAMBDA_LOG_LEVEL` (default INFO).
+/// `AWS_LAMBDA_LOG_LEVEL` (default INFO), never below INFO (see `logging`).
 pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
+    crate::logging::init();
 }
 
 /// A function's state as Lambda builds it, once per container: its settings

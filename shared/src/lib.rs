@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod lambda;
+pub mod logging;
 pub mod loyalty;
 pub mod notifications;
 pub mod pagination;
