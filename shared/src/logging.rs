@@ -1,7 +1,7 @@
 //! How every function (and the local run) logs: JSON when Lambda's log format
 //! is JSON (`AWS_LAMBDA_LOG_FORMAT`), at the level Lambda sets
-//! (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`; default INFO), and never more
-//! verbose than INFO, whatever those say.
+//! (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` and its directives; default INFO),
+//! and never more verbose than INFO, whatever those say.
 //!
 //! Why a ceiling rather than redaction: below INFO the libraries log what this
 //! service must never write down. The Lambda runtime logs each whole incoming
@@ -11,10 +11,9 @@
 //! every line of every library, now and after each upgrade; a ceiling holds
 //! for all of them. The template refuses TRACE and DEBUG too (`LogLevel`).
 
-use std::str::FromStr;
-
-use lambda_http::tracing::subscriber::filter::LevelFilter;
+use lambda_http::tracing::subscriber::filter::{EnvFilter, LevelFilter};
 use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use lambda_http::tracing::subscriber::layer::SubscriberExt;
 use lambda_http::tracing::subscriber::util::SubscriberInitExt;
 use tracing::Subscriber;
 
@@ -23,15 +22,23 @@ use crate::config::Environment;
 /// The most verbose level any function logs at.
 pub const CEILING: LevelFilter = LevelFilter::INFO;
 
-/// The level asked for, at most `CEILING`. A value that is not a plain level
-/// (a `RUST_LOG` directive such as `lambda_runtime=trace`) counts as INFO.
+/// The level asked for, at most `CEILING` (an unreadable one: INFO).
 pub fn level(env: &Environment) -> LevelFilter {
+    filter(env).max_level_hint().unwrap_or(LevelFilter::INFO).min(CEILING)
+}
+
+/// What `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`) asks for: a level, or
+/// `RUST_LOG` directives such as `error,aws_smithy_runtime=off`; INFO when
+/// unset or unreadable. `CEILING` caps it in `subscriber`.
+fn filter(env: &Environment) -> EnvFilter {
     let asked = env
         .optional("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|| env.optional("RUST_LOG"))
-        .and_then(|level| LevelFilter::from_str(level.trim()).ok())
-        .unwrap_or(LevelFilter::INFO);
-    asked.min(CEILING)
+        .unwrap_or_default();
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse(asked.trim())
+        .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// The functions' subscriber, writing to `writer`.
@@ -46,12 +53,13 @@ where
     let builder = lambda_http::tracing::subscriber::fmt()
         .with_target(false)
         .without_time()
-        .with_max_level(level(env))
+        .with_env_filter(filter(env))
         .with_writer(writer);
+    // The ceiling is a layer of its own: no directive can lift it.
     if json {
-        Box::new(builder.json().finish())
+        Box::new(builder.json().finish().with(CEILING))
     } else {
-        Box::new(builder.finish())
+        Box::new(builder.finish().with(CEILING))
     }
 }
 
@@ -85,5 +93,42 @@ mod tests {
             level_of(&[("RUST_LOG", "info,lambda_runtime=trace")]),
             LevelFilter::INFO
         );
+        assert_eq!(level_of(&[("RUST_LOG", "not a level=")]), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn directives_quieten_targets_but_never_lift_the_ceiling() {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("lines").extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        // GIVEN RUST_LOG asking for errors only, and TRACE for this module
+        let lines = Lines::default();
+        let vars = BTreeMap::from([("RUST_LOG", "error,shared::logging=trace")]);
+        let writer = lines.clone();
+        let subscriber = subscriber(&Environment::of(&vars), move || writer.clone());
+        // WHEN this module and another log at every level
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!("secret-at-trace");
+            tracing::debug!("secret-at-debug");
+            tracing::info!("info-here");
+            tracing::info!(target: "elsewhere", "info-elsewhere");
+            tracing::error!(target: "elsewhere", "error-elsewhere");
+        });
+        // THEN the module logs INFO (not below), the rest errors only
+        let out = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        assert!(out.contains("info-here") && out.contains("error-elsewhere"), "{out}");
+        for absent in ["secret-at-trace", "secret-at-debug", "info-elsewhere"] {
+            assert!(!out.contains(absent), "{absent} in {out}");
+        }
     }
 }
