@@ -30,6 +30,8 @@ struct Harness {
     events: aws_sdk_eventbridge::Client,
     stream: StreamPoller,
     fanout: Fanout,
+    /// The retry queue's consumer: the same code, with fanout-retry's role.
+    retry: Fanout,
     /// Every AWS call the fan-out makes.
     proxy: CountingProxy,
 }
@@ -67,6 +69,7 @@ impl Harness {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            retry: stack.stack.fanout("fanout-retry", &counted, config.clone()),
             fanout: stack.stack.fanout("fanout", &counted, config),
             stream,
             proxy,
@@ -359,7 +362,7 @@ impl Harness {
     async fn drain_retries(&self) {
         let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.retry_queue_url);
         while poller
-            .poll_into(|messages| async move { self.fanout.retry_batch(&messages).await })
+            .poll_into(|messages| async move { self.retry.retry_batch(&messages).await })
             .await
             .expect("retry queue")
             > 0
@@ -1288,7 +1291,7 @@ async fn a_subscription_routes_the_very_next_event_and_a_deactivation_stops_it()
 }
 
 #[tokio::test]
-async fn ten_failures_in_a_row_open_the_circuit_and_its_deliveries_wait_untried_until_a_probe_closes_it() {
+async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_and_sent_once_a_probe_closes_it() {
     // GIVEN a subscription whose queue is missing, and ten events that failed to reach it
     let mut h = Harness::new(8).await;
     let queue = h.queue("breaker").await;
@@ -1302,16 +1305,27 @@ async fn ten_failures_in_a_row_open_the_circuit_and_its_deliveries_wait_untried_
     assert_eq!(health["consecutiveFailures"], 10, "{health}");
     assert!(health["circuitOpenUntil"].is_string(), "the circuit opened: {health}");
 
-    // WHEN another event is fanned out while the circuit is open
+    // WHEN two more events are fanned out while the circuit is open
     h.post_event("evt-10", "ORDER", "CREATE").await;
+    h.post_event("evt-11", "ORDER", "CREATE").await;
     h.proxy.calls.take();
     assert!(h.fan_out().await.is_empty());
 
-    // THEN its delivery is parked without being tried: one SendMessageBatch (to
-    // the retry queue), and no failure written
+    // THEN they are kept untried as the subscription's dead letters, in one
+    // write: no message to the retry queue, no failure written
     let calls = counts(h.proxy.calls.take());
-    assert_eq!(calls.get("SendMessageBatch"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("SendMessageBatch"), None, "{calls:?}");
+    assert_eq!(calls.get("BatchWriteItem"), Some(&1), "{calls:?}");
     assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 10);
+    let (_, letters) = h.dead_letters(TENANT, &id).await;
+    let items = letters["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{letters}");
+    assert!(
+        items
+            .iter()
+            .all(|l| l["lastError"].as_str().is_some_and(|e| e.starts_with("CIRCUIT_OPEN")) && l["failures"] == 0),
+        "{letters}"
+    );
 
     // WHEN the queue is back after the cool-off (four seconds here) and the retries run
     let name = queue.rsplit('/').next().expect("queue name");
@@ -1319,10 +1333,21 @@ async fn ten_failures_in_a_row_open_the_circuit_and_its_deliveries_wait_untried_
     tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     h.drain_retries().await;
 
-    // THEN every event arrives, and the probe's success closed the circuit
-    assert_eq!(h.envelopes(&queue).await.len(), 11);
+    // THEN every event arrives: the first retry through closed the circuit and
+    // sent the kept ones again; no dead letter is left
+    let mut arrived: Vec<String> = h
+        .envelopes(&queue)
+        .await
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    arrived.sort();
+    let expected: Vec<String> = (0..12).map(|i| format!("evt-{i:02}")).collect();
+    assert_eq!(arrived, expected);
     let health = h.subscription(&id).await["delivery"].clone();
     assert_eq!(health["consecutiveFailures"], 0, "{health}");
     assert!(health.get("circuitOpenUntil").is_none_or(Value::is_null), "{health}");
+    let (_, letters) = h.dead_letters(TENANT, &id).await;
+    assert_eq!(letters["items"], json!([]), "{letters}");
     assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
 }

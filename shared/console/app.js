@@ -191,8 +191,14 @@ const pages = {
   },
 
   async subscriptions() {
-    // The fan-out's circuit breaker holds deliveries back until then (docs/api.md).
-    const circuitOpen = (delivery) => Boolean(delivery.circuitOpenUntil) && Date.parse(delivery.circuitOpenUntil) > Date.now();
+    // The fan-out's circuit breaker keeps deliveries back until then, then probes (docs/api.md).
+    const circuit = (delivery) => {
+      if (!delivery.circuitOpenUntil) return null;
+      const until = Date.parse(delivery.circuitOpenUntil);
+      return until > Date.now()
+        ? `circuit open: deliveries kept as dead letters until ${new Date(until).toLocaleTimeString()}, sent again once one gets through`
+        : "circuit half open: one delivery at a time probes the destination";
+    };
     const list = h("div");
     const refresh = async () => {
       const all = await api("GET", "/api/v1/event-subscription?include_inactive=true");
@@ -218,8 +224,8 @@ const pages = {
           h("td", {}, d.queueUrl || d.topicArn || d.eventBusArn || ""),
           h("td", { class: s.delivery.consecutiveFailures ? "bad" : "good", "data-health": "" },
             `${s.delivery.consecutiveFailures} failures in a row`,
-            circuitOpen(s.delivery) ? h("br") : null,
-            circuitOpen(s.delivery) ? `circuit open: deliveries wait untried until ${new Date(s.delivery.circuitOpenUntil).toLocaleTimeString()}` : null,
+            circuit(s.delivery) ? h("br") : null,
+            circuit(s.delivery),
             s.delivery.lastError ? h("br") : null, s.delivery.lastError || null,
             s.delivery.disabledReason ? h("br") : null, s.delivery.disabledReason || null),
           h("td", { "data-last-attempt": "" }, last ? `${last.outcome}: ${last.eventId} (attempt ${last.attempt})` : "none yet",

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::deliveries::{DeliveriesApi, subscription_page};
 use crate::error::ApiError;
-use crate::fanout::{DEAD_LETTER_KEYS, DeadLetter, redriven};
+use crate::fanout::{DEAD_LETTER_KEYS, DeadLetter, send_again};
 use crate::http::{Caller, json_response, serve};
 use crate::routes;
 use crate::util::rfc3339_millis;
@@ -90,30 +90,14 @@ pub async fn redrive_subscription(api: &DeliveriesApi, req: Request) -> Response
                 .dead_letters
                 .page(&caller.tenant, &id, REDRIVE_PER_REQUEST, None)
                 .await?;
-            let (mut sendable, mut messages) = (Vec::new(), Vec::new());
-            for letter in letters {
-                match redriven(&letter) {
-                    Ok(message) => {
-                        messages.push(message);
-                        sendable.push(Some(letter));
-                    }
-                    Err(err) => tracing::error!(tenant = %caller.tenant, subscription_id = %id,
-                        event_id = %letter.event_id, error = %err, "a dead letter cannot be sent again; kept"),
-                }
-            }
-            let unsent = retry.sender.send(&retry.url, messages).await;
-            for undelivered in &unsent {
-                tracing::warn!(reason = %undelivered.reason, "a dead letter was not sent again; kept");
-                sendable[undelivered.index] = None;
-            }
-            let sent: Vec<DeadLetter> = sendable.into_iter().flatten().collect();
+            let (sent, unsent) = send_again(&retry.sender, &retry.url, letters).await;
             // Removed once sent: a failure in between sends them again next time,
             // which consumers deduplicate by eventId.
             api.dead_letters.remove(&caller.tenant, &id, &sent).await?;
             tracing::info!(tenant = %caller.tenant, subscription_id = %id, redriven = sent.len(), "dead letters redriven");
             json_response(
                 StatusCode::ACCEPTED,
-                &json!({"redriven": sent.len(), "more": next.is_some() || !unsent.is_empty()}),
+                &json!({"redriven": sent.len(), "more": next.is_some() || unsent > 0}),
             )
         },
     )

@@ -248,14 +248,14 @@ impl Fanout {
         let (plan, deferred) = within_budget(plan, self.tenant_budget);
         let mut failed = count(&deferred).saturating_add(count(&held));
         let health = HealthReport::new(&plan);
-        // What is not tried now is parked while the rest is sent: a subscription
-        // held by its circuit adds no call to the batch's critical path.
-        let (sent, mut lost, unparked_held) = tokio::join!(
+        // What is not tried now is put away while the rest is sent: a
+        // subscription held by its circuit adds no call to the batch's critical path.
+        let (sent, mut lost, unkept) = tokio::join!(
             self.dispatcher.send(plan, subscriptions),
             self.queues.defer(deferred),
-            self.queues.park(held),
+            self.queues.shelve(held),
         );
-        lost.extend(unparked_held);
+        lost.extend(unkept);
         let now = Utc::now();
         let health = health
             .with_failures(&sent.failed)
@@ -268,13 +268,14 @@ impl Fanout {
         // need nothing of each other, and the next batch waits for the slowest
         // alone. A report written before a parking that then fails tells of an
         // attempt that happened; the batch is handed over again either way.
-        let ((), unparked, (), ()) = tokio::join!(
+        let (closed, unparked, (), ()) = tokio::join!(
             self.health.apply(health, now),
             self.queues.park(sent.failed),
             self.history.record(attempts),
             self.history.count(counts, now),
         );
         lost.extend(unparked);
+        self.queues.catch_up(closed).await;
         (lost, failed)
     }
 }

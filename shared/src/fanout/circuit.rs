@@ -1,21 +1,24 @@
 //! The circuit breaker: a subscription whose deliveries failed `failures` times
 //! in a row is not tried again for a cool-off (twice the first retry delay:
-//! a minute as deployed). Its deliveries meanwhile go to the retry queue at
-//! once, each counted as a failure, without a call, a health write or an attempt
-//! record; the first invocation after the cool-off tries them (the probe): a
-//! success closes the circuit, a failure opens it for another cool-off. Its
-//! state is the subscription's `delivery.circuitOpenUntil`, written with its
-//! health, so every concurrent invocation sees it. A destination that is down
-//! then costs the batches it shares with healthy ones a parking call, not a
-//! failing call, its health write and its attempts' records.
+//! a minute as deployed). Its deliveries meanwhile are kept untried as its dead
+//! letters (`lastError` CIRCUIT_OPEN), without a call, a health write or an
+//! attempt record. Once the cool-off has passed the circuit is half open: each
+//! invocation tries one delivery (the probe) and keeps the rest; a failed probe
+//! opens it for another cool-off, and the first success closes it and sends the
+//! kept deliveries again (catch_up.rs). Its state is the subscription's
+//! `delivery.circuitOpenUntil`, written with its health, so every concurrent
+//! invocation sees it. A destination that is down then costs one try per
+//! cool-off and one write per delivery, not a retry message cycling through the
+//! retry queue for each of its deliveries.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::dispatch::Failed;
 use super::health::Opening;
-use super::plan::{DeliveryPlan, SubscriptionsByTenant};
+use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
 use super::retry::RedeliveryPolicy;
-use crate::tenant::TenantId;
 use crate::util::rfc3339_millis;
 
 /// What a held delivery's parked message says, before the last error.
@@ -56,40 +59,46 @@ impl Circuit {
         })
     }
 
-    /// `plan` without the deliveries to subscriptions whose circuit is open at
-    /// `now`, and those, as failures to park.
+    /// `plan` without the deliveries its circuits hold back at `now`, and those,
+    /// as failures to keep: all of an open circuit's, and all but the first
+    /// (the probe) of a half-open one's.
     pub fn hold(
         &self,
         plan: DeliveryPlan,
         subscriptions: &SubscriptionsByTenant,
         now: DateTime<Utc>,
     ) -> (DeliveryPlan, Vec<Failed>) {
-        let open_until = |tenant: &TenantId, id: &str| {
-            let all = subscriptions.get(tenant)?;
-            let health = &all.iter().find(|s| s.id == id)?.delivery;
-            let until = health.circuit_open_until.filter(|until| *until > now)?;
+        let circuit_of = |owner: &SubscriptionRef| {
+            let all = subscriptions.get(&owner.tenant)?;
+            let health = &all.iter().find(|s| s.id == owner.subscription_id)?.delivery;
+            let until = health.circuit_open_until?;
             Some((until, health.last_error.clone().unwrap_or_default()))
         };
+        let mut probing: HashSet<SubscriptionRef> = HashSet::new();
         let mut kept = DeliveryPlan::new();
         let mut held = Vec::new();
         for (target, deliveries) in plan {
             for delivery in deliveries {
-                let origin = &delivery.origin;
-                let open = origin
-                    .subscription_id
-                    .as_deref()
-                    .and_then(|id| open_until(&origin.tenant, id));
-                match open {
-                    Some((until, last_error)) => held.push(Failed {
+                let owner = delivery.origin.subscription();
+                let circuit = owner.as_ref().and_then(circuit_of);
+                let hold = match (&circuit, owner) {
+                    (Some((until, _)), _) if *until > now => true,
+                    // Half open: the first delivery probes, the rest wait for its answer.
+                    (Some(_), Some(owner)) => !probing.insert(owner),
+                    _ => false,
+                };
+                match circuit {
+                    Some((until, last_error)) if hold => held.push(Failed {
                         target: target.clone(),
                         reason: format!(
-                            "{CIRCUIT_OPEN}: not tried until {} after failing without a break; last error: {last_error}",
+                            "{CIRCUIT_OPEN}: kept untried, to be sent again once a delivery gets through \
+                             (next try after {}); last error: {last_error}",
                             rfc3339_millis::format(&until)
                         ),
                         delivery,
                         permanent: false,
                     }),
-                    None => kept.entry(target.clone()).or_default().push(delivery),
+                    _ => kept.entry(target.clone()).or_default().push(delivery),
                 }
             }
         }
@@ -104,6 +113,7 @@ mod tests {
     use super::*;
     use crate::fanout::plan::{Delivery, Target};
     use crate::subscriptions::{DeliveryHealth, Subscription, fixtures};
+    use crate::tenant::TenantId;
 
     fn delivery(subscription: &str) -> Delivery {
         Delivery::of("acme", Some(subscription))
@@ -132,8 +142,8 @@ mod tests {
     }
 
     #[test]
-    fn deliveries_to_an_open_circuit_are_held_and_the_rest_sent() {
-        // GIVEN "down" open until a minute from now, "over" open until a second ago
+    fn an_open_circuit_holds_every_delivery_and_a_half_open_one_lets_one_probe_through() {
+        // GIVEN "down" open until a minute from now, "over" open until a second ago (half open)
         let now = Utc::now();
         let with_circuit = |id: &str, until: DateTime<Utc>| Subscription {
             delivery: DeliveryHealth {
@@ -156,20 +166,25 @@ mod tests {
         let target = Target::own_bus("b");
         let plan = DeliveryPlan::from([(
             target.clone(),
-            vec![delivery("down"), delivery("over"), delivery("fine"), delivery("down")],
+            vec![
+                delivery("down"),
+                delivery("over"),
+                delivery("fine"),
+                delivery("down"),
+                delivery("over"),
+            ],
         )]);
         // WHEN the plan goes through the breaker
         let (kept, held) = circuit().hold(plan, &subscriptions, now);
-        // THEN both of down's deliveries wait, saying why; the probe and the healthy one go
+        // THEN both of down's deliveries wait, saying why; over's first delivery
+        // probes and its second waits for the answer; the healthy one goes
         let ids =
             |ds: &[Delivery]| -> Vec<String> { ds.iter().filter_map(|d| d.origin.subscription_id.clone()).collect() };
         assert_eq!(ids(&kept[&target]), ["over", "fine"]);
-        assert_eq!(held.len(), 2);
-        assert!(
-            held.iter()
-                .all(|f| f.reason.starts_with("CIRCUIT_OPEN: not tried until")
-                    && f.reason.ends_with("DESTINATION_UNREACHABLE")
-                    && !f.permanent)
-        );
+        let held_deliveries: Vec<Delivery> = held.iter().map(|f| f.delivery.clone()).collect();
+        assert_eq!(ids(&held_deliveries), ["down", "down", "over"]);
+        assert!(held.iter().all(|f| f.reason.starts_with("CIRCUIT_OPEN: kept untried")
+            && f.reason.ends_with("DESTINATION_UNREACHABLE")
+            && !f.permanent));
     }
 }

@@ -62,7 +62,9 @@ pub enum HealthChange {
         last_error: String,
         since: DateTime<Utc>,
     },
-    Recovered,
+    /// Got through after failing; `catch_up` when its circuit had opened, so
+    /// the deliveries it kept are to be sent again (catch_up.rs).
+    Recovered { catch_up: bool },
 }
 
 impl HealthReport {
@@ -137,7 +139,9 @@ impl HealthReport {
                             .then(|| circuit.opens(before.consecutive_failures, tally.failures, now))
                             .flatten(),
                     },
-                    (None, _) if tally.retried || before.consecutive_failures > 0 => HealthChange::Recovered,
+                    (None, _) if tally.retried || before.consecutive_failures > 0 => HealthChange::Recovered {
+                        catch_up: before.circuit_open_until.is_some(),
+                    },
                     (None, _) => return None,
                 };
                 Some((subscription, change))
@@ -157,14 +161,20 @@ impl HealthRecorder {
     }
 
     /// Applies every change; a failed write is logged, not retried: health is a
-    /// report, and the next invocation writes it again.
-    pub async fn apply(&self, changes: Vec<(SubscriptionRef, HealthChange)>, now: DateTime<Utc>) {
+    /// report, and the next invocation writes it again. Returns the subscriptions
+    /// whose circuit this closed (the conditional write makes that one invocation).
+    pub async fn apply(
+        &self,
+        changes: Vec<(SubscriptionRef, HealthChange)>,
+        now: DateTime<Utc>,
+    ) -> Vec<SubscriptionRef> {
         // A bounded number at once: a batch may touch many tenants' subscriptions.
         let writes = changes.into_iter().map(|(s, change)| async move {
             let opening = match &change {
                 HealthChange::Failed { opening, .. } => *opening,
                 _ => None,
             };
+            let closes = matches!(change, HealthChange::Recovered { catch_up: true });
             if let HealthChange::Disabled { since, .. } = &change {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, failing_since = %since,
                     "deliveries failed without a break for too long; subscription deactivated");
@@ -209,7 +219,7 @@ impl HealthRecorder {
                                 rfc3339_millis::format(&since)
                             )),
                         ),
-                    HealthChange::Recovered => update
+                    HealthChange::Recovered { .. } => update
                         .update_expression(
                             "SET delivery.consecutiveFailures = :zero REMOVE delivery.failingSince, delivery.circuitOpenUntil",
                         )
@@ -220,14 +230,18 @@ impl HealthRecorder {
             if let Err(err) = &result {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not record delivery health");
             }
-            if let (Ok(true), Some(opening)) = (result, opening) {
-                self.open(&s, opening).await;
+            match (result, opening) {
+                (Ok(true), Some(opening)) => self.open(&s, opening).await,
+                (Ok(true), None) if closes => return Some(s),
+                _ => {}
             }
+            None
         });
         stream::iter(writes)
             .buffer_unordered(WRITES_AT_ONCE)
-            .collect::<Vec<()>>()
-            .await;
+            .filter_map(std::future::ready)
+            .collect()
+            .await
     }
 }
 
@@ -337,7 +351,7 @@ mod tests {
                         opening: None
                     }
                 ),
-                (named("healed"), HealthChange::Recovered),
+                (named("healed"), HealthChange::Recovered { catch_up: false }),
             ]
         );
     }
@@ -451,6 +465,6 @@ mod tests {
                 .with_failures(&[])
                 .changes(&stale, Utc::now(), Duration::days(3), &circuit());
         assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].1, HealthChange::Recovered);
+        assert_eq!(changes[0].1, HealthChange::Recovered { catch_up: false });
     }
 }

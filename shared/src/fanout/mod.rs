@@ -3,6 +3,7 @@
 
 mod app;
 mod budget;
+mod catch_up;
 mod circuit;
 mod dead_letters;
 mod delivery;
@@ -26,7 +27,8 @@ mod sqs;
 mod subscription_items;
 
 pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig};
-pub use circuit::Circuit;
+pub use catch_up::CATCH_UP_ATTRIBUTE;
+pub use circuit::{CIRCUIT_OPEN, Circuit};
 pub use dead_letters::{
     DEAD_LETTER_KEYS, DeadLetter, DeadLetters, RETENTION_VARIABLE as DEAD_LETTER_RETENTION,
     retention as dead_letter_retention,
@@ -47,7 +49,7 @@ pub use message::{MAX_BATCH_ENTRIES, OutgoingMessage, Undelivered, batches};
 pub use plan::{
     AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target, plan, replay_plan,
 };
-pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues, redriven};
+pub use retry::{DELIVERY_ATTRIBUTE, REASON_ATTRIBUTE, RedeliveryPolicy, RetryQueues, redriven, send_again};
 pub use routing::{matching, wants};
 pub use sns::SnsSender;
 pub use sqs::SqsSender;

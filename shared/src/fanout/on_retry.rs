@@ -10,6 +10,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use chrono::Utc;
 
 use super::app::Fanout;
+use super::catch_up::{CATCH_UP_ATTRIBUTE, CatchUp};
 use super::dispatch::Failed;
 use super::envelope::masked_body;
 use super::expiry::expired;
@@ -24,6 +25,24 @@ impl Fanout {
         let mut deliveries = Vec::new();
         for message in messages {
             let id = message.message_id.clone().unwrap_or_default();
+            if message.message_attributes.contains_key(CATCH_UP_ATTRIBUTE) {
+                let body = message.body.as_deref().unwrap_or_default();
+                match CatchUp::of(body) {
+                    Ok(task) => {
+                        if let Err(err) = self.queues.catch_up_page(&task).await {
+                            tracing::warn!(message_id = %id, error = %err, "catch-up page not done; received again");
+                            failed.insert(id);
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(message_id = %id, error = %err, "not a catch-up task; dead-lettered");
+                        if !self.queues.dead_letter(body.to_owned(), &err.to_string()).await {
+                            failed.insert(id);
+                        }
+                    }
+                }
+                continue;
+            }
             match unpark(message) {
                 Ok(delivery) => deliveries.push((id, delivery)),
                 Err(err) => {

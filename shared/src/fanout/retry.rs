@@ -69,10 +69,10 @@ struct Parked {
 pub struct UnparkError(String);
 
 pub struct RetryQueues {
-    sender: SqsSender,
-    retry_url: String,
+    pub(super) sender: SqsSender,
+    pub(super) retry_url: String,
     dead_letter_url: String,
-    dead_letters: DeadLetters,
+    pub(super) dead_letters: DeadLetters,
     policy: RedeliveryPolicy,
 }
 
@@ -107,16 +107,27 @@ impl RetryQueues {
             .into_iter()
             .partition(|f| f.delivery.origin.subscription_id.is_some());
         let mut to_queue = unsubscribed;
-        if let Err(unkept) = self.keep(subscribed).await {
+        if let Err(unkept) = self.keep(subscribed, 1).await {
             to_queue.extend(unkept);
         }
         unparked.extend(self.send(&self.dead_letter_url, to_queue, false).await);
         unparked
     }
 
-    /// Keeps each delivery as its subscription's dead letter; all of them back
-    /// if that failed (they go to the dead-letter queue instead).
-    async fn keep(&self, dead: Vec<Failed>) -> Result<(), Vec<Failed>> {
+    /// Keeps deliveries their subscription's circuit held back, untried, as its
+    /// dead letters: catch_up.rs sends them again once the circuit closes.
+    /// Returns those that could be neither kept nor parked on the retry queue.
+    pub async fn shelve(&self, held: Vec<Failed>) -> Vec<Failed> {
+        match self.keep(held, 0).await {
+            Ok(()) => Vec::new(),
+            // Not kept: they wait on the retry queue as any failure would.
+            Err(unkept) => self.send(&self.retry_url, unkept, true).await,
+        }
+    }
+
+    /// Keeps each delivery as its subscription's dead letter, `tried` more
+    /// failures counted; all of them back if that failed.
+    async fn keep(&self, dead: Vec<Failed>, tried: u32) -> Result<(), Vec<Failed>> {
         if dead.is_empty() {
             return Ok(());
         }
@@ -125,7 +136,7 @@ impl RetryQueues {
             .iter()
             .filter_map(|f| {
                 let origin = &f.delivery.origin;
-                let failures = f.delivery.failures + 1;
+                let failures = f.delivery.failures + tried;
                 tracing::warn!(tenant = %origin.tenant, event_id = %origin.event_id,
                     subscription_id = origin.subscription_id.as_deref(), failures, reason = %f.reason,
                     "delivery failed; kept as the subscription's dead letter");
@@ -142,7 +153,7 @@ impl RetryQueues {
             })
             .collect();
         self.dead_letters.keep(&letters).await.map_err(|err| {
-            tracing::error!(error = %err, "could not keep dead letters; they go to the dead-letter queue");
+            tracing::error!(error = %err, "could not keep dead letters");
             dead
         })
     }
@@ -261,6 +272,32 @@ pub fn redriven(letter: &DeadLetter) -> Result<OutgoingMessage, UnparkError> {
     parked.failures = 0;
     parked.first_parked_at = Some(Utc::now());
     retry_message(letter.body.clone(), &parked)
+}
+
+/// Sends `letters` again through the retry queue at `url`: returns those sent
+/// (for the caller to remove) and how many could not be. A letter that cannot be
+/// sent again at all is kept, and logged.
+pub async fn send_again(sender: &SqsSender, url: &str, letters: Vec<DeadLetter>) -> (Vec<DeadLetter>, usize) {
+    let (mut sendable, mut messages) = (Vec::new(), Vec::new());
+    for letter in letters {
+        match redriven(&letter) {
+            Ok(message) => {
+                messages.push(message);
+                sendable.push(Some(letter));
+            }
+            Err(err) => {
+                tracing::error!(event_id = %letter.event_id, error = %err, "a dead letter cannot be sent again; kept");
+            }
+        }
+    }
+    let unsent = sender.send(url, messages).await;
+    for undelivered in &unsent {
+        tracing::warn!(reason = %undelivered.reason, "a dead letter was not sent again; kept");
+        if let Some(slot) = sendable.get_mut(undelivered.index) {
+            *slot = None;
+        }
+    }
+    (sendable.into_iter().flatten().collect(), unsent.len())
 }
 
 /// When SQS received `message` (its `SentTimestamp`, epoch milliseconds): the
