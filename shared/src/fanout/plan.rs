@@ -251,6 +251,7 @@ fn body(envelope: &Envelope<'_>) -> String {
 
 /// What a message's form depends on besides its target.
 struct Shape<'a> {
+    tenant: &'a str,
     event_id: &'a str,
     subscription_id: Option<&'a str>,
     replay_id: Option<&'a str>,
@@ -262,6 +263,7 @@ struct Shape<'a> {
 impl<'a> Shape<'a> {
     fn of(envelope: &'a Envelope<'a>) -> Self {
         Self {
+            tenant: envelope.tenant,
             event_id: envelope.event_id,
             subscription_id: envelope.subscription_id,
             replay_id: envelope.replay_id,
@@ -287,7 +289,7 @@ pub fn fifo_group_id(entity_id: &str) -> String {
 
 impl Target {
     /// `body` as this target takes it: SQS/SNS get the attributes (and, when
-    /// FIFO, group = entity id and a dedup id per event and subscription); buses
+    /// FIFO, group = entity id and a dedup id per tenant, event and subscription); buses
     /// get the DetailType.
     fn message(&self, body: String, shape: Shape<'_>) -> OutgoingMessage {
         if let Self::Bus { .. } = self {
@@ -298,8 +300,15 @@ impl Target {
             };
         }
         let fifo = self.is_fifo();
-        // A replay is a new message: SQS would drop it as a duplicate within five minutes.
-        let mut dedup_key = format!("{}\n{}", shape.event_id, shape.subscription_id.unwrap_or_default());
+        // The tenant too: tenants choose their ids, and two sharing one FIFO queue
+        // must not have each other's messages dropped as duplicates. A replay is a
+        // new message: SQS would drop it as a duplicate within five minutes.
+        let mut dedup_key = format!(
+            "{}\n{}\n{}",
+            shape.tenant,
+            shape.event_id,
+            shape.subscription_id.unwrap_or_default()
+        );
         if let Some(replay_id) = shape.replay_id {
             dedup_key = format!("{dedup_key}\n{replay_id}");
         }
@@ -337,6 +346,7 @@ impl Target {
             attributes.push(("replayId".into(), replay_id.clone()));
         }
         let shape = Shape {
+            tenant: &f.tenant,
             event_id: &f.event_id,
             subscription_id: f.subscription_id.as_deref(),
             replay_id: f.replay_id.as_deref(),
@@ -490,6 +500,28 @@ mod tests {
         assert_eq!(to_bus.detail_type.as_deref(), Some("order/create"));
         assert!(to_bus.attributes.is_empty());
         assert_eq!(to_bus.body, standard.body);
+    }
+
+    #[test]
+    fn two_tenants_same_ids_in_one_fifo_queue_get_different_deduplication_ids() {
+        // GIVEN tenants acme and globex, each with subscription "s-1" to one FIFO queue
+        let fifo = queue("https://sqs.eu-west-1.amazonaws.com/123456789012/shared.fifo");
+        let dedup_of = |tenant: &str| {
+            let subscriptions = SubscriptionsByTenant::from([(
+                TenantId::parse(tenant).expect("tenant"),
+                Arc::from([subscription("s-1", fifo.clone())]),
+            )]);
+            // WHEN each posts an event with the same id
+            let planned = plan(&[streamed(tenant, "e1", "ORDER", "CREATE")], &subscriptions, "bus");
+            planned
+                .into_iter()
+                .find(|(target, _)| matches!(target, Target::Queue { .. }))
+                .and_then(|(_, deliveries)| deliveries[0].message.dedup_id.clone())
+                .expect("a FIFO delivery")
+        };
+        // THEN SQS sees two messages, not one and a duplicate
+        assert_ne!(dedup_of("acme"), dedup_of("globex"));
+        assert_eq!(dedup_of("acme"), dedup_of("acme"), "a retry keeps its id");
     }
 
     #[test]
