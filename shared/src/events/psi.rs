@@ -13,12 +13,14 @@ use crate::util::raw_json::{RawObject, is_null, raw};
 
 /// The JSON object `payload` with its non-null members named in `fields`
 /// masked; `None` when it has none (or is not an object), so that an
-/// unchanged payload is never re-encoded.
+/// unchanged payload is never re-encoded. A name sent twice is masked in every
+/// copy when any copy is not null: the text goes out with all of them, whichever
+/// one a reader of the last (definition validation) saw.
 pub fn masked_members<'a>(payload: &RawValue, fields: impl IntoIterator<Item = &'a String>) -> Option<Box<RawValue>> {
     let mut object = RawObject::parse(payload.get())?;
     let mut masked = false;
     for name in fields {
-        if object.get(name).is_some_and(|value| !is_null(value)) {
+        if object.get_all(name).any(|value| !is_null(value)) {
             object.set(name, raw(MASK));
             masked = true;
         }
@@ -107,6 +109,19 @@ mod tests {
             r#"{"phone":"****","email":null,"amount":0.12345678901234567890}"#
         );
         assert_eq!(masked.definition.map(|d| d.psi_fields.len()), Some(3));
+    }
+
+    #[test]
+    fn a_psi_member_sent_twice_is_masked_in_every_copy() {
+        // GIVEN a phone sent twice, the last copy null (what validation reads), and
+        // an email sent twice, both null
+        let sent = r#"{"phone":"+44 20 7946 0000","email":null,"phone":null,"email":null}"#;
+        // WHEN it is masked THEN no copy of the phone reads in the clear
+        let masked = event(sent, &["phone", "email"]).psi_masked();
+        assert_eq!(
+            payload_of(&masked),
+            r#"{"phone":"****","email":null,"phone":"****","email":null}"#
+        );
     }
 
     #[test]

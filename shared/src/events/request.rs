@@ -1,13 +1,14 @@
 //! `POST /api/v1/events` body: parsed leniently into options, then validated so
 //! that one response lists every problem with its field name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::customer::CUSTOMER_EVENT_PREFIX;
@@ -129,6 +130,15 @@ impl PayloadRequest {
                 errors.check(decode_json(encoded).map_err(|m| FieldError::new(field, m)));
             }
         }
+        if let Some(path) = self.base64_encoded_payload_json.as_deref().and_then(repeated_member) {
+            // Definitions are checked against, and masking hides, one value per
+            // name, but subscribers get the text as sent: another copy of a
+            // personal-data field would reach them unchecked and in the clear.
+            errors.push(
+                format!("event_payload.base64_encoded_payload_json{path}"),
+                "is named more than once in one object; each member name may appear once",
+            );
+        }
         Some(EventPayload {
             operation: operation?,
             entity_id,
@@ -153,11 +163,111 @@ pub fn decode_json_text(encoded: &str) -> Result<Box<RawValue>, String> {
 }
 
 fn decode_as<T: serde::de::DeserializeOwned>(encoded: &str) -> Result<T, String> {
-    let bytes = STANDARD
+    serde_json::from_slice(&decode_base64(encoded)?).map_err(|e| format!("does not decode to JSON ({e})"))
+}
+
+fn decode_base64(encoded: &str) -> Result<Vec<u8>, String> {
+    STANDARD
         .decode(encoded)
         .or_else(|_| URL_SAFE.decode(encoded))
-        .map_err(|e| format!("is not valid base64 ({e})"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("does not decode to JSON ({e})"))
+        .map_err(|e| format!("is not valid base64 ({e})"))
+}
+
+/// Where the JSON a base64 field holds first names an object's member a second
+/// time, at any depth (`.customer.phone`, `[2].sku`); `None` when no name
+/// repeats, or it is not base64 of JSON.
+fn repeated_member(encoded: &str) -> Option<String> {
+    let bytes = decode_base64(encoded).ok()?;
+    let mut json = serde_json::Deserializer::from_slice(&bytes);
+    Walk(&Path::Root).deserialize(&mut json).ok().flatten()
+}
+
+/// Where a value is in a JSON document, rendered only when a name repeats.
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root => Ok(()),
+            Self::Member(parent, name) => write!(f, "{parent}.{name}"),
+            Self::Item(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+/// Reads a JSON value for the first repeated member name in it; a
+/// `serde_json::Value` or `RawObject` cannot say, as one keeps the last copy
+/// and the other does not look inside its values.
+struct Walk<'a>(&'a Path<'a>);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        for index in 0.. {
+            match items.next_element_seed(Walk(&Path::Item(self.0, index)))? {
+                Some(inner) => found = found.or(inner),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Self::Value, A::Error> {
+        let mut seen = HashSet::new();
+        let mut found = None;
+        while let Some(name) = members.next_key::<String>()? {
+            let repeated = !seen.insert(name.clone());
+            let path = Path::Member(self.0, &name);
+            if repeated && found.is_none() {
+                found = Some(path.to_string());
+            }
+            let inner = members.next_value_seed(Walk(&path))?;
+            found = found.or(inner);
+        }
+        Ok(found)
+    }
 }
 
 /// A client value that becomes part of a DynamoDB key (an entity id, a
@@ -280,6 +390,48 @@ mod tests {
                 "event_payload.base64_encoded_payload_json",
                 "event_payload.base64_encoded_fault_json"
             ]
+        );
+    }
+
+    #[test]
+    fn a_member_named_twice_is_refused_naming_it() {
+        // GIVEN payloads naming a member twice: at the top (the last copy null, so a
+        // definition would see none), and inside an array's object
+        let refused = |payload: &str| {
+            let mut body = valid_body();
+            body["event_payload"]["base64_encoded_payload_json"] = json!(STANDARD.encode(payload));
+            fields(parse(body).expect_err("refused"))
+        };
+        // THEN each is a 400 naming where the name repeats
+        assert_eq!(
+            refused(r#"{"phone":"+44 20 7946 0000","amount":1,"phone":null}"#),
+            ["event_payload.base64_encoded_payload_json.phone"]
+        );
+        assert_eq!(
+            refused(r#"{"lines":[{"sku":"A"},{"sku":"B","qty":1,"qty":2}],"lines2":{"a":1,"a":2}}"#),
+            ["event_payload.base64_encoded_payload_json.lines[1].qty"]
+        );
+        assert_eq!(
+            refused(r#"[{"a":{"b":1,"b":1}}]"#),
+            ["event_payload.base64_encoded_payload_json[0].a.b"]
+        );
+        // AND the same name in different objects, or a repeated fault member, is fine
+        let mut body = valid_body();
+        let distinct = r#"{"phone":"1","customer":{"phone":"2"},"lines":[{"phone":"3"},{"phone":"4"}]}"#;
+        body["event_payload"]["base64_encoded_payload_json"] = json!(STANDARD.encode(distinct));
+        body["event_payload"]["base64_encoded_fault_json"] = json!(STANDARD.encode(r#"{"a":1,"a":2}"#));
+        let event = parse(body).expect("valid");
+        assert_eq!(
+            decode_json_text(
+                event
+                    .event_payload
+                    .base64_encoded_payload_json
+                    .as_deref()
+                    .unwrap_or_default()
+            )
+            .map(|raw| raw.get().to_owned()),
+            Ok(distinct.to_owned()),
+            "kept as sent"
         );
     }
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::FieldError;
-use crate::events::{Event, EventSource, EventType, Operation, decode_json_text};
-use crate::util::raw_json::{RawObject, is_null, raw};
+use crate::events::{Event, EventSource, EventType, Operation, decode_json_text, masked_members};
+use crate::util::raw_json::{RawObject, is_null};
 
 /// EventBridge `Source` of every entry unless the stack sets another
 /// (`EVENT_BUS_SOURCE`).
@@ -149,21 +149,11 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Replaces the (non-null) values of `fields` in the payload `data`; the rest
-/// of it stays as sent (untouched when nothing is masked).
+/// Replaces the (non-null) values of `fields` in the payload `data` as answers
+/// mask them; the rest of it stays as sent (untouched when nothing is masked).
 fn mask<'a>(data: &mut Box<RawValue>, fields: impl IntoIterator<Item = &'a String>) {
-    let Some(mut object) = RawObject::parse(data.get()) else {
-        return;
-    };
-    let mut masked = false;
-    for name in fields {
-        if object.get(name).is_some_and(|v| !is_null(v)) {
-            object.set(name, raw(MASKED));
-            masked = true;
-        }
-    }
-    if masked {
-        *data = object.to_raw();
+    if let Some(masked) = masked_members(data, fields) {
+        *data = masked;
     }
 }
 

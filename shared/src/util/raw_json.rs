@@ -32,6 +32,12 @@ impl RawObject {
         self.0.iter().rev().find(|(key, _)| key == name).map(|(_, v)| &**v)
     }
 
+    /// Every value of `name`, in the order sent: what must be looked at before
+    /// hiding one, since the text written back carries every copy.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s RawValue> + 's {
+        self.0.iter().filter(move |(key, _)| key == name).map(|(_, v)| &**v)
+    }
+
     /// The value of `name` (the last one), to change in place.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Box<RawValue>> {
         self.0.iter_mut().rev().find(|(key, _)| key == name).map(|(_, v)| v)
@@ -129,6 +135,8 @@ mod tests {
             r#"{"id":123456789012345678901234,"amt":"****","id":7,"n":{"x": 1.0e3}}"#
         );
         assert_eq!(object.get("id").map(RawValue::get), Some("7"));
+        let ids: Vec<&str> = object.get_all("id").map(RawValue::get).collect();
+        assert_eq!(ids, ["123456789012345678901234", "7"]);
         assert_eq!(object.remove("id").map(|v| v.get().to_owned()).as_deref(), Some("7"));
         assert_eq!(object.to_raw().get(), r#"{"amt":"****","n":{"x": 1.0e3}}"#);
     }
