@@ -1,7 +1,8 @@
 //! What a token's scopes let it do, through the local run with `AUTH=jwt` (dev
 //! tokens verified as API Gateway's authorizer would, against moto): storing
 //! events, moving points and reading personal data each need their own scope;
-//! a read-only token (a console's) may do none of them.
+//! a read-only token (a console's) may do none of them. Nor may a token without
+//! the personal-data scope have personal data sent out, or stored, unmasked.
 
 mod common;
 
@@ -20,6 +21,8 @@ const SECRET: &str = "scopes-test-secret";
 const CUSTOMER: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 const EVENTS: &str = "event-collector/events";
 const POINTS: &str = "event-collector/points";
+const WRITE: &str = "event-collector/write";
+const ADMIN: &str = "event-collector/admin";
 const PERSONAL_DATA: &str = "event-collector/personal-data";
 
 struct Run {
@@ -224,4 +227,113 @@ async fn personal_data_reads_masked_without_the_personal_data_scope() {
         .call("GET", "/api/v1/events/p-1", &token(&[PERSONAL_DATA]), None)
         .await;
     assert_eq!((status, decoded(&clear).as_str()), (200, payload));
+}
+
+fn purchase_definition(phone_is_psi: bool) -> Value {
+    json!({"eventName": "purchaseEvent", "actions": ["EMFConsumer"],
+        "fields": [{"name": "email", "type": "customer"}, {"name": "amount", "type": "double"},
+                   {"name": "phone", "type": "string", "isPsiData": phone_is_psi}]})
+}
+
+#[tokio::test]
+async fn only_the_personal_data_scope_stops_personal_data_being_masked() {
+    // GIVEN a definition marking `phone` as personal data
+    let run = Run::start().await;
+    let created = run
+        .call(
+            "POST",
+            "/api/v1/event-definitions",
+            &run.full,
+            Some(&purchase_definition(true)),
+        )
+        .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let path = "/api/v1/event-definitions/purchaseEvent";
+    let writer = token(&[WRITE]);
+    // WHEN a token that may change configuration, not read personal data, drops
+    // the phone's isPsiData or deactivates the definition THEN 403 naming the scope
+    let dropped = run.call("PUT", path, &writer, Some(&purchase_definition(false))).await;
+    refused_naming(&dropped, PERSONAL_DATA);
+    assert!(
+        dropped.1["detail"].as_str().unwrap_or_default().contains("phone"),
+        "{}",
+        dropped.1
+    );
+    let mut removed = purchase_definition(true);
+    removed["fields"].as_array_mut().expect("fields").pop();
+    refused_naming(&run.call("PUT", path, &writer, Some(&removed)).await, PERSONAL_DATA);
+    refused_naming(
+        &run.call("PUT", &format!("{path}/deactivate"), &writer, None).await,
+        PERSONAL_DATA,
+    );
+    // AND the definition still masks the phone
+    let (status, current) = run.call("GET", path, &writer, None).await;
+    assert_eq!(
+        (status, &current["version"], &current["fields"][2]["isPsiData"]),
+        (200, &json!(1), &json!(true))
+    );
+    // AND it may still change the rest, keeping the phone masked
+    let mut described = purchase_definition(true);
+    described["description"] = json!("till purchases");
+    let (status, answer) = run.call("PUT", path, &writer, Some(&described)).await;
+    assert_eq!(status, 200, "{answer}");
+    // AND with the personal-data scope too, it may drop it
+    let (status, answer) = run
+        .call(
+            "PUT",
+            path,
+            &token(&[WRITE, PERSONAL_DATA]),
+            Some(&purchase_definition(false)),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["fields"][2]["isPsiData"]),
+        (200, &json!(false)),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn include_psi_needs_the_personal_data_scope_as_well_as_admin() {
+    // GIVEN a queue to deliver to, and a token that may change configuration and
+    // send personal data out, not read it
+    let run = Run::start().await;
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let name = format!("psi-{}", uuid::Uuid::now_v7().simple());
+    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+    let subscription = |psi: bool| {
+        json!({"id": "sub-psi", "entityType": "PURCHASEEVENT", "subscribeCreate": true, "includePsi": psi,
+               "destination": {"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}}})
+    };
+    let admin = token(&[WRITE, ADMIN]);
+    let path = "/api/v1/event-subscription";
+    // WHEN it subscribes with includePsi THEN 403 naming the personal-data scope
+    refused_naming(
+        &run.call("POST", path, &admin, Some(&subscription(true))).await,
+        PERSONAL_DATA,
+    );
+    // AND it may subscribe without, but not turn includePsi on after
+    let (status, answer) = run.call("POST", path, &admin, Some(&subscription(false))).await;
+    assert_eq!(status, 201, "{answer}");
+    refused_naming(
+        &run.call("PUT", path, &admin, Some(&subscription(true))).await,
+        PERSONAL_DATA,
+    );
+    refused_naming(
+        &run.call("PUT", &format!("{path}/sub-psi"), &admin, Some(&subscription(true)))
+            .await,
+        PERSONAL_DATA,
+    );
+    let (status, stored) = run.call("GET", &format!("{path}/sub-psi"), &admin, None).await;
+    assert_eq!((status, &stored["includePsi"]), (200, &json!(false)), "{stored}");
+    // AND with the personal-data scope too, it may
+    let (status, answer) = run
+        .call(
+            "PUT",
+            path,
+            &token(&[WRITE, ADMIN, PERSONAL_DATA]),
+            Some(&subscription(true)),
+        )
+        .await;
+    assert_eq!((status, &answer["includePsi"]), (200, &json!(true)), "{answer}");
 }

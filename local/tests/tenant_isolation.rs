@@ -254,11 +254,12 @@ async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() 
             .contains("event-collector/admin"),
         "{problem}"
     );
-    // AND with the admin scope too, it may
+    // AND with the admin and personal-data scopes too, it may (tests/scopes.rs:
+    // the admin scope alone is not enough)
     let admin = acme_with_scope(
         "POST",
         "/api/v1/event-subscription",
-        "event-collector/write event-collector/admin",
+        "event-collector/write event-collector/admin event-collector/personal-data",
     )
     .json(&subscription(true))
     .build();

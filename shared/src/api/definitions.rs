@@ -10,7 +10,7 @@ use super::config::DefinitionsConfig;
 use super::records::{check_version, flag, list_all, load, not_found, record_error};
 use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
 use crate::error::ApiError;
-use crate::http::{Authentication, Caller, json_body, json_response, serve};
+use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
 use crate::routes;
 use crate::storage::schema::{DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS};
 use crate::storage::{DynamoRecords, RecordError, Records, Versioned};
@@ -216,6 +216,19 @@ async fn replace<R: Records<EventDefinition>>(
     definition: EventDefinition,
     current: Versioned<EventDefinition>,
 ) -> Result<Response<Body>, ApiError> {
+    // Otherwise a token that may change definitions but not read personal data
+    // could have the next events stored unmasked, and read them.
+    let unmasked = current.value.unmasked_by(&definition);
+    if !unmasked.is_empty() {
+        let doing = if definition.active {
+            format!("fields {unmasked:?} lose isPsiData (events stored after would read in the clear)")
+        } else {
+            format!(
+                "deactivating a definition with isPsiData fields {unmasked:?} (events stored after would read in the clear)"
+            )
+        };
+        caller.may_for(Scope::PersonalData, doing)?;
+    }
     match api
         .versions
         .create(&caller.tenant, &version_id(id, current.version), current.value)

@@ -115,6 +115,11 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         self.policy.check(&caller.tenant, &draft.destination, &block)?;
         if draft.include_psi {
             caller.may(Scope::Admin)?;
+            // Its subscribers read what the token itself could only read masked.
+            caller.may_for(
+                Scope::PersonalData,
+                "includePsi: true (the subscriber receives isPsiData fields in the clear)",
+            )?;
         }
         Ok(draft)
     }

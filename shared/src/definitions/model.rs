@@ -141,6 +141,22 @@ impl EventDefinition {
             .map(|f| f.name.clone())
             .collect()
     }
+
+    /// The fields this definition marks `isPsiData` that `next` would not
+    /// mask in events stored after it: no longer marked (the flag dropped, the
+    /// field removed or renamed), or all of them when `next` deactivates it
+    /// (events of an inactive definition are stored unstamped, so unmasked).
+    pub fn unmasked_by(&self, next: &EventDefinition) -> Vec<String> {
+        let still_masked = if self.active && !next.active {
+            Vec::new()
+        } else {
+            next.psi_fields()
+        };
+        self.psi_fields()
+            .into_iter()
+            .filter(|name| !still_masked.contains(name))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +176,56 @@ mod tests {
         for name in Action::NAMES {
             serde_json::from_value::<Action>(serde_json::json!(name)).expect("known action");
         }
+    }
+
+    fn definition(psi: &[&str], active: bool) -> EventDefinition {
+        let field = |name: &str, is_psi_data| FieldSpec {
+            name: name.to_owned(),
+            field_type: FieldType::String,
+            is_required: false,
+            is_unique_key_field: false,
+            is_psi_data,
+        };
+        EventDefinition {
+            event_name: "purchaseEvent".into(),
+            actions: vec![Action::EmfConsumer],
+            description: None,
+            fields: ["phone", "email", "amount"]
+                .into_iter()
+                .map(|name| field(name, psi.contains(&name)))
+                .collect(),
+            add_customer_if_not_exists: false,
+            identifier_type: IdentifierType {
+                value: IdentifierKind::Email,
+                value_type: None,
+            },
+            active,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_change_that_stops_masking_names_the_fields() {
+        let current = definition(&["phone", "email"], true);
+        // Dropping a flag, or deactivating, unmasks; adding one or keeping them does not
+        assert_eq!(current.unmasked_by(&definition(&["email"], true)), ["phone"]);
+        assert_eq!(
+            current.unmasked_by(&definition(&["phone", "email"], false)),
+            ["phone", "email"]
+        );
+        assert!(
+            current
+                .unmasked_by(&definition(&["phone", "email", "amount"], true))
+                .is_empty()
+        );
+        // A field removed from the definition is unmasked as well
+        let mut without_phone = current.clone();
+        without_phone.fields.retain(|f| f.name != "phone");
+        assert_eq!(current.unmasked_by(&without_phone), ["phone"]);
+        // An inactive definition masks nothing: reactivating it as it was unmasks nothing, dropping a flag still counts
+        let inactive = definition(&["phone"], false);
+        assert!(inactive.unmasked_by(&definition(&["phone"], true)).is_empty());
+        assert_eq!(inactive.unmasked_by(&definition(&[], false)), ["phone"]);
     }
 }

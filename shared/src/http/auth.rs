@@ -7,6 +7,7 @@
 //! provider sets, never a Cognito `custom:` attribute a user may write).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -83,10 +84,15 @@ pub struct Caller {
 impl Caller {
     /// A 403 naming the scope unless the token grants it.
     pub fn may(&self, scope: Scope) -> Result<(), ApiError> {
+        self.may_for(scope, scope.guards())
+    }
+
+    /// As `may`, the refusal saying what the call was doing in `doing` (the
+    /// field that needs the scope).
+    pub fn may_for(&self, scope: Scope, doing: impl fmt::Display) -> Result<(), ApiError> {
         match &self.scopes {
             Some(names) if !self.grants.has(scope) => Err(ApiError::Forbidden(format!(
-                "{}: it needs the OAuth scope {:?}, which the token does not grant",
-                scope.guards(),
+                "{doing}: it needs the OAuth scope {:?}, which the token does not grant",
                 names.name(scope)
             ))),
             _ => Ok(()),

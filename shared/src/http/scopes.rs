@@ -14,9 +14,13 @@ pub enum Scope {
     /// Creating or changing configuration: subscriptions, event definitions,
     /// jobs, settings, rules and customers' locks.
     Write,
-    /// Sending personal data out: subscriptions with `includePsi: true`.
+    /// Sending personal data out: subscriptions with `includePsi: true` (which
+    /// need the personal-data scope as well).
     Admin,
-    /// Reading personal data: answers show `isPsiData` fields in the clear.
+    /// Reading personal data: answers show `isPsiData` fields in the clear. Also
+    /// what lets a token send them out in the clear or stop them being masked:
+    /// `includePsi: true`, and a definition change that drops a field's
+    /// `isPsiData` (or deactivates a definition that has some).
     PersonalData,
 }
 
