@@ -28,6 +28,11 @@ pub struct LoyaltyLoad {
     pub actions: HashMap<String, u64>,
     /// Redemptions the API accepted (others were refused for want of points).
     pub redemptions: u64,
+    /// Calls answered with anything but 2xx (or not answered), with the reason;
+    /// a redemption's 422 `insufficient_points` is not one. A token without the
+    /// points scope is refused every call: counted only what was accepted, the
+    /// check would audit no customer and pass.
+    pub refused: Vec<String>,
 }
 
 /// The invariants' outcome over every customer.
@@ -43,11 +48,15 @@ pub struct LoyaltyCheck {
     pub applied_twice: usize,
     /// Accepted actions with no ISSUED entry (after the wait).
     pub not_earned: u64,
+    /// Actions and redemptions the API refused (see `LoyaltyLoad::refused`).
+    pub refused: usize,
+    /// The first few refusals, with the reason.
+    pub refused_examples: Vec<String>,
 }
 
 impl LoyaltyCheck {
     pub fn passed(&self) -> bool {
-        self.unbalanced + self.negative + self.applied_twice == 0 && self.not_earned == 0
+        self.unbalanced + self.negative + self.applied_twice + self.refused == 0 && self.not_earned == 0
     }
 }
 
@@ -86,19 +95,26 @@ pub async fn run(api: &Api, tenant: &str, interval: Duration, duration: Duration
         let customer = customer(tenant, n % CUSTOMERS);
         let action = json!({"eventId": uuid::Uuid::now_v7().to_string(), "customerId": customer,
             "nameSpace": "Harness.Visit", "action": {"amount": 1, "count": 1}});
-        if let Ok(answer) = api.post(tenant, "/api/v1/events/actions", &action).await
-            && answer.status == 200
-        {
-            *load.actions.entry(customer.clone()).or_default() += 1;
+        match api.post(tenant, "/api/v1/events/actions", &action).await {
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                *load.actions.entry(customer.clone()).or_default() += 1;
+            }
+            Ok(answer) => load
+                .refused
+                .push(format!("action for {customer}: {} {}", answer.status, answer.body)),
+            Err(err) => load.refused.push(format!("action for {customer}: {err}")),
         }
         if n % 3 == 2 {
             let redemption = json!({"eventId": uuid::Uuid::now_v7().to_string(), "customerId": customer,
                 "nameSpace": "Points.Redemption", "redemption": {"quantity": POINTS_PER_ACTION}});
-            // 422 when the points are not assessed yet: refused, nothing taken.
-            if let Ok(answer) = api.post(tenant, "/api/v1/events/redemptions", &redemption).await
-                && answer.status == 200
-            {
-                load.redemptions += 1;
+            match api.post(tenant, "/api/v1/events/redemptions", &redemption).await {
+                Ok(answer) if (200..300).contains(&answer.status) => load.redemptions += 1,
+                // The points are not assessed yet: refused as the API should, nothing taken.
+                Ok(answer) if answer.status == 422 && answer.body["code"] == "insufficient_points" => {}
+                Ok(answer) => load
+                    .refused
+                    .push(format!("redemption for {customer}: {} {}", answer.status, answer.body)),
+                Err(err) => load.refused.push(format!("redemption for {customer}: {err}")),
             }
         }
         n += 1;
@@ -114,6 +130,11 @@ pub async fn check(api: &Api, loads: &[LoyaltyLoad]) -> Result<LoyaltyCheck, Soa
         let mut check = LoyaltyCheck::default();
         for load in loads {
             check.redemptions += load.redemptions;
+            check.refused += load.refused.len();
+            let room = 5usize.saturating_sub(check.refused_examples.len());
+            check
+                .refused_examples
+                .extend(load.refused.iter().take(room).map(|r| format!("{}: {r}", load.tenant)));
             for (customer, actions) in &load.actions {
                 check.customers += 1;
                 check.actions += actions;
@@ -159,4 +180,22 @@ async fn audit(
 async fn ledger(api: &Api, tenant: &str, customer: &str) -> Result<Vec<Value>, SoakError> {
     api.get_all(tenant, &format!("/api/v1/customers/{customer}/ledger?limit=500"))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_call_fails_the_check_even_with_nothing_to_audit() {
+        // GIVEN a load whose every call was refused (a token without the points
+        // scope): no customer to audit, so no invariant can break
+        let check = LoyaltyCheck {
+            refused: 2,
+            ..LoyaltyCheck::default()
+        };
+        // THEN the check fails all the same
+        assert!(!check.passed());
+        assert!(LoyaltyCheck::default().passed());
+    }
 }

@@ -216,9 +216,19 @@ impl Outcome {
         if let Some(l) = &self.loyalty {
             let _ = writeln!(
                 out,
-                "   loyalty: {} customers, {} actions, {} redemptions; balance ≠ ledger {}, negative {}, applied twice {}, not earned {}",
-                l.customers, l.actions, l.redemptions, l.unbalanced, l.negative, l.applied_twice, l.not_earned
+                "   loyalty: {} customers, {} actions, {} redemptions, {} refused; balance ≠ ledger {}, negative {}, applied twice {}, not earned {}",
+                l.customers,
+                l.actions,
+                l.redemptions,
+                l.refused,
+                l.unbalanced,
+                l.negative,
+                l.applied_twice,
+                l.not_earned
             );
+            for refused in &l.refused_examples {
+                let _ = writeln!(out, "   loyalty refused: {refused}");
+            }
         }
         if !self.injected.is_empty() || self.crashes > 0 {
             let _ = writeln!(
