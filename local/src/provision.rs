@@ -214,6 +214,19 @@ pub async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String
     created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
 }
 
+/// `queue_named`, tagged as `tenant`'s (`event-collector:tenant`): a queue of the
+/// stack's account only that tenant may subscribe (an existing queue is retagged).
+pub async fn tenant_queue(sqs: &aws_sdk_sqs::Client, name: &str, tenant: &str) -> Result<String, String> {
+    let created = sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(shared::subscriptions::TENANT_TAG, tenant)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
+}
+
 fn queue_arn(name: &str) -> String {
     format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}")
 }

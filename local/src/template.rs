@@ -244,11 +244,14 @@ impl Resolver<'_> {
                 return fail(format!("{function}: condition operator {name} is not modelled"));
             };
             for (key, values) in entries.as_mapping().into_iter().flatten() {
-                let values = self
-                    .list(values)
-                    .into_iter()
-                    .map(|v| self.resolve(v))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let values = match self.split(values)? {
+                    Some(values) => values,
+                    None => self
+                        .list(values)
+                        .into_iter()
+                        .map(|v| self.resolve(v))
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
                 conditions.push(Condition {
                     operator,
                     key: key.as_str().unwrap_or_default().to_owned(),
@@ -257,6 +260,26 @@ impl Resolver<'_> {
             }
         }
         Ok(conditions)
+    }
+
+    /// `!Split [delimiter, value]` (a condition's values from one parameter), or
+    /// `None` for any other form.
+    fn split(&self, value: &Value) -> Result<Option<Vec<String>>, TemplateError> {
+        let Value::Tagged(tagged) = value else {
+            return Ok(None);
+        };
+        if tagged.tag.to_string().trim_start_matches('!') != "Split" {
+            return Ok(None);
+        }
+        match tagged.value.as_sequence().map(Vec::as_slice) {
+            Some([Value::String(delimiter), text]) => Ok(Some(
+                self.resolve(text)?
+                    .split(delimiter.as_str())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
+            _ => fail(format!("!Split {:?} is not modelled", tagged.value)),
+        }
     }
 
     fn list<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
@@ -435,6 +458,28 @@ Resources:
             "secretsmanager:GetSecretValue",
             "arn:aws:secretsmanager:us-east-1:123:secret:x"
         )));
+    }
+
+    #[test]
+    fn a_split_parameter_gives_a_condition_its_values() {
+        let template = TEMPLATE
+            .replacen(
+                "Parameters:\n",
+                "Parameters:\n  Tenants: {Type: String, Default: \"acme,beta\"}\n",
+                1,
+            )
+            .replace(
+                "- {Effect: Allow, Action: secretsmanager:GetSecretValue, Resource: !Ref SecretArn}",
+                "- {Effect: Allow, Action: sqs:SendMessage, Resource: \"*\",
+               Condition: {StringLike: {\"aws:ResourceTag/t\": !Split [\",\", !Ref Tenants]}}}",
+            );
+        let policies = FunctionPolicies::from_yaml(&template, &stack()).expect("policies");
+        let policy = policies.of("fn").expect("fn");
+        let need = |tenant: &str| {
+            Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:9:q").with("aws:ResourceTag/t", vec![tenant.into()])
+        };
+        assert!(policy.allows(&need("beta")));
+        assert!(!policy.allows(&need("gamma")));
     }
 
     #[test]

@@ -338,6 +338,7 @@ impl FannedOut {
         self.sqs
             .create_queue()
             .queue_name(format!("sub-{}", uuid::Uuid::now_v7().simple()))
+            .tags(shared::subscriptions::TENANT_TAG, "acme")
             .send()
             .await
             .expect("queue")
@@ -562,8 +563,8 @@ async fn a_retried_delivery_is_masked_when_its_subscription_stopped_including_ps
     let mut rig = FannedOut::new().await;
     define(&rig.stack, &purchase_definition()).await;
     let gone = rig.queue().await;
-    rig.sqs.delete_queue().queue_url(&gone).send().await.expect("delete");
     let (_, subscription) = subscribe(&rig.stack, "PURCHASEEVENT", true, sqs_destination(&gone)).await;
+    rig.sqs.delete_queue().queue_url(&gone).send().await.expect("delete");
     post(&rig.stack, "r-1", "purchaseEvent", &purchase("ana@example.com", "B-1")).await;
     rig.fan_out().await;
 

@@ -334,7 +334,13 @@ async fn a_delivery_retried_past_the_bound_becomes_its_subscriptions_dead_letter
     let stack = common::TestStack::new().await;
     let (client, _) = sqs().await;
     let gone = queue(&client, "gone", false).await;
-    client.delete_queue().queue_url(&gone).send().await.expect("delete");
+    client
+        .tag_queue()
+        .queue_url(&gone)
+        .tags(shared::subscriptions::TENANT_TAG, "acme")
+        .send()
+        .await
+        .expect("tag");
     let body = json!({
         "entityType": "ORDER", "subscribeCreate": true,
         "destination": {"type": "SQS", "sqs": {"queueUrl": gone, "region": "us-east-1"}}
@@ -346,6 +352,7 @@ async fn a_delivery_retried_past_the_bound_becomes_its_subscriptions_dead_letter
     let (status, created) = parts(stack.call("create-subscription", create).await);
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
+    client.delete_queue().queue_url(&gone).send().await.expect("delete");
     // … the retry consumer as template.yaml configures it (RETRY_MAX_AGE_HOURS 48)
     let config = stack.stack.config::<shared::fanout::FanoutConfig>("fanout-retry");
     assert_eq!(config.retry_max_age, chrono::Duration::hours(48));

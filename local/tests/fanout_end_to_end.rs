@@ -20,6 +20,7 @@ use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::fanout::{Circuit, Fanout, FanoutConfig, RedeliveryPolicy};
 use shared::storage::schema::{DELIVERIES, EVENTS};
+use shared::subscriptions::TENANT_TAG;
 
 const TENANT: &str = "acme";
 
@@ -82,6 +83,7 @@ impl Harness {
             .sqs
             .create_queue()
             .queue_name(format!("{name}-{}", uuid::Uuid::now_v7().simple()))
+            .tags(TENANT_TAG, TENANT)
             .send()
             .await
             .expect("queue");
@@ -120,6 +122,7 @@ impl Harness {
             .sns
             .create_topic()
             .name(format!("{name}-{}", uuid::Uuid::now_v7().simple()))
+            .tags(sns_tag())
             .send()
             .await
             .expect("topic")
@@ -389,6 +392,23 @@ impl Harness {
     }
 }
 
+/// The tag that makes a topic or bus of the stack's account acme's to subscribe.
+fn sns_tag() -> aws_sdk_sns::types::Tag {
+    aws_sdk_sns::types::Tag::builder()
+        .key(TENANT_TAG)
+        .value(TENANT)
+        .build()
+        .expect("tag")
+}
+
+fn bus_tag() -> aws_sdk_eventbridge::types::Tag {
+    aws_sdk_eventbridge::types::Tag::builder()
+        .key(TENANT_TAG)
+        .value(TENANT)
+        .build()
+        .expect("tag")
+}
+
 fn sqs_destination(queue_url: &str) -> Value {
     json!({"type": "SQS", "sqs": {"queueUrl": queue_url, "region": "us-east-1"}})
 }
@@ -411,6 +431,7 @@ async fn an_event_reaches_every_matching_destination_and_nothing_else() {
     h.events
         .create_event_bus()
         .name(&partner_bus)
+        .tags(bus_tag())
         .send()
         .await
         .expect("bus");
@@ -476,6 +497,7 @@ async fn payload_numbers_reach_every_kind_of_destination_and_read_back_as_sent()
         .create_queue()
         .queue_name(format!("exact-{}.fifo", uuid::Uuid::now_v7().simple()))
         .attributes(QueueAttributeName::FifoQueue, "true")
+        .tags(TENANT_TAG, TENANT)
         .send()
         .await
         .expect("FIFO queue")
@@ -483,7 +505,13 @@ async fn payload_numbers_reach_every_kind_of_destination_and_read_back_as_sent()
         .expect("url");
     let (topic, behind_topic) = h.topic_into_queue("exact").await;
     let bus = format!("exact-{}", uuid::Uuid::now_v7().simple());
-    h.events.create_event_bus().name(&bus).send().await.expect("bus");
+    h.events
+        .create_event_bus()
+        .name(&bus)
+        .tags(bus_tag())
+        .send()
+        .await
+        .expect("bus");
     let behind_bus = h.rule_into_queue(&bus, "order/create").await;
     h.subscribe("ORDER", sqs_destination(&queue)).await;
     h.subscribe("ORDER", sqs_destination(&fifo)).await;
@@ -716,7 +744,13 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
 
     // WHEN the broken queue is back (same name, same URL) and its dead letters are redriven
     let name = missing.rsplit('/').next().expect("queue name");
-    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(TENANT_TAG, TENANT)
+        .send()
+        .await
+        .expect("recreate");
     let (status, redriven) = h.redrive(TENANT, &broken).await;
     assert_eq!(status, 202, "{redriven}");
     assert_eq!(redriven, json!({"redriven": 2, "more": false}));
@@ -877,7 +911,13 @@ async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_mi
 
     // WHEN its queue is back, it is reactivated with a PUT and redriven
     let name = missing.rsplit('/').next().expect("queue name");
-    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(TENANT_TAG, TENANT)
+        .send()
+        .await
+        .expect("recreate");
     let reactivated = h.set_active(&id, true).await;
     assert_eq!(reactivated["delivery"]["consecutiveFailures"], 0, "{reactivated}");
     assert!(reactivated["delivery"]["disabledAt"].is_null(), "{reactivated}");
@@ -913,7 +953,13 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
 
     // WHEN the queue is back and the outage's window is replayed
     let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(TENANT_TAG, TENANT)
+        .send()
+        .await
+        .expect("recreate");
     let (status, started) = h.replay(TENANT, &id, &from, &to).await;
     assert_eq!(status, 202, "{started}");
     let replay_id = started["replayId"].as_str().expect("replay id").to_owned();
@@ -1145,7 +1191,13 @@ async fn a_retried_delivery_that_succeeds_resets_the_failure_count() {
 
     // WHEN the queue comes back (same name, same URL) and the retry runs
     let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(TENANT_TAG, TENANT)
+        .send()
+        .await
+        .expect("recreate");
     h.drain_retries().await;
 
     // THEN the event arrives and the subscription is healthy again
@@ -1214,6 +1266,7 @@ async fn any_valid_entity_id_reaches_a_fifo_subscriber_in_one_group() {
         .create_queue()
         .queue_name(format!("orders-{}.fifo", uuid::Uuid::now_v7().simple()))
         .attributes(QueueAttributeName::FifoQueue, "true")
+        .tags(TENANT_TAG, TENANT)
         .send()
         .await
         .expect("FIFO queue");
@@ -1329,7 +1382,13 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
 
     // WHEN the queue is back after the cool-off (four seconds here) and the retries run
     let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs.create_queue().queue_name(name).send().await.expect("recreate");
+    h.sqs
+        .create_queue()
+        .queue_name(name)
+        .tags(TENANT_TAG, TENANT)
+        .send()
+        .await
+        .expect("recreate");
     tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     h.drain_retries().await;
 

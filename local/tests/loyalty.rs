@@ -51,6 +51,7 @@ impl Harness {
         let url = sqs
             .create_queue()
             .queue_name(name)
+            .tags(shared::subscriptions::TENANT_TAG, "acme")
             .send()
             .await
             .expect("queue")

@@ -300,7 +300,9 @@ async fn include_psi_needs_the_personal_data_scope_as_well_as_admin() {
     let run = Run::start().await;
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
     let name = format!("psi-{}", uuid::Uuid::now_v7().simple());
-    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+    let url = local::provision::tenant_queue(&sqs, &name, "acme")
+        .await
+        .expect("queue");
     let subscription = |psi: bool| {
         json!({"id": "sub-psi", "entityType": "PURCHASEEVENT", "subscribeCreate": true, "includePsi": psi,
                "destination": {"type": "SQS", "sqs": {"queueUrl": url, "region": "us-east-1"}}})

@@ -1,7 +1,8 @@
 //! No tenant reaches what is not its own: the stack's queues and bus are never a
-//! destination, the stack's account only for the tenants the operator lists, and
-//! any other account only with the subscriber's authority — its role, assumed
-//! with the tenant id as ExternalId, which another tenant cannot present. Against
+//! destination, the stack's account only for the tenants the operator lists and
+//! there only what is tagged `event-collector:tenant` for the tenant, and any
+//! other account only with the subscriber's authority — its role, assumed with
+//! the tenant id as ExternalId, which another tenant cannot present. Against
 //! moto, with IAM and trust policies enforced by the local stack (moto checks
 //! neither).
 
@@ -12,6 +13,7 @@ use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
 use shared::fanout::Fanout;
 use shared::storage::schema::EVENTS;
+use shared::subscriptions::TENANT_TAG;
 
 /// The subscriber's account, apart from the stack's (moto's default 123456789012).
 const SUBSCRIBER_ACCOUNT: &str = "111111111111";
@@ -81,8 +83,10 @@ async fn the_stacks_account_is_only_for_the_tenants_the_operator_lists() {
         .expect("parameter");
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
     let name = format!("orders-{}", uuid::Uuid::now_v7().simple());
-    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
-    // WHEN acme and beta subscribe the same queue of that account, without credentials
+    let url = local::provision::tenant_queue(&sqs, &name, "beta")
+        .await
+        .expect("queue");
+    // WHEN acme and beta subscribe the same queue of that account (beta's), without credentials
     let (refused, problem) = subscribe(&stack, "acme", queue(&url)).await;
     let (accepted, _) = subscribe(&stack, "beta", queue(&url)).await;
     // THEN acme is refused, naming the queue, and beta is not
@@ -93,6 +97,110 @@ async fn the_stacks_account_is_only_for_the_tenants_the_operator_lists() {
     );
     assert_eq!(accepted, 201);
     assert!(subscriptions(&stack, "acme").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_of_the_stacks_account_is_only_for_the_tenant_it_is_tagged_for() {
+    // GIVEN acme's queue in the stack's account, tagged for acme as
+    // `scripts/dev queue acme-orders` tags it (every tenant may deliver into the
+    // account: the local default)
+    let stack = TestStack::new().await;
+    let sdk = shared::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let name = format!("acme-orders-{}", uuid::Uuid::now_v7().simple());
+    let url = local::provision::tenant_queue(&sqs, &name, "acme")
+        .await
+        .expect("queue");
+    // WHEN mallory subscribes it THEN 400 problem+json naming the queue, without
+    // saying whose it is, and nothing is stored
+    let request = ApiRequest::new("POST", "/api/v1/event-subscription")
+        .for_tenant("mallory")
+        .json(&json!({"entityType": "ORDER", "subscribeCreate": true, "destination": queue(&url)}))
+        .build();
+    let answer = stack.call("create-subscription", request).await;
+    assert_eq!(
+        answer.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let (status, problem) = parts(answer);
+    assert_eq!(
+        (status, field_of(&problem)),
+        (400, "destination.sqs.queueUrl"),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("event-collector:tenant=mallory") && !detail.contains("acme"),
+        "{problem}"
+    );
+    assert!(subscriptions(&stack, "mallory").await.is_empty());
+    // … and an untagged queue of the account (the operator's, another stack's) neither
+    let untagged = local::provision::queue_named(&sqs, &format!("alarms-{}", uuid::Uuid::now_v7().simple()))
+        .await
+        .expect("queue");
+    assert_eq!(subscribe(&stack, "acme", queue(&untagged)).await.0, 400);
+
+    // GIVEN the queue tagged for mallory while she subscribes it, acme subscribed
+    // too before, then tagged for acme again
+    assert_eq!(subscribe(&stack, "acme", queue(&url)).await.0, 201);
+    let tag = |tenant: &'static str| sqs.tag_queue().queue_url(&url).tags(TENANT_TAG, tenant).send();
+    tag("mallory").await.expect("tag");
+    assert_eq!(subscribe(&stack, "mallory", queue(&url)).await.0, 201);
+    tag("acme").await.expect("tag");
+    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
+        .await
+        .expect("events stream");
+    for (tenant, id) in [("mallory", "evt-mallory"), ("acme", "evt-acme")] {
+        common::post_entity_event(&stack, tenant, id, "ORDER", "CREATE", &json!({"total": 1})).await;
+    }
+    // WHEN both orders are fanned out
+    let fanout: Fanout = stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config());
+    assert!(
+        fanout
+            .stream_batch(&stream.poll().await.expect("records"))
+            .await
+            .is_empty()
+    );
+    // THEN acme's order arrives and mallory's does not: refused before any send
+    // (IAM was never asked), read by mallory as for a queue that is gone
+    let arrived: Vec<String> = common::drain(&sqs, &url)
+        .await
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("json");
+            body["eventId"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(arrived, ["evt-acme"]);
+    assert!(stack.calls.take_refused().is_empty());
+    let mallorys = &subscriptions(&stack, "mallory").await[0];
+    let last_error = mallorys["delivery"]["lastError"].as_str().unwrap_or_default();
+    assert!(last_error.starts_with("DESTINATION_UNREACHABLE: "), "{last_error}");
+}
+
+#[tokio::test]
+async fn iam_lets_the_fan_out_send_in_the_stacks_account_only_to_what_a_tenant_tag_marks() {
+    // GIVEN a queue of the stack's account tagged for acme, and one untagged
+    let stack = TestStack::new().await;
+    let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
+    let tagged = local::provision::tenant_queue(&sqs, &format!("tagged-{}", uuid::Uuid::now_v7().simple()), "acme")
+        .await
+        .expect("queue");
+    let untagged = local::provision::queue_named(&sqs, &format!("untagged-{}", uuid::Uuid::now_v7().simple()))
+        .await
+        .expect("queue");
+    // WHEN the fan-out's role sends to each, whatever the code would check
+    // (template.yaml's DeliverInOwnAccount, evaluated locally)
+    let fanout = aws_sdk_sqs::Client::new(&stack.stack.sdk_for("fanout"));
+    let send = |url: &str| fanout.send_message().queue_url(url).message_body("{}").send();
+    // THEN IAM lets the tagged one through and refuses the other
+    assert!(send(&tagged).await.is_ok());
+    assert!(send(&untagged).await.is_err());
+    let refused = stack.calls.take_refused();
+    assert!(
+        refused.len() == 1 && refused[0].contains("sqs:SendMessage") && refused[0].contains("untagged-"),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -168,12 +276,16 @@ async fn another_accounts_queue_is_reached_only_through_its_role_with_the_tenant
 
 #[tokio::test]
 async fn a_failed_delivery_never_tells_whether_a_resource_exists() {
-    // GIVEN a subscription to a queue that does not exist
+    // GIVEN a subscription to a queue that no longer exists
     let stack = TestStack::new().await;
-    let account = stack.stack.retry_queue_url.rsplit_once('/').expect("url").0;
-    let missing = format!("{account}/nothing-here-{}", uuid::Uuid::now_v7().simple());
-    assert_eq!(subscribe(&stack, "acme", queue(&missing)).await.0, 201);
     let sdk = shared::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let name = format!("nothing-here-{}", uuid::Uuid::now_v7().simple());
+    let missing = local::provision::tenant_queue(&sqs, &name, "acme")
+        .await
+        .expect("queue");
+    assert_eq!(subscribe(&stack, "acme", queue(&missing)).await.0, 201);
+    sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
     let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
         .await
         .expect("events stream");
@@ -199,7 +311,9 @@ async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() 
     let stack = TestStack::new().await;
     let sqs = aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await);
     let name = format!("orders-{}", uuid::Uuid::now_v7().simple());
-    let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+    let url = local::provision::tenant_queue(&sqs, &name, "acme")
+        .await
+        .expect("queue");
     let subscription = |psi: bool| json!({"entityType": "ORDER", "subscribeCreate": true, "includePsi": psi, "destination": queue(&url)});
     // GIVEN a token that may only read
     let read_only = "openid";
@@ -268,15 +382,18 @@ async fn changing_configuration_needs_the_write_scope_and_pii_the_admin_scope() 
 
 #[tokio::test]
 async fn a_tenant_whose_every_destination_fails_never_delays_another_tenants_delivery() {
-    // GIVEN acme at its quota of 100 subscriptions, every one to a queue that does
-    // not exist, and globex with one healthy subscription
+    // GIVEN acme at its quota of 100 subscriptions, every one to a queue that no
+    // longer exists, and globex with one healthy subscription
     let stack = TestStack::new().await;
     let sdk = shared::aws::sdk_config().await;
-    let account = stack.stack.retry_queue_url.rsplit_once('/').expect("url").0.to_owned();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let functions = stack.functions();
     for i in 0..100 {
-        let body = json!({"entityType": "ORDER", "subscribeCreate": true,
-                          "destination": queue(&format!("{account}/missing-{i}-{}", uuid::Uuid::now_v7().simple()))});
+        let name = format!("missing-{i}-{}", uuid::Uuid::now_v7().simple());
+        let missing = local::provision::tenant_queue(&sqs, &name, "acme")
+            .await
+            .expect("queue");
+        let body = json!({"entityType": "ORDER", "subscribeCreate": true, "destination": queue(&missing)});
         let request = ApiRequest::new("POST", "/api/v1/event-subscription")
             .for_tenant("acme")
             .json(&body)
@@ -288,9 +405,9 @@ async fn a_tenant_whose_every_destination_fails_never_delays_another_tenants_del
                 .expect("function"),
         );
         assert_eq!(status, 201, "{answer}");
+        sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
     }
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let healthy = local::provision::queue_named(&sqs, &format!("globex-{}", uuid::Uuid::now_v7().simple()))
+    let healthy = local::provision::tenant_queue(&sqs, &format!("globex-{}", uuid::Uuid::now_v7().simple()), "globex")
         .await
         .expect("queue");
     assert_eq!(subscribe(&stack, "globex", queue(&healthy)).await.0, 201);
@@ -322,7 +439,9 @@ async fn deliveries_beyond_a_tenants_share_go_to_the_retry_consumer_uncounted() 
     let mut queues = Vec::new();
     for i in 0..3 {
         let name = format!("share-{i}-{}", uuid::Uuid::now_v7().simple());
-        let url = local::provision::queue_named(&sqs, &name).await.expect("queue");
+        let url = local::provision::tenant_queue(&sqs, &name, "acme")
+            .await
+            .expect("queue");
         assert_eq!(subscribe(&stack, "acme", queue(&url)).await.0, 201);
         queues.push(url);
     }

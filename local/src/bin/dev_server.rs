@@ -67,10 +67,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::io::Write::write_all(&mut std::io::stdout(), format!("{token}\n").as_bytes())?;
         return Ok(());
     }
-    if let [command, queue] = args.as_slice()
+    if let [command, queue, tenant @ ..] = args.as_slice()
         && ["queue", "receive", "subscriber-queue", "subscriber-receive"].contains(&command.as_str())
+        && tenant.len() <= 1
     {
-        return demo_queue(command, queue).await;
+        let tenant = tenant.first().map_or(EXAMPLE_TENANT, String::as_str);
+        return demo_queue(command, queue, tenant).await;
     }
     if let [command, tenant, job_id] = args.as_slice()
         && command == "run-job"
@@ -121,10 +123,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `queue <name>` creates an SQS queue in the running emulator and prints its URL
-/// (to subscribe it); `receive <name>` prints (and deletes) what it holds, waiting
-/// up to 10 s for a first message.
-async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// The README's example tenant: whose a demo queue is when no tenant is named.
+const EXAMPLE_TENANT: &str = "acme";
+
+/// `queue <name> [tenant]` creates an SQS queue in the running emulator, tagged
+/// `event-collector:tenant=<tenant>` (only that tenant may subscribe a queue of
+/// the stack's account), and prints its URL; `receive <name>` prints (and
+/// deletes) what it holds, waiting up to 10 s for a first message.
+async fn demo_queue(command: &str, name: &str, tenant: &str) -> Result<(), Box<dyn std::error::Error>> {
     let sdk = shared::aws::sdk_config().await;
     // subscriber-…: a queue of the demo subscriber's own account, which the stack
     // reaches only through its role (`<tenant>-deliveries` there trusts <tenant>).
@@ -133,7 +139,12 @@ async fn demo_queue(command: &str, name: &str) -> Result<(), Box<dyn std::error:
         None => sdk,
     };
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let url = provision::queue_named(&sqs, name).await?;
+    let url = if command.ends_with("receive") {
+        // Made if missing, its tags left as they are.
+        provision::queue_named(&sqs, name).await?
+    } else {
+        provision::tenant_queue(&sqs, name, tenant).await?
+    };
     let mut out = url.clone() + "\n";
     if command.ends_with("receive") {
         out.clear();

@@ -41,7 +41,7 @@ async fn main() -> BenchResult<()> {
     let mut queues = Vec::new();
     for i in 0..subscribers {
         let name = format!("subscriber-{i}-{}", uuid::Uuid::now_v7().simple());
-        let url = provision::queue_named(&sqs, &name).await?;
+        let url = provision::tenant_queue(&sqs, &name, TENANT).await?;
         api.post("/api/v1/event-subscription", &subscription(&url)).await?;
         queues.push(url);
     }

@@ -4,7 +4,8 @@
 //! call gets AccessDenied in the service's own error format, as from AWS, and is
 //! recorded, so a test fails even where the code would swallow the error.
 //! Calls signed with another key (a subscriber's own credentials) are that key's
-//! authority, not the function's, and pass.
+//! authority, not the function's, and pass. A statement that asks about the
+//! resource's tags (`aws:ResourceTag/…`) has them read from the emulator first.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +20,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
-use super::policy::Policy;
+use super::policy::{Need, Policy};
 use super::request::{self, Scope};
 use super::{entries, limits};
 use crate::faults::{Faults, Injected};
@@ -126,6 +127,8 @@ pub struct Enforcer {
     policies: Arc<FunctionPolicies>,
     scope: Scope,
     own_key: String,
+    /// Reads resources' tags, unguarded.
+    sdk: SdkConfig,
     inner: SharedHttpClient,
     pub log: AccessLog,
     pub trusts: TrustPolicies,
@@ -142,6 +145,7 @@ impl Enforcer {
             policies: Arc::new(policies),
             scope,
             own_key: credentials.access_key_id().to_owned(),
+            sdk: sdk.clone(),
             inner: aws_smithy_http_client::Builder::new().build_http(),
             log: AccessLog::default(),
             trusts: TrustPolicies::default(),
@@ -157,6 +161,7 @@ impl Enforcer {
             policy: self.policies.of(function).cloned().unwrap_or_default(),
             scope: self.scope.clone(),
             own_key: self.own_key.clone(),
+            sdk: self.sdk.clone(),
             log: self.log.clone(),
             trusts: self.trusts.clone(),
             faults: self.faults.clone(),
@@ -176,6 +181,7 @@ struct Check {
     policy: Policy,
     scope: Scope,
     own_key: String,
+    sdk: SdkConfig,
     log: AccessLog,
     trusts: TrustPolicies,
     faults: Faults,
@@ -207,18 +213,17 @@ struct GuardedConnector {
 
 impl HttpConnector for GuardedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        match self.guard.0.admit(&request) {
-            Ok(()) => {
-                let answer = self.inner.call(request);
-                let log = self.guard.0.log.clone();
+        let check = self.guard.0.clone();
+        match check.admit(&request) {
+            Ok(Admission::Now) => forward(&self.inner, check.log.clone(), request),
+            Ok(Admission::AfterTags(call, protocol)) => {
+                let inner = self.inner.clone();
                 HttpConnectorFuture::new(async move {
-                    let started = Instant::now();
-                    let answered = answer.await;
-                    log.with(|log| {
-                        log.answered.0 += 1;
-                        log.answered.1 += started.elapsed();
-                    });
-                    answered
+                    let call = check.with_resource_tags(call).await;
+                    match check.decide(&call, protocol) {
+                        Ok(()) => forward(&inner, check.log.clone(), request).await,
+                        Err(refusal) => Ok(refusal.response()),
+                    }
                 })
             }
             Err(refusal) => HttpConnectorFuture::ready(Ok(refusal.response())),
@@ -226,8 +231,29 @@ impl HttpConnector for GuardedConnector {
     }
 }
 
+/// Sends `request` on to the emulator, timing its answer.
+fn forward(inner: &SharedHttpConnector, log: AccessLog, request: HttpRequest) -> HttpConnectorFuture {
+    let answer = inner.call(request);
+    HttpConnectorFuture::new(async move {
+        let started = Instant::now();
+        let answered = answer.await;
+        log.with(|log| {
+            log.answered.0 += 1;
+            log.answered.1 += started.elapsed();
+        });
+        answered
+    })
+}
+
+/// What `admit` decided.
+enum Admission {
+    Now,
+    /// Decided once the resources' tags are known (`Check::decide`).
+    AfterTags(request::Call, Protocol),
+}
+
 impl Check {
-    fn admit(&self, http: &HttpRequest) -> Result<(), Refusal> {
+    fn admit(&self, http: &HttpRequest) -> Result<Admission, Refusal> {
         let (path, query) = http.uri().split_once('?').unwrap_or((http.uri(), ""));
         // Only the path: the URI is absolute (the emulator's address in front).
         let path = path.find("://").map_or(path, |scheme| {
@@ -267,8 +293,48 @@ impl Check {
         // Another key's authority (a subscriber's own credentials), not the role's.
         // An unsigned request is checked like the role's own.
         if !signer.is_empty() && signer != self.own_key {
-            return Ok(());
+            return Ok(Admission::Now);
         }
+        if call.needs.iter().any(|need| self.policy.asks_resource_tags(need)) {
+            return Ok(Admission::AfterTags(call, protocol));
+        }
+        self.decide(&call, protocol).map(|()| Admission::Now)
+    }
+
+    /// `call`'s needs, each with its resource's tags where the policy asks about
+    /// them (none when they cannot be read: a missing resource).
+    async fn with_resource_tags(&self, mut call: request::Call) -> request::Call {
+        for need in &mut call.needs {
+            if !self.policy.asks_resource_tags(need) {
+                continue;
+            }
+            let Some((address, region)) = self.address_of(&need.resource) else {
+                continue;
+            };
+            match shared::subscriptions::ownership::resource_tags(&self.sdk, &address, &region).await {
+                Ok(tags) => *need = std::mem::replace(need, Need::new("", "")).with_resource_tags(&tags),
+                Err(error) => tracing::debug!(%address, %error, "tags not read"),
+            }
+        }
+        call
+    }
+
+    /// The queue URL (on the emulator) or ARN to read `arn`'s tags by, and its region.
+    fn address_of(&self, arn: &str) -> Option<(String, String)> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, service, region, account, name] = parts.as_slice() else {
+            return None;
+        };
+        let address = match *service {
+            "sqs" => format!("{}/{account}/{name}", self.sdk.endpoint_url()?.trim_end_matches('/')),
+            _ => arn.to_owned(),
+        };
+        Some((address, (*region).to_owned()))
+    }
+
+    /// IAM's answer to `call`: every need allowed, and a role assumed only as its
+    /// trust policy allows.
+    fn decide(&self, call: &request::Call, protocol: Protocol) -> Result<(), Refusal> {
         match call.needs.iter().find(|need| !self.policy.allows(need)) {
             None => match &call.assumes {
                 Some((role, external_id)) if !self.trusts.allows(role, external_id.as_deref()) => Err(self.refuse(

@@ -28,7 +28,18 @@ impl Need {
         self.context.insert(key.to_ascii_lowercase(), values);
         self
     }
+
+    /// The resource's tags, as `aws:ResourceTag/<key>` puts them in the context.
+    pub fn with_resource_tags<'a>(mut self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+        for (key, value) in tags {
+            self = self.with(&format!("{RESOURCE_TAG}{key}"), vec![value.clone()]);
+        }
+        self
+    }
 }
+
+/// The condition keys that ask about the resource's tags, lower-cased.
+const RESOURCE_TAG: &str = "aws:resourcetag/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -96,9 +107,13 @@ pub struct Statement {
 
 impl Statement {
     fn applies(&self, need: &Need) -> bool {
+        self.names(need) && self.conditions.iter().all(|c| c.holds(&need.context))
+    }
+
+    /// Its actions and resources cover `need`, whatever its conditions say.
+    fn names(&self, need: &Need) -> bool {
         self.actions.iter().any(|a| wildcard(a, &need.action, true))
             && self.resources.iter().any(|r| wildcard(r, &need.resource, false))
-            && self.conditions.iter().all(|c| c.holds(&need.context))
     }
 }
 
@@ -109,6 +124,17 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether a statement that names `need` asks about the resource's tags
+    /// (`aws:ResourceTag/…`): they must be looked up before `allows`.
+    pub fn asks_resource_tags(&self, need: &Need) -> bool {
+        self.statements.iter().any(|s| {
+            s.names(need)
+                && s.conditions
+                    .iter()
+                    .any(|c| c.key.to_ascii_lowercase().starts_with(RESOURCE_TAG))
+        })
+    }
+
     pub fn allows(&self, need: &Need) -> bool {
         let applying = || self.statements.iter().filter(|s| s.applies(need));
         !applying().any(|s| s.effect == Effect::Deny) && applying().any(|s| s.effect == Effect::Allow)
@@ -188,6 +214,28 @@ mod tests {
             ..allow(&["dynamodb:PutItem"], &["arn:t"])
         });
         assert!(!policy.allows(&need));
+    }
+
+    #[test]
+    fn resource_tags_are_asked_for_and_matched() {
+        let mut statement = allow(&["sqs:SendMessage"], &["arn:aws:sqs:*:1:*"]);
+        statement.conditions = vec![Condition {
+            operator: Operator::StringLike,
+            key: "aws:ResourceTag/event-collector:tenant".into(),
+            values: vec!["acme".into(), "beta".into()],
+        }];
+        let policy = Policy {
+            statements: vec![statement],
+        };
+        let need = Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q");
+        assert!(policy.asks_resource_tags(&need));
+        assert!(!policy.asks_resource_tags(&Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:2:q")));
+        assert!(!policy.allows(&need), "untagged");
+        let tag = |tenant: &str| [("event-collector:tenant".to_owned(), tenant.to_owned())];
+        let acme = tag("acme");
+        assert!(policy.allows(&need.clone().with_resource_tags(acme.iter().map(|(k, v)| (k, v)))));
+        let other = tag("gamma");
+        assert!(!policy.allows(&need.with_resource_tags(other.iter().map(|(k, v)| (k, v)))));
     }
 
     #[test]

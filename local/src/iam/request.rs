@@ -98,7 +98,8 @@ pub fn call(request: &Request<'_>, scope: &Scope) -> Result<Call, String> {
                 assumes: Some((role.to_owned(), field("ExternalId").map(str::to_owned))),
             })
         }
-        Some(action) => sns(action, field("TopicArn").unwrap_or_default()),
+        // ListTagsForResource names its topic ResourceArn.
+        Some(action) => sns(action, field("TopicArn").or(field("ResourceArn")).unwrap_or_default()),
         None => Err(format!(
             "{} {} is not a modelled AWS call",
             request.method, request.path
@@ -183,8 +184,10 @@ fn sns(action: &str, topic: &str) -> Result<Call, String> {
 
 fn events(operation: &str, body: &Value, scope: &Scope) -> Result<Vec<Need>, String> {
     if operation != "PutEvents" {
-        let bus = body["Name"]
+        // ListTagsForResource names its bus by ARN.
+        let bus = body["ResourceARN"]
             .as_str()
+            .or(body["Name"].as_str())
             .or(body["EventBusName"].as_str())
             .unwrap_or("default");
         return Ok(vec![Need::new(format!("events:{operation}"), bus_arn(bus, scope))]);

@@ -14,7 +14,7 @@ use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{Counted, DynamoRecords, Records, Versioned};
 use crate::subscriptions::{
-    DeliveryHealth, DestinationPolicy, DestinationRules, SecretInput, Subscription, SubscriptionDraft,
+    DeliveryHealth, DestinationPolicy, DestinationRules, Ownership, SecretInput, Subscription, SubscriptionDraft,
     SubscriptionRequest,
 };
 use crate::tenant::TenantId;
@@ -30,6 +30,8 @@ pub struct SubscriptionsApi<R, K> {
     pub rules: DestinationRules,
     /// Which destinations a tenant may name.
     pub policy: DestinationPolicy,
+    /// Whose the stack account's queues, topics and buses are (their tags).
+    pub ownership: Ownership,
     pub quota: Quota,
 }
 
@@ -47,6 +49,9 @@ impl DynamoSubscriptionsApi {
             auth: config.auth,
             rules: DestinationRules::for_endpoint(sdk.endpoint_url()),
             policy: config.policy,
+            // Read fresh each time: a subscription is created far less often
+            // than delivered to.
+            ownership: Ownership::aws(sdk, std::time::Duration::ZERO),
             quota: config.quota,
         }
     }
@@ -74,6 +79,11 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
         now: DateTime<Utc>,
         previous: Option<&Subscription>,
     ) -> Result<Subscription, ApiError> {
+        // In this service's own account, only what is tagged for the tenant.
+        let block = format!("destination.{}", draft.destination.block());
+        self.ownership
+            .check(&self.policy, tenant, &draft.destination, &block)
+            .await?;
         let secret: Option<SealedSecret> = match draft.destination.credentials() {
             None => None,
             Some((_, SecretInput::Plain(plaintext))) => Some(
@@ -294,6 +304,7 @@ mod tests {
                 own_account_tenants: TenantList::all(),
                 ..DestinationPolicy::default()
             },
+            ownership: Ownership::fixed([], std::time::Duration::ZERO),
             quota: Quota {
                 max: 100,
                 parameter: "MaxSubscriptionsPerTenant",

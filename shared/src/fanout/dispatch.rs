@@ -3,7 +3,9 @@
 //! own access key, or its role assumed with the tenant as ExternalId
 //! (subscriptions/authority.rs). A delivery to a destination its tenant may not
 //! name (the stack's own queues, another tenant's account reached with the stack's
-//! role) is refused before any call.
+//! role, a resource of the stack's account not tagged for the tenant) is refused
+//! before any send (the tag read at most once a minute per destination:
+//! subscriptions/ownership.rs).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +22,8 @@ use super::plan::{AssumedRole, Delivery, DeliveryPlan, Origin, SubscriptionRef, 
 use super::sns::SnsSender;
 use super::sqs::SqsSender;
 use crate::secrets::{SealedSecret, SecretSealer};
-use crate::subscriptions::DestinationPolicy;
+use crate::subscriptions::ownership::DELIVERY_TTL;
+use crate::subscriptions::{DestinationPolicy, Ownership};
 use crate::util::ttl_map::TtlMap;
 
 /// How long a client is kept, and a role that would not be assumed remembered.
@@ -34,9 +37,14 @@ const TARGETS_AT_ONCE: usize = 32;
 const ROLE_NOT_ASSUMED: &str = "ROLE_NOT_ASSUMED: roleArn could not be assumed with your tenant id as \
     ExternalId; check the role's trust policy";
 
-/// What a tenant reads when a delivery was refused before any call.
-const NOT_ALLOWED: &str = "DESTINATION_NOT_ALLOWED: this destination may not be delivered to with this \
-    service's authority; give roleArn or accessKey/accessSecret";
+/// What a tenant reads when a delivery was refused before any call (then why).
+const NOT_ALLOWED: &str = "DESTINATION_NOT_ALLOWED";
+
+/// What it reads when a destination in this service's account is not (or no
+/// longer) tagged for it: the same code as for a missing one, so retagging
+/// another tenant's queue tells nothing about it.
+const NOT_YOURS: &str = "DESTINATION_UNREACHABLE: it does not exist, or is not tagged event-collector:tenant=<your \
+    tenant id>";
 
 /// A delivery that did not get through this time, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +108,8 @@ pub struct Dispatcher<S> {
     /// `Source` of the EventBridge entries.
     source: String,
     policy: DestinationPolicy,
+    /// Whose the stack account's destinations are, by their tags (kept a minute).
+    ownership: Ownership,
     /// Clients per region and authority, kept an hour, a bounded number of them
     /// (tenants choose the keys).
     clients: TtlMap<ClientKey, Arc<Clients>>,
@@ -117,6 +127,7 @@ impl<S: SecretSealer> Dispatcher<S> {
         policy: DestinationPolicy,
     ) -> Self {
         Self {
+            ownership: Ownership::aws(&base, DELIVERY_TTL),
             base,
             sealer,
             attempts,
@@ -149,22 +160,28 @@ impl<S: SecretSealer> Dispatcher<S> {
         deliveries: Vec<Delivery>,
         subscriptions: &SubscriptionsByTenant,
     ) -> Sent {
-        // Decided once per subscription, not per event.
-        let mut decided: HashMap<SubscriptionRef, bool> = HashMap::new();
-        let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) = deliveries.into_iter().partition(|delivery| {
-            let Some(owner) = delivery.origin.subscription() else {
-                return true;
-            };
-            *decided
-                .entry(owner)
-                .or_insert_with_key(|owner| self.allowed(owner, subscriptions))
-        });
+        // Decided once per subscription, not per event: `Some(why)` refused.
+        let mut decided: HashMap<SubscriptionRef, Option<String>> = HashMap::new();
+        for owner in deliveries.iter().filter_map(|d| d.origin.subscription()) {
+            if !decided.contains_key(&owner) {
+                let refusal = self.allowed(&owner, subscriptions).await.err();
+                decided.insert(owner, refusal);
+            }
+        }
+        let refusal = |delivery: &Delivery| {
+            delivery
+                .origin
+                .subscription()
+                .and_then(|owner| decided.get(&owner).cloned().flatten())
+        };
+        let (deliveries, refused): (Vec<Delivery>, Vec<Delivery>) =
+            deliveries.into_iter().partition(|delivery| refusal(delivery).is_none());
         let failed: Vec<Failed> = refused
             .into_iter()
             .map(|delivery| Failed {
                 target: target.clone(),
+                reason: refusal(&delivery).unwrap_or_default(),
                 delivery,
-                reason: NOT_ALLOWED.to_owned(),
                 permanent: false,
             })
             .collect();
@@ -179,12 +196,25 @@ impl<S: SecretSealer> Dispatcher<S> {
         sent
     }
 
-    /// Whether `owner`'s subscription may be delivered to.
-    fn allowed(&self, owner: &SubscriptionRef, subscriptions: &SubscriptionsByTenant) -> bool {
-        subscriptions
+    /// Whether `owner`'s subscription may be delivered to: the same rules as
+    /// when it was made, its destination's tag read again; if not, why.
+    async fn allowed(&self, owner: &SubscriptionRef, subscriptions: &SubscriptionsByTenant) -> Result<(), String> {
+        let subscription = subscriptions
             .get(&owner.tenant)
             .and_then(|all| all.iter().find(|s| s.id == owner.subscription_id))
-            .is_some_and(|s| self.policy.check(&owner.tenant, &s.destination, "destination").is_ok())
+            .ok_or_else(|| format!("{NOT_ALLOWED}: the subscription is gone"))?;
+        self.policy
+            .check(&owner.tenant, &subscription.destination, "destination")
+            .map_err(|refused| format!("{NOT_ALLOWED}: {} {}", refused.field, refused.message))?;
+        if self
+            .ownership
+            .owned_by(&self.policy, &owner.tenant, &subscription.destination)
+            .await
+        {
+            Ok(())
+        } else {
+            Err(NOT_YOURS.to_owned())
+        }
     }
 
     async fn send_allowed(

@@ -5,8 +5,9 @@
 //! tenant id as ExternalId (what stops one tenant from naming another's role: its
 //! trust policy asks for the other tenant's id). The stack's own role reaches
 //! nothing but its own queues and bus, and, when the operator lists a tenant in
-//! `OwnAccountTenants`, the stack's own account. The stack's own queues, topics and
-//! buses are never a destination.
+//! `OwnAccountTenants`, the stack's own account: there only what is tagged for
+//! that tenant (checked in `ownership`, which needs a call). The stack's own
+//! queues, topics and buses are never a destination.
 
 use std::collections::BTreeSet;
 
@@ -67,8 +68,18 @@ impl DestinationPolicy {
         })
     }
 
-    /// Whether `tenant` may name `destination`; the error names the field at fault
-    /// (under `block`, e.g. `destination.sqs`).
+    /// Whether `destination` is reached with the stack's own role in the stack's
+    /// own account: then it must also be tagged for its tenant
+    /// (`Ownership::check`). A subscriber's own access key needs no tag: what it
+    /// may reach, its holder could send to without this service.
+    pub fn needs_owner_tag<S>(&self, destination: &Destination<S>) -> bool {
+        account_of(destination.address().0) == Some(self.stack_account.as_str())
+            && authority(destination) == Authority::Stack
+    }
+
+    /// Whether `tenant` may name `destination`, as far as its address tells (for
+    /// the stack's account, see `needs_owner_tag`); the error names the field at
+    /// fault (under `block`, e.g. `destination.sqs`).
     pub fn check<S>(&self, tenant: &TenantId, destination: &Destination<S>, block: &str) -> Result<(), FieldError> {
         let (address, field) = destination.address();
         let field = format!("{block}.{field}");

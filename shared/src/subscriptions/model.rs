@@ -109,6 +109,15 @@ impl<S> Destination<S> {
         }
     }
 
+    /// The region the target is in.
+    pub fn region(&self) -> &str {
+        match self {
+            Self::Sqs { sqs } => &sqs.region,
+            Self::Sns { sns } => &sns.region,
+            Self::EventBridge { event_bridge } => &event_bridge.region,
+        }
+    }
+
     /// The name of the block that carries the target: `sqs`, `sns`, `eventBridge`.
     pub fn block(&self) -> &'static str {
         match self {
