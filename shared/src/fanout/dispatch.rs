@@ -8,6 +8,7 @@
 //! subscriptions/ownership.rs).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -163,9 +164,9 @@ impl<S: SecretSealer> Dispatcher<S> {
         // Decided once per subscription, not per event: `Some(why)` refused.
         let mut decided: HashMap<SubscriptionRef, Option<String>> = HashMap::new();
         for owner in deliveries.iter().filter_map(|d| d.origin.subscription()) {
-            if !decided.contains_key(&owner) {
-                let refusal = self.allowed(&owner, subscriptions).await.err();
-                decided.insert(owner, refusal);
+            if let Entry::Vacant(undecided) = decided.entry(owner) {
+                let refusal = self.allowed(undecided.key(), subscriptions).await.err();
+                undecided.insert(refusal);
             }
         }
         let refusal = |delivery: &Delivery| {

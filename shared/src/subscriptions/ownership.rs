@@ -32,7 +32,7 @@ pub const DELIVERY_TTL: Duration = Duration::from_secs(60);
 
 /// Where tags are read from.
 enum Source {
-    Aws(SdkConfig),
+    Aws(Box<SdkConfig>),
     /// Tests: the tenant each address is tagged for (changeable).
     Fixed(Mutex<BTreeMap<String, String>>),
 }
@@ -49,7 +49,7 @@ impl Ownership {
     /// (zero: read every time, as the API does).
     pub fn aws(sdk: &SdkConfig, ttl: Duration) -> Self {
         Self {
-            source: Source::Aws(sdk.clone()),
+            source: Source::Aws(Box::new(sdk.clone())),
             seen: TtlMap::new(ttl),
         }
     }
