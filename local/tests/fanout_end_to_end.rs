@@ -655,17 +655,17 @@ async fn a_subscription_with_its_own_key_is_sent_with_it_and_its_secret_decrypte
 
 #[tokio::test]
 async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_sends_again() {
-    // GIVEN a healthy subscription and two whose queues do not exist
+    // GIVEN a healthy subscription and two whose queues no longer exist
     let mut h = Harness::new(3).await;
     let healthy = h.queue("healthy").await;
     let missing = h.queue("gone").await;
     let also_missing = h.queue("also-gone").await;
-    for url in [&missing, &also_missing] {
-        h.sqs.delete_queue().queue_url(url).send().await.expect("delete");
-    }
     let fine = h.subscribe("ORDER", sqs_destination(&healthy)).await;
     let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
     let other = h.subscribe("ORDER", sqs_destination(&also_missing)).await;
+    for url in [&missing, &also_missing] {
+        h.sqs.delete_queue().queue_url(url).send().await.expect("delete");
+    }
 
     // WHEN two events are fanned out
     h.post_event("evt-1", "ORDER", "CREATE").await;
@@ -775,9 +775,9 @@ async fn an_event_lists_every_attempt_to_deliver_it_to_its_tenant_only() {
     let mut h = Harness::new(2).await;
     let working = h.queue("working").await;
     let missing = h.queue("missing").await;
-    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
     let fine = h.subscribe("ORDER", sqs_destination(&working)).await;
     let broken = h.subscribe("ORDER", sqs_destination(&missing)).await;
+    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
 
     // WHEN an event is posted and fanned out
     h.post_event("evt-traced", "ORDER", "CREATE").await;
@@ -866,8 +866,8 @@ async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_mi
     // subscription failing without a break for no time at all (a shortened time)
     let mut h = Harness::disabling_after(8, chrono::Duration::zero()).await;
     let missing = h.queue("down").await;
-    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
     let id = h.subscribe("ORDER", sqs_destination(&missing)).await;
+    h.sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
 
     // WHEN an event fails to reach it
     h.post_event("evt-1", "ORDER", "CREATE").await;
@@ -1183,8 +1183,8 @@ async fn a_retried_delivery_that_succeeds_resets_the_failure_count() {
     // GIVEN a subscription whose queue is missing when the event is fanned out
     let mut h = Harness::new(5).await;
     let queue = h.queue("late").await;
-    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     h.post_event("evt-1", "ORDER", "CREATE").await;
     assert!(h.fan_out().await.is_empty());
     assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 1);
@@ -1348,8 +1348,8 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     // GIVEN a subscription whose queue is missing, and ten events that failed to reach it
     let mut h = Harness::new(8).await;
     let queue = h.queue("breaker").await;
-    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     for i in 0..10 {
         h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
     }

@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
-use super::policy::{Need, Policy};
+use super::policy::Policy;
 use super::request::{self, Scope};
 use super::{entries, limits};
 use crate::faults::{Faults, Injected};
@@ -219,8 +219,14 @@ impl HttpConnector for GuardedConnector {
             Ok(Admission::AfterTags(call, protocol)) => {
                 let inner = self.inner.clone();
                 HttpConnectorFuture::new(async move {
-                    let call = check.with_resource_tags(call).await;
-                    match check.decide(&call, protocol) {
+                    // A resource whose tags cannot be read is gone: the emulator
+                    // answers for it (not found), as AWS would, with no refusal
+                    // recorded against the template.
+                    let decided = match check.with_resource_tags(call).await {
+                        Some(call) => check.decide(&call, protocol),
+                        None => Ok(()),
+                    };
+                    match decided {
                         Ok(()) => forward(&inner, check.log.clone(), request).await,
                         Err(refusal) => Ok(refusal.response()),
                     }
@@ -302,21 +308,22 @@ impl Check {
     }
 
     /// `call`'s needs, each with its resource's tags where the policy asks about
-    /// them (none when they cannot be read: a missing resource).
-    async fn with_resource_tags(&self, mut call: request::Call) -> request::Call {
+    /// them; `None` when some resource's tags cannot be read (it is gone).
+    async fn with_resource_tags(&self, mut call: request::Call) -> Option<request::Call> {
         for need in &mut call.needs {
             if !self.policy.asks_resource_tags(need) {
                 continue;
             }
-            let Some((address, region)) = self.address_of(&need.resource) else {
-                continue;
-            };
+            let (address, region) = self.address_of(&need.resource)?;
             match shared::subscriptions::ownership::resource_tags(&self.sdk, &address, &region).await {
-                Ok(tags) => *need = std::mem::replace(need, Need::new("", "")).with_resource_tags(&tags),
-                Err(error) => tracing::debug!(%address, %error, "tags not read"),
+                Ok(tags) => need.add_resource_tags(&tags),
+                Err(error) => {
+                    tracing::debug!(%address, %error, "tags not read");
+                    return None;
+                }
             }
         }
-        call
+        Some(call)
     }
 
     /// The queue URL (on the emulator) or ARN to read `arn`'s tags by, and its region.

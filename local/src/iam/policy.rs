@@ -30,11 +30,11 @@ impl Need {
     }
 
     /// The resource's tags, as `aws:ResourceTag/<key>` puts them in the context.
-    pub fn with_resource_tags<'a>(mut self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+    pub fn add_resource_tags<'a>(&mut self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) {
         for (key, value) in tags {
-            self = self.with(&format!("{RESOURCE_TAG}{key}"), vec![value.clone()]);
+            let key = format!("{RESOURCE_TAG}{}", key.to_ascii_lowercase());
+            self.context.insert(key, vec![value.clone()]);
         }
-        self
     }
 }
 
@@ -124,15 +124,21 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Whether a statement that names `need` asks about the resource's tags
-    /// (`aws:ResourceTag/…`): they must be looked up before `allows`.
+    /// Whether the answer to `need` may turn on the resource's tags
+    /// (`aws:ResourceTag/…`), so they must be looked up before `allows`: a Deny
+    /// naming it asks about them, or an Allow does and nothing allows it without.
+    /// (The fan-out's sends to the stack's own retry queue need no lookup.)
     pub fn asks_resource_tags(&self, need: &Need) -> bool {
-        self.statements.iter().any(|s| {
-            s.names(need)
-                && s.conditions
-                    .iter()
-                    .any(|c| c.key.to_ascii_lowercase().starts_with(RESOURCE_TAG))
-        })
+        let asking = |effect: Effect| {
+            self.statements.iter().any(|s| {
+                s.effect == effect
+                    && s.names(need)
+                    && s.conditions
+                        .iter()
+                        .any(|c| c.key.to_ascii_lowercase().starts_with(RESOURCE_TAG))
+            })
+        };
+        asking(Effect::Deny) || (asking(Effect::Allow) && !self.allows(need))
     }
 
     pub fn allows(&self, need: &Need) -> bool {
@@ -224,18 +230,28 @@ mod tests {
             key: "aws:ResourceTag/event-collector:tenant".into(),
             values: vec!["acme".into(), "beta".into()],
         }];
-        let policy = Policy {
+        let mut policy = Policy {
             statements: vec![statement],
         };
         let need = Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q");
         assert!(policy.asks_resource_tags(&need));
         assert!(!policy.asks_resource_tags(&Need::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:2:q")));
         assert!(!policy.allows(&need), "untagged");
-        let tag = |tenant: &str| [("event-collector:tenant".to_owned(), tenant.to_owned())];
-        let acme = tag("acme");
-        assert!(policy.allows(&need.clone().with_resource_tags(acme.iter().map(|(k, v)| (k, v)))));
-        let other = tag("gamma");
-        assert!(!policy.allows(&need.with_resource_tags(other.iter().map(|(k, v)| (k, v)))));
+        let tagged = |tenant: &str| {
+            let mut tagged = need.clone();
+            tagged.add_resource_tags(&std::collections::HashMap::from([(
+                "event-collector:tenant".to_owned(),
+                tenant.to_owned(),
+            )]));
+            tagged
+        };
+        assert!(policy.allows(&tagged("acme")));
+        assert!(!policy.allows(&tagged("gamma")));
+        // Allowed without them by another statement: no lookup
+        policy
+            .statements
+            .push(allow(&["sqs:SendMessage"], &["arn:aws:sqs:us-east-1:1:q"]));
+        assert!(!policy.asks_resource_tags(&need));
     }
 
     #[test]
