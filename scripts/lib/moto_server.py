@@ -17,6 +17,17 @@ measured it: docs/operations.md). Sending a message computes them too. The
 replacements below answer exactly as moto's own: the retention read from the
 queue, and one clock reading a scan. And no log line per request (a tenth of
 moto's time under load): the log keeps warnings and errors.
+
+moto's DynamoDB Query on a table's key sorts every item of the table and then
+keeps the partition asked for, so a query's cost grows with the whole table: a
+deliveries table holding ten thousand dead letters made each read of one
+subscription's page cost a sort of all of them. The replacement hands moto's
+own query the one partition, sorted as moto sorts it; queries of an index are
+left as they are.
+
+moto's SQS delete scans every message of the queue twice (building each one's
+list of receipt handles) and rebuilds the queue's list, for each receipt handle
+of a batch; the replacement finds the one message in one pass and removes it.
 """
 
 import functools
@@ -25,9 +36,11 @@ import sys
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.core.utils import unix_time, unix_time_millis
 from moto.server import main
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Queue, SQSBackend
 
 _ONE_AT_A_TIME = threading.RLock()
@@ -67,6 +80,31 @@ for _name in _STREAM_OPERATIONS:
     setattr(DynamoDBStreamsBackend, _name, _serialized(getattr(DynamoDBStreamsBackend, _name)))
 
 
+_query = Table.query
+
+
+def _query_one_partition(self, hash_key, *args, **kwargs):
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return _query(self, hash_key, *args, **kwargs)
+    partition = self.items.get(hash_key)
+    if partition is None:
+        items = []
+    elif self.range_key_attr:
+        items = sorted(partition.values(), key=lambda item: item.range_key)
+    else:
+        items = [partition]
+    # moto's query reads `self.all_items()`: for this call, the partition alone.
+    self.all_items = lambda: items
+    try:
+        return _query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.query = _query_one_partition
+
+
 def _retained(self, queue_name, message):
     queue = self.get_queue(queue_name)
     return int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time()
@@ -87,6 +125,19 @@ def _delayed(self):
     return sum(1 for m in self._messages if now < m.delayed_until)
 
 
+def _delete_message(self, receipt_handle):
+    if receipt_handle in self.deleted_messages:
+        return
+    for index, message in enumerate(self._messages):
+        if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+            self.pending_messages.discard(message)
+            self.deleted_messages.update(message.all_receipt_handles)
+            del self._messages[index]
+            return
+    raise ReceiptHandleIsInvalid()
+
+
+Queue.delete_message = _delete_message
 SQSBackend.is_message_valid_based_on_retention_period = _retained
 Queue.messages = property(_receivable)
 Queue.approximate_number_of_messages_not_visible = property(_not_visible)

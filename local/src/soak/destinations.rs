@@ -9,6 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
+use shared::subscriptions::TENANT_TAG;
 
 use super::SoakError;
 use super::api::Api;
@@ -121,7 +122,7 @@ impl Accounts {
     /// Creates a `kind` destination called `name` for `tenant` and subscribes it
     /// to the tenant's ORDER creates.
     pub async fn subscribe(&self, api: &Api, tenant: &str, kind: Kind, name: &str) -> Result<Subscriber, SoakError> {
-        let (destination, inbox) = self.create(kind, name).await.map_err(SoakError::Setup)?;
+        let (destination, inbox) = self.create(tenant, kind, name).await.map_err(SoakError::Setup)?;
         let body = json!({"entityType": "ORDER", "subscribeCreate": true, "destination": destination});
         let answer = api.post(tenant, "/api/v1/event-subscription", &body).await?;
         let Some(subscription_id) = answer.body["id"].as_str().filter(|_| answer.status == 201) else {
@@ -130,6 +131,15 @@ impl Accounts {
                 answer.status, answer.body
             )));
         };
+        if kind == Kind::Missing {
+            let url = destination["sqs"]["queueUrl"].as_str().unwrap_or_default();
+            self.sqs(Kind::Sqs)
+                .delete_queue()
+                .queue_url(url)
+                .send()
+                .await
+                .map_err(|e| SoakError::Setup(DisplayErrorContext(e).to_string()))?;
+        }
         Ok(Subscriber {
             tenant: tenant.to_owned(),
             kind,
@@ -140,34 +150,34 @@ impl Accounts {
     }
 
     /// The destination block of a subscription to a new `kind` called `name`,
-    /// and its inbox.
-    async fn create(&self, kind: Kind, name: &str) -> Result<(Value, Option<Inbox>), String> {
+    /// tagged as `tenant`'s, and its inbox.
+    async fn create(&self, tenant: &str, kind: Kind, name: &str) -> Result<(Value, Option<Inbox>), String> {
         let region = &self.region;
         match kind {
             Kind::Sqs | Kind::Fifo | Kind::CrossAccount => {
-                let inbox = self.queue(kind, name).await?;
+                let inbox = self.queue(tenant, kind, name).await?;
                 let mut sqs = json!({"queueUrl": inbox.url, "region": region});
                 if kind == Kind::CrossAccount {
                     sqs["roleArn"] = json!(role_of_tenant_queue(name));
                 }
                 Ok((json!({"type": "SQS", "sqs": sqs}), Some(inbox)))
             }
+            // Made (tagged, so the subscription is accepted) and deleted once subscribed.
             Kind::Missing => {
-                let url = self.queue(Kind::Sqs, "harness-url-probe").await?.url;
-                let url = format!("{}/{name}", url.rsplit_once('/').map_or("", |(base, _)| base));
+                let url = self.queue(tenant, Kind::Sqs, name).await?.url;
                 Ok((json!({"type": "SQS", "sqs": {"queueUrl": url, "region": region}}), None))
             }
             Kind::Sns => {
-                let inbox = self.queue(Kind::Sqs, &format!("{name}-inbox")).await?;
-                let topic_arn = self.topic(name, &inbox).await?;
+                let inbox = self.queue(tenant, Kind::Sqs, &format!("{name}-inbox")).await?;
+                let topic_arn = self.topic(tenant, name, &inbox).await?;
                 Ok((
                     json!({"type": "SNS", "sns": {"topicArn": topic_arn, "region": region}}),
                     Some(inbox),
                 ))
             }
             Kind::Bus => {
-                let inbox = self.queue(Kind::Sqs, &format!("{name}-inbox")).await?;
-                let bus_arn = self.bus(name, &inbox).await?;
+                let inbox = self.queue(tenant, Kind::Sqs, &format!("{name}-inbox")).await?;
+                let bus_arn = self.bus(tenant, name, &inbox).await?;
                 Ok((
                     json!({"type": "EVENTBRIDGE", "eventBridge": {"eventBusArn": bus_arn, "region": region}}),
                     Some(inbox),
@@ -176,9 +186,9 @@ impl Accounts {
         }
     }
 
-    async fn queue(&self, kind: Kind, name: &str) -> Result<Inbox, String> {
+    async fn queue(&self, tenant: &str, kind: Kind, name: &str) -> Result<Inbox, String> {
         let sqs = self.sqs(kind);
-        let mut create = sqs.create_queue();
+        let mut create = sqs.create_queue().tags(TENANT_TAG, tenant);
         if kind == Kind::Fifo {
             create = create
                 .queue_name(format!("{name}.fifo"))
@@ -195,12 +205,18 @@ impl Accounts {
         Ok(Inbox { sqs, url })
     }
 
-    /// Topic `name`, delivering raw messages to `inbox`.
-    async fn topic(&self, name: &str, inbox: &Inbox) -> Result<String, String> {
+    /// Topic `name`, `tenant`'s, delivering raw messages to `inbox`.
+    async fn topic(&self, tenant: &str, name: &str, inbox: &Inbox) -> Result<String, String> {
         let sns = aws_sdk_sns::Client::new(&self.own);
+        let tag = aws_sdk_sns::types::Tag::builder()
+            .key(TENANT_TAG)
+            .value(tenant)
+            .build()
+            .map_err(|e| e.to_string())?;
         let topic_arn = sns
             .create_topic()
             .name(name)
+            .tags(tag)
             .send()
             .await
             .map_err(|e| DisplayErrorContext(e).to_string())?
@@ -217,12 +233,18 @@ impl Accounts {
         Ok(topic_arn)
     }
 
-    /// Bus `name`, with a rule sending all it gets to `inbox`.
-    async fn bus(&self, name: &str, inbox: &Inbox) -> Result<String, String> {
+    /// Bus `name`, `tenant`'s, with a rule sending all it gets to `inbox`.
+    async fn bus(&self, tenant: &str, name: &str, inbox: &Inbox) -> Result<String, String> {
         let events = aws_sdk_eventbridge::Client::new(&self.own);
+        let tag = aws_sdk_eventbridge::types::Tag::builder()
+            .key(TENANT_TAG)
+            .value(tenant)
+            .build()
+            .map_err(|e| e.to_string())?;
         let bus_arn = events
             .create_event_bus()
             .name(name)
+            .tags(tag)
             .send()
             .await
             .map_err(|e| DisplayErrorContext(e).to_string())?
@@ -323,13 +345,14 @@ impl Accounts {
         let inbox = subscriber.inbox.as_ref().ok_or("no inbox")?;
         match subscriber.kind {
             Kind::Sqs | Kind::Fifo | Kind::CrossAccount => {
-                self.queue(subscriber.kind, &subscriber.name).await?;
+                self.queue(&subscriber.tenant, subscriber.kind, &subscriber.name)
+                    .await?;
             }
             Kind::Sns => {
-                self.topic(&subscriber.name, inbox).await?;
+                self.topic(&subscriber.tenant, &subscriber.name, inbox).await?;
             }
             Kind::Bus => {
-                self.bus(&subscriber.name, inbox).await?;
+                self.bus(&subscriber.tenant, &subscriber.name, inbox).await?;
             }
             Kind::Missing => {}
         }
