@@ -128,11 +128,17 @@ def _delayed(self):
 def _delete_message(self, receipt_handle):
     if receipt_handle in self.deleted_messages:
         return
-    for index, message in enumerate(self._messages):
+    # moto serves SQS calls on many threads at once: read a snapshot of the list,
+    # and remove the message itself (by identity), never an index another
+    # thread's delete may have shifted.
+    for message in list(self._messages):
         if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
             self.pending_messages.discard(message)
             self.deleted_messages.update(message.all_receipt_handles)
-            del self._messages[index]
+            try:
+                self._messages.remove(message)
+            except ValueError:
+                pass  # another thread's delete of the same message came first
             return
     raise ReceiptHandleIsInvalid()
 
