@@ -60,7 +60,9 @@ def fill(driver, name, value):
 
 
 def main():
-    queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=f"console-{int(time.time())}")["QueueUrl"]
+    # Tagged for the tenant: a queue of the stack's account takes its deliveries only then.
+    queue = boto3.client("sqs", region_name="us-east-1").create_queue(
+        QueueName=f"console-{int(time.time())}", tags={"event-collector:tenant": TENANT})["QueueUrl"]
     driver = browser()
     wait = WebDriverWait(driver, 20)
     try:
