@@ -1380,7 +1380,8 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
         "{letters}"
     );
 
-    // WHEN the queue is back after the cool-off (four seconds here) and the retries run
+    // WHEN the queue is back, the subscription is saved again unchanged, and
+    // after the cool-off (four seconds here) the retries run
     let name = queue.rsplit('/').next().expect("queue name");
     h.sqs
         .create_queue()
@@ -1389,6 +1390,11 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
         .send()
         .await
         .expect("recreate");
+    let saved = h.set_active(&id, true).await;
+    assert!(
+        saved["delivery"]["circuitOpenUntil"].is_string(),
+        "an update keeps an open circuit: {saved}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     h.drain_retries().await;
 

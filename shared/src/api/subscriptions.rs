@@ -14,8 +14,7 @@ use crate::secrets::{KmsSealer, SealedSecret, SecretSealer};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{Counted, DynamoRecords, Records, Versioned};
 use crate::subscriptions::{
-    DeliveryHealth, DestinationPolicy, DestinationRules, Ownership, SecretInput, Subscription, SubscriptionDraft,
-    SubscriptionRequest,
+    DestinationPolicy, DestinationRules, Ownership, SecretInput, Subscription, SubscriptionDraft, SubscriptionRequest,
 };
 use crate::tenant::TenantId;
 use crate::{ids, routes};
@@ -113,7 +112,13 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             destination: draft.destination.with_secret(secret),
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,
-            delivery: DeliveryHealth::default(),
+            // An update starts the delivery health afresh, but not an open
+            // circuit's: its kept deliveries are sent again only when a delivery
+            // gets through and closes it (fanout/catch_up.rs).
+            delivery: previous
+                .filter(|p| p.delivery.circuit_open_until.is_some())
+                .map(|p| p.delivery.clone())
+                .unwrap_or_default(),
         })
     }
 

@@ -3,16 +3,22 @@
 //! again through the retry queue, a page at a time. Each page is a task on the
 //! retry queue itself, so no invocation pages a long outage alone; a last pass a
 //! little later picks up what invocations that read the subscription before its
-//! circuit closed kept meanwhile. Other dead letters stay for the tenant.
+//! circuit closed kept meanwhile. A catch-up sends only letters kept up to a
+//! minute after the close: if the circuit opens again, what it keeps then waits
+//! for the next close instead of being chased page after page. Other dead
+//! letters stay for the tenant.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::circuit::CIRCUIT_OPEN;
+use super::dead_letters::DeadLetter;
 use super::message::OutgoingMessage;
 use super::plan::SubscriptionRef;
 use super::retry::{RetryQueues, send_again};
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
+use crate::util::rfc3339_millis;
 
 /// The retry-queue message attribute that marks a catch-up task (its body).
 pub const CATCH_UP_ATTRIBUTE: &str = "catchUp";
@@ -23,6 +29,10 @@ const PAGE: usize = 100;
 /// How long after the first pass the last one runs: longer than an invocation
 /// that read the subscription before its circuit closed takes to keep its batch.
 const LAST_PASS_DELAY_SECONDS: i32 = 30;
+
+/// How long after the close a kept letter is still this catch-up's: past the
+/// last pass's delay, with room for the invocations it waits for.
+const WINDOW_SECONDS: i64 = 60;
 
 /// One page of a subscription's catch-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +45,9 @@ pub struct CatchUp {
     cursor: Option<String>,
     #[serde(default)]
     last_pass: bool,
+    /// Letters kept after this are not this catch-up's.
+    #[serde(with = "rfc3339_millis")]
+    until: DateTime<Utc>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +63,21 @@ pub enum CatchUpError {
 }
 
 impl CatchUp {
-    fn first(subscription: SubscriptionRef) -> Self {
+    fn first(subscription: SubscriptionRef, closed_at: DateTime<Utc>) -> Self {
         Self {
             tenant: subscription.tenant,
             subscription_id: subscription.subscription_id,
             cursor: None,
             last_pass: false,
+            until: closed_at + Duration::seconds(WINDOW_SECONDS),
+        }
+    }
+
+    /// The subscription it catches up.
+    pub fn subscription(&self) -> SubscriptionRef {
+        SubscriptionRef {
+            tenant: self.tenant.clone(),
+            subscription_id: self.subscription_id.clone(),
         }
     }
 
@@ -106,7 +128,11 @@ impl RetryQueues {
         if closed.is_empty() {
             return;
         }
-        let tasks = closed.into_iter().map(|s| CatchUp::first(s).message(None)).collect();
+        let now = Utc::now();
+        let tasks = closed
+            .into_iter()
+            .map(|s| CatchUp::first(s, now).message(None))
+            .collect();
         for unsent in self.sender.send(&self.retry_url, tasks).await {
             tracing::error!(reason = %unsent.reason, "a catch-up could not be started; the kept deliveries stay dead letters");
         }
@@ -119,10 +145,7 @@ impl RetryQueues {
             .dead_letters
             .page(&task.tenant, &task.subscription_id, PAGE, task.cursor.as_deref())
             .await?;
-        let kept = letters
-            .into_iter()
-            .filter(|letter| letter.last_error.starts_with(CIRCUIT_OPEN))
-            .collect();
+        let (kept, cursor) = this_catch_ups(letters, cursor, task.until);
         let (sent, unsent) = send_again(&self.sender, &self.retry_url, kept).await;
         // Removed once sent: a failure in between sends them again with the
         // task, which consumers deduplicate by eventId.
@@ -149,15 +172,64 @@ impl RetryQueues {
     }
 }
 
+/// Of a page of dead letters (oldest first) and its cursor, the CIRCUIT_OPEN
+/// ones kept by `until`, and the cursor if the pages go on: a letter kept
+/// after `until` ends them.
+fn this_catch_ups(
+    letters: Vec<DeadLetter>,
+    cursor: Option<String>,
+    until: DateTime<Utc>,
+) -> (Vec<DeadLetter>, Option<String>) {
+    let past_window = letters.iter().any(|letter| letter.at > until);
+    let kept = letters
+        .into_iter()
+        .filter(|letter| letter.at <= until && letter.last_error.starts_with(CIRCUIT_OPEN))
+        .collect();
+    (kept, cursor.filter(|_| !past_window))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn first() -> CatchUp {
-        CatchUp::first(SubscriptionRef {
-            tenant: TenantId::parse("acme").expect("tenant"),
-            subscription_id: "sub-1".into(),
-        })
+        CatchUp::first(
+            SubscriptionRef {
+                tenant: TenantId::parse("acme").expect("tenant"),
+                subscription_id: "sub-1".into(),
+            },
+            "2026-12-07T17:00:00Z".parse().expect("time"),
+        )
+    }
+
+    fn letter(event_id: &str, at: &str, last_error: &str) -> DeadLetter {
+        DeadLetter {
+            event_id: event_id.into(),
+            failures: 0,
+            last_error: last_error.into(),
+            at: at.parse().expect("time"),
+            body: String::new(),
+            parked: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_catch_up_sends_the_circuits_letters_kept_by_a_minute_after_the_close_and_stops_there() {
+        // GIVEN a circuit closed at 17:00, and a page with a letter kept while it
+        // was open, one given up on for another reason, and one kept when it
+        // opened again at 17:05
+        let until = first().until;
+        let page = vec![
+            letter("e1", "2026-12-07T16:59:00Z", "CIRCUIT_OPEN: kept untried"),
+            letter("e2", "2026-12-07T16:59:30Z", "DESTINATION_UNREACHABLE"),
+            letter("e3", "2026-12-07T17:05:00Z", "CIRCUIT_OPEN: kept untried"),
+        ];
+        // WHEN the page is read with more pages after it
+        let (kept, cursor) = this_catch_ups(page, Some("DEAD#…".into()), until);
+        // THEN only e1 is sent again, and the pages end at e3
+        let ids: Vec<_> = kept.iter().map(|l| l.event_id.as_str()).collect();
+        assert_eq!(ids, ["e1"]);
+        assert_eq!(cursor, None);
     }
 
     #[test]

@@ -59,8 +59,13 @@ impl DeadLetters {
 
     /// Keeps each letter under its tenant's subscription.
     pub async fn keep(&self, letters: &[(TenantId, String, DeadLetter)]) -> Result<(), StorageError> {
+        // Two copies of one delivery in a batch (a crash's redelivery, a redrive
+        // beside a catch-up) share a key, and DynamoDB refuses a batch naming a
+        // key twice: one letter each.
+        let mut seen = std::collections::HashSet::new();
         let requests = letters
             .iter()
+            .filter(|(tenant, subscription_id, letter)| seen.insert((tenant, subscription_id, letter.sort_key())))
             .map(|(tenant, subscription_id, letter)| {
                 self.0
                     .put((tenant, subscription_id.as_str()), letter.sort_key(), letter, letter.at)

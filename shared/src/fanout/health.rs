@@ -219,11 +219,18 @@ impl HealthRecorder {
                                 rfc3339_millis::format(&since)
                             )),
                         ),
-                    HealthChange::Recovered { .. } => update
+                    // Only as the record was read: a circuit opened meanwhile by another
+                    // invocation is not closed by a write that would start no catch-up
+                    // (its next probe closes it), nor one closed meanwhile twice.
+                    HealthChange::Recovered { catch_up } => update
                         .update_expression(
                             "SET delivery.consecutiveFailures = :zero REMOVE delivery.failingSince, delivery.circuitOpenUntil",
                         )
-                        .condition_expression("delivery.consecutiveFailures > :zero")
+                        .condition_expression(if catch_up {
+                            "delivery.consecutiveFailures > :zero AND attribute_exists(delivery.circuitOpenUntil)"
+                        } else {
+                            "delivery.consecutiveFailures > :zero AND attribute_not_exists(delivery.circuitOpenUntil)"
+                        })
                         .expression_attribute_values(":zero", AttributeValue::N("0".into())),
                 })
                 .await;

@@ -14,7 +14,7 @@ use super::catch_up::{CATCH_UP_ATTRIBUTE, CatchUp};
 use super::dispatch::Failed;
 use super::envelope::masked_body;
 use super::expiry::expired;
-use super::plan::{Delivery, DeliveryPlan, Origin, Target};
+use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, Target};
 use super::retry::unpark;
 
 impl Fanout {
@@ -28,12 +28,20 @@ impl Fanout {
             if message.message_attributes.contains_key(CATCH_UP_ATTRIBUTE) {
                 let body = message.body.as_deref().unwrap_or_default();
                 match CatchUp::of(body) {
-                    Ok(task) => {
-                        if let Err(err) = self.queues.catch_up_page(&task).await {
-                            tracing::warn!(message_id = %id, error = %err, "catch-up page not done; received again");
+                    Ok(task) => match self.takes_deliveries(&task.subscription()).await {
+                        // This consumer drops an inactive subscription's retries:
+                        // its kept letters stay, for a redrive once reactivated.
+                        Some(false) => tracing::info!(message_id = %id, "catch-up of an inactive subscription stopped"),
+                        Some(true) => {
+                            if let Err(err) = self.queues.catch_up_page(&task).await {
+                                tracing::warn!(message_id = %id, error = %err, "catch-up page not done; received again");
+                                failed.insert(id);
+                            }
+                        }
+                        None => {
                             failed.insert(id);
                         }
-                    }
+                    },
                     Err(err) => {
                         tracing::error!(message_id = %id, error = %err, "not a catch-up task; dead-lettered");
                         if !self.queues.dead_letter(body.to_owned(), &err.to_string()).await {
@@ -129,5 +137,21 @@ impl Fanout {
             failed.extend(sources.get(&lost.delivery.origin).into_iter().flatten().cloned());
         }
         failed.into_iter().collect()
+    }
+}
+
+impl Fanout {
+    /// Whether `subscription` still takes deliveries (`None`: could not be read).
+    async fn takes_deliveries(&self, subscription: &SubscriptionRef) -> Option<bool> {
+        let tenants = BTreeSet::from([subscription.tenant.clone()]);
+        let (all, unreadable) = self.subscriptions.for_tenants(tenants).await;
+        if !unreadable.is_empty() {
+            return None;
+        }
+        Some(all.get(&subscription.tenant).is_some_and(|subscriptions| {
+            subscriptions
+                .iter()
+                .any(|s| s.id == subscription.subscription_id && s.active)
+        }))
     }
 }

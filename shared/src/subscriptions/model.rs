@@ -195,8 +195,9 @@ pub struct DeliveryHealth {
     pub disabled_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
-    /// Until when its deliveries go to the retry queue without being tried (the
-    /// circuit breaker, fanout/circuit.rs); past, or absent, they are tried.
+    /// Until when its deliveries are kept untried as dead letters (the circuit
+    /// breaker, fanout/circuit.rs); past: half open, one probe an invocation;
+    /// absent: they are tried.
     #[serde(default, with = "rfc3339_millis::option", skip_serializing_if = "Option::is_none")]
     pub circuit_open_until: Option<DateTime<Utc>>,
 }
