@@ -169,33 +169,37 @@ pub async fn start_event_consumers(
 ) -> Result<(), String> {
     let fanout = Arc::new(stack.fanout("fanout", sdk, stack.fanout_config()));
     let fanout_retry = Arc::new(stack.fanout("fanout-retry", sdk, stack.fanout_config()));
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    // Each mapping polls with its function's role, as Lambda does.
+    let stream =
+        StreamPoller::from_now_reading_with(sdk, stack.tables.of(&EVENTS), &stack.mapping_sdk("fanout")).await?;
     tokio::spawn(stream_into(
         stream,
         STREAM_BATCH_SIZE,
         "fanout",
         Arc::new(crashes.wrap(fanout)),
     ));
-    let queue = |url: &str| QueuePoller::new(aws_sdk_sqs::Client::new(sdk), url);
+    let queue =
+        |url: &str, function: &str| QueuePoller::new(aws_sdk_sqs::Client::new(&stack.mapping_sdk(function)), url);
     let fanout_retry = Arc::new(crashes.wrap(fanout_retry));
     for _ in 0..RETRY_CONCURRENCY {
         tokio::spawn(queue_into(
-            queue(&stack.retry_queue_url),
+            queue(&stack.retry_queue_url, "fanout-retry"),
             "fanout-retry",
             fanout_retry.clone(),
         ));
     }
     tokio::spawn(queue_into(
-        queue(&stack.assessor_queue_url),
+        queue(&stack.assessor_queue_url, "assessor"),
         "assessor",
         Arc::new(crashes.wrap(Arc::new(stack.assessor()))),
     ));
     tokio::spawn(queue_into(
-        queue(&stack.replay_queue_url),
+        queue(&stack.replay_queue_url, "replay-worker"),
         "replay-worker",
         Arc::new(crashes.wrap(Arc::new(stack.replay_worker()))),
     ));
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&EVENTS)).await?;
+    let stream =
+        StreamPoller::from_now_reading_with(sdk, stack.tables.of(&EVENTS), &stack.mapping_sdk("projector")).await?;
     tokio::spawn(stream_into(
         stream,
         STREAM_BATCH_SIZE,

@@ -334,6 +334,16 @@ impl LocalStack {
         }
     }
 
+    /// The SDK configuration of the event source mapping feeding `function`: its
+    /// reads of the stream or queue are held to the function's policy when IAM is
+    /// enforced (Lambda polls with the function's role), but not counted as its calls.
+    pub fn mapping_sdk(&self, function: &str) -> SdkConfig {
+        match &self.iam {
+            Some(iam) => iam.guard_mapping(function, &self.sdk),
+            None => self.sdk.clone(),
+        }
+    }
+
     fn region(&self) -> String {
         self.sdk.region().map_or("us-east-1".into(), |r| r.to_string())
     }

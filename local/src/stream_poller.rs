@@ -21,6 +21,17 @@ pub struct StreamPoller {
 impl StreamPoller {
     /// Starts at the end of `table`'s stream: it yields what is written from now on.
     pub async fn from_now(sdk: &aws_config::SdkConfig, table: &str) -> Result<Self, String> {
+        Self::from_now_reading_with(sdk, table, sdk).await
+    }
+
+    /// As `from_now`, the stream read through `reader` (an event source mapping's
+    /// SDK, held to its function's policy); `sdk` only finds the stream's ARN, as
+    /// the mapping is given it.
+    pub async fn from_now_reading_with(
+        sdk: &aws_config::SdkConfig,
+        table: &str,
+        reader: &aws_config::SdkConfig,
+    ) -> Result<Self, String> {
         let described = aws_sdk_dynamodb::Client::new(sdk)
             .describe_table()
             .table_name(table)
@@ -33,7 +44,7 @@ impl StreamPoller {
             .ok_or_else(|| format!("table {table} has no stream"))?
             .to_owned();
         let mut poller = Self {
-            client: Client::new(sdk),
+            client: Client::new(reader),
             stream_arn,
             region: sdk.region().map(ToString::to_string).unwrap_or_default(),
             shards: HashMap::new(),

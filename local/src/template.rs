@@ -460,6 +460,99 @@ Resources:
         )));
     }
 
+    /// Lambda's pollers read streams and queues with the consuming function's role:
+    /// template.yaml must say so for each function, on its own source only.
+    #[test]
+    fn each_event_source_is_readable_by_its_function_only() {
+        let stack = Stack {
+            name: "s".into(),
+            region: "us-east-1".into(),
+            account: "123".into(),
+            physical: BTreeMap::new(),
+        };
+        let policies = FunctionPolicies::from_yaml(super::TEMPLATE, &stack).expect("template.yaml");
+        let stream =
+            |table: &str| format!("arn:aws:dynamodb:us-east-1:123:table/s-{table}/stream/2024-01-01T00:00:00.000");
+        let queue = |name: &str| format!("arn:aws:sqs:us-east-1:123:s-{name}");
+        let sources = [
+            ("fanout", stream("EventsTable"), true),
+            ("projector", stream("EventsTable"), true),
+            ("schedule-sync", stream("JobsTable"), true),
+            ("fanout-retry", queue("FanoutRetryQueue"), false),
+            ("assessor", queue("AssessorQueue"), false),
+            ("replay-worker", queue("ReplayQueue"), false),
+        ];
+        let reads = |is_stream: bool| -> &[&str] {
+            if is_stream {
+                &[
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:GetRecords",
+                ]
+            } else {
+                &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+            }
+        };
+        for (function, source, is_stream) in &sources {
+            let policy = policies.of(function).expect(function);
+            for action in reads(*is_stream) {
+                assert!(
+                    policy.allows(&Need::new(*action, source)),
+                    "{function}: {action} on {source}"
+                );
+            }
+            // Nobody else's source: another table's stream, another queue.
+            for (other, other_source, other_is_stream) in &sources {
+                if other_source == source {
+                    continue;
+                }
+                for action in reads(*other_is_stream) {
+                    assert!(
+                        !policy.allows(&Need::new(*action, other_source)),
+                        "{function} may {action} on {other}'s {other_source}"
+                    );
+                }
+            }
+        }
+        // And no other function reads any of them.
+        for (function, policy) in &policies.0 {
+            if sources.iter().any(|(f, _, _)| f == function) {
+                continue;
+            }
+            for (_, source, is_stream) in &sources {
+                for action in reads(*is_stream) {
+                    assert!(
+                        !policy.allows(&Need::new(*action, source)),
+                        "{function} may {action} on {source}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Only the functions that send with a tenant's key read it: the settings
+    /// answer reads the secret's description (the sender), never its value.
+    #[test]
+    fn only_notification_job_reads_tenants_sendgrid_keys() {
+        let stack = Stack {
+            name: "s".into(),
+            region: "us-east-1".into(),
+            account: "123".into(),
+            physical: BTreeMap::new(),
+        };
+        let policies = FunctionPolicies::from_yaml(super::TEMPLATE, &stack).expect("template.yaml");
+        let secret = "arn:aws:secretsmanager:us-east-1:123:secret:s/tenants/acme/sendgrid-Ab12Cd";
+        let readers: Vec<&str> = policies
+            .0
+            .iter()
+            .filter(|(_, policy)| policy.allows(&Need::new("secretsmanager:GetSecretValue", secret)))
+            .map(|(function, _)| function.as_str())
+            .collect();
+        assert_eq!(readers, ["notification-job"]);
+        let get = policies.of("get-sendgrid-settings").expect("get-sendgrid-settings");
+        assert!(get.allows(&Need::new("secretsmanager:DescribeSecret", secret)));
+    }
+
     #[test]
     fn a_split_parameter_gives_a_condition_its_values() {
         let template = TEMPLATE

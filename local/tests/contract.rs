@@ -228,28 +228,87 @@ fn every_function_has_a_log_group_with_retention() {
     }
 }
 
+/// The function (logical id) each event source mapping feeds, and whether its
+/// source is a stream.
+fn mappings(template: &Value) -> Vec<(String, bool, &Value)> {
+    resources_of_type(template, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .map(|(name, mapping)| {
+            let properties = &mapping["Properties"];
+            let function = serde_norway::to_string(&properties["FunctionName"]).expect("yaml");
+            let function = function
+                .trim()
+                .strip_prefix("!Ref ")
+                .unwrap_or_else(|| panic!("{name}: FunctionName is not a !Ref"))
+                .to_owned();
+            let source = serde_norway::to_string(&properties["EventSourceArn"]).expect("yaml");
+            (function, source.contains(".StreamArn"), properties)
+        })
+        .collect()
+}
+
 #[test]
-fn the_events_stream_mapping_never_stalls_a_shard_on_a_poison_record() {
+fn the_stream_mappings_never_stall_a_shard_on_a_poison_record() {
     let template = repo_file("template.yaml");
-    let function = &template["Resources"]["FanoutFunction"]["Properties"];
-    let stream = &function["Events"]["EventsStream"]["Properties"];
+    let mappings = mappings(&template);
+    let streams: Vec<_> = mappings.iter().filter(|(_, stream, _)| *stream).collect();
+    let consumers: BTreeSet<&str> = streams.iter().map(|(f, _, _)| f.as_str()).collect();
     assert_eq!(
-        stream["FunctionResponseTypes"][0].as_str(),
-        Some("ReportBatchItemFailures")
+        consumers,
+        BTreeSet::from(["FanoutFunction", "ProjectorFunction", "ScheduleSyncFunction"])
     );
-    assert_eq!(stream["BisectBatchOnFunctionError"].as_bool(), Some(true));
-    assert!(
-        stream["MaximumRetryAttempts"]
-            .as_u64()
-            .is_some_and(|n| (1..=100).contains(&n)),
-        "bounded retries"
-    );
-    assert!(!stream["DestinationConfig"]["OnFailure"]["Destination"].is_null());
-    let retries = &template["Resources"]["FanoutRetryFunction"]["Properties"]["Events"]["RetryQueue"]["Properties"];
-    assert_eq!(
-        retries["FunctionResponseTypes"][0].as_str(),
-        Some("ReportBatchItemFailures")
-    );
+    for (function, _, stream) in streams {
+        assert_eq!(
+            stream["FunctionResponseTypes"][0].as_str(),
+            Some("ReportBatchItemFailures"),
+            "{function}"
+        );
+        assert_eq!(stream["BisectBatchOnFunctionError"].as_bool(), Some(true), "{function}");
+        assert!(
+            stream["MaximumRetryAttempts"]
+                .as_u64()
+                .is_some_and(|n| (1..=100).contains(&n)),
+            "{function}: bounded retries"
+        );
+        assert!(
+            !stream["DestinationConfig"]["OnFailure"]["Destination"].is_null(),
+            "{function}"
+        );
+    }
+    for (function, _, queue) in mappings.iter().filter(|(_, stream, _)| !*stream) {
+        assert_eq!(
+            queue["FunctionResponseTypes"][0].as_str(),
+            Some("ReportBatchItemFailures"),
+            "{function}"
+        );
+    }
+}
+
+/// SAM attaches a managed policy reading every stream or queue of the account to
+/// a function with a pull event (AWSLambdaDynamoDBExecutionRole,
+/// AWSLambdaSQSQueueExecutionRole, …): mappings are resources of their own, and
+/// each function's policy names its source (docs/operations.md).
+#[test]
+fn no_function_has_a_pull_event_sam_would_give_a_managed_policy() {
+    let template = repo_file("template.yaml");
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        for (event, body) in function["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            let kind = body["Type"].as_str().unwrap_or_default();
+            assert!(
+                ![
+                    "DynamoDB",
+                    "SQS",
+                    "Kinesis",
+                    "MQ",
+                    "MSK",
+                    "SelfManagedKafka",
+                    "DocumentDB"
+                ]
+                .contains(&kind),
+                "{name}.{event:?} is a SAM {kind} event: declare an AWS::Lambda::EventSourceMapping"
+            );
+        }
+    }
 }
 
 #[test]
@@ -361,9 +420,14 @@ fn operators_are_alarmed_of_what_the_stack_gives_up_on() {
             );
         }
     }
+    let stream_consumers: BTreeSet<String> = mappings(&template)
+        .into_iter()
+        .filter(|(_, stream, _)| *stream)
+        .map(|(function, _, _)| function)
+        .collect();
     for (function, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
         let events = text(&resource["Properties"]["Events"]);
-        if events.contains("Type: DynamoDB") {
+        if stream_consumers.contains(function) {
             assert!(
                 alarmed(&format!("!Ref {function}"), "IteratorAge"),
                 "{function}: no iterator-age alarm"

@@ -147,9 +147,10 @@ async fn a_queue_of_the_stacks_account_is_only_for_the_tenant_it_is_tagged_for()
     tag("mallory").await.expect("tag");
     assert_eq!(subscribe(&stack, "mallory", queue(&url)).await.0, 201);
     tag("acme").await.expect("tag");
-    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-        .await
-        .expect("events stream");
+    let mut stream =
+        StreamPoller::from_now_reading_with(&sdk, stack.stack.tables.of(&EVENTS), &stack.stack.mapping_sdk("fanout"))
+            .await
+            .expect("events stream");
     for (tenant, id) in [("mallory", "evt-mallory"), ("acme", "evt-acme")] {
         common::post_entity_event(&stack, tenant, id, "ORDER", "CREATE", &json!({"total": 1})).await;
     }
@@ -239,9 +240,10 @@ async fn another_accounts_queue_is_reached_only_through_its_role_with_the_tenant
     // WHEN acme subscribes it with the role, and beta names the same role
     assert_eq!(subscribe(&stack, "acme", with_role.clone()).await.0, 201);
     assert_eq!(subscribe(&stack, "beta", with_role).await.0, 201);
-    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-        .await
-        .expect("events stream");
+    let mut stream =
+        StreamPoller::from_now_reading_with(&sdk, stack.stack.tables.of(&EVENTS), &stack.stack.mapping_sdk("fanout"))
+            .await
+            .expect("events stream");
     for (tenant, id) in [("acme", "evt-acme"), ("beta", "evt-beta")] {
         common::post_entity_event(&stack, tenant, id, "ORDER", "CREATE", &json!({"total": 1})).await;
     }
@@ -286,9 +288,10 @@ async fn a_failed_delivery_never_tells_whether_a_resource_exists() {
         .expect("queue");
     assert_eq!(subscribe(&stack, "acme", queue(&missing)).await.0, 201);
     sqs.delete_queue().queue_url(&missing).send().await.expect("delete");
-    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-        .await
-        .expect("events stream");
+    let mut stream =
+        StreamPoller::from_now_reading_with(&sdk, stack.stack.tables.of(&EVENTS), &stack.stack.mapping_sdk("fanout"))
+            .await
+            .expect("events stream");
     common::post_entity_event(&stack, "acme", "evt-1", "ORDER", "CREATE", &json!({"total": 1})).await;
     // WHEN it is fanned out
     let fanout: Fanout = stack.stack.fanout("fanout", &sdk, stack.stack.fanout_config());
@@ -411,9 +414,10 @@ async fn a_tenant_whose_every_destination_fails_never_delays_another_tenants_del
         .await
         .expect("queue");
     assert_eq!(subscribe(&stack, "globex", queue(&healthy)).await.0, 201);
-    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-        .await
-        .expect("events stream");
+    let mut stream =
+        StreamPoller::from_now_reading_with(&sdk, stack.stack.tables.of(&EVENTS), &stack.stack.mapping_sdk("fanout"))
+            .await
+            .expect("events stream");
     // WHEN both post events, interleaved in one stream batch
     for i in 0..5 {
         for tenant in ["acme", "globex"] {
@@ -445,9 +449,10 @@ async fn deliveries_beyond_a_tenants_share_go_to_the_retry_consumer_uncounted() 
         assert_eq!(subscribe(&stack, "acme", queue(&url)).await.0, 201);
         queues.push(url);
     }
-    let mut stream = StreamPoller::from_now(&sdk, stack.stack.tables.of(&EVENTS))
-        .await
-        .expect("events stream");
+    let mut stream =
+        StreamPoller::from_now_reading_with(&sdk, stack.stack.tables.of(&EVENTS), &stack.stack.mapping_sdk("fanout"))
+            .await
+            .expect("events stream");
     common::post_entity_event(&stack, "acme", "evt-1", "ORDER", "CREATE", &json!({"total": 1})).await;
     let config = shared::fanout::FanoutConfig {
         tenant_budget: 1,
@@ -468,7 +473,10 @@ async fn deliveries_beyond_a_tenants_share_go_to_the_retry_consumer_uncounted() 
     }
     assert_eq!(arrived, 1);
     let retry: &Fanout = &stack.stack.fanout("fanout-retry", &sdk, config);
-    let poller = local::queue_poller::QueuePoller::new(sqs.clone(), &stack.stack.retry_queue_url);
+    let poller = local::queue_poller::QueuePoller::new(
+        aws_sdk_sqs::Client::new(&stack.stack.mapping_sdk("fanout-retry")),
+        &stack.stack.retry_queue_url,
+    );
     while poller
         .poll_into(|messages| async move { retry.retry_batch(&messages).await })
         .await

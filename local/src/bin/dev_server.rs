@@ -167,7 +167,8 @@ async fn demo_queue(command: &str, name: &str, tenant: &str) -> Result<(), Box<d
 /// Runs schedule-sync on the emulator's jobs stream, so jobs show their schedule
 /// status. moto stores the schedules but never fires them.
 async fn start_schedule_sync(sdk: &aws_config::SdkConfig, stack: &LocalStack) -> Result<(), String> {
-    let stream = StreamPoller::from_now(sdk, stack.tables.of(&JOBS)).await?;
+    let stream =
+        StreamPoller::from_now_reading_with(sdk, stack.tables.of(&JOBS), &stack.mapping_sdk("schedule-sync")).await?;
     let sync = Arc::new(stack.schedule_sync());
     // The jobs stream mapping's batch size in template.yaml.
     tokio::spawn(event_sources::stream_into(stream, 25, "schedule-sync", sync));

@@ -156,8 +156,25 @@ impl Enforcer {
     /// `sdk` for `function`: every call its clients make is held to its policy. A
     /// function the template does not declare may do nothing.
     pub fn guard(&self, function: &str, sdk: &SdkConfig) -> SdkConfig {
+        self.guard_as(function, false, sdk)
+    }
+
+    /// `sdk` for the event source mapping that feeds `function`: Lambda's poller
+    /// reads the stream or queue with the function's role, so every call is held
+    /// to the function's policy too. Its calls are not the function's own: they
+    /// are not counted, timed or broken by injected faults, only refused.
+    pub fn guard_mapping(&self, function: &str, sdk: &SdkConfig) -> SdkConfig {
+        self.guard_as(function, true, sdk)
+    }
+
+    fn guard_as(&self, function: &str, mapping: bool, sdk: &SdkConfig) -> SdkConfig {
         let guard = Guard(Arc::new(Check {
-            function: function.to_owned(),
+            function: if mapping {
+                format!("{function} (event source mapping)")
+            } else {
+                function.to_owned()
+            },
+            mapping,
             policy: self.policies.of(function).cloned().unwrap_or_default(),
             scope: self.scope.clone(),
             own_key: self.own_key.clone(),
@@ -178,6 +195,8 @@ impl Enforcer {
 #[derive(Debug)]
 struct Check {
     function: String,
+    /// An event source mapping's poller, not the function's code.
+    mapping: bool,
     policy: Policy,
     scope: Scope,
     own_key: String,
@@ -215,7 +234,7 @@ impl HttpConnector for GuardedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let check = self.guard.0.clone();
         match check.admit(&request) {
-            Ok(Admission::Now) => forward(&self.inner, check.log.clone(), request),
+            Ok(Admission::Now) => forward(&self.inner, check.timed_log(), request),
             Ok(Admission::AfterTags(call, protocol)) => {
                 let inner = self.inner.clone();
                 HttpConnectorFuture::new(async move {
@@ -227,7 +246,7 @@ impl HttpConnector for GuardedConnector {
                         None => Ok(()),
                     };
                     match decided {
-                        Ok(()) => forward(&inner, check.log.clone(), request).await,
+                        Ok(()) => forward(&inner, check.timed_log(), request).await,
                         Err(refusal) => Ok(refusal.response()),
                     }
                 })
@@ -237,16 +256,18 @@ impl HttpConnector for GuardedConnector {
     }
 }
 
-/// Sends `request` on to the emulator, timing its answer.
-fn forward(inner: &SharedHttpConnector, log: AccessLog, request: HttpRequest) -> HttpConnectorFuture {
+/// Sends `request` on to the emulator, timing its answer in `log` (if any).
+fn forward(inner: &SharedHttpConnector, log: Option<AccessLog>, request: HttpRequest) -> HttpConnectorFuture {
     let answer = inner.call(request);
     HttpConnectorFuture::new(async move {
         let started = Instant::now();
         let answered = answer.await;
-        log.with(|log| {
-            log.answered.0 += 1;
-            log.answered.1 += started.elapsed();
-        });
+        if let Some(log) = log {
+            log.with(|log| {
+                log.answered.0 += 1;
+                log.answered.1 += started.elapsed();
+            });
+        }
         answered
     })
 }
@@ -259,6 +280,11 @@ enum Admission {
 }
 
 impl Check {
+    /// Where the emulator's answers are timed: not for a mapping's polls.
+    fn timed_log(&self) -> Option<AccessLog> {
+        (!self.mapping).then(|| self.log.clone())
+    }
+
     fn admit(&self, http: &HttpRequest) -> Result<Admission, Refusal> {
         let (path, query) = http.uri().split_once('?').unwrap_or((http.uri(), ""));
         // Only the path: the URI is absolute (the emulator's address in front).
@@ -280,7 +306,10 @@ impl Check {
             refusal.answer = Answer::Limit(breach.code);
             refusal
         })?;
-        if let Some(injected) = self.faults.breaks(&self.function, &call.operation, path, request.body) {
+        if let Some(injected) = (!self.mapping)
+            .then(|| self.faults.breaks(&self.function, &call.operation, path, request.body))
+            .flatten()
+        {
             return Err(Refusal {
                 protocol,
                 reason: format!("{}: {} broken by an injected fault", self.function, call.operation),
@@ -294,8 +323,10 @@ impl Check {
             .and_then(|credential| credential.split('/').next())
             .unwrap_or_default();
         let entries = entries::entries(&call.operation, request.body);
-        self.log
-            .with(|log| log.calls.push((self.function.clone(), call.operation.clone(), entries)));
+        if !self.mapping {
+            self.log
+                .with(|log| log.calls.push((self.function.clone(), call.operation.clone(), entries)));
+        }
         // Another key's authority (a subscriber's own credentials), not the role's.
         // An unsigned request is checked like the role's own.
         if !signer.is_empty() && signer != self.own_key {

@@ -72,6 +72,7 @@ pub fn call(request: &Request<'_>, scope: &Scope) -> Result<Call, String> {
         let body: Value = serde_json::from_slice(request.body).map_err(|e| format!("{target} body: {e}"))?;
         let needs = match prefix {
             "DynamoDB_20120810" => dynamodb(operation, &body, scope)?,
+            "DynamoDBStreams_20120810" => streams(operation, &body)?,
             "AmazonSQS" => sqs(operation, &body, scope)?,
             "AWSEvents" => events(operation, &body, scope)?,
             "TrentService" => kms(operation, &body, scope)?,
@@ -150,6 +151,24 @@ fn dynamodb(operation: &str, body: &Value, scope: &Scope) -> Result<Vec<Need>, S
             vec![Need::new(action(operation), resource)]
         }
     })
+}
+
+/// DynamoDB Streams (an event source mapping's reads): IAM's actions are
+/// `dynamodb:`, on the stream's ARN. A shard iterator names its stream: it is
+/// `<stream ARN>|…`, from AWS as from moto.
+fn streams(operation: &str, body: &Value) -> Result<Vec<Need>, String> {
+    let stream = match operation {
+        "DescribeStream" | "GetShardIterator" => text(body, "StreamArn")?,
+        "GetRecords" => text(body, "ShardIterator")?
+            .split('|')
+            .next()
+            .filter(|arn| arn.starts_with("arn:"))
+            .ok_or("a shard iterator that names no stream")?,
+        // Lists stream ARNs only; IAM takes it on any resource.
+        "ListStreams" => "*",
+        other => return Err(format!("DynamoDB Streams {other} is not modelled")),
+    };
+    Ok(vec![Need::new(format!("dynamodb:{operation}"), stream)])
 }
 
 fn sqs(operation: &str, body: &Value, scope: &Scope) -> Result<Vec<Need>, String> {
@@ -347,6 +366,33 @@ mod tests {
         assert_eq!(
             actions(&call),
             [("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123:table/a/index/i")]
+        );
+    }
+
+    #[test]
+    fn stream_reads_are_authorised_on_the_stream() {
+        let stream = "arn:aws:dynamodb:us-east-1:123:table/a/stream/2024-01-01T00:00:00.000";
+        for (operation, body) in [
+            ("DescribeStream", format!(r#"{{"StreamArn":"{stream}"}}"#)),
+            (
+                "GetShardIterator",
+                format!(r#"{{"StreamArn":"{stream}","ShardId":"s","ShardIteratorType":"LATEST"}}"#),
+            ),
+            ("GetRecords", format!(r#"{{"ShardIterator":"{stream}|1|AAAA"}}"#)),
+        ] {
+            let call = json(&format!("DynamoDBStreams_20120810.{operation}"), &body);
+            assert_eq!(actions(&call), [(format!("dynamodb:{operation}").as_str(), stream)]);
+        }
+        let request = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            target: Some("DynamoDBStreams_20120810.GetRecords"),
+            body: br#"{"ShardIterator":"opaque"}"#,
+        };
+        assert!(
+            call(&request, &scope()).is_err(),
+            "an iterator naming no stream is not passed"
         );
     }
 
