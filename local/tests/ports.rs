@@ -527,9 +527,13 @@ async fn senders_contract(senders: &impl SenderStore) {
     let read = senders.get(&acme).await.expect("get").expect("set");
     assert_eq!(read.sender, sender("SG.two"));
     assert!(read.updated_at <= replaced.updated_at + chrono::Duration::seconds(1));
+    // The sender alone (what GET answers) reads back too, without the key.
+    let address = senders.address(&acme).await.expect("address").expect("set");
+    assert_eq!(address.from, sender("SG.two").from);
     // Deleted at once, idempotently, and set again at once.
     senders.delete(&acme).await.expect("delete");
     assert_eq!(senders.get(&acme).await.expect("get"), None);
+    assert_eq!(senders.address(&acme).await.expect("address"), None);
     senders.delete(&acme).await.expect("delete again");
     senders.put(&acme, &sender("SG.three")).await.expect("put again");
     assert_eq!(
@@ -558,12 +562,14 @@ async fn senders_in_secrets_manager_keep_the_contract() {
     secrets
         .create_secret()
         .name(format!("{prefix}initech/sendgrid"))
+        .description(r#"{"tenant": "globex", "from_email": "news@globex.example"}"#)
         .secret_string(r#"{"tenant": "globex", "api_key": "SG.globex", "from_email": "news@globex.example"}"#)
         .send()
         .await
         .expect("secret");
     let senders = SecretsManagerSenders::new(secrets, prefix);
     assert_eq!(senders.get(&tenant("initech")).await.expect("get"), None);
+    assert_eq!(senders.address(&tenant("initech")).await.expect("address"), None);
 }
 
 /// What every counted store must do (the quotas rest on it).

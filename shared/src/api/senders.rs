@@ -58,7 +58,8 @@ pub async fn get_sendgrid_settings<S: SenderStore>(api: &SenderSettingsApi<S>, r
         &routes::GET_SENDGRID_SETTINGS,
         req,
         |caller: Caller, _req| async move {
-            let stored = api.senders.get(&caller.tenant).await?.ok_or_else(not_set)?;
+            // The sender only: this function may not read the key (template.yaml).
+            let stored = api.senders.address(&caller.tenant).await?.ok_or_else(not_set)?;
             json_response(StatusCode::OK, &SenderView::from(stored))
         },
     )

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use super::store::{SenderStore, StoredSender};
+use super::store::{SenderStore, StoredAddress, StoredSender};
 use crate::sendgrid::Sender;
 use crate::storage::StorageError;
 use crate::tenant::TenantId;
@@ -24,6 +24,10 @@ impl InMemorySenders {
 impl SenderStore for InMemorySenders {
     async fn get(&self, tenant: &TenantId) -> Result<Option<StoredSender>, StorageError> {
         Ok(self.senders().get(tenant).cloned())
+    }
+
+    async fn address(&self, tenant: &TenantId) -> Result<Option<StoredAddress>, StorageError> {
+        Ok(self.senders().get(tenant).cloned().map(StoredAddress::from))
     }
 
     async fn put(&self, tenant: &TenantId, sender: &Sender) -> Result<StoredSender, StorageError> {

@@ -14,4 +14,4 @@ pub use choice::{SenderChoice, SenderError};
 pub use memory::InMemorySenders;
 pub use request::{SenderRequest, SenderView};
 pub use secrets_manager::{PREFIX_VARIABLE, SecretsManagerSenders};
-pub use store::{SenderStore, StoredSender};
+pub use store::{SenderStore, StoredAddress, StoredSender};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::store::StoredSender;
+use super::store::{StoredAddress, StoredSender};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::secrets::MASK;
 use crate::sendgrid::{Address, ApiKey, Sender};
@@ -99,14 +99,20 @@ pub struct SenderView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<StoredSender> for SenderView {
-    fn from(stored: StoredSender) -> Self {
+impl From<StoredAddress> for SenderView {
+    fn from(stored: StoredAddress) -> Self {
         Self {
             api_key: MASK,
-            from_email: stored.sender.from.email,
-            from_name: stored.sender.from.name,
+            from_email: stored.from.email,
+            from_name: stored.from.name,
             updated_at: stored.updated_at,
         }
+    }
+}
+
+impl From<StoredSender> for SenderView {
+    fn from(stored: StoredSender) -> Self {
+        StoredAddress::from(stored).into()
     }
 }
 

@@ -1,6 +1,9 @@
 //! Tenants' senders in Secrets Manager, one secret per tenant named
 //! `<prefix><tenant>/sendgrid` (the prefix is the stack's, so one IAM resource
 //! pattern covers them all). The value is JSON: `api_key`, `from_email`, `from_name`.
+//! The sender alone (no key) is the secret's description, JSON too: what
+//! `GET /api/v1/settings/sendgrid` answers is read with `DescribeSecret`, which
+//! never returns the value, so that function's role cannot read any key.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
@@ -8,7 +11,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::store::{SenderStore, StoredSender};
+use super::store::{SenderStore, StoredAddress, StoredSender};
 use crate::aws::ErrorKind;
 use crate::sendgrid::{Address, ApiKey, Sender};
 use crate::storage::StorageError;
@@ -33,6 +36,15 @@ struct SecretValue {
     from_name: Option<String>,
 }
 
+/// The secret's description: its sender without the key, and its tenant.
+#[derive(Serialize, Deserialize)]
+struct Description {
+    tenant: String,
+    from_email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_name: Option<String>,
+}
+
 impl SecretsManagerSenders {
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
         Self {
@@ -46,11 +58,13 @@ impl SecretsManagerSenders {
         format!("{}{tenant}/sendgrid", self.prefix)
     }
 
-    async fn put_value(&self, name: &str, value: &str) -> Result<(), PutError> {
+    /// The new value and its description in one call.
+    async fn put_value(&self, name: &str, value: &str, description: &str) -> Result<(), PutError> {
         match self
             .client
-            .put_secret_value()
+            .update_secret()
             .secret_id(name)
+            .description(description)
             .secret_string(value)
             .send()
             .await
@@ -58,20 +72,18 @@ impl SecretsManagerSenders {
             Ok(_) => Ok(()),
             Err(err) if err.code() == Some("ResourceNotFoundException") => Err(PutError::Missing),
             Err(err) if err.code() == Some("InvalidRequestException") => {
-                Err(PutError::Failed(being_deleted("PutSecretValue", err)))
+                Err(PutError::Failed(being_deleted("UpdateSecret", err)))
             }
-            Err(err) => Err(PutError::Failed(StorageError::sdk("PutSecretValue", err))),
+            Err(err) => Err(PutError::Failed(StorageError::sdk("UpdateSecret", err))),
         }
     }
 
-    async fn create(&self, tenant: &TenantId, name: &str, value: &str) -> Result<bool, StorageError> {
+    async fn create(&self, name: &str, value: &str, description: &str) -> Result<bool, StorageError> {
         match self
             .client
             .create_secret()
             .name(name)
-            .description(format!(
-                "SendGrid key and sender of tenant {tenant}'s notification jobs"
-            ))
+            .description(description)
             .secret_string(value)
             .send()
             .await
@@ -149,19 +161,27 @@ impl SenderStore for SecretsManagerSenders {
             from_email: sender.from.email.clone(),
             from_name: sender.from.name.clone(),
         };
+        let description = Description {
+            tenant: tenant.to_string(),
+            from_email: sender.from.email.clone(),
+            from_name: sender.from.name.clone(),
+        };
         // Serialising plain strings cannot fail.
         let value = serde_json::to_string(&value).unwrap_or_default();
+        let description = serde_json::to_string(&description).unwrap_or_default();
         let name = self.name(tenant);
         // Most puts replace a key: try that first, and create the secret when missing.
-        match self.put_value(&name, &value).await {
+        match self.put_value(&name, &value, &description).await {
             Ok(()) => {}
             Err(PutError::Failed(err)) => return Err(err),
             Err(PutError::Missing) => {
-                if !self.create(tenant, &name, &value).await? {
-                    self.put_value(&name, &value).await.map_err(|err| match err {
-                        PutError::Failed(err) => err,
-                        PutError::Missing => StorageError::new(ErrorKind::Conflict, "PutSecretValue", None),
-                    })?;
+                if !self.create(&name, &value, &description).await? {
+                    self.put_value(&name, &value, &description)
+                        .await
+                        .map_err(|err| match err {
+                            PutError::Failed(err) => err,
+                            PutError::Missing => StorageError::new(ErrorKind::Conflict, "PutSecretValue", None),
+                        })?;
                 }
             }
         }
@@ -169,6 +189,48 @@ impl SenderStore for SecretsManagerSenders {
             sender: sender.clone(),
             updated_at: Utc::now(),
         })
+    }
+
+    async fn address(&self, tenant: &TenantId) -> Result<Option<StoredAddress>, StorageError> {
+        let output = match self.client.describe_secret().secret_id(self.name(tenant)).send().await {
+            Ok(output) if output.deleted_date().is_some() => return Ok(None),
+            Ok(output) => output,
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some("ResourceNotFoundException" | "InvalidRequestException")
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(StorageError::sdk("DescribeSecret", err)),
+        };
+        let Some(description) = output
+            .description()
+            .and_then(|text| serde_json::from_str::<Description>(text).ok())
+        else {
+            // Written before the sender was kept in the description.
+            return Err(StorageError::other(
+                "the tenant's SendGrid secret does not describe its sender (written before it did): \
+                 PUT the settings again",
+            ));
+        };
+        if description.tenant != tenant.as_str() {
+            tracing::error!(%tenant, "a SendGrid secret under this tenant's name was written for another; not used");
+            return Ok(None);
+        }
+        let updated_at = output
+            .last_changed_date()
+            .or(output.created_date())
+            .and_then(|at| DateTime::from_timestamp_millis(at.to_millis().ok()?))
+            .unwrap_or_else(Utc::now);
+        Ok(Some(StoredAddress {
+            from: Address {
+                email: description.from_email,
+                name: description.from_name,
+            },
+            updated_at,
+        }))
     }
 
     async fn delete(&self, tenant: &TenantId) -> Result<(), StorageError> {
