@@ -241,10 +241,12 @@ impl HttpConnector for GuardedConnector {
                     // A resource whose tags cannot be read is gone: the emulator
                     // answers for it (not found), as AWS would, with no refusal
                     // recorded against the template.
+                    let operation = call.operation.clone();
                     let decided = match check.with_resource_tags(call).await {
                         Some(call) => check.decide(&call, protocol),
                         None => Ok(()),
-                    };
+                    }
+                    .and_then(|()| check.injected(&operation, protocol, &request).map_or(Ok(()), Err));
                     match decided {
                         Ok(()) => forward(&inner, check.timed_log(), request).await,
                         Err(refusal) => Ok(refusal.response()),
@@ -254,6 +256,16 @@ impl HttpConnector for GuardedConnector {
             Err(refusal) => HttpConnectorFuture::ready(Ok(refusal.response())),
         }
     }
+}
+
+/// The path of a request's URI, which is absolute (the emulator's address in
+/// front), without its query.
+fn path_of(uri: &str) -> &str {
+    let path = uri.split_once('?').map_or(uri, |(path, _)| path);
+    path.find("://").map_or(path, |scheme| {
+        let rest = &path[scheme + 3..];
+        rest.find('/').map_or("/", |slash| &rest[slash..])
+    })
 }
 
 /// Sends `request` on to the emulator, timing its answer in `log` (if any).
@@ -286,12 +298,8 @@ impl Check {
     }
 
     fn admit(&self, http: &HttpRequest) -> Result<Admission, Refusal> {
-        let (path, query) = http.uri().split_once('?').unwrap_or((http.uri(), ""));
-        // Only the path: the URI is absolute (the emulator's address in front).
-        let path = path.find("://").map_or(path, |scheme| {
-            let rest = &path[scheme + 3..];
-            rest.find('/').map_or("/", |slash| &rest[slash..])
-        });
+        let query = http.uri().split_once('?').map_or("", |(_, query)| query);
+        let path = path_of(http.uri());
         let request = request::Request {
             method: http.method(),
             path,
@@ -306,16 +314,6 @@ impl Check {
             refusal.answer = Answer::Limit(breach.code);
             refusal
         })?;
-        if let Some(injected) = (!self.mapping)
-            .then(|| self.faults.breaks(&self.function, &call.operation, path, request.body))
-            .flatten()
-        {
-            return Err(Refusal {
-                protocol,
-                reason: format!("{}: {} broken by an injected fault", self.function, call.operation),
-                answer: Answer::Injected(injected),
-            });
-        }
         let signer = http
             .headers()
             .get("authorization")
@@ -329,13 +327,36 @@ impl Check {
         }
         // Another key's authority (a subscriber's own credentials), not the role's.
         // An unsigned request is checked like the role's own.
-        if !signer.is_empty() && signer != self.own_key {
-            return Ok(Admission::Now);
-        }
-        if call.needs.iter().any(|need| self.policy.asks_resource_tags(need)) {
+        let others = !signer.is_empty() && signer != self.own_key;
+        if !others && call.needs.iter().any(|need| self.policy.asks_resource_tags(need)) {
+            // Faults are looked at once the tags are read, just before the call
+            // goes on: one injected meanwhile (a destination being made again)
+            // must still break it.
             return Ok(Admission::AfterTags(call, protocol));
         }
+        if let Some(refusal) = self.injected(&call.operation, protocol, http) {
+            return Err(refusal);
+        }
+        if others {
+            return Ok(Admission::Now);
+        }
         self.decide(&call, protocol).map(|()| Admission::Now)
+    }
+
+    /// The refusal an injected fault makes of this call, if one breaks it (never
+    /// of an event source mapping's calls).
+    fn injected(&self, operation: &str, protocol: Protocol, http: &HttpRequest) -> Option<Refusal> {
+        if self.mapping {
+            return None;
+        }
+        let path = path_of(http.uri());
+        let body = http.body().bytes().unwrap_or_default();
+        let injected = self.faults.breaks(&self.function, operation, path, body)?;
+        Some(Refusal {
+            protocol,
+            reason: format!("{}: {operation} broken by an injected fault", self.function),
+            answer: Answer::Injected(injected),
+        })
     }
 
     /// `call`'s needs, each with its resource's tags where the policy asks about
