@@ -464,12 +464,7 @@ Resources:
     /// template.yaml must say so for each function, on its own source only.
     #[test]
     fn each_event_source_is_readable_by_its_function_only() {
-        let stack = Stack {
-            name: "s".into(),
-            region: "us-east-1".into(),
-            account: "123".into(),
-            physical: BTreeMap::new(),
-        };
+        let stack = stack();
         let policies = FunctionPolicies::from_yaml(super::TEMPLATE, &stack).expect("template.yaml");
         let stream =
             |table: &str| format!("arn:aws:dynamodb:us-east-1:123:table/s-{table}/stream/2024-01-01T00:00:00.000");
@@ -534,12 +529,7 @@ Resources:
     /// answer reads the secret's description (the sender), never its value.
     #[test]
     fn only_notification_job_reads_tenants_sendgrid_keys() {
-        let stack = Stack {
-            name: "s".into(),
-            region: "us-east-1".into(),
-            account: "123".into(),
-            physical: BTreeMap::new(),
-        };
+        let stack = stack();
         let policies = FunctionPolicies::from_yaml(super::TEMPLATE, &stack).expect("template.yaml");
         let secret = "arn:aws:secretsmanager:us-east-1:123:secret:s/tenants/acme/sendgrid-Ab12Cd";
         let readers: Vec<&str> = policies

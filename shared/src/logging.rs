@@ -98,21 +98,8 @@ mod tests {
 
     #[test]
     fn directives_quieten_targets_but_never_lift_the_ceiling() {
-        use std::sync::{Arc, Mutex};
-
-        #[derive(Clone, Default)]
-        struct Lines(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().expect("lines").extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         // GIVEN RUST_LOG asking for errors only, and TRACE for this module
-        let lines = Lines::default();
+        let lines = crate::testing::Lines::default();
         let vars = BTreeMap::from([("RUST_LOG", "error,shared::logging=trace")]);
         let writer = lines.clone();
         let subscriber = subscriber(&Environment::of(&vars), move || writer.clone());
@@ -125,7 +112,7 @@ mod tests {
             tracing::error!(target: "elsewhere", "error-elsewhere");
         });
         // THEN the module logs INFO (not below), the rest errors only
-        let out = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        let out = lines.text();
         assert!(out.contains("info-here") && out.contains("error-elsewhere"), "{out}");
         for absent in ["secret-at-trace", "secret-at-debug", "info-elsewhere"] {
             assert!(!out.contains(absent), "{absent} in {out}");

@@ -104,3 +104,23 @@ pub fn job_record(
 pub fn hours_ago(hours: i64) -> DateTime<Utc> {
     Utc::now() - Duration::hours(hours)
 }
+
+/// What a log subscriber writes, kept for a test to read (`MakeWriter` by clone).
+#[derive(Clone, Default)]
+pub struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Lines {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lines").clone()).expect("utf-8")
+    }
+}
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lines").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

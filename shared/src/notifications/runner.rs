@@ -1007,24 +1007,10 @@ mod tests {
         assert!(matches!(unknown, Ok(Outcome::Skipped(_))));
     }
 
-    /// Lines written as Lambda's JSON log format writes them.
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lines").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_run_that_did_not_succeed_logs_the_warning_the_operator_alarm_counts() {
         // GIVEN logs formatted as in Lambda (JSON, fields under `fields`), at WARN
-        let lines = Lines::default();
+        let lines = crate::testing::Lines::default();
         let writer = lines.clone();
         let subscriber = lambda_http::tracing::subscriber::fmt()
             .json()
@@ -1041,7 +1027,7 @@ mod tests {
         });
         // THEN two lines match template.yaml's NotificationRunsNotSucceededMetric
         // pattern (local/tests/contract.rs holds the template to these fields)
-        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        let text = lines.text();
         let logged: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
         let matched: Vec<&str> = logged
             .iter()

@@ -119,15 +119,7 @@ impl SenderStore for SecretsManagerSenders {
     async fn get(&self, tenant: &TenantId) -> Result<Option<StoredSender>, StorageError> {
         let output = match self.client.get_secret_value().secret_id(self.name(tenant)).send().await {
             Ok(output) => output,
-            // InvalidRequestException: the secret is being deleted.
-            Err(err)
-                if matches!(
-                    err.code(),
-                    Some("ResourceNotFoundException" | "InvalidRequestException")
-                ) =>
-            {
-                return Ok(None);
-            }
+            Err(err) if gone(err.code()) => return Ok(None),
             Err(err) => return Err(StorageError::sdk("GetSecretValue", err)),
         };
         let value: SecretValue = output
@@ -195,14 +187,7 @@ impl SenderStore for SecretsManagerSenders {
         let output = match self.client.describe_secret().secret_id(self.name(tenant)).send().await {
             Ok(output) if output.deleted_date().is_some() => return Ok(None),
             Ok(output) => output,
-            Err(err)
-                if matches!(
-                    err.code(),
-                    Some("ResourceNotFoundException" | "InvalidRequestException")
-                ) =>
-            {
-                return Ok(None);
-            }
+            Err(err) if gone(err.code()) => return Ok(None),
             Err(err) => return Err(StorageError::sdk("DescribeSecret", err)),
         };
         let Some(description) = output
@@ -257,4 +242,10 @@ impl SenderStore for SecretsManagerSenders {
             Err(err) => Err(StorageError::sdk("DeleteSecret", err)),
         }
     }
+}
+
+/// Whether a secret call's error code says there is no secret (InvalidRequestException:
+/// it is being deleted).
+fn gone(code: Option<&str>) -> bool {
+    matches!(code, Some("ResourceNotFoundException" | "InvalidRequestException"))
 }
