@@ -28,16 +28,27 @@ left as they are.
 moto's SQS delete scans every message of the queue twice (building each one's
 list of receipt handles) and rebuilds the queue's list, for each receipt handle
 of a batch; the replacement finds the one message in one pass and removes it.
+
+moto writes each DynamoDB answer by walking the service's model, and each
+attribute value of each item is a structure of ten members picked one at a time:
+the listing of a page of five hundred dead letters took over half of moto's core
+under the harness's noisy tenant (py-spy). An attribute value moto holds is
+already in DynamoDB's JSON form, so one made only of strings, numbers, booleans,
+nulls, lists and maps is written as it is; binary ones go the model's way.
+MOTO_CHECK_ATTRIBUTE_VALUES=1 writes each both ways and fails the call on any
+difference (how the shortcut was checked against the whole test suite).
 """
 
 import functools
 import logging
+import os
 import sys
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.core.serialize import BaseJSONSerializer
 from moto.core.utils import unix_time, unix_time_millis
 from moto.server import main
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
@@ -149,6 +160,43 @@ Queue.messages = property(_receivable)
 Queue.approximate_number_of_messages_not_visible = property(_not_visible)
 Queue.approximate_number_of_messages_delayed = property(_delayed)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+_PLAIN_TYPES = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _plain(value):
+    """Whether `value` is an attribute value with no binary part, as DynamoDB writes it."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _PLAIN_TYPES:
+        return isinstance(inner, _PLAIN_TYPES[kind])
+    if kind in ("SS", "NS"):
+        return isinstance(inner, list) and all(isinstance(v, str) for v in inner)
+    if kind == "L":
+        return isinstance(inner, list) and all(_plain(v) for v in inner)
+    if kind == "M":
+        return isinstance(inner, dict) and all(isinstance(k, str) and _plain(v) for k, v in inner.items())
+    return False
+
+
+_serialize_structure = BaseJSONSerializer._serialize_type_structure
+_CHECK = os.environ.get("MOTO_CHECK_ATTRIBUTE_VALUES") == "1"
+
+
+def _serialize_attribute_value(self, serialized, value, shape, key):
+    if shape.name != "AttributeValue" or not _plain(value):
+        return _serialize_structure(self, serialized, value, shape, key)
+    self._default_serialize(serialized, value, shape, key)
+    if _CHECK:
+        slow = {}
+        _serialize_structure(self, slow, value, shape, key)
+        fast = {self.get_serialized_name(shape, key): value}
+        if slow != fast:
+            raise AssertionError(f"attribute value written differently: {fast!r} against {slow!r}")
+
+
+BaseJSONSerializer._serialize_type_structure = _serialize_attribute_value
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

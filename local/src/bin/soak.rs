@@ -4,7 +4,7 @@
 //! `--token` (and the AWS credentials of the account its destinations may be
 //! made in), where only the scenarios that need no injected fault run.
 //!
-//! soak [--profile short|long] [--scenario NAME]... [--noisy-failing N] [--api-url URL --token JWT] [--json FILE]
+//! soak [--profile short|long] [--scenario NAME]... [--noisy-failing N] [--quiet-rate EVENTS_PER_S] [--api-url URL --token JWT] [--json FILE]
 //!
 //! Prints each scenario's table and a summary; exits 1 if any event was lost,
 //! arrived corrupted or out of order, or the quiet tenants' p99 with a noisy
@@ -57,6 +57,9 @@ fn args() -> Result<Args, String> {
             }
             "--noisy-failing" => {
                 args.profile.noisy_failing = value()?.parse().map_err(|e| format!("--noisy-failing: {e}"))?;
+            }
+            "--quiet-rate" => {
+                args.profile.quiet_rate = value()?.parse().map_err(|e| format!("--quiet-rate: {e}"))?;
             }
             "--api-url" => args.api_url = Some(value()?),
             "--token" => args.token = Some(value()?),
@@ -197,10 +200,20 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
                 .map_or_else(|| "-".to_owned(), |e| format!("{:.1}", e.mean_ms))
         ));
     }
-    if let Some(steady) = outcomes.iter().find(|o| o.scenario == "steady") {
-        let kinds = steady.rows.len() / steady.quiet_tenants.len().max(1);
+    // What an event costs without faults, and what the noisy tenant's failing
+    // subscriptions add (the emulator's load in that scenario).
+    for steady in outcomes
+        .iter()
+        .filter(|o| o.scenario == "steady" || o.scenario == "noisy-tenant")
+    {
+        let quiet_rows = steady
+            .rows
+            .iter()
+            .filter(|r| steady.quiet_tenants.contains(&r.tenant))
+            .count();
+        let (scenario, kinds) = (&steady.scenario, quiet_rows / steady.quiet_tenants.len().max(1));
         out.push_str(&format!(
-            "   AWS calls per accepted event in the steady run ({kinds} subscriptions a tenant), by function:\n"
+            "   AWS calls per accepted event in the {scenario} run ({kinds} subscriptions a quiet tenant), by function:\n"
         ));
         for (function, calls) in steady.calls_per_event() {
             out.push_str(&format!("     {function:<20} {calls:.2}\n"));

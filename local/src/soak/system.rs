@@ -2,7 +2,7 @@
 //! enforced, its API on a loopback port, and its stream and queue consumers
 //! running as the event source mappings run them, with faults and crashes the
 //! harness can turn on. The retry schedule is compressed (1 s base delay, six
-//! failures) so a run sees retries and dead letters within minutes.
+//! failures, a 10 s circuit cool-off) so a run sees retries and dead letters within minutes.
 
 use std::sync::Arc;
 
@@ -45,6 +45,11 @@ impl LocalSystem {
             .map_err(setup)?
             .with_parameter("RetryBaseDelaySeconds", "1")
             .and_then(|s| s.with_parameter("RetryMaxFailures", "6"))
+            // Open circuits probe once per cool-off and invocation: at the
+            // compressed retries' 2 s, the noisy tenant's fifty failing
+            // subscriptions made about fifty probes a second (deployed: about
+            // one), and the emulator served little else.
+            .and_then(|s| s.with_parameter("CircuitCoolOffSeconds", "10"))
             .map_err(setup)?;
         let (Some(faults), Some(calls), Some(trusts)) = (
             stack.faults().cloned(),

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use super::budget::within_budget;
-use super::circuit::Circuit;
+use super::circuit::{self, Circuit};
 use super::dead_letters::{self, DeadLetters};
 use super::dispatch::{Dispatcher, Failed};
 use super::envelope::EVENT_SOURCE;
@@ -97,7 +97,7 @@ impl FanoutConfig {
 }
 
 /// What the fan-out functions read (and the replay worker, which delivers as they do).
-pub const FANOUT_VARIABLES: [&str; 18] = [
+pub const FANOUT_VARIABLES: [&str; 19] = [
     SUBSCRIPTIONS.env_var,
     secrets::KEY_VARIABLE,
     "EVENT_BUS_NAME",
@@ -108,6 +108,7 @@ pub const FANOUT_VARIABLES: [&str; 18] = [
     history::RETENTION_VARIABLE,
     "RETRY_MAX_FAILURES",
     "RETRY_BASE_DELAY_SECONDS",
+    circuit::COOL_OFF_VARIABLE,
     expiry::MAX_AGE_VARIABLE,
     "DELIVERY_ATTEMPTS",
     "EVENT_BUS_SOURCE",
@@ -136,7 +137,7 @@ impl FunctionConfig for FanoutConfig {
         };
         Ok(Self {
             retry,
-            circuit: Circuit::for_retries(&retry),
+            circuit: Circuit::read(env, &retry)?,
             retry_max_age: expiry::max_age(env)?,
             attempts: env.parsed_or("DELIVERY_ATTEMPTS", defaults.attempts)?,
             event_source: env.string_or("EVENT_BUS_SOURCE", EVENT_SOURCE),

@@ -1,6 +1,6 @@
 //! The circuit breaker: a subscription whose deliveries failed `failures` times
-//! in a row is not tried again for a cool-off (twice the first retry delay:
-//! a minute as deployed). Its deliveries meanwhile are kept untried as its dead
+//! in a row is not tried again for a cool-off (`CircuitCoolOffSeconds`: a
+//! minute by default). Its deliveries meanwhile are kept untried as its dead
 //! letters (`lastError` CIRCUIT_OPEN), without a call, a health write or an
 //! attempt record. Once the cool-off has passed the circuit is half open: each
 //! invocation tries one delivery (the probe) and keeps the rest; a failed probe
@@ -19,7 +19,11 @@ use super::dispatch::Failed;
 use super::health::Opening;
 use super::plan::{DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
 use super::retry::RedeliveryPolicy;
+use crate::config::{ConfigError, Environment};
 use crate::util::rfc3339_millis;
+
+/// Seconds an open circuit waits before its probe (default: twice the first retry delay).
+pub const COOL_OFF_VARIABLE: &str = "CIRCUIT_COOL_OFF_SECONDS";
 
 /// What a held delivery's parked message says, before the last error.
 pub const CIRCUIT_OPEN: &str = "CIRCUIT_OPEN";
@@ -47,6 +51,24 @@ impl Circuit {
             failures: 10,
             cool_off: Duration::seconds(i64::from(policy.base_delay_seconds.saturating_mul(2)).max(1)),
         }
+    }
+
+    /// `for_retries`, with the cool-off `CIRCUIT_COOL_OFF_SECONDS` (1 s to an
+    /// hour) when set. Each open circuit costs a probe per cool-off (per
+    /// invocation that has its deliveries in hand): the system harness, which
+    /// compresses the retries thirtyfold, keeps the probes at a deployed pace
+    /// with it.
+    pub fn read(env: &Environment, policy: &RedeliveryPolicy) -> Result<Self, ConfigError> {
+        let default = Self::for_retries(policy);
+        Ok(Self {
+            cool_off: env.duration(
+                COOL_OFF_VARIABLE,
+                Duration::seconds,
+                default.cool_off.num_seconds(),
+                1..=3600,
+            )?,
+            ..default
+        })
     }
 
     /// The opening of the circuit of a subscription that had failed `before`
