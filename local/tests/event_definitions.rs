@@ -586,3 +586,80 @@ async fn a_retried_delivery_is_masked_when_its_subscription_stopped_including_ps
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0]["data"]["phone"], MASKED);
 }
+
+#[tokio::test]
+async fn a_tenant_keeps_at_most_its_quota_of_definitions_and_pages_their_list() {
+    // GIVEN tenants may keep two definitions, and ours has two (one deactivated)
+    let mut stack = TestStack::new().await;
+    stack.stack = stack
+        .stack
+        .clone()
+        .with_parameter("MaxEventDefinitionsPerTenant", "2")
+        .expect("parameter");
+    let named = |name: &str| {
+        let mut body = purchase_definition();
+        body["eventName"] = json!(name);
+        body
+    };
+    assert_eq!(define(&stack, &named("Alpha")).await.0, 201);
+    assert_eq!(define(&stack, &named("Beta")).await.0, 201);
+    let deactivate =
+        ApiRequest::new("PUT", "/api/v1/event-definitions/Alpha/deactivate").path_param("eventName", "Alpha");
+    assert_eq!(call(&stack, "deactivate-event-definition", deactivate).await.0, 200);
+    // WHEN it creates a third THEN a 409 names the limit
+    let (status, problem) = define(&stack, &named("Gamma")).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem.to_string().contains("MaxEventDefinitionsPerTenant"),
+        "{problem}"
+    );
+    // AND another tenant is not held to its count
+    let other = ApiRequest::new("POST", "/api/v1/event-definitions")
+        .json(&named("Gamma"))
+        .for_tenant("initech");
+    let created = stack
+        .functions()
+        .invoke("create-event-definition", other.build())
+        .await
+        .expect("a function");
+    assert_eq!(parts(created).0, 201);
+    // AND its list pages one at a time through the Link header
+    let list = |query: &[(&str, &str)]| {
+        query
+            .iter()
+            .fold(ApiRequest::new("GET", "/api/v1/event-definitions"), |r, (k, v)| {
+                r.query(k, v)
+            })
+    };
+    let first = stack
+        .functions()
+        .invoke(
+            "list-event-definitions",
+            list(&[("limit", "1"), ("include_inactive", "true")])
+                .for_tenant(TENANT)
+                .build(),
+        )
+        .await
+        .expect("a function");
+    let link = first
+        .headers()
+        .get("link")
+        .expect("a next link")
+        .to_str()
+        .expect("text")
+        .to_owned();
+    let token = link
+        .split("next_token=")
+        .nth(1)
+        .and_then(|t| t.split(['&', '>']).next())
+        .expect("token")
+        .to_owned();
+    assert_eq!(parts(first).1[0]["eventName"], "Alpha");
+    let (status, second) = call(
+        &stack,
+        "list-event-definitions",
+        list(&[("limit", "1"), ("include_inactive", "true"), ("next_token", &token)]),
+    )
+    .await;
+    assert_eq!((status, second[0]["eventName"].clone()), (200, json!("Beta")));
+}

@@ -476,3 +476,53 @@ async fn ids_the_projections_put_in_keys_are_bounded_at_the_request() {
         assert!(!problem.to_string().contains(&long), "the value is never echoed");
     }
 }
+
+#[tokio::test]
+async fn links_for_e_mails_shopper_addresses_and_invisible_id_characters_are_refused_at_the_request() {
+    // GIVEN the stack, and a wishlist that is fine but for one member
+    let stack = TestStack::new().await;
+    let item =
+        json!({"product_id": "P", "name": "P", "url": "https://shop.example/p", "image": "https://cdn.example/p.jpg"});
+    let with_item = |change: (&str, &str)| {
+        let mut item = item.clone();
+        item[change.0] = json!(change.1);
+        json!({"shopper": {"id": "A", "email": "a@example.com"}, "items": [item]})
+    };
+    let cases = [
+        (with_item(("url", "javascript:alert(document.cookie)")), "items[0].url"),
+        (
+            with_item(("image", "data:text/html;base64,PHNjcmlwdD4=")),
+            "items[0].image",
+        ),
+        (with_item(("url", "http://shop.example/p")), "items[0].url"),
+        (
+            json!({"shopper": {"id": "A", "email": "not-an-address"}, "items": [item]}),
+            "shopper.email",
+        ),
+    ];
+    for (payload, member) in cases {
+        // WHEN it is posted
+        let mut body = with_payload_text("e-link", &payload.to_string());
+        body["entity_name"] = json!("WISHLIST");
+        let (status, problem) = parts(stack.call("create-event", post("acme", &body)).await);
+        // THEN it is a 400 naming the payload and the member, never quoting the value
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(
+            problem["errors"][0]["field"],
+            "event_payload.base64_encoded_payload_json"
+        );
+        let reason = problem["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(reason.contains(member), "{member}: {problem}");
+        assert!(!problem.to_string().contains("javascript") && !problem.to_string().contains("not-an-address"));
+    }
+    // AND an entity id that reads as another (a right-to-left override) is a 400
+    let spoofed = order_event("e-bidi", "ORD-1\u{202E}0001");
+    let (status, problem) = parts(stack.call("create-event", post("acme", &spoofed)).await);
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "entity_id");
+    // AND the same wishlist with https links is accepted
+    let mut fine = with_payload_text("e-fine", &with_item(("url", "https://shop.example/p")).to_string());
+    fine["entity_name"] = json!("WISHLIST");
+    let (status, created) = parts(stack.call("create-event", post("acme", &fine)).await);
+    assert_eq!(status, 201, "{created}");
+}

@@ -1,5 +1,5 @@
 //! Per-tenant limits, so that no tenant takes the capacity the others share:
-//! how many subscriptions and jobs it keeps, and how often a job may run. Each is
+//! how many subscriptions, jobs, rules and event definitions it keeps, and how often a job may run. Each is
 //! a template parameter; going over one is a 409 (or a 400 for a schedule) that
 //! names it.
 
@@ -13,6 +13,7 @@ use crate::schedule::ScheduleExpression;
 pub const MAX_SUBSCRIPTIONS: &str = "MAX_SUBSCRIPTIONS_PER_TENANT";
 pub const MAX_JOBS: &str = "MAX_JOBS_PER_TENANT";
 pub const MAX_RULES: &str = "MAX_RULES_PER_TENANT";
+pub const MAX_DEFINITIONS: &str = "MAX_EVENT_DEFINITIONS_PER_TENANT";
 pub const MIN_SCHEDULE_MINUTES: &str = "MIN_SCHEDULE_MINUTES";
 
 /// Fires of a cron expression looked at for its shortest interval: they are

@@ -6,7 +6,9 @@ use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
 use crate::http::{Authentication, Scope};
-use crate::quotas::{MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor};
+use crate::quotas::{
+    MAX_DEFINITIONS, MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor,
+};
 use crate::replays::QUEUE_VARIABLE as REPLAY_QUEUE;
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
@@ -104,15 +106,18 @@ impl FunctionConfig for CreateEventConfig {
 pub struct DefinitionsConfig {
     pub definitions_table: String,
     pub auth: Authentication,
+    /// Definitions (active or not) a tenant may keep.
+    pub quota: Quota,
 }
 
 impl FunctionConfig for DefinitionsConfig {
-    const VARIABLES: &'static [&'static str] = with_auth![DEFINITIONS.env_var];
+    const VARIABLES: &'static [&'static str] = with_auth![DEFINITIONS.env_var, MAX_DEFINITIONS];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             definitions_table: env.required(DEFINITIONS.env_var)?,
             auth: Authentication::read(env),
+            quota: Quota::read(env, MAX_DEFINITIONS, "MaxEventDefinitionsPerTenant", "event definition")?,
         })
     }
 }

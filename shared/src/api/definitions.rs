@@ -4,16 +4,19 @@
 use aws_config::SdkConfig;
 use chrono::Utc;
 use lambda_http::http::StatusCode;
+use lambda_http::http::header::{HeaderValue, LINK};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::config::DefinitionsConfig;
-use super::records::{check_version, flag, list_all, load, not_found, record_error};
+use super::records::{check_version, flag, list_all, load, not_found, record_error, room_for_one};
 use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
+use crate::pagination::{self, PageRequest};
+use crate::quotas::Quota;
 use crate::routes;
 use crate::storage::schema::{DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS};
-use crate::storage::{DynamoRecords, RecordError, Records, Versioned};
+use crate::storage::{Counted, DynamoRecords, RecordError, Records, Versioned};
 
 const KIND: &str = "event definition";
 
@@ -25,6 +28,9 @@ pub struct DefinitionsApi<R> {
     /// were checked against.
     pub versions: R,
     pub auth: Authentication,
+    /// How many definitions a tenant may keep (deactivated ones count: they
+    /// cannot be deleted, and keep their name).
+    pub quota: Quota,
 }
 
 impl DefinitionsApi<DynamoRecords<EventDefinition>> {
@@ -35,6 +41,7 @@ impl DefinitionsApi<DynamoRecords<EventDefinition>> {
             records: DynamoRecords::new(client.clone(), &table, DEFINITION_RECORDS),
             versions: DynamoRecords::new(client, table, DEFINITION_VERSION_RECORDS),
             auth: config.auth,
+            quota: config.quota,
         }
     }
 }
@@ -57,8 +64,9 @@ fn path_name(req: &Request) -> Result<(String, String), ApiError> {
         .ok_or_else(|| not_found(KIND, &name))
 }
 
-/// `POST /api/v1/event-definitions`: 201; 409 with code 1806 if the name exists.
-pub async fn create_event_definition<R: Records<EventDefinition>>(
+/// `POST /api/v1/event-definitions`: 201; 409 with code 1806 if the name
+/// exists, and a 409 naming the quota when the tenant holds as many as it may.
+pub async fn create_event_definition<R: Counted<EventDefinition>>(
     api: &DefinitionsApi<R>,
     req: Request,
 ) -> Response<Body> {
@@ -70,15 +78,18 @@ pub async fn create_event_definition<R: Records<EventDefinition>>(
             let draft = json_body::<DefinitionRequest>(&req)?.into_draft()?;
             let name = draft.event_name.clone();
             let id = definition_id(&name).unwrap_or_default();
+            let held = room_for_one(&api.records, &api.quota, &caller.tenant, |_| true).await?;
+            let definition = draft.into_definition(Utc::now(), None);
             let stored = api
                 .records
-                .create(&caller.tenant, &id, draft.into_definition(Utc::now(), None))
+                .create_counted(&caller.tenant, &id, definition, api.quota.max, held)
                 .await
                 .map_err(|err| match err {
                     RecordError::AlreadyExists => ApiError::AlreadyExists {
                         detail: format!("an event definition named {name:?} already exists"),
                         code: ErrorCode::NameExists.value(),
                     },
+                    RecordError::OverQuota { held } => api.quota.refusal(held),
                     other => record_error(KIND, &name)(other),
                 })?;
             json_response(StatusCode::CREATED, &stored)
@@ -87,7 +98,11 @@ pub async fn create_event_definition<R: Records<EventDefinition>>(
     .await
 }
 
-/// `GET /api/v1/event-definitions[?include_inactive=true]`: a JSON array.
+/// `GET /api/v1/event-definitions[?include_inactive=true][&limit=&next_token=]`:
+/// a JSON array (the seed's shape), in name order. Without `limit` or
+/// `next_token`, all of them (the quota's ceiling bounds the answer well under
+/// Lambda's 6 MB: `a_full_list_fits_a_lambda_response`);
+/// with either, a page, and a `Link` header (`rel="next"`) while more remain.
 pub async fn list_event_definitions<R: Records<EventDefinition>>(
     api: &DefinitionsApi<R>,
     req: Request,
@@ -98,8 +113,32 @@ pub async fn list_event_definitions<R: Records<EventDefinition>>(
         req,
         |caller: Caller, req| async move {
             let include_inactive = flag(&req, "include_inactive")?;
-            let found = list_all(&api.records, KIND, &caller.tenant, |d| include_inactive || d.active).await?;
-            json_response(StatusCode::OK, &found)
+            let keep = |d: &EventDefinition| include_inactive || d.active;
+            let query = req.query_string_parameters();
+            if query.first("limit").is_none() && query.first("next_token").is_none() {
+                let found = list_all(&api.records, KIND, &caller.tenant, keep).await?;
+                return json_response(StatusCode::OK, &found);
+            }
+            let page = PageRequest::from_query(&query, KIND)?;
+            let listed = api
+                .records
+                .list(&caller.tenant, page.limit, page.cursor.as_deref())
+                .await
+                .map_err(record_error(KIND, "*"))?;
+            let found: Vec<_> = listed.items.into_iter().filter(|d| keep(&d.value)).collect();
+            let mut response = json_response(StatusCode::OK, &found)?;
+            if let Some(cursor) = listed.cursor {
+                let next = format!(
+                    "</api/v1/event-definitions?limit={}&next_token={}{}>; rel=\"next\"",
+                    page.limit,
+                    pagination::encode_token(KIND, &cursor),
+                    if include_inactive { "&include_inactive=true" } else { "" }
+                );
+                if let Ok(link) = HeaderValue::from_str(&next) {
+                    response.headers_mut().insert(LINK, link);
+                }
+            }
+            Ok(response)
         },
     )
     .await
@@ -260,6 +299,11 @@ mod tests {
             records: InMemoryRecords::default(),
             versions: InMemoryRecords::default(),
             auth: Authentication::DisabledForLocalRun,
+            quota: Quota {
+                max: 3,
+                parameter: "MaxEventDefinitionsPerTenant",
+                kind: "event definition",
+            },
         }
     }
 
@@ -357,5 +401,87 @@ mod tests {
         assert_eq!(json_of(&listed), json!([]));
         let unknown = get_event_definition(&api, request("GET", Some("no such name!"), None)).await;
         assert_eq!(unknown.status(), 404);
+    }
+
+    /// `MaxEventDefinitionsPerTenant`'s `MaxValue` in template.yaml.
+    const MOST_DEFINITIONS: usize = 200;
+
+    #[test]
+    fn a_full_list_fits_a_lambda_response() {
+        // GIVEN the largest definition the API takes: every field, the longest
+        // names, a description of four-byte characters
+        let fields: Vec<Value> = (0..100)
+            .map(|i| {
+                let kind = if i == 0 { "customer" } else { "string" };
+                json!({"name": format!("f{i:02}{}", "x".repeat(61)), "type": kind, "isRequired": true, "isPsiData": i > 0})
+            })
+            .collect();
+        let body = json!({"eventName": "E".repeat(64), "actions": ["EIConsumer"], "description": "\u{1F600}".repeat(1024), "fields": fields});
+        let definition = serde_json::from_value::<DefinitionRequest>(body)
+            .expect("request")
+            .into_draft()
+            .expect("valid")
+            .into_definition(Utc::now(), None);
+        // WHEN a tenant holds as many as the quota can ever allow
+        let one = serde_json::to_vec(&Versioned {
+            version: u64::MAX,
+            value: definition,
+        })
+        .expect("json")
+        .len();
+        // THEN the whole list stays well under Lambda's 6 MB response limit
+        assert!(one * MOST_DEFINITIONS < 5 * 1024 * 1024, "{one} bytes a definition");
+    }
+
+    #[tokio::test]
+    async fn a_tenant_holds_at_most_its_quota_and_pages_its_list() {
+        // GIVEN a tenant at its quota of three
+        let api = api();
+        for name in ["A1", "B2", "C3"] {
+            let created = create_event_definition(&api, request("POST", None, Some(body(name)))).await;
+            assert_eq!(created.status(), 201);
+        }
+        // WHEN it creates a fourth
+        let refused = create_event_definition(&api, request("POST", None, Some(body("D4")))).await;
+        // THEN a 409 names the parameter, and another tenant is unaffected
+        assert_eq!(refused.status(), 409);
+        assert!(json_of(&refused).to_string().contains("MaxEventDefinitionsPerTenant"));
+        let mut other = request("POST", None, Some(body("D4")));
+        other
+            .headers_mut()
+            .insert("x-twc-tenant", "initech".parse().expect("header"));
+        assert_eq!(create_event_definition(&api, other).await.status(), 201);
+        // AND its list pages two at a time, the next page linked
+        let paged = |query: &[(&str, &str)]| {
+            let params: HashMap<String, String> =
+                query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            request("GET", None, None).with_query_string_parameters(params)
+        };
+        let first = list_event_definitions(&api, paged(&[("limit", "2")])).await;
+        assert_eq!(json_of(&first).as_array().map(Vec::len), Some(2));
+        let link = first
+            .headers()
+            .get("link")
+            .expect("a next link")
+            .to_str()
+            .expect("text")
+            .to_owned();
+        let token = link
+            .split("next_token=")
+            .nth(1)
+            .and_then(|t| t.split('>').next())
+            .expect("token");
+        let second = list_event_definitions(&api, paged(&[("limit", "2"), ("next_token", token)])).await;
+        let names: Vec<Value> = json_of(&second)
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|d| d["eventName"].clone())
+            .collect();
+        assert_eq!(names, [json!("C3")]);
+        assert!(second.headers().get("link").is_none(), "the last page links nowhere");
+        // AND without paging parameters the whole list, as the seed's array
+        let all = list_event_definitions(&api, request("GET", None, None)).await;
+        assert_eq!(json_of(&all).as_array().map(Vec::len), Some(3));
     }
 }

@@ -204,7 +204,7 @@ impl EntityQuery {
             .and_then(|raw| errors.check(events::entity_name("entity_name", raw)));
         let entity_id = errors.required("entity_id", query.first("entity_id")).and_then(|raw| {
             errors
-                .check(events::entity_id("entity_id", raw))
+                .check(events::entity_id_to_find("entity_id", raw))
                 .map(|()| raw.to_owned())
         });
         let scope = format!(

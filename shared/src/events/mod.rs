@@ -20,7 +20,7 @@ pub use memory::InMemoryEventStore;
 pub use model::{DefinitionStamp, Event, EventPayload, EventSource, EventType, Operation};
 pub use psi::masked_members;
 pub use request::{EventRequest, decode_json, decode_json_text, key_value};
-pub(crate) use request::{entity_id, entity_name};
+pub(crate) use request::{entity_id, entity_id_to_find, entity_name};
 pub use store::{EventPage, EventStore, EventStoreError, PutOutcome};
 pub use stream::{StreamError, StreamedEvent, inserted_event};
 pub use typed::{CUSTOMER_ID_ATTRIBUTE, TypedBody, TypedKind, typed_event};

@@ -10,6 +10,7 @@ use super::links::with_utm;
 use crate::jobs::{Job, Notification};
 use crate::projections::{DEFAULT_LOW_STOCK_THRESHOLD, ProductKey, ProductState, Wishlist, WishlistItem};
 use crate::sendgrid::{Address, Personalization};
+use crate::util::text::is_https_link;
 
 /// What a job needs to decide, besides each shopper's wishlist.
 pub struct Composer<'a> {
@@ -101,8 +102,9 @@ impl Composer<'_> {
             "variant_id": item.variant_id,
             "sku": item.sku,
             "name": item.name,
-            "url": with_utm(&item.url, medium, self.parameter("campaign_id")),
-            "image": item.image,
+            // Checked at ingest; an item projected before that was is sent without its link.
+            "url": is_https_link(&item.url).then(|| with_utm(&item.url, medium, self.parameter("campaign_id"))),
+            "image": item.image.as_deref().filter(|image| is_https_link(image)),
             "price": price.map(|p| p.amount).or(item.price),
             "currency": price.and_then(|p| p.currency.clone()).or_else(|| item.currency.clone()),
             "stock": state.and_then(|s| s.stock.current()),

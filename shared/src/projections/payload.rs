@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{Event, Operation, decode_json, key_value};
+use crate::util::text::{is_email_address, is_https_link};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shopper {
@@ -176,9 +177,10 @@ pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
     Ok(Some(timed))
 }
 
-/// Refuses, at ingest, an event the projections would read with an id too long
-/// for a key. Other payload problems are not refused: the event is still stored
-/// and delivered, and the projector parks it with the reason.
+/// Refuses, at ingest, an event the projections would read with an id unfit
+/// for a key, a shopper e-mail that is not an address, or a link for e-mails
+/// that is not `https`. Other payload problems are not refused: the event is
+/// still stored and delivered, and the projector parks it with the reason.
 pub fn check_projected_keys(event: &Event) -> Result<(), PayloadError> {
     projection_event(event).map(|_| ()).or_else(|err| match parse(event) {
         Ok(_) => Err(err),
@@ -267,7 +269,8 @@ fn parse(event: &Event) -> Result<Option<Timed>, PayloadError> {
 }
 
 /// The ids the projections put in keys (shopper, product, variant) held to the
-/// entity id rules, so every key fits DynamoDB's limits.
+/// entity id rules, so every key fits DynamoDB's limits; the shopper's e-mail
+/// address and the links e-mails will carry.
 fn check_keys(projected: &ProjectionEvent) -> Result<(), String> {
     let (shopper, products): (Option<&Shopper>, Vec<ProductKey>) = match projected {
         ProjectionEvent::Wishlist { shopper, items } => {
@@ -290,7 +293,46 @@ fn check_keys(projected: &ProjectionEvent) -> Result<(), String> {
     for (field, value) in checks {
         key_value(field, value).map_err(|e| format!("{}: {}", e.field, e.message))?;
     }
-    Ok(())
+    if shopper.is_some_and(|s| !is_email_address(&s.email)) {
+        return Err("shopper.email: must be an e-mail address".to_owned());
+    }
+    check_links(projected)
+}
+
+/// Links that go in e-mails are `https` ones: a `javascript:` or `data:` link
+/// in a wishlist would reach shoppers' inboxes under the retailer's name.
+fn check_links(projected: &ProjectionEvent) -> Result<(), String> {
+    let item_links = |path: String, item: &WishlistItem| {
+        [
+            Some((format!("{path}.url"), item.url.clone())),
+            item.image.clone().map(|image| (format!("{path}.image"), image)),
+        ]
+    };
+    let links: Vec<(String, String)> = match projected {
+        ProjectionEvent::Wishlist { items, .. } => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, item)| item_links(format!("items[{i}]"), item))
+            .flatten()
+            .collect(),
+        ProjectionEvent::WishlistItem { item, .. } => {
+            item_links("item".to_owned(), item).into_iter().flatten().collect()
+        }
+        ProjectionEvent::Product {
+            details: Some(details), ..
+        } => [
+            details.url.clone().map(|url| ("url".to_owned(), url)),
+            details.image.clone().map(|image| ("image".to_owned(), image)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        ProjectionEvent::Product { details: None, .. } => Vec::new(),
+    };
+    match links.into_iter().find(|(_, link)| !is_https_link(link)) {
+        Some((field, _)) => Err(format!("{field}: must be an https:// link")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -325,6 +367,54 @@ mod tests {
             .expect_err("not the schema")
             .to_string();
         assert!(missing.contains("missing field `shopper`"), "{missing}");
+    }
+
+    #[test]
+    fn links_for_e_mails_are_https_and_shopper_addresses_are_addresses() {
+        // GIVEN a shopper and an item as a retailer would send them
+        let shopper = json!({"id": "shp-1", "email": "ann@example.com"});
+        let item = |url: &str, image: &str| json!({"product_id": "P1", "name": "Boots", "url": url, "image": image});
+        let wishlist =
+            |shopper: &Value, item: Value| event("WISHLIST", "UPDATE", json!({"shopper": shopper, "items": [item]}));
+        let good = item("https://shop.example/p/1", "https://cdn.example/1.jpg");
+        assert!(projection_event(&wishlist(&shopper, good.clone())).is_ok());
+        // WHEN a link is not https, or the address is not one
+        let cases = [
+            (
+                wishlist(&shopper, item("javascript:alert(1)", "https://cdn.example/1.jpg")),
+                "items[0].url",
+            ),
+            (
+                wishlist(&shopper, item("https://shop.example/p/1", "data:image/png;base64,AAAA")),
+                "items[0].image",
+            ),
+            (
+                event(
+                    "WISHLIST_ITEM",
+                    "CREATE",
+                    json!({"shopper": shopper, "item": item("http://shop.example/p/1", "https://cdn.example/1.jpg")}),
+                ),
+                "item.url",
+            ),
+            (
+                event(
+                    "PRODUCT",
+                    "UPDATE",
+                    json!({"product_id": "P1", "image": "javascript:x"}),
+                ),
+                "image",
+            ),
+            (
+                wishlist(&json!({"id": "shp-1", "email": "ann at example.com"}), good),
+                "shopper.email",
+            ),
+        ];
+        // THEN the event is refused, naming the member and never quoting it
+        for (event, field) in cases {
+            let err = check_projected_keys(&event).expect_err(field).to_string();
+            assert!(err.contains(&format!("{field}: ")), "{err}");
+            assert!(!err.contains("javascript") && !err.contains("ann at"), "{err}");
+        }
     }
 
     #[test]

@@ -3,4 +3,5 @@
 pub mod error_chain;
 pub mod raw_json;
 pub mod rfc3339_millis;
+pub mod text;
 pub mod ttl_map;
