@@ -1416,3 +1416,70 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     assert_eq!(letters["items"], json!([]), "{letters}");
     assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_tenant_runs_at_most_its_share_of_replays_at_once_and_other_tenants_are_unaffected() {
+    // GIVEN tenants may run one replay at once, and acme runs one
+    let mut h = Harness::new(1).await;
+    h.stack.stack = h
+        .stack
+        .stack
+        .clone()
+        .with_parameter("MaxConcurrentReplaysPerTenant", "1")
+        .expect("parameter");
+    let (_, first, replay_id) = replay_of_four_events(&mut h).await;
+    let second = h.subscribe("ORDER", sqs_destination(&h.queue("second").await)).await;
+    let to = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+    let from = shared::util::rfc3339_millis::format(&(chrono::Utc::now() - chrono::Duration::hours(1)));
+
+    // WHEN acme replays another of its subscriptions
+    let request = ApiRequest::new("POST", &format!("/api/v1/event-subscription/{second}/replay"))
+        .for_tenant(TENANT)
+        .path_param("id", &second)
+        .json(&json!({"from": from, "to": to}))
+        .build();
+    let refused = h.stack.call("replay-subscription", request).await;
+
+    // THEN a 429 says when to try again and names the limit
+    assert_eq!(
+        refused.headers().get("retry-after").map(|v| v.as_bytes().to_vec()),
+        Some(b"60".to_vec())
+    );
+    let (status, problem) = parts(refused);
+    assert_eq!(status, 429, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("MaxConcurrentReplaysPerTenant"),
+        "{problem}"
+    );
+
+    // AND another tenant's replay starts meanwhile
+    let globex = "globex";
+    let queue = h
+        .sqs
+        .create_queue()
+        .queue_name(format!("globex-{}", uuid::Uuid::now_v7().simple()))
+        .tags(TENANT_TAG, globex)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let body = json!({"entityType": "ORDER", "subscribeCreate": true, "destination": sqs_destination(&queue)});
+    let create = ApiRequest::new("POST", "/api/v1/event-subscription")
+        .for_tenant(globex)
+        .json(&body)
+        .build();
+    let (status, created) = parts(h.stack.call("create-subscription", create).await);
+    assert_eq!(status, 201, "{created}");
+    let theirs = created["id"].as_str().expect("id");
+    assert_eq!(h.replay(globex, theirs, &from, &to).await.0, 202);
+
+    // AND once acme's first replay ends, its second may start
+    h.run_replays().await;
+    assert_eq!(replay_outcome(&h, &first, &replay_id).await.0, "SUCCEEDED");
+    let (status, started) = h.replay(TENANT, &second, &from, &to).await;
+    assert_eq!(status, 202, "{started}");
+}

@@ -108,6 +108,10 @@ pub enum ApiError {
     /// 501: the endpoint exists but what it asks for is not provided here.
     #[error("{0}")]
     NotImplemented(String),
+    /// 429: the tenant is at one of its fair-share limits; it may send the
+    /// same request again after `retry_after_seconds` (`Retry-After`).
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_seconds: u32 },
     /// 500: a dependency failed, or a bug. The source is logged, never returned.
     #[error("internal error")]
     Internal(#[source] BoxError),

@@ -248,9 +248,12 @@ pub struct StartReplayConfig {
     /// Events older than this are gone.
     pub retention: Duration,
     pub max_window: Duration,
+    /// Replays one tenant may run at once.
+    pub replays_per_tenant: u32,
 }
 
 const MAX_WINDOW: &str = "REPLAY_MAX_WINDOW_HOURS";
+const REPLAYS_PER_TENANT: &str = "MAX_CONCURRENT_REPLAYS_PER_TENANT";
 
 impl FunctionConfig for StartReplayConfig {
     const VARIABLES: &'static [&'static str] = with_auth![
@@ -258,7 +261,8 @@ impl FunctionConfig for StartReplayConfig {
         DELIVERIES.env_var,
         REPLAY_QUEUE,
         RETENTION,
-        MAX_WINDOW
+        MAX_WINDOW,
+        REPLAYS_PER_TENANT
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -267,6 +271,20 @@ impl FunctionConfig for StartReplayConfig {
             replay_queue_url: env.required(REPLAY_QUEUE)?,
             retention: retention(env)?,
             max_window: env.duration(MAX_WINDOW, Duration::hours, 168, 1..=876_000)?,
+            replays_per_tenant: replays_per_tenant(env)?,
+        })
+    }
+}
+
+/// `MAX_CONCURRENT_REPLAYS_PER_TENANT`: 1 to 100, default 3.
+fn replays_per_tenant(env: &Environment) -> Result<u32, ConfigError> {
+    let count: u32 = env.parsed_or(REPLAYS_PER_TENANT, 3)?;
+    if (1..=100).contains(&count) {
+        Ok(count)
+    } else {
+        Err(ConfigError::Invalid {
+            name: REPLAYS_PER_TENANT,
+            reason: format!("{count} is not between 1 and 100"),
         })
     }
 }

@@ -35,8 +35,9 @@ pub struct DeliveriesApi {
     /// redrive-subscription only: the retry queue.
     pub(super) redrive: Option<Queue>,
     /// replay-subscription only: the replay queue (to start a replay, or resume
-    /// a stalled one), and what a window may span.
-    pub(super) replay: Option<(ReplayQueue, WindowLimits)>,
+    /// a stalled one), what a window may span, and how many replays a tenant
+    /// runs at once.
+    pub(super) replay: Option<(ReplayQueue, WindowLimits, u32)>,
 }
 
 /// A queue and how it is sent to.
@@ -81,7 +82,11 @@ impl DeliveriesApi {
             max_window: config.max_window,
         };
         Self {
-            replay: Some((ReplayQueue::new(sdk, config.replay_queue_url), limits)),
+            replay: Some((
+                ReplayQueue::new(sdk, config.replay_queue_url),
+                limits,
+                config.replays_per_tenant,
+            )),
             ..Self::new(sdk, config.deliveries)
         }
     }

@@ -14,7 +14,7 @@ use super::records::path_id;
 use crate::error::ApiError;
 use crate::http::{Caller, json_body, json_response, serve};
 use crate::ids;
-use crate::replays::{Replay, ReplayError, ReplayQueue, ReplayRequest, ReplayStatus, resume_if_stalled};
+use crate::replays::{Replay, ReplayError, ReplayQueue, ReplayRequest, ReplayStatus, Started, resume_if_stalled};
 use crate::routes;
 use crate::tenant::TenantId;
 
@@ -25,7 +25,7 @@ pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<
         &routes::REPLAY_SUBSCRIPTION,
         req,
         |caller: Caller, req| async move {
-            let Some((queue, limits)) = &api.replay else {
+            let Some((queue, limits, per_tenant)) = &api.replay else {
                 return Err(ApiError::internal("this function was not built to start replays"));
             };
             let request: ReplayRequest = json_body(&req)?;
@@ -59,9 +59,22 @@ pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<
                 shard: 0,
                 cursor: None,
                 advanced_by: None,
+                slot: None,
             };
-            if !api.replays.start(&caller.tenant, &replay).await? {
-                return Err(running_conflict(api, queue, &caller.tenant, &id).await?);
+            let mut replay = replay;
+            match api.replays.start(&caller.tenant, &mut replay, *per_tenant).await? {
+                Started::Running => {}
+                Started::SubscriptionBusy => return Err(running_conflict(api, queue, &caller.tenant, &id).await?),
+                Started::TenantAtCap => {
+                    return Err(ApiError::TooManyRequests {
+                        detail: format!(
+                            "this tenant runs {} replays at once already (MaxConcurrentReplaysPerTenant); \
+                             start this one when one of them ends",
+                            per_tenant
+                        ),
+                        retry_after_seconds: 60,
+                    });
+                }
             }
             if let Err(err) = queue.send(&replay.task(&caller.tenant)).await {
                 let why = "the replay could not be queued";
@@ -134,7 +147,7 @@ impl From<ReplayError> for ApiError {
 fn view(replay: &Replay, now: DateTime<Utc>) -> serde_json::Value {
     let mut value = serde_json::to_value(replay).unwrap_or_default();
     if let Some(fields) = value.as_object_mut() {
-        for internal in ["step", "shard", "cursor", "advancedBy"] {
+        for internal in ["step", "shard", "cursor", "advancedBy", "slot"] {
             fields.remove(internal);
         }
         fields.insert("stalled".into(), replay.stalled(now).into());

@@ -19,6 +19,7 @@ impl ApiError {
             Self::Refused { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::CONFLICT),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,8 +62,12 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
     if let ApiError::MethodNotAllowed { allowed, .. } = err {
         builder = builder.header(header::ALLOW, allowed.join(", "));
     }
-    if let ApiError::Unavailable(_) = err {
-        builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
+    match err {
+        ApiError::Unavailable(_) => builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS),
+        ApiError::TooManyRequests {
+            retry_after_seconds, ..
+        } => builder = builder.header(header::RETRY_AFTER, retry_after_seconds.to_string()),
+        _ => {}
     }
     builder
         .body(Body::Text(body.to_string()))

@@ -18,5 +18,5 @@ pub use model::{Replay, ReplayStatus, ReplayTask};
 pub use queue::ReplayQueue;
 pub use request::{ReplayRequest, ReplayWindow, WindowLimits};
 pub use stall::{STALLED_AFTER, resume_if_stalled};
-pub use store::{Replays, StepDone};
+pub use store::{Replays, Started, StepDone};
 pub use worker::{PAGE, ReplayError, ReplayWorker};

@@ -65,6 +65,10 @@ pub struct Replay {
     /// queues step `step` again (its first delivery may have died before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advanced_by: Option<String>,
+    /// Which of its tenant's replay slots it holds while it runs (store.rs);
+    /// none for replays started before tenants had slots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u32>,
 }
 
 impl Replay {
@@ -127,6 +131,7 @@ impl Replay {
             shard: 1,
             cursor: None,
             advanced_by: None,
+            slot: None,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Replays in the deliveries table, under their subscription's partition:
 //! `REPLAY#<id>` (the replay and its counts) and `REPLAYING` (the one running,
-//! so a second replay of the subscription is refused while it runs).
+//! so a second replay of the subscription is refused while it runs). A tenant
+//! runs at most `MaxConcurrentReplaysPerTenant` at once: each running replay
+//! holds one of the tenant's slots (`pk = T#<tenant>#REPLAY_SLOTS`,
+//! `sk = SLOT#<n>`), taken with the lock and given back with it.
 
 use std::collections::HashMap;
 
@@ -23,6 +26,24 @@ const KEPT: Duration = Duration::days(30);
 const LOCK: Duration = Duration::hours(24);
 
 const LOCK_KEY: &str = "REPLAYING";
+
+/// How a start went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    Running,
+    /// Another replay of the subscription runs.
+    SubscriptionBusy,
+    /// The tenant runs as many replays as it may.
+    TenantAtCap,
+}
+
+fn slots_partition(tenant: &TenantId) -> AttributeValue {
+    AttributeValue::S(format!("T#{tenant}#REPLAY_SLOTS"))
+}
+
+fn slot_key(slot: u32) -> AttributeValue {
+    AttributeValue::S(format!("SLOT#{slot}"))
+}
 
 /// A step's outcome, as recorded.
 pub struct StepDone<'a> {
@@ -65,14 +86,41 @@ impl Replays {
         }
     }
 
-    /// Records `replay` as its subscription's running replay; false when another
-    /// one is running.
-    pub async fn start(&self, tenant: &TenantId, replay: &Replay) -> Result<bool, StorageError> {
-        let pk = partition(tenant, &replay.subscription_id);
+    /// Records `replay` as its subscription's running replay, in the first of
+    /// the tenant's `slots` that is free (noted in `replay.slot`); or says why not.
+    pub async fn start(&self, tenant: &TenantId, replay: &mut Replay, slots: u32) -> Result<Started, StorageError> {
+        for slot in 0..slots {
+            replay.slot = Some(slot);
+            let items = vec![
+                self.lock(tenant, replay)?,
+                self.record(tenant, replay)?,
+                self.take_slot(tenant, replay, slot)?,
+            ];
+            let written = transact(
+                &self.client,
+                items,
+                "TransactWriteItems on the deliveries table (replay)",
+            )
+            .await?;
+            match written.first_refused() {
+                None => return Ok(Started::Running),
+                Some((0, _)) => {
+                    replay.slot = None;
+                    return Ok(Started::SubscriptionBusy);
+                }
+                // That slot is held: the next.
+                Some(_) => {}
+            }
+        }
+        replay.slot = None;
+        Ok(Started::TenantAtCap)
+    }
+
+    fn lock(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
         let now = replay.started_at;
         let lock = Put::builder()
             .table_name(&self.table)
-            .item("pk", pk.clone())
+            .item("pk", partition(tenant, &replay.subscription_id))
             .item("sk", AttributeValue::S(LOCK_KEY.into()))
             .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
             .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
@@ -82,13 +130,17 @@ impl Replays {
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .build()
             .map_err(unbuildable)?;
+        Ok(TransactWriteItem::builder().put(lock).build())
+    }
+
+    fn record(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(replay)
             .map_err(|e| StorageError::caused(ErrorKind::Other, "a replay does not encode", e))?;
-        item.insert("pk".into(), pk);
+        item.insert("pk".into(), partition(tenant, &replay.subscription_id));
         item.insert("sk".into(), replay_key(&replay.replay_id));
         item.insert(
             "expires_at".into(),
-            AttributeValue::N((now + KEPT).timestamp().to_string()),
+            AttributeValue::N((replay.started_at + KEPT).timestamp().to_string()),
         );
         let record = Put::builder()
             .table_name(&self.table)
@@ -96,19 +148,26 @@ impl Replays {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(unbuildable)?;
-        let items = vec![
-            TransactWriteItem::builder().put(lock).build(),
-            TransactWriteItem::builder().put(record).build(),
-        ];
-        Ok(matches!(
-            transact(
-                &self.client,
-                items,
-                "TransactWriteItems on the deliveries table (replay)"
-            )
-            .await?,
-            Written::Committed
-        ))
+        Ok(TransactWriteItem::builder().put(record).build())
+    }
+
+    /// Slot `slot` of the tenant, taken for `replay` when free (or held by a
+    /// replay whose lock is over: it died for good).
+    fn take_slot(&self, tenant: &TenantId, replay: &Replay, slot: u32) -> Result<TransactWriteItem, StorageError> {
+        let now = replay.started_at;
+        let take = Put::builder()
+            .table_name(&self.table)
+            .item("pk", slots_partition(tenant))
+            .item("sk", slot_key(slot))
+            .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
+            .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
+            .item("expires_at", AttributeValue::N((now + LOCK).timestamp().to_string()))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(TransactWriteItem::builder().put(take).build())
     }
 
     /// The replay, as last written.
@@ -215,6 +274,9 @@ impl Replays {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if done.next.is_none() {
             items.push(self.unlock(tenant, replay)?);
+            if let Some(slot) = replay.slot {
+                items.push(self.free_slot(tenant, replay, slot)?);
+            }
         }
         let written = transact(
             &self.client,
@@ -271,6 +333,19 @@ impl Replays {
         Ok(TransactWriteItem::builder().delete(unlock).build())
     }
 
+    /// Gives the tenant's slot back (in the transaction that ends `replay`).
+    fn free_slot(&self, tenant: &TenantId, replay: &Replay, slot: u32) -> Result<TransactWriteItem, StorageError> {
+        let free = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", slots_partition(tenant))
+            .key("sk", slot_key(slot))
+            .condition_expression("replay_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
+            .build()
+            .map_err(unbuildable)?;
+        Ok(TransactWriteItem::builder().delete(free).build())
+    }
+
     /// Ends a running replay with `outcome` (and why, when it stopped early) and
     /// lets the subscription be replayed again.
     pub async fn finish(
@@ -298,12 +373,15 @@ impl Replays {
         if let Some(reason) = reason {
             update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()));
         }
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .update(update.build().map_err(unbuildable)?)
                 .build(),
             self.unlock(tenant, replay)?,
         ];
+        if let Some(slot) = replay.slot {
+            items.push(self.free_slot(tenant, replay, slot)?);
+        }
         // Refused: it had ended already (a task delivered twice).
         transact(
             &self.client,
