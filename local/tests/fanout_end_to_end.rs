@@ -1483,3 +1483,77 @@ async fn a_tenant_runs_at_most_its_share_of_replays_at_once_and_other_tenants_ar
     let (status, started) = h.replay(TENANT, &second, &from, &to).await;
     assert_eq!(status, 202, "{started}");
 }
+
+#[tokio::test]
+async fn a_posts_traceparent_is_answered_stored_and_found_on_the_message_its_subscriber_receives() {
+    // GIVEN a queue subscriber
+    let mut h = Harness::new(1).await;
+    let queue = h.queue("traced").await;
+    h.subscribe("ORDER", sqs_destination(&queue)).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    // WHEN an event is posted with a traceparent, and one with a malformed one
+    let post = |id: &str, trace: &str| {
+        ApiRequest::new("POST", "/api/v1/events")
+            .for_tenant(TENANT)
+            .header("traceparent", trace)
+            .json(&common::order_event(id, &format!("ORD-{id}")))
+            .build()
+    };
+    let answered = h.stack.call("create-event", post("evt-traced", traceparent)).await;
+    let header = |r: &lambda_http::Response<lambda_http::Body>| {
+        r.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    // THEN the answer carries it, as header and field
+    assert_eq!(header(&answered).as_deref(), Some(traceparent));
+    let (status, event) = parts(answered);
+    assert_eq!(
+        (status, event["traceparent"].as_str()),
+        (201, Some(traceparent)),
+        "{event}"
+    );
+    let restarted = h
+        .stack
+        .call("create-event", post("evt-restarted", "00-not-a-trace-01"))
+        .await;
+    let started = header(&restarted).expect("a new trace");
+    assert!(
+        started.starts_with("00-") && started.len() == 55 && started != traceparent,
+        "{started}"
+    );
+
+    // AND each message the subscriber receives carries its event's trace, as a
+    // message attribute and in the envelope
+    assert!(h.fan_out().await.is_empty());
+    let mut traces: Vec<(String, String, String)> = h
+        .drain(&queue)
+        .await
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("JSON");
+            let attribute = m
+                .message_attributes()
+                .and_then(|a| a.get("traceparent"))
+                .and_then(|v| v.string_value())
+                .unwrap_or_default()
+                .to_owned();
+            let id = body["eventId"].as_str().unwrap_or_default().to_owned();
+            (
+                id,
+                attribute,
+                body["traceparent"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    traces.sort();
+    assert_eq!(
+        traces,
+        [
+            ("evt-restarted".to_owned(), started.clone(), started),
+            ("evt-traced".to_owned(), traceparent.to_owned(), traceparent.to_owned()),
+        ]
+    );
+}

@@ -52,7 +52,7 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>, L: Ledger>(
         |caller: Caller, req| async move {
             let sent: TypedBody = json_body(&req)?;
             let body = sent.json.clone();
-            let stored = store_typed(&api.events, TypedKind::Basket, &caller.tenant, sent).await?;
+            let stored = store_typed(&api.events, TypedKind::Basket, (&caller.tenant, &req), sent).await?;
             // One read: the tenant's rules (at most MaxRulesPerTenant).
             let rules: Vec<Rule> = list_all(&api.rules, "rule", &caller.tenant, |rule| {
                 rule.active && rule.rule_set == RuleSet::Basket

@@ -11,7 +11,10 @@ use serde::Serialize;
 use super::config::{CreateEventConfig, ReadEventsConfig, WriteEventsConfig};
 use crate::definitions::{self, DefinitionCache, EventDefinition};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Admission, DynamoEventStore, Event, EventRequest, EventStore, EventStoreError, PutOutcome};
+use crate::events::{
+    self, Admission, DynamoEventStore, Event, EventRequest, EventStore, EventStoreError, PutOutcome, TRACEPARENT,
+    TraceParent,
+};
 use crate::fanout::check_deliverable;
 use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
 use crate::ids;
@@ -109,7 +112,8 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
         req,
         |caller: Caller, req| async move {
             let now = Utc::now();
-            let event = json_body::<EventRequest>(&req)?.into_event(now)?;
+            let mut event = json_body::<EventRequest>(&req)?.into_event(now)?;
+            event.traceparent = Some(trace_of(&req).to_string());
             // One the assessor would apply earns or spends like a typed event.
             if Assessable::from_event(&caller.tenant, &event).is_ok_and(|event| event.moves_points()) {
                 caller.may(Scope::Points)?;
@@ -127,19 +131,23 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
             )?;
             match admission.store(&api.store, &caller.tenant, now).await? {
                 PutOutcome::Created(event) => {
+                    tracing::info!(event_id = %id, traceparent = event.traceparent.as_deref(), "event accepted");
+                    let trace = event.traceparent.clone();
                     let mut response = json_response(StatusCode::CREATED, &as_seen_by(&caller, event))?;
                     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/events/{id}")) {
                         response.headers_mut().insert(header::LOCATION, location);
                     }
-                    Ok(response)
+                    Ok(with_trace(response, trace.as_deref()))
                 }
-                // The first event, whose personal data this request may not have sent.
+                // The first event, whose personal data this request may not have
+                // sent, and whose trace it is.
                 PutOutcome::Replayed(event) => {
+                    let trace = event.traceparent.clone();
                     let mut response = json_response(StatusCode::OK, &as_seen_by(&caller, event))?;
                     response
                         .headers_mut()
                         .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-                    Ok(response)
+                    Ok(with_trace(response, trace.as_deref()))
                 }
                 PutOutcome::Conflict => Err(ApiError::Conflict(format!(
                     "event {id} already exists with different content"
@@ -148,6 +156,19 @@ pub async fn create_event<S: EventStore, D: Records<EventDefinition>>(
         },
     )
     .await
+}
+
+/// The request's W3C trace: its `traceparent` header when valid, else a new one.
+pub(super) fn trace_of(req: &Request) -> TraceParent {
+    TraceParent::of_request(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()))
+}
+
+/// `response` with the event's `traceparent` header, so the caller can follow it.
+fn with_trace(mut response: Response<Body>, traceparent: Option<&str>) -> Response<Body> {
+    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(t).ok()) {
+        response.headers_mut().insert(TRACEPARENT, value);
+    }
+    response
 }
 
 /// `GET /api/v1/events/{eventId}`: another tenant's id is as unknown as a missing one.

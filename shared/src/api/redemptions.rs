@@ -155,7 +155,7 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
             let (mark, redeemed_before) = redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
             // Stored once applied: a failure here is mended by a resend, which the
             // ledger answers as the first time.
-            let stored = store_typed(&api.events, TypedKind::Redemption, &caller.tenant, body).await?;
+            let stored = store_typed(&api.events, TypedKind::Redemption, (&caller.tenant, &req), body).await?;
             let mut answer = stored.answer(&caller.tenant);
             answer["isExisting"] = json!(stored.is_existing || redeemed_before);
             answer["startingBalance"] = json!(mark.starting);

@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use super::events::EventsApi;
+use super::events::{EventsApi, trace_of};
 use crate::error::ApiError;
 use crate::events::{
     Admission, CUSTOMER_ID_ATTRIBUTE, EventStore, NewCustomer, PutOutcome, TypedBody, TypedKind, make_customer_known,
@@ -48,11 +48,12 @@ impl Stored {
 pub async fn store_typed<S: EventStore, D>(
     api: &EventsApi<S, D>,
     kind: TypedKind,
-    tenant: &TenantId,
+    (tenant, req): (&TenantId, &Request),
     body: TypedBody,
 ) -> Result<Stored, ApiError> {
     let now = Utc::now();
-    let (event, customer_id) = typed_event(kind, body, now)?;
+    let (mut event, customer_id) = typed_event(kind, body, now)?;
+    event.traceparent = Some(trace_of(req).to_string());
     let event_id = event.id.clone();
     check_deliverable(tenant.as_str(), &event, "body")?;
     let kind_name = event.entity_name.clone();
@@ -84,7 +85,7 @@ async fn create<S: EventStore, D>(
     req: Request,
 ) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
-        let stored = store_typed(api, kind, &caller.tenant, json_body(&req)?).await?;
+        let stored = store_typed(api, kind, (&caller.tenant, &req), json_body(&req)?).await?;
         json_response(StatusCode::OK, &stored.answer(&caller.tenant))
     })
     .await

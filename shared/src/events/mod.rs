@@ -10,6 +10,7 @@ mod psi;
 mod request;
 mod store;
 mod stream;
+mod trace;
 mod typed;
 
 pub use admission::{Admission, make_customer_known};
@@ -23,4 +24,5 @@ pub use request::{EventRequest, decode_json, decode_json_text, key_value};
 pub(crate) use request::{entity_id, entity_id_to_find, entity_name};
 pub use store::{EventPage, EventStore, EventStoreError, PutOutcome};
 pub use stream::{StreamError, StreamedEvent, inserted_event};
+pub use trace::{HEADER as TRACEPARENT, TraceParent};
 pub use typed::{CUSTOMER_ID_ATTRIBUTE, TypedBody, TypedKind, typed_event};

@@ -70,6 +70,10 @@ pub struct Event {
     /// Set by the server when an event definition validated the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<DefinitionStamp>,
+    /// Set by the server: the W3C `traceparent` the request came with, or the
+    /// one started for it (trace.rs); carried to every delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// The event definition version an event was validated against, and which of
@@ -111,6 +115,7 @@ impl Event {
             },
             created_at: now.trunc_subsecs(3),
             definition: None,
+            traceparent: None,
         }
     }
 

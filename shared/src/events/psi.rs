@@ -86,6 +86,7 @@ mod tests {
                 version: 1,
                 psi_fields: psi_fields.iter().map(|f| (*f).to_owned()).collect(),
             }),
+            traceparent: None,
         }
     }
 

@@ -50,6 +50,9 @@ pub struct EventRequest {
     _created_at: Option<IgnoredAny>,
     #[serde(default, rename = "definition")]
     _definition: Option<IgnoredAny>,
+    /// The trace comes from the request's `traceparent` header, not the body.
+    #[serde(default, rename = "traceparent")]
+    _traceparent: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +105,7 @@ impl EventRequest {
                 event_payload: event_payload?,
                 created_at: now.trunc_subsecs(3),
                 definition: None,
+                traceparent: None,
             })
         })();
         errors.finish(event)

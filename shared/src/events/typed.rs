@@ -212,6 +212,7 @@ pub fn typed_event(
         },
         created_at: chrono::SubsecRound::trunc_subsecs(now, 3),
         definition: None,
+        traceparent: None,
     };
     errors.finish(Some((event, customer_id)))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::FieldError;
-use crate::events::{Event, EventSource, EventType, Operation, decode_json_text, masked_members};
+use crate::events::{Event, EventSource, EventType, Operation, TRACEPARENT, decode_json_text, masked_members};
 use crate::util::raw_json::{RawObject, is_null};
 
 /// EventBridge `Source` of every entry unless the stack sets another
@@ -75,6 +75,10 @@ pub struct Envelope<'a> {
     /// The replay that sent it again (absent on a first delivery).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_id: Option<&'a str>,
+    /// The W3C trace the event was stored in (events stored before traces
+    /// were kept have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<&'a str>,
 }
 
 /// What a masked sensitive (PSI) value reads in a message: as a masked secret does.
@@ -115,6 +119,7 @@ impl<'a> Envelope<'a> {
             fault: decode(&event.event_payload.base64_encoded_fault_json),
             subscription_id,
             replay_id: None,
+            traceparent: event.traceparent.as_deref(),
         }
     }
 
@@ -144,6 +149,9 @@ impl<'a> Envelope<'a> {
         );
         if let Some(replay_id) = self.replay_id {
             attributes.push(("replayId".into(), replay_id.to_owned()));
+        }
+        if let Some(traceparent) = self.traceparent {
+            attributes.push((TRACEPARENT.into(), traceparent.to_owned()));
         }
         attributes
     }
@@ -262,6 +270,7 @@ mod tests {
                 .expect("time")
                 .with_timezone(&Utc),
             definition: None,
+            traceparent: None,
         }
     }
 

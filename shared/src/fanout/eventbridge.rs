@@ -43,6 +43,7 @@ impl EventBridgeSender {
                         .set_detail_type(detail_type)
                         .detail(detail)
                         .event_bus_name(bus)
+                        .set_trace_header(m.trace_header.clone())
                         .build()
                 })
                 .collect();

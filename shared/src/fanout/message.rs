@@ -14,6 +14,8 @@ pub struct OutgoingMessage {
     pub detail_type: Option<String>,
     /// SQS only: how long the queue hides the message (the retry queue's backoff).
     pub delay_seconds: Option<i32>,
+    /// EventBridge only: the event's trace as `TraceHeader` (X-Ray's form).
+    pub trace_header: Option<String>,
 }
 
 /// A message every attempt failed to deliver, with the last reason.

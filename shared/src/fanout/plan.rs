@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{Envelope, attributes, detail_type};
 use super::message::OutgoingMessage;
 use super::routing::matching;
-use crate::events::{Event, StreamedEvent};
+use crate::events::{Event, StreamedEvent, TRACEPARENT, TraceParent};
 use crate::subscriptions::{Destination, Subscription};
 use crate::tenant::TenantId;
 
@@ -258,6 +258,7 @@ struct Shape<'a> {
     entity_id: &'a str,
     attributes: Vec<(String, String)>,
     detail_type: String,
+    traceparent: Option<&'a str>,
 }
 
 impl<'a> Shape<'a> {
@@ -270,6 +271,7 @@ impl<'a> Shape<'a> {
             entity_id: envelope.entity_id,
             attributes: envelope.attributes(),
             detail_type: envelope.detail_type(),
+            traceparent: envelope.traceparent,
         }
     }
 }
@@ -296,6 +298,7 @@ impl Target {
             return OutgoingMessage {
                 body,
                 detail_type: Some(shape.detail_type),
+                trace_header: shape.traceparent.and_then(TraceParent::xray),
                 ..OutgoingMessage::default()
             };
         }
@@ -337,6 +340,7 @@ impl Target {
             operation: String,
             subscription_id: Option<String>,
             replay_id: Option<String>,
+            traceparent: Option<String>,
         }
         let Ok(f) = serde_json::from_str::<Fields>(&message.body) else {
             return message;
@@ -344,6 +348,9 @@ impl Target {
         let mut attributes = attributes(&f.event_name, &f.entity_name, &f.operation, &f.tenant);
         if let Some(replay_id) = &f.replay_id {
             attributes.push(("replayId".into(), replay_id.clone()));
+        }
+        if let Some(traceparent) = &f.traceparent {
+            attributes.push((TRACEPARENT.into(), traceparent.clone()));
         }
         let shape = Shape {
             tenant: &f.tenant,
@@ -353,6 +360,7 @@ impl Target {
             entity_id: &f.entity_id,
             attributes,
             detail_type: detail_type(&f.entity_name, &f.operation),
+            traceparent: f.traceparent.as_deref(),
         };
         self.message(message.body.clone(), shape)
     }
@@ -500,6 +508,53 @@ mod tests {
         assert_eq!(to_bus.detail_type.as_deref(), Some("order/create"));
         assert!(to_bus.attributes.is_empty());
         assert_eq!(to_bus.body, standard.body);
+    }
+
+    #[test]
+    fn the_events_trace_rides_every_message_and_survives_a_reshape() {
+        // GIVEN an event stored in a trace, and a queue subscription
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut traced = streamed("acme", "e1", "ORDER", "CREATE");
+        traced.event.traceparent = Some(traceparent.into());
+        let subscriptions = SubscriptionsByTenant::from([(
+            TenantId::parse("acme").expect("tenant"),
+            Arc::from([subscription(
+                "s-1",
+                queue("https://sqs.eu-west-1.amazonaws.com/123456789012/orders"),
+            )]),
+        )]);
+        // WHEN it is planned, and its queue message later reshaped for a bus
+        let planned = plan(&[traced], &subscriptions, "bus");
+        let (_, deliveries) = planned
+            .iter()
+            .find(|(target, _)| matches!(target, Target::Queue { .. }))
+            .expect("a queue delivery");
+        let queued = deliveries[0].message.clone();
+        let own_bus = &planned[&Target::own_bus("bus")][0].message;
+        let to_bus = Target::own_bus("b").reshape(OutgoingMessage {
+            attributes: Vec::new(),
+            ..queued.clone()
+        });
+        // THEN the queue gets it as an attribute and the buses as X-Ray's TraceHeader
+        let attribute = |m: &OutgoingMessage| {
+            m.attributes
+                .iter()
+                .find(|(k, _)| k == TRACEPARENT)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(attribute(&queued).as_deref(), Some(traceparent));
+        let xray = Some("Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1");
+        assert_eq!(own_bus.trace_header.as_deref(), xray);
+        assert_eq!(to_bus.trace_header.as_deref(), xray);
+        // AND a reshape back to a queue finds it in the body
+        let back = Target::Queue {
+            url: "https://sqs.eu-west-1.amazonaws.com/123456789012/other".into(),
+            region: "eu-west-1".into(),
+            credentials: None,
+            role: None,
+        }
+        .reshape(to_bus);
+        assert_eq!(attribute(&back).as_deref(), Some(traceparent));
     }
 
     #[test]

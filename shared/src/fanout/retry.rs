@@ -324,6 +324,8 @@ pub fn unpark(message: &SqsMessage) -> Result<Delivery, UnparkError> {
             dedup_id: parked.dedup_id,
             detail_type: parked.detail_type,
             delay_seconds: None,
+            // Made again from the body when the delivery is reshaped for its target.
+            trace_header: None,
         },
         origin: parked.origin,
         failures: parked.failures,
@@ -369,6 +371,7 @@ mod tests {
                 dedup_id: Some("d-1".into()),
                 detail_type: None,
                 delay_seconds: None,
+                trace_header: None,
             },
             origin: Origin {
                 tenant: TenantId::parse("acme").expect("tenant"),
