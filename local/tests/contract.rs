@@ -212,6 +212,36 @@ fn openapi_documents_exactly_the_code_routes() {
     assert_eq!(documented, routes);
 }
 
+/// Every mapping key of `value` with no value and a space in it, by path: what
+/// YAML makes of an unquoted comma inside a flow mapping
+/// (`{ description: Deleted, or none was set }` reads as a key `or none was set`).
+fn keys_split_off_by_a_comma(value: &Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Mapping(map) => {
+            for (key, inner) in map {
+                let key = key.as_str().unwrap_or_default();
+                if inner.is_null() && key.contains(' ') {
+                    found.push(format!("{path}.{key}"));
+                }
+                keys_split_off_by_a_comma(inner, &format!("{path}.{key}"), found);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                keys_split_off_by_a_comma(inner, &format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn openapi_parses_as_written_with_no_description_split_by_a_comma() {
+    let mut found = Vec::new();
+    keys_split_off_by_a_comma(&repo_file("openapi.yaml"), "", &mut found);
+    assert_eq!(found, Vec::<String>::new(), "quote text with a comma inside {{ … }}");
+}
+
 #[test]
 fn every_function_has_a_log_group_with_retention() {
     let template = repo_file("template.yaml");
