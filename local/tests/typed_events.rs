@@ -183,3 +183,38 @@ async fn a_resend_answers_the_stored_customer_and_another_kinds_id_is_a_409() {
     let (status, problem) = post(&stack, "transaction", &as_transaction).await;
     assert_eq!(status, 409, "{problem}");
 }
+
+#[tokio::test]
+async fn a_typed_event_is_stored_in_its_requests_trace_and_a_resend_answers_the_first() {
+    // GIVEN an order posted with a traceparent
+    let stack = TestStack::new().await;
+    let body = sample_body("create-order-event");
+    let first = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let post = |trace: &str| {
+        ApiRequest::new("POST", "/api/v1/events/orders")
+            .for_tenant("acme")
+            .header("traceparent", trace)
+            .json(&body)
+            .build()
+    };
+    let answered = stack.call("create-order-event", post(first)).await;
+    // THEN the answer carries it and the stored event keeps it
+    assert_eq!(
+        answered.headers().get("traceparent").and_then(|v| v.to_str().ok()),
+        Some(first)
+    );
+    let (_, answer) = parts(answered);
+    let id = answer["eventId"].as_str().expect("event id");
+    assert_eq!(read(&stack, id).await.1["traceparent"], first);
+    // AND a resend in another trace answers the first event's
+    let again = stack
+        .call(
+            "create-order-event",
+            post("00-11111111111111111111111111111111-2222222222222222-00"),
+        )
+        .await;
+    assert_eq!(
+        again.headers().get("traceparent").and_then(|v| v.to_str().ok()),
+        Some(first)
+    );
+}

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::config::LoyaltyEventsConfig;
-use super::events::EventsApi;
+use super::events::{EventsApi, with_trace};
 use super::records::list_all;
 use super::typed::store_typed;
 use crate::events::{DynamoEventStore, EventStore, TypedBody, TypedKind};
@@ -79,7 +79,10 @@ pub async fn assess_basket<S: EventStore, R: Records<Rule>, L: Ledger>(
                 .into_iter()
                 .map(|f| json!({"ruleId": f.rule_id, "name": f.name, "points": f.points, "reward": f.reward}))
                 .collect();
-            json_response(StatusCode::OK, &answer)
+            Ok(with_trace(
+                json_response(StatusCode::OK, &answer)?,
+                stored.traceparent.as_deref(),
+            ))
         },
     )
     .await

@@ -164,7 +164,7 @@ pub(super) fn trace_of(req: &Request) -> TraceParent {
 }
 
 /// `response` with the event's `traceparent` header, so the caller can follow it.
-fn with_trace(mut response: Response<Body>, traceparent: Option<&str>) -> Response<Body> {
+pub(super) fn with_trace(mut response: Response<Body>, traceparent: Option<&str>) -> Response<Body> {
     if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(t).ok()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }

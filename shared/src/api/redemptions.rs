@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use super::config::LoyaltyEventsConfig;
-use super::events::EventsApi;
+use super::events::{EventsApi, with_trace};
 use super::typed::store_typed;
 use crate::error::ApiError;
 use crate::events::{CUSTOMER_ID_ATTRIBUTE, DynamoEventStore, EventStore, TypedBody, TypedKind, typed_event};
@@ -160,7 +160,10 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
             answer["isExisting"] = json!(stored.is_existing || redeemed_before);
             answer["startingBalance"] = json!(mark.starting);
             answer["pendingBalance"] = json!(mark.available);
-            json_response(StatusCode::OK, &answer)
+            Ok(with_trace(
+                json_response(StatusCode::OK, &answer)?,
+                stored.traceparent.as_deref(),
+            ))
         },
     )
     .await

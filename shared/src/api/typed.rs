@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use super::events::{EventsApi, trace_of};
+use super::events::{EventsApi, trace_of, with_trace};
 use crate::error::ApiError;
 use crate::events::{
     Admission, CUSTOMER_ID_ATTRIBUTE, EventStore, NewCustomer, PutOutcome, TypedBody, TypedKind, make_customer_known,
@@ -27,6 +27,9 @@ pub struct Stored {
     pub event_id: String,
     pub customer_id: String,
     pub is_existing: bool,
+    /// The stored event's W3C trace (the first one's for a resend), for the
+    /// answer's `traceparent` header.
+    pub traceparent: Option<String>,
 }
 
 impl Stored {
@@ -61,19 +64,20 @@ pub async fn store_typed<S: EventStore, D>(
         customer: Some(customer(&customer_id)),
         ..Admission::plain(event)
     };
-    let (is_existing, customer_id) = match admission.store(&api.store, tenant, now).await? {
-        PutOutcome::Created(_) => (false, customer_id),
-        PutOutcome::Replayed(_) => (true, customer_id),
+    let (is_existing, customer_id, traceparent) = match admission.store(&api.store, tenant, now).await? {
+        PutOutcome::Created(event) => (false, customer_id, event.traceparent),
+        PutOutcome::Replayed(event) => (true, customer_id, event.traceparent),
         // The id was accepted before with another body: the first body wins.
         PutOutcome::Conflict => {
             let first = first_customer(api, tenant, &event_id, &kind_name, now).await?;
-            (true, first.unwrap_or(customer_id))
+            (true, first.unwrap_or(customer_id), None)
         }
     };
     Ok(Stored {
         event_id,
         customer_id,
         is_existing,
+        traceparent,
     })
 }
 
@@ -86,7 +90,8 @@ async fn create<S: EventStore, D>(
 ) -> Response<Body> {
     serve(&api.auth, route, req, |caller: Caller, req| async move {
         let stored = store_typed(api, kind, (&caller.tenant, &req), json_body(&req)?).await?;
-        json_response(StatusCode::OK, &stored.answer(&caller.tenant))
+        let response = json_response(StatusCode::OK, &stored.answer(&caller.tenant))?;
+        Ok(with_trace(response, stored.traceparent.as_deref()))
     })
     .await
 }
