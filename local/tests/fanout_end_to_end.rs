@@ -1477,11 +1477,34 @@ async fn a_tenant_runs_at_most_its_share_of_replays_at_once_and_other_tenants_ar
     let theirs = created["id"].as_str().expect("id");
     assert_eq!(h.replay(globex, theirs, &from, &to).await.0, 202);
 
-    // AND once acme's first replay ends, its second may start
+    // AND a holder that stalled is resumed by the refusal, so it ends and frees its slot
+    h.age_replay(&first, &replay_id, 11).await;
+    assert_eq!(h.replay(TENANT, &second, &from, &to).await.0, 429);
+    let (_, progress) = h.replay_progress(TENANT, &first, &replay_id).await;
+    assert!(progress["resumedAt"].is_string(), "{progress}");
     h.run_replays().await;
     assert_eq!(replay_outcome(&h, &first, &replay_id).await.0, "SUCCEEDED");
     let (status, started) = h.replay(TENANT, &second, &from, &to).await;
     assert_eq!(status, 202, "{started}");
+
+    // AND a slot an ended replay kept (its release lost) is freed by the next start at the cap
+    h.run_replays().await;
+    let second_id = started["replayId"].as_str().expect("replay id");
+    aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
+        .put_item()
+        .table_name(h.stack.stack.tables.of(&DELIVERIES))
+        .item("pk", AttributeValue::S(format!("T#{TENANT}#REPLAY_SLOTS")))
+        .item("sk", AttributeValue::S("SLOT#0".into()))
+        .item("replay_id", AttributeValue::S(second_id.into()))
+        .item("subscription_id", AttributeValue::S(second.clone()))
+        .item(
+            "until",
+            AttributeValue::N((chrono::Utc::now().timestamp() + 3600).to_string()),
+        )
+        .send()
+        .await
+        .expect("a kept slot");
+    assert_eq!(h.replay(TENANT, &first, &from, &to).await.0, 202);
 }
 
 #[tokio::test]

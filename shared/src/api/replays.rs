@@ -62,15 +62,18 @@ pub async fn replay_subscription(api: &DeliveriesApi, req: Request) -> Response<
                 slot: None,
             };
             let mut replay = replay;
-            match api.replays.start(&caller.tenant, &mut replay, *per_tenant).await? {
+            let mut started = api.replays.start(&caller.tenant, &mut replay, *per_tenant).await?;
+            if started == Started::TenantAtCap && look_after_slots(api, queue, &caller.tenant).await? {
+                started = api.replays.start(&caller.tenant, &mut replay, *per_tenant).await?;
+            }
+            match started {
                 Started::Running => {}
                 Started::SubscriptionBusy => return Err(running_conflict(api, queue, &caller.tenant, &id).await?),
                 Started::TenantAtCap => {
                     return Err(ApiError::TooManyRequests {
                         detail: format!(
-                            "this tenant runs {} replays at once already (MaxConcurrentReplaysPerTenant); \
-                             start this one when one of them ends",
-                            per_tenant
+                            "this tenant runs {per_tenant} replays at once already (MaxConcurrentReplaysPerTenant); \
+                             start this one when one of them ends"
                         ),
                         retry_after_seconds: 60,
                     });
@@ -103,6 +106,24 @@ pub async fn get_replay(api: &DeliveriesApi, req: Request) -> Response<Body> {
         json_response(StatusCode::OK, &view(&replay, Utc::now()))
     })
     .await
+}
+
+/// For a tenant at its cap: frees the slots of replays that ended without
+/// giving theirs back, and resumes stalled ones (so they end, and free theirs).
+/// Whether a slot was freed.
+async fn look_after_slots(api: &DeliveriesApi, queue: &ReplayQueue, tenant: &TenantId) -> Result<bool, ApiError> {
+    let mut freed = false;
+    for (subscription_id, replay_id) in api.replays.slot_holders(tenant).await? {
+        let Some(holder) = api.replays.get(tenant, &subscription_id, &replay_id).await? else {
+            continue;
+        };
+        if api.replays.free_ended(tenant, &holder).await {
+            freed = true;
+        } else {
+            resume_if_stalled(&api.replays, queue, tenant, &holder, Utc::now()).await?;
+        }
+    }
+    Ok(freed)
 }
 
 /// The 409 for a second replay of subscription `id`: it names the running

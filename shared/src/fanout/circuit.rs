@@ -22,7 +22,8 @@ use super::retry::RedeliveryPolicy;
 use crate::config::{ConfigError, Environment};
 use crate::util::rfc3339_millis;
 
-/// Seconds an open circuit waits before its probe (default: twice the first retry delay).
+/// Seconds an open circuit waits before its probe. template.yaml sets it
+/// (`CircuitCoolOffSeconds`, 60 by default); unset, twice the first retry delay.
 pub const COOL_OFF_VARIABLE: &str = "CIRCUIT_COOL_OFF_SECONDS";
 
 /// What a held delivery's parked message says, before the last error.

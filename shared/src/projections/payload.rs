@@ -170,7 +170,10 @@ fn schema<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Result<T, 
 /// do not follow, and for READ operations.
 pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
     let Some(timed) = parse(event)? else { return Ok(None) };
-    check_keys(&timed.event).map_err(|reason| PayloadError {
+    // A removal mails nothing: it may name the item as it was stored before
+    // links and addresses were checked.
+    let removal = matches!(event.event_payload.operation, Operation::Delete | Operation::BulkDelete);
+    check_keys(&timed.event, !removal).map_err(|reason| PayloadError {
         entity: event.entity_name.clone(),
         reason,
     })?;
@@ -269,9 +272,10 @@ fn parse(event: &Event) -> Result<Option<Timed>, PayloadError> {
 }
 
 /// The ids the projections put in keys (shopper, product, variant) held to the
-/// entity id rules, so every key fits DynamoDB's limits; the shopper's e-mail
-/// address and the links e-mails will carry.
-fn check_keys(projected: &ProjectionEvent) -> Result<(), String> {
+/// entity id rules, so every key fits DynamoDB's limits; and, for what may be
+/// mailed (`mailable`: not a removal), the shopper's e-mail address and the
+/// links e-mails will carry.
+fn check_keys(projected: &ProjectionEvent, mailable: bool) -> Result<(), String> {
     let (shopper, products): (Option<&Shopper>, Vec<ProductKey>) = match projected {
         ProjectionEvent::Wishlist { shopper, items } => {
             (Some(shopper), items.iter().map(WishlistItem::product).collect())
@@ -292,6 +296,9 @@ fn check_keys(projected: &ProjectionEvent) -> Result<(), String> {
         }));
     for (field, value) in checks {
         key_value(field, value).map_err(|e| format!("{}: {}", e.field, e.message))?;
+    }
+    if !mailable {
+        return Ok(());
     }
     if shopper.is_some_and(|s| !is_email_address(&s.email)) {
         return Err("shopper.email: must be an e-mail address".to_owned());
@@ -415,6 +422,10 @@ mod tests {
             assert!(err.contains(&format!("{field}: ")), "{err}");
             assert!(!err.contains("javascript") && !err.contains("ann at"), "{err}");
         }
+        // AND a removal naming the item as stored before (an http link) is taken
+        let stored_before =
+            json!({"shopper": shopper, "item": item("http://shop.example/p/1", "https://cdn.example/1.jpg")});
+        assert!(check_projected_keys(&event("WISHLIST_ITEM", "DELETE", stored_before)).is_ok());
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! so a second replay of the subscription is refused while it runs). A tenant
 //! runs at most `MaxConcurrentReplaysPerTenant` at once: each running replay
 //! holds one of the tenant's slots (`pk = T#<tenant>#REPLAY_SLOTS`,
-//! `sk = SLOT#<n>`), taken with the lock and given back with it.
+//! `sk = SLOT#<n>`, naming the replay and its subscription), taken in the
+//! transaction that starts it and given back once it has ended.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 
@@ -160,6 +161,7 @@ impl Replays {
             .item("pk", slots_partition(tenant))
             .item("sk", slot_key(slot))
             .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
+            .item("subscription_id", AttributeValue::S(replay.subscription_id.clone()))
             .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
             .item("expires_at", AttributeValue::N((now + LOCK).timestamp().to_string()))
             .condition_expression("attribute_not_exists(pk) OR #until < :now")
@@ -274,9 +276,6 @@ impl Replays {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if done.next.is_none() {
             items.push(self.unlock(tenant, replay)?);
-            if let Some(slot) = replay.slot {
-                items.push(self.free_slot(tenant, replay, slot)?);
-            }
         }
         let written = transact(
             &self.client,
@@ -284,7 +283,11 @@ impl Replays {
             "TransactWriteItems on the deliveries table (replay step)",
         )
         .await?;
-        Ok(matches!(written, Written::Committed))
+        let committed = matches!(written, Written::Committed);
+        if committed && done.next.is_none() {
+            self.free_slot(tenant, replay).await;
+        }
+        Ok(committed)
     }
 
     /// Marks a stalled replay (stall.rs) resumed at `now`, so its step may be
@@ -333,17 +336,59 @@ impl Replays {
         Ok(TransactWriteItem::builder().delete(unlock).build())
     }
 
-    /// Gives the tenant's slot back (in the transaction that ends `replay`).
-    fn free_slot(&self, tenant: &TenantId, replay: &Replay, slot: u32) -> Result<TransactWriteItem, StorageError> {
-        let free = Delete::builder()
+    /// Gives the tenant's slot `replay` holds back, once it has ended. Not in
+    /// the transaction that ends it: a replay running past its slot's 24 hours
+    /// may find the slot taken by another, and must still end. Best effort: a
+    /// slot left held is freed by the next start that finds the tenant at its
+    /// cap (`free_ended`), or taken again after its 24 hours.
+    async fn free_slot(&self, tenant: &TenantId, replay: &Replay) {
+        let Some(slot) = replay.slot else { return };
+        let freed = self
+            .client
+            .delete_item()
             .table_name(&self.table)
             .key("pk", slots_partition(tenant))
             .key("sk", slot_key(slot))
             .condition_expression("replay_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
-            .build()
-            .map_err(unbuildable)?;
-        Ok(TransactWriteItem::builder().delete(free).build())
+            .send()
+            .await;
+        if let Err(err) = freed
+            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
+        {
+            tracing::warn!(%tenant, replay_id = %replay.replay_id, error = %DisplayErrorContext(&err),
+                "replay slot not freed; the next start at the tenant's cap frees it");
+        }
+    }
+
+    /// The replays holding the tenant's slots: `(subscription id, replay id)`.
+    pub async fn slot_holders(&self, tenant: &TenantId) -> Result<Vec<(String, String)>, StorageError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", slots_partition(tenant))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StorageError::sdk("Query on the deliveries table (replay slots)", e))?;
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| item.get(name)?.as_s().ok().cloned();
+        Ok(output
+            .items()
+            .iter()
+            .filter_map(|item| Some((text(item, "subscription_id")?, text(item, "replay_id")?)))
+            .collect())
+    }
+
+    /// Frees the slot `replay` holds if it has ended (its own release did not
+    /// happen); whether it did.
+    pub async fn free_ended(&self, tenant: &TenantId, replay: &Replay) -> bool {
+        if replay.status == ReplayStatus::Running || replay.slot.is_none() {
+            return false;
+        }
+        self.free_slot(tenant, replay).await;
+        true
     }
 
     /// Ends a running replay with `outcome` (and why, when it stopped early) and
@@ -373,22 +418,22 @@ impl Replays {
         if let Some(reason) = reason {
             update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()));
         }
-        let mut items = vec![
+        let items = vec![
             TransactWriteItem::builder()
                 .update(update.build().map_err(unbuildable)?)
                 .build(),
             self.unlock(tenant, replay)?,
         ];
-        if let Some(slot) = replay.slot {
-            items.push(self.free_slot(tenant, replay, slot)?);
-        }
         // Refused: it had ended already (a task delivered twice).
-        transact(
+        let written = transact(
             &self.client,
             items,
             "TransactWriteItems on the deliveries table (replay end)",
         )
         .await?;
+        if matches!(written, Written::Committed) {
+            self.free_slot(tenant, replay).await;
+        }
         Ok(())
     }
 }
