@@ -950,6 +950,31 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
     assert!(h.fan_out().await.is_empty());
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let to = shared::util::rfc3339_millis::format(&chrono::Utc::now());
+    // AND evt-2 indexed as events stored before replays read by entity were
+    // (under the tenant-wide by_time partition)
+    let dynamodb = aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await);
+    let events_table = h.stack.stack.tables.of(&EVENTS);
+    let key = AttributeValue::S(format!("T#{TENANT}#E#evt-2"));
+    let stored = dynamodb
+        .get_item()
+        .table_name(events_table)
+        .key("pk", key.clone())
+        .send()
+        .await
+        .expect("evt-2")
+        .item
+        .expect("stored");
+    let by_entity = stored["gsi2pk"].as_s().expect("by_time key").clone();
+    assert!(by_entity.starts_with(&format!("T#{TENANT}#N#ORDER#S#")), "{by_entity}");
+    dynamodb
+        .update_item()
+        .table_name(events_table)
+        .key("pk", key)
+        .update_expression("SET gsi2pk = :old")
+        .expression_attribute_values(":old", AttributeValue::S(by_entity.replace("#N#ORDER", "")))
+        .send()
+        .await
+        .expect("the older key");
 
     // WHEN the queue is back and the outage's window is replayed
     let name = queue.rsplit('/').next().expect("queue name");

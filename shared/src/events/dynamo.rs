@@ -182,18 +182,19 @@ impl DynamoEventStore {
 }
 
 impl DynamoEventStore {
-    /// One page (`limit` at most) of the tenant's events in `by_time` shard
-    /// `shard` accepted in `[from, to)`, oldest first, after `cursor` (a sort key
-    /// this returned); and the cursor of the next page. Expired events are left out.
+    /// One page (`limit` at most) of the tenant's events in `by_time`
+    /// partition `index` of a replay of `entity_name` (`item::replay_partition`)
+    /// accepted in `[from, to)`, oldest first, after `cursor` (a sort key this
+    /// returned); and the cursor of the next page. Expired events are left out.
     pub async fn page_in_window(
         &self,
-        tenant: &TenantId,
-        shard: u8,
+        (tenant, entity_name): (&TenantId, &str),
+        index: u8,
         (from, to): (DateTime<Utc>, DateTime<Utc>),
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<Event>, Option<String>), EventStoreError> {
-        let partition = item::time_key(tenant, shard);
+        let partition = item::replay_partition(tenant, entity_name, index);
         let start = cursor
             .map(|sort_key| {
                 let id = item::id_from_sort_key(sort_key).ok_or(EventStoreError::InvalidCursor)?;

@@ -50,7 +50,7 @@ impl EventItem {
             pk: event_key(tenant, &event.id),
             gsi1pk: entity_key(tenant, &event.entity_name, &event.entity_id),
             gsi1sk: entity_sort_key(&event.created_at, &event.id),
-            gsi2pk: Some(time_key(tenant, time_shard(&event.id))),
+            gsi2pk: Some(time_key(tenant, &event.entity_name, time_shard(&event.id))),
             gsi2sk: Some(entity_sort_key(&event.created_at, &event.id)),
             tenant: tenant.to_string(),
             expires_at: (event.created_at + retention).timestamp(),
@@ -77,9 +77,29 @@ pub fn entity_key(tenant: &TenantId, entity_name: &str, entity_id: &str) -> Stri
     format!("T#{tenant}#N#{entity_name}#I#{entity_id}")
 }
 
-/// The `by_time` partition key of a tenant's shard.
-pub fn time_key(tenant: &TenantId, shard: u8) -> String {
+/// The `by_time` partition key of a tenant's events of one entity name, in
+/// one shard: a replay reads only its subscription's entity.
+pub fn time_key(tenant: &TenantId, entity_name: &str, shard: u8) -> String {
+    format!("T#{tenant}#N#{entity_name}#S#{shard}")
+}
+
+/// The tenant-wide `by_time` partition key events were written under before
+/// they were kept by entity; read until the last of them expires.
+fn tenant_time_key(tenant: &TenantId, shard: u8) -> String {
     format!("T#{tenant}#S#{shard}")
+}
+
+/// The `by_time` partitions a replay of `entity_name` reads, one a step's
+/// `shard`: the entity's shards, then the tenant-wide ones of older events.
+pub const REPLAY_PARTITIONS: u8 = 2 * TIME_SHARDS;
+
+/// Partition `index` (below `REPLAY_PARTITIONS`) of a replay of `entity_name`.
+pub fn replay_partition(tenant: &TenantId, entity_name: &str, index: u8) -> String {
+    if index < TIME_SHARDS {
+        time_key(tenant, entity_name, index)
+    } else {
+        tenant_time_key(tenant, index - TIME_SHARDS)
+    }
 }
 
 /// Which of the tenant's `by_time` shards an event id is in.
@@ -100,4 +120,24 @@ pub fn id_from_sort_key(sort_key: &str) -> Option<&str> {
     let timestamp = chrono::DateTime::parse_from_rfc3339(at).ok()?;
     let canonical = rfc3339_millis::format(&timestamp.with_timezone(&Utc)) == at;
     (canonical && ids::validate_client_id("id", id).is_ok()).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_reads_its_entitys_partitions_then_the_tenant_wide_ones_of_older_events() {
+        let acme = TenantId::parse("acme").expect("tenant");
+        let partitions: Vec<String> = (0..REPLAY_PARTITIONS)
+            .map(|i| replay_partition(&acme, "ORDER", i))
+            .collect();
+        assert_eq!(partitions[0], "T#acme#N#ORDER#S#0");
+        assert_eq!(partitions[7], "T#acme#N#ORDER#S#7");
+        assert_eq!(partitions[8], "T#acme#S#0");
+        assert_eq!(partitions[15], "T#acme#S#7");
+        // AND a new event is indexed under its entity's partition
+        let shard = time_shard("evt-1");
+        assert_eq!(time_key(&acme, "ORDER", shard), partitions[usize::from(shard)]);
+    }
 }

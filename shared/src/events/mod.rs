@@ -16,7 +16,7 @@ mod typed;
 pub use admission::{Admission, make_customer_known};
 pub use customer::{CUSTOMER_ENTITY, CUSTOMER_EVENT_PREFIX, NewCustomer};
 pub use dynamo::DynamoEventStore;
-pub use item::{EventItem, TIME_SHARDS};
+pub use item::{EventItem, REPLAY_PARTITIONS, TIME_SHARDS};
 pub use memory::InMemoryEventStore;
 pub use model::{DefinitionStamp, Event, EventPayload, EventSource, EventType, Operation};
 pub use psi::masked_members;

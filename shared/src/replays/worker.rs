@@ -1,5 +1,6 @@
 //! The replay worker, on the replay queue: each task is one page (a hundred
-//! events at most) of one of the tenant's `by_time` shards; it sends the page's
+//! events at most) of one of the `by_time` partitions of the subscription's
+//! entity (or of the tenant-wide ones older events are in); it sends the page's
 //! events that the subscription wants to that subscription only, counts them,
 //! and queues the next page, so no window is one long run. A task delivered
 //! twice sends its page twice (consumers deduplicate by eventId) but counts once.
@@ -15,7 +16,7 @@ use super::config::ReplayWorkerConfig;
 use super::model::{Replay, ReplayStatus, ReplayTask};
 use super::queue::ReplayQueue;
 use super::store::{Replays, StepDone};
-use crate::events::{DynamoEventStore, EventStoreError, TIME_SHARDS};
+use crate::events::{DynamoEventStore, EventStoreError, REPLAY_PARTITIONS};
 use crate::fanout::{Fanout, SubscriptionsByTenant, matching, replay_plan};
 use crate::storage::schema::SUBSCRIPTION_RECORDS;
 use crate::storage::{DynamoRecords, Records, StorageError};
@@ -123,7 +124,7 @@ impl ReplayWorker {
         let (events, next_cursor) = self
             .events
             .page_in_window(
-                tenant,
+                (tenant, &subscription.entity_type),
                 task.shard,
                 (replay.from, replay.to),
                 self.page,
@@ -187,12 +188,12 @@ fn turn(replay: &Replay, task: &ReplayTask, message: Option<&str>) -> Turn {
     }
 }
 
-/// The task after `task`: the shard's next page, else the next shard's first;
-/// `None` after the last shard.
+/// The task after `task`: the partition's next page, else the next
+/// partition's first; `None` after the last (`REPLAY_PARTITIONS`).
 fn next_step(task: &ReplayTask, cursor: Option<String>) -> Option<ReplayTask> {
     let (shard, cursor) = match cursor {
         Some(cursor) => (task.shard, Some(cursor)),
-        None if task.shard + 1 < TIME_SHARDS => (task.shard + 1, None),
+        None if task.shard + 1 < REPLAY_PARTITIONS => (task.shard + 1, None),
         None => return None,
     };
     Some(ReplayTask {
