@@ -1530,6 +1530,29 @@ async fn a_tenant_runs_at_most_its_share_of_replays_at_once_and_other_tenants_ar
         .await
         .expect("a kept slot");
     assert_eq!(h.replay(TENANT, &first, &from, &to).await.0, 202);
+
+    // AND a subscription lock an ended replay kept is let go by the next replay of it
+    h.run_replays().await;
+    aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
+        .put_item()
+        .table_name(h.stack.stack.tables.of(&DELIVERIES))
+        .item("pk", AttributeValue::S(format!("T#{TENANT}#S#{second}")))
+        .item("sk", AttributeValue::S("REPLAYING".into()))
+        .item("replay_id", AttributeValue::S(second_id.into()))
+        .item(
+            "until",
+            AttributeValue::N((chrono::Utc::now().timestamp() + 3600).to_string()),
+        )
+        .send()
+        .await
+        .expect("a kept lock");
+    let (status, problem) = h.replay(TENANT, &second, &from, &to).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap_or_default().contains("had ended"),
+        "{problem}"
+    );
+    assert_eq!(h.replay(TENANT, &second, &from, &to).await.0, 202);
 }
 
 #[tokio::test]

@@ -206,15 +206,20 @@ async fn a_typed_event_is_stored_in_its_requests_trace_and_a_resend_answers_the_
     let (_, answer) = parts(answered);
     let id = answer["eventId"].as_str().expect("event id");
     assert_eq!(read(&stack, id).await.1["traceparent"], first);
-    // AND a resend in another trace answers the first event's
-    let again = stack
-        .call(
-            "create-order-event",
-            post("00-11111111111111111111111111111111-2222222222222222-00"),
-        )
-        .await;
-    assert_eq!(
-        again.headers().get("traceparent").and_then(|v| v.to_str().ok()),
-        Some(first)
-    );
+    // AND a resend in another trace answers the first event's, also with
+    // regenerated fields (the first body wins)
+    let mut changed = body.clone();
+    changed["reference"] = json!("regenerated");
+    for resent in [&body, &changed] {
+        let request = ApiRequest::new("POST", "/api/v1/events/orders")
+            .for_tenant("acme")
+            .header("traceparent", "00-11111111111111111111111111111111-2222222222222222-00")
+            .json(resent)
+            .build();
+        let again = stack.call("create-order-event", request).await;
+        assert_eq!(
+            again.headers().get("traceparent").and_then(|v| v.to_str().ok()),
+            Some(first)
+        );
+    }
 }

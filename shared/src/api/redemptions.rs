@@ -114,7 +114,7 @@ async fn first_answer<S: EventStore, L: Ledger>(
     api: &RedemptionsApi<S, L>,
     tenant: &TenantId,
     event_id: &str,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<(Value, Option<String>)>, ApiError> {
     let Some(stored) = api.events.store.get(tenant, event_id).await? else {
         return Ok(None);
     };
@@ -128,8 +128,9 @@ async fn first_answer<S: EventStore, L: Ledger>(
         return Ok(None);
     };
     Ok(api.ledger.mark(tenant, customer, event_id).await?.map(|mark| {
-        json!({"eventId": event_id, "customerId": customer, "tenantId": tenant.as_str(), "isExisting": true,
-               "startingBalance": mark.starting, "pendingBalance": mark.available})
+        let answer = json!({"eventId": event_id, "customerId": customer, "tenantId": tenant.as_str(), "isExisting": true,
+               "startingBalance": mark.starting, "pendingBalance": mark.available});
+        (answer, stored.traceparent.clone())
     }))
 }
 
@@ -149,8 +150,11 @@ pub async fn create_redemption_event<S: EventStore, L: Ledger>(
             let (event, customer) = typed_event(TypedKind::Redemption, body.clone(), Utc::now())?;
             check_deliverable(caller.tenant.as_str(), &event, "body")?;
             let quantity = quantity(&body.json)?;
-            if let Some(answer) = first_answer(api, &caller.tenant, &event.id).await? {
-                return json_response(StatusCode::OK, &answer);
+            if let Some((answer, traceparent)) = first_answer(api, &caller.tenant, &event.id).await? {
+                return Ok(with_trace(
+                    json_response(StatusCode::OK, &answer)?,
+                    traceparent.as_deref(),
+                ));
             }
             let (mark, redeemed_before) = redeem(&api.ledger, &caller.tenant, &customer, &event.id, quantity).await?;
             // Stored once applied: a failure here is mended by a resend, which the

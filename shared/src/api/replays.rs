@@ -144,6 +144,13 @@ async fn running_conflict(
             "a replay of subscription {id} was running; ask again"
         )));
     };
+    // It ended without letting go of the subscription (its release was lost).
+    if api.replays.free_ended(tenant, &running).await {
+        return Ok(ApiError::Conflict(format!(
+            "replay {} of subscription {id} had ended; ask again",
+            running.replay_id
+        )));
+    }
     let replay_id = &running.replay_id;
     let resumed = resume_if_stalled(&api.replays, queue, tenant, &running, Utc::now()).await?;
     Ok(ApiError::Conflict(match resumed {

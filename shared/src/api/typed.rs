@@ -69,8 +69,8 @@ pub async fn store_typed<S: EventStore, D>(
         PutOutcome::Replayed(event) => (true, customer_id, event.traceparent),
         // The id was accepted before with another body: the first body wins.
         PutOutcome::Conflict => {
-            let first = first_customer(api, tenant, &event_id, &kind_name, now).await?;
-            (true, first.unwrap_or(customer_id), None)
+            let (first, traceparent) = first_customer(api, tenant, &event_id, &kind_name, now).await?;
+            (true, first.unwrap_or(customer_id), traceparent)
         }
     };
     Ok(Stored {
@@ -113,7 +113,7 @@ async fn first_customer<S: EventStore, D>(
     event_id: &str,
     kind_name: &str,
     now: DateTime<Utc>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<(Option<String>, Option<String>), ApiError> {
     let stored = api
         .store
         .get(tenant, event_id)
@@ -126,10 +126,10 @@ async fn first_customer<S: EventStore, D>(
         )));
     }
     let Some(customer_id) = stored.event_payload.key_attributes.get(CUSTOMER_ID_ATTRIBUTE) else {
-        return Ok(None);
+        return Ok((None, stored.traceparent));
     };
     make_customer_known(Some(&customer(customer_id)), &api.store, tenant, event_id, now).await?;
-    Ok(Some(customer_id.clone()))
+    Ok((Some(customer_id.clone()), stored.traceparent.clone()))
 }
 
 pub async fn create_action_event<S: EventStore, D>(api: &EventsApi<S, D>, req: Request) -> Response<Body> {

@@ -170,10 +170,10 @@ fn schema<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Result<T, 
 /// do not follow, and for READ operations.
 pub fn projection_event(event: &Event) -> Result<Option<Timed>, PayloadError> {
     let Some(timed) = parse(event)? else { return Ok(None) };
-    // A removal mails nothing: it may name the item as it was stored before
-    // links and addresses were checked.
+    // A wishlist removal stores no item: it may name the item as it was stored
+    // before links were checked. Its shopper is stored, so the address is checked.
     let removal = matches!(event.event_payload.operation, Operation::Delete | Operation::BulkDelete);
-    check_keys(&timed.event, !removal).map_err(|reason| PayloadError {
+    check_keys(&timed.event, removal).map_err(|reason| PayloadError {
         entity: event.entity_name.clone(),
         reason,
     })?;
@@ -272,10 +272,10 @@ fn parse(event: &Event) -> Result<Option<Timed>, PayloadError> {
 }
 
 /// The ids the projections put in keys (shopper, product, variant) held to the
-/// entity id rules, so every key fits DynamoDB's limits; and, for what may be
-/// mailed (`mailable`: not a removal), the shopper's e-mail address and the
-/// links e-mails will carry.
-fn check_keys(projected: &ProjectionEvent, mailable: bool) -> Result<(), String> {
+/// entity id rules, so every key fits DynamoDB's limits; the shopper's e-mail
+/// address; and the links e-mails will carry (but a wishlist `removal`'s,
+/// which stores no item).
+fn check_keys(projected: &ProjectionEvent, removal: bool) -> Result<(), String> {
     let (shopper, products): (Option<&Shopper>, Vec<ProductKey>) = match projected {
         ProjectionEvent::Wishlist { shopper, items } => {
             (Some(shopper), items.iter().map(WishlistItem::product).collect())
@@ -297,13 +297,13 @@ fn check_keys(projected: &ProjectionEvent, mailable: bool) -> Result<(), String>
     for (field, value) in checks {
         key_value(field, value).map_err(|e| format!("{}: {}", e.field, e.message))?;
     }
-    if !mailable {
-        return Ok(());
-    }
     if shopper.is_some_and(|s| !is_email_address(&s.email)) {
         return Err("shopper.email: must be an e-mail address".to_owned());
     }
-    check_links(projected)
+    match projected {
+        ProjectionEvent::Wishlist { .. } | ProjectionEvent::WishlistItem { .. } if removal => Ok(()),
+        _ => check_links(projected),
+    }
 }
 
 /// Links that go in e-mails are `https` ones: a `javascript:` or `data:` link
@@ -426,6 +426,13 @@ mod tests {
         let stored_before =
             json!({"shopper": shopper, "item": item("http://shop.example/p/1", "https://cdn.example/1.jpg")});
         assert!(check_projected_keys(&event("WISHLIST_ITEM", "DELETE", stored_before)).is_ok());
+        // AND not a removal's shopper address that is none (the shopper is
+        // stored), nor a product removal's link (its details are)
+        let linked = item("https://shop.example/p/1", "https://cdn.example/1.jpg");
+        let no_address = json!({"shopper": {"id": "shp-1", "email": "nobody"}, "item": linked});
+        assert!(check_projected_keys(&event("WISHLIST_ITEM", "DELETE", no_address)).is_err());
+        let product = json!({"product_id": "P1", "url": "http://shop.example/p/1"});
+        assert!(check_projected_keys(&event("PRODUCT", "DELETE", product)).is_err());
     }
 
     #[test]

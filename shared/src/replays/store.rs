@@ -4,13 +4,13 @@
 //! runs at most `MaxConcurrentReplaysPerTenant` at once: each running replay
 //! holds one of the tenant's slots (`pk = T#<tenant>#REPLAY_SLOTS`,
 //! `sk = SLOT#<n>`, naming the replay and its subscription), taken in the
-//! transaction that starts it and given back once it has ended.
+//! transaction that starts it and given back, with the lock, once it has ended.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::{Replay, ReplayStatus, ReplayTask};
@@ -273,10 +273,7 @@ impl Replays {
             expression = format!("{expression} REMOVE {}", remove.join(", "));
         }
         let update = update.update_expression(expression).build().map_err(unbuildable)?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        if done.next.is_none() {
-            items.push(self.unlock(tenant, replay)?);
-        }
+        let items = vec![TransactWriteItem::builder().update(update).build()];
         let written = transact(
             &self.client,
             items,
@@ -285,7 +282,7 @@ impl Replays {
         .await?;
         let committed = matches!(written, Written::Committed);
         if committed && done.next.is_none() {
-            self.free_slot(tenant, replay).await;
+            self.release(tenant, replay).await;
         }
         Ok(committed)
     }
@@ -323,24 +320,33 @@ impl Replays {
         }
     }
 
-    /// Lets the subscription be replayed again (in the transaction that ends `replay`).
-    fn unlock(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
-        let unlock = Delete::builder()
+    /// Lets the subscription be replayed again and gives the tenant's slot
+    /// back, once `replay` has ended. Not in the write that ends it: a replay
+    /// running past its lock's and slot's 24 hours may find them taken by
+    /// another, and must still end. Best effort: a lock or slot left held is let
+    /// go by the next start that meets it (`running_conflict`, `free_ended`), or
+    /// taken again after its 24 hours.
+    pub async fn release(&self, tenant: &TenantId, replay: &Replay) {
+        let unlocked = self
+            .client
+            .delete_item()
             .table_name(&self.table)
             .key("pk", partition(tenant, &replay.subscription_id))
             .key("sk", AttributeValue::S(LOCK_KEY.into()))
             .condition_expression("replay_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
-            .build()
-            .map_err(unbuildable)?;
-        Ok(TransactWriteItem::builder().delete(unlock).build())
+            .send()
+            .await;
+        if let Err(err) = unlocked
+            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
+        {
+            tracing::warn!(%tenant, replay_id = %replay.replay_id, error = %DisplayErrorContext(&err),
+                "replay lock not freed; the next replay of the subscription frees it");
+        }
+        self.free_slot(tenant, replay).await;
     }
 
-    /// Gives the tenant's slot `replay` holds back, once it has ended. Not in
-    /// the transaction that ends it: a replay running past its slot's 24 hours
-    /// may find the slot taken by another, and must still end. Best effort: a
-    /// slot left held is freed by the next start that finds the tenant at its
-    /// cap (`free_ended`), or taken again after its 24 hours.
+    /// Gives the tenant's slot `replay` holds back (see `release`).
     async fn free_slot(&self, tenant: &TenantId, replay: &Replay) {
         let Some(slot) = replay.slot else { return };
         let freed = self
@@ -381,13 +387,13 @@ impl Replays {
             .collect())
     }
 
-    /// Frees the slot `replay` holds if it has ended (its own release did not
-    /// happen); whether it did.
+    /// Lets go of what `replay` holds if it has ended (its own release did not
+    /// happen); whether it had ended.
     pub async fn free_ended(&self, tenant: &TenantId, replay: &Replay) -> bool {
-        if replay.status == ReplayStatus::Running || replay.slot.is_none() {
+        if replay.status == ReplayStatus::Running {
             return false;
         }
-        self.free_slot(tenant, replay).await;
+        self.release(tenant, replay).await;
         true
     }
 
@@ -422,7 +428,6 @@ impl Replays {
             TransactWriteItem::builder()
                 .update(update.build().map_err(unbuildable)?)
                 .build(),
-            self.unlock(tenant, replay)?,
         ];
         // Refused: it had ended already (a task delivered twice).
         let written = transact(
@@ -432,7 +437,7 @@ impl Replays {
         )
         .await?;
         if matches!(written, Written::Committed) {
-            self.free_slot(tenant, replay).await;
+            self.release(tenant, replay).await;
         }
         Ok(())
     }
