@@ -454,6 +454,22 @@ async fn a_payload_is_delivered_as_sent_so_one_that_would_grow_if_re_serialised_
     );
 }
 
+/// acme's WISHLIST event `id` with `payload`, posted: its status and answer.
+async fn post_wishlist(stack: &TestStack, id: &str, payload: &Value) -> (u16, Value) {
+    let mut body = with_payload_text(id, &payload.to_string());
+    body["entity_name"] = json!("WISHLIST");
+    parts(stack.call("create-event", post("acme", &body)).await)
+}
+
+/// A 400 naming the payload field, as a payload the projections refuse gets.
+fn assert_payload_refused(status: u16, problem: &Value) {
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"],
+        "event_payload.base64_encoded_payload_json"
+    );
+}
+
 #[tokio::test]
 async fn ids_the_projections_put_in_keys_are_bounded_at_the_request() {
     let stack = TestStack::new().await;
@@ -465,14 +481,8 @@ async fn ids_the_projections_put_in_keys_are_bounded_at_the_request() {
         json!({"shopper": {"id": "A", "email": "a@example.com"},
                "items": [{"product_id": "P", "variant_id": long, "name": "P", "url": "https://shop.example/p"}]}),
     ] {
-        let mut body = with_payload_text("e-long", &payload.to_string());
-        body["entity_name"] = json!("WISHLIST");
-        let (status, problem) = parts(stack.call("create-event", post("acme", &body)).await);
-        assert_eq!(status, 400, "{problem}");
-        assert_eq!(
-            problem["errors"][0]["field"],
-            "event_payload.base64_encoded_payload_json"
-        );
+        let (status, problem) = post_wishlist(&stack, "e-long", &payload).await;
+        assert_payload_refused(status, &problem);
         assert!(!problem.to_string().contains(&long), "the value is never echoed");
     }
 }
@@ -502,15 +512,9 @@ async fn links_for_e_mails_shopper_addresses_and_invisible_id_characters_are_ref
     ];
     for (payload, member) in cases {
         // WHEN it is posted
-        let mut body = with_payload_text("e-link", &payload.to_string());
-        body["entity_name"] = json!("WISHLIST");
-        let (status, problem) = parts(stack.call("create-event", post("acme", &body)).await);
+        let (status, problem) = post_wishlist(&stack, "e-link", &payload).await;
         // THEN it is a 400 naming the payload and the member, never quoting the value
-        assert_eq!(status, 400, "{problem}");
-        assert_eq!(
-            problem["errors"][0]["field"],
-            "event_payload.base64_encoded_payload_json"
-        );
+        assert_payload_refused(status, &problem);
         let reason = problem["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(reason.contains(member), "{member}: {problem}");
         assert!(!problem.to_string().contains("javascript") && !problem.to_string().contains("not-an-address"));
@@ -521,8 +525,6 @@ async fn links_for_e_mails_shopper_addresses_and_invisible_id_characters_are_ref
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "entity_id");
     // AND the same wishlist with https links is accepted
-    let mut fine = with_payload_text("e-fine", &with_item(("url", "https://shop.example/p")).to_string());
-    fine["entity_name"] = json!("WISHLIST");
-    let (status, created) = parts(stack.call("create-event", post("acme", &fine)).await);
+    let (status, created) = post_wishlist(&stack, "e-fine", &with_item(("url", "https://shop.example/p"))).await;
     assert_eq!(status, 201, "{created}");
 }

@@ -287,6 +287,26 @@ impl Harness {
             .expect("age the replay");
     }
 
+    /// A replay's hold on deliveries-table item `(pk, sk)` for another hour, as
+    /// replay `replay_id` of subscription `subscription_id` takes it: one whose
+    /// release was lost.
+    async fn keep_for_an_hour(&self, pk: &str, sk: &str, (replay_id, subscription_id): (&str, &str)) {
+        aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
+            .put_item()
+            .table_name(self.stack.stack.tables.of(&DELIVERIES))
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item("replay_id", AttributeValue::S(replay_id.into()))
+            .item("subscription_id", AttributeValue::S(subscription_id.into()))
+            .item(
+                "until",
+                AttributeValue::N((chrono::Utc::now().timestamp() + 3600).to_string()),
+            )
+            .send()
+            .await
+            .expect("a kept hold");
+    }
+
     /// `GET …/{id}/deliveries` as `tenant`.
     async fn deliveries(&self, tenant: &str, id: &str) -> (u16, Value) {
         let request = ApiRequest::new("GET", &format!("/api/v1/event-subscription/{id}/deliveries"))
@@ -1515,37 +1535,14 @@ async fn a_tenant_runs_at_most_its_share_of_replays_at_once_and_other_tenants_ar
     // AND a slot an ended replay kept (its release lost) is freed by the next start at the cap
     h.run_replays().await;
     let second_id = started["replayId"].as_str().expect("replay id");
-    aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
-        .put_item()
-        .table_name(h.stack.stack.tables.of(&DELIVERIES))
-        .item("pk", AttributeValue::S(format!("T#{TENANT}#REPLAY_SLOTS")))
-        .item("sk", AttributeValue::S("SLOT#0".into()))
-        .item("replay_id", AttributeValue::S(second_id.into()))
-        .item("subscription_id", AttributeValue::S(second.clone()))
-        .item(
-            "until",
-            AttributeValue::N((chrono::Utc::now().timestamp() + 3600).to_string()),
-        )
-        .send()
-        .await
-        .expect("a kept slot");
+    h.keep_for_an_hour(&format!("T#{TENANT}#REPLAY_SLOTS"), "SLOT#0", (second_id, &second))
+        .await;
     assert_eq!(h.replay(TENANT, &first, &from, &to).await.0, 202);
 
     // AND a subscription lock an ended replay kept is let go by the next replay of it
     h.run_replays().await;
-    aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await)
-        .put_item()
-        .table_name(h.stack.stack.tables.of(&DELIVERIES))
-        .item("pk", AttributeValue::S(format!("T#{TENANT}#S#{second}")))
-        .item("sk", AttributeValue::S("REPLAYING".into()))
-        .item("replay_id", AttributeValue::S(second_id.into()))
-        .item(
-            "until",
-            AttributeValue::N((chrono::Utc::now().timestamp() + 3600).to_string()),
-        )
-        .send()
-        .await
-        .expect("a kept lock");
+    h.keep_for_an_hour(&format!("T#{TENANT}#S#{second}"), "REPLAYING", (second_id, &second))
+        .await;
     let (status, problem) = h.replay(TENANT, &second, &from, &to).await;
     assert_eq!(status, 409, "{problem}");
     assert!(

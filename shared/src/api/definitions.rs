@@ -8,11 +8,11 @@ use lambda_http::http::header::{HeaderValue, LINK};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::config::DefinitionsConfig;
-use super::records::{check_version, flag, list_all, load, not_found, record_error, room_for_one};
+use super::records::{check_version, flag, list_all, list_page, load, not_found, record_error, room_for_one};
 use crate::definitions::{DefinitionRequest, ErrorCode, EventDefinition, definition_id};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, Scope, json_body, json_response, serve};
-use crate::pagination::{self, PageRequest};
+use crate::pagination;
 use crate::quotas::Quota;
 use crate::routes;
 use crate::storage::schema::{DEFINITION_RECORDS, DEFINITION_VERSION_RECORDS};
@@ -119,18 +119,13 @@ pub async fn list_event_definitions<R: Records<EventDefinition>>(
                 let found = list_all(&api.records, KIND, &caller.tenant, keep).await?;
                 return json_response(StatusCode::OK, &found);
             }
-            let page = PageRequest::from_query(&query, KIND)?;
-            let listed = api
-                .records
-                .list(&caller.tenant, page.limit, page.cursor.as_deref())
-                .await
-                .map_err(record_error(KIND, "*"))?;
+            let (listed, limit) = list_page(&api.records, KIND, &caller.tenant, &req).await?;
             let found: Vec<_> = listed.items.into_iter().filter(|d| keep(&d.value)).collect();
             let mut response = json_response(StatusCode::OK, &found)?;
             if let Some(cursor) = listed.cursor {
                 let next = format!(
                     "</api/v1/event-definitions?limit={}&next_token={}{}>; rel=\"next\"",
-                    page.limit,
+                    limit,
                     pagination::encode_token(KIND, &cursor),
                     if include_inactive { "&include_inactive=true" } else { "" }
                 );

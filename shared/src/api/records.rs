@@ -5,9 +5,9 @@ use lambda_http::{Request, RequestExt};
 
 use crate::error::ApiError;
 use crate::ids;
-use crate::pagination;
+use crate::pagination::{self, PageRequest};
 use crate::quotas::Quota;
-use crate::storage::{self, Counted, RecordError, Records, Versioned};
+use crate::storage::{self, Counted, RecordError, RecordPage, Records, Versioned};
 use crate::tenant::TenantId;
 
 /// A store error where no record is named: its storage failure, or a bug.
@@ -132,4 +132,21 @@ pub fn flag(req: &Request, name: &str) -> Result<bool, ApiError> {
         Some("true") => Ok(true),
         Some(_) => Err(ApiError::invalid_field(name, "must be true or false")),
     }
+}
+
+/// The page of the tenant's records of `kind` that `req`'s `limit` and
+/// `next_token` ask for, with the `limit` it was read with; the page's cursor
+/// is a `next_token` of this listing (`pagination::encode_token(kind, …)`).
+pub async fn list_page<T>(
+    records: &impl Records<T>,
+    kind: &'static str,
+    tenant: &TenantId,
+    req: &Request,
+) -> Result<(RecordPage<T>, usize), ApiError> {
+    let page = PageRequest::from_query(&req.query_string_parameters(), kind)?;
+    let listed = records
+        .list(tenant, page.limit, page.cursor.as_deref())
+        .await
+        .map_err(record_error(kind, "*"))?;
+    Ok((listed, page.limit))
 }

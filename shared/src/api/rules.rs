@@ -4,14 +4,14 @@
 use aws_config::SdkConfig;
 use chrono::Utc;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use super::config::RulesConfig;
-use super::records::{check_version, create_counted, load, path_id, record_error, room_for_one};
+use super::records::{check_version, create_counted, list_page, load, path_id, record_error, room_for_one};
 use crate::error::ApiError;
 use crate::http::{Authentication, Caller, json_body, json_response, serve};
-use crate::pagination::{self, PageRequest};
+use crate::pagination;
 use crate::quotas::Quota;
 use crate::rules::{Rule, RuleRequest};
 use crate::storage::schema::RULE_RECORDS;
@@ -65,13 +65,7 @@ struct RulePage {
 /// `GET /api/v1/rules[?limit=&next_token=]`: `{items, next_token}` in id order.
 pub async fn list_rules<R: Records<Rule>>(api: &RulesApi<R>, req: Request) -> Response<Body> {
     serve(&api.auth, &routes::LIST_RULES, req, |caller: Caller, req| async move {
-        let query = req.query_string_parameters();
-        let page = PageRequest::from_query(&query, KIND)?;
-        let listed = api
-            .records
-            .list(&caller.tenant, page.limit, page.cursor.as_deref())
-            .await
-            .map_err(record_error(KIND, "*"))?;
+        let (listed, _) = list_page(&api.records, KIND, &caller.tenant, &req).await?;
         let body = RulePage {
             items: listed.items,
             next_token: listed.cursor.map(|cursor| pagination::encode_token(KIND, &cursor)),

@@ -117,21 +117,41 @@ impl Replays {
         Ok(Started::TenantAtCap)
     }
 
+    /// The subscription's lock, taken for `replay` (see `hold`).
     fn lock(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
+        self.hold(
+            (
+                partition(tenant, &replay.subscription_id),
+                AttributeValue::S(LOCK_KEY.into()),
+            ),
+            replay,
+        )
+    }
+
+    /// Item `key`, written for `replay` until its lock's 24 hours are over, when
+    /// free or held by a replay whose 24 hours are over (it died for good).
+    /// Names the replay and its subscription, so a slot's holder can be found.
+    fn hold(
+        &self,
+        (pk, sk): (AttributeValue, AttributeValue),
+        replay: &Replay,
+    ) -> Result<TransactWriteItem, StorageError> {
         let now = replay.started_at;
-        let lock = Put::builder()
+        let until = AttributeValue::N((now + LOCK).timestamp().to_string());
+        let held = Put::builder()
             .table_name(&self.table)
-            .item("pk", partition(tenant, &replay.subscription_id))
-            .item("sk", AttributeValue::S(LOCK_KEY.into()))
+            .item("pk", pk)
+            .item("sk", sk)
             .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
-            .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
-            .item("expires_at", AttributeValue::N((now + LOCK).timestamp().to_string()))
+            .item("subscription_id", AttributeValue::S(replay.subscription_id.clone()))
+            .item("until", until.clone())
+            .item("expires_at", until)
             .condition_expression("attribute_not_exists(pk) OR #until < :now")
             .expression_attribute_names("#until", "until")
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .build()
             .map_err(unbuildable)?;
-        Ok(TransactWriteItem::builder().put(lock).build())
+        Ok(TransactWriteItem::builder().put(held).build())
     }
 
     fn record(&self, tenant: &TenantId, replay: &Replay) -> Result<TransactWriteItem, StorageError> {
@@ -152,24 +172,9 @@ impl Replays {
         Ok(TransactWriteItem::builder().put(record).build())
     }
 
-    /// Slot `slot` of the tenant, taken for `replay` when free (or held by a
-    /// replay whose lock is over: it died for good).
+    /// Slot `slot` of the tenant, taken for `replay` (see `hold`).
     fn take_slot(&self, tenant: &TenantId, replay: &Replay, slot: u32) -> Result<TransactWriteItem, StorageError> {
-        let now = replay.started_at;
-        let take = Put::builder()
-            .table_name(&self.table)
-            .item("pk", slots_partition(tenant))
-            .item("sk", slot_key(slot))
-            .item("replay_id", AttributeValue::S(replay.replay_id.clone()))
-            .item("subscription_id", AttributeValue::S(replay.subscription_id.clone()))
-            .item("until", AttributeValue::N((now + LOCK).timestamp().to_string()))
-            .item("expires_at", AttributeValue::N((now + LOCK).timestamp().to_string()))
-            .condition_expression("attribute_not_exists(pk) OR #until < :now")
-            .expression_attribute_names("#until", "until")
-            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-            .build()
-            .map_err(unbuildable)?;
-        Ok(TransactWriteItem::builder().put(take).build())
+        self.hold((slots_partition(tenant), slot_key(slot)), replay)
     }
 
     /// The replay, as last written.
@@ -327,43 +332,43 @@ impl Replays {
     /// go by the next start that meets it (`running_conflict`, `free_ended`), or
     /// taken again after its 24 hours.
     pub async fn release(&self, tenant: &TenantId, replay: &Replay) {
-        let unlocked = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", partition(tenant, &replay.subscription_id))
-            .key("sk", AttributeValue::S(LOCK_KEY.into()))
-            .condition_expression("replay_id = :id")
-            .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
-            .send()
+        let lock = (
+            partition(tenant, &replay.subscription_id),
+            AttributeValue::S(LOCK_KEY.into()),
+        );
+        self.let_go(
+            lock,
+            replay,
+            "replay lock not freed; the next replay of the subscription frees it",
+        )
+        .await;
+        if let Some(slot) = replay.slot {
+            let slot = (slots_partition(tenant), slot_key(slot));
+            self.let_go(
+                slot,
+                replay,
+                "replay slot not freed; the next start at the tenant's cap frees it",
+            )
             .await;
-        if let Err(err) = unlocked
-            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
-        {
-            tracing::warn!(%tenant, replay_id = %replay.replay_id, error = %DisplayErrorContext(&err),
-                "replay lock not freed; the next replay of the subscription frees it");
         }
-        self.free_slot(tenant, replay).await;
     }
 
-    /// Gives the tenant's slot `replay` holds back (see `release`).
-    async fn free_slot(&self, tenant: &TenantId, replay: &Replay) {
-        let Some(slot) = replay.slot else { return };
-        let freed = self
+    /// Deletes item `key` if `replay` still holds it; `unfreed` is logged on a failure.
+    async fn let_go(&self, (pk, sk): (AttributeValue, AttributeValue), replay: &Replay, unfreed: &str) {
+        let deleted = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", slots_partition(tenant))
-            .key("sk", slot_key(slot))
+            .key("pk", pk)
+            .key("sk", sk)
             .condition_expression("replay_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(replay.replay_id.clone()))
             .send()
             .await;
-        if let Err(err) = freed
+        if let Err(err) = deleted
             && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
         {
-            tracing::warn!(%tenant, replay_id = %replay.replay_id, error = %DisplayErrorContext(&err),
-                "replay slot not freed; the next start at the tenant's cap frees it");
+            tracing::warn!(replay_id = %replay.replay_id, error = %DisplayErrorContext(&err), "{unfreed}");
         }
     }
 
