@@ -1,5 +1,5 @@
 //! The stack's functions, callable by name as API Gateway (or a stream or queue
-//! event source) would invoke them. Names are the crates under `functions/`.
+//! event source) would invoke them, by their `Handler` names (`functions::HANDLERS`).
 
 use std::collections::BTreeMap;
 

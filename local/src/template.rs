@@ -36,7 +36,7 @@ pub struct Stack {
     pub physical: BTreeMap<String, String>,
 }
 
-/// The stack's functions' policies, by binary name (the crate under `functions/`).
+/// The stack's functions' policies, by handler name (`Handler`, an entry of `functions::HANDLERS`).
 #[derive(Debug, Clone, Default)]
 pub struct FunctionPolicies(pub BTreeMap<String, Policy>);
 
@@ -51,7 +51,7 @@ impl FunctionPolicies {
             stack,
         };
         let mut policies = BTreeMap::new();
-        for (logical, binary, resource) in functions(&template)? {
+        for (logical, handler, resource) in functions(&template)? {
             let mut policy = Policy::default();
             for item in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
                 let document = resolver.policy_document(logical, item)?;
@@ -62,7 +62,7 @@ impl FunctionPolicies {
                     }
                 }
             }
-            policies.insert(binary.to_owned(), policy);
+            policies.insert(handler.to_owned(), policy);
         }
         Ok(Self(policies))
     }
@@ -72,7 +72,7 @@ impl FunctionPolicies {
     }
 }
 
-/// Each function's environment variables, by binary name.
+/// Each function's environment variables, by handler name.
 #[derive(Debug, Clone, Default)]
 pub struct FunctionEnvironments(pub BTreeMap<String, BTreeMap<String, String>>);
 
@@ -86,7 +86,7 @@ impl FunctionEnvironments {
         };
         let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
         let mut environments = BTreeMap::new();
-        for (logical, binary, resource) in functions(&template)? {
+        for (logical, handler, resource) in functions(&template)? {
             let own = &resource["Properties"]["Environment"]["Variables"];
             let mut variables = BTreeMap::new();
             for (name, value) in [globals, own].into_iter().filter_map(Value::as_mapping).flatten() {
@@ -96,7 +96,7 @@ impl FunctionEnvironments {
                     .map_err(|e| TemplateError(format!("{logical}.{name}: {}", e.0)))?;
                 variables.insert(name, value);
             }
-            environments.insert(binary.to_owned(), variables);
+            environments.insert(handler.to_owned(), variables);
         }
         Ok(Self(environments))
     }
@@ -106,17 +106,17 @@ impl FunctionEnvironments {
     }
 }
 
-/// The template's functions: logical id, binary (the crate under `functions/`), resource.
+/// The template's functions: logical id, handler name (`Handler`), resource.
 fn functions(template: &Value) -> Result<Vec<(&str, &str, &Value)>, TemplateError> {
     let mut functions = Vec::new();
     for (logical, resource) in resources(template) {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
-            return fail(format!("{logical} has no Metadata.BuildProperties.Binary"));
+        let Some(handler) = resource["Properties"]["Handler"].as_str() else {
+            return fail(format!("{logical} has no Handler"));
         };
-        functions.push((logical, binary, resource));
+        functions.push((logical, handler, resource));
     }
     Ok(functions)
 }
@@ -426,8 +426,8 @@ Resources:
           - {Effect: Allow, Action: sqs:SendMessage, Resource: !GetAtt Queue.Arn}
   Fn:
     Type: AWS::Serverless::Function
-    Metadata: {BuildProperties: {Binary: fn}}
     Properties:
+      Handler: fn
       Policies:
         - !Ref Shared
         - Statement:

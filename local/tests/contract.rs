@@ -1,4 +1,4 @@
-//! template.yaml, openapi.yaml, functions/ and the code agree: the same routes,
+//! template.yaml, openapi.yaml, the handler table (functions/) and the code agree: the same routes,
 //! the same functions, the same tables.
 
 use std::collections::BTreeSet;
@@ -45,14 +45,14 @@ fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a V
         .collect()
 }
 
-/// (method, path, binary, without the authorizer) of every HTTP API event;
+/// (method, path, handler, without the authorizer) of every HTTP API event;
 /// `$default` for the catch-all.
 fn template_routes(template: &Value) -> BTreeSet<(String, String, String, bool)> {
     let mut routes = BTreeSet::new();
     for (name, function) in resources_of_type(template, "AWS::Serverless::Function") {
-        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+        let handler = function["Properties"]["Handler"]
             .as_str()
-            .unwrap_or_else(|| panic!("{name} has no BuildProperties.Binary"));
+            .unwrap_or_else(|| panic!("{name} has no Handler"));
         for (_, event) in function["Properties"]["Events"].as_mapping().into_iter().flatten() {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
@@ -61,7 +61,7 @@ fn template_routes(template: &Value) -> BTreeSet<(String, String, String, bool)>
             let method = properties["Method"].as_str().unwrap_or("ANY");
             let path = properties["Path"].as_str().unwrap_or("$default");
             let public = properties["Auth"]["Authorizer"].as_str() == Some("NONE");
-            routes.insert((method.to_owned(), path.to_owned(), binary.to_owned(), public));
+            routes.insert((method.to_owned(), path.to_owned(), handler.to_owned(), public));
         }
     }
     routes
@@ -78,22 +78,59 @@ fn template_routes_are_the_code_routes() {
 }
 
 #[test]
-fn every_function_crate_is_deployed_and_every_deployed_function_has_a_crate() {
+fn every_handler_is_deployed_and_every_deployed_function_names_a_handler() {
     let template = repo_file("template.yaml");
-    let deployed: BTreeSet<String> = resources_of_type(&template, "AWS::Serverless::Function")
+    let deployed: Vec<&str> = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()
-        .map(|(_, f)| {
-            f["Metadata"]["BuildProperties"]["Binary"]
+        .map(|(name, f)| {
+            f["Properties"]["Handler"]
                 .as_str()
-                .unwrap_or_default()
-                .to_owned()
+                .unwrap_or_else(|| panic!("{name} has no Handler"))
         })
         .collect();
-    let crates: BTreeSet<String> = std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions"))
-        .expect("functions/")
+    let unique: BTreeSet<&str> = deployed.iter().copied().collect();
+    assert_eq!(unique.len(), deployed.len(), "two functions share a Handler");
+    let handlers: BTreeSet<&str> = functions::HANDLERS.iter().map(|h| h.name).collect();
+    assert_eq!(unique, handlers);
+}
+
+/// SAM builds once for functions with the same CodeUri, BuildMethod and
+/// Metadata: every function shares the one binary and differs only in `Handler`.
+#[test]
+fn every_function_shares_one_build() {
+    let template = repo_file("template.yaml");
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["CodeUri"].as_str(), Some("."));
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert!(globals["Handler"].is_null(), "each function names its own Handler");
+    let expected: Value =
+        serde_norway::from_str("{BuildMethod: rust-cargolambda, BuildProperties: {Binary: event-collector}}")
+            .expect("yaml");
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        assert_eq!(function["Metadata"], expected, "{name}'s Metadata");
+        for own in ["CodeUri", "Runtime", "Architectures", "PackageType"] {
+            assert!(function["Properties"][own].is_null(), "{name} sets its own {own}");
+        }
+    }
+    let manifest = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions/Cargo.toml"))
+        .expect("functions/Cargo.toml");
+    assert!(manifest.contains("name = \"event-collector\""), "the binary SAM builds");
+}
+
+/// One file per function under functions/src, each in the handler table (a
+/// file the table does not declare would never be built).
+#[test]
+fn every_entry_point_file_is_a_handler() {
+    let files: BTreeSet<String> = std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions/src"))
+        .expect("functions/src")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "lib.rs" && name != "main.rs")
         .collect();
-    assert_eq!(deployed, crates);
+    let handlers: BTreeSet<String> = functions::HANDLERS
+        .iter()
+        .map(|h| format!("{}.rs", h.name.replace('-', "_")))
+        .collect();
+    assert_eq!(files, handlers);
 }
 
 #[test]
@@ -105,10 +142,8 @@ fn read_only_functions_cannot_write() {
         .map(|r| r.function)
         .collect();
     for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
-        let binary = function["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_default();
-        if !get_functions.contains(binary) {
+        let handler = function["Properties"]["Handler"].as_str().unwrap_or_default();
+        if !get_functions.contains(handler) {
             continue;
         }
         let policies = serde_norway::to_string(&function["Properties"]["Policies"]).expect("policies");
@@ -386,10 +421,8 @@ fn every_function_policy_is_understood_and_names_only_declared_resources() {
     let policies = FunctionPolicies::from_yaml(TEMPLATE, &contract_stack()).unwrap_or_else(|e| panic!("{e}"));
     let template = repo_file("template.yaml");
     for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
-        let binary = function["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(policies.of(binary).is_some(), "{name} ({binary}) has no policy entry");
+        let handler = function["Properties"]["Handler"].as_str().unwrap_or_default();
+        assert!(policies.of(handler).is_some(), "{name} ({handler}) has no policy entry");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Everything the Lambdas share: domain types, validation, errors, stores and the
 //! HTTP plumbing that turns an API Gateway request into a handler call.
 //!
-//! Function crates under `functions/` only build clients and call into here, so the
+//! The functions' entry points (`functions/src`) only build clients and call into here, so the
 //! local runner and the tests exercise exactly the code that runs in Lambda.
 
 pub mod api;

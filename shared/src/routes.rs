@@ -10,7 +10,7 @@ pub struct Route {
     pub method: &'static str,
     /// API Gateway syntax: `{name}` matches one path segment.
     pub path: &'static str,
-    /// The crate under `functions/` that serves it.
+    /// The function that serves it (its `Handler` name, an entry of `functions::HANDLERS`).
     pub function: &'static str,
     /// Served without the JWT authorizer (the console's static files); every
     /// API route is authorized.

@@ -1,11 +1,12 @@
-//! Runs one function binary the way Lambda does — the binary as a child process
+//! Runs one function the way Lambda does — the binary as a child process
 //! talking to a Runtime API on 127.0.0.1 — and prints one JSON line: init (spawn →
 //! its first `GET /next`), the first invocation, warm p50/p95 over `--warm`
 //! invocations of the same event, peak RSS (VmHWM) and the invocations it
 //! reported as errors. Used by scripts/bench.
 //!
 //!     lambda-bench --label create-event --event events/create-event.json --warm 50 \
-//!         --env AWS_ENDPOINT_URL=http://127.0.0.1:5000 … -- target/release/create-event
+//!         --env _HANDLER=create-event --env AWS_ENDPOINT_URL=http://127.0.0.1:5000 … \
+//!         -- target/release/event-collector
 
 use std::time::{Duration, Instant};
 

@@ -145,7 +145,7 @@ impl TestStack {
         self.stack.functions()
     }
 
-    /// Calls the named API function (a crate under `functions/`) as API Gateway would.
+    /// Calls the named API function (by its `Handler` name) as API Gateway would.
     pub async fn call(&self, function: &str, request: Request) -> Response<Body> {
         self.functions()
             .invoke(function, request)
