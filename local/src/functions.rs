@@ -55,7 +55,7 @@ use shared::schedule_sync::{ScheduleSync, ScheduleSyncConfig};
 use shared::storage::DynamoRecords;
 
 /// Each function's settings, read from its environment into the config type
-/// its Lambda `main` reads. This is the one place that says which function
+/// its entry point (`functions/src`) reads. This is the one place that says which function
 /// reads which config.
 pub enum Settings {
     CreateEvent(CreateEventConfig),
@@ -130,7 +130,7 @@ impl Settings {
     }
 }
 
-/// One API function's state, built as its Lambda's `main` builds it.
+/// One API function's state, built as its entry point builds it.
 pub enum ApiFunction {
     Events(EventsApi<DynamoEventStore>),
     Definitions(DefinitionsApi<DynamoRecords<EventDefinition>>),

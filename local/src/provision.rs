@@ -467,7 +467,7 @@ impl LocalStack {
     }
 
     /// Every API function, each with its own clients, built from its environment
-    /// as its Lambda's `main` builds it.
+    /// as its entry point builds it.
     pub fn functions(&self) -> ApiFunctions {
         let mut functions = ApiFunctions::default();
         for route in ROUTES {

@@ -1,4 +1,4 @@
-//! Starting a Lambda function: the one place `main`s share.
+//! Starting a Lambda function: the one place the entry points (`functions/src`) share.
 
 use std::future::Future;
 

@@ -1,5 +1,5 @@
 //! The HTTP handlers, one per route. Each is `async fn(&App, Request) -> Response`
-//! so a Lambda `main`, the local runner and the tests all call the same code.
+//! so a function's entry point, the local runner and the tests all call the same code.
 
 //! Modules take the names of the domain modules they serve (`definitions`,
 //! `events`, `jobs`, `runs` of notifications, `senders`, `subscriptions`, `typed` events).
