@@ -345,6 +345,59 @@ async fn runs_contract(runs: &impl Runs, expired: &impl Runs, jobs: &impl Record
     assert_eq!(expired.latest(&acme, "gone", 1).await.expect("runs").len(), 1);
 }
 
+/// What every runs store must do with one run slot per tenant: a second job of
+/// the tenant waits while the first runs, another tenant's job does not, and the
+/// slot is the next run's once the first finishes.
+async fn run_slots_contract(runs: &impl Runs, jobs: &impl Records<Job>) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    let run_of = |job: &str, execution: &str| {
+        let started = Utc::now();
+        Run::starting(execution.into(), job.into(), started, started)
+    };
+    for (tenant, job_id) in [(&acme, "job-1"), (&acme, "job-2"), (&globex, "job-1")] {
+        jobs.create(tenant, job_id, job()).await.expect("job");
+    }
+    let first = run_of("job-1", "exec-a1");
+    assert!(matches!(
+        runs.lease(&acme, &first).await.expect("lease"),
+        Lease::Started(_)
+    ));
+    // GIVEN acme's one slot held WHEN its other job's run comes THEN it waits,
+    assert_eq!(
+        runs.lease(&acme, &run_of("job-2", "exec-a2")).await.expect("lease"),
+        Lease::TenantBusy
+    );
+    // AND another tenant's run goes on,
+    assert!(matches!(
+        runs.lease(&globex, &run_of("job-1", "exec-g1")).await.expect("lease"),
+        Lease::Started(_)
+    ));
+    // AND once acme's run finishes, its other job's run has the slot.
+    let update = JobUpdate {
+        next_run_at: None,
+        ran: None,
+    };
+    runs.finish(&acme, &first, &update).await.expect("finish");
+    assert!(matches!(
+        runs.lease(&acme, &run_of("job-2", "exec-a3")).await.expect("lease"),
+        Lease::Started(_)
+    ));
+}
+
+#[tokio::test]
+async fn run_slots_in_memory_keep_the_contract() {
+    let jobs: Arc<InMemoryRecords<Job>> = Arc::default();
+    run_slots_contract(&InMemoryRuns::new(jobs.clone()).with_slots(1), &jobs).await;
+}
+
+#[tokio::test]
+async fn run_slots_in_dynamodb_keep_the_contract() {
+    let stack = TestStack::new().await;
+    let table = stack.stack.tables.of(&JOBS);
+    let jobs = DynamoRecords::<Job>::new(stack.client.clone(), table, JOB_RECORDS);
+    run_slots_contract(&RunStore::new(stack.client.clone(), table).with_slots(1), &jobs).await;
+}
+
 #[tokio::test]
 async fn runs_in_memory_keep_the_contract() {
     let jobs: Arc<InMemoryRecords<Job>> = Arc::default();

@@ -104,9 +104,18 @@ impl<'a> Environment<'a> {
         default: i64,
         range: std::ops::RangeInclusive<i64>,
     ) -> Result<chrono::Duration, ConfigError> {
-        let count: i64 = self.parsed_or(name, default)?;
+        self.count(name, default, range).map(unit)
+    }
+
+    /// `name` as a whole number within `range`, `default` when unset.
+    pub fn count<T>(&self, name: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        let count: T = self.parsed_or(name, default)?;
         if range.contains(&count) {
-            Ok(unit(count))
+            Ok(count)
         } else {
             Err(ConfigError::Invalid {
                 name,

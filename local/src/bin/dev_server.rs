@@ -90,6 +90,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(days) = env.optional("EVENT_RETENTION_DAYS") {
         stack = stack.with_parameter("EventRetentionDays", days)?;
     }
+    if let Some(rate) = env.optional("TENANT_API_RATE") {
+        stack = stack.with_parameter("TenantApiRequestsPerSecond", rate)?;
+    }
     let functions = match &auth {
         LocalAuth::Off => {
             tracing::warn!(

@@ -5,6 +5,7 @@
 use chrono::Duration;
 
 use crate::config::{ConfigError, Environment, FunctionConfig, RETENTION, retention};
+use crate::http::rate::RATE_VARIABLE;
 use crate::http::{Authentication, Scope};
 use crate::quotas::{
     MAX_DEFINITIONS, MAX_JOBS, MAX_RULES, MAX_SUBSCRIPTIONS, MIN_SCHEDULE_MINUTES, Quota, ScheduleFloor,
@@ -12,7 +13,7 @@ use crate::quotas::{
 use crate::replays::QUEUE_VARIABLE as REPLAY_QUEUE;
 use crate::secrets::KEY_VARIABLE as SECRETS_KEY;
 use crate::senders::PREFIX_VARIABLE as TENANT_SECRETS_PREFIX;
-use crate::storage::schema::{CLAIMS, DEFINITIONS, DELIVERIES, EVENTS, JOBS, LOYALTY, SUBSCRIPTIONS};
+use crate::storage::schema::{CLAIMS, DEFINITIONS, DELIVERIES, EVENTS, JOBS, LOYALTY, RATES, SUBSCRIPTIONS};
 use crate::subscriptions::DestinationPolicy;
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 
@@ -27,6 +28,8 @@ macro_rules! with_auth {
             Scope::Write.variable(),
             Scope::Admin.variable(),
             Scope::PersonalData.variable(),
+            RATE_VARIABLE,
+            RATES.env_var,
             $($own),*
         ]
     };
@@ -45,7 +48,7 @@ impl FunctionConfig for ReadEventsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             events_table: env.required(EVENTS.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -116,7 +119,7 @@ impl FunctionConfig for DefinitionsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             definitions_table: env.required(DEFINITIONS.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
             quota: Quota::read(env, MAX_DEFINITIONS, "MaxEventDefinitionsPerTenant", "event definition")?,
         })
     }
@@ -154,7 +157,7 @@ impl FunctionConfig for CustomersConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             loyalty_table: env.required(LOYALTY.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -176,7 +179,7 @@ impl FunctionConfig for DeliveriesConfig {
         Ok(Self {
             subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
             deliveries_table: env.required(DELIVERIES.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -197,7 +200,7 @@ impl FunctionConfig for EventDeliveriesConfig {
         Ok(Self {
             events_table: env.required(EVENTS.env_var)?,
             deliveries_table: env.required(DELIVERIES.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -215,7 +218,7 @@ impl FunctionConfig for EventStatsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             deliveries_table: env.required(DELIVERIES.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -271,20 +274,7 @@ impl FunctionConfig for StartReplayConfig {
             replay_queue_url: env.required(REPLAY_QUEUE)?,
             retention: retention(env)?,
             max_window: env.duration(MAX_WINDOW, Duration::hours, 168, 1..=876_000)?,
-            replays_per_tenant: replays_per_tenant(env)?,
-        })
-    }
-}
-
-/// `MAX_CONCURRENT_REPLAYS_PER_TENANT`: 1 to 100, default 3.
-fn replays_per_tenant(env: &Environment) -> Result<u32, ConfigError> {
-    let count: u32 = env.parsed_or(REPLAYS_PER_TENANT, 3)?;
-    if (1..=100).contains(&count) {
-        Ok(count)
-    } else {
-        Err(ConfigError::Invalid {
-            name: REPLAYS_PER_TENANT,
-            reason: format!("{count} is not between 1 and 100"),
+            replays_per_tenant: env.count(REPLAYS_PER_TENANT, 3, 1..=100)?,
         })
     }
 }
@@ -304,7 +294,7 @@ impl FunctionConfig for RulesConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             loyalty_table: env.required(LOYALTY.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
             quota: Quota::read(env, MAX_RULES, "MaxRulesPerTenant", "rule")?,
         })
     }
@@ -324,7 +314,7 @@ impl FunctionConfig for SenderSettingsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             secrets_prefix: env.required(TENANT_SECRETS_PREFIX)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
         })
     }
 }
@@ -346,7 +336,7 @@ impl FunctionConfig for JobsConfig {
     fn read(env: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             jobs_table: env.required(JOBS.env_var)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
             quota: Quota::read(env, MAX_JOBS, "MaxJobsPerTenant", "job")?,
             floor: ScheduleFloor::read(env)?,
         })
@@ -379,7 +369,7 @@ impl FunctionConfig for SubscriptionsConfig {
         Ok(Self {
             subscriptions_table: env.required(SUBSCRIPTIONS.env_var)?,
             secrets_key_id: env.required(SECRETS_KEY)?,
-            auth: Authentication::read(env),
+            auth: Authentication::read(env)?,
             policy: DestinationPolicy::read(env)?,
             quota: Quota::read(env, MAX_SUBSCRIPTIONS, "MaxSubscriptionsPerTenant", "subscription")?,
         })

@@ -28,7 +28,7 @@ impl CustomersApi {
     pub fn new(sdk: &SdkConfig, config: CustomersConfig) -> Self {
         Self {
             ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), config.loyalty_table),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
         }
     }
 }

@@ -40,7 +40,7 @@ impl DefinitionsApi<DynamoRecords<EventDefinition>> {
         Self {
             records: DynamoRecords::new(client.clone(), &table, DEFINITION_RECORDS),
             versions: DynamoRecords::new(client, table, DEFINITION_VERSION_RECORDS),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             quota: config.quota,
         }
     }

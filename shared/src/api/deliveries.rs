@@ -59,7 +59,7 @@ impl DeliveriesApi {
     pub fn new(sdk: &SdkConfig, config: DeliveriesConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             subscriptions: DynamoRecords::new(dynamodb.clone(), config.subscriptions_table, SUBSCRIPTION_RECORDS),
             dead_letters: DeadLetters::new(SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)),
             history: History::new(SubscriptionItems::new(dynamodb.clone(), &config.deliveries_table)),

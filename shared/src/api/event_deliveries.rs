@@ -28,7 +28,7 @@ impl EventDeliveriesApi {
     pub fn new(sdk: &SdkConfig, config: EventDeliveriesConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self {
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             events: DynamoEventStore::new(dynamodb.clone(), config.events_table),
             attempts: EventAttempts::new(SubscriptionItems::new(dynamodb, config.deliveries_table)),
         }

@@ -23,7 +23,7 @@ impl EventStatsApi {
     pub fn new(sdk: &SdkConfig, config: EventStatsConfig) -> Self {
         let items = SubscriptionItems::new(aws_sdk_dynamodb::Client::new(sdk), config.deliveries_table);
         Self {
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             counts: EventCounts::new(items),
         }
     }

@@ -40,12 +40,12 @@ pub struct EventsApi<S, D = DynamoRecords<EventDefinition>> {
 impl EventsApi<DynamoEventStore> {
     /// get-event, list-events.
     pub fn reader(sdk: &SdkConfig, config: ReadEventsConfig) -> Self {
-        Self::read_with(Client::new(sdk), config)
+        Self::read_with(Client::new(sdk), sdk, config)
     }
 
     /// The typed event endpoints.
     pub fn writer(sdk: &SdkConfig, config: WriteEventsConfig) -> Self {
-        Self::write_with(Client::new(sdk), config)
+        Self::write_with(Client::new(sdk), sdk, config)
     }
 
     /// create-event, which also validates against the tenant's definitions.
@@ -55,20 +55,20 @@ impl EventsApi<DynamoEventStore> {
         let records = DynamoRecords::new(client.clone(), config.definitions_table, DEFINITION_RECORDS);
         Self {
             definitions: Some(DefinitionCache::new(records, config.definition_cache)),
-            ..Self::write_with(client, config.events)
+            ..Self::write_with(client, sdk, config.events)
         }
     }
 
-    fn read_with(client: Client, config: ReadEventsConfig) -> Self {
+    fn read_with(client: Client, sdk: &SdkConfig, config: ReadEventsConfig) -> Self {
         Self {
             store: DynamoEventStore::new(client, config.events_table),
             definitions: None,
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
         }
     }
 
-    fn write_with(client: Client, config: WriteEventsConfig) -> Self {
-        let api = Self::read_with(client, config.events);
+    fn write_with(client: Client, sdk: &SdkConfig, config: WriteEventsConfig) -> Self {
+        let api = Self::read_with(client, sdk, config.events);
         Self {
             store: api.store.writing(config.retention).claiming(config.claims_table),
             ..api
@@ -391,7 +391,11 @@ mod tests {
     /// `api()` as deployed: every call needs a token, and its scopes count.
     fn deployed() -> EventsApi<InMemoryEventStore, InMemoryRecords<EventDefinition>> {
         EventsApi {
-            auth: Authentication::read(&crate::config::Environment::new(|_| None)),
+            // Claims required, no request rate (it needs the rates table).
+            auth: Authentication::read(&crate::config::Environment::new(|name| {
+                (name == crate::http::rate::RATE_VARIABLE).then(|| "0".to_owned())
+            }))
+            .expect("settings"),
             ..api()
         }
     }

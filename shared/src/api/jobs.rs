@@ -32,7 +32,7 @@ impl DynamoJobsApi {
     pub fn new(sdk: &SdkConfig, config: JobsConfig) -> Self {
         Self {
             records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.jobs_table, JOB_RECORDS),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             quota: config.quota,
             floor: config.floor,
         }

@@ -33,7 +33,7 @@ impl DynamoRulesApi {
     pub fn new(sdk: &SdkConfig, config: RulesConfig) -> Self {
         Self {
             records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(sdk), config.loyalty_table, RULE_RECORDS),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             quota: config.quota,
         }
     }

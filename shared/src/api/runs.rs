@@ -30,7 +30,7 @@ impl JobRunsApi {
         Self {
             jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
             runs: RunStore::new(dynamodb, config.jobs_table),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
         }
     }
 }

@@ -23,7 +23,7 @@ impl SecretsManagerSettingsApi {
     pub fn new(sdk: &SdkConfig, config: SenderSettingsConfig) -> Self {
         Self {
             senders: SecretsManagerSenders::new(aws_sdk_secretsmanager::Client::new(sdk), config.secrets_prefix),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
         }
     }
 }

@@ -45,7 +45,7 @@ impl DynamoSubscriptionsApi {
                 SUBSCRIPTION_RECORDS,
             ),
             sealer: KmsSealer::new(aws_sdk_kms::Client::new(sdk), config.secrets_key_id),
-            auth: config.auth,
+            auth: config.auth.connect(sdk),
             rules: DestinationRules::for_endpoint(sdk.endpoint_url()),
             policy: config.policy,
             // Read fresh each time: a subscription is created far less often

@@ -8,12 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
+use super::rate::{RateSettings, TenantRate};
 pub use super::scopes::Scope;
-use crate::config::Environment;
+use crate::config::{ConfigError, Environment};
 use crate::error::ApiError;
 use crate::tenant::{TENANT_HEADER, TenantId};
 
@@ -26,10 +29,23 @@ pub enum Authentication {
     /// Deployed functions: JWT authorizer claims are required, the named claim
     /// must equal the tenant header, and what a call changes or reveals needs
     /// the named scopes.
-    JwtClaims { tenant_claim: String, scopes: ScopeNames },
+    JwtClaims {
+        tenant_claim: String,
+        scopes: ScopeNames,
+        rate: Rate,
+    },
     /// Only the local runner builds this, when started without authentication:
     /// every caller may do everything.
     DisabledForLocalRun,
+}
+
+/// The per-tenant request rate (rate.rs): off, as configured (until the
+/// function connects it to its SDK configuration), or counting.
+#[derive(Debug, Clone)]
+pub enum Rate {
+    Off,
+    Configured(RateSettings),
+    Counting(Arc<TenantRate>),
 }
 
 /// The OAuth scope names this deployment uses, each from its variable.
@@ -112,10 +128,46 @@ impl Authentication {
     /// What deployed functions use: claims required, claim name from `TENANT_CLAIM`
     /// (default `tenant`), each scope's name from its variable (`WRITE_SCOPE`, …).
     /// There is no environment switch that turns this off.
-    pub fn read(env: &Environment) -> Self {
-        Self::JwtClaims {
+    pub fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self::JwtClaims {
             tenant_claim: env.string_or(Self::VARIABLE, "tenant"),
             scopes: ScopeNames::read(env),
+            rate: RateSettings::read(env)?.map_or(Rate::Off, Rate::Configured),
+        })
+    }
+
+    /// The same authentication with its request rate counting through `sdk`'s
+    /// DynamoDB: every API function's constructor calls this once.
+    #[must_use]
+    pub fn connect(self, sdk: &SdkConfig) -> Self {
+        match self {
+            Self::JwtClaims {
+                tenant_claim,
+                scopes,
+                rate: Rate::Configured(settings),
+            } => Self::JwtClaims {
+                tenant_claim,
+                scopes,
+                rate: Rate::Counting(TenantRate::new(settings, sdk)),
+            },
+            other => other,
+        }
+    }
+
+    /// Counts `tenant`'s request against its rate; a 429 past it.
+    pub async fn admit(&self, tenant: &TenantId) -> Result<(), ApiError> {
+        match self {
+            Self::JwtClaims {
+                rate: Rate::Counting(rate),
+                ..
+            } => rate.admit(tenant).await,
+            Self::JwtClaims {
+                rate: Rate::Configured(_),
+                ..
+            } => Err(ApiError::Internal(
+                "the request rate was configured but never connected".into(),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -134,7 +186,9 @@ impl Authentication {
                     scopes: None,
                 });
             }
-            Self::JwtClaims { tenant_claim, scopes } => (tenant_claim, scopes),
+            Self::JwtClaims {
+                tenant_claim, scopes, ..
+            } => (tenant_claim, scopes),
         };
         let (claims, granted) = jwt(req)?;
         let tenant = TenantId::parse(header?.to_str().unwrap_or("\u{fffd}"))?;
@@ -209,7 +263,8 @@ mod tests {
     }
 
     fn caller(req: &Request) -> Caller {
-        let auth = Authentication::read(&Environment::new(|_| None));
+        let no_rate = |name: &str| (name == crate::http::rate::RATE_VARIABLE).then(|| "0".to_owned());
+        let auth = Authentication::read(&Environment::new(no_rate)).expect("settings");
         auth.caller(req).expect("caller")
     }
 
@@ -239,12 +294,19 @@ mod tests {
     #[test]
     fn a_missing_scope_is_a_403_naming_it_as_this_deployment_spells_it() {
         // GIVEN a deployment that renames the points scope, and a token with the events scope only
-        let env = Environment::new(|name| (name == "POINTS_SCOPE").then(|| "shop/loyalty".to_owned()));
+        let env = Environment::new(|name| match name {
+            "POINTS_SCOPE" => Some("shop/loyalty".to_owned()),
+            crate::http::rate::RATE_VARIABLE => Some("0".to_owned()),
+            _ => None,
+        });
         let req = request(
             serde_json::json!({"tenant": "acme", "scope": "event-collector/events"}),
             serde_json::Value::Null,
         );
-        let caller = Authentication::read(&env).caller(&req).expect("caller");
+        let caller = Authentication::read(&env)
+            .expect("settings")
+            .caller(&req)
+            .expect("caller");
         // THEN it may store events, but not move points nor read personal data
         assert!(caller.may(Scope::Events).is_ok());
         let refused = caller.may(Scope::Points).expect_err("no points scope");

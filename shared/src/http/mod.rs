@@ -4,11 +4,12 @@
 pub mod auth;
 mod body;
 mod problem;
+pub mod rate;
 mod response;
 mod scopes;
 mod serve;
 
-pub use auth::{Authentication, Caller, Grants, Scope, ScopeNames};
+pub use auth::{Authentication, Caller, Grants, Rate, Scope, ScopeNames};
 pub use body::{MAX_BODY_BYTES, json_body};
 pub use lambda_http::{Body, Request, Response};
 pub use problem::problem_response;

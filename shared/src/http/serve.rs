@@ -35,6 +35,7 @@ where
             }
             let caller = auth.caller(&req)?;
             tracing::Span::current().record("tenant", caller.tenant.as_str());
+            auth.admit(&caller.tenant).await?;
             for scope in route.scopes() {
                 caller.may(*scope)?;
             }

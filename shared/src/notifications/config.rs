@@ -19,6 +19,8 @@ pub struct NotificationConfig {
     pub tenant_secrets_prefix: String,
     /// The stack's sender; `None` when no tenant may send as the stack.
     pub stack_sender: Option<StackSenderConfig>,
+    /// Runs of one tenant's jobs that may go on at once.
+    pub runs_per_tenant: u32,
 }
 
 /// The stack's SendGrid key and sender, and who may use them.
@@ -36,6 +38,7 @@ const BASE_URL: &str = "SENDGRID_BASE_URL";
 const FROM_EMAIL: &str = "SENDGRID_FROM_EMAIL";
 const FROM_NAME: &str = "SENDGRID_FROM_NAME";
 const STACK_SENDER_TENANTS: &str = "STACK_SENDER_TENANTS";
+const RUNS_PER_TENANT: &str = "MAX_CONCURRENT_RUNS_PER_TENANT";
 
 impl FunctionConfig for NotificationConfig {
     const VARIABLES: &'static [&'static str] = &[
@@ -47,6 +50,7 @@ impl FunctionConfig for NotificationConfig {
         SECRET_ARN,
         FROM_EMAIL,
         FROM_NAME,
+        RUNS_PER_TENANT,
     ];
 
     fn read(env: &Environment) -> Result<Self, ConfigError> {
@@ -84,6 +88,7 @@ impl FunctionConfig for NotificationConfig {
             sendgrid_base_url,
             tenant_secrets_prefix,
             stack_sender,
+            runs_per_tenant: env.count(RUNS_PER_TENANT, super::runs::RUNS_PER_TENANT, 1..=100)?,
         })
     }
 }

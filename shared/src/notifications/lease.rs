@@ -16,6 +16,16 @@
 //! execution finds the job busy until the holder finishes (it releases the lock)
 //! or its lease is over; so two overlapping executions never mail the same
 //! shoppers.
+//!
+//! A tenant's runs share a few slots (`sk = RUNSLOT#<n>`, `n` below
+//! `MaxConcurrentRunsPerTenant`), so one tenant's jobs cannot take every
+//! concurrent run the stack has: with its lease and lock, an execution takes a
+//! free slot (or one whose holder's lease is over, or its own), trying them from
+//! its job's own, and frees it when it finishes. With none free, the tenant is
+//! busy: the invocation fails, Lambda tries it again later, and the job's next
+//! run sends whatever it could not.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -60,6 +70,8 @@ pub enum Lease {
     Finished,
     /// Another attempt runs it now, or died less than a lease ago: try later.
     Busy,
+    /// The tenant's other jobs hold every run slot: try later.
+    TenantBusy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +115,30 @@ pub(super) fn taken_over() -> StorageError {
 
 const TRANSACTION: &str = "TransactWriteItems on the jobs table (runs)";
 
+fn slot_sort_key(slot: u32) -> AttributeValue {
+    AttributeValue::S(format!("RUNSLOT#{slot}"))
+}
+
+/// The tenant's slots in the order a run of `job_id` tries them: from the job's
+/// own (a stable hash), so the tenant's jobs spread over its slots.
+pub(super) fn slot_order(job_id: &str, slots: u32) -> impl Iterator<Item = u32> {
+    let slots = slots.max(1);
+    let own = job_id
+        .bytes()
+        .fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)))
+        % slots;
+    (0..slots).map(move |n| (own + n) % slots)
+}
+
+/// What a write with a run slot came to.
+enum Slotted {
+    Written,
+    /// Item `index` of the write refused it (the slot was free); the item as it was.
+    Refused(usize, HashMap<String, AttributeValue>),
+    /// Every slot of the tenant is held.
+    NoSlot,
+}
+
 impl RunStore {
     fn partition(tenant: &TenantId) -> AttributeValue {
         AttributeValue::S(partition(tenant))
@@ -129,6 +165,82 @@ impl RunStore {
             .expression_attribute_values(":now", AttributeValue::N(run.started_at.timestamp().to_string()))
             .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()));
         Ok(TransactWriteItem::builder().put(built(lock.build())?).build())
+    }
+
+    /// The tenant's run slot `slot` for `run`'s execution until `until`: taken
+    /// when free, when its holder's lease is over, or when this execution holds it.
+    fn slot(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        slot: u32,
+        until: &AttributeValue,
+    ) -> Result<TransactWriteItem, StorageError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item("pk", Self::partition(tenant))
+            .item("sk", slot_sort_key(slot))
+            .item("holder", AttributeValue::S(run.run_id.clone()))
+            .item("job_id", AttributeValue::S(run.job_id.clone()))
+            .item("lock_until", until.clone())
+            .condition_expression("attribute_not_exists(pk) OR lock_until <= :now OR holder = :execution")
+            .expression_attribute_values(":now", AttributeValue::N(run.started_at.timestamp().to_string()))
+            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()));
+        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+    }
+
+    /// Writes `items` with one of the tenant's run slots, trying each from the
+    /// job's own; remembers the slot taken, to free it when the run ends.
+    async fn transact_in_slot(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        until: &AttributeValue,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Slotted, StorageError> {
+        let slot_index = items.len();
+        for slot in slot_order(&run.job_id, self.slots) {
+            let mut with_slot = items.clone();
+            with_slot.push(self.slot(tenant, run, slot, until)?);
+            match transact(&self.client, with_slot, TRANSACTION).await?.first_refused() {
+                None => {
+                    self.held_slots_mut().insert(run.run_id.clone(), slot);
+                    return Ok(Slotted::Written);
+                }
+                Some((index, _)) if index == slot_index => {}
+                Some((index, item)) => return Ok(Slotted::Refused(index, item)),
+            }
+        }
+        Ok(Slotted::NoSlot)
+    }
+
+    fn held_slots_mut(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.held_slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Frees the run slot `run`'s execution took in this container, if it still
+    /// holds it; one not freed ends with its lease anyway.
+    async fn free_slot(&self, tenant: &TenantId, run: &Run) {
+        let Some(slot) = self.held_slots_mut().remove(&run.run_id) else {
+            return;
+        };
+        let freed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Self::partition(tenant))
+            .key("sk", slot_sort_key(slot))
+            .update_expression("SET lock_until = :free")
+            .condition_expression("holder = :execution")
+            .expression_attribute_values(":free", AttributeValue::N("0".into()))
+            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()))
+            .send()
+            .await;
+        if let Err(err) = freed
+            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
+        {
+            tracing::warn!(job_id = %run.job_id, slot, error = %DisplayErrorContext(&err), "run slot not freed; it ends with its lease");
+        }
     }
 
     /// Frees the job's lock if `run`'s execution holds it; a lock held by another
@@ -276,18 +388,19 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        let held = match transact(&self.client, items, TRANSACTION).await?.first_refused() {
-            None => {
+        let held = match self.transact_in_slot(tenant, run, &lease_until, items).await? {
+            Slotted::Written => {
                 return Ok(Lease::Started(Resumed {
                     first_started_at: run.started_at,
                     progress: Progress::default(),
                 }));
             }
+            Slotted::NoSlot => return Ok(Lease::TenantBusy),
             // Another execution of the job runs now.
-            Some((2, _)) => return Ok(Lease::Busy),
-            Some((_, item)) if !item.is_empty() => item,
+            Slotted::Refused(2, _) => return Ok(Lease::Busy),
+            Slotted::Refused(_, item) if !item.is_empty() => item,
             // DynamoDB returns the lease that failed the condition; read it if not.
-            Some(_) => self
+            Slotted::Refused(..) => self
                 .client
                 .get_item()
                 .table_name(&self.table)
@@ -338,12 +451,10 @@ impl Runs for RunStore {
             self.put_run(tenant, run)?,
             self.lock(tenant, run, &lease_until)?,
         ];
-        if transact(&self.client, items, TRANSACTION)
-            .await?
-            .first_refused()
-            .is_some()
-        {
-            return Ok(Lease::Busy);
+        match self.transact_in_slot(tenant, run, &lease_until, items).await? {
+            Slotted::Written => {}
+            Slotted::NoSlot => return Ok(Lease::TenantBusy),
+            Slotted::Refused(..) => return Ok(Lease::Busy),
         }
         // Closing the dead run is for whoever reads the runs; the run goes on without it.
         if let Err(err) = self.close_dead(tenant, dead_run, &progress).await {
@@ -417,6 +528,7 @@ impl Runs for RunStore {
         };
         if finished.is_ok() {
             self.unlock(tenant, run).await;
+            self.free_slot(tenant, run).await;
         }
         finished
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::lease::{JobUpdate, Lease, Progress, Resumed, taken_over};
+use super::lease::{JobUpdate, Lease, Progress, Resumed, slot_order, taken_over};
 use super::port::Runs;
-use super::runs::{RUN_LEASE, Run, RunStatus};
+use super::runs::{RUN_LEASE, RUNS_PER_TENANT, Run, RunStatus};
 use crate::jobs::{Job, RetryOverflow, RetryShoppers};
 use crate::storage::{InMemoryRecords, StorageError};
 use crate::tenant::TenantId;
@@ -18,6 +18,7 @@ use crate::util::rfc3339_millis;
 pub struct InMemoryRuns {
     jobs: Arc<InMemoryRecords<Job>>,
     lease: Duration,
+    slots: u32,
     state: Mutex<State>,
 }
 
@@ -31,6 +32,8 @@ struct State {
     locks: BTreeMap<(String, String), (String, DateTime<Utc>)>,
     /// By (tenant, job id, run id, seq): carried shoppers beyond the job's.
     spills: BTreeMap<(String, String, String, u32), Vec<RetryShoppers>>,
+    /// By (tenant, slot): the execution holding the tenant's run slot, and until when.
+    slots: BTreeMap<(String, u32), (String, DateTime<Utc>)>,
 }
 
 impl State {
@@ -44,6 +47,16 @@ impl State {
     fn lock(&mut self, tenant: &TenantId, run: &Run, until: DateTime<Utc>) {
         self.locks
             .insert((tenant.to_string(), run.job_id.clone()), (run.run_id.clone(), until));
+    }
+
+    /// The first of the tenant's `slots` that `run` may take, tried in the
+    /// order `RunStore` tries them.
+    fn free_slot(&self, tenant: &TenantId, run: &Run, slots: u32) -> Option<u32> {
+        slot_order(&run.job_id, slots).find(|slot| {
+            self.slots
+                .get(&(tenant.to_string(), *slot))
+                .is_none_or(|(holder, until)| *holder == run.run_id || *until <= run.started_at)
+        })
     }
 }
 
@@ -63,6 +76,7 @@ impl InMemoryRuns {
         Self {
             jobs,
             lease: RUN_LEASE,
+            slots: RUNS_PER_TENANT,
             state: Mutex::default(),
         }
     }
@@ -71,6 +85,15 @@ impl InMemoryRuns {
     #[must_use]
     pub fn with_lease(self, lease: Duration) -> Self {
         Self { lease, ..self }
+    }
+
+    /// The same store letting `slots` runs of one tenant go on at once (at least one).
+    #[must_use]
+    pub fn with_slots(self, slots: u32) -> Self {
+        Self {
+            slots: slots.max(1),
+            ..self
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -122,8 +145,10 @@ impl Runs for InMemoryRuns {
         let mut state = self.lock();
         // Another execution of the job runs now.
         let locked = state.locked_for(tenant, run);
+        let slot = state.free_slot(tenant, run, self.slots);
         let resumed = match state.leases.get_mut(&lease_key(tenant, run)) {
             None if locked => return Ok(Lease::Busy),
+            None if slot.is_none() => return Ok(Lease::TenantBusy),
             None => {
                 state.leases.insert(
                     lease_key(tenant, run),
@@ -143,6 +168,7 @@ impl Runs for InMemoryRuns {
             Some(held) if held.finished => return Ok(Lease::Finished),
             Some(held) if held.until > run.started_at => return Ok(Lease::Busy),
             Some(_) if locked => return Ok(Lease::Busy),
+            Some(_) if slot.is_none() => return Ok(Lease::TenantBusy),
             Some(held) => {
                 let dead = (tenant.to_string(), run.job_id.clone(), held.holder, run.run_id.clone());
                 held.until = until;
@@ -166,6 +192,11 @@ impl Runs for InMemoryRuns {
         };
         state.runs.insert(run_key(tenant, run), stored(run));
         state.lock(tenant, run, until);
+        if let Some(slot) = slot {
+            state
+                .slots
+                .insert((tenant.to_string(), slot), (run.run_id.clone(), until));
+        }
         Ok(Lease::Started(resumed))
     }
 
@@ -191,6 +222,10 @@ impl Runs for InMemoryRuns {
             if state.locks.get(&job).is_some_and(|(holder, _)| *holder == run.run_id) {
                 state.locks.remove(&job);
             }
+            let tenant = tenant.to_string();
+            state
+                .slots
+                .retain(|(of, _), (holder, _)| *of != tenant || *holder != run.run_id);
         }
         // A job deleted meanwhile, or moved on by a later run: the run is still
         // recorded, the job left alone.

@@ -18,4 +18,4 @@ pub use links::with_utm;
 pub use memory::InMemoryRuns;
 pub use port::Runs;
 pub use runner::{Invocation, NotificationRunner, Outcome, RUN_FINISHED, RunError};
-pub use runs::{RUN_LEASE, Run, RunStatus, RunStore};
+pub use runs::{RUN_LEASE, RUNS_PER_TENANT, Run, RunStatus, RunStore};

@@ -70,6 +70,9 @@ pub enum RunError {
     /// Another attempt of the execution runs it, or died less than a lease ago.
     #[error("another attempt of this execution holds it; retry after the lease ({} s)", RUN_LEASE.as_secs())]
     Busy,
+    /// The tenant's other jobs hold every run slot (`MAX_CONCURRENT_RUNS_PER_TENANT`).
+    #[error("the tenant runs as many jobs at once as it may; retry when one ends")]
+    TenantBusy,
 }
 
 /// Errors kept on a run.
@@ -164,7 +167,7 @@ impl NotificationRunner {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             jobs: DynamoRecords::new(dynamodb.clone(), &config.jobs_table, JOB_RECORDS),
-            runs: RunStore::new(dynamodb.clone(), &config.jobs_table),
+            runs: RunStore::new(dynamodb.clone(), &config.jobs_table).with_slots(config.runs_per_tenant),
             projections: ProjectionStore::new(dynamodb, config.projections_table),
             mailer: sendgrid,
             senders: SenderChoice {
@@ -224,6 +227,7 @@ where
                 return Ok(Outcome::AlreadyRan);
             }
             Lease::Busy => return Err(RunError::Busy),
+            Lease::TenantBusy => return Err(RunError::TenantBusy),
         };
         // Read again under the job's lock: an execution that finished since the
         // first read moved the job on, and its changes must not be sent twice.

@@ -2,6 +2,8 @@
 //! RUN#<job>#<started at>#<execution id>`, so a job's runs list newest first).
 //! How an execution is leased, so that it runs once, is in `lease`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -93,10 +95,18 @@ pub(super) struct RunItem {
 /// and still RUNNING belongs to an invocation that is gone.
 pub const RUN_LEASE: Duration = Duration::from_secs(310);
 
+/// How many runs of one tenant's jobs may go on at once, unless the operator
+/// says otherwise (`MaxConcurrentRunsPerTenant`).
+pub const RUNS_PER_TENANT: u32 = 2;
+
 pub struct RunStore {
     pub(super) client: Client,
     pub(super) table: String,
     pub(super) lease: Duration,
+    /// The tenant's run slots (lease.rs): how many, and the one each run of this
+    /// container holds (by execution id), to free it when the run ends.
+    pub(super) slots: u32,
+    pub(super) held_slots: Mutex<HashMap<String, u32>>,
 }
 
 impl RunStore {
@@ -105,6 +115,8 @@ impl RunStore {
             client,
             table: table.into(),
             lease: RUN_LEASE,
+            slots: RUNS_PER_TENANT,
+            held_slots: Mutex::default(),
         }
     }
 
@@ -112,5 +124,14 @@ impl RunStore {
     #[must_use]
     pub fn with_lease(self, lease: Duration) -> Self {
         Self { lease, ..self }
+    }
+
+    /// The same store letting `slots` runs of one tenant go on at once (at least one).
+    #[must_use]
+    pub fn with_slots(self, slots: u32) -> Self {
+        Self {
+            slots: slots.max(1),
+            ..self
+        }
     }
 }

@@ -157,6 +157,18 @@ pub const DELIVERIES: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
+/// Each tenant's API requests per second (`pk = T#<tenant>#<second>`), for its
+/// request rate (http/rate.rs).
+pub const RATES: TableSpec = TableSpec {
+    logical_id: "RatesTable",
+    env_var: "RATES_TABLE",
+    partition_key: "pk",
+    sort_key: None,
+    indexes: &[],
+    stream: None,
+    ttl_attribute: Some("expires_at"),
+};
+
 pub const TABLES: &[TableSpec] = &[
     EVENTS,
     SUBSCRIPTIONS,
@@ -166,4 +178,5 @@ pub const TABLES: &[TableSpec] = &[
     CLAIMS,
     LOYALTY,
     DELIVERIES,
+    RATES,
 ];
