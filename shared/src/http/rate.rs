@@ -5,15 +5,18 @@
 //! a 429 with `Retry-After: 1`.
 //!
 //! Counting every request there would cost each one a write. Instead a container
-//! serves a tenant's first few requests of a second on its own (a twentieth of
-//! the rate, at least one) and past those leases more from the counter in growing
-//! chunks (1, 2, 4, … up to a tenth of the rate), its first lease also counting
-//! the ones it served on its own. A quiet tenant costs no write; a busy one about
-//! one small write per chunk. The counter never grants past the rate, so a tenant
-//! gets at most the rate, plus a twentieth of it for each container that served
-//! it that second without needing a lease. A counter that cannot be reached lets
-//! the request through (and says so in the log): the limit keeps tenants fair,
-//! and is not worth failing the API for.
+//! serves a tenant's first few requests of a second on its own (its own share: a
+//! twentieth of the rate, at least one) and past those leases more from the
+//! counter in growing chunks (1, 2, 4, … up to a tenth of the rate), its first
+//! lease also counting the ones it served on its own. A quiet tenant costs no
+//! write; a busy one about one small write per chunk. The counter never grants
+//! past the rate, so a tenant is served at most the rate plus one own share for
+//! each container that served it that second; and, since a lease is counted
+//! whole, a tenant spread over many containers may be refused a little below
+//! its rate (each container may end the second holding up to a tenth of the
+//! rate leased and unused). A counter that cannot be reached lets the container's
+//! requests through for the rest of that second (and says so in the log): the
+//! limit keeps tenants fair, and is not worth failing the API for.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -90,7 +93,12 @@ struct Second {
     next_lease: u32,
     /// The counter refused: the rest of the second is refused without asking.
     spent: bool,
+    /// The counter could not be reached: the rest of the second is let through.
+    unreachable: bool,
 }
+
+/// Tenants a container remembers before it forgets those not seen this second.
+const REMEMBERED_TENANTS: usize = 1024;
 
 /// What a container decides for a request before (or without) the counter.
 enum Decision {
@@ -121,6 +129,9 @@ impl TenantRate {
         let now = chrono::Utc::now().timestamp();
         let decision = {
             let mut seconds = self.seconds();
+            if seconds.len() >= REMEMBERED_TENANTS {
+                seconds.retain(|_, second| second.at == now);
+            }
             let second = seconds.entry(tenant.clone()).or_default();
             if second.at != now {
                 *second = Second {
@@ -135,15 +146,17 @@ impl TenantRate {
             Decision::Admit => Ok(()),
             Decision::Refuse => Err(too_many(self.settings.per_second)),
             Decision::Lease { lease, own } => {
-                let granted = match self.lease(tenant, now, lease, own).await {
+                let leased = self.lease(tenant, now, lease, own).await;
+                let mut seconds = self.seconds();
+                let second = seconds.entry(tenant.clone()).or_default();
+                let granted = match leased {
                     Ok(granted) => granted,
                     Err(err) => {
-                        tracing::warn!(%tenant, error = %err, "the request rate counter failed; request let through");
+                        tracing::warn!(%tenant, error = %err, "the request rate counter failed; this second's requests are let through");
+                        second.unreachable = second.at == now;
                         return Ok(());
                     }
                 };
-                let mut seconds = self.seconds();
-                let second = seconds.entry(tenant.clone()).or_default();
                 if second.at == now {
                     if granted == 0 {
                         second.spent = true;
@@ -193,6 +206,9 @@ impl TenantRate {
 
 /// What `second` allows next: its own share first, then what it leased, then a lease.
 fn decide(second: &mut Second, settings: &RateSettings) -> Decision {
+    if second.unreachable {
+        return Decision::Admit;
+    }
     if second.spent {
         return Decision::Refuse;
     }

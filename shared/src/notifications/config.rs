@@ -59,7 +59,7 @@ impl FunctionConfig for NotificationConfig {
             env.required(PROJECTIONS.env_var)?,
             env.required(TENANT_SECRETS_PREFIX)?,
         );
-        let runs_per_tenant = env.count(RUNS_PER_TENANT, super::runs::RUNS_PER_TENANT, 1..=100)?;
+        let runs_per_tenant = env.count(RUNS_PER_TENANT, super::runs::RUNS_PER_TENANT, 1..=20)?;
         let sendgrid_base_url = env.string_or(BASE_URL, "https://api.sendgrid.com");
         let tenants = TenantList::parse(&env.string_or(STACK_SENDER_TENANTS, ""));
         let (arn, email, name) = (

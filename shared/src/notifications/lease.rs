@@ -529,6 +529,9 @@ impl Runs for RunStore {
         if finished.is_ok() {
             self.unlock(tenant, run).await;
             self.free_slot(tenant, run).await;
+        } else {
+            // Another attempt holds the run (and the slot, if still live).
+            self.held_slots_mut().remove(&run.run_id);
         }
         finished
     }
