@@ -2,6 +2,7 @@
 
 pub mod authority;
 mod destination;
+pub mod filter;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod model;
@@ -10,6 +11,7 @@ mod request;
 
 pub use authority::{Authority, DestinationPolicy, authority};
 pub use destination::{DestinationRules, account_of};
+pub use filter::{Filter, FilterError};
 pub use model::{BusTarget, DeliveryHealth, Destination, QueueTarget, SecretInput, Subscription, TopicTarget};
 pub use ownership::{Ownership, TENANT_TAG};
 pub use request::{SubscriptionDraft, SubscriptionRequest};

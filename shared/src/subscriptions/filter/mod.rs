@@ -1,0 +1,101 @@
+//! Content filters: EventBridge event patterns, matched against the envelope a
+//! subscriber receives. A pattern is parsed and checked once (`Filter::parse`,
+//! a `FilterError` naming the part that is wrong), then matched against many
+//! events (`Filter::matches`).
+//!
+//! How a pattern matches, as EventBridge matches it: every field it names must
+//! match (AND), a field matches when any value of its list matches (OR), an
+//! array in the event matches when any element does, `$or` takes any one of its
+//! sub-patterns, and nested keys and dot-joined keys name the same field. The
+//! cases from AWS's documentation are the tests (`tests.rs`).
+
+mod cidr;
+mod matcher;
+mod parse;
+#[cfg(test)]
+mod tests;
+mod wildcard;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use matcher::Matcher;
+
+/// Limits a pattern is held to. EventBridge's: 2,048 characters (its default
+/// quota) and 1,000 `$or` combinations. Ours, stricter where EventBridge states
+/// none or none exactly: 10 levels of nesting, 3 `*` in a wildcard (EventBridge
+/// refuses "too complex" ones without saying where it draws the line), and
+/// numbers within ±5.0e9 (its documented range).
+pub const MAX_PATTERN_CHARS: usize = 2048;
+pub const MAX_OR_COMBINATIONS: usize = 1000;
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_WILDCARD_STARS: usize = 3;
+pub const MAX_NUMBER: f64 = 5.0e9;
+
+/// A checked pattern: its alternatives (one, or one per `$or` combination),
+/// each the matchers of every field it names, by dot-joined path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    alternatives: Vec<BTreeMap<String, Vec<Matcher>>>,
+}
+
+/// What is wrong with a pattern: where (`data.total[0].numeric`, empty for the
+/// whole pattern) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{reason}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+pub struct FilterError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl Filter {
+    /// `pattern` checked as EventBridge checks an event pattern, and held to the
+    /// limits above.
+    pub fn parse(pattern: &Value) -> Result<Self, FilterError> {
+        parse::pattern(pattern).map(|alternatives| Self { alternatives })
+    }
+
+    /// Whether `event` matches.
+    pub fn matches(&self, event: &Value) -> bool {
+        let mut fields = BTreeMap::new();
+        flatten(event, String::new(), &mut fields);
+        self.alternatives.iter().any(|alternative| {
+            alternative
+                .iter()
+                .all(|(path, matchers)| field_matches(fields.get(path), matchers))
+        })
+    }
+}
+
+/// A field's matchers against its values in the event (none: it is missing,
+/// an empty array, or an object).
+fn field_matches(values: Option<&Vec<&Value>>, matchers: &[Matcher]) -> bool {
+    match values {
+        None => matchers.iter().any(|m| matches!(m, Matcher::Exists(false))),
+        Some(values) => values.iter().any(|value| matchers.iter().any(|m| m.matches(value))),
+    }
+}
+
+/// Every scalar (string, number, boolean, null) of `value` by its dot-joined
+/// path; arrays spread their elements under the same path.
+fn flatten<'a>(value: &'a Value, path: String, fields: &mut BTreeMap<String, Vec<&'a Value>>) {
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten(member, path, fields);
+            }
+        }
+        Value::Array(elements) => {
+            for element in elements {
+                flatten(element, path.clone(), fields);
+            }
+        }
+        scalar => fields.entry(path).or_default().push(scalar),
+    }
+}
