@@ -174,9 +174,14 @@ impl Harness {
 
     /// Creates a subscription through the API; returns its id.
     async fn subscribe(&self, entity: &str, destination: Value) -> String {
+        self.subscribe_filtered(entity, destination, Value::Null).await
+    }
+
+    /// A subscription to `entity` creates with content filter `filter` (null: none).
+    async fn subscribe_filtered(&self, entity: &str, destination: Value, filter: Value) -> String {
         let body = json!({
             "entityType": entity, "subscribeCreate": true, "subscribeChange": false,
-            "subscribeDelete": false, "destination": destination
+            "subscribeDelete": false, "destination": destination, "filter": filter
         });
         let request = ApiRequest::new("POST", "/api/v1/event-subscription")
             .for_tenant(TENANT)
@@ -352,10 +357,17 @@ impl Harness {
     }
 
     async fn post_event(&self, id: &str, entity: &str, operation: &str) {
+        self.post_payload(id, entity, operation, &json!({"total": 42})).await;
+    }
+
+    /// Stores event `id` with `payload`.
+    async fn post_payload(&self, id: &str, entity: &str, operation: &str, payload: &Value) {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
         let body = json!({
             "id": id, "entity_id": format!("{entity}-1"), "entity_name": entity,
             "event_source": "APPLICATION", "event_type": "ENTITY_EVENT",
-            "event_payload": {"operation": operation, "base64_encoded_payload_json": "eyJ0b3RhbCI6IDQyfQ=="}
+            "event_payload": {"operation": operation, "base64_encoded_payload_json": encoded}
         });
         let request = ApiRequest::new("POST", "/api/v1/events")
             .for_tenant(TENANT)
@@ -505,6 +517,38 @@ async fn an_event_reaches_every_matching_destination_and_nothing_else() {
     // … and the CUSTOMER and deactivated subscriptions got nothing
     assert!(h.drain(&customers).await.is_empty());
     assert!(h.drain(&stopped).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_content_filter_lets_through_only_the_events_it_matches() {
+    // GIVEN an ORDER subscription for totals of at least 100 outside the US, and an unfiltered one
+    let mut h = Harness::new(8).await;
+    let (big, all) = (h.queue("big").await, h.queue("all").await);
+    let pattern = json!({"data": {"total": [{"numeric": [">=", 100]}], "country": [{"anything-but": ["US"]}]}});
+    let filtered = h
+        .subscribe_filtered("ORDER", sqs_destination(&big), pattern.clone())
+        .await;
+    h.subscribe("ORDER", sqs_destination(&all)).await;
+
+    // WHEN three orders are posted and the stream fanned out
+    h.post_payload("evt-small", "ORDER", "CREATE", &json!({"total": 42, "country": "CA"}))
+        .await;
+    h.post_payload("evt-big", "ORDER", "CREATE", &json!({"total": 120.5, "country": "CA"}))
+        .await;
+    h.post_payload("evt-us", "ORDER", "CREATE", &json!({"total": 500, "country": "US"}))
+        .await;
+    let failures = h.fan_out().await;
+
+    // THEN the filtered queue has only the order its pattern matches, the other has all three
+    assert!(failures.is_empty(), "{failures:?}");
+    let at_big: Vec<Value> = h.envelopes(&big).await;
+    assert_eq!(
+        at_big.iter().map(|e| e["eventId"].clone()).collect::<Vec<_>>(),
+        [json!("evt-big")]
+    );
+    assert_eq!(h.envelopes(&all).await.len(), 3);
+    // AND the subscription reads its filter back as written
+    assert_eq!(h.subscription(&filtered).await["filter"], pattern);
 }
 
 #[tokio::test]

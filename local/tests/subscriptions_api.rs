@@ -442,6 +442,47 @@ async fn malformed_destinations_get_a_400_naming_the_field() {
 }
 
 #[tokio::test]
+async fn a_content_filter_is_checked_as_eventbridge_checks_a_pattern_and_kept_as_written() {
+    let stack = TestStack::new().await;
+    // GIVEN a pattern EventBridge would refuse: a numeric operand that is a string
+    let mut body = sqs_subscription("sub-filtered");
+    body["filter"] = json!({"data": {"total": [{"numeric": [">=", "100"]}]}});
+    // WHEN it is saved THEN it is a 400 naming the part that is wrong
+    let (status, problem) = parts(stack.call("create-subscription", post("acme", &body)).await);
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "filter.data.total[0].numeric[1]",
+        "{problem}"
+    );
+    // AND one that is not an object names the filter itself
+    body["filter"] = json!(["ORDER"]);
+    let (status, problem) = parts(stack.call("create-subscription", post("acme", &body)).await);
+    assert_eq!(
+        (status, problem["errors"][0]["field"].clone()),
+        (400, json!("filter")),
+        "{problem}"
+    );
+    // GIVEN a valid one WHEN saved THEN it is stored and answered as written
+    let pattern = json!({"data": {"total": [{"numeric": [">=", 100]}]}, "$or": [{"operation": ["CREATE"]}, {"keyAttributes": {"vip": ["true"]}}]});
+    body["filter"] = pattern.clone();
+    let (status, created) = parts(stack.call("create-subscription", post("acme", &body)).await);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["filter"], pattern);
+    let (_, read) = parts(stack.call("get-subscription", get("acme", "sub-filtered")).await);
+    assert_eq!(read["filter"], pattern);
+    // AND an update without it drops it
+    let mut update = read.clone();
+    update.as_object_mut().map(|o| o.remove("filter"));
+    let (status, updated) = parts(
+        stack
+            .call("update-subscription", put("acme", Some("sub-filtered"), &update))
+            .await,
+    );
+    assert_eq!(status, 200, "{updated}");
+    assert!(updated.get("filter").is_none(), "{updated}");
+}
+
+#[tokio::test]
 async fn an_update_that_leaves_out_active_keeps_it() {
     let stack = TestStack::new().await;
     parts(

@@ -189,7 +189,11 @@ pub fn plan(events: &[StreamedEvent], subscriptions: &SubscriptionsByTenant, bus
         plan.entry(own_bus)
             .or_default()
             .push(Delivery::new(entry, origin(None)));
-        for subscription in matching(event, subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default()) {
+        for subscription in matching(
+            tenant.as_str(),
+            event,
+            subscriptions.get(tenant).map(AsRef::as_ref).unwrap_or_default(),
+        ) {
             let (target, delivery) = subscription_delivery(tenant, event, subscription, None);
             plan.entry(target).or_default().push(delivery);
         }

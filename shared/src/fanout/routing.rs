@@ -1,6 +1,10 @@
 //! The routing decision, pure: an event reaches every active subscription of its
-//! tenant that follows its entity and whose flag matches its operation.
+//! tenant that follows its entity, whose flag matches its operation, and whose
+//! content filter (if any) matches its envelope.
 
+use serde_json::Value;
+
+use super::envelope::Envelope;
 use crate::events::{Event, Operation};
 use crate::subscriptions::Subscription;
 
@@ -17,11 +21,32 @@ pub fn wants(subscription: &Subscription, entity_name: &str, operation: Operatio
     flag && subscription.active && subscription.entity_type == entity_name
 }
 
-/// The subscriptions (all of the event's tenant) that receive `event`.
-pub fn matching<'a>(event: &Event, subscriptions: &'a [Subscription]) -> Vec<&'a Subscription> {
+/// The subscriptions (all of `tenant`'s) that receive `event`: those that follow
+/// it and whose content filter, if any, matches the envelope they would receive
+/// (sensitive fields masked unless they include them; no subscription or replay
+/// id).
+pub fn matching<'a>(tenant: &str, event: &Event, subscriptions: &'a [Subscription]) -> Vec<&'a Subscription> {
+    let mut envelopes: [Option<Value>; 2] = [None, None];
     subscriptions
         .iter()
         .filter(|s| wants(s, &event.entity_name, event.event_payload.operation))
+        .filter(|s| {
+            let Some(filter) = &s.filter else {
+                return true;
+            };
+            let envelope = envelopes[usize::from(s.include_psi)].get_or_insert_with(|| {
+                let envelope = if s.include_psi {
+                    Envelope::revealing(tenant, event, None)
+                } else {
+                    Envelope::new(tenant, event, None)
+                };
+                serde_json::to_string(&envelope)
+                    .ok()
+                    .and_then(|text| serde_json::from_str(&text).ok())
+                    .unwrap_or(Value::Null)
+            });
+            filter.matches(envelope)
+        })
         .collect()
 }
 
@@ -74,5 +99,78 @@ mod tests {
         assert!(!wants(&all("ORDER", false), "ORDER", Operation::Create));
         assert!(!wants(&all("CUSTOMER", true), "ORDER", Operation::Create));
         assert!(wants(&all("ORDER", true), "ORDER", Operation::Create));
+    }
+    /// An ORDER create with `payload`, `phone` marked sensitive.
+    fn order(payload: &str) -> Event {
+        use crate::events::{DefinitionStamp, EventPayload, EventSource, EventType};
+        use base64::Engine as _;
+        Event {
+            id: "evt-1".into(),
+            entity_id: "ORD-1".into(),
+            entity_name: "ORDER".into(),
+            event_source: EventSource::Application,
+            event_type: EventType::EntityEvent,
+            event_payload: EventPayload {
+                operation: Operation::Create,
+                entity_id: None,
+                key_attributes: Default::default(),
+                base64_encoded_payload_json: Some(base64::engine::general_purpose::STANDARD.encode(payload)),
+                base64_encoded_fault_json: None,
+            },
+            created_at: chrono::Utc::now(),
+            definition: Some(DefinitionStamp {
+                version: 1,
+                psi_fields: vec!["phone".into()],
+            }),
+            traceparent: None,
+        }
+    }
+
+    fn filtered(id: &str, pattern: serde_json::Value, include_psi: bool) -> Subscription {
+        Subscription {
+            id: id.into(),
+            include_psi,
+            filter: Some(crate::subscriptions::Filter::parse(&pattern).expect("pattern")),
+            ..subscription("ORDER", true, false, false, true)
+        }
+    }
+
+    #[test]
+    fn a_content_filter_matches_the_envelope_its_subscriber_would_receive() {
+        let subscriptions = [
+            subscription("ORDER", true, false, false, true),
+            filtered(
+                "big",
+                serde_json::json!({"data": {"total": [{"numeric": [">=", 100]}]}}),
+                false,
+            ),
+            filtered(
+                "ca",
+                serde_json::json!({"entityName": ["ORDER"], "data": {"country": [{"anything-but": ["US"]}]}}),
+                false,
+            ),
+            // Masked for a subscription without includePsi: its filter sees "****".
+            filtered(
+                "masked",
+                serde_json::json!({"data": {"phone": [{"prefix": "+44"}]}}),
+                false,
+            ),
+            filtered(
+                "revealed",
+                serde_json::json!({"data": {"phone": [{"prefix": "+44"}]}}),
+                true,
+            ),
+        ];
+        let ids = |payload: &str| -> Vec<String> {
+            matching("acme", &order(payload), &subscriptions)
+                .iter()
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        assert_eq!(
+            ids(r#"{"total": 120.5, "country": "CA", "phone": "+44 20 7946 0999"}"#),
+            ["sub-1", "big", "ca", "revealed"]
+        );
+        assert_eq!(ids(r#"{"total": 99, "country": "US"}"#), ["sub-1"]);
     }
 }

@@ -134,7 +134,7 @@ impl ReplayWorker {
         let one = std::slice::from_ref(&subscription);
         let wanted: Vec<_> = events
             .into_iter()
-            .filter(|event| replay.narrows_to(event) && !matching(event, one).is_empty())
+            .filter(|event| replay.narrows_to(event) && !matching(tenant.as_str(), event, one).is_empty())
             .collect();
         let matched = u64::try_from(wanted.len()).unwrap_or(u64::MAX);
         let (sent, failed) = if wanted.is_empty() {

@@ -21,6 +21,7 @@ pub fn subscription(id: &str) -> Subscription {
                 role_arn: None,
             },
         },
+        filter: None,
         created_at: DateTime::UNIX_EPOCH,
         updated_at: DateTime::UNIX_EPOCH,
         delivery: Default::default(),

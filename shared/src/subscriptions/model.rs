@@ -168,6 +168,9 @@ pub struct Subscription {
     #[serde(default)]
     pub include_psi: bool,
     pub destination: Destination,
+    /// Its content filter: an EventBridge event pattern the envelope must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<super::Filter>,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::destination::{DestinationRules, check_region, check_role_arn};
+use super::filter::Filter;
 use super::model::{BusTarget, Destination, QueueTarget, SecretInput, TopicTarget};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::events::entity_name;
@@ -22,6 +23,8 @@ pub struct SubscriptionRequest {
     subscribe_delete: Option<bool>,
     include_psi: Option<bool>,
     destination: Option<DestinationRequest>,
+    /// An EventBridge event pattern the envelope must match.
+    filter: Option<serde_json::Value>,
     /// Optional on update: the version the client read; a newer stored one is 409.
     version: Option<u64>,
     /// Server-set; accepted and ignored so a response can be sent back as is.
@@ -69,6 +72,7 @@ pub struct SubscriptionDraft {
     pub subscribe_delete: bool,
     pub include_psi: bool,
     pub destination: Destination<SecretInput>,
+    pub filter: Option<Filter>,
     pub version: Option<u64>,
 }
 
@@ -135,6 +139,17 @@ impl SubscriptionRequest {
                 "is allowed only for SQS and SNS destinations: an event bus passes events on to any matching rule",
             );
         }
+        // A pattern's error names its part under `filter` (`filter.data.total[0].numeric`).
+        let filter = self.filter.filter(|f| !f.is_null()).and_then(|pattern| {
+            errors.check(Filter::parse(&pattern).map_err(|e| {
+                let field = if e.path.is_empty() {
+                    "filter".to_owned()
+                } else {
+                    format!("filter.{}", e.path)
+                };
+                FieldError::new(field, e.reason)
+            }))
+        });
         let draft = destination
             .zip(entity_type)
             .map(|(destination, entity_type)| SubscriptionDraft {
@@ -146,6 +161,7 @@ impl SubscriptionRequest {
                 subscribe_delete: flags[2],
                 include_psi,
                 destination,
+                filter,
                 version: self.version,
             });
         errors.finish(draft)

@@ -18,6 +18,7 @@ mod wildcard;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use matcher::Matcher;
@@ -33,11 +34,37 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_WILDCARD_STARS: usize = 3;
 pub const MAX_NUMBER: f64 = 5.0e9;
 
-/// A checked pattern: its alternatives (one, or one per `$or` combination),
-/// each the matchers of every field it names, by dot-joined path.
-#[derive(Debug, Clone, PartialEq)]
+/// A checked pattern: as written (what is stored and shown), and its
+/// alternatives (one, or one per `$or` combination), each the matchers of every
+/// field it names, by dot-joined path.
+#[derive(Debug, Clone)]
 pub struct Filter {
+    pattern: Value,
     alternatives: Vec<BTreeMap<String, Vec<Matcher>>>,
+}
+
+/// Two filters are the same when they were written the same.
+impl PartialEq for Filter {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for Filter {}
+
+/// Stored and answered as the pattern was written.
+impl Serialize for Filter {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.pattern.serialize(serializer)
+    }
+}
+
+/// Read back checked again (a stored pattern was checked when saved).
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let pattern = Value::deserialize(deserializer)?;
+        Self::parse(&pattern).map_err(serde::de::Error::custom)
+    }
 }
 
 /// What is wrong with a pattern: where (`data.total[0].numeric`, empty for the
@@ -53,7 +80,10 @@ impl Filter {
     /// `pattern` checked as EventBridge checks an event pattern, and held to the
     /// limits above.
     pub fn parse(pattern: &Value) -> Result<Self, FilterError> {
-        parse::pattern(pattern).map(|alternatives| Self { alternatives })
+        parse::pattern(pattern).map(|alternatives| Self {
+            pattern: pattern.clone(),
+            alternatives,
+        })
     }
 
     /// Whether `event` matches.
