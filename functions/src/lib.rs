@@ -77,6 +77,7 @@ handlers! {
     "replay-worker" => replay_worker,
     "route-not-found" => route_not_found,
     "schedule-sync" => schedule_sync,
+    "test-filter" => test_filter,
     "update-event-definition" => update_event_definition,
     "update-job" => update_job,
     "update-rule" => update_rule,

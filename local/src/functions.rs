@@ -12,8 +12,8 @@ use serde_json::Value;
 use shared::api::basket::{BasketApi, assess_basket};
 use shared::api::config::{
     CreateEventConfig, CustomersConfig, DefinitionsConfig, DeliveriesConfig, EventDeliveriesConfig, EventStatsConfig,
-    JobsConfig, LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig, SenderSettingsConfig,
-    StartReplayConfig, SubscriptionsConfig, WriteEventsConfig,
+    FiltersConfig, JobsConfig, LoyaltyEventsConfig, NoConfig, ReadEventsConfig, RedriveConfig, RulesConfig,
+    SenderSettingsConfig, StartReplayConfig, SubscriptionsConfig, WriteEventsConfig,
 };
 use shared::api::console::console;
 use shared::api::customers::{CustomersApi, get_customer, list_customer_ledger, lock_customer};
@@ -27,6 +27,7 @@ use shared::api::event_deliveries::{EventDeliveriesApi, list_event_deliveries};
 use shared::api::event_stats::{EventStatsApi, get_event_stats};
 use shared::api::events::{EventsApi, create_event, get_event, list_events};
 use shared::api::fallback::route_not_found;
+use shared::api::filters::{FiltersApi, test_filter};
 use shared::api::jobs::{DynamoJobsApi, create_job, delete_job, get_job, list_jobs, update_job};
 use shared::api::redemptions::{RedemptionsApi, create_redemption_event};
 use shared::api::replays::{get_replay, replay_subscription};
@@ -73,6 +74,7 @@ pub enum Settings {
     StartReplay(StartReplayConfig),
     EventStats(EventStatsConfig),
     EventDeliveries(EventDeliveriesConfig),
+    Filters(FiltersConfig),
     ReplayWorker(ReplayWorkerConfig),
     Basket(LoyaltyEventsConfig),
     Redemptions(LoyaltyEventsConfig),
@@ -110,6 +112,7 @@ impl Settings {
             "replay-subscription" => read(env, Self::StartReplay),
             "get-event-stats" => read(env, Self::EventStats),
             "list-event-deliveries" => read(env, Self::EventDeliveries),
+            "test-filter" => read(env, Self::Filters),
             "replay-worker" => read(env, Self::ReplayWorker),
             "create-job" | "list-jobs" | "get-job" | "update-job" | "delete-job" => read(env, Self::Jobs),
             "list-job-runs" => read(env, Self::JobRuns),
@@ -143,6 +146,7 @@ pub enum ApiFunction {
     Deliveries(DeliveriesApi),
     EventStats(EventStatsApi),
     EventDeliveries(EventDeliveriesApi),
+    Filters(FiltersApi),
     Basket(BasketApi),
     Redemptions(RedemptionsApi),
 }
@@ -169,6 +173,7 @@ impl ApiFunction {
             S::StartReplay(config) => Self::Deliveries(DeliveriesApi::starting_replays(sdk, config)),
             S::EventStats(config) => Self::EventStats(EventStatsApi::new(sdk, config)),
             S::EventDeliveries(config) => Self::EventDeliveries(EventDeliveriesApi::new(sdk, config)),
+            S::Filters(config) => Self::Filters(FiltersApi::new(sdk, config)),
             S::Basket(config) => Self::Basket(BasketApi::new(sdk, config)),
             S::Redemptions(config) => Self::Redemptions(RedemptionsApi::new(sdk, config)),
             _ => return None,
@@ -189,6 +194,7 @@ impl ApiFunction {
             Self::Deliveries(api) => &mut api.auth,
             Self::EventStats(api) => &mut api.auth,
             Self::EventDeliveries(api) => &mut api.auth,
+            Self::Filters(api) => &mut api.auth,
             Self::Basket(api) => &mut api.events.auth,
             Self::Redemptions(api) => &mut api.events.auth,
         };
@@ -273,6 +279,7 @@ impl ApiFunctions {
             ("get-replay", F::Deliveries(api)) => get_replay(api, req).await,
             ("get-event-stats", F::EventStats(api)) => get_event_stats(api, req).await,
             ("list-event-deliveries", F::EventDeliveries(api)) => list_event_deliveries(api, req).await,
+            ("test-filter", F::Filters(api)) => test_filter(api, req).await,
             ("assess-basket", F::Basket(api)) => assess_basket(api, req).await,
             _ => return None,
         })

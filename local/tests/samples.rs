@@ -64,6 +64,8 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("get-replay.json", Status(404)),
     // A step of a replay that does not exist is dropped, not retried.
     ("replay-worker.json", BatchFailures(0)),
+    ("test-filter.json", Status(200)),
+    ("test-filter.invalid-pattern.json", Status(400)),
     ("redrive-subscription.json", Status(202)),
     ("deactivate-subscription.json", Status(200)),
     ("create-job.json", Status(201)),

@@ -223,6 +223,22 @@ impl FunctionConfig for EventStatsConfig {
     }
 }
 
+/// test-filter: nothing but who may call.
+#[derive(Debug, Clone)]
+pub struct FiltersConfig {
+    pub auth: Authentication,
+}
+
+impl FunctionConfig for FiltersConfig {
+    const VARIABLES: &'static [&'static str] = with_auth![];
+
+    fn read(env: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth: Authentication::read(env)?,
+        })
+    }
+}
+
 /// redrive-subscription: `DeliveriesConfig`, and the retry queue the dead
 /// letters are sent to again.
 #[derive(Debug, Clone)]
@@ -421,6 +437,7 @@ mod tests {
         reads_only_its_variables::<CustomersConfig>();
         reads_only_its_variables::<DeliveriesConfig>();
         reads_only_its_variables::<RedriveConfig>();
+        reads_only_its_variables::<FiltersConfig>();
         reads_only_its_variables::<StartReplayConfig>();
         reads_only_its_variables::<EventStatsConfig>();
         reads_only_its_variables::<EventDeliveriesConfig>();

@@ -15,6 +15,7 @@ pub mod event_deliveries;
 pub mod event_stats;
 pub mod events;
 pub mod fallback;
+pub mod filters;
 pub mod jobs;
 mod records;
 pub mod redemptions;

@@ -140,16 +140,10 @@ impl SubscriptionRequest {
             );
         }
         // A pattern's error names its part under `filter` (`filter.data.total[0].numeric`).
-        let filter = self.filter.filter(|f| !f.is_null()).and_then(|pattern| {
-            errors.check(Filter::parse(&pattern).map_err(|e| {
-                let field = if e.path.is_empty() {
-                    "filter".to_owned()
-                } else {
-                    format!("filter.{}", e.path)
-                };
-                FieldError::new(field, e.reason)
-            }))
-        });
+        let filter = self
+            .filter
+            .filter(|f| !f.is_null())
+            .and_then(|pattern| errors.check(Filter::parse(&pattern).map_err(|e| e.under("filter"))));
         let draft = destination
             .zip(entity_type)
             .map(|(destination, entity_type)| SubscriptionDraft {

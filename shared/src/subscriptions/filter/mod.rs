@@ -76,6 +76,18 @@ pub struct FilterError {
     pub reason: String,
 }
 
+impl FilterError {
+    /// The error as a request's, naming its part under `field` (`filter.data.total[0]`).
+    pub fn under(self, field: &str) -> crate::error::FieldError {
+        let named = if self.path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{}", self.path)
+        };
+        crate::error::FieldError::new(named, self.reason)
+    }
+}
+
 impl Filter {
     /// `pattern` checked as EventBridge checks an event pattern, and held to the
     /// limits above.
