@@ -115,11 +115,21 @@ def main():
         assert health.startswith("0 failures"), health
         assert "1 delivered" in row.find_element(By.CSS_SELECTOR, "figcaption").text, "the sparkline counts it"
 
-        # WHEN it is edited to follow changes too THEN it is saved
+        # WHEN it is edited to follow changes too, with a content filter EventBridge would refuse
         row.find_element(By.XPATH, ".//button[text()='Edit']").click()
         driver.find_element(By.NAME, "subscribeChange").click()
+        fill(driver, "filter", '{"data": {"total": [{"numeric": [">=", "100"]}]}}')
+        driver.find_element(By.XPATH, f"//button[text()='Save {subscription}']").click()
+        # THEN the filter's field names the part that is wrong
+        wait.until(seen.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "label .error"), "data.total[0].numeric[1]: must be a number"))
+        # AND with a valid one it is saved, and its row shows the filter
+        fill(driver, "filter", '{"entityName": ["ORDER"]}')
         driver.find_element(By.XPATH, f"//button[text()='Save {subscription}']").click()
         wait.until(seen.text_to_be_present_in_element((By.ID, "status"), f"Saved subscription {subscription}"))
+        row = wait.until(seen.presence_of_element_located(
+            (By.CSS_SELECTOR, f"tr[data-subscription-id='{subscription}'] [data-filter]")))
+        assert row.text == '{"entityName":["ORDER"]}', row.text
 
         # WHEN the last minutes are replayed to the subscription THEN the replay starts
         fill(driver, "subscription", subscription)

@@ -68,9 +68,12 @@ function showProblem(form, problem) {
   form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
   let placed = false;
   for (const error of problem.errors || []) {
-    const input = [...form.querySelectorAll("[data-fields]")].find((i) => i.dataset.fields.split(" ").includes(error.field));
+    // A content filter's error names the part of the pattern: shown on the filter's field.
+    const name = error.field.startsWith("filter.") ? "filter" : error.field;
+    const input = [...form.querySelectorAll("[data-fields]")].find((i) => i.dataset.fields.split(" ").includes(name));
     if (!input) continue;
-    const note = h("span", { class: "error", id: `${input.id}-error` }, error.message);
+    const message = name === error.field ? error.message : `${error.field.slice(name.length + 1)}: ${error.message}`;
+    const note = h("span", { class: "error", id: `${input.id}-error` }, message);
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
     input.closest("label").append(note);
@@ -220,7 +223,10 @@ const pages = {
           },
         }, label);
         return h("tr", { "data-subscription-id": s.id },
-          h("td", {}, s.id), h("td", {}, s.entityType), h("td", {}, s.active ? "active" : "inactive"),
+          h("td", {}, s.id),
+          h("td", {}, s.entityType, s.filter ? h("br") : null,
+            s.filter ? h("code", { "data-filter": "", title: "Content filter (EventBridge pattern)" }, JSON.stringify(s.filter)) : null),
+          h("td", {}, s.active ? "active" : "inactive"),
           h("td", {}, d.queueUrl || d.topicArn || d.eventBusArn || ""),
           h("td", { class: s.delivery.consecutiveFailures ? "bad" : "good", "data-health": "" },
             `${s.delivery.consecutiveFailures} failures in a row`,
@@ -251,6 +257,14 @@ const pages = {
           subscribeDelete: form.subscribeDelete.checked,
           destination: { type, [block[0]]: { [block[1]]: form.address.value, region: form.region.value } },
         };
+        if (form.filter.value.trim()) {
+          try {
+            body.filter = JSON.parse(form.filter.value);
+          } catch {
+            showProblem(form, { errors: [{ field: "filter", message: "is not JSON" }] });
+            return;
+          }
+        }
         // An edit keeps how the destination is reached (roleArn, or accessKey with
         // its secret as "****", which the API keeps as stored).
         const original = editedDestination.get(form.dataset.editing);
@@ -281,6 +295,8 @@ const pages = {
       ["destination.sqs.queueUrl", "destination.sns.topicArn", "destination.eventBridge.eventBusArn"]),
     field("Region", "region", { required: true, value: "us-east-1" },
       ["destination.sqs.region", "destination.sns.region", "destination.eventBridge.region"]),
+    field("Content filter (EventBridge pattern; empty: every event)", "filter",
+      { placeholder: '{"data": {"total": [{"numeric": [">=", 100]}]}}' }),
     h("button", { type: "submit" }, "Create subscription"));
     const editedDestination = new Map();
     /** Fills the form with `s`; saving it then updates `s` (and reactivates it). */
@@ -295,6 +311,7 @@ const pages = {
       form.type.value = type;
       form.address.value = d.queueUrl || d.topicArn || d.eventBusArn || "";
       form.region.value = d.region || "";
+      form.filter.value = s.filter ? JSON.stringify(s.filter) : "";
       form.dataset.editing = s.id;
       form.querySelector("button[type=submit]").textContent = `Save ${s.id}`;
       form.entityType.focus();
