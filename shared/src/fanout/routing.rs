@@ -40,12 +40,13 @@ pub fn matching<'a>(tenant: &str, event: &Event, subscriptions: &'a [Subscriptio
                 } else {
                     Envelope::new(tenant, event, None)
                 };
-                serde_json::to_string(&envelope)
-                    .ok()
-                    .and_then(|text| serde_json::from_str(&text).ok())
-                    .unwrap_or(Value::Null)
+                serde_json::to_value(&envelope).unwrap_or_else(|err| {
+                    tracing::warn!(event_id = %event.id, error = %err, "envelope unreadable for content filters; delivered unfiltered");
+                    Value::Null
+                })
             });
-            filter.matches(envelope)
+            // An envelope that could not be read is delivered: a filter never loses an event by fault.
+            envelope.is_null() || filter.matches(envelope)
         })
         .collect()
 }

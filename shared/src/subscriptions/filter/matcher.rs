@@ -1,6 +1,6 @@
 //! One value of a field's list in a pattern, and what event values it matches.
 
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use super::cidr::Network;
 use super::wildcard::Wildcard;
@@ -34,7 +34,7 @@ pub enum Text {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Excluded {
     Strings(Vec<String>),
-    Numbers(Vec<f64>),
+    Numbers(Vec<Number>),
     Prefixes(Vec<String>),
     Suffixes(Vec<String>),
     /// Lower-cased.
@@ -46,17 +46,17 @@ impl Matcher {
     /// Whether the event's scalar `value` matches.
     pub fn matches(&self, value: &Value) -> bool {
         match self {
-            Self::Exactly(Value::Number(expected)) => value.as_f64().is_some_and(|v| Some(v) == expected.as_f64()),
+            Self::Exactly(Value::Number(expected)) => value.as_number().is_some_and(|v| same_number(v, expected)),
             Self::Exactly(expected) => value == expected,
             Self::Prefix(Text::Exact(prefix)) => value.as_str().is_some_and(|s| s.starts_with(prefix.as_str())),
-            Self::Prefix(Text::IgnoringCase(prefix)) => value
-                .as_str()
-                .is_some_and(|s| s.to_lowercase().starts_with(prefix.as_str())),
+            Self::Prefix(Text::IgnoringCase(prefix)) => {
+                value.as_str().is_some_and(|s| fold(s).starts_with(prefix.as_str()))
+            }
             Self::Suffix(Text::Exact(suffix)) => value.as_str().is_some_and(|s| s.ends_with(suffix.as_str())),
-            Self::Suffix(Text::IgnoringCase(suffix)) => value
-                .as_str()
-                .is_some_and(|s| s.to_lowercase().ends_with(suffix.as_str())),
-            Self::EqualsIgnoreCase(expected) => value.as_str().is_some_and(|s| s.to_lowercase() == *expected),
+            Self::Suffix(Text::IgnoringCase(suffix)) => {
+                value.as_str().is_some_and(|s| fold(s).ends_with(suffix.as_str()))
+            }
+            Self::EqualsIgnoreCase(expected) => value.as_str().is_some_and(|s| fold(s) == *expected),
             Self::Wildcard(wildcard) => value.as_str().is_some_and(|s| wildcard.matches(s)),
             Self::AnythingBut(excluded) => !excluded.excludes(value),
             Self::Numeric { above, below } => {
@@ -79,14 +79,32 @@ impl Excluded {
         let text = value.as_str();
         match self {
             Self::Strings(strings) => text.is_some_and(|s| strings.iter().any(|x| x == s)),
-            Self::Numbers(numbers) => value.is_number() && value.as_f64().is_some_and(|v| numbers.contains(&v)),
+            Self::Numbers(numbers) => value
+                .as_number()
+                .is_some_and(|v| numbers.iter().any(|n| same_number(v, n))),
             Self::Prefixes(prefixes) => text.is_some_and(|s| prefixes.iter().any(|p| s.starts_with(p.as_str()))),
             Self::Suffixes(suffixes) => text.is_some_and(|s| suffixes.iter().any(|p| s.ends_with(p.as_str()))),
             Self::IgnoringCase(strings) => text.is_some_and(|s| {
-                let lower = s.to_lowercase();
+                let lower = fold(s);
                 strings.contains(&lower)
             }),
             Self::Wildcards(wildcards) => text.is_some_and(|s| wildcards.iter().any(|w| w.matches(s))),
         }
     }
+}
+
+/// Two JSON numbers are the same value: whole numbers compared exactly (an
+/// account id past 2^53 is not rounded into another), others as doubles.
+fn same_number(a: &Number, b: &Number) -> bool {
+    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+        (Some(a), Some(b), _, _) => a == b,
+        (_, _, Some(a), Some(b)) => a == b,
+        _ => a.as_f64().is_some_and(|a| Some(a) == b.as_f64()),
+    }
+}
+
+/// Case folded one character at a time, the same way for patterns and values
+/// (whole-string lowercasing depends on context: a final sigma, a dotted I).
+pub fn fold(text: &str) -> String {
+    text.chars().map(|c| c.to_lowercase().next().unwrap_or(c)).collect()
 }

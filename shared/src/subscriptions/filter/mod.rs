@@ -16,7 +16,7 @@ mod parse;
 mod tests;
 mod wildcard;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -26,21 +26,58 @@ use matcher::Matcher;
 /// Limits a pattern is held to. EventBridge's: 2,048 characters (its default
 /// quota) and 1,000 `$or` combinations. Ours, stricter where EventBridge states
 /// none or none exactly: 10 levels of nesting, 3 `*` in a wildcard (EventBridge
-/// refuses "too complex" ones without saying where it draws the line), and
-/// numbers within ±5.0e9 (its documented range).
+/// refuses "too complex" ones without saying where it draws the line), `numeric`
+/// bounds within ±5.0e9 (its documented range), number literals DynamoDB can
+/// store (where the pattern is kept), and no empty field names.
 pub const MAX_PATTERN_CHARS: usize = 2048;
 pub const MAX_OR_COMBINATIONS: usize = 1000;
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_WILDCARD_STARS: usize = 3;
 pub const MAX_NUMBER: f64 = 5.0e9;
 
-/// A checked pattern: as written (what is stored and shown), and its
-/// alternatives (one, or one per `$or` combination), each the matchers of every
-/// field it names, by dot-joined path.
+/// A checked pattern: as written (what is stored and shown), its checks, and
+/// every dot-joined path (and path prefix) it names, so an event is read only
+/// as far as the pattern looks into it.
 #[derive(Debug, Clone)]
 pub struct Filter {
     pattern: Value,
-    alternatives: Vec<BTreeMap<String, Vec<Matcher>>>,
+    root: Node,
+    paths: BTreeSet<String>,
+}
+
+/// The checks of one object of a pattern: every field's matchers (by
+/// dot-joined path), and its `$or`s, each met by any one of its branches. Kept
+/// as a tree, not expanded into its combinations, so a pattern's size in
+/// memory follows its size as written.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Node {
+    pub(super) fields: Vec<(String, Vec<Matcher>)>,
+    pub(super) any_of: Vec<Vec<Node>>,
+}
+
+impl Node {
+    fn matches(&self, fields: &BTreeMap<String, Vec<&Value>>) -> bool {
+        self.fields
+            .iter()
+            .all(|(path, matchers)| field_matches(fields.get(path), matchers))
+            && self
+                .any_of
+                .iter()
+                .all(|branches| branches.iter().any(|branch| branch.matches(fields)))
+    }
+
+    /// Every path this node and its branches name, with each of its prefixes.
+    fn paths(&self, into: &mut BTreeSet<String>) {
+        for (path, _) in &self.fields {
+            let mut at = 0;
+            while let Some(dot) = path[at..].find('.') {
+                into.insert(path[..at + dot].to_owned());
+                at += dot + 1;
+            }
+            into.insert(path.clone());
+        }
+        self.any_of.iter().flatten().for_each(|branch| branch.paths(into));
+    }
 }
 
 /// Two filters are the same when they were written the same.
@@ -92,21 +129,21 @@ impl Filter {
     /// `pattern` checked as EventBridge checks an event pattern, and held to the
     /// limits above.
     pub fn parse(pattern: &Value) -> Result<Self, FilterError> {
-        parse::pattern(pattern).map(|alternatives| Self {
+        let root = parse::pattern(pattern)?;
+        let mut paths = BTreeSet::new();
+        root.paths(&mut paths);
+        Ok(Self {
             pattern: pattern.clone(),
-            alternatives,
+            root,
+            paths,
         })
     }
 
     /// Whether `event` matches.
     pub fn matches(&self, event: &Value) -> bool {
         let mut fields = BTreeMap::new();
-        flatten(event, String::new(), &mut fields);
-        self.alternatives.iter().any(|alternative| {
-            alternative
-                .iter()
-                .all(|(path, matchers)| field_matches(fields.get(path), matchers))
-        })
+        flatten(event, String::new(), &self.paths, &mut fields);
+        self.root.matches(&fields)
     }
 }
 
@@ -119,9 +156,15 @@ fn field_matches(values: Option<&Vec<&Value>>, matchers: &[Matcher]) -> bool {
     }
 }
 
-/// Every scalar (string, number, boolean, null) of `value` by its dot-joined
-/// path; arrays spread their elements under the same path.
-fn flatten<'a>(value: &'a Value, path: String, fields: &mut BTreeMap<String, Vec<&'a Value>>) {
+/// Every scalar (string, number, boolean, null) of `value` under one of
+/// `paths`, by its dot-joined path; arrays spread their elements under the same
+/// path. Members the pattern does not look into are not read.
+fn flatten<'a>(
+    value: &'a Value,
+    path: String,
+    paths: &BTreeSet<String>,
+    fields: &mut BTreeMap<String, Vec<&'a Value>>,
+) {
     match value {
         Value::Object(members) => {
             for (key, member) in members {
@@ -130,12 +173,14 @@ fn flatten<'a>(value: &'a Value, path: String, fields: &mut BTreeMap<String, Vec
                 } else {
                     format!("{path}.{key}")
                 };
-                flatten(member, path, fields);
+                if paths.contains(&path) {
+                    flatten(member, path, paths, fields);
+                }
             }
         }
         Value::Array(elements) => {
             for element in elements {
-                flatten(element, path.clone(), fields);
+                flatten(element, path.clone(), paths, fields);
             }
         }
         scalar => fields.entry(path).or_default().push(scalar),

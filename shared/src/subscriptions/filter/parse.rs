@@ -1,16 +1,12 @@
 //! Checking a pattern as EventBridge checks one, into the matchers of each
 //! alternative. Every error names the part of the pattern that is wrong.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use super::cidr::Network;
-use super::matcher::{Excluded, Matcher, Text};
+use super::matcher::{Excluded, Matcher, Text, fold};
 use super::wildcard::Wildcard;
-use super::{FilterError, MAX_DEPTH, MAX_NUMBER, MAX_OR_COMBINATIONS, MAX_PATTERN_CHARS, MAX_WILDCARD_STARS};
-
-type Alternative = BTreeMap<String, Vec<Matcher>>;
+use super::{FilterError, MAX_DEPTH, MAX_NUMBER, MAX_OR_COMBINATIONS, MAX_PATTERN_CHARS, MAX_WILDCARD_STARS, Node};
 
 fn error<T>(path: &str, reason: impl Into<String>) -> Result<T, FilterError> {
     Err(FilterError {
@@ -19,7 +15,7 @@ fn error<T>(path: &str, reason: impl Into<String>) -> Result<T, FilterError> {
     })
 }
 
-pub fn pattern(pattern: &Value) -> Result<Vec<Alternative>, FilterError> {
+pub fn pattern(pattern: &Value) -> Result<Node, FilterError> {
     let Value::Object(members) = pattern else {
         return error("", "a pattern is a JSON object");
     };
@@ -58,63 +54,52 @@ fn or_combinations(value: &Value) -> usize {
     }
 }
 
-/// The alternatives of object `members` at `shown` (for errors) and field
-/// path `prefix` (dot-joined).
-fn object(
-    members: &Map<String, Value>,
-    shown: &str,
-    prefix: &str,
-    depth: usize,
-) -> Result<Vec<Alternative>, FilterError> {
+/// The checks of object `members` at `shown` (for errors) and field path
+/// `prefix` (dot-joined): its fields' and its `$or`s'.
+fn object(members: &Map<String, Value>, shown: &str, prefix: &str, depth: usize) -> Result<Node, FilterError> {
     if members.is_empty() {
         return error(shown, "empty objects are not allowed");
     }
     if depth > MAX_DEPTH {
         return error(shown, format!("nested more than {MAX_DEPTH} levels deep"));
     }
-    let mut alternatives = vec![Alternative::new()];
+    let mut node = Node::default();
     for (key, member) in members {
         let shown = if shown.is_empty() {
             key.clone()
         } else {
             format!("{shown}.{key}")
         };
+        if key.is_empty() {
+            return error(&shown, "a field name is not empty");
+        }
         let field = if prefix.is_empty() {
             key.clone()
         } else {
             format!("{prefix}.{key}")
         };
-        let choices = match (key.as_str(), member) {
+        match (key.as_str(), member) {
             ("$or", Value::Array(branches)) if branches.len() >= 2 => {
-                let mut choices = Vec::new();
+                let mut choices = Vec::with_capacity(branches.len());
                 for (n, branch) in branches.iter().enumerate() {
                     let Value::Object(branch) = branch else {
                         return error(&format!("{shown}[{n}]"), "each $or branch is an object");
                     };
-                    choices.extend(object(branch, &format!("{shown}[{n}]"), prefix, depth + 1)?);
+                    choices.push(object(branch, &format!("{shown}[{n}]"), prefix, depth + 1)?);
                 }
-                choices
+                node.any_of.push(choices);
             }
             ("$or", _) => return error(&shown, "$or is a list of at least 2 objects"),
-            (_, Value::Object(nested)) => object(nested, &shown, &field, depth + 1)?,
-            (_, Value::Array(values)) => {
-                vec![Alternative::from([(field.clone(), leaf(values, &shown)?)])]
+            (_, Value::Object(nested)) => {
+                let nested = object(nested, &shown, &field, depth + 1)?;
+                node.fields.extend(nested.fields);
+                node.any_of.extend(nested.any_of);
             }
+            (_, Value::Array(values)) => node.fields.push((field, leaf(values, &shown)?)),
             _ => return error(&shown, "must be an object or a list"),
-        };
-        alternatives = alternatives
-            .iter()
-            .flat_map(|taken| {
-                choices.iter().map(move |choice| {
-                    let mut both = taken.clone();
-                    // A field named twice keeps its last matchers, as in EventBridge.
-                    both.extend(choice.clone());
-                    both
-                })
-            })
-            .collect();
+        }
     }
-    Ok(alternatives)
+    Ok(node)
 }
 
 /// A field's list of values to match.
@@ -130,7 +115,7 @@ fn leaf(values: &[Value], shown: &str) -> Result<Vec<Matcher>, FilterError> {
             match value {
                 Value::Object(operator) => operation(operator, &shown),
                 Value::Array(_) => error(&shown, "a value to match is a string, number, true, false or null"),
-                Value::Number(_) => number(value, &shown).map(|_| Matcher::Exactly(value.clone())),
+                Value::Number(_) => literal(value, &shown).map(|_| Matcher::Exactly(value.clone())),
                 literal => Ok(Matcher::Exactly(literal.clone())),
             }
         })
@@ -147,7 +132,7 @@ fn operation(operator: &Map<String, Value>, shown: &str) -> Result<Matcher, Filt
     match name.as_str() {
         "prefix" => text(operand, shown).map(Matcher::Prefix),
         "suffix" => text(operand, shown).map(Matcher::Suffix),
-        "equals-ignore-case" => string(operand, shown).map(|s| Matcher::EqualsIgnoreCase(s.to_lowercase())),
+        "equals-ignore-case" => string(operand, shown).map(|s| Matcher::EqualsIgnoreCase(fold(s))),
         "wildcard" => wildcard(operand, shown).map(Matcher::Wildcard),
         "anything-but" => anything_but(operand, shown).map(Matcher::AnythingBut),
         "numeric" => numeric(operand, shown),
@@ -179,7 +164,7 @@ fn text(operand: &Value, shown: &str) -> Result<Text, FilterError> {
     match operand {
         Value::String(s) => Ok(Text::Exact(s.clone())),
         Value::Object(nested) if nested.len() == 1 => match nested.get("equals-ignore-case") {
-            Some(Value::String(s)) => Ok(Text::IgnoringCase(s.to_lowercase())),
+            Some(Value::String(s)) => Ok(Text::IgnoringCase(fold(s))),
             Some(_) => error(&format!("{shown}.equals-ignore-case"), "must be a string"),
             None => error(shown, "the only operator allowed here is equals-ignore-case"),
         },
@@ -191,7 +176,16 @@ fn wildcard(operand: &Value, shown: &str) -> Result<Wildcard, FilterError> {
     Wildcard::parse(string(operand, shown)?, MAX_WILDCARD_STARS).or_else(|reason| error(shown, reason))
 }
 
-/// A number within the range patterns may hold.
+/// A number to match exactly (an account id, say): any that DynamoDB can store,
+/// where the pattern is kept (magnitudes from 1e-130 to below 1e126).
+fn literal(value: &Value, shown: &str) -> Result<(), FilterError> {
+    match value.as_f64() {
+        Some(n) if n == 0.0 || (1e-130..1e126).contains(&n.abs()) => Ok(()),
+        _ => error(shown, "a number from 1e-130 to below 1e126 in size, or 0"),
+    }
+}
+
+/// A number within the range `numeric` compares (EventBridge's documented range).
 fn number(value: &Value, shown: &str) -> Result<f64, FilterError> {
     match value.as_f64() {
         Some(n) if n.is_finite() && n.abs() <= MAX_NUMBER => Ok(n),
@@ -203,7 +197,7 @@ fn number(value: &Value, shown: &str) -> Result<f64, FilterError> {
 fn anything_but(operand: &Value, shown: &str) -> Result<Excluded, FilterError> {
     match operand {
         Value::String(s) => Ok(Excluded::Strings(vec![s.clone()])),
-        Value::Number(_) => Ok(Excluded::Numbers(vec![number(operand, shown)?])),
+        Value::Number(n) => literal(operand, shown).map(|()| Excluded::Numbers(vec![n.clone()])),
         Value::Array(values) if values.iter().all(Value::is_string) && !values.is_empty() => {
             Ok(Excluded::Strings(strings(values, shown)?))
         }
@@ -211,7 +205,10 @@ fn anything_but(operand: &Value, shown: &str) -> Result<Excluded, FilterError> {
             values
                 .iter()
                 .enumerate()
-                .map(|(n, v)| number(v, &format!("{shown}[{n}]")))
+                .map(|(n, v)| {
+                    literal(v, &format!("{shown}[{n}]"))?;
+                    Ok(v.as_number().cloned().unwrap_or_else(|| 0.into()))
+                })
                 .collect::<Result<_, _>>()?,
         )),
         Value::Array(_) => error(shown, "a non-empty list of strings only, or of numbers only"),
@@ -240,9 +237,7 @@ fn anything_but(operand: &Value, shown: &str) -> Result<Excluded, FilterError> {
                         Excluded::Suffixes(texts)
                     })
                 }
-                "equals-ignore-case" => Ok(Excluded::IgnoringCase(
-                    listed(inner)?.iter().map(|s| s.to_lowercase()).collect(),
-                )),
+                "equals-ignore-case" => Ok(Excluded::IgnoringCase(listed(inner)?.iter().map(|s| fold(s)).collect())),
                 "wildcard" => Ok(Excluded::Wildcards(
                     listed(inner)?
                         .iter()

@@ -399,6 +399,44 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         true,
         "AWS",
     ),
+    // Case folded one character at a time (a final sigma, a dotted capital I).
+    (
+        r#"{"s":[{"prefix":{"equals-ignore-case":"ΟΔΟΣ"}}]}"#,
+        r#"{"s":"ΟΔΟΣΑ"}"#,
+        true,
+        "folding",
+    ),
+    (
+        r#"{"s":[{"suffix":{"equals-ignore-case":"Σ"}}]}"#,
+        r#"{"s":"ΟΣ"}"#,
+        true,
+        "folding",
+    ),
+    (
+        r#"{"s":[{"equals-ignore-case":"İstanbul"}]}"#,
+        r#"{"s":"istanbul"}"#,
+        true,
+        "folding",
+    ),
+    // Number literals as large as an account id, compared exactly past 2^53.
+    (
+        r#"{"account":[123456789012]}"#,
+        r#"{"account":123456789012}"#,
+        true,
+        "EP",
+    ),
+    (
+        r#"{"id":[9007199254740993]}"#,
+        r#"{"id":9007199254740992}"#,
+        false,
+        "exact",
+    ),
+    (
+        r#"{"id":[{"anything-but":[9007199254740993]}]}"#,
+        r#"{"id":9007199254740992}"#,
+        true,
+        "exact",
+    ),
     // The issue's example, on the envelope a subscriber receives.
     (
         r#"{"data":{"total":[{"numeric":[">=",100]}],"country":[{"anything-but":["US"]}]}}"#,
@@ -506,6 +544,8 @@ const REFUSED: &[(&str, &str, &str)] = &[
     (r#"{"a":[["nested"]]}"#, "a[0]", "string, number"),
     (r#"{"$or":[{"a":["x"]}]}"#, "$or", "at least 2"),
     (r#"{"$or":[{"a":["x"]},"b"]}"#, "$or[1]", "object"),
+    (r#"{"":[null]}"#, "", "field name is not empty"),
+    (r#"{"n":[1e-200]}"#, "n[0]", "1e-130"),
 ];
 
 #[test]
@@ -542,6 +582,23 @@ fn patterns_over_the_limits_are_refused() {
         deep = json!({ format!("l{n}"): deep });
     }
     assert!(Filter::parse(&deep).expect_err("too deep").reason.contains("levels"));
+}
+
+#[test]
+fn a_pattern_and_an_event_take_memory_as_they_are_written_not_as_they_expand() {
+    // 1,000 $or combinations beside a field of 400 values: kept as a tree, not
+    // 1,000 copies of the 400 matchers.
+    let branches: Vec<Value> = (0..10).map(|n| json!({ format!("f{n}"): [n] })).collect();
+    let values: Vec<u32> = (0..400).collect();
+    let pattern = json!({"a": {"$or": branches}, "b": {"$or": branches}, "c": {"$or": branches}, "z": values});
+    let filter = Filter::parse(&pattern).expect("within the limits");
+    assert_eq!(filter.root.fields.len(), 1);
+    assert_eq!(filter.root.any_of.len(), 3);
+    // An event is read only where the pattern looks: a member with a long key and
+    // many scalars it does not name is skipped.
+    let wide: serde_json::Map<String, Value> = (0..5_000).map(|n| (format!("k{n}"), json!(n))).collect();
+    let event = json!({ "x".repeat(10_000): wide, "z": 7, "a": {"f1": 1}, "b": {"f2": 2}, "c": {"f3": 3} });
+    assert!(filter.matches(&event));
 }
 
 #[test]
