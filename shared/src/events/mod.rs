@@ -3,6 +3,8 @@
 mod admission;
 mod customer;
 mod dynamo;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod item;
 mod memory;
 mod model;

@@ -61,33 +61,12 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
     use serde_json::json;
 
     use super::*;
-    use crate::events::{DefinitionStamp, EventPayload, EventSource, EventType, Operation};
 
     fn event(payload: &str, psi_fields: &[&str]) -> Event {
-        Event {
-            id: "e1".into(),
-            entity_id: "C-1".into(),
-            entity_name: "PURCHASEEVENT".into(),
-            event_source: EventSource::Application,
-            event_type: EventType::EntityEvent,
-            event_payload: EventPayload {
-                operation: Operation::Create,
-                entity_id: None,
-                key_attributes: Default::default(),
-                base64_encoded_payload_json: Some(STANDARD.encode(payload)),
-                base64_encoded_fault_json: None,
-            },
-            created_at: Utc::now(),
-            definition: Some(DefinitionStamp {
-                version: 1,
-                psi_fields: psi_fields.iter().map(|f| (*f).to_owned()).collect(),
-            }),
-            traceparent: None,
-        }
+        crate::events::fixtures::event("PURCHASEEVENT", payload, psi_fields)
     }
 
     fn payload_of(event: &Event) -> String {

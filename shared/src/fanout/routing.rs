@@ -103,28 +103,7 @@ mod tests {
     }
     /// An ORDER create with `payload`, `phone` marked sensitive.
     fn order(payload: &str) -> Event {
-        use crate::events::{DefinitionStamp, EventPayload, EventSource, EventType};
-        use base64::Engine as _;
-        Event {
-            id: "evt-1".into(),
-            entity_id: "ORD-1".into(),
-            entity_name: "ORDER".into(),
-            event_source: EventSource::Application,
-            event_type: EventType::EntityEvent,
-            event_payload: EventPayload {
-                operation: Operation::Create,
-                entity_id: None,
-                key_attributes: Default::default(),
-                base64_encoded_payload_json: Some(base64::engine::general_purpose::STANDARD.encode(payload)),
-                base64_encoded_fault_json: None,
-            },
-            created_at: chrono::Utc::now(),
-            definition: Some(DefinitionStamp {
-                version: 1,
-                psi_fields: vec!["phone".into()],
-            }),
-            traceparent: None,
-        }
+        crate::events::fixtures::event("ORDER", payload, &["phone"])
     }
 
     fn filtered(id: &str, pattern: serde_json::Value, include_psi: bool) -> Subscription {

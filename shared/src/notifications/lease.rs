@@ -155,20 +155,11 @@ impl RunStore {
     /// The job's lock for `run`'s execution until `until`: taken when free, when
     /// its holder's lease is over, or when this execution holds it already.
     fn lock(&self, tenant: &TenantId, run: &Run, until: &AttributeValue) -> Result<TransactWriteItem, StorageError> {
-        let lock = Put::builder()
-            .table_name(&self.table)
-            .item("pk", Self::partition(tenant))
-            .item("sk", Self::lock_sort_key(run))
-            .item("holder", AttributeValue::S(run.run_id.clone()))
-            .item("lock_until", until.clone())
-            .condition_expression("attribute_not_exists(pk) OR lock_until <= :now OR holder = :execution")
-            .expression_attribute_values(":now", AttributeValue::N(run.started_at.timestamp().to_string()))
-            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()));
-        Ok(TransactWriteItem::builder().put(built(lock.build())?).build())
+        self.hold(tenant, run, Self::lock_sort_key(run), until)
     }
 
-    /// The tenant's run slot `slot` for `run`'s execution until `until`: taken
-    /// when free, when its holder's lease is over, or when this execution holds it.
+    /// The tenant's run slot `slot` for `run`'s execution until `until`, on the
+    /// same terms as the job's lock.
     fn slot(
         &self,
         tenant: &TenantId,
@@ -176,10 +167,23 @@ impl RunStore {
         slot: u32,
         until: &AttributeValue,
     ) -> Result<TransactWriteItem, StorageError> {
+        self.hold(tenant, run, slot_sort_key(slot), until)
+    }
+
+    /// Item `sk` held by `run`'s execution (and naming its job) until `until`:
+    /// taken when free, when its holder's lease is over, or when this execution
+    /// holds it already.
+    fn hold(
+        &self,
+        tenant: &TenantId,
+        run: &Run,
+        sk: AttributeValue,
+        until: &AttributeValue,
+    ) -> Result<TransactWriteItem, StorageError> {
         let put = Put::builder()
             .table_name(&self.table)
             .item("pk", Self::partition(tenant))
-            .item("sk", slot_sort_key(slot))
+            .item("sk", sk)
             .item("holder", AttributeValue::S(run.run_id.clone()))
             .item("job_id", AttributeValue::S(run.job_id.clone()))
             .item("lock_until", until.clone())
@@ -224,34 +228,24 @@ impl RunStore {
         let Some(slot) = self.held_slots_mut().remove(&run.run_id) else {
             return;
         };
-        let freed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", Self::partition(tenant))
-            .key("sk", slot_sort_key(slot))
-            .update_expression("SET lock_until = :free")
-            .condition_expression("holder = :execution")
-            .expression_attribute_values(":free", AttributeValue::N("0".into()))
-            .expression_attribute_values(":execution", AttributeValue::S(run.run_id.clone()))
-            .send()
-            .await;
-        if let Err(err) = freed
-            && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
-        {
-            tracing::warn!(job_id = %run.job_id, slot, error = %DisplayErrorContext(&err), "run slot not freed; it ends with its lease");
-        }
+        self.let_go(tenant, run, slot_sort_key(slot), "run slot").await;
     }
 
     /// Frees the job's lock if `run`'s execution holds it; a lock held by another
     /// is left alone, and one not freed ends with its lease anyway.
     async fn unlock(&self, tenant: &TenantId, run: &Run) {
+        self.let_go(tenant, run, Self::lock_sort_key(run), "job lock").await;
+    }
+
+    /// Ends now the hold of `run`'s execution on item `sk` (its job's lock or a
+    /// run slot), if it still holds it; `what` names the item in the log.
+    async fn let_go(&self, tenant: &TenantId, run: &Run, sk: AttributeValue, what: &str) {
         let freed = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", Self::partition(tenant))
-            .key("sk", Self::lock_sort_key(run))
+            .key("sk", sk)
             .update_expression("SET lock_until = :free")
             .condition_expression("holder = :execution")
             .expression_attribute_values(":free", AttributeValue::N("0".into()))
@@ -261,7 +255,7 @@ impl RunStore {
         if let Err(err) = freed
             && !matches!(&err, SdkError::ServiceError(e) if e.err().is_conditional_check_failed_exception())
         {
-            tracing::warn!(job_id = %run.job_id, error = %DisplayErrorContext(&err), "job lock not freed; it ends with its lease");
+            tracing::warn!(job_id = %run.job_id, error = %DisplayErrorContext(&err), "{what} not freed; it ends with its lease");
         }
     }
 
