@@ -48,6 +48,7 @@ handlers! {
     "delete-job" => delete_job,
     "delete-sendgrid-settings" => delete_sendgrid_settings,
     "fanout" => fanout,
+    "fanout-paced" => fanout_paced,
     "fanout-retry" => fanout_retry,
     "get-customer" => get_customer,
     "get-event" => get_event,

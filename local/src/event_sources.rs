@@ -1,7 +1,7 @@
 //! template.yaml's event source mappings, in the local run: the events table's
 //! stream into the fan-out and the projector in batches of 100, the retry queue
-//! into the retry consumer, the assessor's queue into the assessor, and the jobs
-//! table's stream into schedule-sync.
+//! into the retry consumer, the paced queue into fanout-paced, the assessor's
+//! queue into the assessor, and the jobs table's stream into schedule-sync.
 //! As with Lambda, a stream batch's reported failure is handed over again from
 //! the first failed record (`MaximumRetryAttempts` times, then logged where Lambda
 //! would send it to the on-failure destination); a queue message reported as
@@ -35,6 +35,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// `MaximumConcurrency` of fanout-retry's queue mapping in template.yaml: that
 /// many batches of the retry queue are handled at once.
 const RETRY_CONCURRENCY: usize = 5;
+
+/// Paced queue batches handled at once (template.yaml allows 10).
+const PACED_CONCURRENCY: usize = 2;
 
 /// `MaximumRetryAttempts` of the events stream mappings in template.yaml.
 const STREAM_RETRY_ATTEMPTS: u32 = 10;
@@ -126,6 +129,15 @@ impl QueueConsumer for Fanout {
     }
 }
 
+/// fanout-paced: the fan-out on the paced queue (one type, another entry point).
+pub struct PacedFanout(pub Fanout);
+
+impl QueueConsumer for PacedFanout {
+    fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
+        self.0.paced_batch(messages)
+    }
+}
+
 impl QueueConsumer for ReplayWorker {
     fn queue_batch(&self, messages: &[SqsMessage]) -> impl Future<Output = Vec<String>> + Send {
         ReplayWorker::queue_batch(self, messages)
@@ -186,6 +198,20 @@ pub async fn start_event_consumers(
             queue(&stack.retry_queue_url, "fanout-retry"),
             "fanout-retry",
             fanout_retry.clone(),
+        ));
+    }
+    let fanout_paced = Arc::new(crashes.wrap(Arc::new(PacedFanout(stack.fanout(
+        "fanout-paced",
+        sdk,
+        stack.fanout_config(),
+    )))));
+    // Two at once: a lane's next batch may go to either, as to any Lambda
+    // container, so its rate must hold through the shared counter.
+    for _ in 0..PACED_CONCURRENCY {
+        tokio::spawn(queue_into(
+            queue(&stack.paced_queue_url, "fanout-paced"),
+            "fanout-paced",
+            fanout_paced.clone(),
         ));
     }
     tokio::spawn(queue_into(

@@ -123,7 +123,7 @@ impl Settings {
             "get-customer" | "list-customer-ledger" | "lock-customer" => read(env, Self::Customers),
             "assess-basket" => read(env, Self::Basket),
             FALLBACK_FUNCTION | CONSOLE_FUNCTION => read(env, Self::RouteNotFound),
-            "fanout" | "fanout-retry" => read(env, Self::Fanout),
+            "fanout" | "fanout-retry" | "fanout-paced" => read(env, Self::Fanout),
             "projector" => read(env, Self::Projector),
             "schedule-sync" => read(env, Self::ScheduleSync),
             "notification-job" => read(env, Self::NotificationJob),
@@ -290,6 +290,7 @@ impl ApiFunctions {
 pub struct EventFunctions {
     pub fanout: Fanout,
     pub fanout_retry: Fanout,
+    pub fanout_paced: Fanout,
     pub projector: Projector,
     pub schedule_sync: ScheduleSync,
     pub notification_job: NotificationRunner,
@@ -315,6 +316,10 @@ impl EventFunctions {
             },
             "fanout-retry" => match parse::<SqsEvent>(payload) {
                 Ok(event) => batch(self.fanout_retry.retry_batch(&event.records).await),
+                Err(err) => Err(err),
+            },
+            "fanout-paced" => match parse::<SqsEvent>(payload) {
+                Ok(event) => batch(self.fanout_paced.paced_batch(&event.records).await),
                 Err(err) => Err(err),
             },
             "projector" => match parse::<DynamoDbEvent>(payload) {

@@ -54,6 +54,8 @@ pub struct LocalStack {
     /// The stack's own EventBridge bus, which gets every event.
     pub event_bus: String,
     pub retry_queue_url: String,
+    /// Rate-limited subscriptions' lanes (a FIFO queue).
+    pub paced_queue_url: String,
     pub dead_letter_queue_url: String,
     /// Where the projector and schedule-sync park stream records that can never
     /// be processed.
@@ -101,6 +103,9 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let retry_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-retry"))
         .await
         .map_err(failed("retry queue"))?;
+    let paced_queue_url = fifo_queue_named(&sqs, &format!("{prefix}-fanout-paced.fifo"))
+        .await
+        .map_err(failed("paced queue"))?;
     let dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-dead-letter"))
         .await
         .map_err(failed("dead-letter queue"))?;
@@ -142,6 +147,7 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
         secrets_key,
         event_bus,
         retry_queue_url,
+        paced_queue_url,
         dead_letter_queue_url,
         projector_failure_queue_url,
         schedule_sync_failure_queue_url,
@@ -208,6 +214,18 @@ pub async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String
     let created = sqs
         .create_queue()
         .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
+}
+
+/// `queue_named` for a FIFO queue (`name` ends in `.fifo`).
+pub async fn fifo_queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+    let created = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
         .send()
         .await
         .map_err(|e| DisplayErrorContext(e).to_string())?;
@@ -388,6 +406,7 @@ impl LocalStack {
             ("SecretsKey", self.secrets_key.clone()),
             ("EventBus", self.event_bus.clone()),
             ("FanoutRetryQueue", self.retry_queue_url.clone()),
+            ("FanoutPacedQueue", self.paced_queue_url.clone()),
             ("FanoutDeadLetterQueue", self.dead_letter_queue_url.clone()),
             ("ProjectorStreamFailureQueue", self.projector_failure_queue_url.clone()),
             (

@@ -474,6 +474,7 @@ Resources:
             ("projector", stream("EventsTable"), true),
             ("schedule-sync", stream("JobsTable"), true),
             ("fanout-retry", queue("FanoutRetryQueue"), false),
+            ("fanout-paced", queue("FanoutPacedQueue"), false),
             ("assessor", queue("AssessorQueue"), false),
             ("replay-worker", queue("ReplayQueue"), false),
         ];

@@ -29,6 +29,14 @@ moto's SQS delete scans every message of the queue twice (building each one's
 list of receipt handles) and rebuilds the queue's list, for each receipt handle
 of a batch; the replacement finds the one message in one pass and removes it.
 
+moto's FIFO receive holds back a message group while one of its messages is
+"pending", and drops a pending message whose visibility ran out only when its
+scan reaches it: a group whose first messages were handed back (hidden for a
+second, as fanout-paced does with a lane over its rate) was then served from
+its later messages first, out of order. SQS holds a group only while one of its
+messages is in flight (received and still hidden) and then serves it from its
+first message; the replacement answers which groups are in flight that way.
+
 moto writes each DynamoDB answer by walking the service's model, and each
 attribute value of each item is a structure of ten members picked one at a time:
 the listing of a page of five hundred dead letters took over half of moto's core
@@ -154,7 +162,13 @@ def _delete_message(self, receipt_handle):
     raise ReceiptHandleIsInvalid()
 
 
+def _groups_in_flight(self):
+    now = unix_time_millis()
+    return {m.group_id for m in self._pending_messages if m.group_id is not None and not now > m.visible_at}
+
+
 Queue.delete_message = _delete_message
+Queue.pending_message_groups = property(_groups_in_flight)
 SQSBackend.is_message_valid_based_on_retention_period = _retained
 Queue.messages = property(_receivable)
 Queue.approximate_number_of_messages_not_visible = property(_not_visible)

@@ -111,6 +111,7 @@ impl<R: Records<Subscription>, K: SecretSealer> SubscriptionsApi<R, K> {
             include_psi: draft.include_psi,
             destination: draft.destination.with_secret(secret),
             filter: draft.filter,
+            rate_limit: draft.rate_limit,
             created_at: previous.map_or(now, |p| p.created_at),
             updated_at: now,
             // An update starts the delivery health afresh, but not an open

@@ -14,13 +14,14 @@ use super::expiry;
 use super::health::{HealthRecorder, HealthReport};
 use super::history::{self, History};
 use super::lookup::SubscriptionLookup;
+use super::pacing::{self, Pacing};
 use super::plan::{DeliveryPlan, SubscriptionsByTenant};
 use super::retry::{RedeliveryPolicy, RetryQueues};
 use super::subscription_items::SubscriptionItems;
 use crate::config::{ConfigError, Environment, FunctionConfig};
 use crate::secrets::{self, KmsSealer};
-use crate::storage::DynamoRecords;
-use crate::storage::schema::{DELIVERIES, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
+use crate::storage::schema::{DELIVERIES, RATES, SUBSCRIPTION_RECORDS, SUBSCRIPTIONS};
+use crate::storage::{DynamoRecords, SecondCounter};
 use crate::subscriptions::authority::{OWN_ACCOUNT_TENANTS, STACK_ACCOUNT, STACK_DESTINATIONS};
 use crate::subscriptions::{DestinationPolicy, Subscription};
 
@@ -35,6 +36,8 @@ pub struct FanoutConfig {
     pub dead_letter_queue_url: String,
     /// Where subscriptions' dead letters are kept, and for how long.
     pub deliveries_table: String,
+    /// Where rate-limited subscriptions' deliveries wait their turn (pacing.rs).
+    pub pacing: PacingConfig,
     pub dead_letter_retention: chrono::Duration,
     /// How long recent delivery attempts are kept.
     pub history_retention: chrono::Duration,
@@ -59,6 +62,15 @@ pub struct FanoutConfig {
     pub circuit: Circuit,
 }
 
+/// The paced queue, and the rates table that holds each subscription's counters.
+#[derive(Debug, Clone)]
+pub struct PacingConfig {
+    pub queue_url: String,
+    pub rates_table: String,
+}
+
+const PACED_QUEUE: &str = "PACED_QUEUE_URL";
+
 impl FanoutConfig {
     /// The stack's resources, with the default retry and cache settings.
     pub fn new(
@@ -68,6 +80,7 @@ impl FanoutConfig {
         retry_queue_url: String,
         dead_letter_queue_url: String,
         deliveries_table: String,
+        pacing: PacingConfig,
     ) -> Self {
         let retry = RedeliveryPolicy {
             max_failures: 8,
@@ -80,6 +93,7 @@ impl FanoutConfig {
             retry_queue_url,
             dead_letter_queue_url,
             deliveries_table,
+            pacing,
             dead_letter_retention: chrono::Duration::days(14),
             history_retention: chrono::Duration::days(7),
             // 8 failures with 30 s doubling (capped at 15 min): about an hour of retries.
@@ -97,13 +111,15 @@ impl FanoutConfig {
 }
 
 /// What the fan-out functions read (and the replay worker, which delivers as they do).
-pub const FANOUT_VARIABLES: [&str; 19] = [
+pub const FANOUT_VARIABLES: [&str; 21] = [
     SUBSCRIPTIONS.env_var,
     secrets::KEY_VARIABLE,
     "EVENT_BUS_NAME",
     "RETRY_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
     DELIVERIES.env_var,
+    PACED_QUEUE,
+    RATES.env_var,
     dead_letters::RETENTION_VARIABLE,
     history::RETENTION_VARIABLE,
     "RETRY_MAX_FAILURES",
@@ -130,6 +146,10 @@ impl FunctionConfig for FanoutConfig {
             env.required("RETRY_QUEUE_URL")?,
             env.required("DEAD_LETTER_QUEUE_URL")?,
             env.required(DELIVERIES.env_var)?,
+            PacingConfig {
+                queue_url: env.required(PACED_QUEUE)?,
+                rates_table: env.required(RATES.env_var)?,
+            },
         );
         let retry = RedeliveryPolicy {
             max_failures: env.parsed_or("RETRY_MAX_FAILURES", defaults.retry.max_failures)?,
@@ -178,6 +198,7 @@ pub struct Fanout {
     history: History,
     pub(super) event_counts: EventCounts,
     pub(super) queues: RetryQueues,
+    pub(super) pacing: Pacing,
     pub(super) event_bus: String,
     pub(super) retry_max_age: chrono::Duration,
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
@@ -213,6 +234,11 @@ impl Fanout {
                 ),
                 config.retry,
             ),
+            pacing: Pacing::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.pacing.queue_url,
+                SecondCounter::new(dynamodb.clone(), config.pacing.rates_table),
+            ),
             event_bus: config.event_bus,
             retry_max_age: config.retry_max_age,
             tenant_budget: config.tenant_budget,
@@ -221,19 +247,26 @@ impl Fanout {
         }
     }
 
-    /// Sends `plan`, records each subscription's health, parks what failed, and
-    /// records the attempts. Returns the deliveries that could be neither
-    /// delivered nor parked: the caller reports their source as failed, so
-    /// Lambda hands it over again.
+    /// Sends `plan` (rate-limited subscriptions' deliveries join their lanes
+    /// instead, pacing.rs), records each subscription's health, parks what
+    /// failed, and records the attempts. Returns the deliveries that could be
+    /// neither delivered nor parked: the caller reports their source as failed,
+    /// so Lambda hands it over again.
     pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
-        self.deliver_counted(plan, subscriptions).await.0
+        self.deliver_counted(plan, subscriptions, Paced::Join).await.0
+    }
+
+    /// `deliver` for deliveries that took their turn in their lanes: sent now.
+    pub(super) async fn deliver_paced(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
+        self.deliver_counted(plan, subscriptions, Paced::Send).await.0
     }
 
     /// A replay's deliveries, sent as any others: returns how many got through
-    /// now, and how many went to the retry queue (or could not be parked either).
+    /// now (or joined their lanes), and how many went to the retry queue (or
+    /// could not be parked either).
     pub async fn deliver_replay(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (u64, u64) {
         let total: usize = plan.values().map(Vec::len).sum();
-        let (lost, failed) = self.deliver_counted(plan, subscriptions).await;
+        let (lost, failed) = self.deliver_counted(plan, subscriptions, Paced::Join).await;
         for lost in &lost {
             tracing::error!(event_id = %lost.delivery.origin.event_id, reason = %lost.reason, "a replayed delivery could be neither sent nor parked");
         }
@@ -242,7 +275,16 @@ impl Fanout {
     }
 
     /// `deliver`, also counting the deliveries that failed now (parked or lost).
-    async fn deliver_counted(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (Vec<Failed>, u64) {
+    async fn deliver_counted(
+        &self,
+        plan: DeliveryPlan,
+        subscriptions: &SubscriptionsByTenant,
+        paced: Paced,
+    ) -> (Vec<Failed>, u64) {
+        let (plan, lanes) = match paced {
+            Paced::Join => pacing::split(plan, subscriptions),
+            Paced::Send => (plan, Vec::new()),
+        };
         // Held ones are parked as failures, but were not tried: no health, no
         // attempt, and no share of the tenant's budget.
         let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
@@ -251,12 +293,14 @@ impl Fanout {
         let health = HealthReport::new(&plan);
         // What is not tried now is put away while the rest is sent: a
         // subscription held by its circuit adds no call to the batch's critical path.
-        let (sent, mut lost, unkept) = tokio::join!(
+        let (sent, mut lost, unkept, unqueued) = tokio::join!(
             self.dispatcher.send(plan, subscriptions),
             self.queues.defer(deferred),
             self.queues.shelve(held),
+            self.pacing.enqueue(lanes),
         );
         lost.extend(unkept);
+        lost.extend(unqueued);
         let now = Utc::now();
         let health = health
             .with_failures(&sent.failed)
@@ -279,6 +323,15 @@ impl Fanout {
         self.queues.catch_up(closed).await;
         (lost, failed)
     }
+}
+
+/// What `deliver` does with rate-limited subscriptions' deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paced {
+    /// They join their lanes (routed from the stream, a retry or a replay).
+    Join,
+    /// They are sent (their lane's turn came).
+    Send,
 }
 
 fn count<T>(items: &[T]) -> u64 {

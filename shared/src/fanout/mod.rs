@@ -17,8 +17,10 @@ mod health;
 mod history;
 mod lookup;
 mod message;
+mod on_paced;
 mod on_retry;
 mod on_stream;
+mod pacing;
 mod plan;
 mod retry;
 mod routing;
@@ -26,7 +28,7 @@ mod sns;
 mod sqs;
 mod subscription_items;
 
-pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig};
+pub use app::{FANOUT_VARIABLES, Fanout, FanoutConfig, PacingConfig};
 pub use catch_up::CATCH_UP_ATTRIBUTE;
 pub use circuit::{CIRCUIT_OPEN, Circuit};
 pub use dead_letters::{

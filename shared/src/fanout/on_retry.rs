@@ -7,14 +7,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::app::Fanout;
 use super::catch_up::{CATCH_UP_ATTRIBUTE, CatchUp};
 use super::dispatch::Failed;
 use super::envelope::masked_body;
 use super::expiry::expired;
-use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, Target};
+use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target};
 use super::retry::unpark;
 
 impl Fanout {
@@ -51,14 +51,11 @@ impl Fanout {
                 }
                 continue;
             }
-            match unpark(message) {
-                Ok(delivery) => deliveries.push((id, delivery)),
-                Err(err) => {
-                    tracing::error!(message_id = %id, error = %err, "not a parked delivery; dead-lettered");
-                    let body = message.body.clone().unwrap_or_default();
-                    if !self.queues.dead_letter(body, &err.to_string()).await {
-                        failed.insert(id);
-                    }
+            match self.parked_delivery(&id, message).await {
+                Ok(Some(delivery)) => deliveries.push((id, delivery)),
+                Ok(None) => {}
+                Err(()) => {
+                    failed.insert(id);
                 }
             }
         }
@@ -76,58 +73,21 @@ impl Fanout {
         let mut given_up = Vec::new();
         let now = Utc::now();
         for (id, delivery) in deliveries {
-            let origin = &delivery.origin;
-            let (target, reveal_psi) = match &origin.subscription_id {
-                None => (Target::own_bus(&self.event_bus), false),
-                Some(subscription_id) => {
-                    let Some(all) = subscriptions.get(&origin.tenant) else {
-                        failed.insert(id);
-                        continue;
-                    };
-                    match all.iter().find(|s| &s.id == subscription_id) {
-                        Some(subscription) if subscription.active => {
-                            (Target::of(&origin.tenant, subscription), subscription.include_psi)
-                        }
-                        Some(subscription) => {
-                            let reason = subscription.delivery.disabled_reason.clone().unwrap_or_default();
-                            sources.entry(origin.clone()).or_default().push(id);
-                            given_up.push(Failed {
-                                target: Target::of(&origin.tenant, subscription),
-                                delivery,
-                                reason: format!("SUBSCRIPTION_DISABLED: {reason}"),
-                                permanent: true,
-                            });
-                            continue;
-                        }
-                        None => {
-                            tracing::info!(tenant = %origin.tenant, %subscription_id, event_id = %origin.event_id, "subscription no longer active; retry dropped");
-                            continue;
-                        }
-                    }
+            let origin = delivery.origin.clone();
+            match self.again(delivery, &subscriptions, now) {
+                Again::Send(target, delivery) => {
+                    sources.entry(origin).or_default().push(id);
+                    plan.entry(target).or_default().push(delivery);
                 }
-            };
-            sources.entry(origin.clone()).or_default().push(id);
-            if let Some(reason) = expired(&delivery, self.retry_max_age, now) {
-                tracing::warn!(tenant = %origin.tenant, subscription_id = origin.subscription_id.as_deref(),
-                    event_id = %origin.event_id, %reason, "retried too long; dead-lettered");
-                given_up.push(Failed {
-                    target,
-                    delivery,
-                    reason,
-                    permanent: true,
-                });
-                continue;
+                Again::GiveUp(gone) => {
+                    sources.entry(origin).or_default().push(id);
+                    given_up.push(gone);
+                }
+                Again::Drop => {}
+                Again::Unreadable => {
+                    failed.insert(id);
+                }
             }
-            let mut message = delivery.message;
-            // Parked as the subscription then wanted it; it may not include PSI any more.
-            if !reveal_psi {
-                message.body = masked_body(&message.body, &origin.psi_fields);
-            }
-            let delivery = Delivery {
-                message: target.reshape(message),
-                ..delivery
-            };
-            plan.entry(target).or_default().push(delivery);
         }
         // A subscription disabled for failing keeps what it missed, and one whose
         // deliveries were retried too long keeps those, for redrive.
@@ -140,7 +100,86 @@ impl Fanout {
     }
 }
 
+/// What becomes of a parked delivery taken up again.
+pub(super) enum Again {
+    /// Sent to where its subscription points now, shaped for it.
+    Send(Target, Delivery),
+    /// Given up on: its subscription's dead letter.
+    GiveUp(Failed),
+    /// Its subscription is gone: dropped.
+    Drop,
+    /// Its tenant's subscriptions could not be read: handed back.
+    Unreadable,
+}
+
 impl Fanout {
+    /// Where `delivery`, parked earlier, goes now: to where its subscription
+    /// points now, masked as it now wants; or given up on, when the subscription
+    /// was disabled for failing or the delivery was retried too long.
+    pub(super) fn again(&self, delivery: Delivery, subscriptions: &SubscriptionsByTenant, now: DateTime<Utc>) -> Again {
+        let origin = &delivery.origin;
+        let (target, reveal_psi) = match &origin.subscription_id {
+            None => (Target::own_bus(&self.event_bus), false),
+            Some(subscription_id) => {
+                let Some(all) = subscriptions.get(&origin.tenant) else {
+                    return Again::Unreadable;
+                };
+                match all.iter().find(|s| &s.id == subscription_id) {
+                    Some(subscription) if subscription.active => {
+                        (Target::of(&origin.tenant, subscription), subscription.include_psi)
+                    }
+                    Some(subscription) => {
+                        let reason = subscription.delivery.disabled_reason.clone().unwrap_or_default();
+                        return Again::GiveUp(Failed {
+                            target: Target::of(&origin.tenant, subscription),
+                            delivery,
+                            reason: format!("SUBSCRIPTION_DISABLED: {reason}"),
+                            permanent: true,
+                        });
+                    }
+                    None => {
+                        tracing::info!(tenant = %origin.tenant, %subscription_id, event_id = %origin.event_id, "subscription no longer active; retry dropped");
+                        return Again::Drop;
+                    }
+                }
+            }
+        };
+        if let Some(reason) = expired(&delivery, self.retry_max_age, now) {
+            tracing::warn!(tenant = %origin.tenant, subscription_id = origin.subscription_id.as_deref(),
+                event_id = %origin.event_id, %reason, "retried too long; dead-lettered");
+            return Again::GiveUp(Failed {
+                target,
+                delivery,
+                reason,
+                permanent: true,
+            });
+        }
+        let mut message = delivery.message;
+        // Parked as the subscription then wanted it; it may not include PSI any more.
+        if !reveal_psi {
+            message.body = masked_body(&message.body, &delivery.origin.psi_fields);
+        }
+        let message = target.reshape(message);
+        Again::Send(target, Delivery { message, ..delivery })
+    }
+
+    /// The delivery `message` carries; `None` when it carries none (it is then
+    /// on the dead-letter queue), an error when it could not be put there either.
+    pub(super) async fn parked_delivery(&self, id: &str, message: &SqsMessage) -> Result<Option<Delivery>, ()> {
+        match unpark(message) {
+            Ok(delivery) => Ok(Some(delivery)),
+            Err(err) => {
+                tracing::error!(message_id = %id, error = %err, "not a parked delivery; dead-lettered");
+                let body = message.body.clone().unwrap_or_default();
+                if self.queues.dead_letter(body, &err.to_string()).await {
+                    Ok(None)
+                } else {
+                    Err(())
+                }
+            }
+        }
+    }
+
     /// Whether `subscription` still takes deliveries (`None`: could not be read).
     async fn takes_deliveries(&self, subscription: &SubscriptionRef) -> Option<bool> {
         let tenants = BTreeSet::from([subscription.tenant.clone()]);

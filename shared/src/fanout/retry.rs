@@ -251,6 +251,18 @@ fn parked_message(failed: &Failed, failures: u32, delay_seconds: Option<i32>, no
     }
 }
 
+/// The paced queue's message of `paced`: its delivery as the retry queue would
+/// carry it, in `lane` (its subscription's message group). Each message is its
+/// own (a fresh deduplication id): a stream batch handed over again may put a
+/// delivery in its lane twice, as it may send one twice (at least once).
+pub(super) fn lane_message(paced: &Failed, lane: &str, now: DateTime<Utc>) -> OutgoingMessage {
+    OutgoingMessage {
+        group_id: Some(lane.to_owned()),
+        dedup_id: Some(uuid::Uuid::now_v7().to_string()),
+        ..parked_message(paced, paced.delivery.failures, None, now)
+    }
+}
+
 /// The message that carries `body` and `parked` on the retry queue, in its
 /// tenant's message group (fair queues).
 fn retry_message(body: String, parked: &Parked) -> Result<OutgoingMessage, UnparkError> {

@@ -111,6 +111,7 @@ mod tests {
             id: id.into(),
             include_psi,
             filter: Some(crate::subscriptions::Filter::parse(&pattern).expect("pattern")),
+            rate_limit: None,
             ..subscription("ORDER", true, false, false, true)
         }
     }

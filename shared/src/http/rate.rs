@@ -22,12 +22,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::config::{ConfigError, Environment};
 use crate::error::ApiError;
+use crate::storage::SecondCounter;
 use crate::storage::schema::RATES;
 use crate::tenant::TenantId;
 
@@ -35,8 +33,6 @@ use crate::tenant::TenantId;
 /// (`TenantApiRequestsPerSecond`).
 pub const DEFAULT_RATE: u32 = 100;
 pub const RATE_VARIABLE: &str = "TENANT_API_RATE";
-/// How long a second's counter is kept (DynamoDB's TTL removes it some time after).
-const COUNTER_SECONDS: i64 = 120;
 
 /// The rate as configured: requests a second and the counters' table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +71,7 @@ impl RateSettings {
 #[derive(Debug)]
 pub struct TenantRate {
     settings: RateSettings,
-    client: Client,
+    counter: SecondCounter,
     seconds: Mutex<HashMap<TenantId, Second>>,
 }
 
@@ -114,8 +110,8 @@ enum Decision {
 impl TenantRate {
     pub fn new(settings: RateSettings, sdk: &SdkConfig) -> Arc<Self> {
         Arc::new(Self {
+            counter: SecondCounter::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
             settings,
-            client: Client::new(sdk),
             seconds: Mutex::default(),
         })
     }
@@ -177,30 +173,9 @@ impl TenantRate {
     /// Adds `lease + own` to the tenant's counter for second `at`; how many of
     /// the `lease` asked for fit under the rate.
     async fn lease(&self, tenant: &TenantId, at: i64, lease: u32, own: u32) -> Result<u32, String> {
-        let added = lease + own;
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.settings.table)
-            .key("pk", AttributeValue::S(format!("T#{tenant}#{at}")))
-            .update_expression("ADD used :added SET expires_at = if_not_exists(expires_at, :expires)")
-            .expression_attribute_values(":added", AttributeValue::N(added.to_string()))
-            .expression_attribute_values(":expires", AttributeValue::N((at + COUNTER_SECONDS).to_string()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
+        self.counter
+            .take(&format!("T#{tenant}"), at, lease, own, self.settings.per_second)
             .await
-            .map_err(|e| DisplayErrorContext(e).to_string())?;
-        let used: u64 = answer
-            .attributes
-            .and_then(|item| {
-                item.get("used")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
-            .ok_or("the counter answered no count")?;
-        let before = used.saturating_sub(u64::from(lease));
-        let room = u64::from(self.settings.per_second).saturating_sub(before);
-        Ok(u32::try_from(room.min(u64::from(lease))).unwrap_or(lease))
     }
 }
 

@@ -12,6 +12,7 @@ mod memory_records;
 mod query_page;
 mod records;
 pub mod schema;
+mod second_counter;
 mod transaction;
 
 pub use batch_get::batch_get;
@@ -23,4 +24,5 @@ pub use item_size::attribute_size;
 pub use memory_records::InMemoryRecords;
 pub(crate) use query_page::query_page;
 pub use records::{RecordError, RecordPage, Records, Versioned, list_all};
+pub use second_counter::SecondCounter;
 pub use transaction::{Written, transact};

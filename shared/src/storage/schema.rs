@@ -158,7 +158,8 @@ pub const DELIVERIES: TableSpec = TableSpec {
 };
 
 /// Each tenant's API requests per second (`pk = T#<tenant>#<second>`), for its
-/// request rate (http/rate.rs).
+/// request rate (http/rate.rs), and each rate-limited subscription's deliveries
+/// per second (`S#<tenant>#<subscription>#<second>`, fanout/pacing.rs).
 pub const RATES: TableSpec = TableSpec {
     logical_id: "RatesTable",
     env_var: "RATES_TABLE",

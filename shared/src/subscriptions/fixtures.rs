@@ -22,6 +22,7 @@ pub fn subscription(id: &str) -> Subscription {
             },
         },
         filter: None,
+        rate_limit: None,
         created_at: DateTime::UNIX_EPOCH,
         updated_at: DateTime::UNIX_EPOCH,
         delivery: Default::default(),

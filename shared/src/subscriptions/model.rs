@@ -171,6 +171,9 @@ pub struct Subscription {
     /// Its content filter: an EventBridge event pattern the envelope must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<super::Filter>,
+    /// Messages a second it takes at most (fanout/pacing.rs); none: as they come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     #[serde(with = "rfc3339_millis")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "rfc3339_millis")]

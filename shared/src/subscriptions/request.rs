@@ -25,6 +25,8 @@ pub struct SubscriptionRequest {
     destination: Option<DestinationRequest>,
     /// An EventBridge event pattern the envelope must match.
     filter: Option<serde_json::Value>,
+    /// Messages a second, at most.
+    rate_limit: Option<i64>,
     /// Optional on update: the version the client read; a newer stored one is 409.
     version: Option<u64>,
     /// Server-set; accepted and ignored so a response can be sent back as is.
@@ -73,6 +75,7 @@ pub struct SubscriptionDraft {
     pub include_psi: bool,
     pub destination: Destination<SecretInput>,
     pub filter: Option<Filter>,
+    pub rate_limit: Option<u32>,
     pub version: Option<u64>,
 }
 
@@ -144,6 +147,7 @@ impl SubscriptionRequest {
             .filter
             .filter(|f| !f.is_null())
             .and_then(|pattern| errors.check(Filter::parse(&pattern).map_err(|e| e.under("filter"))));
+        let rate_limit = self.rate_limit.and_then(|rate| errors.check(rate_limit(rate)));
         let draft = destination
             .zip(entity_type)
             .map(|(destination, entity_type)| SubscriptionDraft {
@@ -156,10 +160,28 @@ impl SubscriptionRequest {
                 include_psi,
                 destination,
                 filter,
+                rate_limit,
                 version: self.version,
             });
         errors.finish(draft)
     }
+}
+
+/// The most a subscription's rate may be: one lane of the paced queue sends
+/// batches of ten one after another (fanout/pacing.rs).
+pub const MAX_RATE_LIMIT: u32 = 100;
+
+/// `rateLimit`: 1 to [`MAX_RATE_LIMIT`] messages a second.
+fn rate_limit(rate: i64) -> Result<u32, FieldError> {
+    u32::try_from(rate)
+        .ok()
+        .filter(|rate| (1..=MAX_RATE_LIMIT).contains(rate))
+        .ok_or_else(|| {
+            FieldError::new(
+                "rateLimit",
+                format!("must be 1 to {MAX_RATE_LIMIT} messages a second (leave it out for no limit); got {rate}"),
+            )
+        })
 }
 
 impl DestinationRequest {
