@@ -1434,10 +1434,13 @@ async fn a_subscription_routes_the_very_next_event_and_a_deactivation_stops_it()
 
 #[tokio::test]
 async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_and_sent_once_a_probe_closes_it() {
-    // GIVEN a subscription whose queue is missing, and ten events that failed to reach it
+    // GIVEN a subscription whose queue is missing, and ten events that failed to
+    // reach it, beside a healthy subscription to the same events
     let mut h = Harness::new(8).await;
     let queue = h.queue("breaker").await;
     let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    let healthy = h.queue("healthy").await;
+    h.subscribe("ORDER", sqs_destination(&healthy)).await;
     h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     for i in 0..10 {
         h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
@@ -1454,10 +1457,17 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     assert!(h.fan_out().await.is_empty());
 
     // THEN they are kept untried as the subscription's dead letters, in one
-    // write: no message to the retry queue, no failure written
+    // write: no message to the retry queue, no failure written; the one send is
+    // the healthy subscription's, which waits for no retry of the failing one
     let calls = counts(h.proxy.calls.take());
-    assert_eq!(calls.get("SendMessageBatch"), None, "{calls:?}");
-    assert_eq!(calls.get("BatchWriteItem"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("SendMessageBatch"), Some(&1), "{calls:?}");
+    assert_eq!(
+        h.envelopes(&healthy).await.len(),
+        12,
+        "the healthy one got all twelve at once"
+    );
+    // (one BatchWriteItem keeps the held ones, one records the healthy one's attempts)
+    assert_eq!(calls.get("BatchWriteItem"), Some(&2), "{calls:?}");
     assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 10);
     let (_, letters) = h.dead_letters(TENANT, &id).await;
     let items = letters["items"].as_array().expect("items");
@@ -1498,6 +1508,10 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     arrived.sort();
     let expected: Vec<String> = (0..12).map(|i| format!("evt-{i:02}")).collect();
     assert_eq!(arrived, expected);
+    assert!(
+        h.envelopes(&healthy).await.is_empty(),
+        "nothing sent twice to the healthy one"
+    );
     let health = h.subscription(&id).await["delivery"].clone();
     assert_eq!(health["consecutiveFailures"], 0, "{health}");
     assert!(health.get("circuitOpenUntil").is_none_or(Value::is_null), "{health}");

@@ -100,6 +100,7 @@ async fn a_rate_limited_subscription_gets_every_event_in_order_at_its_rate_besid
     assert_eq!(status, 201, "{full}");
     assert!(full.get("rateLimit").is_none(), "{full}");
 
+    stack.calls.take_counted();
     // WHEN 30 orders are posted at once
     let posted: Vec<String> = (0..EVENTS).map(|i| format!("evt-rate-{i:02}")).collect();
     for id in &posted {
@@ -110,6 +111,28 @@ async fn a_rate_limited_subscription_gets_every_event_in_order_at_its_rate_besid
     let (full, limited) = tokio::join!(
         arrivals(&sqs, &full_url, EVENTS, Duration::from_secs(30)),
         arrivals(&sqs, &limited_url, EVENTS, Duration::from_secs(60)),
+    );
+    let calls = stack.calls.take_counted();
+    let mut by_operation = std::collections::BTreeMap::<(String, String), (usize, usize)>::new();
+    for (function, operation, entries) in calls {
+        let counted = by_operation.entry((function, operation)).or_default();
+        counted.0 += 1;
+        counted.1 += entries;
+    }
+    eprintln!("calls (function, operation): (calls, entries) for {EVENTS} events, two subscriptions");
+    for ((function, operation), (calls, entries)) in &by_operation {
+        eprintln!("{function:>14} {operation:<30} {calls:>4} {entries:>4}");
+    }
+    // What pacing costs (docs/api.md, "Rate limits"): fanout-paced's calls per
+    // paced delivery, the queue mapping's receives and deletes aside.
+    let paced_calls: usize = by_operation
+        .iter()
+        .filter(|((function, _), _)| function == "fanout-paced")
+        .map(|(_, (calls, _))| calls)
+        .sum();
+    assert!(
+        paced_calls <= 3 * EVENTS,
+        "{paced_calls} calls for {EVENTS} paced deliveries"
     );
     let ids = |arrived: &[(String, Duration)]| arrived.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
     let mut full_ids = ids(&full);

@@ -123,13 +123,16 @@ def main():
         # THEN the filter's field names the part that is wrong
         wait.until(seen.text_to_be_present_in_element(
             (By.CSS_SELECTOR, "label .error"), "data.total[0].numeric[1]: must be a number"))
-        # AND with a valid one it is saved, and its row shows the filter
+        # AND with a valid one and a rate limit of 10 a second it is saved, and its row shows both
         fill(driver, "filter", '{"entityName": ["ORDER"]}')
+        fill(driver, "rateLimit", "10")
         driver.find_element(By.XPATH, f"//button[text()='Save {subscription}']").click()
         wait.until(seen.text_to_be_present_in_element((By.ID, "status"), f"Saved subscription {subscription}"))
         row = wait.until(seen.presence_of_element_located(
             (By.CSS_SELECTOR, f"tr[data-subscription-id='{subscription}'] [data-filter]")))
         assert row.text == '{"entityName":["ORDER"]}', row.text
+        rate = driver.find_element(By.CSS_SELECTOR, f"tr[data-subscription-id='{subscription}'] [data-rate-limit]")
+        assert rate.text == "at most 10 a second", rate.text
 
         # WHEN the last minutes are replayed to the subscription THEN the replay starts
         fill(driver, "subscription", subscription)

@@ -226,7 +226,8 @@ const pages = {
           h("td", {}, s.id),
           h("td", {}, s.entityType, s.filter ? h("br") : null,
             s.filter ? h("code", { "data-filter": "", title: "Content filter (EventBridge pattern)" }, JSON.stringify(s.filter)) : null),
-          h("td", {}, s.active ? "active" : "inactive"),
+          h("td", {}, s.active ? "active" : "inactive", s.rateLimit ? h("br") : null,
+            s.rateLimit ? h("span", { "data-rate-limit": "" }, `at most ${s.rateLimit} a second`) : null),
           h("td", {}, d.queueUrl || d.topicArn || d.eventBusArn || ""),
           h("td", { class: s.delivery.consecutiveFailures ? "bad" : "good", "data-health": "" },
             `${s.delivery.consecutiveFailures} failures in a row`,
@@ -265,6 +266,9 @@ const pages = {
             return;
           }
         }
+        if (form.rateLimit.value.trim()) {
+          body.rateLimit = Number(form.rateLimit.value);
+        }
         // An edit keeps how the destination is reached (roleArn, or accessKey with
         // its secret as "****", which the API keeps as stored).
         const original = editedDestination.get(form.dataset.editing);
@@ -297,6 +301,8 @@ const pages = {
       ["destination.sqs.region", "destination.sns.region", "destination.eventBridge.region"]),
     field("Content filter (EventBridge pattern; empty: every event)", "filter",
       { placeholder: '{"data": {"total": [{"numeric": [">=", 100]}]}}' }),
+    field("Rate limit (messages a second, 1 to 100; empty: as they come)", "rateLimit",
+      { type: "number", min: 1, max: 100, step: 1 }),
     h("button", { type: "submit" }, "Create subscription"));
     const editedDestination = new Map();
     /** Fills the form with `s`; saving it then updates `s` (and reactivates it). */
@@ -312,6 +318,7 @@ const pages = {
       form.address.value = d.queueUrl || d.topicArn || d.eventBusArn || "";
       form.region.value = d.region || "";
       form.filter.value = s.filter ? JSON.stringify(s.filter) : "";
+      form.rateLimit.value = s.rateLimit ?? "";
       form.dataset.editing = s.id;
       form.querySelector("button[type=submit]").textContent = `Save ${s.id}`;
       form.entityType.focus();

@@ -94,7 +94,13 @@ impl Fanout {
         .await;
         let mut plan = DeliveryPlan::new();
         let mut waiting = Vec::new();
-        for ((_, _, sendable), granted) in ready.into_iter().zip(grants) {
+        for ((lane, rate, sendable), granted) in ready.into_iter().zip(grants) {
+            if let (Some(lane), Some(rate)) = (&lane, rate)
+                && granted < sendable.len()
+            {
+                tracing::info!(tenant = %lane.tenant, subscription_id = %lane.subscription_id, rate,
+                    waiting = sendable.len() - granted, "lane over its rate; the rest waits a second");
+            }
             for (n, (message, origin, target, delivery)) in sendable.into_iter().enumerate() {
                 if n < granted {
                     sources.entry(origin).or_default().push(message.message_id);
