@@ -103,7 +103,9 @@ pub async fn create_stack(sdk: &SdkConfig, prefix: &str) -> Result<LocalStack, P
     let retry_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-retry"))
         .await
         .map_err(failed("retry queue"))?;
-    let paced_queue_url = fifo_queue_named(&sqs, &format!("{prefix}-fanout-paced.fifo"))
+    // A crashed fanout-paced invocation holds its lanes for the visibility timeout:
+    // compressed here like the harness's retries (template.yaml: 180 s).
+    let paced_queue_url = fifo_queue_named(&sqs, &format!("{prefix}-fanout-paced.fifo"), PACED_VISIBILITY_SECONDS)
         .await
         .map_err(failed("paced queue"))?;
     let dead_letter_queue_url = queue_named(&sqs, &format!("{prefix}-fanout-dead-letter"))
@@ -220,12 +222,22 @@ pub async fn queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String
     created.queue_url.ok_or_else(|| "SQS returned no queue URL".to_owned())
 }
 
-/// `queue_named` for a FIFO queue (`name` ends in `.fifo`).
-pub async fn fifo_queue_named(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+/// The paced queue's visibility timeout in the local run.
+const PACED_VISIBILITY_SECONDS: u32 = 6;
+
+/// `queue_named` for a FIFO queue (`name` ends in `.fifo`) hiding a received
+/// message for `visibility_seconds`.
+pub async fn fifo_queue_named(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_seconds: u32,
+) -> Result<String, String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
     let created = sqs
         .create_queue()
         .queue_name(name)
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string())
         .send()
         .await
         .map_err(|e| DisplayErrorContext(e).to_string())?;

@@ -7,7 +7,7 @@ use std::future::Future;
 use aws_lambda_events::event::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageAttributeValue};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName};
 
 pub struct QueuePoller {
     client: Client,
@@ -47,6 +47,7 @@ impl QueuePoller {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .wait_time_seconds(self.wait_seconds)
             .send()
             .await
@@ -94,6 +95,13 @@ fn lambda_message(message: &Message) -> SqsMessage {
     event.receipt_handle = message.receipt_handle.clone();
     event.body = message.body.clone();
     event.md5_of_body = message.md5_of_body.clone();
+    // Lambda passes SQS's own attributes (SentTimestamp, a FIFO message's MessageGroupId, …).
+    event.attributes = message
+        .attributes
+        .iter()
+        .flatten()
+        .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+        .collect();
     event.message_attributes = message
         .message_attributes
         .iter()

@@ -33,6 +33,8 @@ struct Harness {
     fanout: Fanout,
     /// The retry queue's consumer: the same code, with fanout-retry's role.
     retry: Fanout,
+    /// The paced queue's consumer (lanes: FIFO and rate-limited subscriptions).
+    paced: Fanout,
     /// Every AWS call the fan-out makes.
     proxy: CountingProxy,
 }
@@ -71,6 +73,7 @@ impl Harness {
             sns: aws_sdk_sns::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
             retry: stack.stack.fanout("fanout-retry", &counted, config.clone()),
+            paced: stack.stack.fanout("fanout-paced", &counted, config.clone()),
             fanout: stack.stack.fanout("fanout", &counted, config),
             stream,
             proxy,
@@ -390,7 +393,19 @@ impl Harness {
         for batch in records.chunks(STREAM_BATCH_SIZE) {
             failures.extend(self.fanout.stream_batch(batch).await);
         }
+        self.drain_lanes().await;
         failures
+    }
+
+    /// Runs fanout-paced until no lane has a delivery to send now.
+    async fn drain_lanes(&self) {
+        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.paced_queue_url);
+        while poller
+            .poll_into(|messages| async move { self.paced.paced_batch(&messages).await })
+            .await
+            .expect("paced queue")
+            > 0
+        {}
     }
 
     /// Runs the retry consumer until its queue is empty.
@@ -1404,6 +1419,52 @@ async fn any_valid_entity_id_reaches_a_fifo_subscriber_in_one_group() {
         })
         .collect();
     assert_eq!(groups.len(), 1, "{groups:?}");
+}
+
+#[tokio::test]
+async fn a_fifo_subscriber_gets_an_entitys_events_in_order_through_a_failure() {
+    // GIVEN a FIFO queue subscribed to ORDER creates, gone for now
+    let mut h = Harness::new(8).await;
+    let name = format!("ordered-{}.fifo", uuid::Uuid::now_v7().simple());
+    let create = |sqs: aws_sdk_sqs::Client| {
+        sqs.create_queue()
+            .queue_name(&name)
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .tags(TENANT_TAG, TENANT)
+            .send()
+    };
+    let fifo = create(h.sqs.clone()).await.expect("FIFO queue").queue_url.expect("url");
+    let id = h.subscribe("ORDER", sqs_destination(&fifo)).await;
+    h.sqs.delete_queue().queue_url(&fifo).send().await.expect("delete");
+
+    // WHEN two events of one order fail to reach it
+    h.post_event("evt-1", "ORDER", "CREATE").await;
+    h.post_event("evt-2", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    assert_eq!(
+        h.subscription(&id).await["delivery"]["consecutiveFailures"],
+        2,
+        "both were tried"
+    );
+    // AND the queue is back, and a third event of the order follows
+    create(h.sqs.clone()).await.expect("FIFO queue again");
+    h.post_event("evt-3", "ORDER", "CREATE").await;
+    assert!(h.fan_out().await.is_empty());
+    // AND the failed ones' backoff (a second here) runs out
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    h.drain_lanes().await;
+
+    // THEN the order's three events arrive in the order they were accepted: the
+    // third waited behind the two that failed (nothing went to the unordered
+    // retry queue)
+    let ids: Vec<String> = h
+        .envelopes(&fifo)
+        .await
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, ["evt-1", "evt-2", "evt-3"]);
+    assert!(h.drain(&h.stack.stack.retry_queue_url).await.is_empty());
 }
 
 #[tokio::test]

@@ -162,7 +162,7 @@ fn verdict(outcomes: &[Outcome], profile: &Profile) -> Vec<String> {
 fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
     let mut out = String::from("\n== summary\n");
     out.push_str(&format!(
-        "   {:<20} {:>7} {:>8} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9} {:>7}\n",
+        "   {:<20} {:>7} {:>8} {:>10} {:>9} {:>5} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>7}\n",
         "scenario",
         "events",
         "events/s",
@@ -171,7 +171,6 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
         "lost",
         "dup",
         "order",
-        "reorder",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -181,7 +180,7 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
     for o in outcomes {
         let (t, q) = (o.totals(), o.quiet_latency());
         out.push_str(&format!(
-            "   {:<20} {:>7} {:>8.1} {:>10} {:>9} {:>5} {:>5} {:>5} {:>7} {:>8} {:>8} {:>8} {:>9.0} {:>7}\n",
+            "   {:<20} {:>7} {:>8.1} {:>10} {:>9} {:>5} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9.0} {:>7}\n",
             o.scenario,
             o.accepted,
             o.accepted as f64 / o.loaded.as_secs_f64().max(0.001),
@@ -190,7 +189,6 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
             t.lost,
             t.duplicates,
             t.order_violations,
-            t.reordered_by_retry,
             q.p50,
             q.p95,
             q.p99,
@@ -224,13 +222,6 @@ fn summary(outcomes: &[Outcome], problems: &[String]) -> String {
                 "     {function:<20} {operation:<24} {calls:>6.2} {entries:>7.2}\n"
             ));
         }
-    }
-    let reordered: usize = outcomes.iter().map(|o| o.totals().reordered_by_retry).sum();
-    if reordered > 0 {
-        out.push_str(&format!(
-            "   NOTE {reordered} FIFO deliveries arrived after a later event of their entity because they were retried \
-             (the retry queue keeps no order: a known hole, docs/architecture.md)\n"
-        ));
     }
     let remailed: usize = outcomes
         .iter()

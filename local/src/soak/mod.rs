@@ -289,14 +289,6 @@ impl Context {
                 row.first_lost_attempts = self.attempts(row, &event_id).await;
             }
         }
-        for row in rows.iter_mut().filter(|r| !r.late.is_empty()) {
-            for event_id in row.late.clone() {
-                if self.attempts(row, &event_id).await.len() > 1 {
-                    row.order_violations -= 1;
-                    row.reordered_by_retry += 1;
-                }
-            }
-        }
         Ok(Outcome {
             scenario: scenario.name(),
             quiet_tenants: loads

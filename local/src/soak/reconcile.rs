@@ -25,15 +25,10 @@ pub struct Row {
     pub duplicates: usize,
     /// Arrivals whose payload numbers were not the ones sent.
     pub corrupted: usize,
-    /// Arrivals on a FIFO destination after a later event of their entity,
-    /// unexplained (their first attempt got through).
+    /// Arrivals on a FIFO destination after a later event of their entity
+    /// (retried or not: a FIFO subscription's lanes keep its order through
+    /// failures, fanout/pacing.rs).
     pub order_violations: usize,
-    /// Such arrivals whose delivery was retried: the retry queue does not keep
-    /// an entity's order (a known hole, see docs/architecture.md).
-    pub reordered_by_retry: usize,
-    /// The late arrivals' event ids, to look their attempts up.
-    #[serde(skip)]
-    pub late: Vec<String>,
     pub latency_ms: Percentiles,
     /// Up to five of the lost events, to look up.
     pub lost_examples: Vec<String>,
@@ -139,8 +134,6 @@ fn row(subscriber: &Subscriber, sent: &[&Accepted], got: &[&Arrival], dead: Opti
         duplicates,
         corrupted: got.iter().filter(|a| !a.exact).count(),
         order_violations: late.len(),
-        reordered_by_retry: 0,
-        late,
         latency_ms: Percentiles::of(latencies.clone()),
         lost_examples: lost.into_iter().take(5).collect(),
         first_lost_attempts: Vec::new(),

@@ -62,7 +62,6 @@ pub struct Totals {
     pub duplicates: usize,
     pub corrupted: usize,
     pub order_violations: usize,
-    pub reordered_by_retry: usize,
 }
 
 impl Outcome {
@@ -75,7 +74,6 @@ impl Outcome {
             duplicates: t.duplicates + r.duplicates,
             corrupted: t.corrupted + r.corrupted,
             order_violations: t.order_violations + r.order_violations,
-            reordered_by_retry: t.reordered_by_retry + r.reordered_by_retry,
         })
     }
 
@@ -171,7 +169,7 @@ impl Outcome {
         );
         let _ = writeln!(
             out,
-            "   deliveries {}: delivered {}, dead-lettered {}, LOST {}, duplicates {}, corrupted {}, order violations {} (and {} reordered by a retry); quiet tenants' latency p50/p95/p99 {}/{}/{} ms",
+            "   deliveries {}: delivered {}, dead-lettered {}, LOST {}, duplicates {}, corrupted {}, order violations {}; quiet tenants' latency p50/p95/p99 {}/{}/{} ms",
             t.deliveries,
             t.delivered,
             t.dead_lettered,
@@ -179,7 +177,6 @@ impl Outcome {
             t.duplicates,
             t.corrupted,
             t.order_violations,
-            t.reordered_by_retry,
             q.p50,
             q.p95,
             q.p99

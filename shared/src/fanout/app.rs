@@ -2,7 +2,7 @@
 //! once per container, and the step both share (send, record health, park
 //! what failed).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::budget::within_budget;
 use super::circuit::{self, Circuit};
@@ -247,18 +247,20 @@ impl Fanout {
         }
     }
 
-    /// Sends `plan` (rate-limited subscriptions' deliveries join their lanes
-    /// instead, pacing.rs), records each subscription's health, parks what
-    /// failed, and records the attempts. Returns the deliveries that could be
-    /// neither delivered nor parked: the caller reports their source as failed,
-    /// so Lambda hands it over again.
+    /// Sends `plan` (deliveries that go through lanes join them instead,
+    /// pacing.rs), records each subscription's health, parks what failed, and
+    /// records the attempts. Returns the deliveries that could be neither
+    /// delivered nor parked: the caller reports their source as failed, so
+    /// Lambda hands it over again.
     pub(super) async fn deliver(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
-        self.deliver_counted(plan, subscriptions, Paced::Join).await.0
+        self.deliver_counted(plan, subscriptions, Paced::Join).await.lost
     }
 
-    /// `deliver` for deliveries that took their turn in their lanes: sent now.
-    pub(super) async fn deliver_paced(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Vec<Failed> {
-        self.deliver_counted(plan, subscriptions, Paced::Send).await.0
+    /// `deliver` for deliveries whose turn came in their lanes: sent now. What
+    /// fails, or what an open circuit holds back, is not parked: it comes back
+    /// held, with the seconds it stays at the head of its lane.
+    pub(super) async fn deliver_paced(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> Outcome {
+        self.deliver_counted(plan, subscriptions, Paced::Send).await
     }
 
     /// A replay's deliveries, sent as any others: returns how many got through
@@ -266,37 +268,52 @@ impl Fanout {
     /// could not be parked either).
     pub async fn deliver_replay(&self, plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (u64, u64) {
         let total: usize = plan.values().map(Vec::len).sum();
-        let (lost, failed) = self.deliver_counted(plan, subscriptions, Paced::Join).await;
-        for lost in &lost {
+        let outcome = self.deliver_counted(plan, subscriptions, Paced::Join).await;
+        for lost in &outcome.lost {
             tracing::error!(event_id = %lost.delivery.origin.event_id, reason = %lost.reason, "a replayed delivery could be neither sent nor parked");
         }
         let total = u64::try_from(total).unwrap_or(u64::MAX);
-        (total.saturating_sub(failed), failed)
+        (total.saturating_sub(outcome.failed), outcome.failed)
     }
 
-    /// `deliver`, also counting the deliveries that failed now (parked or lost).
+    /// `deliver`, also counting the deliveries that failed now (parked, held or lost).
     async fn deliver_counted(
         &self,
         plan: DeliveryPlan,
         subscriptions: &SubscriptionsByTenant,
         paced: Paced,
-    ) -> (Vec<Failed>, u64) {
+    ) -> Outcome {
         let (plan, lanes) = match paced {
             Paced::Join => pacing::split(plan, subscriptions),
             Paced::Send => (plan, Vec::new()),
         };
-        // Held ones are parked as failures, but were not tried: no health, no
-        // attempt, and no share of the tenant's budget.
-        let (plan, held) = self.circuit.hold(plan, subscriptions, Utc::now());
-        let (plan, deferred) = within_budget(plan, self.tenant_budget);
-        let mut failed = count(&deferred).saturating_add(count(&held));
+        let now = Utc::now();
+        // Held ones were not tried: no health, no attempt, and no share of the
+        // tenant's budget. Routed ones are kept as dead letters until the
+        // circuit closes; a lane's stay at its head.
+        let (plan, circuit_held) = self.circuit.hold(plan, subscriptions, now);
+        let (plan, deferred, shelved, mut held) = match paced {
+            Paced::Join => {
+                let (plan, deferred) = within_budget(plan, self.tenant_budget);
+                (plan, deferred, circuit_held, Vec::new())
+            }
+            Paced::Send => (
+                plan,
+                Vec::new(),
+                Vec::new(),
+                self.in_lane(circuit_held, subscriptions, now),
+            ),
+        };
+        let mut failed = count(&deferred)
+            .saturating_add(count(&shelved))
+            .saturating_add(count(&held));
         let health = HealthReport::new(&plan);
         // What is not tried now is put away while the rest is sent: a
         // subscription held by its circuit adds no call to the batch's critical path.
         let (sent, mut lost, unkept, unqueued) = tokio::join!(
             self.dispatcher.send(plan, subscriptions),
             self.queues.defer(deferred),
-            self.queues.shelve(held),
+            self.queues.shelve(shelved),
             self.pacing.enqueue(lanes),
         );
         lost.extend(unkept);
@@ -309,23 +326,76 @@ impl Fanout {
         let attempts = history::attempts_of(&sent, now);
         let counts = history::hourly_counts(&sent);
         failed = failed.saturating_add(count(&sent.failed));
+        // A lane keeps what failed at its head, unless no retry can deliver it.
+        let to_park = match paced {
+            Paced::Join => sent.failed,
+            Paced::Send => {
+                let (permanent, retried) = sent.failed.into_iter().partition(|f| f.permanent);
+                held.extend(self.in_lane(retried, subscriptions, now));
+                permanent
+            }
+        };
         // Side by side: parking the failures, the health writes and the reports
         // need nothing of each other, and the next batch waits for the slowest
         // alone. A report written before a parking that then fails tells of an
         // attempt that happened; the batch is handed over again either way.
         let (closed, unparked, (), ()) = tokio::join!(
             self.health.apply(health, now),
-            self.queues.park(sent.failed),
+            self.queues.park(to_park),
             self.history.record(attempts),
             self.history.count(counts, now),
         );
         lost.extend(unparked);
         self.queues.catch_up(closed).await;
-        (lost, failed)
+        Outcome { lost, failed, held }
+    }
+
+    /// `failed` with how long each stays at the head of its lane: until its
+    /// subscription's open circuit may be probed, or its next backoff (from the
+    /// failures in a row its subscription had, this one counted).
+    fn in_lane(
+        &self,
+        failed: Vec<Failed>,
+        subscriptions: &SubscriptionsByTenant,
+        now: DateTime<Utc>,
+    ) -> Vec<(Failed, i32)> {
+        failed
+            .into_iter()
+            .map(|f| {
+                let health = f.delivery.origin.subscription().and_then(|owner| {
+                    let all = subscriptions.get(&owner.tenant)?;
+                    Some(all.iter().find(|s| s.id == owner.subscription_id)?.delivery.clone())
+                });
+                let open_for = health
+                    .as_ref()
+                    .and_then(|h| h.circuit_open_until)
+                    .map(|until| (until - now).num_seconds());
+                let seconds = match open_for {
+                    Some(seconds) => i32::try_from(seconds.clamp(0, 900)).unwrap_or(900),
+                    None => {
+                        let failures = health.map_or(0, |h| h.consecutive_failures).saturating_add(1);
+                        self.queues
+                            .delay_seconds(u32::try_from(failures).unwrap_or(u32::MAX), fastrand::f64())
+                    }
+                };
+                (f, seconds.max(pacing::WAIT_SECONDS))
+            })
+            .collect()
     }
 }
 
-/// What `deliver` does with rate-limited subscriptions' deliveries.
+/// What became of a plan's deliveries.
+pub(super) struct Outcome {
+    /// Could be neither sent nor parked: their sources are handed over again.
+    pub lost: Vec<Failed>,
+    /// How many failed now (parked, held or lost).
+    pub failed: u64,
+    /// Lane deliveries (`Paced::Send`) that failed, or that an open circuit
+    /// holds back, with the seconds they stay at the head of their lanes.
+    pub held: Vec<(Failed, i32)>,
+}
+
+/// What `deliver` does with deliveries that go through lanes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Paced {
     /// They join their lanes (routed from the stream, a retry or a replay).

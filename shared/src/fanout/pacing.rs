@@ -1,13 +1,21 @@
-//! Subscriptions with a rate limit (`rateLimit`, messages a second). Their
-//! deliveries are never sent by the function that routed them: they join the
-//! subscription's lane, one message group of the paced FIFO queue, in the order
-//! they were routed. fanout-paced takes each lane's deliveries in that order and
-//! sends as many as the subscription's counter for the current second grants
-//! (one counter a subscription and second in the rates table, shared by every
-//! container, storage/second_counter.rs); the rest of the lane's batch is hidden
-//! for a second and handed back, and SQS holds the lane's later messages behind
-//! them. So a subscription is sent at most its rate in any second, whatever the
-//! number of fan-out invocations, and in the order its deliveries arrived.
+//! Lanes: deliveries that must go out one after another, in the order they
+//! were routed, through the stack's paced FIFO queue, one message group a lane.
+//!
+//! - A subscription with a rate limit (`rateLimit`, messages a second) has one
+//!   lane. fanout-paced takes its deliveries in order and sends as many as the
+//!   subscription's counter for the current second grants (one counter a
+//!   subscription and second in the rates table, shared by every container,
+//!   storage/second_counter.rs); the rest of the lane's batch is hidden for a
+//!   second and handed back, and SQS holds the lane's later messages behind
+//!   them. So it is sent at most its rate in any second, whatever the number of
+//!   fan-out invocations, and in the order its deliveries arrived.
+//! - A subscription to a FIFO queue or topic has a lane per message group (the
+//!   event's entity): a delivery that fails, or that an open circuit holds back,
+//!   stays at the head of its lane for its backoff instead of going to the
+//!   unordered retry queue, so the entity's later events wait behind it.
+//!
+//! Their deliveries are never sent by the function that routed them (the
+//! fan-out, the retry consumer, a replay): they join their lanes.
 
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
@@ -15,7 +23,7 @@ use chrono::Utc;
 
 use super::dispatch::Failed;
 use super::message::MAX_BATCH_ENTRIES;
-use super::plan::{Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant};
+use super::plan::{Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant, Target};
 use super::retry::lane_message;
 use super::sqs::SqsSender;
 use crate::storage::SecondCounter;
@@ -25,7 +33,7 @@ pub const PACED: &str = "PACED: waiting for its subscription's rate limit";
 
 /// How long a lane's deliveries over this second's grant stay hidden: SQS counts
 /// visibility in whole seconds, and the next second brings a new grant.
-const WAIT_SECONDS: i32 = 1;
+pub const WAIT_SECONDS: i32 = 1;
 
 /// The paced queue and the counters its consumer takes grants from.
 pub struct Pacing {
@@ -53,19 +61,16 @@ impl Pacing {
         }
     }
 
-    /// Puts `paced` in their subscriptions' lanes, in order. Returns those that
-    /// could not be (the caller must not acknowledge their source).
-    pub async fn enqueue(&self, paced: Vec<Failed>) -> Vec<Failed> {
+    /// Puts each delivery in its lane, in order. Returns those that could not
+    /// be (the caller must not acknowledge their source).
+    pub async fn enqueue(&self, paced: Vec<(String, Failed)>) -> Vec<Failed> {
         if paced.is_empty() {
-            return paced;
+            return Vec::new();
         }
         let now = Utc::now();
-        let messages = paced
-            .iter()
-            .filter_map(|p| Some(lane_message(p, &lane(&p.delivery.origin.subscription()?), now)))
-            .collect();
+        let messages = paced.iter().map(|(lane, p)| lane_message(p, lane, now)).collect();
         let undelivered = self.sender.send(&self.queue_url, messages).await;
-        let mut paced: Vec<Option<Failed>> = paced.into_iter().map(Some).collect();
+        let mut paced: Vec<Option<Failed>> = paced.into_iter().map(|(_, p)| Some(p)).collect();
         undelivered
             .into_iter()
             .filter_map(|u| {
@@ -94,18 +99,19 @@ impl Pacing {
         }
     }
 
-    /// Hides `waiting` until the next second. One that cannot be hidden comes back
-    /// after the queue's visibility timeout instead: later, never lost.
-    pub async fn hold_back(&self, waiting: &[Waiting]) {
+    /// Hides each of `waiting` for its seconds (the rest of a second, or a held
+    /// delivery's backoff). One that cannot be hidden comes back after the
+    /// queue's visibility timeout instead: later, never lost.
+    pub async fn hold_back(&self, waiting: &[(Waiting, i32)]) {
         for chunk in waiting.chunks(MAX_BATCH_ENTRIES) {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .filter_map(|(i, w)| {
+                .filter_map(|(i, (w, seconds))| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
                         .receipt_handle(&w.receipt_handle)
-                        .visibility_timeout(WAIT_SECONDS)
+                        .visibility_timeout(*seconds)
                         .build()
                         .ok()
                 })
@@ -131,26 +137,42 @@ impl Pacing {
     }
 }
 
-/// `plan` without the deliveries of rate-limited subscriptions, and those, in
-/// the plan's order (each subscription's in the order they were routed).
-pub fn split(plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (DeliveryPlan, Vec<Failed>) {
+/// `plan` without the deliveries that go through lanes (rate-limited
+/// subscriptions', and those to FIFO destinations), and those with their lanes,
+/// in the plan's order (each lane's in the order they were routed).
+pub fn split(plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (DeliveryPlan, Vec<(String, Failed)>) {
     let mut now = DeliveryPlan::new();
     let mut paced = Vec::new();
     for (target, deliveries) in plan {
         for delivery in deliveries {
-            if rate_limit(&delivery, subscriptions).is_some() {
-                paced.push(Failed {
-                    target: target.clone(),
-                    delivery,
-                    reason: PACED.to_owned(),
-                    permanent: false,
-                });
-            } else {
-                now.entry(target.clone()).or_default().push(delivery);
+            match lane_of(&target, &delivery, subscriptions) {
+                Some(lane) => paced.push((
+                    lane,
+                    Failed {
+                        target: target.clone(),
+                        delivery,
+                        reason: PACED.to_owned(),
+                        permanent: false,
+                    },
+                )),
+                None => now.entry(target.clone()).or_default().push(delivery),
             }
         }
     }
     (now, paced)
+}
+
+/// The lane `delivery` goes through, if any: its subscription's when that has a
+/// rate limit; its subscription's and message group's when `target` keeps order.
+fn lane_of(target: &Target, delivery: &Delivery, subscriptions: &SubscriptionsByTenant) -> Option<String> {
+    let subscription = delivery.origin.subscription()?;
+    if rate_limit(delivery, subscriptions).is_some() {
+        Some(lane(&subscription, None))
+    } else if target.is_fifo() {
+        Some(lane(&subscription, delivery.message.group_id.as_deref()))
+    } else {
+        None
+    }
 }
 
 /// The rate limit of the subscription `delivery` is for, if it has one.
@@ -163,10 +185,16 @@ pub fn rate_limit(delivery: &Delivery, subscriptions: &SubscriptionsByTenant) ->
         .rate_limit
 }
 
-/// A subscription's lane: its message group on the paced queue. A name SQS
-/// takes whatever the ids' length (at most 128 characters of its set).
-pub fn lane(subscription: &SubscriptionRef) -> String {
-    let key = format!("{}\n{}", subscription.tenant, subscription.subscription_id);
+/// A lane: its message group on the paced queue, for `subscription` (and one
+/// of its destination's message groups). A name SQS takes whatever the ids'
+/// length (at most 128 characters of its set).
+pub fn lane(subscription: &SubscriptionRef, group: Option<&str>) -> String {
+    let key = format!(
+        "{}\n{}\n{}",
+        subscription.tenant,
+        subscription.subscription_id,
+        group.unwrap_or_default()
+    );
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes()).to_string()
 }
 
@@ -175,7 +203,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::fanout::Target;
     use crate::subscriptions::fixtures::subscription;
     use crate::tenant::TenantId;
 
@@ -215,12 +242,42 @@ mod tests {
                 .iter()
                 .all(|d| d.origin.subscription_id.as_deref() == Some("fast"))
         );
-        assert_eq!(ids(paced.iter().map(|p| &p.delivery).collect()), ["e0", "e1", "e2"]);
+        assert_eq!(
+            ids(paced.iter().map(|(_, p)| &p.delivery).collect()),
+            ["e0", "e1", "e2"]
+        );
         assert!(
             paced
                 .iter()
-                .all(|p| p.delivery.origin.subscription_id.as_deref() == Some("slow"))
+                .all(|(_, p)| p.delivery.origin.subscription_id.as_deref() == Some("slow"))
         );
+        assert!(paced.iter().all(|(lane, _)| *lane == paced[0].0), "one lane");
+    }
+
+    #[test]
+    fn a_fifo_subscriptions_deliveries_go_through_a_lane_per_message_group() {
+        // GIVEN an unlimited subscription to a FIFO queue, and deliveries of two entities
+        let tenant = TenantId::parse("t").expect("tenant");
+        let subscriptions = SubscriptionsByTenant::from([(tenant, Arc::from(vec![subscription("ordered")]))]);
+        let fifo = Target::Queue {
+            url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo".into(),
+            region: "eu-west-1".into(),
+            credentials: None,
+            role: None,
+        };
+        let mut plan = DeliveryPlan::new();
+        for group in ["ORD-1", "ORD-2", "ORD-1"] {
+            let mut delivery = Delivery::of("t", Some("ordered"));
+            delivery.message.group_id = Some(group.into());
+            plan.entry(fifo.clone()).or_default().push(delivery);
+        }
+        // WHEN it is split
+        let (now, paced) = split(plan, &subscriptions);
+        // THEN none is sent now; ORD-1's two share a lane, ORD-2's is another
+        assert!(now.is_empty());
+        let lanes: Vec<&String> = paced.iter().map(|(lane, _)| lane).collect();
+        assert_eq!(lanes[0], lanes[2]);
+        assert_ne!(lanes[0], lanes[1]);
     }
 
     #[test]
@@ -229,7 +286,8 @@ mod tests {
             tenant: TenantId::parse("t").expect("tenant"),
             subscription_id: "s".repeat(128),
         };
-        assert_eq!(lane(&long), lane(&long.clone()));
-        assert!(lane(&long).len() <= 128);
+        assert_eq!(lane(&long, Some("ORD-1")), lane(&long.clone(), Some("ORD-1")));
+        assert_ne!(lane(&long, Some("ORD-1")), lane(&long, Some("ORD-2")));
+        assert!(lane(&long, None).len() <= 128);
     }
 }

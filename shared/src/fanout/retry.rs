@@ -218,6 +218,11 @@ impl RetryQueues {
         self.unsent(failed, undelivered)
     }
 
+    /// Seconds a delivery waits after its `failures`-th failure in a row.
+    pub fn delay_seconds(&self, failures: u32, random: f64) -> i32 {
+        self.policy.delay_seconds(failures, random)
+    }
+
     /// Puts something that is not a delivery on the dead-letter queue (a stream
     /// record that cannot be decoded), with the reason. False if that failed too.
     pub async fn dead_letter(&self, body: String, reason: &str) -> bool {
