@@ -351,8 +351,8 @@ impl Fanout {
     }
 
     /// `failed` with how long each stays at the head of its lane: until its
-    /// subscription's open circuit may be probed, or its next backoff (from the
-    /// failures in a row its subscription had, this one counted).
+    /// subscription's open circuit may be probed, or its next backoff (from its
+    /// own tries or its subscription's failures in a row, this one counted).
     fn in_lane(
         &self,
         failed: Vec<Failed>,
@@ -373,7 +373,13 @@ impl Fanout {
                 let seconds = match open_for {
                     Some(seconds) => i32::try_from(seconds.clamp(0, 900)).unwrap_or(900),
                     None => {
-                        let failures = health.map_or(0, |h| h.consecutive_failures).saturating_add(1);
+                        // This delivery's own tries, or its subscription's failures in
+                        // a row, whichever is more: a head that keeps failing backs off
+                        // even while the subscription's other lanes get through.
+                        let failures = health
+                            .map_or(0, |h| h.consecutive_failures)
+                            .max(u64::from(f.delivery.failures))
+                            .saturating_add(1);
                         self.queues
                             .delay_seconds(u32::try_from(failures).unwrap_or(u32::MAX), fastrand::f64())
                     }

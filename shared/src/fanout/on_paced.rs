@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use super::app::Fanout;
@@ -18,6 +18,8 @@ use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, Target};
 
 /// The SQS attribute that names a FIFO message's group: its lane.
 const GROUP_ATTRIBUTE: &str = "MessageGroupId";
+/// The SQS attribute that counts a message's receives.
+const RECEIVE_COUNT_ATTRIBUTE: &str = "ApproximateReceiveCount";
 
 /// A lane, its subscription, and its messages in this batch, in order.
 struct Lane {
@@ -38,7 +40,7 @@ impl Fanout {
         let mut lanes: Vec<Lane> = Vec::new();
         for message in messages {
             let id = message.message_id.clone().unwrap_or_default();
-            let delivery = match self.parked_delivery(&id, message).await {
+            let mut delivery = match self.parked_delivery(&id, message).await {
                 Ok(Some(delivery)) => delivery,
                 Ok(None) => continue,
                 Err(()) => {
@@ -46,6 +48,15 @@ impl Fanout {
                     continue;
                 }
             };
+            // A lane's head that failed was received once a try: its tries so
+            // far, for its backoff (a rate-limited lane's waits count too, which
+            // only lengthens it).
+            let received: u32 = message
+                .attributes
+                .get(RECEIVE_COUNT_ATTRIBUTE)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            delivery.failures = delivery.failures.max(received.saturating_sub(1));
             let subscription = delivery.origin.subscription();
             let name = message.attributes.get(GROUP_ATTRIBUTE).cloned().unwrap_or_else(|| {
                 subscription
@@ -111,6 +122,10 @@ impl Fanout {
         .await;
         let mut plan = DeliveryPlan::new();
         let mut hidden: Vec<(Waiting, i32)> = Vec::new();
+        // How long the longest-waiting delivery held back here has been in its
+        // lane: the metric FanoutPacedBacklogAlarm watches (SQS's own age of the
+        // oldest message leaves out messages received three times or more).
+        let mut oldest = 0;
         for ((subscription, rate, sendable), granted) in ready.into_iter().zip(grants) {
             if let (Some(lane), Some(rate)) = (&subscription, rate)
                 && granted < sendable.len()
@@ -123,6 +138,7 @@ impl Fanout {
                     sources.entry(origin).or_default().push(message);
                     plan.entry(target).or_default().push(delivery);
                 } else {
+                    oldest = oldest.max(waited(&delivery, now));
                     hidden.push((message, WAIT_SECONDS));
                 }
             }
@@ -131,7 +147,16 @@ impl Fanout {
         let mut lost = self.queues.park(given_up).await;
         let outcome = self.deliver_paced(plan, &subscriptions).await;
         lost.extend(outcome.lost);
-        tracing::info!(sent, waiting = hidden.len(), held = outcome.held.len(), "lanes served");
+        for (held, _) in &outcome.held {
+            oldest = oldest.max(waited(&held.delivery, now));
+        }
+        tracing::info!(
+            sent,
+            waiting = hidden.len(),
+            held = outcome.held.len(),
+            oldest_waiting_seconds = oldest,
+            "lanes served"
+        );
         for (held, seconds) in outcome.held {
             for message in sources.remove(&held.delivery.origin).unwrap_or_default() {
                 hidden.push((message, seconds));
@@ -150,4 +175,11 @@ impl Fanout {
         failed.extend(hidden.into_iter().map(|(m, _)| m.message_id));
         failed.into_iter().collect()
     }
+}
+
+/// Seconds `delivery` has been in its lane.
+fn waited(delivery: &Delivery, now: DateTime<Utc>) -> i64 {
+    delivery
+        .parked_since
+        .map_or(0, |since| (now - since).num_seconds().max(0))
 }

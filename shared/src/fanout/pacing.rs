@@ -28,8 +28,8 @@ use super::retry::lane_message;
 use super::sqs::SqsSender;
 use crate::storage::SecondCounter;
 
-/// What a paced delivery's message says while it waits in its lane.
-pub const PACED: &str = "PACED: waiting for its subscription's rate limit";
+/// What a delivery's message says while it waits in its lane.
+pub const PACED: &str = "PACED: in its lane (the subscription's order or rate limit)";
 
 /// How long a lane's deliveries over this second's grant stay hidden: SQS counts
 /// visibility in whole seconds, and the next second brings a new grant.
@@ -162,14 +162,16 @@ pub fn split(plan: DeliveryPlan, subscriptions: &SubscriptionsByTenant) -> (Deli
     (now, paced)
 }
 
-/// The lane `delivery` goes through, if any: its subscription's when that has a
-/// rate limit; its subscription's and message group's when `target` keeps order.
+/// The lane `delivery` goes through, if any: its subscription's and message
+/// group's when `target` keeps order (whether or not it has a rate limit, so a
+/// limit set or taken off never moves an entity to another lane); its
+/// subscription's when that has a rate limit.
 fn lane_of(target: &Target, delivery: &Delivery, subscriptions: &SubscriptionsByTenant) -> Option<String> {
     let subscription = delivery.origin.subscription()?;
-    if rate_limit(delivery, subscriptions).is_some() {
-        Some(lane(&subscription, None))
-    } else if target.is_fifo() {
+    if target.is_fifo() {
         Some(lane(&subscription, delivery.message.group_id.as_deref()))
+    } else if rate_limit(delivery, subscriptions).is_some() {
+        Some(lane(&subscription, None))
     } else {
         None
     }
@@ -275,9 +277,19 @@ mod tests {
         let (now, paced) = split(plan, &subscriptions);
         // THEN none is sent now; ORD-1's two share a lane, ORD-2's is another
         assert!(now.is_empty());
-        let lanes: Vec<&String> = paced.iter().map(|(lane, _)| lane).collect();
+        let lanes: Vec<String> = paced.iter().map(|(lane, _)| lane.clone()).collect();
         assert_eq!(lanes[0], lanes[2]);
         assert_ne!(lanes[0], lanes[1]);
+        // AND a rate limit set later keeps each entity in its lane
+        let mut limited = subscription("ordered");
+        limited.rate_limit = Some(5);
+        let subscriptions =
+            SubscriptionsByTenant::from([(TenantId::parse("t").expect("tenant"), Arc::from(vec![limited]))]);
+        let mut plan = DeliveryPlan::new();
+        plan.insert(fifo, paced.into_iter().map(|(_, p)| p.delivery).collect());
+        let (_, limited_lanes) = split(plan, &subscriptions);
+        let limited_lanes: Vec<String> = limited_lanes.into_iter().map(|(lane, _)| lane).collect();
+        assert_eq!(limited_lanes, lanes);
     }
 
     #[test]
