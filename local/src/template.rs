@@ -460,6 +460,27 @@ Resources:
         )));
     }
 
+    /// Lanes (the paced queue) are joined by the functions that route deliveries,
+    /// and served, hidden a while and counted, by fanout-paced alone.
+    #[test]
+    fn lanes_are_joined_by_the_routing_functions_and_served_by_fanout_paced_alone() {
+        let policies = FunctionPolicies::from_yaml(super::TEMPLATE, &stack()).expect("template.yaml");
+        let lanes = "arn:aws:sqs:us-east-1:123:s-FanoutPacedQueue";
+        for (function, policy) in &policies.0 {
+            let joins = ["fanout", "fanout-retry", "replay-worker"].contains(&function.as_str());
+            assert_eq!(
+                policy.allows(&Need::new("sqs:SendMessage", lanes)),
+                joins,
+                "{function} SendMessage"
+            );
+            assert_eq!(
+                policy.allows(&Need::new("sqs:ChangeMessageVisibility", lanes)),
+                function == "fanout-paced",
+                "{function} ChangeMessageVisibility"
+            );
+        }
+    }
+
     /// Lambda's pollers read streams and queues with the consuming function's role:
     /// template.yaml must say so for each function, on its own source only.
     #[test]
