@@ -24,7 +24,7 @@ use chrono::Utc;
 use super::dispatch::Failed;
 use super::message::MAX_BATCH_ENTRIES;
 use super::plan::{Delivery, DeliveryPlan, SubscriptionRef, SubscriptionsByTenant, Target};
-use super::retry::lane_message;
+use super::retry::{lane_message, unsent};
 use super::sqs::SqsSender;
 use crate::storage::SecondCounter;
 
@@ -70,14 +70,7 @@ impl Pacing {
         let now = Utc::now();
         let messages = paced.iter().map(|(lane, p)| lane_message(p, lane, now)).collect();
         let undelivered = self.sender.send(&self.queue_url, messages).await;
-        let mut paced: Vec<Option<Failed>> = paced.into_iter().map(|(_, p)| Some(p)).collect();
-        undelivered
-            .into_iter()
-            .filter_map(|u| {
-                tracing::error!(reason = %u.reason, "could not put a delivery in its subscription's lane");
-                paced.get_mut(u.index)?.take()
-            })
-            .collect()
+        unsent(paced.into_iter().map(|(_, p)| p).collect(), undelivered)
     }
 
     /// How many of `wanted` deliveries `subscription` may be sent now, at

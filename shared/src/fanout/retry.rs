@@ -173,19 +173,7 @@ impl RetryQueues {
             .iter()
             .map(|f| parked_message(f, f.delivery.failures, None, now))
             .collect();
-        self.unsent(deferred, self.sender.send(&self.retry_url, messages).await)
-    }
-
-    /// The entries of `parked` whose messages were `undelivered`.
-    fn unsent(&self, parked: Vec<Failed>, undelivered: Vec<Undelivered>) -> Vec<Failed> {
-        let mut parked: Vec<Option<Failed>> = parked.into_iter().map(Some).collect();
-        undelivered
-            .into_iter()
-            .filter_map(|u| {
-                tracing::error!(reason = %u.reason, "could not park a delivery");
-                parked.get_mut(u.index)?.take()
-            })
-            .collect()
+        unsent(deferred, self.sender.send(&self.retry_url, messages).await)
     }
 
     async fn send(&self, queue_url: &str, failed: Vec<Failed>, delayed: bool) -> Vec<Failed> {
@@ -215,7 +203,7 @@ impl RetryQueues {
             })
             .collect();
         let undelivered = self.sender.send(queue_url, messages).await;
-        self.unsent(failed, undelivered)
+        unsent(failed, undelivered)
     }
 
     /// Seconds a delivery waits after its `failures`-th failure in a row.
@@ -233,6 +221,18 @@ impl RetryQueues {
         };
         self.sender.send(&self.dead_letter_url, vec![message]).await.is_empty()
     }
+}
+
+/// The entries of `parked` whose messages were `undelivered` (each logged).
+pub(super) fn unsent(parked: Vec<Failed>, undelivered: Vec<Undelivered>) -> Vec<Failed> {
+    let mut parked: Vec<Option<Failed>> = parked.into_iter().map(Some).collect();
+    undelivered
+        .into_iter()
+        .filter_map(|u| {
+            tracing::error!(reason = %u.reason, "could not park a delivery");
+            parked.get_mut(u.index)?.take()
+        })
+        .collect()
 }
 
 /// The retry-queue message of `failed`, counted as failed `failures` times,
