@@ -352,7 +352,7 @@ impl Fanout {
 
     /// `failed` with how long each stays at the head of its lane: until its
     /// subscription's open circuit may be probed, or its next backoff (from its
-    /// own tries or its subscription's failures in a row, this one counted).
+    /// own tries, this one counted).
     fn in_lane(
         &self,
         failed: Vec<Failed>,
@@ -362,27 +362,27 @@ impl Fanout {
         failed
             .into_iter()
             .map(|f| {
-                let health = f.delivery.origin.subscription().and_then(|owner| {
-                    let all = subscriptions.get(&owner.tenant)?;
-                    Some(all.iter().find(|s| s.id == owner.subscription_id)?.delivery.clone())
-                });
-                let open_for = health
-                    .as_ref()
-                    .and_then(|h| h.circuit_open_until)
+                let open_for = f
+                    .delivery
+                    .origin
+                    .subscription()
+                    .and_then(|owner| {
+                        let all = subscriptions.get(&owner.tenant)?;
+                        all.iter()
+                            .find(|s| s.id == owner.subscription_id)?
+                            .delivery
+                            .circuit_open_until
+                    })
                     .map(|until| (until - now).num_seconds());
                 let seconds = match open_for {
                     Some(seconds) => i32::try_from(seconds.clamp(0, 900)).unwrap_or(900),
-                    None => {
-                        // This delivery's own tries, or its subscription's failures in
-                        // a row, whichever is more: a head that keeps failing backs off
-                        // even while the subscription's other lanes get through.
-                        let failures = health
-                            .map_or(0, |h| h.consecutive_failures)
-                            .max(u64::from(f.delivery.failures))
-                            .saturating_add(1);
-                        self.queues
-                            .delay_seconds(u32::try_from(failures).unwrap_or(u32::MAX), fastrand::f64())
-                    }
+                    // Its own tries (its receive count), as a parked delivery's failures
+                    // set its backoff on the retry queue. Not its subscription's
+                    // failures in a row: those count every lane's, and would hold each
+                    // lane for the longest backoff after a short outage.
+                    None => self
+                        .queues
+                        .delay_seconds(f.delivery.failures.saturating_add(1), fastrand::f64()),
                 };
                 (f, seconds.max(pacing::WAIT_SECONDS))
             })
