@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use super::app::Fanout;
 use super::on_retry::Again;
 use super::pacing::{WAIT_SECONDS, Waiting, lane, rate_limit};
-use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, Target};
+use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target};
 
 /// The SQS attribute that names a FIFO message's group: its lane.
 const GROUP_ATTRIBUTE: &str = "MessageGroupId";
@@ -30,6 +30,15 @@ struct Lane {
 
 /// A lane's delivery that may be sent: its message, origin, target and delivery.
 type Sendable = (Waiting, Origin, Target, Delivery);
+
+/// A lane ready to be served: its subscription, its rate limit, how long its
+/// open circuit still holds it, and what it may send.
+struct Ready {
+    subscription: Option<SubscriptionRef>,
+    rate: Option<u32>,
+    open_for: Option<i32>,
+    sendable: Vec<Sendable>,
+}
 
 impl Fanout {
     /// Sends a batch of the paced queue, each lane in order; returns the message
@@ -88,7 +97,7 @@ impl Fanout {
         let now = Utc::now();
         let mut sources: HashMap<Origin, Vec<Waiting>> = HashMap::new();
         let mut given_up = Vec::new();
-        let mut ready: Vec<(Option<SubscriptionRef>, Option<u32>, Vec<Sendable>)> = Vec::new();
+        let mut ready: Vec<Ready> = Vec::new();
         for lane in lanes {
             let mut sendable = Vec::new();
             let mut rate = None;
@@ -107,16 +116,27 @@ impl Fanout {
                     }
                 }
             }
-            ready.push((lane.subscription, rate, sendable));
+            let open_for = lane
+                .subscription
+                .as_ref()
+                .and_then(|l| circuit_open_for(l, &subscriptions, now));
+            ready.push(Ready {
+                subscription: lane.subscription,
+                rate,
+                open_for,
+                sendable,
+            });
         }
-        // One grant a rate-limited lane, all lanes' at once.
-        let grants = join_all(ready.iter().map(|(subscription, rate, sendable)| async move {
-            match (subscription, rate) {
-                (Some(subscription), Some(rate)) if !sendable.is_empty() => {
-                    self.pacing.grant(subscription, sendable.len(), *rate).await
+        // One grant a rate-limited lane, all lanes' at once; none for a lane
+        // whose circuit is open (it waits, and spends nothing of its rate).
+        let grants = join_all(ready.iter().map(|lane| async move {
+            match (&lane.subscription, lane.rate) {
+                _ if lane.open_for.is_some() => 0,
+                (Some(subscription), Some(rate)) if !lane.sendable.is_empty() => {
+                    self.pacing.grant(subscription, lane.sendable.len(), rate).await
                 }
                 // No limit (or one taken off since): as fast as the lane is read.
-                _ => sendable.len(),
+                _ => lane.sendable.len(),
             }
         }))
         .await;
@@ -126,7 +146,16 @@ impl Fanout {
         // lane: the metric FanoutPacedBacklogAlarm watches (SQS's own age of the
         // oldest message leaves out messages received three times or more).
         let mut oldest = 0;
-        for ((subscription, rate, sendable), granted) in ready.into_iter().zip(grants) {
+        for (
+            Ready {
+                subscription,
+                rate,
+                open_for,
+                sendable,
+            },
+            granted,
+        ) in ready.into_iter().zip(grants)
+        {
             if let (Some(lane), Some(rate)) = (&subscription, rate)
                 && granted < sendable.len()
             {
@@ -139,7 +168,7 @@ impl Fanout {
                     plan.entry(target).or_default().push(delivery);
                 } else {
                     oldest = oldest.max(waited(&delivery, now));
-                    hidden.push((message, WAIT_SECONDS));
+                    hidden.push((message, open_for.unwrap_or(WAIT_SECONDS)));
                 }
             }
         }
@@ -177,9 +206,51 @@ impl Fanout {
     }
 }
 
+/// Seconds until `lane`'s subscription's open circuit may be probed; `None`
+/// when it is closed or half open (then a delivery probes it).
+fn circuit_open_for(lane: &SubscriptionRef, subscriptions: &SubscriptionsByTenant, now: DateTime<Utc>) -> Option<i32> {
+    let until = subscriptions
+        .get(&lane.tenant)?
+        .iter()
+        .find(|s| s.id == lane.subscription_id)?
+        .delivery
+        .circuit_open_until?;
+    let seconds = (until - now).num_seconds();
+    (seconds > 0).then(|| i32::try_from(seconds.min(900)).unwrap_or(900))
+}
+
 /// Seconds `delivery` has been in its lane.
 fn waited(delivery: &Delivery, now: DateTime<Utc>) -> i64 {
     delivery
         .parked_since
         .map_or(0, |since| (now - since).num_seconds().max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::subscriptions::fixtures::subscription;
+    use crate::tenant::TenantId;
+
+    #[test]
+    fn an_open_circuit_holds_its_lanes_until_it_may_be_probed_and_a_half_open_one_does_not() {
+        // GIVEN a subscription whose circuit is open for 30 s more, and one half open
+        let now = Utc::now();
+        let tenant = TenantId::parse("t").expect("tenant");
+        let mut open = subscription("open");
+        open.delivery.circuit_open_until = Some(now + chrono::Duration::seconds(30));
+        let mut half = subscription("half");
+        half.delivery.circuit_open_until = Some(now - chrono::Duration::seconds(1));
+        let subscriptions = SubscriptionsByTenant::from([(tenant.clone(), Arc::from(vec![open, half]))]);
+        let lane = |id: &str| SubscriptionRef {
+            tenant: tenant.clone(),
+            subscription_id: id.into(),
+        };
+        // THEN the open one's lanes wait 30 s (no grant asked), the half-open one's are served
+        assert_eq!(circuit_open_for(&lane("open"), &subscriptions, now), Some(30));
+        assert_eq!(circuit_open_for(&lane("half"), &subscriptions, now), None);
+        assert_eq!(circuit_open_for(&lane("unknown"), &subscriptions, now), None);
+    }
 }
