@@ -399,24 +399,28 @@ impl Harness {
 
     /// Runs fanout-paced until no lane has a delivery to send now.
     async fn drain_lanes(&self) {
-        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.paced_queue_url);
-        while poller
-            .poll_into(|messages| async move { self.paced.paced_batch(&messages).await })
-            .await
-            .expect("paced queue")
-            > 0
-        {}
+        self.consume(&self.stack.stack.paced_queue_url, |messages| async move {
+            self.paced.paced_batch(&messages).await
+        })
+        .await;
     }
 
     /// Runs the retry consumer until its queue is empty.
     async fn drain_retries(&self) {
-        let poller = QueuePoller::new(self.sqs.clone(), &self.stack.stack.retry_queue_url);
-        while poller
-            .poll_into(|messages| async move { self.retry.retry_batch(&messages).await })
-            .await
-            .expect("retry queue")
-            > 0
-        {}
+        self.consume(&self.stack.stack.retry_queue_url, |messages| async move {
+            self.retry.retry_batch(&messages).await
+        })
+        .await;
+    }
+
+    /// Hands `queue_url`'s messages to `consumer` until none is left to receive.
+    async fn consume<F, Fut>(&self, queue_url: &str, consumer: F)
+    where
+        F: Fn(Vec<aws_lambda_events::event::sqs::SqsMessage>) -> Fut,
+        Fut: std::future::Future<Output = Vec<String>>,
+    {
+        let poller = QueuePoller::new(self.sqs.clone(), queue_url);
+        while poller.poll_into(&consumer).await.expect(queue_url) > 0 {}
     }
 
     async fn drain(&self, queue_url: &str) -> Vec<Message> {
