@@ -45,6 +45,13 @@ already in DynamoDB's JSON form, so one made only of strings, numbers, booleans,
 nulls, lists and maps is written as it is; binary ones go the model's way.
 MOTO_CHECK_ATTRIBUTE_VALUES=1 writes each both ways and fails the call on any
 difference (how the shortcut was checked against the whole test suite).
+
+moto picks the service of each request by listing its own package directory
+(a directory check per service, twice a request) and then trying each
+service's URL patterns in turn, under one lock: a quarter of the services
+process's samples under the harness's noisy tenant (py-spy, waits for that
+lock included). The list is read once here, and each host's service
+remembered.
 """
 
 import functools
@@ -58,6 +65,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.core.serialize import BaseJSONSerializer
 from moto.core.utils import unix_time, unix_time_millis
+from moto import backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Queue, SQSBackend
@@ -211,6 +220,22 @@ def _serialize_attribute_value(self, serialized, value, shape, key):
 
 
 BaseJSONSerializer._serialize_type_structure = _serialize_attribute_value
+
+_MODULES = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MODULES
+
+_backend_for_host = DomainDispatcherApplication.get_backend_for_host
+_BACKENDS_BY_HOST = {}
+
+
+def _remembered_backend_for_host(self, host):
+    # Called under the dispatcher's lock.
+    if host not in _BACKENDS_BY_HOST:
+        _BACKENDS_BY_HOST[host] = _backend_for_host(self, host)
+    return _BACKENDS_BY_HOST[host]
+
+
+DomainDispatcherApplication.get_backend_for_host = _remembered_backend_for_host
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"
