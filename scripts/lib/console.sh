@@ -22,23 +22,10 @@ console_test() {
   shots=${CONSOLE_SCREENSHOTS:-$target/console-screenshots}
   port=$(free_port)
   log=$(mktemp -t dev-server.XXXXXX.log)
-  AUTH=jwt PORT=$port STACK_NAME="console-$port" "$target/debug/dev-server" >"$log" 2>&1 &
-  local server=$!
-  for _ in $(seq 1 150); do
-    port_open "$port" && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.2
-  done
-  if ! port_open "$port"; then
-    echo "the local run did not start listening on 127.0.0.1:$port; its log ($log):" >&2
-    cat "$log" >&2
-    kill "$server" 2>/dev/null || true
-    return 1
-  fi
+  local_run_start "$target/debug/dev-server" "$port" "$log" AUTH=jwt STACK_NAME="console-$port" || return 1
   token=$(AUTH=jwt "$target/debug/dev-server" token acme)
   "$VENV/bin/python" "$root/scripts/lib/console_test.py" "http://127.0.0.1:$port" "$token" acme "$shots" || status=$?
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  local_run_stop
   if [ "$status" -ne 0 ]; then
     echo "the console test failed; the local run's log is $log" >&2
   fi

@@ -4,8 +4,10 @@ A user signs in with a token (by keyboard), creates and edits a subscription
 through the form, an event is posted through the API, and the user finds it on
 the events page and in the subscription's delivery health; a replay starts; a
 bad cron on the jobs form shows the API's message next to the field; a job runs
-now (the local run's own route). Screenshots of every page at 1280 and 390 px go to
-the directory given.
+now (the local run's own route). The API reference renders openapi.yaml with
+nothing loaded from another origin and no error in the browser's log.
+Screenshots of every page at 1280 and 390 px (and the reference's at 1280) go
+to the directory given.
 
 usage: console_test.py BASE_URL TOKEN TENANT SCREENSHOT_DIR
 """
@@ -37,6 +39,7 @@ def browser():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1280,900"]:
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
@@ -165,6 +168,19 @@ def main():
         # THEN its run shows in its history
         wait.until(seen.text_to_be_present_in_element((By.ID, "status"), f"Ran {job}"))
         wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, "h3"), f"Runs of {job}"))
+
+        # AND the API reference renders openapi.yaml from this origin alone, with no
+        # error in the browser's log (a refused load or a CSP violation would be one)
+        driver.get_log("browser")
+        driver.get(f"{BASE}/console/reference.html")
+        wait.until(seen.text_to_be_present_in_element((By.ID, "reference"), "Store one event"))
+        wait.until(seen.text_to_be_present_in_element((By.ID, "reference"), "Forget the tenant's SendGrid key"))
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(u.startswith(BASE) or u.startswith("blob:") for u in loaded), loaded
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, errors
+        os.makedirs(SHOTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(SHOTS, "reference-1280.png"))
 
         # AND every page is screenshotted at both widths, as the steps above left it
         def search():

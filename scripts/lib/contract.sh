@@ -11,25 +11,9 @@ contract_test() {
   work=$(mktemp -d -t schemathesis.XXXXXX)
   # A request rate schemathesis never reaches: its positive-data check expects valid
   # requests served (the rate itself is tested in local/tests/request_rate.rs).
-  AUTH=jwt TENANT_API_RATE=100000 PORT=$port STACK_NAME="contract-$port" "$target/debug/dev-server" >"$log" 2>&1 &
-  CONTRACT_SERVER=$!
-  trap 'kill "$CONTRACT_SERVER" 2>/dev/null || true; moto_stop' EXIT
-  local up=""
-  for _ in $(seq 1 150); do
-    if port_open "$port"; then
-      up=yes
-      break
-    fi
-    if ! kill -0 "$CONTRACT_SERVER" 2>/dev/null; then
-      break
-    fi
-    sleep 0.2
-  done
-  if [ -z "$up" ]; then
-    echo "the local run did not start listening on 127.0.0.1:$port; its log ($log):" >&2
-    cat "$log" >&2
-    return 1
-  fi
+  local_run_start "$target/debug/dev-server" "$port" "$log" \
+    AUTH=jwt TENANT_API_RATE=100000 STACK_NAME="contract-$port" || return 1
+  trap 'local_run_stop; moto_stop' EXIT
   token=$(AUTH=jwt "$target/debug/dev-server" token acme)
   # From an empty directory: schemathesis and Hypothesis keep caches where they run,
   # and a stale one can replay examples the current spec no longer allows.
@@ -40,8 +24,7 @@ contract_test() {
         --header "Authorization: Bearer $token" --header "X-TWC-Tenant: acme" \
         --seed 1 --max-examples 60 --workers 1 --generation-database none --no-color
   ) || status=$?
-  kill "$CONTRACT_SERVER" 2>/dev/null || true
-  wait "$CONTRACT_SERVER" 2>/dev/null || true
+  local_run_stop
   if [ "$status" -ne 0 ]; then
     echo "schemathesis failed; the local run's log is $log" >&2
   fi

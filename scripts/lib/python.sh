@@ -68,6 +68,30 @@ port_open() {
   python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null
 }
 
+# Starts the local run ($1, the dev-server binary) on 127.0.0.1:$2, its log in
+# $3, with the environment assignments that follow (e.g. AUTH=jwt); its pid is
+# LOCAL_RUN_PID. Fails, showing the log, unless it listens within 30 s.
+local_run_start() {
+  local binary=$1 port=$2 log=$3
+  shift 3
+  env "$@" PORT="$port" "$binary" >"$log" 2>&1 &
+  LOCAL_RUN_PID=$!
+  for _ in $(seq 1 150); do
+    port_open "$port" && return 0
+    kill -0 "$LOCAL_RUN_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "the local run did not start listening on 127.0.0.1:$port; its log ($log):" >&2
+  cat "$log" >&2
+  local_run_stop
+  return 1
+}
+
+local_run_stop() {
+  kill "$LOCAL_RUN_PID" 2>/dev/null || true
+  wait "$LOCAL_RUN_PID" 2>/dev/null || true
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
