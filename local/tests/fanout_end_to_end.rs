@@ -427,6 +427,30 @@ impl Harness {
         common::drain(&self.sqs, queue_url).await
     }
 
+    /// Makes the deleted queue `queue_url` again, tagged for the tenant.
+    async fn recreate(&self, queue_url: &str) {
+        let name = queue_url.rsplit('/').next().expect("queue name");
+        self.sqs
+            .create_queue()
+            .queue_name(name)
+            .tags(TENANT_TAG, TENANT)
+            .send()
+            .await
+            .expect("recreate");
+    }
+
+    /// The event ids of everything in `queue_url`, sorted.
+    async fn event_ids(&self, queue_url: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .envelopes(queue_url)
+            .await
+            .iter()
+            .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// The JSON bodies of everything in `queue_url` (EventBridge's `detail` unwrapped).
     async fn envelopes(&self, queue_url: &str) -> Vec<Value> {
         self.drain(queue_url)
@@ -1060,14 +1084,7 @@ async fn a_replay_sends_exactly_what_a_subscriber_missed_while_its_queue_was_gon
         .expect("the older key");
 
     // WHEN the queue is back and the outage's window is replayed
-    let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs
-        .create_queue()
-        .queue_name(name)
-        .tags(TENANT_TAG, TENANT)
-        .send()
-        .await
-        .expect("recreate");
+    h.recreate(&queue).await;
     let (status, started) = h.replay(TENANT, &id, &from, &to).await;
     assert_eq!(status, 202, "{started}");
     let replay_id = started["replayId"].as_str().expect("replay id").to_owned();
@@ -1298,14 +1315,7 @@ async fn a_retried_delivery_that_succeeds_resets_the_failure_count() {
     assert_eq!(h.subscription(&id).await["delivery"]["consecutiveFailures"], 1);
 
     // WHEN the queue comes back (same name, same URL) and the retry runs
-    let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs
-        .create_queue()
-        .queue_name(name)
-        .tags(TENANT_TAG, TENANT)
-        .send()
-        .await
-        .expect("recreate");
+    h.recreate(&queue).await;
     h.drain_retries().await;
 
     // THEN the event arrives and the subscription is healthy again
@@ -1546,14 +1556,7 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
 
     // WHEN the queue is back, the subscription is saved again unchanged, and
     // after the cool-off (four seconds here) the retries run
-    let name = queue.rsplit('/').next().expect("queue name");
-    h.sqs
-        .create_queue()
-        .queue_name(name)
-        .tags(TENANT_TAG, TENANT)
-        .send()
-        .await
-        .expect("recreate");
+    h.recreate(&queue).await;
     let saved = h.set_active(&id, true).await;
     assert!(
         saved["delivery"]["circuitOpenUntil"].is_string(),
@@ -1564,13 +1567,7 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
 
     // THEN every event arrives: the first retry through closed the circuit and
     // sent the kept ones again; no dead letter is left
-    let mut arrived: Vec<String> = h
-        .envelopes(&queue)
-        .await
-        .iter()
-        .map(|e| e["eventId"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    arrived.sort();
+    let arrived = h.event_ids(&queue).await;
     let expected: Vec<String> = (0..12).map(|i| format!("evt-{i:02}")).collect();
     assert_eq!(arrived, expected);
     assert!(
@@ -1583,6 +1580,45 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     let (_, letters) = h.dead_letters(TENANT, &id).await;
     assert_eq!(letters["items"], json!([]), "{letters}");
     assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_sends_what_it_kept() {
+    // GIVEN a subscription whose queue is missing: ten failed deliveries opened
+    // its circuit, and their retries came back while it was open, so the circuit
+    // kept them all
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("quiet").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
+    for i in 0..10 {
+        h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
+    }
+    assert!(h.fan_out().await.is_empty());
+    assert!(h.subscription(&id).await["delivery"]["circuitOpenUntil"].is_string());
+    h.drain_retries().await;
+    let (_, letters) = h.dead_letters(TENANT, &id).await;
+    assert_eq!(
+        letters["items"].as_array().map(Vec::len),
+        Some(10),
+        "all kept: {letters}"
+    );
+
+    // WHEN the queue comes back, no event follows, and the cool-off (four
+    // seconds here) passes
+    h.recreate(&queue).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+    h.drain_retries().await;
+
+    // THEN the circuit's probe sent one kept delivery, it got through, closed the
+    // circuit and sent the rest: all ten arrive, and no letter is left
+    let arrived = h.event_ids(&queue).await;
+    let expected: Vec<String> = (0..10).map(|i| format!("evt-{i:02}")).collect();
+    assert_eq!(arrived, expected);
+    let health = h.subscription(&id).await["delivery"].clone();
+    assert!(health.get("circuitOpenUntil").is_none_or(Value::is_null), "{health}");
+    let (_, letters) = h.dead_letters(TENANT, &id).await;
+    assert_eq!(letters["items"], json!([]), "{letters}");
 }
 
 #[tokio::test]

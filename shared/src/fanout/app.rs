@@ -339,14 +339,20 @@ impl Fanout {
         // need nothing of each other, and the next batch waits for the slowest
         // alone. A report written before a parking that then fails tells of an
         // attempt that happened; the batch is handed over again either way.
-        let (closed, unparked, (), ()) = tokio::join!(
+        let (switched, unparked, (), ()) = tokio::join!(
             self.health.apply(health, now),
             self.queues.park(to_park),
             self.history.record(attempts),
             self.history.count(counts, now),
         );
         lost.extend(unparked);
-        self.queues.catch_up(closed).await;
+        // A lane probes its own circuit (its held head comes back): probe tasks
+        // are for what the routing functions keep.
+        let probes = match paced {
+            Paced::Join => switched.opened,
+            Paced::Send => Vec::new(),
+        };
+        tokio::join!(self.queues.catch_up(switched.closed), self.queues.probe_later(probes));
         Outcome { lost, failed, held }
     }
 

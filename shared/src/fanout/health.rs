@@ -161,13 +161,9 @@ impl HealthRecorder {
     }
 
     /// Applies every change; a failed write is logged, not retried: health is a
-    /// report, and the next invocation writes it again. Returns the subscriptions
-    /// whose circuit this closed (the conditional write makes that one invocation).
-    pub async fn apply(
-        &self,
-        changes: Vec<(SubscriptionRef, HealthChange)>,
-        now: DateTime<Utc>,
-    ) -> Vec<SubscriptionRef> {
+    /// report, and the next invocation writes it again. Returns the circuits it
+    /// opened and closed.
+    pub async fn apply(&self, changes: Vec<(SubscriptionRef, HealthChange)>, now: DateTime<Utc>) -> Switched {
         // A bounded number at once: a batch may touch many tenants' subscriptions.
         let writes = changes.into_iter().map(|(s, change)| async move {
             let opening = match &change {
@@ -238,24 +234,39 @@ impl HealthRecorder {
                 tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not record delivery health");
             }
             match (result, opening) {
-                (Ok(true), Some(opening)) => self.open(&s, opening).await,
-                (Ok(true), None) if closes => return Some(s),
-                _ => {}
+                (Ok(true), Some(opening)) if self.open(&s, opening).await => Some((s, Some(opening.until))),
+                (Ok(true), None) if closes => Some((s, None)),
+                _ => None,
             }
-            None
         });
-        stream::iter(writes)
-            .buffer_unordered(WRITES_AT_ONCE)
-            .filter_map(std::future::ready)
-            .collect()
-            .await
+        let mut switched = Switched::default();
+        let mut done = stream::iter(writes).buffer_unordered(WRITES_AT_ONCE);
+        while let Some(change) = done.next().await {
+            match change {
+                Some((s, Some(until))) => switched.opened.push((s, until)),
+                Some((s, None)) => switched.closed.push(s),
+                None => {}
+            }
+        }
+        switched
     }
+}
+
+/// The circuits one `apply` switched.
+#[derive(Debug, Default)]
+pub struct Switched {
+    /// Opened, and until when: their probes are this invocation's to queue.
+    pub opened: Vec<(SubscriptionRef, DateTime<Utc>)>,
+    /// Closed (the conditional write makes that one invocation): their
+    /// catch-ups are this invocation's to start.
+    pub closed: Vec<SubscriptionRef>,
 }
 
 impl HealthRecorder {
     /// Opens the subscription's circuit, unless a success reset its failures
-    /// since they were read (another invocation's probe got through).
-    async fn open(&self, s: &SubscriptionRef, opening: Opening) {
+    /// since they were read (another invocation's probe got through). True if
+    /// it did.
+    async fn open(&self, s: &SubscriptionRef, opening: Opening) -> bool {
         let opened = self
             .records
             .patch(&s.tenant, &s.subscription_id, |update| {
@@ -267,11 +278,15 @@ impl HealthRecorder {
             })
             .await;
         match opened {
-            Ok(true) => tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id,
-                until = %rfc3339_millis::format(&opening.until), "deliveries failed without a break; circuit opened"),
-            Ok(false) => {}
+            Ok(true) => {
+                tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id,
+                    until = %rfc3339_millis::format(&opening.until), "deliveries failed without a break; circuit opened");
+                true
+            }
+            Ok(false) => false,
             Err(err) => {
-                tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not open the circuit")
+                tracing::warn!(tenant = %s.tenant, subscription_id = %s.subscription_id, error = %err, "could not open the circuit");
+                false
             }
         }
     }

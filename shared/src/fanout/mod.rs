@@ -22,6 +22,7 @@ mod on_retry;
 mod on_stream;
 mod pacing;
 mod plan;
+mod probe;
 mod retry;
 mod routing;
 mod sns;

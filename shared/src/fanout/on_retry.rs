@@ -2,7 +2,8 @@
 //! subscription points now (a deactivated subscription's retries are dropped;
 //! one disabled for failing keeps them as its dead letters), and parked once
 //! more, or dead-lettered, if it fails again. One first parked longer ago than
-//! `RETRY_MAX_AGE_HOURS` becomes a dead letter instead (expiry.rs).
+//! `RETRY_MAX_AGE_HOURS` becomes a dead letter instead (expiry.rs). The queue
+//! also carries tasks: catch-up pages (catch_up.rs) and circuits' probes (probe.rs).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,7 +16,9 @@ use super::dispatch::Failed;
 use super::envelope::masked_body;
 use super::expiry::expired;
 use super::plan::{Delivery, DeliveryPlan, Origin, SubscriptionRef, SubscriptionsByTenant, Target};
+use super::probe::{PROBE_ATTRIBUTE, Probe, Turn};
 use super::retry::unpark;
+use crate::subscriptions::Subscription;
 
 impl Fanout {
     /// Retries a batch of parked deliveries; returns the message ids to report
@@ -25,29 +28,9 @@ impl Fanout {
         let mut deliveries = Vec::new();
         for message in messages {
             let id = message.message_id.clone().unwrap_or_default();
-            if message.message_attributes.contains_key(CATCH_UP_ATTRIBUTE) {
-                let body = message.body.as_deref().unwrap_or_default();
-                match CatchUp::of(body) {
-                    Ok(task) => match self.takes_deliveries(&task.subscription()).await {
-                        // This consumer drops an inactive subscription's retries:
-                        // its kept letters stay, for a redrive once reactivated.
-                        Some(false) => tracing::info!(message_id = %id, "catch-up of an inactive subscription stopped"),
-                        Some(true) => {
-                            if let Err(err) = self.queues.catch_up_page(&task).await {
-                                tracing::warn!(message_id = %id, error = %err, "catch-up page not done; received again");
-                                failed.insert(id);
-                            }
-                        }
-                        None => {
-                            failed.insert(id);
-                        }
-                    },
-                    Err(err) => {
-                        tracing::error!(message_id = %id, error = %err, "not a catch-up task; dead-lettered");
-                        if !self.queues.dead_letter(body.to_owned(), &err.to_string()).await {
-                            failed.insert(id);
-                        }
-                    }
+            if let Some(done) = self.task(&id, message).await {
+                if !done {
+                    failed.insert(id);
                 }
                 continue;
             }
@@ -181,16 +164,68 @@ impl Fanout {
     }
 
     /// Whether `subscription` still takes deliveries (`None`: could not be read).
-    async fn takes_deliveries(&self, subscription: &SubscriptionRef) -> Option<bool> {
+    /// The subscription as it is now, if it is active; `None` if it could not be read.
+    async fn active(&self, subscription: &SubscriptionRef) -> Option<Option<Subscription>> {
         let tenants = BTreeSet::from([subscription.tenant.clone()]);
         let (all, unreadable) = self.subscriptions.for_tenants(tenants).await;
         if !unreadable.is_empty() {
             return None;
         }
-        Some(all.get(&subscription.tenant).is_some_and(|subscriptions| {
+        Some(all.get(&subscription.tenant).and_then(|subscriptions| {
             subscriptions
                 .iter()
-                .any(|s| s.id == subscription.subscription_id && s.active)
+                .find(|s| s.id == subscription.subscription_id && s.active)
+                .cloned()
         }))
     }
+
+    /// A catch-up page or a circuit's probe, if the message is a task and not a
+    /// delivery: whether it is done (else it is received again). An inactive
+    /// subscription's tasks stop, its kept letters left for a redrive once it is
+    /// reactivated (this consumer drops an inactive subscription's retries).
+    async fn task(&self, id: &str, message: &SqsMessage) -> Option<bool> {
+        let body = message.body.as_deref().unwrap_or_default();
+        let attributes = &message.message_attributes;
+        let task = if attributes.contains_key(CATCH_UP_ATTRIBUTE) {
+            CatchUp::of(body).map(Task::CatchUp).map_err(|e| e.to_string())
+        } else if attributes.contains_key(PROBE_ATTRIBUTE) {
+            Probe::of(body).map(Task::Probe).map_err(|e| e.to_string())
+        } else {
+            return None;
+        };
+        let task = match task {
+            Ok(task) => task,
+            Err(err) => {
+                tracing::error!(message_id = %id, error = %err, "not a task; dead-lettered");
+                return Some(self.queues.dead_letter(body.to_owned(), &err).await);
+            }
+        };
+        let subscription = match &task {
+            Task::CatchUp(task) => task.subscription(),
+            Task::Probe(task) => task.subscription(),
+        };
+        let Some(current) = self.active(&subscription).await? else {
+            tracing::info!(message_id = %id, "task of an inactive subscription stopped");
+            return Some(true);
+        };
+        let done = match task {
+            Task::CatchUp(task) => self.queues.catch_up_page(&task).await.map_err(|e| e.to_string()),
+            Task::Probe(task) => match task.turn(current.delivery.circuit_open_until, Utc::now()) {
+                Turn::Now => self.queues.send_probe(&task).await.map(drop),
+                Turn::Later(_) => self.queues.probe_again_later(&task).await,
+                Turn::Over => Ok(()),
+            }
+            .map_err(|e| e.to_string()),
+        };
+        if let Err(err) = &done {
+            tracing::warn!(message_id = %id, error = %err, "task not done; received again");
+        }
+        Some(done.is_ok())
+    }
+}
+
+/// What the retry queue carries besides deliveries.
+enum Task {
+    CatchUp(CatchUp),
+    Probe(Probe),
 }
