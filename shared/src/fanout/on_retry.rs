@@ -163,7 +163,6 @@ impl Fanout {
         }
     }
 
-    /// Whether `subscription` still takes deliveries (`None`: could not be read).
     /// The subscription as it is now, if it is active; `None` if it could not be read.
     async fn active(&self, subscription: &SubscriptionRef) -> Option<Option<Subscription>> {
         let tenants = BTreeSet::from([subscription.tenant.clone()]);
@@ -204,7 +203,11 @@ impl Fanout {
             Task::CatchUp(task) => task.subscription(),
             Task::Probe(task) => task.subscription(),
         };
-        let Some(current) = self.active(&subscription).await? else {
+        let Some(current) = self.active(&subscription).await else {
+            // The subscriptions could not be read: received again.
+            return Some(false);
+        };
+        let Some(current) = current else {
             tracing::info!(message_id = %id, "task of an inactive subscription stopped");
             return Some(true);
         };
