@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::{ApiRequest, CountingProxy, TestStack, parts};
 use local::event_sources::STREAM_BATCH_SIZE;
+use local::faults::{Fault, Injected};
 use local::queue_poller::QueuePoller;
 use local::stream_poller::StreamPoller;
 use serde_json::{Value, json};
@@ -94,15 +95,21 @@ impl Harness {
     }
 
     async fn queue_length(&self, url: &str) -> usize {
+        self.queue_count(url, QueueAttributeName::ApproximateNumberOfMessages)
+            .await
+    }
+
+    /// One of the queue's approximate counts (visible, in flight, delayed).
+    async fn queue_count(&self, url: &str, count: QueueAttributeName) -> usize {
         let attributes = self
             .sqs
             .get_queue_attributes()
             .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(count.clone())
             .send()
             .await
             .expect("queue attributes");
-        attributes.attributes.expect("attributes")[&QueueAttributeName::ApproximateNumberOfMessages]
+        attributes.attributes.expect("attributes")[&count]
             .parse()
             .expect("a count")
     }
@@ -1619,6 +1626,45 @@ async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_send
     assert!(health.get("circuitOpenUntil").is_none_or(Value::is_null), "{health}");
     let (_, letters) = h.dead_letters(TENANT, &id).await;
     assert_eq!(letters["items"], json!([]), "{letters}");
+}
+
+#[tokio::test]
+async fn a_probe_whose_subscription_cannot_be_read_is_received_again_not_dead_lettered() {
+    // GIVEN an open circuit that kept its deliveries, past its cool-off
+    let mut h = Harness::new(8).await;
+    let queue = h.queue("unread").await;
+    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
+    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
+    for i in 0..10 {
+        h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
+    }
+    assert!(h.fan_out().await.is_empty());
+    h.drain_retries().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+
+    // WHEN fanout-retry cannot read the subscriptions as the probe comes up
+    let faults = h.stack.stack.faults().expect("IAM enforced").clone();
+    faults.inject(Fault {
+        name: "subscriptions unreadable".into(),
+        function: Some("fanout-retry".into()),
+        operation: "Query".into(),
+        resource: String::new(),
+        fraction: 1.0,
+        error: Injected::AccessDenied,
+    });
+    h.drain_retries().await;
+    faults.clear();
+
+    // THEN the probe waits on the retry queue to be received again: nothing is
+    // dead-lettered, and the circuit's kept deliveries are all still there
+    let retry_queue = h.stack.stack.retry_queue_url.clone();
+    let in_flight = h
+        .queue_count(&retry_queue, QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .await;
+    assert_eq!(in_flight, 1, "the probe, received again after its visibility timeout");
+    assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
+    let (_, letters) = h.dead_letters(TENANT, &id).await;
+    assert_eq!(letters["items"].as_array().map(Vec::len), Some(10), "{letters}");
 }
 
 #[tokio::test]
