@@ -1,9 +1,11 @@
 // The README's flow through a client generated from openapi.yaml:
 // openapi-typescript makes the types (schema.d.ts), openapi-fetch the calls.
-// Run it against the local run (scripts/dev) or a deployed stack:
+// Run it against the local run (scripts/dev) or a deployed stack, in
+// docs/clients/typescript once compiled (docs/clients/README.md):
 //   EVENT_COLLECTOR_URL=http://127.0.0.1:3000 EVENT_COLLECTOR_TENANT=acme \
-//   QUEUE_URL=$(scripts/dev queue orders) node flow.js
-// (EVENT_COLLECTOR_TOKEN: a bearer token, when the API asks for one.)
+//   QUEUE_URL=$(../../../scripts/dev queue orders) node flow.js
+// (EVENT_COLLECTOR_TOKEN: a bearer token, when the API asks for one;
+// QUEUE_REGION: the queue's region, us-east-1 unless set.)
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
@@ -13,6 +15,7 @@ type Problem = components["schemas"]["Problem"];
 const baseUrl = process.env.EVENT_COLLECTOR_URL ?? "http://127.0.0.1:3000";
 const tenant = process.env.EVENT_COLLECTOR_TENANT ?? "acme";
 const queueUrl = required("QUEUE_URL");
+const queueRegion = process.env.QUEUE_REGION ?? "us-east-1";
 const token = process.env.EVENT_COLLECTOR_TOKEN;
 
 const api = createClient<paths>({
@@ -63,7 +66,7 @@ const subscribed = await api.POST("/api/v1/event-subscription", {
   body: {
     entityType: "ORDER",
     subscribeCreate: true,
-    destination: { type: "SQS", sqs: { queueUrl, region: "us-east-1" } },
+    destination: { type: "SQS", sqs: { queueUrl, region: queueRegion } },
   },
 });
 if (!subscribed.data) throw new Error(`subscribe: ${JSON.stringify(subscribed.error)}`);

@@ -115,19 +115,30 @@ fn serve(asset: &Asset, gzip: bool) -> lambda_http::http::Result<Response<Body>>
     }
 }
 
+/// Whether the request's Accept-Encoding takes gzip: named (or `x-gzip`), else
+/// through `*`, with a q-value above zero.
 fn accepts_gzip(req: &Request) -> bool {
-    req.headers()
+    let codings: Vec<(String, f32)> = req
+        .headers()
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v: &HeaderValue| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|coding| {
+        .map(|coding| {
             let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            // "gzip;q=0" refuses it.
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("q"))
+                .map_or(1.0, |(_, value)| value.trim().parse().unwrap_or(0.0));
+            (name, q)
         })
+        .collect();
+    let q_of = |name: &str| codings.iter().find(|(n, _)| n == name).map(|(_, q)| *q);
+    q_of("gzip")
+        .or_else(|| q_of("x-gzip"))
+        .or_else(|| q_of("*"))
+        .is_some_and(|q| q > 0.0)
 }
 
 #[cfg(test)]
@@ -197,5 +208,7 @@ mod tests {
         assert!(matches!(redoc.body(), Body::Binary(b) if b.starts_with(&[0x1f, 0x8b])));
         assert_eq!(get("redoc.standalone.js", None).await.status(), 406);
         assert_eq!(get("redoc.standalone.js", Some("gzip;q=0, br")).await.status(), 406);
+        assert_eq!(get("redoc.standalone.js", Some("gzip; Q=0.000, *")).await.status(), 406);
+        assert_eq!(get("redoc.standalone.js", Some("br, *;q=0.5")).await.status(), 200);
     }
 }

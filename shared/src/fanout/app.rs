@@ -204,7 +204,7 @@ pub struct Fanout {
     /// Deliveries to one tenant's subscriptions per invocation (budget.rs).
     tenant_budget: usize,
     disable_after: chrono::Duration,
-    circuit: Circuit,
+    pub(super) circuit: Circuit,
 }
 
 impl Fanout {

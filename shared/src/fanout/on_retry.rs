@@ -214,8 +214,15 @@ impl Fanout {
         let done = match task {
             Task::CatchUp(task) => self.queues.catch_up_page(&task).await.map_err(|e| e.to_string()),
             Task::Probe(task) => match task.turn(current.delivery.circuit_open_until, Utc::now()) {
-                Turn::Now => self.queues.send_probe(&task).await.map(drop),
-                Turn::Later(_) => self.queues.probe_again_later(&task).await,
+                Turn::Now => match self.queues.send_probe(&task).await {
+                    Ok(true) => {
+                        let cool_off = i32::try_from(self.circuit.cool_off.num_seconds()).unwrap_or(900);
+                        self.queues.probe_again_later(&task, cool_off).await
+                    }
+                    Ok(false) => Ok(()),
+                    Err(err) => Err(err),
+                },
+                Turn::Later(_) => self.queues.probe_again_later(&task, 0).await,
                 Turn::Over => Ok(()),
             }
             .map_err(|e| e.to_string()),

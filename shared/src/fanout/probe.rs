@@ -4,9 +4,11 @@
 //! half open. The task then sends one of the deliveries the circuit kept back
 //! through the retry queue, where the retry consumer tries it as the circuit's
 //! probe: its success closes the circuit and starts the catch-up (catch_up.rs),
-//! its failure opens the circuit again, which queues the next probe. A task
-//! whose circuit closed meanwhile, or was opened again by another invocation
-//! (which queued its own), stops.
+//! its failure opens the circuit again, which queues the next probe. The task
+//! itself comes back a cool-off later: a circuit still half open for the same
+//! opening (its probe was refused as a message, or never ran) gets another
+//! probe. A task whose circuit closed meanwhile, or was opened again (the
+//! opening queued its own task), stops.
 //!
 //! Without it, kept deliveries waited for the subscription's next event: at the
 //! deployed retry schedule (a first retry after 15 to 30 s, a minute's
@@ -27,9 +29,8 @@ use crate::util::rfc3339_millis;
 /// The retry-queue message attribute that marks a probe task (its body).
 pub const PROBE_ATTRIBUTE: &str = "probe";
 
-/// Kept letters looked at for one to send: a subscription's dead letters are
-/// mostly what its circuit kept, oldest first.
-const PAGE: usize = 25;
+/// Dead letters read a page, looking for a kept one (oldest first).
+const PAGE: usize = 100;
 
 /// SQS's longest message delay.
 const MAX_DELAY_SECONDS: i64 = 900;
@@ -138,14 +139,26 @@ impl RetryQueues {
     }
 
     /// Sends the oldest delivery the circuit kept back through the retry queue,
-    /// where it is tried as the probe. Returns whether there was one.
+    /// where it is tried as the probe. Returns whether there was one. Older dead
+    /// letters of other kinds (given up on, refused) are paged past.
     pub async fn send_probe(&self, task: &Probe) -> Result<bool, ProbeError> {
-        let (letters, _) = self
-            .dead_letters
-            .page(&task.tenant, &task.subscription_id, PAGE, None)
-            .await?;
-        let Some(letter) = letters.into_iter().find(|l| l.last_error.starts_with(CIRCUIT_OPEN)) else {
-            return Ok(false);
+        let mut cursor = None;
+        let letter = loop {
+            let (letters, next) = self
+                .dead_letters
+                .page(&task.tenant, &task.subscription_id, PAGE, cursor.as_deref())
+                .await?;
+            if let Some(kept) = letters.into_iter().find(|l| l.last_error.starts_with(CIRCUIT_OPEN)) {
+                break kept;
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => {
+                    tracing::info!(tenant = %task.tenant, subscription_id = %task.subscription_id,
+                        "circuit half open and nothing kept; the next delivery probes it");
+                    return Ok(false);
+                }
+            }
         };
         let (sent, unsent) = send_again(&self.sender, &self.retry_url, vec![letter]).await;
         if unsent > 0 {
@@ -161,14 +174,16 @@ impl RetryQueues {
         Ok(true)
     }
 
-    /// Queues the task again, for when its circuit is half open.
-    pub async fn probe_again_later(&self, task: &Probe) -> Result<(), ProbeError> {
-        match self
-            .sender
-            .send(&self.retry_url, vec![task.message(Utc::now())])
-            .await
-            .first()
-        {
+    /// Queues the task again: hidden until its circuit is half open, or for
+    /// `at_least` seconds. After a probe is sent it comes back that much later:
+    /// a probe that closed the circuit, or failed and opened it again (which
+    /// queued the next task), ends it then; one that neither did (the
+    /// destination refused that one message, or the probe never ran) leaves the
+    /// circuit half open for the same `until`, and the task sends another.
+    pub async fn probe_again_later(&self, task: &Probe, at_least: i32) -> Result<(), ProbeError> {
+        let mut message = task.message(Utc::now());
+        message.delay_seconds = message.delay_seconds.map(|d| d.max(at_least.clamp(0, 900)));
+        match self.sender.send(&self.retry_url, vec![message]).await.first() {
             None => Ok(()),
             Some(unsent) => Err(ProbeError::Queue(unsent.reason.clone())),
         }
