@@ -49,7 +49,7 @@ pub struct Probe {
 /// What a probe task does, given its circuit as it is now.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Turn {
-    /// Half open, and still this opening's: send a kept delivery.
+    /// Half open, and this is its newest opening's task: send a kept delivery.
     Now,
     /// Still open (SQS delays at most 15 minutes): wait this many seconds more.
     Later(i32),
@@ -89,12 +89,16 @@ impl Probe {
         }
     }
 
-    /// Its turn, with the subscription's circuit open until `open_until`.
+    /// Its turn, with the subscription's circuit open until `open_until`. A
+    /// later opening has a task of its own; an earlier `until` than this one's
+    /// was written back by an update racing the opening (a PUT keeps an open
+    /// circuit as it read it), and this task is then the circuit's only one.
     pub fn turn(&self, open_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Turn {
         match open_until {
-            Some(until) if until == self.until && until <= now => Turn::Now,
-            Some(until) if until == self.until => Turn::Later(delay_until(until, now)),
-            _ => Turn::Over,
+            None => Turn::Over,
+            Some(until) if until > self.until => Turn::Over,
+            Some(until) if until > now => Turn::Later(delay_until(until, now)),
+            Some(_) => Turn::Now,
         }
     }
 
@@ -214,6 +218,14 @@ mod tests {
         // closed meanwhile, or opened again by another invocation (which queued its own probe)
         assert_eq!(probe(until).turn(None, now), Turn::Over);
         assert_eq!(probe(until).turn(Some(now + Duration::seconds(60)), now), Turn::Over);
+        // an update wrote back an older opening it had read: this task carries on
+        let older = until - Duration::seconds(30);
+        assert_eq!(probe(until).turn(Some(older), now), Turn::Now);
+        let still_open = rfc3339_millis::stored(now + Duration::milliseconds(5_500));
+        assert_eq!(
+            probe(now + Duration::seconds(60)).turn(Some(still_open), now),
+            Turn::Later(6)
+        );
         // received early (a cool-off longer than SQS's 15 minutes of delay): it waits again
         let later = rfc3339_millis::stored(now + Duration::seconds(1200));
         assert_eq!(probe(later).turn(Some(later), now), Turn::Later(900));
