@@ -857,14 +857,7 @@ async fn a_broken_subscriber_goes_to_retry_then_its_dead_letters_which_redrive_s
     assert_eq!(h.redrive("globex", &broken).await.0, 404);
 
     // WHEN the broken queue is back (same name, same URL) and its dead letters are redriven
-    let name = missing.rsplit('/').next().expect("queue name");
-    h.sqs
-        .create_queue()
-        .queue_name(name)
-        .tags(TENANT_TAG, TENANT)
-        .send()
-        .await
-        .expect("recreate");
+    h.recreate(&missing).await;
     let (status, redriven) = h.redrive(TENANT, &broken).await;
     assert_eq!(status, 202, "{redriven}");
     assert_eq!(redriven, json!({"redriven": 2, "more": false}));
@@ -1024,14 +1017,7 @@ async fn a_subscription_failing_without_a_break_is_disabled_and_keeps_what_it_mi
     assert_eq!(h.redrive(TENANT, &id).await.0, 409);
 
     // WHEN its queue is back, it is reactivated with a PUT and redriven
-    let name = missing.rsplit('/').next().expect("queue name");
-    h.sqs
-        .create_queue()
-        .queue_name(name)
-        .tags(TENANT_TAG, TENANT)
-        .send()
-        .await
-        .expect("recreate");
+    h.recreate(&missing).await;
     let reactivated = h.set_active(&id, true).await;
     assert_eq!(reactivated["delivery"]["consecutiveFailures"], 0, "{reactivated}");
     assert!(reactivated["delivery"]["disabledAt"].is_null(), "{reactivated}");
@@ -1589,13 +1575,11 @@ async fn ten_failures_in_a_row_open_the_circuit_its_deliveries_are_kept_untried_
     assert!(h.drain(&h.stack.stack.dead_letter_queue_url).await.is_empty());
 }
 
-#[tokio::test]
-async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_sends_what_it_kept() {
-    // GIVEN a subscription whose queue is missing: ten failed deliveries opened
-    // its circuit, and their retries came back while it was open, so the circuit
-    // kept them all
-    let mut h = Harness::new(8).await;
-    let queue = h.queue("quiet").await;
+/// A subscription to a queue named `name` that is then deleted: ten events'
+/// failed deliveries open its circuit, and their retries, back while it is
+/// open, are kept. Returns the queue's URL and the subscription's id.
+async fn circuit_kept_ten(h: &mut Harness, name: &str) -> (String, String) {
+    let queue = h.queue(name).await;
     let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
     h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
     for i in 0..10 {
@@ -1604,6 +1588,16 @@ async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_send
     assert!(h.fan_out().await.is_empty());
     assert!(h.subscription(&id).await["delivery"]["circuitOpenUntil"].is_string());
     h.drain_retries().await;
+    (queue, id)
+}
+
+#[tokio::test]
+async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_sends_what_it_kept() {
+    // GIVEN a subscription whose queue is missing: ten failed deliveries opened
+    // its circuit, and their retries came back while it was open, so the circuit
+    // kept them all
+    let mut h = Harness::new(8).await;
+    let (queue, id) = circuit_kept_ten(&mut h, "quiet").await;
     let (_, letters) = h.dead_letters(TENANT, &id).await;
     assert_eq!(
         letters["items"].as_array().map(Vec::len),
@@ -1632,14 +1626,7 @@ async fn an_open_circuit_is_probed_after_its_cool_off_with_no_new_event_and_send
 async fn a_probe_whose_subscription_cannot_be_read_is_received_again_not_dead_lettered() {
     // GIVEN an open circuit that kept its deliveries, past its cool-off
     let mut h = Harness::new(8).await;
-    let queue = h.queue("unread").await;
-    let id = h.subscribe("ORDER", sqs_destination(&queue)).await;
-    h.sqs.delete_queue().queue_url(&queue).send().await.expect("delete");
-    for i in 0..10 {
-        h.post_event(&format!("evt-{i:02}"), "ORDER", "CREATE").await;
-    }
-    assert!(h.fan_out().await.is_empty());
-    h.drain_retries().await;
+    let (_, id) = circuit_kept_ten(&mut h, "unread").await;
     tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
 
     // WHEN fanout-retry cannot read the subscriptions as the probe comes up

@@ -55,13 +55,7 @@ clients_test() {
   if [ "$status" -ne 0 ]; then
     echo "a generated client's flow failed; the local run's log is $log" >&2
   fi
-  # The stream and queue consumers run in the background: a call IAM or a limit
-  # would refuse there reaches no client, only the log.
-  if grep -q "AWS would refuse this call" "$log"; then
-    echo "the local run made calls AWS would refuse:" >&2
-    grep "AWS would refuse this call" "$log" | head -20 >&2
-    status=1
-  fi
+  local_run_refusals "$log" || status=1
   rm -rf "$work"
   return "$status"
 }

@@ -87,6 +87,16 @@ local_run_start() {
   return 1
 }
 
+# Fails, listing them, if the local run's log ($1) holds calls AWS would refuse:
+# its stream and queue consumers run in the background, so a call IAM or a
+# limit refuses there reaches no HTTP response, only the log.
+local_run_refusals() {
+  grep -q "AWS would refuse this call" "$1" || return 0
+  echo "the local run made calls AWS would refuse:" >&2
+  grep "AWS would refuse this call" "$1" | head -20 >&2
+  return 1
+}
+
 local_run_stop() {
   kill "$LOCAL_RUN_PID" 2>/dev/null || true
   wait "$LOCAL_RUN_PID" 2>/dev/null || true

@@ -17,47 +17,44 @@ enum Content {
 
 struct Asset {
     name: &'static str,
-    content_type: &'static str,
+    /// Sent with `charset=utf-8`: every asset is UTF-8 text (one gzip-compressed).
+    media_type: &'static str,
     content: Content,
 }
 
 const ASSETS: [Asset; 7] = [
-    Asset {
-        name: "index.html",
-        content_type: "text/html; charset=utf-8",
-        content: Content::Text(include_str!("../../console/index.html")),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        content: Content::Text(include_str!("../../console/app.js")),
-    },
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        content: Content::Text(include_str!("../../console/style.css")),
-    },
-    Asset {
-        name: "reference.html",
-        content_type: "text/html; charset=utf-8",
-        content: Content::Text(include_str!("../../console/reference.html")),
-    },
-    Asset {
-        name: "reference.js",
-        content_type: "text/javascript; charset=utf-8",
-        content: Content::Text(include_str!("../../console/reference.js")),
-    },
-    Asset {
-        name: "openapi.yaml",
-        content_type: "application/yaml; charset=utf-8",
-        content: Content::Text(include_str!("../../../openapi.yaml")),
-    },
+    text("index.html", "text/html", include_str!("../../console/index.html")),
+    text("app.js", "text/javascript", include_str!("../../console/app.js")),
+    text("style.css", "text/css", include_str!("../../console/style.css")),
+    text(
+        "reference.html",
+        "text/html",
+        include_str!("../../console/reference.html"),
+    ),
+    text(
+        "reference.js",
+        "text/javascript",
+        include_str!("../../console/reference.js"),
+    ),
+    text(
+        "openapi.yaml",
+        "application/yaml",
+        include_str!("../../../openapi.yaml"),
+    ),
     Asset {
         name: "redoc.standalone.js",
-        content_type: "text/javascript; charset=utf-8",
+        media_type: "text/javascript",
         content: Content::Gzip(include_bytes!("../../console/vendor/redoc.standalone.js.gz")),
     },
 ];
+
+const fn text(name: &'static str, media_type: &'static str, content: &'static str) -> Asset {
+    Asset {
+        name,
+        media_type,
+        content: Content::Text(content),
+    }
+}
 
 /// Only these, from this origin; the page's script calls the API on the same origin.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -90,6 +87,7 @@ fn serve(asset: &Asset, gzip: bool) -> lambda_http::http::Result<Response<Body>>
     } else {
         CONTENT_SECURITY_POLICY
     };
+    let content_type = format!("{}; charset=utf-8", asset.media_type);
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, "no-cache")
         .header("content-security-policy", policy)
@@ -97,11 +95,11 @@ fn serve(asset: &Asset, gzip: bool) -> lambda_http::http::Result<Response<Body>>
     match asset.content {
         Content::Text(text) => builder
             .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, asset.content_type)
+            .header(header::CONTENT_TYPE, content_type.as_str())
             .body(Body::from(text)),
         Content::Gzip(bytes) if gzip => builder
             .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, asset.content_type)
+            .header(header::CONTENT_TYPE, content_type.as_str())
             .header(header::CONTENT_ENCODING, "gzip")
             .header(header::VARY, "accept-encoding")
             .body(Body::from(bytes)),
